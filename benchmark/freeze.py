@@ -1,0 +1,80 @@
+"""``w2s-bench freeze``: train the weak supervisor and the ceiling once, and lock the results.
+
+For each replicate: draw splits, fit the weak model on gold A, write its soft labels for B and
+test, and train the strong student on gold B with the shared probe trainer (the ceiling).
+This is harness code: gold labels are used here and in scoring, nowhere else.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmark import __version__
+from benchmark.errors import SpecError
+from benchmark.metrics import accuracy, auroc
+from benchmark.models import MODELS
+from benchmark.models.features import model_features
+from benchmark.provenance import hardware, package_versions
+from benchmark.splits import draw_splits, replicate_seed, task_pool
+from benchmark.supervisors import fit_weak_supervisor
+from benchmark.tasks import TaskSpec
+from benchmark.training import ProbeConfig, one_hot, train_probe
+from benchmark.weak_labels import (
+    Lock,
+    References,
+    ReplicateReference,
+    decode_replicate,
+    encode_replicate,
+    is_frozen,
+    write_frozen,
+)
+
+
+def probe_config(spec: TaskSpec) -> ProbeConfig:
+    t = spec.training
+    return ProbeConfig(epochs=t.epochs, batch_size=t.batch_size, lr=t.lr,
+                       weight_decay=t.weight_decay)
+
+
+def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> Lock:
+    if is_frozen(spec.id) and not force:
+        raise SpecError(f"task {spec.id!r} is already frozen; re-freezing changes every score "
+                        "measured against it. Pass --force to do it anyway (and bump the task's "
+                        "`version` if its definition changed).")
+    pool = task_pool(spec)
+    texts = [e.text for e in pool]
+    labels = np.array([e.label for e in pool])
+    row_of = {e.id: i for i, e in enumerate(pool)}
+    weak_is_encoder = MODELS.get(spec.weak_model).kind == "encoder"
+    weak_features = model_features(spec.weak_model, texts, progress) if weak_is_encoder else None
+    strong_features = model_features(spec.strong_model, texts, progress)
+    classes = len(spec.label_names)
+
+    blobs: dict[int, bytes] = {}
+    refs: list[ReplicateReference] = []
+    for k in range(spec.replicates):
+        seed = replicate_seed(spec, k)
+        ids = draw_splits(spec, pool, k)
+        rows = {name: np.array([row_of[i] for i in split]) for name, split in ids.items()}
+        predict = fit_weak_supervisor(spec.weak_model, rows["A"], labels[rows["A"]],
+                                      spec.training.weak_c, texts, weak_features, seed)
+        probs = {"B": predict(rows["B"]), "test": predict(rows["test"])}
+        blobs[k] = encode_replicate(ids, probs)
+        # Score the weak model from the probabilities as stored (6 decimals), exactly as a
+        # reader of the frozen file would.
+        _, stored = decode_replicate(blobs[k], spec.id)
+        ceiling = train_probe(strong_features[rows["B"]], one_hot(labels[rows["B"]], classes),
+                              probe_config(spec), seed)
+        ceiling_probs = ceiling.predict_proba(strong_features[rows["test"]])
+        gold_test = labels[rows["test"]]
+        refs.append(ReplicateReference(
+            replicate=k, seed=seed,
+            weak_accuracy=accuracy(stored["test"], gold_test),
+            weak_auroc=auroc(stored["test"], gold_test),
+            ceiling_accuracy=accuracy(ceiling_probs, gold_test),
+            ceiling_auroc=auroc(ceiling_probs, gold_test),
+            n_A=len(rows["A"]), n_B=len(rows["B"]), n_test=len(rows["test"])))
+    references = References(task=spec.id, weak_model=spec.weak_model,
+                            strong_model=spec.strong_model, replicates=refs)
+    return write_frozen(spec, blobs, references, package_versions(), hardware(),
+                        f"w2s-bench {__version__}")

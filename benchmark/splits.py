@@ -1,0 +1,65 @@
+"""The example pool of a task and each replicate's draw of splits A / B / test.
+
+The pool depends only on (dataset, pool size, balance, seed), so tasks that share a dataset
+share a pool, and features are computed once for all of them. Replicate k permutes the pool
+with its own seed into A (weak model's gold), B (student's weak labels) and test.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmark.assets import asset_path
+from benchmark.datasets import DATASETS, Example
+from benchmark.errors import SpecError
+from benchmark.tasks import TaskSpec
+
+SPLIT_NAMES = ("A", "B", "test")
+
+
+def load_dataset(name: str) -> list[Example]:
+    source = DATASETS.get(name)
+    return source.read(asset_path(source.asset))
+
+
+def draw_pool(examples: list[Example], size: int, balance: bool, seed: int,
+              num_classes: int = 2) -> list[Example]:
+    """``size`` examples (class-balanced if asked), sorted by id so order is canonical."""
+    examples = sorted(examples, key=lambda e: e.id)
+    rng = np.random.default_rng(seed)
+    if not balance:
+        if size > len(examples):
+            raise SpecError(f"pool of {size} asked for but the dataset has {len(examples)}")
+        chosen = [examples[i] for i in rng.choice(len(examples), size, replace=False)]
+        return sorted(chosen, key=lambda e: e.id)
+    per_class = [size // num_classes + (1 if c < size % num_classes else 0)
+                 for c in range(num_classes)]
+    chosen = []
+    for label, want in enumerate(per_class):
+        members = [e for e in examples if e.label == label]
+        if want > len(members):
+            raise SpecError(f"a balanced pool of {size} needs {want} examples of class {label}, "
+                            f"the dataset has {len(members)}; lower the split sizes")
+        chosen += [members[i] for i in rng.choice(len(members), want, replace=False)]
+    return sorted(chosen, key=lambda e: e.id)
+
+
+def task_pool(spec: TaskSpec, examples: list[Example] | None = None) -> list[Example]:
+    if examples is None:
+        examples = load_dataset(spec.dataset.name)
+    return draw_pool(examples, spec.splits.total, spec.balance, spec.seed, len(spec.label_names))
+
+
+def replicate_seed(spec: TaskSpec, replicate: int) -> int:
+    return spec.seed + replicate
+
+
+def draw_splits(spec: TaskSpec, pool: list[Example], replicate: int) -> dict[str, list[str]]:
+    """Ids of A, B and test for one replicate (each list sorted by id)."""
+    rng = np.random.default_rng([spec.seed, replicate, 1])
+    order = rng.permutation(len(pool))
+    sizes = spec.splits
+    cuts = [sizes.weak_train, sizes.weak_train + sizes.student_train, sizes.total]
+    parts = np.split(order, cuts[:2])
+    return {name: sorted(pool[i].id for i in part) for name, part in zip(SPLIT_NAMES, parts,
+                                                                         strict=True)}

@@ -1,0 +1,39 @@
+"""Weak supervisors: the weak model trained on gold split A, predicting soft labels.
+
+A weak supervisor is a logistic regression (scikit-learn, deterministic L-BFGS) on the weak
+model's view of the text: tf-idf n-grams fitted on A for ``tfidf-logreg``, or the standardised
+frozen features of an encoder rung. Only the harness's freeze step calls this: it is the one
+place, besides the ceiling, where gold labels train anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from benchmark.models import MODELS
+
+Predictor = Callable[[np.ndarray], np.ndarray]
+
+
+def fit_weak_supervisor(model: str, train_rows: np.ndarray, labels: np.ndarray, c: float,
+                        texts: Sequence[str], features: np.ndarray | None,
+                        seed: int) -> Predictor:
+    """Fit on the pool rows ``train_rows``; return ``predict(rows) -> [n, classes]`` probs."""
+    spec = MODELS.get(model)
+    if spec.kind == "tfidf":
+        pipeline = make_pipeline(
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+            LogisticRegression(C=c, max_iter=5000, random_state=seed))
+        pipeline.fit([texts[i] for i in train_rows], labels)
+        return lambda rows: pipeline.predict_proba([texts[i] for i in rows])
+    assert features is not None, f"encoder supervisor {model!r} needs features"
+    pipeline = make_pipeline(StandardScaler(),
+                             LogisticRegression(C=c, max_iter=5000, random_state=seed))
+    pipeline.fit(features[train_rows], labels)
+    return lambda rows: pipeline.predict_proba(features[rows])
