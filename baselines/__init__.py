@@ -1,0 +1,1 @@
+"""Reference W2S methods, each written exactly as a submission would be."""

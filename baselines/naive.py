@@ -1,0 +1,23 @@
+"""``naive``: train the strong student on the weak soft labels with cross-entropy.
+
+Burns et al. (2023), "Weak-to-Strong Generalization", the ``xent`` loss of
+openai/weak-to-strong: CE(p_student, y_weak) with y_weak the weak model's soft labels.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from benchmark.methods import Method, register
+from benchmark.training import soft_cross_entropy
+
+
+@register("naive")
+class Naive(Method):
+    """Cross-entropy on weak soft labels (the W2S paper's baseline)."""
+
+    version = "1"
+
+    def loss(self, logits: torch.Tensor, weak_probs: torch.Tensor, progress: float
+             ) -> torch.Tensor:
+        return soft_cross_entropy(logits, weak_probs)

@@ -1,0 +1,231 @@
+"""``w2s-bench``: one verb per stage (fetch, freeze, run, leaderboard) plus ``list``.
+
+Errors the user can act on (:class:`~benchmark.errors.W2SBenchError`) print as one line and
+exit with status 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmark.errors import W2SBenchError
+
+DEFAULT_SUITE = "mini"
+
+
+def _csv_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def required_assets(tasks) -> list[str]:
+    from benchmark.datasets import DATASETS
+    from benchmark.models import ENCODERS, MODELS
+
+    names: list[str] = []
+    for spec in tasks:
+        names.append(DATASETS.get(spec.dataset.name).asset)
+        encoder = ENCODERS.get(MODELS.get(spec.strong_model).encoder or "")
+        names += [a for a in (encoder.asset, encoder.tokenizer_asset) if a]
+    return sorted(set(names))
+
+
+def ensure_assets(names: list[str], progress: bool) -> None:
+    from benchmark.assets import fetch, is_fetched
+
+    missing = [n for n in names if not is_fetched(n)]
+    if missing:
+        print(f"fetching {len(missing)} missing asset(s): {', '.join(missing)}", file=sys.stderr)
+        fetch(missing, progress=progress)
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from benchmark.assets import ASSETS, assets_for_tier, fetch
+
+    names = args.assets or assets_for_tier(args.large)
+    for name in names:
+        ASSETS.get(name)
+    for path in fetch(names, progress=not args.no_progress):
+        print(path)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from benchmark.assets import ASSETS, is_fetched
+    from benchmark.datasets import DATASETS
+    from benchmark.methods import METHODS
+    from benchmark.models import MODELS
+    from benchmark.tasks import SUITES, TASKS
+    from benchmark.weak_labels import is_frozen
+
+    kind = args.kind
+    if kind == "tasks":
+        rows = [[t.id, t.version, t.dataset.name, t.weak_model, t.strong_model, t.regime,
+                 t.replicates, "yes" if is_frozen(t.id) else "no"] for _, t in TASKS.items()]
+        headers = ["task", "version", "dataset", "weak", "strong", "regime", "replicates",
+                   "frozen"]
+    elif kind == "models":
+        rows = [[m.name, m.family, m.kind, m.params or "data-dependent", m.tier, m.description]
+                for _, m in MODELS.items()]
+        headers = ["model", "family", "kind", "params", "tier", "description"]
+    elif kind == "methods":
+        rows = [[n, c.version, (c.__doc__ or "").strip().splitlines()[0] if c.__doc__ else "",
+                 METHODS.origin(n)] for n, c in METHODS.items()]
+        headers = ["method", "version", "summary", "defined in"]
+    elif kind == "suites":
+        rows = [[n, len(s.tasks), s.description] for n, s in SUITES.items()]
+        headers = ["suite", "tasks", "description"]
+    elif kind == "datasets":
+        rows = [[n, d.asset, "/".join(d.label_names), d.description] for n, d in DATASETS.items()]
+        headers = ["dataset", "asset", "labels", "description"]
+    else:
+        rows = [[n, a.tier, "yes" if is_fetched(n) else "no", a.description]
+                for n, a in ASSETS.items()]
+        headers = ["asset", "tier", "fetched", "description"]
+    print(tabulate(rows, headers=headers, tablefmt="simple"))
+    return 0
+
+
+def cmd_freeze(args: argparse.Namespace) -> int:
+    from benchmark.freeze import freeze_task
+    from benchmark.tasks import TASKS, suite_tasks
+
+    specs = [TASKS.get(t) for t in args.tasks]
+    if args.suite:
+        specs += [s for s in suite_tasks(args.suite) if s.id not in args.tasks]
+    if not specs:
+        raise W2SBenchError("name at least one task, or --suite SUITE")
+    ensure_assets(required_assets(specs) + _weak_assets(specs), not args.no_progress)
+    for spec in specs:
+        lock = freeze_task(spec, force=args.force, progress=not args.no_progress)
+        print(f"froze {spec.id} (version {spec.version}, {lock.replicates} replicates) "
+              f"→ tasks/frozen/{spec.id}/")
+    return 0
+
+
+def _weak_assets(specs) -> list[str]:
+    from benchmark.models import ENCODERS, MODELS
+
+    names = []
+    for spec in specs:
+        model = MODELS.get(spec.weak_model)
+        if model.encoder:
+            enc = ENCODERS.get(model.encoder)
+            names += [a for a in (enc.asset, enc.tokenizer_asset) if a]
+    return names
+
+
+def select_methods(requested: list[str] | None) -> list[str]:
+    from benchmark.methods import METHODS
+    from benchmark.paths import baselines_dir
+
+    if requested:
+        for name in requested:
+            METHODS.get(name)
+        return requested
+    base = str(baselines_dir())
+    return [n for n in METHODS.names() if METHODS.origin(n).startswith(base)]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from benchmark.harness import Harness, RunSpec, default_workers
+    from benchmark.paths import default_results_dir, leaderboard_dir
+    from benchmark.records import iter_records
+    from benchmark.site.tables import write_leaderboard
+    from benchmark.tasks import resolve_tasks
+
+    specs = resolve_tasks(args.suite, args.tasks)
+    methods = select_methods(args.methods)
+    progress = not args.no_progress
+    ensure_assets(required_assets(specs), progress)
+    runs = []
+    for spec in specs:
+        count = spec.replicates if args.replicates is None else args.replicates
+        if not 1 <= count <= spec.replicates:
+            raise W2SBenchError(f"--replicates {count}: task {spec.id!r} has "
+                                f"{spec.replicates} replicates (choose 1..{spec.replicates})")
+        runs += [RunSpec(args.suite, spec.id, m, k) for m in methods for k in range(count)]
+    results = Path(args.results_dir) if args.results_dir else default_results_dir()
+    harness = Harness(results, workers=args.workers or default_workers(),
+                      resume=not args.no_resume,
+                      progress=progress)
+    summary = harness.run(runs, {s.id: s for s in specs})
+    print(f"{summary.done} run(s) done, {summary.skipped} already complete (skipped), "
+          f"{len(summary.failed)} failed; records in {results}")
+    for run, why in summary.failed:
+        print(f"  FAILED {run.task} / {run.method} / replicate {run.replicate}: {why}")
+    out = Path(args.leaderboard_dir) if args.leaderboard_dir else leaderboard_dir()
+    paths = write_leaderboard(list(iter_records(results)), out)
+    print(f"leaderboard: {paths['markdown']}  (table data: {paths['csv']})")
+    return 1 if summary.failed else 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from benchmark.paths import default_results_dir, leaderboard_dir
+    from benchmark.records import iter_records
+    from benchmark.site.tables import write_leaderboard
+
+    results = Path(args.results_dir) if args.results_dir else default_results_dir()
+    out = Path(args.out) if args.out else leaderboard_dir()
+    paths = write_leaderboard(list(iter_records(results)), out)
+    print(f"leaderboard: {paths['markdown']}  (table data: {paths['csv']})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="w2s-bench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("fetch", help="download and verify the embedded assets")
+    p.add_argument("assets", nargs="*", help="asset names (default: the whole tier)")
+    p.add_argument("--large", action="store_true", help="include the large tier (mpnet, 404 MB)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_fetch)
+
+    p = sub.add_parser("list", help="list registered tasks, models, methods, suites, ...")
+    p.add_argument("kind", choices=["tasks", "models", "methods", "suites", "datasets",
+                                    "assets"])
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("freeze", help="train weak supervisors and ceilings; lock their outputs")
+    p.add_argument("tasks", nargs="*", default=[])
+    p.add_argument("--suite", help="freeze every task of this suite")
+    p.add_argument("--force", action="store_true", help="re-freeze a task that is already locked")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_freeze)
+
+    p = sub.add_parser("run", help="run methods on a suite, write records and the leaderboard")
+    p.add_argument("--suite", default=DEFAULT_SUITE)
+    p.add_argument("--tasks", type=_csv_list, help="only these tasks of the suite (comma list)")
+    p.add_argument("--methods", type=_csv_list,
+                   help="comma list of methods (default: every reference baseline)")
+    p.add_argument("--replicates", type=int, help="run the first N replicates (default: all)")
+    p.add_argument("--results-dir", help="where records go (default: results/)")
+    p.add_argument("--leaderboard-dir", help="where the leaderboard goes (default: leaderboard/)")
+    p.add_argument("--workers", type=int, help="worker processes (default: one per CPU core)")
+    p.add_argument("--no-resume", action="store_true", help="recompute finished records too")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("leaderboard", help="rebuild the leaderboard from records")
+    p.add_argument("--results-dir")
+    p.add_argument("--out", help="output folder (default: leaderboard/)")
+    p.set_defaults(func=cmd_leaderboard)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except W2SBenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,227 @@
+"""The scoring harness: plan runs, feed methods in worker processes, score, write records.
+
+Gold labels live only in this process (in :class:`TaskContext`); a worker receives a
+:class:`~benchmark.methods.MethodInput` built from the frozen weak labels and the feature
+cache. A run whose method raises, or whose worker dies, is recorded as failed and the sweep
+goes on; finished records are skipped on a rerun unless ``resume=False``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark.datasets import Example
+from benchmark.errors import IntegrityError
+from benchmark.methods import METHODS, MethodInput, StrongModelInfo
+from benchmark.models.features import all_layer_features, cache_path
+from benchmark.models.ladder import ENCODERS, MODELS, hidden_layer
+from benchmark.paths import cache_dir
+from benchmark.records import RunRecord, is_complete, record_path, write_record
+from benchmark.scoring import build_record
+from benchmark.splits import load_dataset, replicate_seed, task_pool
+from benchmark.tasks import TaskSpec
+from benchmark.training import ProbeConfig
+from benchmark.weak_labels import load_references, load_weak_labels
+from benchmark.worker import execute_run, init_worker
+
+# Probe heads are tiny matrices that gain nothing from intra-op threads; one thread per worker
+# also makes results independent of how many workers a sweep uses.
+WORKER_THREADS = 1
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One unit of work (frozen, like HELM's run specs)."""
+
+    suite: str
+    task: str
+    method: str
+    replicate: int
+
+    def path(self, results_dir: Path) -> Path:
+        return record_path(results_dir, self.suite, self.task, self.method, self.replicate)
+
+
+@dataclass
+class TaskContext:
+    """Harness-side state of one task: its pool, gold labels and cached features."""
+
+    spec: TaskSpec
+    pool: list[Example]
+    row_of: dict[str, int]
+    labels: np.ndarray
+    feature_file: Path
+    layer: int
+    strong: StrongModelInfo
+
+    def gold(self, ids: tuple[str, ...]) -> np.ndarray:
+        return self.labels[self.rows(ids)]
+
+    def rows(self, ids: tuple[str, ...]) -> list[int]:
+        try:
+            return [self.row_of[i] for i in ids]
+        except KeyError as exc:
+            raise IntegrityError(
+                f"frozen weak labels of task {self.spec.id!r} name example {exc.args[0]} that "
+                "the dataset no longer yields; the asset or formatter changed.") from None
+
+
+@dataclass
+class Summary:
+    done: int = 0
+    skipped: int = 0
+    failed: list[tuple[RunSpec, str]] = field(default_factory=list)
+
+
+class TaskContexts:
+    """Loads each task's context once (datasets are shared between tasks)."""
+
+    def __init__(self, progress: bool = False) -> None:
+        self._datasets: dict[str, list[Example]] = {}
+        self._contexts: dict[str, TaskContext] = {}
+        self.progress = progress
+
+    def get(self, spec: TaskSpec) -> TaskContext:
+        if spec.id not in self._contexts:
+            if spec.dataset.name not in self._datasets:
+                self._datasets[spec.dataset.name] = load_dataset(spec.dataset.name)
+            pool = task_pool(spec, self._datasets[spec.dataset.name])
+            texts = [e.text for e in pool]
+            model = MODELS.get(spec.strong_model)
+            encoder = ENCODERS.get(model.encoder or "")
+            all_layer_features(encoder.name, texts, progress=self.progress)  # fill the cache
+            self._contexts[spec.id] = TaskContext(
+                spec=spec, pool=pool, row_of={e.id: i for i, e in enumerate(pool)},
+                labels=np.array([e.label for e in pool]),
+                feature_file=cache_path(encoder, texts), layer=hidden_layer(model),
+                strong=StrongModelInfo(model.name, model.family, model.params,
+                                       encoder.hidden_size, encoder.num_layers,
+                                       hidden_layer(model)))
+        return self._contexts[spec.id]
+
+
+def build_input(ctx: TaskContext, replicate: int, scratch: Path) -> tuple[MethodInput, Any]:
+    """The method's view of one replicate (no gold labels), plus the weak-label set."""
+    spec = ctx.spec
+    weak = load_weak_labels(spec, replicate)
+    train_rows, test_rows = ctx.rows(weak.ids_B), ctx.rows(weak.ids_test)
+    layers = np.load(ctx.feature_file, mmap_mode="r")
+    t = spec.training
+    inp = MethodInput(
+        task=spec.id, replicate=replicate, seed=replicate_seed(spec, replicate),
+        label_names=tuple(spec.label_names), strong_model=ctx.strong,
+        train_ids=weak.ids_B, train_features=np.asarray(layers[ctx.layer][train_rows]),
+        train_weak_probs=weak.probs_B, test_ids=weak.ids_test,
+        test_features=np.asarray(layers[ctx.layer][test_rows]),
+        probe_config=ProbeConfig(t.epochs, t.batch_size, t.lr, t.weight_decay),
+        scratch_dir=scratch, feature_file=str(ctx.feature_file),
+        train_rows=tuple(train_rows), test_rows=tuple(test_rows))
+    return inp, weak
+
+
+class Harness:
+    def __init__(self, results_dir: Path, workers: int = 1, resume: bool = True,
+                 progress: bool = True) -> None:
+        self.results_dir = results_dir
+        self.workers = max(1, workers)
+        self.resume = resume
+        self.progress = progress
+        self.contexts = TaskContexts(progress=progress)
+        self._pool: ProcessPoolExecutor | None = None
+
+    # -- worker pool ---------------------------------------------------------------------
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=init_worker, initargs=(WORKER_THREADS,))
+        return self._pool
+
+    def _restart(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    # -- sweep ---------------------------------------------------------------------------
+    def run(self, runs: list[RunSpec], tasks: dict[str, TaskSpec]) -> Summary:
+        from tqdm.auto import tqdm
+
+        summary = Summary()
+        todo: deque[RunSpec] = deque()
+        for run in runs:
+            if self.resume and is_complete(run.path(self.results_dir)):
+                summary.skipped += 1
+            else:
+                todo.append(run)
+        bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not self.progress)
+        in_flight: dict[Future, tuple[RunSpec, MethodInput, Any]] = {}
+        retry_alone: deque[RunSpec] = deque()
+        tried_alone: set[RunSpec] = set()
+        try:
+            while todo or in_flight or retry_alone:
+                limit = 1 if retry_alone else 2 * self.workers
+                source = retry_alone if retry_alone else todo
+                while source and len(in_flight) < limit:
+                    run = source.popleft()
+                    if source is retry_alone:
+                        tried_alone.add(run)
+                    future, inp, weak = self._submit(run, tasks)
+                    in_flight[future] = (run, inp, weak)
+                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    run, inp, weak = in_flight.pop(future)
+                    try:
+                        output = future.result()
+                    except BrokenProcessPool:
+                        self._restart()
+                        if run in tried_alone:
+                            output = {"probs": None, "compute": None, "error": {
+                                "type": "WorkerDied", "message": "the worker process died "
+                                "(crash, os._exit or killed for memory) while running this"}}
+                        else:  # cannot tell which run killed the pool: retry each alone
+                            retry_alone.append(run)
+                            continue
+                    record = self._score(run, tasks[run.task], inp, weak, output)
+                    write_record(self.results_dir, record)
+                    if record.status == "ok":
+                        summary.done += 1
+                    else:
+                        summary.failed.append((run, f"{record.error.type}: "
+                                                    f"{record.error.message}"))
+                    bar.update(1)
+        finally:
+            bar.close()
+            self.close()
+        return summary
+
+    def _submit(self, run: RunSpec, tasks: dict[str, TaskSpec]) -> tuple[Future, MethodInput, Any]:
+        ctx = self.contexts.get(tasks[run.task])
+        scratch = cache_dir() / "scratch" / f"{run.task}.{run.method}.{run.replicate}.{os.getpid()}"
+        inp, weak = build_input(ctx, run.replicate, scratch)
+        METHODS.get(run.method)  # unknown method: fail the sweep early, with suggestions
+        return self._executor().submit(execute_run, run.method, {}, inp), inp, weak
+
+    def _score(self, run: RunSpec, spec: TaskSpec, inp: MethodInput, weak: Any,
+               output: dict[str, Any]) -> RunRecord:
+        ctx = self.contexts.get(spec)
+        references = load_references(spec)
+        return build_record(run.suite, spec, run.method, run.replicate, inp, weak,
+                            references, ctx.gold(weak.ids_test), output)

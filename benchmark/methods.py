@@ -1,0 +1,133 @@
+"""The method plugin API: what a W2S method receives, what it returns, and how it registers.
+
+A method is a :class:`Method` subclass registered with ``@register("name")``. Most W2S
+methods are a loss: override :meth:`Method.loss` and the shared probe trainer does the rest.
+Methods that need more (relabelling, bootstrapping) override :meth:`Method.fit_predict`.
+
+A method receives a :class:`MethodInput`: split B's inputs with weak soft labels, unlabelled
+test inputs, the strong model's description, a seed and a scratch folder. It never receives a
+gold label: the harness builds the input from the frozen weak-label file and the feature cache,
+neither of which holds one, and scores the returned test probabilities in its own process.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from benchmark.errors import SpecError
+from benchmark.registry import Registry
+from benchmark.training import LinearProbe, ProbeConfig, train_probe
+
+
+@dataclass(frozen=True)
+class StrongModelInfo:
+    name: str
+    family: str
+    params: int | None
+    hidden_size: int
+    num_layers: int
+    layer: int  # hidden-state index the default features come from
+
+
+@dataclass(frozen=True)
+class MethodInput:
+    """Everything a method may see for one run."""
+
+    task: str
+    replicate: int
+    seed: int
+    label_names: tuple[str, ...]
+    strong_model: StrongModelInfo
+    train_ids: tuple[str, ...]
+    train_features: np.ndarray     # [n_B, hidden] strong-model features of split B
+    train_weak_probs: np.ndarray   # [n_B, classes] the frozen weak soft labels
+    test_ids: tuple[str, ...]
+    test_features: np.ndarray      # [n_test, hidden]; no labels
+    probe_config: ProbeConfig
+    scratch_dir: Path
+    feature_file: str = ""         # cache file with every hidden state, for features_at()
+    train_rows: tuple[int, ...] = field(default=(), repr=False)
+    test_rows: tuple[int, ...] = field(default=(), repr=False)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.label_names)
+
+    def features_at(self, layer: int) -> tuple[np.ndarray, np.ndarray]:
+        """(train, test) features from another hidden state (0 = embeddings)."""
+        if not self.feature_file:
+            raise ValueError("this run has no per-layer features")
+        layers = np.load(self.feature_file, mmap_mode="r")
+        return (np.asarray(layers[layer][list(self.train_rows)], dtype=np.float32),
+                np.asarray(layers[layer][list(self.test_rows)], dtype=np.float32))
+
+    def train_probe(self, targets: np.ndarray, loss: Callable | None = None,
+                    config: ProbeConfig | None = None, features: np.ndarray | None = None
+                    ) -> LinearProbe:
+        """Train the shared linear probe on split B (default: the task's settings)."""
+        kwargs = {"loss": loss} if loss is not None else {}
+        return train_probe(self.train_features if features is None else features, targets,
+                           config or self.probe_config, self.seed, **kwargs)
+
+
+class Method:
+    """Base class of every method plugin (baselines and submissions alike)."""
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "1"
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, **config: Any) -> None:
+        unknown = sorted(set(config) - set(self.defaults))
+        if unknown:
+            hints = [difflib.get_close_matches(k, list(self.defaults), n=1) for k in unknown]
+            said = ", ".join(f"{k!r}" + (f" (did you mean {h[0]!r}?)" if h else "")
+                             for k, h in zip(unknown, hints, strict=True))
+            raise SpecError(f"method {self.name!r} has no option {said}; its options: "
+                            + (", ".join(sorted(self.defaults)) or "(none)"))
+        self.config: dict[str, Any] = {**self.defaults, **config}
+
+    def loss(self, logits: torch.Tensor, weak_probs: torch.Tensor, progress: float
+             ) -> torch.Tensor:
+        """Training loss on a minibatch; ``progress`` runs from 0 to 1 over training."""
+        raise NotImplementedError(f"method {self.name!r} defines neither loss() nor fit_predict()")
+
+    def fit_predict(self, inp: MethodInput) -> np.ndarray:
+        """Return test-set class probabilities, shape ``[n_test, classes]``."""
+        probe = inp.train_probe(inp.train_weak_probs, loss=self.loss)
+        return probe.predict_proba(inp.test_features)
+
+
+def _discover(registry: Registry[type[Method]]) -> None:
+    from benchmark.plugins import discover_methods
+
+    discover_methods(registry)
+
+
+METHODS: Registry[type[Method]] = Registry("method", loader=_discover)
+
+
+def register(name: str) -> Callable[[type[Method]], type[Method]]:
+    """Class decorator: ``@register("my-method")`` makes a Method available by name."""
+
+    def decorate(cls: type[Method]) -> type[Method]:
+        if not (isinstance(cls, type) and issubclass(cls, Method)):
+            raise TypeError(f"@register({name!r}) must decorate a Method subclass")
+        cls.name = name
+        module = __import__("sys").modules.get(cls.__module__)
+        origin = getattr(module, "__file__", None) or cls.__module__
+        METHODS.add(name, cls, origin=str(origin))
+        return cls
+
+    return decorate
+
+
+def build_method(name: str, config: dict[str, Any] | None = None) -> Method:
+    return METHODS.get(name)(**(config or {}))

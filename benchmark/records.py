@@ -1,0 +1,114 @@
+"""Run records: one JSON file per (suite, task, method, replicate), written atomically.
+
+A record carries the scores, the compute, and the provenance needed to trust and reproduce
+them. Only the harness writes records; the leaderboard reads nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from benchmark.errors import SpecError
+from benchmark.schema import validate
+from benchmark.storage import atomic_write_json
+
+SCHEMA_VERSION = 1
+TIMING_FIELDS = ("wall_s", "cpu_s", "peak_rss_mb")  # vary run to run; everything else must not
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Metrics(_Strict):
+    accuracy: float = Field(ge=0, le=1)
+    auroc: float | None = Field(default=None, ge=0, le=1)
+    pgr: float | None
+    pgr_note: str = ""
+    weak_accuracy: float = Field(ge=0, le=1)
+    ceiling_accuracy: float = Field(ge=0, le=1)
+
+
+class Compute(_Strict):
+    train_flops: float = Field(ge=0)
+    infer_flops: float = Field(ge=0)
+    examples_seen: int = Field(ge=0)
+    trained_params: int = Field(ge=0)
+    strong_model_params: int | None = None
+    wall_s: float = Field(ge=0)
+    cpu_s: float = Field(ge=0)
+    peak_rss_mb: float = Field(ge=0)
+
+
+class RunError(_Strict):
+    type: str
+    message: str
+    log_tail: str = ""
+
+
+class Provenance(_Strict):
+    task_version: int
+    task_sha256: str
+    weak_labels_sha256: str
+    references_sha256: str
+    weak_model: str
+    strong_model: str
+    method_version: str
+    method_config: dict[str, Any]
+    method_origin: str
+    packages: dict[str, str]
+    git_commit: str
+    hardware: dict[str, str | int]
+
+
+class RunRecord(_Strict):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    suite: str
+    task: str
+    method: str
+    replicate: int = Field(ge=0)
+    seed: int
+    status: Literal["ok", "failed"]
+    error: RunError | None = None
+    metrics: Metrics | None = None
+    compute: Compute | None = None
+    provenance: Provenance
+
+
+def record_path(results_dir: Path, suite: str, task: str, method: str, replicate: int) -> Path:
+    return results_dir / suite / task / method / f"replicate-{replicate}.json"
+
+
+def write_record(results_dir: Path, record: RunRecord) -> Path:
+    path = record_path(results_dir, record.suite, record.task, record.method, record.replicate)
+    atomic_write_json(path, record.model_dump(mode="json"))
+    return path
+
+
+def read_record(path: Path) -> RunRecord:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SpecError(f"{path}: not a readable run record ({exc}); delete it and rerun "
+                        "`w2s-bench run` to recompute it") from None
+    return validate(RunRecord, data, str(path))
+
+
+def is_complete(path: Path) -> bool:
+    """A finished, successful record exists (failed runs are retried on the next run)."""
+    if not path.is_file():
+        return False
+    try:
+        return read_record(path).status == "ok"
+    except SpecError:
+        return False
+
+
+def iter_records(results_dir: Path) -> Iterator[RunRecord]:
+    for path in sorted(results_dir.glob("*/*/*/replicate-*.json")):
+        yield read_record(path)

@@ -1,0 +1,1 @@
+"""Builds the top-level ``leaderboard/`` from run records (a pure function of them)."""

@@ -1,0 +1,60 @@
+"""Code that runs inside a worker process: build the method, run it, report compute.
+
+Workers are started with ``spawn``, so they inherit nothing from the harness process (in
+particular no gold labels); each is long-lived, so torch and the plugins are imported once.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import traceback
+from contextlib import redirect_stderr, redirect_stdout
+from typing import Any
+
+from benchmark import compute
+from benchmark.methods import MethodInput, build_method
+
+LOG_TAIL_LINES = 20
+
+
+def init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+    from benchmark.methods import METHODS
+
+    METHODS.names()  # import plugins once, up front
+
+
+def _tail(text: str) -> str:
+    return "\n".join(text.strip().splitlines()[-LOG_TAIL_LINES:])
+
+
+def execute_run(method: str, config: dict[str, Any], inp: MethodInput) -> dict[str, Any]:
+    """Run one method on one input; never raises (errors come back as data)."""
+    import torch
+
+    compute.METER.reset()
+    watch = compute.Stopwatch()
+    log = io.StringIO()
+    inp.scratch_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        torch.manual_seed(inp.seed)
+        with redirect_stdout(log), redirect_stderr(log):
+            instance = build_method(method, config)
+            probs = instance.fit_predict(inp)
+        result: dict[str, Any] = {"probs": probs, "error": None, "config": instance.config,
+                                  "version": str(instance.version)}
+    except Exception as exc:  # the method's failure is this run's result, not the sweep's
+        result = {"probs": None, "error": {
+            "type": type(exc).__name__, "message": str(exc)[:2000],
+            "log_tail": _tail(log.getvalue() + "\n" + traceback.format_exc())}}
+    finally:
+        shutil.rmtree(inp.scratch_dir, ignore_errors=True)
+    result["compute"] = {**compute.meter_snapshot(), **watch.elapsed(),
+                         "peak_rss_mb": compute.peak_rss_mb()}
+    result["torch_threads"] = torch.get_num_threads()
+    result["pid"] = os.getpid()
+    return result
