@@ -23,8 +23,8 @@ ENTRY_POINT_GROUP = "w2s_bench.methods"
 
 
 def _import_file(module_name: str, path) -> None:
-    if module_name in sys.modules:
-        return
+    """(Re-)execute a plugin file; discovery runs once per registry load."""
+    sys.modules.pop(module_name, None)
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise SpecError(f"cannot import method plugin {path}")

@@ -38,6 +38,19 @@ class Registry(Generic[T]):
         finally:
             self._loading = False
 
+    def reset(self) -> None:
+        """Forget loaded entries so the loader runs again (e.g. after the repo root changed)."""
+        if self._loader is None:
+            raise TypeError(f"the {self.kind} registry has no loader to run again")
+        self._items.clear()
+        self._origins.clear()
+        self._loaded = False
+
+    def remove(self, name: str) -> None:
+        """Unregister ``name`` (for tests and plugin reloading)."""
+        self._items.pop(name, None)
+        self._origins.pop(name, None)
+
     def add(self, name: str, obj: T, origin: str = "") -> T:
         """Register ``obj`` as ``name``; a second registration of the same name is an error."""
         if not name or name != name.strip():

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from benchmark.cli import main
+from benchmark.records import iter_records
+from tests.conftest import TINY_SUITE
+
+
+def test_list_shows_the_embedded_suite(capsys) -> None:
+    assert main(["list", "suites"]) == 0
+    assert "mini" in capsys.readouterr().out
+    assert main(["list", "methods"]) == 0
+    assert "naive" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["run", "--suite", "mnii"], "unknown suite 'mnii'. Did you mean 'mini'"),
+    (["run", "--methods", "naiv"], "unknown method 'naiv'. Did you mean 'naive'"),
+    (["run", "--tasks", "nope"], "task 'nope' is not in suite 'mini'"),
+    (["freeze", "rt-tfidf-to-minilm-l6"], "Did you mean 'rt-tfidf-logreg-to-minilm-l6'"),
+])
+def test_bad_names_exit_2_with_a_suggestion(argv, message, capsys) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+
+
+def test_run_writes_records_and_leaderboard_then_refuses_tampering(tiny_world, tmp_path, capsys):
+    results, board = tmp_path / "results", tmp_path / "board"
+    argv = ["run", "--suite", TINY_SUITE, "--results-dir", str(results), "--leaderboard-dir",
+            str(board), "--workers", "1", "--no-progress"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "2 run(s) done" in out and str(board / "leaderboard.md") in out
+    pgrs = [r.metrics.pgr for r in iter_records(results) if r.metrics.pgr is not None]
+    csv = pd.read_csv(board / "leaderboard.csv")
+    task_row = csv[(csv.level == "task") & (csv.method == "naive")].iloc[0]
+    assert task_row.pgr_mean == pytest.approx(sum(pgrs) / len(pgrs), rel=1e-5)  # %.6g
+
+    assert main([*argv, "--replicates", "3"]) == 2
+    assert "choose 1..2" in capsys.readouterr().err
+
+    frozen = tiny_world.frozen / "replicate-0.csv.gz"
+    original = frozen.read_bytes()
+    try:
+        frozen.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+        assert main([*argv, "--no-resume"]) == 2
+        assert "does not match its lock" in capsys.readouterr().err
+    finally:
+        frozen.write_bytes(original)

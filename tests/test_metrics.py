@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from benchmark.metrics import accuracy, auroc, bootstrap_ci, mean_ci, pgr
+
+
+def test_pgr_worked_examples() -> None:
+    # weak 0.60, ceiling 0.80: a student at 0.70 recovers half of the 0.20 gap.
+    assert pgr(0.70, 0.60, 0.80).value == pytest.approx(0.5)
+    assert pgr(0.65, 0.60, 0.80).value == pytest.approx(0.25)
+    assert pgr(0.80, 0.60, 0.80).value == pytest.approx(1.0)
+    assert pgr(0.90, 0.60, 0.80).value == pytest.approx(1.5)   # beats the ceiling
+    assert pgr(0.55, 0.60, 0.80).value == pytest.approx(-0.25)  # worse than its supervisor
+
+
+@pytest.mark.parametrize("ceiling", [0.6, 0.59])
+def test_pgr_is_undefined_when_there_is_no_gap(ceiling: float) -> None:
+    result = pgr(0.7, 0.6, ceiling)
+    assert result.value is None
+    assert "undefined" in result.reason and "0.6000" in result.reason
+
+
+def test_accuracy_uses_argmax() -> None:
+    probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    assert accuracy(probs, np.array([0, 1, 1])) == pytest.approx(2 / 3)
+
+
+def test_auroc_equals_pairwise_definition_with_ties() -> None:
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 2, 40)
+    scores = np.round(rng.random(40), 1)  # many ties
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    pairs = [(1.0 if p > n else 0.5 if p == n else 0.0) for p, n in itertools.product(pos, neg)]
+    expected = sum(pairs) / len(pairs)
+    assert auroc(np.c_[1 - scores, scores], labels) == pytest.approx(expected)
+    assert auroc(np.c_[1 - scores, scores], np.ones(40, dtype=int)) is None
+
+
+def test_mean_ci_student_t() -> None:
+    interval = mean_ci([1.0, 2.0, 3.0])
+    # t(0.975, df=2) = 4.3027; sd = 1; half-width = 4.3027 / sqrt(3)
+    assert interval.mean == pytest.approx(2.0)
+    assert interval.high - interval.mean == pytest.approx(4.302653 / np.sqrt(3), rel=1e-5)
+    assert mean_ci([]) is None
+    single = mean_ci([0.4])
+    assert (single.low, single.high) == (0.4, 0.4)
+
+
+def test_bootstrap_ci_is_deterministic_and_brackets_the_mean() -> None:
+    groups = [[0.1, 0.2, 0.3], [0.5, 0.6], [0.9]]
+    a, b = bootstrap_ci(groups, seed=0), bootstrap_ci(groups, seed=0)
+    assert a == b
+    assert a.mean == pytest.approx(np.mean([0.2, 0.55, 0.9]))
+    assert a.low < a.mean < a.high
+    assert bootstrap_ci([[None], []]) is None
