@@ -30,7 +30,7 @@ from benchmark.scoring import build_record
 from benchmark.splits import load_dataset, replicate_seed, task_pool
 from benchmark.tasks import TaskSpec
 from benchmark.training import ProbeConfig
-from benchmark.weak_labels import load_references, load_weak_labels
+from benchmark.weak_labels import load_lock, load_references, load_weak_labels, replicate_file
 from benchmark.worker import execute_run, init_worker
 
 # Probe heads are tiny matrices that gain nothing from intra-op threads; one thread per worker
@@ -167,7 +167,8 @@ class Harness:
         summary = Summary()
         todo: deque[RunSpec] = deque()
         for run in runs:
-            if self.resume and is_complete(run.path(self.results_dir)):
+            if self.resume and is_complete(run.path(self.results_dir),
+                                           self._expected(run, tasks[run.task])):
                 summary.skipped += 1
             else:
                 todo.append(run)
@@ -211,6 +212,14 @@ class Harness:
             bar.close()
             self.close()
         return summary
+
+    @staticmethod
+    def _expected(run: RunSpec, spec: TaskSpec) -> dict[str, str]:
+        """Provenance a record must carry to count as done for ``run`` now."""
+        lock = load_lock(spec)
+        return {"task_sha256": spec.sha256,
+                "weak_labels_sha256": lock.files[replicate_file(run.replicate)],
+                "method_version": str(METHODS.get(run.method).version)}
 
     def _submit(self, run: RunSpec, tasks: dict[str, TaskSpec]) -> tuple[Future, MethodInput, Any]:
         ctx = self.contexts.get(tasks[run.task])

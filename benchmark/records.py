@@ -99,14 +99,23 @@ def read_record(path: Path) -> RunRecord:
     return validate(RunRecord, data, str(path))
 
 
-def is_complete(path: Path) -> bool:
-    """A finished, successful record exists (failed runs are retried on the next run)."""
+def is_complete(path: Path, expected: dict[str, str] | None = None) -> bool:
+    """A finished, successful record exists and was measured against ``expected``.
+
+    ``expected`` maps provenance fields (task hash, weak-label hash, method version) to the
+    values the run would have now; a record made against anything else is stale and rerun.
+    Failed and unreadable records are rerun too.
+    """
     if not path.is_file():
         return False
     try:
-        return read_record(path).status == "ok"
+        record = read_record(path)
     except SpecError:
         return False
+    if record.status != "ok":
+        return False
+    provenance = record.provenance.model_dump()
+    return all(provenance.get(k) == v for k, v in (expected or {}).items())
 
 
 def iter_records(results_dir: Path) -> Iterator[RunRecord]:

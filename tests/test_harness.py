@@ -87,6 +87,15 @@ def test_records_resume_and_are_deterministic(tiny_world, tiny_task, tmp_path):
     assert redo.done == 2
     assert [without_timing(read_record(p)) for p in paths] == before
 
+    # A record measured against other weak labels is stale: it is rerun, not kept.
+    stale = json.loads(paths[0].read_text())
+    stale["provenance"]["weak_labels_sha256"] = "0" * 64
+    paths[0].write_text(json.dumps(stale))
+    paths[1].write_text("{ truncated")  # and an unreadable one is recomputed
+    fixed = sweep(results, ["naive"], tiny_task)
+    assert (fixed.done, fixed.skipped) == (2, 0)
+    assert [without_timing(read_record(p)) for p in paths] == before
+
 
 def test_record_carries_scores_compute_and_provenance(tiny_world, tiny_task, tmp_path):
     from benchmark.metrics import pgr

@@ -120,7 +120,7 @@ def render_markdown(suites: pd.DataFrame, tasks: pd.DataFrame, frame: pd.DataFra
         out += [f"## Suite `{suite}`", ""]
         rows = [[r.rank, r.method, r.method_version, _fmt(r.pgr_mean, r.pgr_ci_low, r.pgr_ci_high),
                  _fmt(r.accuracy_mean, r.accuracy_ci_low, r.accuracy_ci_high), r.tasks, r.runs,
-                 r.failed, _sci(r.train_flops_mean), f"{r.wall_s_mean:.2f}"]
+                 r.failed, _sci(r.train_flops_mean), _fmt(r.wall_s_mean, digits=2)]
                 for r in table.itertuples()]
         first = table.iloc[0]
         rows.append(["—", "weak supervisor (reference)", "", "0 (by definition)",
