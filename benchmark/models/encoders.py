@@ -95,7 +95,10 @@ def embed_all_layers(tokenizer: Any, model: Any, texts: list[str], *, max_length
 
 
 def count_parameters(model: Any, layers: int | None = None) -> int:
-    """Parameters of the embeddings plus the first ``layers`` transformer blocks (no pooler)."""
-    total = sum(p.numel() for p in model.embeddings.parameters())
-    blocks = model.encoder.layer if layers is None else model.encoder.layer[:layers]
-    return total + sum(p.numel() for block in blocks for p in block.parameters())
+    """Parameters a model truncated to its first ``layers`` blocks uses (all, if None).
+
+    Everything outside the dropped blocks counts, e.g. MPNet's shared relative-attention bias.
+    """
+    total = sum(p.numel() for p in model.parameters())
+    dropped = [] if layers is None else model.encoder.layer[layers:]
+    return total - sum(p.numel() for block in dropped for p in block.parameters())

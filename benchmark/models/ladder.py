@@ -90,7 +90,7 @@ for _model in [
               encoder="all-minilm-l6-v2", params=22_565_376,
               description="all-MiniLM-L6-v2 (6 layers, 384 wide)"),
     ModelSpec(name="mpnet-base", family="mpnet", kind="encoder", tier="large",
-              encoder="all-mpnet-base-v2", params=108_891_648,
+              encoder="all-mpnet-base-v2", params=108_895_872,
               description="all-mpnet-base-v2 (12 layers, 768 wide); opt-in large tier"),
 ]:
     MODELS.add(_model.name, _model, origin=__name__)
