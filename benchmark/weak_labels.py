@@ -105,8 +105,9 @@ def decode_replicate(data: bytes, source: str) -> tuple[dict[str, list[str]],
     import pandas as pd
 
     try:
-        frame = pd.read_csv(io.BytesIO(gzip.decompress(data)), dtype={"id": str, "split": str},
-                            keep_default_na=False, na_values={f"p{c}": [""] for c in range(16)})
+        # ids are hex digests and splits A/B/test, so no value of theirs reads as NA; the
+        # empty probabilities of A rows do.
+        frame = pd.read_csv(io.BytesIO(gzip.decompress(data)), dtype={"id": str, "split": str})
     except (OSError, EOFError, ValueError, pd.errors.ParserError) as exc:
         raise IntegrityError(f"{source}: not a readable weak-label file ({exc})") from None
     prob_cols = [c for c in frame.columns if c.startswith("p")]

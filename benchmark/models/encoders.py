@@ -66,7 +66,8 @@ def load_encoder(source: EncoderSource) -> tuple[Any, Any]:
 
 
 def embed_all_layers(tokenizer: Any, model: Any, texts: list[str], *, max_length: int = 128,
-                     batch_size: int = 32, progress: bool = False) -> np.ndarray:
+                     batch_size: int = 32, progress: bool = False,
+                     desc: str = "embedding") -> np.ndarray:
     """Mean-pooled hidden states, shape ``[num_layers + 1, len(texts), hidden]``, float32."""
     import torch
     from tqdm.auto import tqdm
@@ -77,8 +78,7 @@ def embed_all_layers(tokenizer: Any, model: Any, texts: list[str], *, max_length
     out: np.ndarray | None = None
     batches = range(0, len(texts), batch_size)
     with torch.inference_mode():
-        for start in tqdm(batches, desc="embedding", unit="batch", disable=not progress,
-                          leave=False):
+        for start in tqdm(batches, desc=desc, unit="batch", disable=not progress):
             rows = order[start:start + batch_size]
             batch = tokenizer.pad({k: [encoded[k][i] for i in rows] for k in encoded},
                                   return_tensors="pt")

@@ -54,7 +54,8 @@ def all_layer_features(encoder: str, texts: list[str], progress: bool = False) -
 
     tokenizer, model = load_encoder(source)
     array = embed_all_layers(tokenizer, model, texts, max_length=source.max_length,
-                             progress=progress)
+                             progress=progress,
+                             desc=f"embedding {len(texts):,} texts with {encoder} (cached after)")
     atomic_write_via(path, lambda handle: np.save(handle, array))
     return np.load(path, mmap_mode="r")
 
