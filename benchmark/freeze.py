@@ -30,12 +30,6 @@ from benchmark.weak_labels import (
 )
 
 
-def probe_config(spec: TaskSpec) -> ProbeConfig:
-    t = spec.training
-    return ProbeConfig(epochs=t.epochs, batch_size=t.batch_size, lr=t.lr,
-                       weight_decay=t.weight_decay)
-
-
 def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> Lock:
     if is_frozen(spec.id) and not force:
         raise SpecError(f"task {spec.id!r} is already frozen; re-freezing changes every score "
@@ -64,7 +58,7 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> L
         # reader of the frozen file would.
         _, stored = decode_replicate(blobs[k], spec.id)
         ceiling = train_probe(strong_features[rows["B"]], one_hot(labels[rows["B"]], classes),
-                              probe_config(spec), seed)
+                              ProbeConfig.from_defaults(spec.training), seed)
         ceiling_probs = ceiling.predict_proba(strong_features[rows["test"]])
         gold_test = labels[rows["test"]]
         refs.append(ReplicateReference(

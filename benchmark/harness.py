@@ -119,14 +119,13 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path) -> tuple[Method
     weak = load_weak_labels(spec, replicate)
     train_rows, test_rows = ctx.rows(weak.ids_B), ctx.rows(weak.ids_test)
     layers = np.load(ctx.feature_file, mmap_mode="r")
-    t = spec.training
     inp = MethodInput(
         task=spec.id, replicate=replicate, seed=replicate_seed(spec, replicate),
         label_names=tuple(spec.label_names), strong_model=ctx.strong,
         train_ids=weak.ids_B, train_features=np.asarray(layers[ctx.layer][train_rows]),
         train_weak_probs=weak.probs_B, test_ids=weak.ids_test,
         test_features=np.asarray(layers[ctx.layer][test_rows]),
-        probe_config=ProbeConfig(t.epochs, t.batch_size, t.lr, t.weight_decay),
+        probe_config=ProbeConfig.from_defaults(spec.training),
         scratch_dir=scratch, feature_file=str(ctx.feature_file),
         train_rows=tuple(train_rows), test_rows=tuple(test_rows))
     return inp, weak

@@ -13,6 +13,7 @@ neither of which holds one, and scores the returned test probabilities in its ow
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,7 +122,7 @@ def register(name: str) -> Callable[[type[Method]], type[Method]]:
         if not (isinstance(cls, type) and issubclass(cls, Method)):
             raise TypeError(f"@register({name!r}) must decorate a Method subclass")
         cls.name = name
-        module = __import__("sys").modules.get(cls.__module__)
+        module = sys.modules.get(cls.__module__)
         origin = getattr(module, "__file__", None) or cls.__module__
         METHODS.add(name, cls, origin=str(origin))
         return cls

@@ -26,6 +26,12 @@ class ProbeConfig:
     lr: float = 1e-2
     weight_decay: float = 0.0
 
+    @classmethod
+    def from_defaults(cls, defaults: object) -> ProbeConfig:
+        """From a task's ``training`` block, so the ceiling and every method train alike."""
+        return cls(epochs=defaults.epochs, batch_size=defaults.batch_size, lr=defaults.lr,
+                   weight_decay=defaults.weight_decay)
+
 
 def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, progress: float = 0.0
                        ) -> torch.Tensor:
