@@ -20,15 +20,27 @@ def _csv_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def required_assets(tasks) -> list[str]:
-    from benchmark.datasets import DATASETS
+def model_assets(model: str) -> list[str]:
+    """Assets an encoder model loads from (weights, and a borrowed tokenizer if any)."""
     from benchmark.models import ENCODERS, MODELS
+
+    spec = MODELS.get(model)
+    if not spec.encoder:
+        return []
+    encoder = ENCODERS.get(spec.encoder)
+    return [a for a in (encoder.asset, encoder.tokenizer_asset) if a]
+
+
+def required_assets(tasks, include_weak: bool = False) -> list[str]:
+    """Assets a run needs (dataset + strong model); a freeze also needs the weak model's."""
+    from benchmark.datasets import DATASETS
 
     names: list[str] = []
     for spec in tasks:
         names.append(DATASETS.get(spec.dataset.name).asset)
-        encoder = ENCODERS.get(MODELS.get(spec.strong_model).encoder or "")
-        names += [a for a in (encoder.asset, encoder.tokenizer_asset) if a]
+        names += model_assets(spec.strong_model)
+        if include_weak:
+            names += model_assets(spec.weak_model)
     return sorted(set(names))
 
 
@@ -99,24 +111,12 @@ def cmd_freeze(args: argparse.Namespace) -> int:
         specs += [s for s in suite_tasks(args.suite) if s.id not in args.tasks]
     if not specs:
         raise W2SBenchError("name at least one task, or --suite SUITE")
-    ensure_assets(required_assets(specs) + _weak_assets(specs), not args.no_progress)
+    ensure_assets(required_assets(specs, include_weak=True), not args.no_progress)
     for spec in specs:
         lock = freeze_task(spec, force=args.force, progress=not args.no_progress)
         print(f"froze {spec.id} (version {spec.version}, {lock.replicates} replicates) "
               f"→ tasks/frozen/{spec.id}/")
     return 0
-
-
-def _weak_assets(specs) -> list[str]:
-    from benchmark.models import ENCODERS, MODELS
-
-    names = []
-    for spec in specs:
-        model = MODELS.get(spec.weak_model)
-        if model.encoder:
-            enc = ENCODERS.get(model.encoder)
-            names += [a for a in (enc.asset, enc.tokenizer_asset) if a]
-    return names
 
 
 def select_methods(requested: list[str] | None) -> list[str]:
