@@ -33,3 +33,7 @@ class AssetError(W2SBenchError):
 
 class MethodError(W2SBenchError):
     """A method returned something the harness cannot score (wrong shape, not probabilities)."""
+
+
+class PluginError(W2SBenchError):
+    """A method plugin that cannot be used (import error, bad metadata, name clash)."""

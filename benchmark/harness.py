@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 
 from benchmark.datasets import Example
-from benchmark.errors import IntegrityError
-from benchmark.methods import METHODS, MethodInput, StrongModelInfo
+from benchmark.errors import IntegrityError, W2SBenchError
+from benchmark.methods import METHODS, MethodInput, StrongModelInfo, build_method
 from benchmark.models.features import all_layer_features, cache_path
 from benchmark.models.ladder import ENCODERS, MODELS, hidden_layer
 from benchmark.paths import cache_dir
+from benchmark.plugins import method_options
 from benchmark.records import RunRecord, is_complete, record_path, write_record
 from benchmark.scoring import build_record
 from benchmark.splits import load_dataset, replicate_seed, task_pool
@@ -216,16 +217,23 @@ class Harness:
     def _expected(run: RunSpec, spec: TaskSpec) -> dict[str, str]:
         """Provenance a record must carry to count as done for ``run`` now."""
         lock = load_lock(spec)
-        return {"task_sha256": spec.sha256,
-                "weak_labels_sha256": lock.files[replicate_file(run.replicate)],
-                "method_version": str(METHODS.get(run.method).version)}
+        expected = {"task_sha256": spec.sha256,
+                    "weak_labels_sha256": lock.files[replicate_file(run.replicate)],
+                    "method_version": str(METHODS.get(run.method).version)}
+        try:
+            expected["method_config"] = build_method(run.method,
+                                                     method_options(run.method)).config
+        except W2SBenchError:
+            expected["method_config"] = None  # a broken plugin: never complete, always rerun
+        return expected
 
     def _submit(self, run: RunSpec, tasks: dict[str, TaskSpec]) -> tuple[Future, MethodInput, Any]:
         ctx = self.contexts.get(tasks[run.task])
         scratch = cache_dir() / "scratch" / f"{run.task}.{run.method}.{run.replicate}.{os.getpid()}"
         inp, weak = build_input(ctx, run.replicate, scratch)
         METHODS.get(run.method)  # unknown method: fail the sweep early, with suggestions
-        return self._executor().submit(execute_run, run.method, {}, inp), inp, weak
+        options = method_options(run.method)
+        return self._executor().submit(execute_run, run.method, options, inp), inp, weak
 
     def _score(self, run: RunSpec, spec: TaskSpec, inp: MethodInput, weak: Any,
                output: dict[str, Any]) -> RunRecord:

@@ -70,12 +70,12 @@ class MethodInput:
                 np.asarray(layers[layer][list(self.test_rows)], dtype=np.float32))
 
     def train_probe(self, targets: np.ndarray, loss: Callable | None = None,
-                    config: ProbeConfig | None = None, features: np.ndarray | None = None
-                    ) -> LinearProbe:
-        """Train the shared linear probe on split B (default: the task's settings)."""
+                    config: ProbeConfig | None = None, features: np.ndarray | None = None,
+                    on_epoch: Callable | None = None) -> LinearProbe:
+        """Train the shared linear probe (default: on split B, with the task's settings)."""
         kwargs = {"loss": loss} if loss is not None else {}
         return train_probe(self.train_features if features is None else features, targets,
-                           config or self.probe_config, self.seed, **kwargs)
+                           config or self.probe_config, self.seed, on_epoch=on_epoch, **kwargs)
 
 
 class Method:
@@ -94,6 +94,14 @@ class Method:
             raise SpecError(f"method {self.name!r} has no option {said}; its options: "
                             + (", ".join(sorted(self.defaults)) or "(none)"))
         self.config: dict[str, Any] = {**self.defaults, **config}
+        self.check_config()
+
+    def check_config(self) -> None:
+        """Raise :class:`SpecError` naming the option and what is allowed (override)."""
+
+    def option_error(self, option: str, allowed: str) -> SpecError:
+        return SpecError(f"method {self.name!r}: option {option!r} = "
+                         f"{self.config[option]!r} is not allowed; use {allowed}")
 
     def loss(self, logits: torch.Tensor, weak_probs: torch.Tensor, progress: float
              ) -> torch.Tensor:

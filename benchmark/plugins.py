@@ -1,19 +1,28 @@
-"""Method discovery: ``baselines/*.py``, ``submissions/<name>/method.py``, and entry points.
+"""Method discovery: ``baselines/*.py``, ``submissions/<name>/``, and entry points.
 
-Baselines are written exactly as submissions are, so one mechanism loads both. Installed
-packages may also expose methods under the ``w2s_bench.methods`` entry-point group.
+Baselines are written exactly as submissions are, so one mechanism loads both; installed
+packages may also expose methods under the ``w2s_bench.methods`` entry-point group. All three
+land in the one METHODS registry.
+
+A broken plugin (syntax error, import error, malformed ``submission.yaml``, no method
+registered, a name clash) never stops discovery: it is recorded as a :class:`PluginProblem`
+and, where its name is free, registered as a placeholder whose every run fails with the
+problem's message. So one bad submission costs its own runs, not the sweep.
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 import sys
+import types
+from dataclasses import dataclass
 from importlib import metadata
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from benchmark.errors import SpecError
+from benchmark.errors import PluginError, SpecError
 from benchmark.paths import baselines_dir, submissions_dir
+from benchmark.submissions import METADATA_FILE, PLUGIN_FILE, SubmissionMeta, load_submission_meta
 
 if TYPE_CHECKING:
     from benchmark.methods import Method
@@ -22,29 +31,138 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "w2s_bench.methods"
 
 
-def _import_file(module_name: str, path) -> None:
-    """(Re-)execute a plugin file; discovery runs once per registry load."""
-    sys.modules.pop(module_name, None)
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise SpecError(f"cannot import method plugin {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
+@dataclass(frozen=True)
+class PluginProblem:
+    name: str      # the method name the plugin was meant to provide
+    source: str    # the file or entry point
+    message: str   # what is wrong and how to fix it
+
+
+PROBLEMS: list[PluginProblem] = []
+SUBMISSIONS: dict[str, SubmissionMeta] = {}
+
+
+def method_options(name: str) -> dict[str, Any]:
+    """The options a method runs with: its submission's hyper-parameters, else defaults."""
+    meta = SUBMISSIONS.get(name)
+    return dict(meta.hyperparameters) if meta else {}
+
+
+def _placeholder(problem: PluginProblem) -> type[Method]:
+    from benchmark.methods import Method
+
+    class BrokenPlugin(Method):
+        version = "broken"
+
+        def __init__(self, **config: Any) -> None:
+            raise PluginError(f"{problem.source}: {problem.message}")
+
+    BrokenPlugin.__doc__ = f"BROKEN: {problem.message}"
+    BrokenPlugin.name = problem.name
+    return BrokenPlugin
+
+
+def _refuse(registry: Registry[type[Method]], name: str, source: str, message: str) -> None:
+    problem = PluginProblem(name, source, message)
+    PROBLEMS.append(problem)
+    if name not in registry.names():
+        registry.add(name, _placeholder(problem), origin=source)
+
+
+def _install_package(package: str, folder: Path) -> None:
+    """Make ``import package.x`` find ``folder/x.py`` (baselines may build on each other)."""
+    for key in [k for k in sys.modules if k == package or k.startswith(package + ".")]:
+        del sys.modules[key]
+    module = types.ModuleType(package)
+    module.__path__ = [str(folder)]
+    sys.modules[package] = module
+
+
+def _import_file(registry: Registry[type[Method]], module_name: str, path: Path
+                 ) -> list[str] | str:
+    """Execute a plugin file; returns the names it registered, or the error's text."""
+    before = set(registry.names())
+    if module_name not in sys.modules:  # a sibling may have imported it already
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            return f"cannot import {path}"
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:  # any failure of plugin code is that plugin's problem
+            del sys.modules[module_name]
+            return f"failed to import: {type(exc).__name__}: {exc}"
+    return sorted(set(registry.names()) - before)
+
+
+def _load_submission(registry: Registry[type[Method]], folder: Path) -> None:
+    name, plugin = folder.name, folder / PLUGIN_FILE
     try:
-        spec.loader.exec_module(module)
+        meta = load_submission_meta(folder)
+    except SpecError as exc:
+        return _refuse(registry, name, str(folder / METADATA_FILE), str(exc))
+    if not plugin.is_file():
+        return _refuse(registry, name, str(plugin), f"{plugin} is missing; it must define the "
+                       f"method with @register({name!r})")
+    added = _import_file(registry, f"w2s_submissions.{name.replace('-', '_')}", plugin)
+    if isinstance(added, str):
+        return _refuse(registry, name, str(plugin), added)
+    for extra in [n for n in added if n != name]:
+        registry.remove(extra)
+        PROBLEMS.append(PluginProblem(extra, str(plugin), f"a submission defines one method; "
+                                      f"{extra!r} is not {name!r} and was not registered"))
+    if name not in added:
+        return _refuse(registry, name, str(plugin), f"registers no method named {name!r}; "
+                       f"decorate your Method subclass with @register({name!r})")
+    cls = registry.get(name)
+    if str(cls.version) != meta.version:
+        registry.remove(name)
+        return _refuse(registry, name, str(plugin), f"the class says version "
+                       f"{cls.version!r} but {METADATA_FILE} says {meta.version!r}; make them "
+                       "the same (bump both when results change)")
+    try:
+        cls(**meta.hyperparameters)
     except Exception as exc:
-        del sys.modules[module_name]
-        raise SpecError(f"method plugin {path} failed to import: "
-                        f"{type(exc).__name__}: {exc}") from exc
+        registry.remove(name)
+        return _refuse(registry, name, str(folder / METADATA_FILE),
+                       f"`hyperparameters` rejected: {exc}")
+    SUBMISSIONS[name] = meta
+
+
+def _load_entry_points(registry: Registry[type[Method]]) -> None:
+    from benchmark.methods import Method
+
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        source = f"entry point {entry.name} = {entry.value}"
+        try:
+            loaded = entry.load()
+        except Exception as exc:
+            _refuse(registry, entry.name, source, f"failed to load: {type(exc).__name__}: {exc}")
+            continue
+        if not (isinstance(loaded, type) and issubclass(loaded, Method)):
+            _refuse(registry, entry.name, source, "must point at a Method subclass, got "
+                    f"{type(loaded).__name__}")
+        elif entry.name in registry.names():
+            if registry.get(entry.name) is not loaded:
+                PROBLEMS.append(PluginProblem(entry.name, source, f"name clash: method "
+                                f"{entry.name!r} is already defined in "
+                                f"{registry.origin(entry.name)}; rename the entry point"))
+        else:
+            loaded.name = loaded.name or entry.name
+            registry.add(entry.name, loaded, origin=source)
 
 
 def discover_methods(registry: Registry[type[Method]]) -> None:
+    PROBLEMS.clear()
+    SUBMISSIONS.clear()
+    _install_package("baselines", baselines_dir())
     for path in sorted(baselines_dir().glob("*.py")):
         if not path.name.startswith("_"):
-            _import_file(f"baselines.{path.stem}", path)
-    for path in sorted(submissions_dir().glob("*/method.py")):
-        _import_file(f"w2s_submissions.{path.parent.name.replace('-', '_')}", path)
-    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        loaded = entry.load()
-        if isinstance(loaded, type) and entry.name not in registry:
-            registry.add(entry.name, loaded, origin=f"entry point {entry.value}")
+            added = _import_file(registry, f"baselines.{path.stem}", path)
+            if isinstance(added, str):
+                _refuse(registry, path.stem, str(path), added)
+    for folder in sorted(p for p in submissions_dir().glob("*") if p.is_dir()):
+        if (folder / PLUGIN_FILE).exists() or (folder / METADATA_FILE).exists():
+            _load_submission(registry, folder)
+    _load_entry_points(registry)

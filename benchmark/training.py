@@ -68,12 +68,14 @@ def standardizer(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def train_probe(features: np.ndarray, targets: np.ndarray, config: ProbeConfig, seed: int,
-                loss: LossFn = soft_cross_entropy) -> LinearProbe:
+                loss: LossFn = soft_cross_entropy,
+                on_epoch: Callable[[int, LinearProbe], None] | None = None) -> LinearProbe:
     """Fit a linear head on ``features`` to soft ``targets`` ([n, classes], rows sum to 1).
 
     Deterministic for a given seed on a given machine: the shuffling generator and the
     zero-initialised head depend on nothing else. FLOPs (6 × head parameters per example
-    seen) and examples seen go to the compute meter.
+    seen) and examples seen go to the compute meter. ``on_epoch(epoch, probe)`` sees a
+    snapshot of the head after each epoch (early stopping picks one of them).
     """
     features = np.asarray(features, dtype=np.float32)
     targets = np.asarray(targets, dtype=np.float32)
@@ -93,7 +95,7 @@ def train_probe(features: np.ndarray, targets: np.ndarray, config: ProbeConfig, 
     steps_per_epoch = max(1, -(-n // config.batch_size))
     total = config.epochs * steps_per_epoch
     step = 0
-    for _ in range(config.epochs):
+    for epoch in range(config.epochs):
         order = torch.randperm(n, generator=generator)
         for start in range(0, n, config.batch_size):
             idx = order[start:start + config.batch_size]
@@ -103,8 +105,14 @@ def train_probe(features: np.ndarray, targets: np.ndarray, config: ProbeConfig, 
             value.backward()
             optimizer.step()
             step += 1
+        if on_epoch is not None:
+            on_epoch(epoch + 1, _snapshot(head, mean, scale))
     params = sum(p.numel() for p in head.parameters())
     compute.add_train(6.0 * params * n * config.epochs, n * config.epochs, params)
+    return _snapshot(head, mean, scale)
+
+
+def _snapshot(head: torch.nn.Linear, mean: np.ndarray, scale: np.ndarray) -> LinearProbe:
     return LinearProbe(mean, scale, head.weight.detach().numpy().copy(),
                        head.bias.detach().numpy().copy())
 

@@ -120,14 +120,34 @@ class TinyWorld:
     def frozen(self) -> Path:
         return self.root / "tasks" / "frozen" / TINY_TASK
 
-    def add_submission(self, name: str, source: str) -> Path:
+    def add_submission(self, name: str, source: str | None, meta: dict | None = None) -> Path:
+        """Write ``submissions/<name>/`` (method.py + a valid submission.yaml) and reload.
+
+        ``meta`` overrides or adds submission.yaml keys (a key set to None is left out);
+        ``source=None`` writes no method.py.
+        """
+        import yaml
+
         folder = self.root / "submissions" / name
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "method.py").write_text(source)
+        if source is not None:
+            (folder / "method.py").write_text(source)
+        data = {"name": name, "version": "1", "authors": ["Test Author"],
+                "description": "written by the tests", "licence": "MIT",
+                "hyperparameters": {}, **(meta or {})}
+        data = {k: v for k, v in data.items() if v is not None}
+        (folder / "submission.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
         from benchmark.methods import METHODS
 
         METHODS.reset()
         return folder
+
+    def remove_submissions(self) -> None:
+        for folder in (self.root / "submissions").glob("*/"):
+            shutil.rmtree(folder)
+        from benchmark.methods import METHODS
+
+        METHODS.reset()
 
 
 def reset_registries() -> None:
@@ -223,7 +243,10 @@ def tiny_world(tiny_world_built: TinyWorld) -> Iterator[TinyWorld]:
     """The miniature world, active for one test."""
     w = tiny_world_built
     with activated(w.root, w.cache, w.entries):
-        yield w
+        try:
+            yield w
+        finally:
+            w.remove_submissions()
 
 
 @pytest.fixture

@@ -17,6 +17,13 @@ def label_like_vectors(obj, lengths, out, seen, depth=0):
     if id(obj) in seen or depth > 6:
         return
     seen.add(id(obj))
+    try:
+        _scan(obj, lengths, out, seen, depth)
+    except Exception:  # some library objects refuse introspection; skip them, not the scan
+        pass
+
+
+def _scan(obj, lengths, out, seen, depth):
     if isinstance(obj, np.ndarray):
         if obj.dtype.kind in "biuf" and obj.ndim in (1, 2):
             for axis in range(obj.ndim):

@@ -125,31 +125,37 @@ def test_record_carries_scores_compute_and_provenance(tiny_world, tiny_task, tmp
     assert c.wall_s > 0 and c.peak_rss_mb > 0
 
 
-FAILING = '''
+HEADER = """
 import os
 import numpy as np
 from benchmark.methods import Method, register
-
+"""
+FAILING = {
+    "boom": """
 @register("boom")
 class Boom(Method):
     def fit_predict(self, inp):
         print("about to fail")
         raise ValueError("deliberate failure")
-
+""",
+    "badshape": """
 @register("badshape")
 class BadShape(Method):
     def fit_predict(self, inp):
         return np.full((3, 2), 0.5)
-
+""",
+    "crash": """
 @register("crash")
 class Crash(Method):
     def fit_predict(self, inp):
         os._exit(3)
-'''
+""",
+}
 
 
 def test_failures_are_recorded_and_the_sweep_goes_on(tiny_world, tiny_task, tmp_path):
-    tiny_world.add_submission("failing", FAILING)
+    for name, body in FAILING.items():
+        tiny_world.add_submission(name, HEADER + body)
     summary = sweep(tmp_path, ["crash", "boom", "naive", "badshape"], tiny_task)
     assert summary.done == 2
     kinds = {(run.method, why.split(":")[0]) for run, why in summary.failed}

@@ -1,0 +1,67 @@
+"""``bootstrap``: weak-to-strong through intermediate rungs (Burns et al. 2023, §4.3.1,
+"bootstrapping with intermediate model sizes").
+
+The weak labels train the first intermediate model m1; m1's predictions on split B train m2;
+…; the last intermediate model's predictions train the strong student. In the probe regime
+the intermediate rungs are the strong encoder cut at intermediate hidden layers (the way the
+embedded ladder defines its small rungs, e.g. ``minilm-l6-layer3``): with ``steps`` rungs
+and the student reading layer L, rung i reads layer round(i·L / (steps + 1)).
+
+Each rung's labels for split B are out-of-fold predictions (``folds``-fold cross-fitting,
+folds drawn with the run's seed), so no rung labels an example it was trained on; the
+labels passed along are soft probabilities.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmark.methods import Method, MethodInput, register
+
+
+def rung_layers(student_layer: int, steps: int) -> list[int]:
+    """Hidden-state indices of the intermediate rungs, strictly between 0 and the student."""
+    layers = [round(i * student_layer / (steps + 1)) for i in range(1, steps + 1)]
+    return sorted({layer for layer in layers if 0 < layer < student_layer})
+
+
+def fold_ids(n: int, folds: int, seed: int) -> np.ndarray:
+    """Fold number of each row: a seeded permutation dealt round-robin into ``folds``."""
+    ids = np.empty(n, dtype=np.int64)
+    ids[np.random.default_rng(seed).permutation(n)] = np.arange(n) % folds
+    return ids
+
+
+def out_of_fold(inp: MethodInput, features: np.ndarray, targets: np.ndarray, folds: int
+                ) -> np.ndarray:
+    """Each row's prediction from a probe trained on the other folds' (features, targets)."""
+    ids = fold_ids(len(features), folds, inp.seed)
+    out = np.empty_like(targets, dtype=np.float32)
+    for fold in range(folds):
+        train, held = ids != fold, ids == fold
+        probe = inp.train_probe(targets[train], features=features[train])
+        out[held] = probe.predict_proba(features[held])
+    return out
+
+
+@register("bootstrap")
+class Bootstrap(Method):
+    """Weak labels passed up a chain of intermediate rungs (strong encoder's earlier layers)."""
+
+    version = "1"
+    defaults = {"steps": 2, "folds": 2}
+
+    def check_config(self) -> None:
+        if not (isinstance(self.config["steps"], int) and self.config["steps"] >= 1):
+            raise self.option_error("steps", "a positive integer")
+        if not (isinstance(self.config["folds"], int) and self.config["folds"] >= 2):
+            raise self.option_error("folds", "an integer ≥ 2")
+
+    def fit_predict(self, inp: MethodInput) -> np.ndarray:
+        labels = np.asarray(inp.train_weak_probs, dtype=np.float32)
+        layers = rung_layers(inp.strong_model.layer, self.config["steps"])
+        for layer in layers:
+            features, _ = inp.features_at(layer)
+            labels = out_of_fold(inp, features, labels, self.config["folds"])
+        print(f"bootstrap: rungs at layers {layers} → student layer {inp.strong_model.layer}")
+        return inp.train_probe(labels).predict_proba(inp.test_features)

@@ -1,0 +1,40 @@
+"""``filter-confident``: train only on the examples the weak model is most sure of.
+
+Keep the ``keep_fraction`` (default 0.5) of split B with the largest weak margin
+|y_weak,1 − 0.5| (ties broken by example order, so the choice is deterministic), then train
+with cross-entropy on their weak soft labels. A classic noisy-label filter; in the W2S
+literature it appears as confidence-based data selection (e.g. EleutherAI w2s probe
+filtering, and the "easy" subsets of Burns et al.'s easy-to-hard analysis).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmark.methods import Method, MethodInput, register
+
+
+def confident_rows(weak_probs: np.ndarray, keep_fraction: float) -> np.ndarray:
+    """Row indices (ascending) of the ``keep_fraction`` most confident weak labels."""
+    margin = np.abs(np.asarray(weak_probs)[:, 1] - 0.5)
+    keep = max(1, int(round(keep_fraction * len(margin))))
+    order = np.argsort(-margin, kind="stable")
+    return np.sort(order[:keep])
+
+
+@register("filter-confident")
+class FilterConfident(Method):
+    """Cross-entropy on the most confident fraction of the weak labels only."""
+
+    version = "1"
+    defaults = {"keep_fraction": 0.5}
+
+    def check_config(self) -> None:
+        f = self.config["keep_fraction"]
+        if not (isinstance(f, int | float) and 0 < f <= 1):
+            raise self.option_error("keep_fraction", "a number in (0, 1]")
+
+    def fit_predict(self, inp: MethodInput) -> np.ndarray:
+        rows = confident_rows(inp.train_weak_probs, self.config["keep_fraction"])
+        probe = inp.train_probe(inp.train_weak_probs[rows], features=inp.train_features[rows])
+        return probe.predict_proba(inp.test_features)

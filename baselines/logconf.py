@@ -1,0 +1,66 @@
+"""``logconf``: the auxiliary confidence loss of Burns et al. (2023), "Weak-to-Strong
+Generalization", section 4.3.2.
+
+target = (1 − α)·y_weak + α·ŷ, with ŷ the student's own prediction hardened by a threshold
+that keeps the weak labels' class-1 share (see :func:`benchmark.losses.harden_keep_prior`),
+detached; loss = CE(p_student, target). The paper ramps α linearly from 0 to α_max over the
+first 20% of training and then holds it; α_max is 0.75 for the largest students and 0.5
+otherwise. Here ``alpha_max: auto`` picks 0.75 when the strong student has at least
+``large_student_params`` parameters (default 100M: mpnet-base on the embedded ladder).
+
+``schedule: openai`` reproduces the released code instead: α = 0.5·(s if s ≤ 0.1 else 1), a
+ramp to 0.05 followed by a jump to 0.5 (openai/weak-to-strong PR #33).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from benchmark.losses import (
+    class1_prior,
+    harden_keep_prior,
+    linear_ramp,
+    openai_logconf_coefficient,
+    soft_cross_entropy,
+)
+from benchmark.methods import Method, MethodInput, register
+
+SCHEDULES = ("paper", "openai")
+
+
+@register("logconf")
+class LogConf(Method):
+    """Auxiliary confidence loss: weak labels mixed with the student's hardened predictions."""
+
+    version = "1"
+    defaults = {"alpha_max": "auto", "warmup_fraction": 0.2, "schedule": "paper",
+                "large_student_params": 100_000_000}
+
+    def check_config(self) -> None:
+        if self.config["schedule"] not in SCHEDULES:
+            raise self.option_error("schedule", " or ".join(map(repr, SCHEDULES)))
+        alpha = self.config["alpha_max"]
+        if alpha != "auto" and not (isinstance(alpha, int | float) and 0 <= alpha <= 1):
+            raise self.option_error("alpha_max", "'auto' or a number in [0, 1]")
+        self.alpha_max = 0.5 if alpha == "auto" else float(alpha)
+
+    def fit_predict(self, inp: MethodInput):
+        if self.config["alpha_max"] == "auto":
+            params = inp.strong_model.params or 0
+            self.alpha_max = 0.75 if params >= self.config["large_student_params"] else 0.5
+        return super().fit_predict(inp)
+
+    def coefficient(self, progress: float) -> float:
+        """α at this point of training (0 ≤ progress < 1)."""
+        if self.config["schedule"] == "openai":
+            return openai_logconf_coefficient(progress)
+        return linear_ramp(progress, self.alpha_max, self.config["warmup_fraction"])
+
+    def self_target(self, probs: torch.Tensor, weak_probs: torch.Tensor) -> torch.Tensor:
+        return harden_keep_prior(probs, class1_prior(weak_probs))
+
+    def loss(self, logits: torch.Tensor, weak_probs: torch.Tensor, progress: float
+             ) -> torch.Tensor:
+        alpha = self.coefficient(progress)
+        own = self.self_target(torch.softmax(logits, dim=-1).detach(), weak_probs)
+        return soft_cross_entropy(logits, (1 - alpha) * weak_probs + alpha * own)

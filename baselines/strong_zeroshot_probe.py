@@ -1,0 +1,67 @@
+"""``strong-zeroshot-probe``: a control: what the strong features give with no supervision.
+
+Split B's strong-model features are standardised, projected on their first ``components``
+principal components and clustered by a two-component Gaussian mixture (diagonal
+covariances); test examples get the mixture's posterior probabilities. No label is used to
+find the clusters. A clustering cannot know which cluster is which class, so ``orient:
+weak`` (default) uses the weak labels for exactly one bit: the cluster whose B examples have
+the higher mean weak class-1 probability is called class 1. ``orient: none`` keeps the
+mixture's arbitrary order. This is the unsupervised-elicitation floor (cf. Burns et al.
+2022, "Discovering Latent Knowledge"): a method that does not beat it has added nothing
+the strong model did not already separate on its own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmark.methods import Method, MethodInput, register
+from benchmark.training import standardizer
+
+ORIENT = ("weak", "none")
+
+
+def cluster_probs(train: np.ndarray, test: np.ndarray, components: int, seed: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior [n, 2] of a 2-Gaussian mixture fitted to PCA-reduced, unlabelled ``train``."""
+    from sklearn.decomposition import PCA
+    from sklearn.mixture import GaussianMixture
+
+    mean, scale = standardizer(train)
+    pca = PCA(n_components=min(components, train.shape[1], len(train)), random_state=seed)
+    z_train = pca.fit_transform((train - mean) / scale)
+    z_test = pca.transform((np.asarray(test, np.float32) - mean) / scale)
+    gmm = GaussianMixture(2, covariance_type="diag", n_init=3, random_state=seed)
+    gmm.fit(z_train)
+    return gmm.predict_proba(z_train), gmm.predict_proba(z_test)
+
+
+def orient_by_weak(train_probs: np.ndarray, test_probs: np.ndarray, weak_probs: np.ndarray
+                   ) -> np.ndarray:
+    """Swap the test columns if cluster 1 holds the lower mean weak class-1 probability."""
+    hard = train_probs.argmax(1)
+    weak1 = np.asarray(weak_probs)[:, 1]
+    mean1 = weak1[hard == 1].mean() if (hard == 1).any() else 0.0
+    mean0 = weak1[hard == 0].mean() if (hard == 0).any() else 0.0
+    return test_probs[:, ::-1] if mean1 < mean0 else test_probs
+
+
+@register("strong-zeroshot-probe")
+class StrongZeroShotProbe(Method):
+    """Control: unsupervised 2-cluster split of the strong features (weak labels name it only)."""
+
+    version = "1"
+    defaults = {"components": 16, "orient": "weak"}
+
+    def check_config(self) -> None:
+        if self.config["orient"] not in ORIENT:
+            raise self.option_error("orient", " or ".join(map(repr, ORIENT)))
+        if not (isinstance(self.config["components"], int) and self.config["components"] >= 1):
+            raise self.option_error("components", "a positive integer")
+
+    def fit_predict(self, inp: MethodInput) -> np.ndarray:
+        train, test = cluster_probs(inp.train_features, inp.test_features,
+                                    self.config["components"], inp.seed)
+        if self.config["orient"] == "weak":
+            test = orient_by_weak(train, test, inp.train_weak_probs)
+        return np.ascontiguousarray(test)

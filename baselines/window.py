@@ -1,0 +1,53 @@
+"""``window``: cross-entropy only where the weak label is uncertain (EleutherAI w2s
+``confidence_window_loss`` with ``radius: midweak``).
+
+r = median over split B of |y_weak,1 − 0.5|. With ``select_by: weak`` (default, as the
+issue defines the method) an example counts when |y_weak,1 − 0.5| < r: training sees only
+the less confident half of the weak labels. ``select_by: student`` is the EleutherAI code's
+rule: an example counts when max_c p_student,c < 0.5 + r. Either way the loss is the sum of
+CE(p_student, y_weak) over the counted examples divided by the batch size.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from benchmark.losses import per_example_cross_entropy
+from benchmark.methods import Method, MethodInput, register
+
+SELECT_BY = ("weak", "student")
+
+
+def midweak_radius(weak_probs: np.ndarray) -> float:
+    return float(np.median(np.abs(np.asarray(weak_probs)[:, 1] - 0.5)))
+
+
+def window_mask(logits: torch.Tensor, weak_probs: torch.Tensor, radius: float, select_by: str
+                ) -> torch.Tensor:
+    if select_by == "weak":
+        return (weak_probs[:, 1] - 0.5).abs() < radius
+    return torch.softmax(logits, -1).detach().max(-1).values < 0.5 + radius
+
+
+@register("window")
+class Window(Method):
+    """Cross-entropy only on examples inside the uncertainty window (radius: median margin)."""
+
+    version = "1"
+    defaults = {"select_by": "weak"}
+
+    def check_config(self) -> None:
+        if self.config["select_by"] not in SELECT_BY:
+            raise self.option_error("select_by", " or ".join(map(repr, SELECT_BY)))
+        self.radius = 0.0
+
+    def fit_predict(self, inp: MethodInput):
+        self.radius = midweak_radius(inp.train_weak_probs)
+        return super().fit_predict(inp)
+
+    def loss(self, logits: torch.Tensor, weak_probs: torch.Tensor, progress: float
+             ) -> torch.Tensor:
+        mask = window_mask(logits, weak_probs, self.radius, self.config["select_by"])
+        per_example = per_example_cross_entropy(logits, weak_probs)
+        return (per_example * mask).sum() / len(logits)
