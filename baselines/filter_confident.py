@@ -2,7 +2,10 @@
 
 Keep the ``keep_fraction`` (default 0.5) of split B with the largest weak margin
 |y_weak,1 − 0.5| (ties broken by example order, so the choice is deterministic), then train
-with cross-entropy on their weak soft labels. A classic noisy-label filter; in the W2S
+with cross-entropy on their weak soft labels. With ``per_class: true`` (default) the fraction
+is taken within each weak-predicted class, so the kept set has the weak labels' class
+balance: a global cut would drop mostly the class the weak model is less sure of and turn
+the filter into a shift of the class prior. A classic noisy-label filter; in the W2S
 literature it appears as confidence-based data selection (e.g. EleutherAI w2s probe
 filtering, and the "easy" subsets of Burns et al.'s easy-to-hard analysis).
 """
@@ -14,9 +17,16 @@ import numpy as np
 from benchmark.methods import Method, MethodInput, register
 
 
-def confident_rows(weak_probs: np.ndarray, keep_fraction: float) -> np.ndarray:
+def confident_rows(weak_probs: np.ndarray, keep_fraction: float, per_class: bool = False
+                   ) -> np.ndarray:
     """Row indices (ascending) of the ``keep_fraction`` most confident weak labels."""
-    margin = np.abs(np.asarray(weak_probs)[:, 1] - 0.5)
+    weak_probs = np.asarray(weak_probs)
+    if per_class:
+        hard = weak_probs.argmax(1)
+        parts = [np.flatnonzero(hard == c) for c in np.unique(hard)]
+        return np.sort(np.concatenate([
+            rows[confident_rows(weak_probs[rows], keep_fraction)] for rows in parts]))
+    margin = np.abs(weak_probs[:, 1] - 0.5)
     keep = max(1, int(round(keep_fraction * len(margin))))
     order = np.argsort(-margin, kind="stable")
     return np.sort(order[:keep])
@@ -27,7 +37,7 @@ class FilterConfident(Method):
     """Cross-entropy on the most confident fraction of the weak labels only."""
 
     version = "1"
-    defaults = {"keep_fraction": 0.5}
+    defaults = {"keep_fraction": 0.5, "per_class": True}
 
     def check_config(self) -> None:
         f = self.config["keep_fraction"]
@@ -35,6 +45,7 @@ class FilterConfident(Method):
             raise self.option_error("keep_fraction", "a number in (0, 1]")
 
     def fit_predict(self, inp: MethodInput) -> np.ndarray:
-        rows = confident_rows(inp.train_weak_probs, self.config["keep_fraction"])
+        rows = confident_rows(inp.train_weak_probs, self.config["keep_fraction"],
+                              bool(self.config["per_class"]))
         probe = inp.train_probe(inp.train_weak_probs[rows], features=inp.train_features[rows])
         return probe.predict_proba(inp.test_features)

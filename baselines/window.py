@@ -1,11 +1,12 @@
 """``window``: cross-entropy only where the weak label is uncertain (EleutherAI w2s
 ``confidence_window_loss`` with ``radius: midweak``).
 
-r = median over split B of |y_weak,1 − 0.5|. With ``select_by: weak`` (default, as the
-issue defines the method) an example counts when |y_weak,1 − 0.5| < r: training sees only
-the less confident half of the weak labels. ``select_by: student`` is the EleutherAI code's
-rule: an example counts when max_c p_student,c < 0.5 + r. Either way the loss is the sum of
-CE(p_student, y_weak) over the counted examples divided by the batch size.
+r = median over split B of |y_weak,1 − 0.5|. With ``select_by: weak`` (default) an example
+counts when |y_weak,1 − 0.5| ≤ r: training sees only the less confident half of the weak
+labels (ties at the median count, so the window is never empty). ``select_by: student`` is
+the EleutherAI code's rule: an example counts when max_c p_student,c < 0.5 + r. Either way
+the loss is the sum of CE(p_student, y_weak) over the counted examples divided by the batch
+size.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def midweak_radius(weak_probs: np.ndarray) -> float:
 def window_mask(logits: torch.Tensor, weak_probs: torch.Tensor, radius: float, select_by: str
                 ) -> torch.Tensor:
     if select_by == "weak":
-        return (weak_probs[:, 1] - 0.5).abs() < radius
+        return (weak_probs[:, 1] - 0.5).abs() <= radius
     return torch.softmax(logits, -1).detach().max(-1).values < 0.5 + radius
 
 

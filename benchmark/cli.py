@@ -1,4 +1,5 @@
-"""``w2s-bench``: one verb per stage (fetch, freeze, run, leaderboard) plus ``list``.
+"""``w2s-bench``: one verb per stage (fetch, freeze, run, leaderboard), ``list``, and the
+submission verbs (``new-method``, ``compare``, ``verify``).
 
 Errors the user can act on (:class:`~benchmark.errors.W2SBenchError`) print as one line and
 exit with status 2; anything else is a bug and keeps its traceback.
@@ -99,7 +100,17 @@ def cmd_list(args: argparse.Namespace) -> int:
                 for n, a in ASSETS.items()]
         headers = ["asset", "tier", "fetched", "description"]
     print(tabulate(rows, headers=headers, tablefmt="simple"))
+    if kind == "methods":
+        print_plugin_problems()
     return 0
+
+
+def print_plugin_problems() -> None:
+    from benchmark.plugins import PROBLEMS
+
+    for problem in PROBLEMS:
+        print(f"warning: plugin {problem.name!r} ({problem.source}) is refused: "
+              f"{problem.message}", file=sys.stderr)
 
 
 def cmd_freeze(args: argparse.Namespace) -> int:
@@ -134,12 +145,13 @@ def select_methods(requested: list[str] | None) -> list[str]:
 def cmd_run(args: argparse.Namespace) -> int:
     from benchmark.harness import Harness, RunSpec, default_workers
     from benchmark.paths import default_results_dir, leaderboard_dir
-    from benchmark.records import iter_records
+    from benchmark.records import collect_records
     from benchmark.site.tables import write_leaderboard
     from benchmark.tasks import resolve_tasks
 
     specs = resolve_tasks(args.suite, args.tasks)
     methods = select_methods(args.methods)
+    print_plugin_problems()
     progress = not args.no_progress
     ensure_assets(required_assets(specs), progress)
     runs = []
@@ -159,19 +171,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     for run, why in summary.failed:
         print(f"  FAILED {run.task} / {run.method} / replicate {run.replicate}: {why}")
     out = Path(args.leaderboard_dir) if args.leaderboard_dir else leaderboard_dir()
-    paths = write_leaderboard(list(iter_records(results)), out)
+    paths = write_leaderboard(collect_records(results), out)
     print(f"leaderboard: {paths['markdown']}  (table data: {paths['csv']})")
     return 1 if summary.failed else 0
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from benchmark.paths import default_results_dir, leaderboard_dir
-    from benchmark.records import iter_records
+    from benchmark.records import collect_records
     from benchmark.site.tables import write_leaderboard
 
     results = Path(args.results_dir) if args.results_dir else default_results_dir()
     out = Path(args.out) if args.out else leaderboard_dir()
-    paths = write_leaderboard(list(iter_records(results)), out)
+    paths = write_leaderboard(collect_records(results), out)
     print(f"leaderboard: {paths['markdown']}  (table data: {paths['csv']})")
     return 0
 
@@ -210,6 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-resume", action="store_true", help="recompute finished records too")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_run)
+
+    from benchmark.cli_methods import add_parsers
+
+    add_parsers(sub)
 
     p = sub.add_parser("leaderboard", help="rebuild the leaderboard from records")
     p.add_argument("--results-dir")

@@ -44,6 +44,9 @@ SUBMISSIONS: dict[str, SubmissionMeta] = {}
 
 def method_options(name: str) -> dict[str, Any]:
     """The options a method runs with: its submission's hyper-parameters, else defaults."""
+    from benchmark.methods import METHODS
+
+    METHODS.names()  # discovery fills SUBMISSIONS
     meta = SUBMISSIONS.get(name)
     return dict(meta.hyperparameters) if meta else {}
 
@@ -70,7 +73,11 @@ def _refuse(registry: Registry[type[Method]], name: str, source: str, message: s
 
 
 def _install_package(package: str, folder: Path) -> None:
-    """Make ``import package.x`` find ``folder/x.py`` (baselines may build on each other)."""
+    """Make ``import package.x`` find ``folder/x.py`` (baselines may build on each other).
+
+    Earlier imports under ``package`` are dropped, so a discovery re-executes every plugin
+    file and sees edits made since the last one.
+    """
     for key in [k for k in sys.modules if k == package or k.startswith(package + ".")]:
         del sys.modules[key]
     module = types.ModuleType(package)
@@ -157,6 +164,7 @@ def discover_methods(registry: Registry[type[Method]]) -> None:
     PROBLEMS.clear()
     SUBMISSIONS.clear()
     _install_package("baselines", baselines_dir())
+    _install_package("w2s_submissions", submissions_dir())  # fresh modules on every discovery
     for path in sorted(baselines_dir().glob("*.py")):
         if not path.name.startswith("_"):
             added = _import_file(registry, f"baselines.{path.stem}", path)

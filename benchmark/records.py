@@ -121,3 +121,31 @@ def is_complete(path: Path, expected: dict[str, str] | None = None) -> bool:
 def iter_records(results_dir: Path) -> Iterator[RunRecord]:
     for path in sorted(results_dir.glob("*/*/*/replicate-*.json")):
         yield read_record(path)
+
+
+def submission_results_dir(name: str) -> Path:
+    """Where a submission's committed records live (same layout as ``results/``)."""
+    from benchmark.paths import submissions_dir
+
+    return submissions_dir() / name / "results"
+
+
+def collect_records(results_dir: Path) -> list[RunRecord]:
+    """Records in ``results_dir`` plus those committed under ``submissions/<name>/results/``.
+
+    A submission folder contributes records of its own method only. When both places hold
+    a record for the same (suite, task, method, replicate), the one in ``results_dir`` wins.
+    """
+    from benchmark.paths import submissions_dir
+
+    found: dict[tuple[str, str, str, int], RunRecord] = {}
+    for folder in sorted(submissions_dir().glob("*/results")):
+        if folder.resolve() == results_dir.resolve():
+            continue
+        for record in iter_records(folder):
+            if record.method == folder.parent.name:
+                found[(record.suite, record.task, record.method, record.replicate)] = record
+    if results_dir.is_dir():
+        for record in iter_records(results_dir):
+            found[(record.suite, record.task, record.method, record.replicate)] = record
+    return [found[key] for key in sorted(found)]

@@ -58,12 +58,13 @@ class SubmissionMeta(BaseModel):
 
 def submission_folder(name_or_path: str | Path) -> Path:
     """``NAME`` or ``submissions/NAME`` (any path to the folder) → the folder."""
+    from benchmark.paths import repo_root
+
     path = Path(name_or_path)
-    if path.is_dir():
-        return path.resolve()
-    folder = submissions_dir() / str(name_or_path)
-    if folder.is_dir():
-        return folder
+    for candidate in (path, repo_root() / path, submissions_dir() / path.name):
+        if candidate.is_dir() and ((candidate / METADATA_FILE).exists()
+                                   or (candidate / PLUGIN_FILE).exists()):
+            return candidate.resolve()
     known = sorted(p.name for p in submissions_dir().glob("*/") if p.is_dir())
     import difflib
 
