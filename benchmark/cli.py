@@ -87,7 +87,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         headers = ["model", "family", "kind", "params", "tier", "description"]
     elif kind == "methods":
         rows = [[n, c.version, (c.__doc__ or "").strip().splitlines()[0] if c.__doc__ else "",
-                 METHODS.origin(n)] for n, c in METHODS.items()]
+                 _relative(METHODS.origin(n))] for n, c in METHODS.items()]
         headers = ["method", "version", "summary", "defined in"]
     elif kind == "suites":
         rows = [[n, len(s.tasks), s.description] for n, s in SUITES.items()]
@@ -103,6 +103,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     if kind == "methods":
         print_plugin_problems()
     return 0
+
+
+def _relative(origin: str) -> str:
+    """A plugin's file relative to the repository, when it lives there."""
+    from benchmark.paths import repo_root
+
+    root = str(repo_root()) + "/"
+    return origin[len(root):] if origin.startswith(root) else origin
 
 
 def print_plugin_problems() -> None:

@@ -42,11 +42,24 @@ def git_commit() -> str:
         return "unknown"
 
 
+def cpu_model() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo; else what platform knows)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 @lru_cache(maxsize=1)
 def hardware() -> dict[str, str | int]:
     import torch
 
     return {"machine": platform.machine(), "processor": platform.processor() or "unknown",
+            "cpu_model": cpu_model(),
             "system": platform.system(), "python": platform.python_version(),
             "cpu_count": os.cpu_count() or 0, "torch_threads": torch.get_num_threads(),
             "device": "cpu"}

@@ -28,7 +28,7 @@ from benchmark.tasks import TASKS
 from benchmark.weak_labels import load_lock, load_references, replicate_file
 
 DEFAULT_TOLERANCE = 0.01  # absolute, on accuracy, AUROC and PGR across machine types
-SAME_MACHINE_KEYS = ("machine", "processor", "system")
+SAME_MACHINE_KEYS = ("machine", "cpu_model", "system")
 SAME_PACKAGE_KEYS = ("torch", "numpy")
 
 
