@@ -170,9 +170,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                                 f"{spec.replicates} replicates (choose 1..{spec.replicates})")
         runs += [RunSpec(args.suite, spec.id, m, k) for m in methods for k in range(count)]
     results = Path(args.results_dir) if args.results_dir else default_results_dir()
+    from benchmark.pool import Limits
+    from benchmark.tasks import SUITES
+
+    suite_limits = SUITES.get(args.suite).limits
+    limits = Limits(timeout_s=args.timeout_s or suite_limits.timeout_s,
+                    memory_mb=args.memory_mb or suite_limits.memory_mb)
     harness = Harness(results, workers=args.workers or default_workers(),
-                      resume=not args.no_resume,
-                      progress=progress)
+                      resume=not args.no_resume, progress=progress, limits=limits)
     summary = harness.run(runs, {s.id: s for s in specs})
     print(f"{summary.done} run(s) done, {summary.skipped} already complete (skipped), "
           f"{len(summary.failed)} failed; records in {results}")
@@ -228,6 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--leaderboard-dir", help="where the leaderboard goes (default: leaderboard/)")
     p.add_argument("--workers", type=int, help="worker processes (default: one per CPU core)")
     p.add_argument("--no-resume", action="store_true", help="recompute finished records too")
+    p.add_argument("--timeout-s", type=float,
+                   help="per-run wall-clock limit (default: the suite's `limits`)")
+    p.add_argument("--memory-mb", type=float,
+                   help="per-run resident-memory limit (default: the suite's `limits`)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_run)
 

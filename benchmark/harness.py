@@ -3,16 +3,14 @@
 Gold labels live only in this process (in :class:`TaskContext`); a worker receives a
 :class:`~benchmark.methods.MethodInput` built from the frozen weak labels and the feature
 cache. A run whose method raises, or whose worker dies, is recorded as failed and the sweep
-goes on; finished records are skipped on a rerun unless ``resume=False``.
+goes on; finished records are skipped on a rerun unless ``resume=False``. Runs execute in a
+:class:`~benchmark.pool.WorkerPool` under per-run wall-clock and memory limits.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,13 +24,13 @@ from benchmark.models.features import all_layer_features, cache_path
 from benchmark.models.ladder import ENCODERS, MODELS, hidden_layer
 from benchmark.paths import cache_dir
 from benchmark.plugins import method_options
+from benchmark.pool import NO_LIMITS, Limits, WorkerPool
 from benchmark.records import RunRecord, is_complete, record_path, write_record
 from benchmark.scoring import build_record
 from benchmark.splits import load_dataset, replicate_seed, task_pool
 from benchmark.tasks import TaskSpec
 from benchmark.training import ProbeConfig
 from benchmark.weak_labels import load_lock, load_references, load_weak_labels, replicate_file
-from benchmark.worker import execute_run, init_worker
 
 # Probe heads are tiny matrices that gain nothing from intra-op threads; one thread per worker
 # also makes results independent of how many workers a sweep uses.
@@ -134,33 +132,14 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path) -> tuple[Method
 
 class Harness:
     def __init__(self, results_dir: Path, workers: int = 1, resume: bool = True,
-                 progress: bool = True) -> None:
+                 progress: bool = True, limits: Limits = NO_LIMITS) -> None:
         self.results_dir = results_dir
         self.workers = max(1, workers)
         self.resume = resume
         self.progress = progress
+        self.limits = limits
         self.contexts = TaskContexts(progress=progress)
-        self._pool: ProcessPoolExecutor | None = None
 
-    # -- worker pool ---------------------------------------------------------------------
-    def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=init_worker, initargs=(WORKER_THREADS,))
-        return self._pool
-
-    def _restart(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = None
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-
-    # -- sweep ---------------------------------------------------------------------------
     def run(self, runs: list[RunSpec], tasks: dict[str, TaskSpec]) -> Summary:
         from tqdm.auto import tqdm
 
@@ -173,33 +152,17 @@ class Harness:
             else:
                 todo.append(run)
         bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not self.progress)
-        in_flight: dict[Future, tuple[RunSpec, MethodInput, Any]] = {}
-        retry_alone: deque[RunSpec] = deque()
-        tried_alone: set[RunSpec] = set()
+        pool = WorkerPool(self.workers, WORKER_THREADS, self.limits)
+        in_flight: dict[RunSpec, tuple[MethodInput, Any]] = {}
         try:
-            while todo or in_flight or retry_alone:
-                limit = 1 if retry_alone else 2 * self.workers
-                source = retry_alone if retry_alone else todo
-                while source and len(in_flight) < limit:
-                    run = source.popleft()
-                    if source is retry_alone:
-                        tried_alone.add(run)
-                    future, inp, weak = self._submit(run, tasks)
-                    in_flight[future] = (run, inp, weak)
-                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    run, inp, weak = in_flight.pop(future)
-                    try:
-                        output = future.result()
-                    except BrokenProcessPool:
-                        self._restart()
-                        if run in tried_alone:
-                            output = {"probs": None, "compute": None, "error": {
-                                "type": "WorkerDied", "message": "the worker process died "
-                                "(crash, os._exit or killed for memory) while running this"}}
-                        else:  # cannot tell which run killed the pool: retry each alone
-                            retry_alone.append(run)
-                            continue
+            while todo or in_flight:
+                while todo and pool.idle():
+                    run = todo.popleft()
+                    inp, weak = self._prepare(run, tasks)
+                    pool.submit(run, run.method, method_options(run.method), inp)
+                    in_flight[run] = (inp, weak)
+                for run, output in pool.collect():
+                    inp, weak = in_flight.pop(run)
                     record = self._score(run, tasks[run.task], inp, weak, output)
                     write_record(self.results_dir, record)
                     if record.status == "ok":
@@ -210,16 +173,17 @@ class Harness:
                     bar.update(1)
         finally:
             bar.close()
-            self.close()
+            pool.close()
         return summary
 
     @staticmethod
-    def _expected(run: RunSpec, spec: TaskSpec) -> dict[str, str]:
+    def _expected(run: RunSpec, spec: TaskSpec) -> dict[str, Any]:
         """Provenance a record must carry to count as done for ``run`` now."""
         lock = load_lock(spec)
-        expected = {"task_sha256": spec.sha256,
-                    "weak_labels_sha256": lock.files[replicate_file(run.replicate)],
-                    "method_version": str(METHODS.get(run.method).version)}
+        expected: dict[str, Any] = {
+            "task_sha256": spec.sha256,
+            "weak_labels_sha256": lock.files[replicate_file(run.replicate)],
+            "method_version": str(METHODS.get(run.method).version)}
         try:
             expected["method_config"] = build_method(run.method,
                                                      method_options(run.method)).config
@@ -227,13 +191,11 @@ class Harness:
             expected["method_config"] = None  # a broken plugin: never complete, always rerun
         return expected
 
-    def _submit(self, run: RunSpec, tasks: dict[str, TaskSpec]) -> tuple[Future, MethodInput, Any]:
+    def _prepare(self, run: RunSpec, tasks: dict[str, TaskSpec]) -> tuple[MethodInput, Any]:
+        METHODS.get(run.method)  # unknown method: fail the sweep early, with suggestions
         ctx = self.contexts.get(tasks[run.task])
         scratch = cache_dir() / "scratch" / f"{run.task}.{run.method}.{run.replicate}.{os.getpid()}"
-        inp, weak = build_input(ctx, run.replicate, scratch)
-        METHODS.get(run.method)  # unknown method: fail the sweep early, with suggestions
-        options = method_options(run.method)
-        return self._executor().submit(execute_run, run.method, options, inp), inp, weak
+        return build_input(ctx, run.replicate, scratch)
 
     def _score(self, run: RunSpec, spec: TaskSpec, inp: MethodInput, weak: Any,
                output: dict[str, Any]) -> RunRecord:

@@ -128,9 +128,17 @@ def _load_tasks(registry: Registry[TaskSpec]) -> None:
 TASKS: Registry[TaskSpec] = Registry("task", loader=_load_tasks)
 
 
+class RunLimits(_Strict):
+    """Per-run limits the harness enforces; a run over either fails and its worker is replaced."""
+
+    timeout_s: float | None = Field(default=600.0, gt=0, le=7 * 24 * 3600)
+    memory_mb: float | None = Field(default=8192.0, gt=0, le=2**24)
+
+
 class SuiteSpec(_Strict):
     description: str
     tasks: list[str] = Field(min_length=1)
+    limits: RunLimits = Field(default_factory=RunLimits)
 
 
 def _load_suites(registry: Registry[SuiteSpec]) -> None:

@@ -101,6 +101,9 @@ def train_probe(features: np.ndarray, targets: np.ndarray, config: ProbeConfig, 
             idx = order[start:start + config.batch_size]
             logits = head(x[idx])
             value = loss(logits, y[idx], step / total)
+            if not torch.isfinite(value):
+                raise FloatingPointError(f"the training loss became {value.item()} at step "
+                                         f"{step + 1} of {total} (epoch {epoch + 1})")
             optimizer.zero_grad(set_to_none=True)
             value.backward()
             optimizer.step()

@@ -6,7 +6,6 @@ particular no gold labels); each is long-lived, so torch and the plugins are imp
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import traceback
@@ -17,6 +16,7 @@ from benchmark import compute
 from benchmark.methods import MethodInput, build_method
 
 LOG_TAIL_LINES = 20
+LOG_FILE = ".w2s-run.log"  # in the run's scratch dir, so a killed run's log can still be read
 
 
 def init_worker(threads: int) -> None:
@@ -38,19 +38,24 @@ def execute_run(method: str, config: dict[str, Any], inp: MethodInput) -> dict[s
 
     compute.METER.reset()
     watch = compute.Stopwatch()
-    log = io.StringIO()
     inp.scratch_dir.mkdir(parents=True, exist_ok=True)
+    log_path = inp.scratch_dir / LOG_FILE
     try:
-        torch.manual_seed(inp.seed)
-        with redirect_stdout(log), redirect_stderr(log):
-            instance = build_method(method, config)
-            probs = instance.fit_predict(inp)
-        result: dict[str, Any] = {"probs": probs, "error": None, "config": instance.config,
-                                  "version": str(instance.version)}
-    except Exception as exc:  # the method's failure is this run's result, not the sweep's
-        result = {"probs": None, "error": {
-            "type": type(exc).__name__, "message": str(exc)[:2000],
-            "log_tail": _tail(log.getvalue() + "\n" + traceback.format_exc())}}
+        with open(log_path, "w", encoding="utf-8", buffering=1) as log:
+            try:
+                torch.manual_seed(inp.seed)
+                with redirect_stdout(log), redirect_stderr(log):
+                    instance = build_method(method, config)
+                    probs = instance.fit_predict(inp)
+                result: dict[str, Any] = {"probs": probs, "error": None,
+                                          "config": instance.config,
+                                          "version": str(instance.version)}
+            except Exception as exc:  # the method's failure is this run's result, not the sweep's
+                log.write("\n" + traceback.format_exc())
+                log.flush()
+                result = {"probs": None, "error": {
+                    "type": type(exc).__name__, "message": str(exc)[:2000],
+                    "log_tail": _tail(log_path.read_text(encoding="utf-8", errors="replace"))}}
     finally:
         shutil.rmtree(inp.scratch_dir, ignore_errors=True)
     result["compute"] = {**compute.meter_snapshot(), **watch.elapsed(),
