@@ -153,15 +153,24 @@ class Harness:
                 todo.append(run)
         bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not self.progress)
         pool = WorkerPool(self.workers, WORKER_THREADS, self.limits)
+        if todo:
+            pool.start()
         in_flight: dict[RunSpec, tuple[MethodInput, Any]] = {}
+        ready: deque[tuple[RunSpec, MethodInput, Any]] = deque()  # inputs built ahead
+
+        def submit_while_idle() -> None:
+            while pool.idle() and (ready or todo):
+                run, inp, weak = ready.popleft() if ready else (todo[0], *self._prepare(
+                    todo.popleft(), tasks))
+                pool.submit(run, run.method, method_options(run.method), inp)
+                in_flight[run] = (inp, weak)
+
         try:
-            while todo or in_flight:
-                while todo and pool.idle():
-                    run = todo.popleft()
-                    inp, weak = self._prepare(run, tasks)
-                    pool.submit(run, run.method, method_options(run.method), inp)
-                    in_flight[run] = (inp, weak)
-                for run, output in pool.collect():
+            while todo or in_flight or ready:
+                submit_while_idle()
+                finished = pool.collect()
+                submit_while_idle()  # keep workers busy while this process scores
+                for run, output in finished:
                     inp, weak = in_flight.pop(run)
                     record = self._score(run, tasks[run.task], inp, weak, output)
                     write_record(self.results_dir, record)
@@ -171,6 +180,9 @@ class Harness:
                         summary.failed.append((run, f"{record.error.type}: "
                                                     f"{record.error.message}"))
                     bar.update(1)
+                while todo and len(ready) < self.workers:
+                    run = todo.popleft()
+                    ready.append((run, *self._prepare(run, tasks)))
         finally:
             bar.close()
             pool.close()

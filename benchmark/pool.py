@@ -97,6 +97,12 @@ class WorkerPool:
         self._context = multiprocessing.get_context("spawn")
         self._workers: list[_Worker] = []
 
+    def start(self) -> None:
+        """Start every worker now, so they import torch while the caller prepares inputs
+        (a job sent to a worker that is still starting blocks the sender)."""
+        while len(self._workers) < self.size:
+            self._workers.append(_Worker(self._context, self.threads))
+
     def idle(self) -> int:
         return self.size - sum(1 for w in self._workers if w.job is not None)
 
@@ -175,10 +181,14 @@ class WorkerPool:
                 "error": {"type": kind, "message": message, "log_tail": tail}}
 
     def close(self) -> None:
+        """Ask idle workers to exit (all at once, then wait); kill busy ones."""
         for worker in self._workers:
             if worker.job is None and worker.process.is_alive():
                 with contextlib.suppress(OSError):
                     worker.conn.send(None)
-            worker.process.join(timeout=5 if worker.job is None else 0)
+        deadline = time.monotonic() + 5
+        for worker in self._workers:
+            if worker.job is None:
+                worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
             worker.kill()
         self._workers = []
