@@ -181,6 +181,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = harness.run(runs, {s.id: s for s in specs})
     print(f"{summary.done} run(s) done, {summary.skipped} already complete (skipped), "
           f"{len(summary.failed)} failed; records in {results}")
+    if summary.claimed:
+        print(f"  {summary.claimed} run(s) left to another sweep writing to the same folder "
+              "(rerun after it ends to pick up anything it did not finish)")
     for run, why in summary.failed:
         print(f"  FAILED {run.task} / {run.method} / replicate {run.replicate}: {why}")
     out = Path(args.leaderboard_dir) if args.leaderboard_dir else leaderboard_dir()

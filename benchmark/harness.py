@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmark.claims import release, try_claim
 from benchmark.datasets import Example
 from benchmark.errors import IntegrityError, W2SBenchError
 from benchmark.methods import METHODS, MethodInput, StrongModelInfo, build_method
@@ -82,6 +83,7 @@ class TaskContext:
 class Summary:
     done: int = 0
     skipped: int = 0
+    claimed: int = 0  # left to another sweep running on the same results directory
     failed: list[tuple[RunSpec, str]] = field(default_factory=list)
 
 
@@ -158,10 +160,29 @@ class Harness:
         in_flight: dict[RunSpec, tuple[MethodInput, Any]] = {}
         ready: deque[tuple[RunSpec, MethodInput, Any]] = deque()  # inputs built ahead
 
+        def take() -> RunSpec | None:
+            """The next run this sweep may compute (claimed), or None when none is left."""
+            while todo:
+                run = todo.popleft()
+                path = run.path(self.results_dir)
+                if not try_claim(path):
+                    summary.claimed += 1  # another live sweep is computing it
+                    continue
+                if self.resume and is_complete(path, self._expected(run, tasks[run.task])):
+                    release(path)  # finished by another sweep since we planned
+                    summary.skipped += 1
+                    continue
+                return run
+            return None
+
         def submit_while_idle() -> None:
             while pool.idle() and (ready or todo):
-                run, inp, weak = ready.popleft() if ready else (todo[0], *self._prepare(
-                    todo.popleft(), tasks))
+                if ready:
+                    run, inp, weak = ready.popleft()
+                elif (run := take()) is not None:
+                    inp, weak = self._prepare(run, tasks)
+                else:
+                    return
                 pool.submit(run, run.method, method_options(run.method), inp)
                 in_flight[run] = (inp, weak)
 
@@ -174,6 +195,7 @@ class Harness:
                     inp, weak = in_flight.pop(run)
                     record = self._score(run, tasks[run.task], inp, weak, output)
                     write_record(self.results_dir, record)
+                    release(run.path(self.results_dir))
                     if record.status == "ok":
                         summary.done += 1
                     else:
@@ -181,11 +203,13 @@ class Harness:
                                                     f"{record.error.message}"))
                     bar.update(1)
                 while todo and len(ready) < self.workers:
-                    run = todo.popleft()
-                    ready.append((run, *self._prepare(run, tasks)))
+                    if (run := take()) is not None:
+                        ready.append((run, *self._prepare(run, tasks)))
         finally:
             bar.close()
             pool.close()
+            for run in [*in_flight, *(item[0] for item in ready)]:
+                release(run.path(self.results_dir))
         return summary
 
     @staticmethod

@@ -8,6 +8,7 @@ unknown names answered with near-miss suggestions and the full list, and lazy po
 from __future__ import annotations
 
 import difflib
+import threading
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
@@ -26,17 +27,21 @@ class Registry(Generic[T]):
         self._loader = loader
         self._loaded = loader is None
         self._loading = False
+        self._lock = threading.RLock()  # one loader run, even when threads look up at once
 
     def _ensure_loaded(self) -> None:
-        if self._loaded or self._loading:
+        if self._loaded:
             return
-        self._loading = True
-        try:
-            assert self._loader is not None
-            self._loader(self)
-            self._loaded = True
-        finally:
-            self._loading = False
+        with self._lock:
+            if self._loaded or self._loading:  # _loading: a lookup from inside the loader
+                return
+            self._loading = True
+            try:
+                assert self._loader is not None
+                self._loader(self)
+                self._loaded = True
+            finally:
+                self._loading = False
 
     def reset(self) -> None:
         """Forget loaded entries so the loader runs again (e.g. after the repo root changed)."""

@@ -62,3 +62,64 @@ def test_timeouts_memory_and_nan_losses_fail_only_their_runs(tiny_world, tiny_ta
     assert "allocating" in hog.log_tail
     nan = records["nan-loss"].error
     assert nan.type == "FloatingPointError" and "loss became nan" in nan.message
+
+
+def _records_without_timing(folder):
+    from benchmark.records import TIMING_FIELDS
+
+    out = {}
+    for record in iter_records(folder):
+        data = record.model_dump(mode="json")
+        for key in TIMING_FIELDS:
+            data["compute"].pop(key)
+        data["provenance"]["hardware"].pop("torch_threads", None)
+        out[(record.method, record.replicate)] = data
+    return out
+
+
+def test_two_sweeps_on_one_results_dir_compute_each_run_once(tiny_world, tiny_task, tmp_path):
+    import threading
+
+    runs = [RunSpec(TINY_SUITE, TINY_TASK, m, k) for m in ["naive", "logconf", "product"]
+            for k in range(2)]
+    shared = tmp_path / "shared"
+    summaries = []
+
+    def sweep():
+        harness = Harness(shared, workers=1, progress=False)
+        summaries.append(harness.run(runs, {TINY_TASK: tiny_task}))
+
+    threads = [threading.Thread(target=sweep) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(summaries) == 2, "a sweep thread died"
+    done = sum(s.done for s in summaries)
+    assert done == len(runs), [vars(s) for s in summaries]  # nothing computed twice
+    assert all(not s.failed for s in summaries)
+    assert not list(shared.rglob("*.claim")) and not list(shared.rglob("*.tmp*"))
+    Harness(tmp_path / "serial", workers=1, progress=False).run(runs, {TINY_TASK: tiny_task})
+    assert _records_without_timing(shared) == _records_without_timing(tmp_path / "serial")
+
+
+def test_claims_of_live_sweeps_are_honoured_and_dead_ones_taken_over(tiny_world, tiny_task,
+                                                                     tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from benchmark.claims import HOST, claim_path
+
+    runs = [RunSpec(TINY_SUITE, TINY_TASK, "naive", k) for k in range(2)]
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    for run, pid in zip(runs, [os.getppid(), int(dead)], strict=True):  # live, then dead
+        path = claim_path(run.path(tmp_path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"host": HOST, "pid": pid}))
+    summary = Harness(tmp_path, workers=1, progress=False).run(runs, {TINY_TASK: tiny_task})
+    assert (summary.done, summary.claimed) == (1, 1)
+    assert [r.replicate for r in iter_records(tmp_path)] == [1]
+    assert claim_path(runs[0].path(tmp_path)).exists()  # still the live owner's
