@@ -117,8 +117,8 @@ def print_plugin_problems() -> None:
     from benchmark.plugins import PROBLEMS
 
     for problem in PROBLEMS:
-        print(f"warning: plugin {problem.name!r} ({problem.source}) is refused: "
-              f"{problem.message}", file=sys.stderr)
+        print(f"warning: plugin {problem.name!r} ({problem.source}): {problem.message}",
+              file=sys.stderr)
 
 
 def cmd_freeze(args: argparse.Namespace) -> int:

@@ -45,7 +45,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"verifying {meta.name} v{meta.version}: {len(records)} record(s) from {source}; "
           "re-running each from the submission's code …")
     report = verify_submission(meta, records, source, tolerance=args.tolerance,
-                               workers=args.workers)
+                               workers=args.workers, folder=folder)
     rule = ("exact match (same machine type)" if report.exact
             else f"within ±{args.tolerance} (different machine type)")
     for warning in report.warnings:
@@ -54,10 +54,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"OK: all {report.records} record(s) are current, consistent and reproduced "
               f"({rule}).")
         return 0
-    print(tabulate([[f.suite, f.task, f.replicate, f.check, f.detail] for f in report.findings],
-                   headers=["suite", "task", "replicate", "check", "problem"],
-                   tablefmt="github"))
-    print(f"FAILED: {len(report.findings)} problem(s) in {report.records} record(s) ({rule}).")
+    for flag in report.code_flags:
+        print(f"gold access: {flag}")
+    if report.findings:
+        print(tabulate([[f.suite, f.task, f.replicate, f.check, f.detail]
+                        for f in report.findings],
+                       headers=["suite", "task", "replicate", "check", "problem"],
+                       tablefmt="github"))
+    print(f"FAILED: {len(report.findings)} record problem(s) in {report.records} record(s) "
+          f"({rule}); {len(report.code_flags)} gold-access import(s) in the code.")
     return 1
 
 

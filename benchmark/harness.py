@@ -31,7 +31,13 @@ from benchmark.scoring import build_record
 from benchmark.splits import load_dataset, replicate_seed, task_pool
 from benchmark.tasks import TaskSpec
 from benchmark.training import ProbeConfig
-from benchmark.weak_labels import load_lock, load_references, load_weak_labels, replicate_file
+from benchmark.weak_labels import (
+    load_lock,
+    load_references,
+    load_weak_labels,
+    replicate_file,
+    verify_frozen,
+)
 
 # Probe heads are tiny matrices that gain nothing from intra-op threads; one thread per worker
 # also makes results independent of how many workers a sweep uses.
@@ -237,6 +243,7 @@ class Harness:
 
     def _score(self, run: RunSpec, spec: TaskSpec, inp: MethodInput, weak: Any,
                output: dict[str, Any]) -> RunRecord:
+        verify_frozen(spec)  # a run must not have touched the frozen files
         ctx = self.contexts.get(spec)
         references = load_references(spec)
         return build_record(run.suite, spec, run.method, run.replicate, inp, weak,

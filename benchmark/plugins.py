@@ -135,6 +135,12 @@ def _load_submission(registry: Registry[type[Method]], folder: Path) -> None:
         return _refuse(registry, name, str(folder / METADATA_FILE),
                        f"`hyperparameters` rejected: {exc}")
     SUBMISSIONS[name] = meta
+    from benchmark.codescan import scan_submission
+
+    for flag in scan_submission(folder):
+        PROBLEMS.append(PluginProblem(name, str(flag.file), f"warning only: line {flag.line} "
+                                      f"imports {flag.module} ({flag.why}); methods must use "
+                                      "only their MethodInput, and `verify` fails on this"))
 
 
 def _load_entry_points(registry: Registry[type[Method]]) -> None:

@@ -1,6 +1,8 @@
 """``w2s-bench verify submissions/NAME``: re-run a submission and check its records.
 
-Three checks per record, reported by task and replicate:
+First the submission's code is scanned for imports of the harness's gold-label loaders and
+the raw corpora (:mod:`benchmark.codescan`); any is a failure. Then three checks per record,
+reported by task and replicate:
 1. **current** — measured against today's task definition, frozen weak labels, method version
    and configured options (else the record is stale, whatever its numbers);
 2. **consistent** — its weak accuracy and ceiling are the frozen references, and its PGR is
@@ -16,6 +18,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmark.codescan import Flag, scan_submission
 from benchmark.errors import SpecError
 from benchmark.harness import Harness, RunSpec
 from benchmark.methods import METHODS, build_method
@@ -49,10 +52,11 @@ class Report:
     exact: bool = True
     findings: list[Finding] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    code_flags: list[Flag] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.findings
+        return not self.findings and not self.code_flags
 
 
 def same_machine_type(record: RunRecord) -> bool:
@@ -108,8 +112,11 @@ def _reproduced(record: RunRecord, rerun: RunRecord, tolerance: float) -> list[s
 
 
 def verify_submission(meta: SubmissionMeta, records: list[RunRecord], source: Path,
-                      tolerance: float = DEFAULT_TOLERANCE, workers: int = 1) -> Report:
+                      tolerance: float = DEFAULT_TOLERANCE, workers: int = 1,
+                      folder: Path | None = None) -> Report:
     report = Report(meta.name, source, records=len(records))
+    if folder is not None:
+        report.code_flags = scan_submission(folder)
     report.exact = all(same_machine_type(r) for r in records)
     if any("TODO" in text for text in (meta.description, *meta.authors)):
         report.warnings.append("submission.yaml still has TODO placeholders (authors or "

@@ -186,6 +186,13 @@ def verified_bytes(spec: TaskSpec, name: str) -> tuple[bytes, str]:
     return data, actual
 
 
+def verify_frozen(spec: TaskSpec) -> None:
+    """Re-hash every frozen file of ``spec`` (the harness does after each run: a method that
+    wrote into ``tasks/`` stops the sweep before anything is scored against altered files)."""
+    for name in load_lock(spec).files:
+        verified_bytes(spec, name)
+
+
 def load_weak_labels(spec: TaskSpec, replicate: int) -> WeakLabelSet:
     if not 0 <= replicate < spec.replicates:
         raise SpecError(f"task {spec.id!r} has replicates 0..{spec.replicates - 1}, "

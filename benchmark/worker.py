@@ -40,6 +40,8 @@ def execute_run(method: str, config: dict[str, Any], inp: MethodInput) -> dict[s
     watch = compute.Stopwatch()
     inp.scratch_dir.mkdir(parents=True, exist_ok=True)
     log_path = inp.scratch_dir / LOG_FILE
+    home = os.getcwd()
+    os.chdir(inp.scratch_dir)  # relative paths a method writes land in its own scratch dir
     try:
         with open(log_path, "w", encoding="utf-8", buffering=1) as log:
             try:
@@ -57,6 +59,7 @@ def execute_run(method: str, config: dict[str, Any], inp: MethodInput) -> dict[s
                     "type": type(exc).__name__, "message": str(exc)[:2000],
                     "log_tail": _tail(log_path.read_text(encoding="utf-8", errors="replace"))}}
     finally:
+        os.chdir(home)
         shutil.rmtree(inp.scratch_dir, ignore_errors=True)
     result["compute"] = {**compute.meter_snapshot(), **watch.elapsed(),
                          "peak_rss_mb": compute.peak_rss_mb()}

@@ -140,30 +140,43 @@ def test_sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing(tiny
 
     methods = ["naive", "logconf", "product", "entropy", "adaptconf", "early-stop"]
 
-    def child(results, wait_s=None):
+    def child(results, kill_after=None):
+        """Run a sweep to the end, or SIGKILL it once ``kill_after(results)`` says so."""
         spec = {"root": str(tiny_world.root), "cache": str(tiny_world.cache),
                 "wheel": str(tiny_world.wheel), "bert_dir": str(tiny_world.bert_dir),
                 "results": str(results), "methods": methods, "replicates": 2}
         proc = subprocess.Popen([sys.executable, "-m", "tests.sweep_child", json.dumps(spec)],
                                 cwd=REPO, start_new_session=True, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, text=True)
-        if wait_s is None:
+        if kill_after is None:
             out, _ = proc.communicate(timeout=300)
             assert proc.returncode == 0
             return json.loads(out.strip().splitlines()[-1])
-        time.sleep(wait_s)
+        start = time.monotonic()
+        while proc.poll() is None and not kill_after(results, time.monotonic() - start):
+            time.sleep(0.02)
         os.killpg(proc.pid, signal.SIGKILL)  # the whole sweep: driver and its workers
         proc.wait()
         return None
 
-    reference = _records_without_timing_from(child(tmp_path / "ref") and tmp_path / "ref")
+    def written(results):
+        return len(list(results.rglob("replicate-*.json")))
+
+    child(tmp_path / "ref")
+    reference = _records_without_timing(tmp_path / "ref")
     assert len(reference) == len(methods) * 2
     rng = random.Random(0)
+    early, later = rng.uniform(0.5, 2.0), rng.randint(3, 8)
+    moments = [  # while starting up; just after the first record; part-way through
+        lambda r, t: t > early,
+        lambda r, t: written(r) >= 1,
+        lambda r, t: written(r) >= later,
+    ]
     killed_partway = 0
-    for trial in range(3):
+    for trial, moment in enumerate(moments):
         results = tmp_path / f"trial-{trial}"
-        child(results, wait_s=rng.uniform(3.0, 9.0))
-        before = len(list(results.rglob("replicate-*.json")))
+        child(results, kill_after=moment)
+        before = written(results)
         killed_partway += 0 < before < len(reference)
         summary = child(results)
         assert summary["done"] + summary["skipped"] == len(reference)
@@ -172,12 +185,10 @@ def test_sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing(tiny
         assert not [f for f in files if f.is_file() and not f.name.endswith(".json")], files
         for path in results.rglob("replicate-*.json"):
             read_record(path)
-        assert _records_without_timing_from(results) == reference
-    assert killed_partway >= 1, "no trial interrupted the sweep part-way; widen the window"
+        assert _records_without_timing(results) == reference
+    assert killed_partway >= 1, "no trial interrupted the sweep part-way"
 
 
-def _records_without_timing_from(folder):
-    return _records_without_timing(folder)
 
 
 def test_a_damaged_feature_cache_entry_is_recomputed_not_read(tiny_world, tiny_task):
@@ -197,3 +208,41 @@ def test_a_damaged_feature_cache_entry_is_recomputed_not_read(tiny_world, tiny_t
         assert ctx.feature_file.stat().st_size == len(original)
     finally:
         ctx.feature_file.write_bytes(original)
+
+
+SCRIBBLER = HEADER + '''
+import os
+from pathlib import Path
+
+
+@register("scribbler")
+class Scribbler(Method):
+    """Writes files where it should not (tests)."""
+    def fit_predict(self, inp):
+        Path("notes.txt").write_text("relative writes land in the scratch dir")
+        assert Path.cwd() == inp.scratch_dir
+        frozen = Path(os.environ["W2S_BENCH_ROOT"]) / "tasks" / "frozen"
+        target = next(frozen.glob("*/replicate-1.csv.gz"))
+        target.write_bytes(target.read_bytes()[:-1] + b"x")
+        return np.full((len(inp.test_ids), 2), 0.5)
+'''
+
+
+def test_a_method_writing_outside_its_scratch_cannot_go_unnoticed(tiny_world, tiny_task,
+                                                                   tmp_path):
+    import pytest
+
+    from benchmark.errors import IntegrityError
+
+    frozen = tiny_world.frozen / "replicate-1.csv.gz"
+    original = frozen.read_bytes()
+    tiny_world.add_submission("scribbler", SCRIBBLER)
+    try:
+        runs = [RunSpec(TINY_SUITE, TINY_TASK, "scribbler", 0),
+                RunSpec(TINY_SUITE, TINY_TASK, "naive", 1)]
+        with pytest.raises(IntegrityError, match="does not match its lock"):
+            Harness(tmp_path, workers=1, progress=False).run(runs, {TINY_TASK: tiny_task})
+        assert not list(tmp_path.rglob("naive/*.json"))  # nothing scored on tampered labels
+        assert not (tiny_world.root / "notes.txt").exists()
+    finally:
+        frozen.write_bytes(original)

@@ -203,3 +203,46 @@ def test_verify_reproduces_records_and_catches_tampering(tiny_world, tmp_path, c
 
     assert main(["verify", "honset"]) == 2
     assert "Did you mean 'honest'" in capsys.readouterr().err
+
+
+PEEKING = HEADER + '''
+import importlib
+from benchmark import datasets as ds
+from benchmark.splits import load_dataset
+
+
+@register("peeker")
+class Peeker(Method):
+    """Reaches for the raw data (tests)."""
+    def fit_predict(self, inp):
+        importlib.import_module("benchmark.harness")
+        return np.full((len(inp.test_ids), 2), 0.5)
+'''
+
+
+def test_code_that_imports_gold_loaders_is_flagged(tiny_world, tmp_path, capsys):
+    from benchmark.codescan import scan_submission
+
+    folder = tiny_world.add_submission("peeker", PEEKING)
+    (folder / "helpers.py").write_text("import datasets\n")
+    flags = scan_submission(folder)
+    line = {text: n for n, text in enumerate(PEEKING.splitlines(), start=1)}
+    assert [(f.file.name, f.line, f.module) for f in flags] == [
+        ("helpers.py", 1, "datasets"),
+        ("method.py", line["from benchmark import datasets as ds"], "benchmark.datasets"),
+        ("method.py", line["from benchmark.splits import load_dataset"], "benchmark.splits"),
+        ("method.py", line['        importlib.import_module("benchmark.harness")'],
+         "benchmark.harness")]
+    assert main(["list", "methods"]) == 0
+    splits_line = line["from benchmark.splits import load_dataset"]
+    assert f"line {splits_line} imports benchmark.splits" in capsys.readouterr().err
+
+    committed = folder / "results"
+    assert main(["run", "--suite", TINY_SUITE, "--methods", "peeker", "--results-dir",
+                 str(committed), "--leaderboard-dir", str(tmp_path / "b"), "--workers", "1",
+                 "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["verify", "peeker"]) == 1  # the records reproduce, but the code is flagged
+    out = capsys.readouterr().out
+    assert "gold access:" in out and "4 gold-access import(s)" in out
+    assert "0 record problem(s)" in out

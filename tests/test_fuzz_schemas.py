@@ -1,0 +1,165 @@
+"""Fuzzed schema loaders: any input is accepted or refused with the project's own error.
+
+Random documents, valid documents with one field mutated (dropped, retyped, an extra key,
+huge numbers, unicode), and raw bytes, written to disk and read by the real loaders: task
+YAML, submission.yaml, run records and weak-label locks. A bare traceback fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from benchmark.errors import W2SBenchError
+
+SETTINGS = settings(max_examples=120, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                           HealthCheck.too_slow])
+
+scalars = (st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70)
+           | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=40))
+documents = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                         | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+                         max_leaves=25)
+
+
+def mutated(valid: dict) -> st.SearchStrategy[dict]:
+    """``valid`` with one top-level or nested key dropped, replaced or added."""
+
+    @st.composite
+    def build(draw):
+        doc = json.loads(json.dumps(valid))
+        target = doc
+        nested = [k for k, v in doc.items() if isinstance(v, dict) and v]
+        if nested and draw(st.booleans()):
+            target = doc[draw(st.sampled_from(nested))]
+        action = draw(st.sampled_from(["drop", "replace", "add"]))
+        key = draw(st.sampled_from(sorted(target)))
+        if action == "drop":
+            del target[key]
+        elif action == "replace":
+            target[key] = draw(documents)
+        else:
+            target[draw(st.text(min_size=1, max_size=12))] = draw(documents)
+        return doc
+
+    return build()
+
+
+def check(load, text: bytes) -> None:
+    try:
+        load(text)
+    except W2SBenchError as exc:
+        assert str(exc).strip(), "an empty error message"
+
+
+def as_yaml(doc) -> bytes:
+    return yaml.safe_dump(doc, allow_unicode=True).encode("utf-8")
+
+
+# --- task YAML ---------------------------------------------------------------------------
+def _valid_task() -> dict:
+    from benchmark.paths import tasks_dir
+
+    return yaml.safe_load((tasks_dir() / "rt-tfidf-logreg-to-minilm-l6.yaml").read_text())
+
+
+def load_task(data: bytes) -> None:
+    from benchmark.tasks import parse_task
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rt-tfidf-logreg-to-minilm-l6.yaml"
+        path.write_bytes(data)
+        parse_task(path)
+
+
+@SETTINGS
+@given(st.one_of(mutated(_valid_task()), documents))
+def test_task_yaml_fuzz(doc) -> None:
+    check(load_task, as_yaml(doc))
+
+
+# --- submission.yaml ---------------------------------------------------------------------
+VALID_SUBMISSION = {"name": "fuzz", "version": "1", "authors": ["A"], "description": "d",
+                    "paper": None, "code": "https://example.org/x", "licence": "MIT",
+                    "hyperparameters": {"alpha": 0.5}}
+
+
+def load_submission(data: bytes) -> None:
+    from benchmark.submissions import load_submission_meta
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "fuzz"
+        folder.mkdir()
+        (folder / "submission.yaml").write_bytes(data)
+        load_submission_meta(folder)
+
+
+@SETTINGS
+@given(st.one_of(mutated(VALID_SUBMISSION), documents))
+def test_submission_yaml_fuzz(doc) -> None:
+    check(load_submission, as_yaml(doc))
+
+
+# --- run records -------------------------------------------------------------------------
+def _valid_record() -> dict:
+    return {"schema_version": 1, "suite": "s", "task": "t", "method": "m", "replicate": 0,
+            "seed": 0, "status": "ok", "error": None,
+            "metrics": {"accuracy": 0.7, "auroc": 0.8, "pgr": 0.3, "pgr_note": "",
+                        "weak_accuracy": 0.6, "ceiling_accuracy": 0.9},
+            "compute": {"train_flops": 1.0, "infer_flops": 1.0, "examples_seen": 1,
+                        "trained_params": 1, "strong_model_params": None, "wall_s": 1.0,
+                        "cpu_s": 1.0, "peak_rss_mb": 1.0},
+            "provenance": {"task_version": 1, "task_sha256": "a", "weak_labels_sha256": "b",
+                           "references_sha256": "c", "weak_model": "w", "strong_model": "s",
+                           "method_version": "1", "method_config": {}, "method_origin": "o",
+                           "packages": {}, "git_commit": "g", "hardware": {}}}
+
+
+def load_record(data: bytes) -> None:
+    from benchmark.records import read_record
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "replicate-0.json"
+        path.write_bytes(data)
+        read_record(path)
+
+
+@SETTINGS
+@given(st.one_of(mutated(_valid_record()), documents))
+def test_run_record_fuzz(doc) -> None:
+    check(load_record, json.dumps(doc).encode())
+
+
+# --- weak-label locks ----------------------------------------------------------------------
+def load_lock_file(data: bytes) -> None:
+    from benchmark.weak_labels import _cached_lock
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "lock.json"
+        path.write_bytes(data)
+        _cached_lock(path, path.stat().st_mtime_ns)
+
+
+def _valid_lock() -> dict:
+    from benchmark.paths import frozen_dir
+
+    return json.loads((frozen_dir() / "rt-tfidf-logreg-to-minilm-l6" / "lock.json").read_text())
+
+
+@SETTINGS
+@given(st.one_of(mutated(_valid_lock()), documents))
+def test_weak_label_lock_fuzz(doc) -> None:
+    check(load_lock_file, json.dumps(doc).encode())
+
+
+@SETTINGS
+@given(st.binary(max_size=300))
+def test_raw_bytes_fuzz(data: bytes) -> None:
+    for load in (load_task, load_submission, load_record, load_lock_file):
+        check(load, data)
