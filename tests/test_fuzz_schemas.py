@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -58,6 +59,19 @@ def check(load, text: bytes) -> None:
         assert str(exc).strip(), "an empty error message"
 
 
+def via_file(relative: str, read: Callable[[Path], None]) -> Callable[[bytes], None]:
+    """A loader of bytes: write them to ``relative`` in a fresh folder, then ``read(path)``."""
+
+    def load(data: bytes) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            read(path)
+
+    return load
+
+
 def as_yaml(doc) -> bytes:
     return yaml.safe_dump(doc, allow_unicode=True).encode("utf-8")
 
@@ -69,13 +83,13 @@ def _valid_task() -> dict:
     return yaml.safe_load((tasks_dir() / "rt-tfidf-logreg-to-minilm-l6.yaml").read_text())
 
 
-def load_task(data: bytes) -> None:
+def _parse_task(path: Path) -> None:
     from benchmark.tasks import parse_task
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "rt-tfidf-logreg-to-minilm-l6.yaml"
-        path.write_bytes(data)
-        parse_task(path)
+    parse_task(path)
+
+
+load_task = via_file("rt-tfidf-logreg-to-minilm-l6.yaml", _parse_task)
 
 
 @SETTINGS
@@ -90,14 +104,13 @@ VALID_SUBMISSION = {"name": "fuzz", "version": "1", "authors": ["A"], "descripti
                     "hyperparameters": {"alpha": 0.5}}
 
 
-def load_submission(data: bytes) -> None:
+def _load_meta(path: Path) -> None:
     from benchmark.submissions import load_submission_meta
 
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "fuzz"
-        folder.mkdir()
-        (folder / "submission.yaml").write_bytes(data)
-        load_submission_meta(folder)
+    load_submission_meta(path.parent)
+
+
+load_submission = via_file("fuzz/submission.yaml", _load_meta)
 
 
 @SETTINGS
@@ -121,13 +134,13 @@ def _valid_record() -> dict:
                            "packages": {}, "git_commit": "g", "hardware": {}}}
 
 
-def load_record(data: bytes) -> None:
+def _read_record(path: Path) -> None:
     from benchmark.records import read_record
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "replicate-0.json"
-        path.write_bytes(data)
-        read_record(path)
+    read_record(path)
+
+
+load_record = via_file("replicate-0.json", _read_record)
 
 
 @SETTINGS
@@ -137,13 +150,13 @@ def test_run_record_fuzz(doc) -> None:
 
 
 # --- weak-label locks ----------------------------------------------------------------------
-def load_lock_file(data: bytes) -> None:
+def _read_lock(path: Path) -> None:
     from benchmark.weak_labels import _cached_lock
 
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "lock.json"
-        path.write_bytes(data)
-        _cached_lock(path, path.stat().st_mtime_ns)
+    _cached_lock(path, path.stat().st_mtime_ns)
+
+
+load_lock_file = via_file("lock.json", _read_lock)
 
 
 def _valid_lock() -> dict:
