@@ -138,6 +138,20 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path) -> tuple[Method
     return inp, weak
 
 
+def expected_provenance(spec: TaskSpec, method: str, replicate: int) -> dict[str, Any]:
+    """Provenance a record must carry to count as current: task, weak labels, method."""
+    lock = load_lock(spec)
+    expected: dict[str, Any] = {
+        "task_sha256": spec.sha256,
+        "weak_labels_sha256": lock.files[replicate_file(replicate)],
+        "method_version": str(METHODS.get(method).version)}
+    try:
+        expected["method_config"] = build_method(method, method_options(method)).config
+    except W2SBenchError:
+        expected["method_config"] = None  # a broken plugin: never current, always rerun
+    return expected
+
+
 class Harness:
     def __init__(self, results_dir: Path, workers: int = 1, resume: bool = True,
                  progress: bool = True, limits: Limits = NO_LIMITS) -> None:
@@ -222,18 +236,7 @@ class Harness:
 
     @staticmethod
     def _expected(run: RunSpec, spec: TaskSpec) -> dict[str, Any]:
-        """Provenance a record must carry to count as done for ``run`` now."""
-        lock = load_lock(spec)
-        expected: dict[str, Any] = {
-            "task_sha256": spec.sha256,
-            "weak_labels_sha256": lock.files[replicate_file(run.replicate)],
-            "method_version": str(METHODS.get(run.method).version)}
-        try:
-            expected["method_config"] = build_method(run.method,
-                                                     method_options(run.method)).config
-        except W2SBenchError:
-            expected["method_config"] = None  # a broken plugin: never complete, always rerun
-        return expected
+        return expected_provenance(spec, run.method, run.replicate)
 
     def _prepare(self, run: RunSpec, tasks: dict[str, TaskSpec]) -> tuple[MethodInput, Any]:
         METHODS.get(run.method)  # unknown method: fail the sweep early, with suggestions

@@ -171,13 +171,12 @@ class WorkerPool:
     def _failure(self, worker: _Worker, kind: str, message: str) -> dict[str, Any]:
         """Kill and replace ``worker``; its run becomes a failure with its log's last lines."""
         scratch = worker.job[1]
-        elapsed = time.monotonic() - worker.job[2]
         worker.kill()
         tail = log_tail(scratch)
         shutil.rmtree(scratch, ignore_errors=True)
         index = self._workers.index(worker)
         self._workers[index] = _Worker(self._context, self.threads)
-        return {"probs": None, "compute": None, "elapsed_s": elapsed,
+        return {"probs": None, "compute": None,
                 "error": {"type": kind, "message": message, "log_tail": tail}}
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from benchmark.codescan import Flag, scan_submission
 from benchmark.errors import SpecError
-from benchmark.harness import Harness, RunSpec
+from benchmark.harness import Harness, RunSpec, expected_provenance
 from benchmark.methods import METHODS, build_method
 from benchmark.metrics import pgr
 from benchmark.plugins import method_options
@@ -28,7 +28,7 @@ from benchmark.provenance import hardware, package_versions
 from benchmark.records import RunRecord, iter_records, submission_results_dir
 from benchmark.submissions import SubmissionMeta, load_submission_meta
 from benchmark.tasks import TASKS
-from benchmark.weak_labels import load_lock, load_references, replicate_file
+from benchmark.weak_labels import load_references
 
 DEFAULT_TOLERANCE = 0.01  # absolute, on accuracy, AUROC and PGR across machine types
 SAME_MACHINE_KEYS = ("machine", "cpu_model", "system")
@@ -67,14 +67,8 @@ def same_machine_type(record: RunRecord) -> bool:
 
 
 def _current(record: RunRecord) -> list[str]:
-    spec = TASKS.get(record.task)
-    lock = load_lock(spec)
+    expected = expected_provenance(TASKS.get(record.task), record.method, record.replicate)
     p = record.provenance
-    expected = {"task_sha256": spec.sha256,
-                "weak_labels_sha256": lock.files[replicate_file(record.replicate)],
-                "method_version": str(METHODS.get(record.method).version),
-                "method_config": build_method(record.method,
-                                              method_options(record.method)).config}
     return [f"{key} is {getattr(p, key)!r}, now {value!r}" for key, value in expected.items()
             if getattr(p, key) != value]
 
