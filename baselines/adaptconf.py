@@ -36,6 +36,8 @@ class AdaptConf(Method):
     """Per-example mix of weak-label distillation and self-training, weighted by agreement."""
 
     version = "1"
+    paper = "https://arxiv.org/abs/2402.03749"
+    code = "https://github.com/ggjy/vision_weak_to_strong"
     defaults = {"temperature": 1.0}
 
     def check_config(self) -> None:

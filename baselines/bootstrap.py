@@ -49,6 +49,8 @@ class Bootstrap(Method):
     """Weak labels passed up a chain of intermediate rungs (strong encoder's earlier layers)."""
 
     version = "1"
+    paper = "https://arxiv.org/abs/2312.09390"
+    code = "https://github.com/openai/weak-to-strong"
     defaults = {"steps": 2, "folds": 2}
 
     def check_config(self) -> None:

@@ -37,6 +37,7 @@ class EarlyStop(Method):
     """Naive cross-entropy stopped at the epoch with the best AUROC against held-out weak labels."""
 
     version = "1"
+    code = "https://github.com/EleutherAI/w2s"
     defaults = {"holdout_fraction": 0.2, "max_epochs": None}
 
     def check_config(self) -> None:

@@ -19,6 +19,7 @@ class Entropy(LogConf):
     """Confidence loss with the soft (un-hardened) student prediction: entropy minimisation."""
 
     version = "1"
+    code = "https://github.com/EleutherAI/w2s"
 
     def self_target(self, probs: torch.Tensor, weak_probs: torch.Tensor) -> torch.Tensor:
         return probs

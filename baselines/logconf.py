@@ -33,6 +33,8 @@ class LogConf(Method):
     """Auxiliary confidence loss: weak labels mixed with the student's hardened predictions."""
 
     version = "1"
+    paper = "https://arxiv.org/abs/2312.09390"
+    code = "https://github.com/openai/weak-to-strong"
     defaults = {"alpha_max": "auto", "warmup_fraction": 0.2, "schedule": "paper",
                 "large_student_params": 100_000_000}
 

@@ -17,6 +17,8 @@ class Naive(Method):
     """Cross-entropy on weak soft labels (the W2S paper's baseline)."""
 
     version = "1"
+    paper = "https://arxiv.org/abs/2312.09390"
+    code = "https://github.com/openai/weak-to-strong"
 
     def loss(self, logits: torch.Tensor, weak_probs: torch.Tensor, progress: float
              ) -> torch.Tensor:

@@ -24,6 +24,7 @@ class Product(Method):
     """Cross-entropy to the normalised product of student and weak probabilities."""
 
     version = "1"
+    code = "https://github.com/openai/weak-to-strong"
     defaults = {"alpha": 1.0, "beta": 1.0}
 
     def loss(self, logits: torch.Tensor, weak_probs: torch.Tensor, progress: float

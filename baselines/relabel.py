@@ -58,6 +58,7 @@ class RelabelKnn(Method):
     """Weak labels smoothed by k nearest neighbours in the strong features, then cross-entropy."""
 
     version = "1"
+    code = "https://github.com/EleutherAI/w2s"
     defaults = {"k": 20, "exclude_self": False}
 
     def check_config(self) -> None:
@@ -75,6 +76,7 @@ class RelabelLogreg(Method):
     """Weak labels replaced by a soft-label logistic regression on the strong features."""
 
     version = "1"
+    code = "https://github.com/EleutherAI/w2s"
     defaults = {"l2": 1e-3}
 
     def check_config(self) -> None:

@@ -36,6 +36,7 @@ class Window(Method):
     """Cross-entropy only on examples inside the uncertainty window (radius: median margin)."""
 
     version = "1"
+    code = "https://github.com/EleutherAI/w2s"
     defaults = {"select_by": "weak"}
 
     def check_config(self) -> None:

@@ -84,6 +84,8 @@ class Method:
     name: ClassVar[str] = ""
     version: ClassVar[str] = "1"
     defaults: ClassVar[dict[str, Any]] = {}
+    paper: ClassVar[str | None] = None  # link shown on the leaderboard (submissions: yaml)
+    code: ClassVar[str | None] = None
 
     def __init__(self, **config: Any) -> None:
         unknown = sorted(set(config) - set(self.defaults))

@@ -26,6 +26,7 @@ from benchmark.submissions import METADATA_FILE, PLUGIN_FILE, SubmissionMeta, lo
 
 if TYPE_CHECKING:
     from benchmark.methods import Method
+    from benchmark.records import MethodInfo
     from benchmark.registry import Registry
 
 ENTRY_POINT_GROUP = "w2s_bench.methods"
@@ -49,6 +50,27 @@ def method_options(name: str) -> dict[str, Any]:
     METHODS.names()  # discovery fills SUBMISSIONS
     meta = SUBMISSIONS.get(name)
     return dict(meta.hyperparameters) if meta else {}
+
+
+def method_info(name: str) -> MethodInfo:
+    """What the leaderboard shows about a method: its submission.yaml, else its docstrings."""
+    import inspect
+
+    from benchmark.methods import METHODS
+    from benchmark.records import MethodInfo
+
+    cls = METHODS.get(name)
+    meta = SUBMISSIONS.get(name)
+    if meta is not None:
+        return MethodInfo(kind="submission", summary=meta.description.strip().splitlines()[0],
+                          description=meta.description.strip(), authors=list(meta.authors),
+                          paper=meta.paper, code=meta.code, licence=meta.licence)
+    module = sys.modules.get(cls.__module__)
+    summary = inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].replace("\n", " ")
+    description = inspect.cleandoc(getattr(module, "__doc__", None) or "")
+    in_baselines = METHODS.origin(name).startswith(str(baselines_dir()))
+    return MethodInfo(kind="baseline" if in_baselines else "plugin", summary=summary,
+                      description=description, paper=cls.paper, code=cls.code)
 
 
 def _placeholder(problem: PluginProblem) -> type[Method]:

@@ -51,8 +51,21 @@ class RunError(_Strict):
     log_tail: str = ""
 
 
+class MethodInfo(_Strict):
+    """Who made a method and where to read about it, as the leaderboard shows it."""
+
+    kind: Literal["baseline", "submission", "plugin"]
+    summary: str
+    description: str = ""
+    authors: list[str] = Field(default_factory=list)
+    paper: str | None = None
+    code: str | None = None
+    licence: str | None = None
+
+
 class Provenance(_Strict):
     task_version: int
+    dataset: str = ""  # empty in records written before the field existed
     task_sha256: str
     weak_labels_sha256: str
     references_sha256: str
@@ -78,6 +91,7 @@ class RunRecord(_Strict):
     metrics: Metrics | None = None
     compute: Compute | None = None
     provenance: Provenance
+    method_info: MethodInfo | None = None  # absent in records written before it existed
 
 
 def record_path(results_dir: Path, suite: str, task: str, method: str, replicate: int) -> Path:

@@ -12,6 +12,7 @@ import numpy as np
 
 from benchmark.methods import METHODS, MethodInput
 from benchmark.metrics import accuracy, auroc, pgr
+from benchmark.plugins import method_info
 from benchmark.provenance import git_commit, hardware, package_versions
 from benchmark.records import Compute, Metrics, Provenance, RunError, RunRecord
 from benchmark.tasks import TaskSpec
@@ -46,7 +47,8 @@ def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: M
     if "torch_threads" in output:
         hw["torch_threads"] = output["torch_threads"]
     provenance = Provenance(
-        task_version=spec.version, task_sha256=spec.sha256, weak_labels_sha256=weak.sha256,
+        task_version=spec.version, dataset=spec.dataset.name, task_sha256=spec.sha256,
+        weak_labels_sha256=weak.sha256,
         references_sha256=lock.files["references.json"], weak_model=spec.weak_model,
         strong_model=spec.strong_model,
         method_version=str(output.get("version", method_cls.version)),
@@ -54,7 +56,7 @@ def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: M
         method_origin=METHODS.origin(method), packages=package_versions(),
         git_commit=git_commit(), hardware=hw)
     common = {"suite": suite, "task": spec.id, "method": method, "replicate": replicate,
-              "seed": inp.seed, "provenance": provenance}
+              "seed": inp.seed, "provenance": provenance, "method_info": method_info(method)}
     stats = output.get("compute")
     run_compute = None
     if stats:
