@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -56,6 +57,13 @@ class Interval:
     n: int
 
 
+@lru_cache(maxsize=256)
+def _t_quantile(q: float, df: int) -> float:
+    from scipy import stats
+
+    return float(stats.t.ppf(q, df))
+
+
 def mean_ci(values: Sequence[float], level: float = 0.95) -> Interval | None:
     """Mean with a Student-t interval (ddof=1); a single value gets a zero-width interval."""
     data = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
@@ -64,9 +72,7 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> Interval | None:
     mean = float(data.mean())
     if len(data) == 1:
         return Interval(mean, mean, mean, 1)
-    from scipy import stats
-
-    half = float(stats.t.ppf(0.5 + level / 2, len(data) - 1) * data.std(ddof=1)
+    half = float(_t_quantile(0.5 + level / 2, len(data) - 1) * data.std(ddof=1)
                  / math.sqrt(len(data)))
     return Interval(mean, mean - half, mean + half, len(data))
 
@@ -76,18 +82,31 @@ def bootstrap_ci(groups: Sequence[Sequence[float]], level: float = 0.95, draws: 
     """CI of the mean of group means, resampling groups and values within each group.
 
     Groups are tasks and values their replicates, so the interval covers both which tasks
-    are in the suite and replicate noise. Deterministic for a given seed.
+    are in the suite and replicate noise. Deterministic for a given seed. Vectorised (draws
+    are processed in chunks of a bounded size), because a leaderboard build runs it once per
+    method, suite and column.
     """
-    groups = [np.asarray([v for v in g if v is not None], dtype=float) for g in groups]
-    groups = [g for g in groups if len(g)]
-    if not groups:
+    arrays = [np.asarray([v for v in g if v is not None], dtype=float) for g in groups]
+    arrays = [g for g in arrays if len(g)]
+    if not arrays:
         return None
-    point = float(np.mean([g.mean() for g in groups]))
+    lengths = np.array([len(g) for g in arrays])
+    count, width = len(arrays), int(lengths.max())
+    values = np.zeros((count, width))
+    for row, g in enumerate(arrays):
+        values[row, :len(g)] = g
+    point = float(np.mean([g.mean() for g in arrays]))
     rng = np.random.default_rng(seed)
-    stats = np.empty(draws)
-    for d in range(draws):
-        picked = rng.integers(0, len(groups), len(groups))
-        stats[d] = np.mean([rng.choice(groups[i], len(groups[i])).mean() for i in picked])
+    chunk = max(1, 2_000_000 // (count * width))
+    stats = []
+    for start in range(0, draws, chunk):
+        n = min(chunk, draws - start)
+        picked = rng.integers(0, count, size=(n, count))            # which groups
+        sizes = lengths[picked]                                      # their lengths
+        within = (rng.random((n, count, width)) * sizes[..., None]).astype(np.int64)
+        drawn = values[picked[..., None], within]                    # resampled values
+        used = np.arange(width) < sizes[..., None]
+        stats.append(((drawn * used).sum(-1) / sizes).mean(-1))
     alpha = (1 - level) / 2
-    low, high = np.quantile(stats, [alpha, 1 - alpha])
-    return Interval(point, float(low), float(high), sum(len(g) for g in groups))
+    low, high = np.quantile(np.concatenate(stats), [alpha, 1 - alpha])
+    return Interval(point, float(low), float(high), int(lengths.sum()))
