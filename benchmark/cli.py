@@ -153,8 +153,6 @@ def select_methods(requested: list[str] | None) -> list[str]:
 def cmd_run(args: argparse.Namespace) -> int:
     from benchmark.harness import Harness, RunSpec, default_workers
     from benchmark.paths import default_results_dir, leaderboard_dir
-    from benchmark.records import collect_records
-    from benchmark.site.tables import write_leaderboard
     from benchmark.tasks import resolve_tasks
 
     specs = resolve_tasks(args.suite, args.tasks)
@@ -186,21 +184,27 @@ def cmd_run(args: argparse.Namespace) -> int:
               "(rerun after it ends to pick up anything it did not finish)")
     for run, why in summary.failed:
         print(f"  FAILED {run.task} / {run.method} / replicate {run.replicate}: {why}")
-    out = Path(args.leaderboard_dir) if args.leaderboard_dir else leaderboard_dir()
-    paths = write_leaderboard(collect_records(results), out)
-    print(f"leaderboard: {paths['markdown']}  (table data: {paths['csv']})")
+    build_leaderboard(results, Path(args.leaderboard_dir) if args.leaderboard_dir
+                      else leaderboard_dir())
     return 1 if summary.failed else 0
+
+
+def build_leaderboard(results: Path, out: Path, build_time: str | None = None) -> None:
+    """Build the static site from every record and say where it is."""
+    from benchmark.records import collect_records
+    from benchmark.site.build import build_site
+
+    site = build_site(collect_records(results), out, build_time=build_time)
+    print(f"leaderboard: {site.index.resolve().as_uri()}  ({site.pages} pages, {site.plots} "
+          f"plots; data: {', '.join(p.name for p in site.files.values())} in {out})")
 
 
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from benchmark.paths import default_results_dir, leaderboard_dir
-    from benchmark.records import collect_records
-    from benchmark.site.tables import write_leaderboard
 
     results = Path(args.results_dir) if args.results_dir else default_results_dir()
-    out = Path(args.out) if args.out else leaderboard_dir()
-    paths = write_leaderboard(collect_records(results), out)
-    print(f"leaderboard: {paths['markdown']}  (table data: {paths['csv']})")
+    build_leaderboard(results, Path(args.out) if args.out else leaderboard_dir(),
+                      build_time=args.build_time)
     return 0
 
 
@@ -247,9 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_parsers(sub)
 
-    p = sub.add_parser("leaderboard", help="rebuild the leaderboard from records")
-    p.add_argument("--results-dir")
+    p = sub.add_parser("leaderboard", help="build the static leaderboard site from records")
+    p.add_argument("--results-dir", help="records to read (default: results/; the committed "
+                   "submissions/*/results/ are always read too)")
     p.add_argument("--out", help="output folder (default: leaderboard/)")
+    p.add_argument("--build-time", help="time shown in the footer, ISO 8601 or Unix seconds "
+                   "(default: $SOURCE_DATE_EPOCH, else now); pin it for byte-identical builds")
     p.set_defaults(func=cmd_leaderboard)
     return parser
 

@@ -35,7 +35,8 @@ def test_run_writes_records_and_leaderboard_then_refuses_tampering(tiny_world, t
     out = capsys.readouterr().out
     assert f"{2 * len(select_methods(None))} run(s) done, 0 already" in out
     assert {r.method for r in iter_records(results)} >= {"naive", "logconf"}
-    assert str(board / "leaderboard.md") in out
+    assert f"leaderboard: {(board / 'index.html').resolve().as_uri()}" in out
+    assert (board / "leaderboard.md").is_file() and (board / "leaderboard.json").is_file()
     pgrs = [r.metrics.pgr for r in iter_records(results)
             if r.method == "naive" and r.metrics.pgr is not None]
     csv = pd.read_csv(board / "leaderboard.csv")

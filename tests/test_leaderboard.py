@@ -1,34 +1,26 @@
-"""The leaderboard is a pure function of records: check its numbers on hand-made records."""
+"""The leaderboard is a pure function of records: its numbers, ranks, guard and files."""
 
 from __future__ import annotations
 
-import io
+import json
+import xml.etree.ElementTree as ET
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.records import Compute, Metrics, Provenance, RunError, RunRecord
-from benchmark.site.tables import write_leaderboard
+from benchmark.metrics import Interval
+from benchmark.records import MethodInfo
+from benchmark.site.build import build_site, resolve_build_time
+from benchmark.site.frame import records_frame
+from benchmark.site.standings import Entry, rank, standings
+from tests.site_records import make_record as record
 
-PROV = dict(task_version=1, task_sha256="t", weak_labels_sha256="w", references_sha256="r",
-            weak_model="weak", strong_model="strong", method_version="1", method_config={},
-            method_origin="x", packages={}, git_commit="c", hardware={})
+TIME = "2026-01-31T12:00:00Z"
 
 
-def record(task: str, method: str, replicate: int, pgr: float | None, ok: bool = True):
-    weak, ceiling = 0.6, 0.8
-    acc = weak + (pgr or 0.0) * (ceiling - weak)
-    if not ok:
-        return RunRecord(suite="s", task=task, method=method, replicate=replicate, seed=replicate,
-                         status="failed", error=RunError(type="ValueError", message="nope"),
-                         provenance=Provenance(**PROV))
-    return RunRecord(
-        suite="s", task=task, method=method, replicate=replicate, seed=replicate, status="ok",
-        metrics=Metrics(accuracy=acc, pgr=pgr, weak_accuracy=weak, ceiling_accuracy=ceiling),
-        compute=Compute(train_flops=100.0, infer_flops=1.0, examples_seen=10, trained_params=2,
-                        wall_s=0.5, cpu_s=0.5, peak_rss_mb=10.0),
-        provenance=Provenance(**PROV))
+def build(records, out, **kwargs):
+    return build_site(records, out, build_time=TIME, git_commit="abc123", **kwargs)
 
 
 def test_ranks_means_and_intervals(tmp_path) -> None:
@@ -37,8 +29,8 @@ def test_ranks_means_and_intervals(tmp_path) -> None:
                + [record("t1", "meh", k, p) for k, p in enumerate([0.1, 0.2, 0.3])]
                + [record("t2", "meh", 0, None), record("t2", "meh", 1, 0.0),
                   record("t2", "meh", 2, None, ok=False)])
-    paths = write_leaderboard(records, tmp_path)
-    csv = pd.read_csv(paths["csv"])
+    site = build(records, tmp_path)
+    csv = pd.read_csv(site.files["csv"])
     suite = csv[csv.level == "suite"].set_index("method")
     assert list(csv[csv.level == "suite"].method) == ["good", "meh"]  # ranked by mean PGR
     assert suite.loc["good", "rank"] == 1 and suite.loc["meh", "rank"] == 2
@@ -51,15 +43,178 @@ def test_ranks_means_and_intervals(tmp_path) -> None:
     assert row.pgr_mean == pytest.approx(0.6)
     assert (row.pgr_ci_low, row.pgr_ci_high) == pytest.approx((0.6 - half, 0.6 + half), rel=1e-4)
     assert task.loc[("t2", "meh")].pgr_undefined == 1
-    markdown = paths["markdown"].read_text()
-    assert "| 1      | good" in markdown and "## Failed runs" in markdown
-    assert "(1 undefined)" in markdown and "gold ceiling (reference)" in markdown
+    markdown = site.files["markdown"].read_text()
+    assert "(1 undefined)" in markdown and "### Failed runs" in markdown
 
 
-def test_same_records_give_identical_files(tmp_path) -> None:
-    records = [record("t1", "a", k, 0.1 * k) for k in range(3)]
-    first = {k: p.read_bytes() for k, p in write_leaderboard(records, tmp_path / "x").items()}
-    second = {k: p.read_bytes() for k, p in write_leaderboard(records[::-1], tmp_path / "y")
-              .items()}
+def _entry(name: str, mean: float, low: float, high: float) -> Entry:
+    return Entry(method=name, versions="1", position=0, rank_label="—", tied_with_leader=False,
+                 pgr=Interval(mean, low, high, 5), accuracy=None, tasks_covered=1,
+                 tasks_total=1, runs=5, failed=0, train_flops=None, flops_vs_naive=None,
+                 wall_s=None, wall_vs_naive=None, peak_rss_mb=None)
+
+
+def test_entries_overlapping_the_leader_share_a_rank_range() -> None:
+    ranked = rank([_entry("c", 0.20, 0.10, 0.30), _entry("a", 0.50, 0.40, 0.60),
+                   _entry("b", 0.45, 0.35, 0.55), _entry("d", 0.10, -0.50, 0.42)])
+    assert [(e.method, e.rank_label, e.tied_with_leader) for e in ranked] == [
+        ("a", "1–4", False), ("b", "1–4", True), ("c", "3", False), ("d", "1–4", True)]
+    alone = rank([_entry("a", 0.5, 0.45, 0.55), _entry("b", 0.2, 0.1, 0.3)])
+    assert [e.rank_label for e in alone] == ["1", "2"]
+
+
+def test_only_identical_task_versions_and_weak_labels_are_ranked_together(tmp_path) -> None:
+    tasks = ("t1", "t2")
+    records = [record(t, m, k, p, task_version=2) for t in tasks for k in range(3)
+               for m, p in (("a", 0.5), ("b", 0.4))]
+    records += [record("t1", "old", k, 0.9, task_version=2) for k in range(3)]
+    records += [record("t2", "old", k, 0.9, task_version=1) for k in range(3)]  # stale version
+    records += [record(t, "relabelled", k, 0.9, task_version=2,
+                       weak_sha=f"other-weak-labels-{k}" if t == "t2" else None)
+                for t in tasks for k in range(3)]
+    records += [record("t1", "broken", k, 0.9, task_version=2) for k in range(3)]
+    records += [record("t2", "broken", k, None, ok=False, task_version=2) for k in range(3)]
+    records += [record("t1", "partial", k, 0.95, task_version=2) for k in range(3)]
+
+    (board,) = standings(records_frame(records))
+    assert [e.method for e in board.ranked] == ["a", "b"]  # never averaged over fewer tasks
+    missing = {e.method: e.missing for e in board.incomplete}
+    assert missing == {
+        "old": ("t2: measured on task v1; this suite ranks v2",),
+        "relabelled": ("t2: measured against other weak labels than the ranked ones",),
+        "broken": ("t2: all 3 run(s) failed",),
+        "partial": ("t2: not run",)}
+    assert {(n["method"], n["task"], n["reason"]) for n in board.not_comparable} == {
+        ("old", "t2", "older task version"), ("relabelled", "t2", "other weak labels")}
+    site = build(records, tmp_path)
+    data = json.loads(site.files["json"].read_text())["suites"][0]
+    assert [e["method"] for e in data["ranked"]] == ["a", "b"]
+    assert {e["method"] for e in data["incomplete"]} == set(missing)
+    html = site.index.read_text()
+    assert "Incomplete entries (not ranked)" in html and "t2: not run" in html
+
+
+def test_compute_is_relative_to_naive_and_peak_memory_is_the_largest(tmp_path) -> None:
+    records = [record("t", "naive", k, 0.3, flops=100.0, wall_s=1.0) for k in range(2)]
+    records += [record("t", "heavy", k, 0.5, flops=300.0, wall_s=k + 1.0) for k in range(2)]
+    (board,) = standings(records_frame(records))
+    heavy = next(e for e in board.ranked if e.method == "heavy")
+    assert heavy.flops_vs_naive == pytest.approx(3.0)
+    assert heavy.wall_vs_naive == pytest.approx(1.5)
+    assert "3.00×" in build(records, tmp_path).files["markdown"].read_text()
+
+
+HOSTILE = '<script>alert("x")</script>$^_'
+
+
+def test_markup_in_names_and_metadata_shows_as_text(tmp_path) -> None:
+    info = MethodInfo(kind="plugin", summary="<b>bold</b> claim", description="<img src=x "
+                      "onerror=alert(1)>", paper="javascript:alert(1)", code="https://ok.example")
+    records = [record("t<1>", HOSTILE, k, 0.5, info=info) for k in range(2)]
+    records += [record("t<1>", "naive", k, 0.2) for k in range(2)]
+    site = build(records, tmp_path)
+    pages = [site.index, *tmp_path.glob("methods/*.html"), *tmp_path.glob("tasks/*.html")]
+    assert len(pages) == 1 + 2 + 1
+    for page in pages:
+        html = page.read_text()
+        assert "<script>alert" not in html and "<img src=x" not in html
+        assert "<b>bold" not in html and "javascript:" not in html
+    index = site.index.read_text()
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;$^_" in index
+    assert 'href="https://ok.example"' in index
+    assert all(p.resolve().parent.parent == tmp_path.resolve() for p in pages[1:])
+    latex = site.files["latex"].read_text()
+    assert r"\ensuremath{<}script\ensuremath{>}" in latex and r"\$\^{}\_" in latex
+
+
+def test_same_records_give_byte_identical_files(tmp_path, monkeypatch) -> None:
+    records = ([record(t, m, k, 0.1 * k + len(m) / 10, dataset=d) for t, d in
+                (("t1", "d1"), ("t2", "d2")) for m in ("naive", "alpha", "beta")
+                for k in range(3)])
+    build(records, tmp_path / "x")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1769860800")  # = TIME
+    build_site(records[::-1], tmp_path / "y", git_commit="abc123")
+
+    def tree(root):
+        return {p.relative_to(root).as_posix(): p.read_bytes()
+                for p in sorted(root.rglob("*")) if p.is_file()}
+
+    first, second = tree(tmp_path / "x"), tree(tmp_path / "y")
     assert first == second
-    assert pd.read_csv(io.BytesIO(first["csv"])).shape[0] == 2
+    assert {"index.html", "leaderboard.md", "leaderboard.csv", "leaderboard.json",
+            "leaderboard.tex", "methods/naive.html", "tasks/t1.html"} <= set(first)
+    with_time = {name for name, data in first.items() if TIME.encode() in data}
+    assert with_time == {n for n in first if n.endswith(".html")}  # footers only
+    assert not any(b"abc123" in first[n] for n in first if not n.endswith(".html"))
+
+
+def test_a_rebuild_removes_pages_of_methods_whose_records_are_gone(tmp_path) -> None:
+    both = [record("t", m, k, 0.3) for m in ("naive", "gone") for k in range(2)]
+    build(both, tmp_path)
+    assert (tmp_path / "methods" / "gone.html").is_file()
+    build(both[:2], tmp_path)
+    assert not (tmp_path / "methods" / "gone.html").exists()
+    assert (tmp_path / "methods" / "naive.html").is_file()
+
+
+def test_exports_agree_and_pages_embed_valid_plots(tmp_path) -> None:
+    records = [record(t, m, k, p + 0.05 * k, dataset=d, strong_params=s)
+               for t, d, s in (("t1", "d1", 22_000_000), ("t2", "d1", 110_000_000))
+               for m, p in (("naive", 0.2), ("best_one", 0.6)) for k in range(3)]
+    site = build(records, tmp_path)
+    data = json.loads(site.files["json"].read_text())
+    csv = pd.read_csv(site.files["csv"])
+    markdown = site.files["markdown"].read_text()
+    for entry in data["suites"][0]["ranked"]:
+        row = csv[(csv.level == "suite") & (csv.method == entry["method"])].iloc[0]
+        assert row.pgr_mean == pytest.approx(entry["pgr"]["mean"], rel=1e-5)
+        assert f"{entry['pgr']['mean']:.3f}" in markdown
+    assert r"best\_one" in site.files["latex"].read_text()
+    index = site.index.read_text()
+    plots = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.glob("plots/*.svg"))
+    assert plots == ["plots/s-accuracy-vs-size-d1.svg", "plots/s-pgr-by-task.svg",
+                     "plots/s-pgr-vs-compute.svg"]
+    for plot in plots:
+        assert f'src="{plot}"' in index
+        assert ET.parse(tmp_path / plot).getroot().tag.endswith("svg")
+
+
+def test_footer_carries_the_build_provenance(tmp_path) -> None:
+    records = [record(t, "naive", k, 0.2, task_version=3) for t in ("t1", "t2")
+               for k in range(2)]
+    site = build(records, tmp_path)
+    (board,) = standings(records_frame(records))
+    footer = site.index.read_text().split('<footer id="provenance">')[1]
+    from benchmark import __version__
+
+    for fact in (__version__, "abc123", ">4</span> run records", TIME, board.fingerprint,
+                 "t1 v3"):
+        assert fact in footer
+
+
+def test_build_time_is_pinnable_and_checked() -> None:
+    assert resolve_build_time("1769860800") == TIME
+    assert resolve_build_time("2026-01-31T13:00:00+01:00") == TIME
+    from benchmark.errors import SpecError
+
+    with pytest.raises(SpecError, match="neither ISO 8601"):
+        resolve_build_time("last tuesday")
+
+
+def test_cli_builds_the_site_and_explains_bad_input(tmp_path, capsys) -> None:
+    from benchmark.cli import main
+    from benchmark.records import write_record
+
+    results = tmp_path / "results"
+    for k in range(2):
+        write_record(results, record("t", "naive", k, 0.3))
+    out = tmp_path / "site"
+    assert main(["leaderboard", "--results-dir", str(results), "--out", str(out),
+                 "--build-time", TIME]) == 0
+    assert (out / "index.html").resolve().as_uri() in capsys.readouterr().out
+    assert main(["leaderboard", "--results-dir", str(results), "--out", str(out),
+                 "--build-time", "soon"]) == 2
+    assert "neither ISO 8601" in capsys.readouterr().err
+    assert main(["leaderboard", "--results-dir", str(tmp_path / "none"), "--out",
+                 str(out)]) == 2
+    assert "no run records found" in capsys.readouterr().err

@@ -1,0 +1,95 @@
+"""Build the whole static leaderboard from run records: ``build_site(records, out_dir)``.
+
+records → frame → standings → exports, plots, pages. Every file is written atomically, and
+files a previous build generated that this one did not (a method whose records are gone) are
+removed, so the folder always shows exactly the current records. The only thing that varies
+between two builds of the same records is the footer's commit and build time; pin the time
+with ``build_time=`` or the ``SOURCE_DATE_EPOCH`` environment variable (the reproducible-
+builds convention) to get byte-identical output.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from benchmark.errors import SpecError, W2SBenchError
+from benchmark.records import RunRecord
+from benchmark.site import exports
+from benchmark.site.frame import method_infos, records_frame
+from benchmark.site.pages import BuildInfo, Figure, render_site
+from benchmark.site.plots import suite_plots
+from benchmark.site.standings import standings
+from benchmark.storage import atomic_write_text
+
+GENERATED_FOLDERS = ("methods", "tasks", "plots")
+DATA_FILES = {"markdown": "leaderboard.md", "csv": "leaderboard.csv",
+              "json": "leaderboard.json", "latex": "leaderboard.tex"}
+
+
+@dataclass(frozen=True)
+class SiteResult:
+    index: Path
+    files: dict[str, Path]   # data exports by kind: markdown, csv, json, latex
+    pages: int
+    plots: int
+
+
+def resolve_build_time(build_time: str | None = None) -> str:
+    """``build_time`` (ISO 8601 or Unix seconds), else ``SOURCE_DATE_EPOCH``, else now (UTC)."""
+    raw = build_time if build_time is not None else os.environ.get("SOURCE_DATE_EPOCH")
+    if raw is None or raw == "":
+        moment = datetime.now(timezone.utc)
+    elif raw.strip().lstrip("-").isdigit():
+        moment = datetime.fromtimestamp(int(raw), timezone.utc)
+    else:
+        try:
+            moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise SpecError(f"build time {raw!r} is neither ISO 8601 (2026-01-31T12:00:00Z) "
+                            "nor Unix seconds") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _remove_stale(out_dir: Path, written: set[str]) -> None:
+    for folder in GENERATED_FOLDERS:
+        for path in sorted((out_dir / folder).glob("*")):
+            if path.is_file() and path.relative_to(out_dir).as_posix() not in written:
+                path.unlink()
+
+
+def build_site(records: list[RunRecord], out_dir: Path, build_time: str | None = None,
+               git_commit: str | None = None) -> SiteResult:
+    """Write index.html, task and method pages, plots and the data exports to ``out_dir``."""
+    if not records:
+        raise W2SBenchError("no run records found; run `w2s-bench run` first (or point "
+                            "--results-dir at a folder of records)")
+    from benchmark import __version__
+    from benchmark.provenance import git_commit as current_commit
+
+    boards = standings(records_frame(records))
+    infos = method_infos(records)
+    build = BuildInfo(version=__version__, git_commit=git_commit or current_commit(),
+                      build_time=resolve_build_time(build_time), records=len(records))
+    outputs = {DATA_FILES["markdown"]: exports.render_markdown(boards),
+               DATA_FILES["csv"]: exports.render_csv(boards),
+               DATA_FILES["json"]: exports.render_json(boards, infos),
+               DATA_FILES["latex"]: exports.render_latex(boards)}
+    figures: dict[str, list[Figure]] = {}
+    for board in boards:
+        figures[board.suite] = []
+        for file, caption, svg in suite_plots(board):
+            outputs[file] = svg
+            figures[board.suite].append(Figure(file, caption))
+    pages = render_site(boards, infos, figures, build)
+    outputs.update(pages)
+    for relative, text in outputs.items():
+        atomic_write_text(out_dir / relative, text)
+    _remove_stale(out_dir, set(outputs))
+    return SiteResult(index=out_dir / "index.html",
+                      files={kind: out_dir / name for kind, name in DATA_FILES.items()},
+                      pages=len(pages), plots=sum(len(f) for f in figures.values()))

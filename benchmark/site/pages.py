@@ -1,0 +1,79 @@
+"""HTML pages from jinja2 templates: the index, one page per task, one per method.
+
+Autoescaping is on for every template, so a method name or description holding markup shows
+as text; links from plugins pass :func:`safe_url`, so only http(s) links are ever clickable.
+Pages link to each other and to ``plots/`` relatively, so the site works from ``file://``
+and from any static host; styles and scripts are inline, so nothing is fetched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from benchmark.records import MethodInfo
+from benchmark.site import exports
+from benchmark.site.links import method_page, task_page
+from benchmark.site.standings import SuiteBoard
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    """The build's provenance, shown in every page's footer (and nowhere else)."""
+
+    version: str
+    git_commit: str
+    build_time: str   # ISO 8601, UTC
+    records: int
+
+
+@dataclass(frozen=True)
+class Figure:
+    file: str
+    caption: str
+
+
+def safe_url(url: str | None) -> str:
+    """The link if it is http(s), else nothing (no ``javascript:`` from a plugin's metadata)."""
+    return url if url and url.lower().startswith(("http://", "https://")) else ""
+
+
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      keep_trailing_newline=True)
+    env.filters.update(fmt=exports.fmt, ratio=exports.fmt_ratio, sci=exports.fmt_sci,
+                       number=exports.fmt_number, safe_url=safe_url)
+    env.globals.update(method_page=method_page, task_page=task_page, note=exports.PGR_NOTE,
+                       zip=zip)
+    return env
+
+
+def render_site(boards: list[SuiteBoard], infos: dict[str, MethodInfo],
+                figures: dict[str, list[Figure]], build: BuildInfo) -> dict[str, str]:
+    """Every page as {relative path: html}."""
+    env = environment()
+    common = {"boards": boards, "infos": infos, "build": build}
+    pages = {"index.html": env.get_template("index.html").render(
+        root="", figures=figures, **common)}
+    task_template = env.get_template("task.html")
+    for task in sorted({t.task for b in boards for t in b.tasks}):
+        sections = [(b, t) for b in boards for t in b.tasks if t.task == task]
+        pages[task_page(task)] = task_template.render(root="../", task=task, sections=sections,
+                                                      **common)
+    method_template = env.get_template("method.html")
+    methods = sorted({e.method for b in boards for e in (*b.ranked, *b.incomplete)})
+    for method in methods:
+        sections = []
+        for b in boards:
+            entry = next((e for e in (*b.ranked, *b.incomplete) if e.method == method), None)
+            if entry is not None:
+                results = [(t, r) for t in b.tasks for r in t.results if r.method == method]
+                sections.append((b, entry, results))
+        pages[method_page(method)] = method_template.render(
+            root="../", method=method, info=infos.get(method), sections=sections, **common)
+    return pages

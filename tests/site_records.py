@@ -1,0 +1,57 @@
+"""Hand-made run records for the leaderboard tests and the build benchmark."""
+
+from __future__ import annotations
+
+from benchmark.records import Compute, MethodInfo, Metrics, Provenance, RunError, RunRecord
+
+WEAK, CEILING = 0.6, 0.8
+
+
+def make_record(task: str, method: str, replicate: int, pgr: float | None, *, suite: str = "s",
+                ok: bool = True, task_version: int = 1, weak_sha: str | None = None,
+                flops: float = 100.0, wall_s: float = 0.5, dataset: str = "d",
+                strong_params: int = 22_000_000, info: MethodInfo | None = None,
+                version: str = "1") -> RunRecord:
+    """A record whose accuracy is exactly what ``pgr`` implies for weak .6 / ceiling .8."""
+    provenance = Provenance(
+        task_version=task_version, dataset=dataset, task_sha256="t",
+        weak_labels_sha256=weak_sha or f"{task}-v{task_version}-r{replicate}",
+        references_sha256="r", weak_model="weak", strong_model="strong",
+        method_version=version, method_config={}, method_origin="x", packages={},
+        git_commit="c", hardware={})
+    common = dict(suite=suite, task=task, method=method, replicate=replicate, seed=replicate,
+                  provenance=provenance, method_info=info)
+    if not ok:
+        return RunRecord(status="failed", error=RunError(type="ValueError", message="nope"),
+                         **common)
+    accuracy = WEAK + (pgr or 0.0) * (CEILING - WEAK)
+    return RunRecord(
+        status="ok", metrics=Metrics(accuracy=accuracy, pgr=pgr, weak_accuracy=WEAK,
+                                     ceiling_accuracy=CEILING),
+        compute=Compute(train_flops=flops, infer_flops=1.0, examples_seen=10, trained_params=2,
+                        strong_model_params=strong_params, wall_s=wall_s, cpu_s=wall_s,
+                        peak_rss_mb=10.0), **common)
+
+
+def synthetic_records(methods: int, suites: dict[str, int], replicates: int,
+                      seed: int = 0) -> list[RunRecord]:
+    """A leaderboard-shaped corpus: every method on every task of every suite."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    skill = rng.normal(0.3, 0.2, methods)
+    out = []
+    for suite, tasks in suites.items():
+        for t in range(tasks):
+            dataset = f"dataset-{t % 3}"
+            params = (22_000_000, 110_000_000)[t % 2]
+            for m in range(methods):
+                name = "naive" if m == 0 else f"method-{m:03d}"
+                info = MethodInfo(kind="submission", summary=f"method number {m}",
+                                  authors=["A. Person"], paper="https://example.org/paper")
+                for k in range(replicates):
+                    pgr = float(np.clip(skill[m] + rng.normal(0, 0.15), -2, 2))
+                    out.append(make_record(f"task-{t:02d}", name, k, pgr, suite=suite,
+                                           dataset=dataset, strong_params=params,
+                                           flops=100.0 * (1 + m % 4), info=info))
+    return out
