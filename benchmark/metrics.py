@@ -82,31 +82,52 @@ def bootstrap_ci(groups: Sequence[Sequence[float]], level: float = 0.95, draws: 
     """CI of the mean of group means, resampling groups and values within each group.
 
     Groups are tasks and values their replicates, so the interval covers both which tasks
-    are in the suite and replicate noise. Deterministic for a given seed. Vectorised (draws
-    are processed in chunks of a bounded size), because a leaderboard build runs it once per
-    method, suite and column.
+    are in the suite and replicate noise. Deterministic for a given seed. Vectorised, and the
+    resampling indices depend only on the group sizes and the seed, so they are drawn once
+    per shape (a leaderboard has one shape per suite) and reused for every method and column.
     """
     arrays = [np.asarray([v for v in g if v is not None], dtype=float) for g in groups]
     arrays = [g for g in arrays if len(g)]
     if not arrays:
         return None
-    lengths = np.array([len(g) for g in arrays])
-    count, width = len(arrays), int(lengths.max())
-    values = np.zeros((count, width))
+    lengths = tuple(len(g) for g in arrays)
+    width = max(lengths)
+    values = np.zeros((len(arrays), width + 1))  # the last column stays 0: padding's target
     for row, g in enumerate(arrays):
         values[row, :len(g)] = g
     point = float(np.mean([g.mean() for g in arrays]))
-    rng = np.random.default_rng(seed)
-    chunk = max(1, 2_000_000 // (count * width))
-    stats = []
-    for start in range(0, draws, chunk):
-        n = min(chunk, draws - start)
-        picked = rng.integers(0, count, size=(n, count))            # which groups
-        sizes = lengths[picked]                                      # their lengths
-        within = (rng.random((n, count, width)) * sizes[..., None]).astype(np.int64)
-        drawn = values[picked[..., None], within]                    # resampled values
-        used = np.arange(width) < sizes[..., None]
-        stats.append(((drawn * used).sum(-1) / sizes).mean(-1))
+    flat = values.ravel()
+    stats = [(np.take(flat, index).sum(-1) * scale).sum(-1)
+             for index, scale in _resampling(lengths, draws, seed)]
     alpha = (1 - level) / 2
     low, high = np.quantile(np.concatenate(stats), [alpha, 1 - alpha])
-    return Interval(point, float(low), float(high), int(lengths.sum()))
+    return Interval(point, float(low), float(high), sum(lengths))
+
+
+@lru_cache(maxsize=64)
+def _resampling(lengths: tuple[int, ...], draws: int, seed: int
+                ) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The bootstrap's draws for groups of these sizes, in chunks of bounded memory.
+
+    Each chunk is (index, scale): ``index[d, j, i]`` points into the padded value matrix
+    (row = the group picked in slot j, column = a value drawn from it, or the zero padding
+    column beyond the group's size) and ``scale[d, j] = 1 / (size · groups)``, so a draw's
+    mean of group means is ``(take(values, index).sum(-1) * scale).sum(-1)``.
+    """
+    sizes_of = np.asarray(lengths)
+    count, width = len(lengths), int(sizes_of.max())
+    rng = np.random.default_rng(seed)
+    chunk = max(1, 2_000_000 // (count * width))
+    chunks = []
+    for start in range(0, draws, chunk):
+        n = min(chunk, draws - start)
+        picked = rng.integers(0, count, size=(n, count))                 # which groups
+        sizes = sizes_of[picked]
+        within = (rng.random((n, count, width)) * sizes[..., None]).astype(np.intp)
+        within = np.where(np.arange(width) < sizes[..., None], within, width)
+        index = picked[..., None] * (width + 1) + within
+        index.setflags(write=False)
+        scale = 1.0 / (sizes * count)
+        scale.setflags(write=False)
+        chunks.append((index, scale))
+    return tuple(chunks)

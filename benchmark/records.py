@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from benchmark.errors import SpecError
 from benchmark.schema import validate
@@ -105,6 +105,10 @@ def write_record(results_dir: Path, record: RunRecord) -> Path:
 
 
 def read_record(path: Path) -> RunRecord:
+    try:  # the fast path (pydantic parses the JSON itself); errors are explained below
+        return RunRecord.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError):
+        pass
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:

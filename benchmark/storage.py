@@ -29,11 +29,13 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write_via(path: Path, write: Callable[[BinaryIO], None]) -> None:
+def atomic_write_via(path: Path, write: Callable[[BinaryIO], None],
+                     durable: bool = True) -> None:
     """Write through ``write(handle)`` into a temp file beside ``path``, fsync, rename.
 
     Readers see the old file or the new one, never a partial one; the file gets ordinary
-    permissions (mkstemp's are owner-only).
+    permissions (mkstemp's are owner-only). ``durable=False`` skips the fsync, for files
+    that are cheap to regenerate (the leaderboard site): still atomic, not crash-durable.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -42,19 +44,20 @@ def atomic_write_via(path: Path, write: Callable[[BinaryIO], None]) -> None:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    atomic_write_via(path, lambda handle: handle.write(data))
+def atomic_write_bytes(path: Path, data: bytes, durable: bool = True) -> None:
+    atomic_write_via(path, lambda handle: handle.write(data), durable=durable)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+def atomic_write_text(path: Path, text: str, durable: bool = True) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), durable=durable)
 
 
 def canonical_json(obj: Any) -> str:

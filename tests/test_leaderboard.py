@@ -12,7 +12,7 @@ import pytest
 from benchmark.metrics import Interval
 from benchmark.records import MethodInfo
 from benchmark.site.build import build_site, resolve_build_time
-from benchmark.site.frame import records_frame
+from benchmark.site.frame import record_rows
 from benchmark.site.standings import Entry, rank, standings
 from tests.site_records import make_record as record
 
@@ -76,7 +76,7 @@ def test_only_identical_task_versions_and_weak_labels_are_ranked_together(tmp_pa
     records += [record("t2", "broken", k, None, ok=False, task_version=2) for k in range(3)]
     records += [record("t1", "partial", k, 0.95, task_version=2) for k in range(3)]
 
-    (board,) = standings(records_frame(records))
+    (board,) = standings(record_rows(records))
     assert [e.method for e in board.ranked] == ["a", "b"]  # never averaged over fewer tasks
     missing = {e.method: e.missing for e in board.incomplete}
     assert missing == {
@@ -97,7 +97,7 @@ def test_only_identical_task_versions_and_weak_labels_are_ranked_together(tmp_pa
 def test_compute_is_relative_to_naive_and_peak_memory_is_the_largest(tmp_path) -> None:
     records = [record("t", "naive", k, 0.3, flops=100.0, wall_s=1.0) for k in range(2)]
     records += [record("t", "heavy", k, 0.5, flops=300.0, wall_s=k + 1.0) for k in range(2)]
-    (board,) = standings(records_frame(records))
+    (board,) = standings(record_rows(records))
     heavy = next(e for e in board.ranked if e.method == "heavy")
     assert heavy.flops_vs_naive == pytest.approx(3.0)
     assert heavy.wall_vs_naive == pytest.approx(1.5)
@@ -172,7 +172,7 @@ def test_exports_agree_and_pages_embed_valid_plots(tmp_path) -> None:
     assert r"best\_one" in site.files["latex"].read_text()
     index = site.index.read_text()
     plots = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.glob("plots/*.svg"))
-    assert plots == ["plots/s-accuracy-vs-size-d1.svg", "plots/s-pgr-by-task.svg",
+    assert plots == ["plots/s-accuracy-vs-size.svg", "plots/s-pgr-by-task.svg",
                      "plots/s-pgr-vs-compute.svg"]
     for plot in plots:
         assert f'src="{plot}"' in index
@@ -183,7 +183,7 @@ def test_footer_carries_the_build_provenance(tmp_path) -> None:
     records = [record(t, "naive", k, 0.2, task_version=3) for t in ("t1", "t2")
                for k in range(2)]
     site = build(records, tmp_path)
-    (board,) = standings(records_frame(records))
+    (board,) = standings(record_rows(records))
     footer = site.index.read_text().split('<footer id="provenance">')[1]
     from benchmark import __version__
 

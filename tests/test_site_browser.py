@@ -90,7 +90,7 @@ def test_the_leaderboard_works_in_a_real_browser(site, tmp_path) -> None:
         assert pgr_header.get_attribute("aria-sort") == "descending"
 
         images = page.locator("section[data-suite=main] figure img")
-        assert images.count() == 4  # by task, vs compute, and one per dataset (rt, tw)
+        assert images.count() == 3  # by task, vs compute, vs strong size (one panel per dataset)
         for img in images.all():
             img.scroll_into_view_if_needed()
             assert img.evaluate("i => i.complete && i.naturalWidth > 0"), img.get_attribute("src")

@@ -2,7 +2,8 @@
 
 records → frame → standings → exports, plots, pages. Every file is written atomically, and
 files a previous build generated that this one did not (a method whose records are gone) are
-removed, so the folder always shows exactly the current records. The only thing that varies
+removed, so the folder always shows exactly the current records. Unchanged files are
+not rewritten. The only thing that varies
 between two builds of the same records is the footer's commit and build time; pin the time
 with ``build_time=`` or the ``SOURCE_DATE_EPOCH`` environment variable (the reproducible-
 builds convention) to get byte-identical output.
@@ -18,11 +19,11 @@ from pathlib import Path
 from benchmark.errors import SpecError, W2SBenchError
 from benchmark.records import RunRecord
 from benchmark.site import exports
-from benchmark.site.frame import method_infos, records_frame
+from benchmark.site.frame import method_infos, record_rows
 from benchmark.site.pages import BuildInfo, Figure, render_site
 from benchmark.site.plots import suite_plots
 from benchmark.site.standings import standings
-from benchmark.storage import atomic_write_text
+from benchmark.storage import atomic_write_bytes
 
 GENERATED_FOLDERS = ("methods", "tasks", "plots")
 DATA_FILES = {"markdown": "leaderboard.md", "csv": "leaderboard.csv",
@@ -55,6 +56,16 @@ def resolve_build_time(build_time: str | None = None) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _write_if_changed(path: Path, data: bytes) -> None:
+    """Atomic, and untouched when the bytes are the same (static hosts sync by mtime)."""
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return
+    except OSError:
+        pass
+    atomic_write_bytes(path, data, durable=False)  # regenerable: atomic is enough
+
+
 def _remove_stale(out_dir: Path, written: set[str]) -> None:
     for folder in GENERATED_FOLDERS:
         for path in sorted((out_dir / folder).glob("*")):
@@ -71,7 +82,7 @@ def build_site(records: list[RunRecord], out_dir: Path, build_time: str | None =
     from benchmark import __version__
     from benchmark.provenance import git_commit as current_commit
 
-    boards = standings(records_frame(records))
+    boards = standings(record_rows(records))
     infos = method_infos(records)
     build = BuildInfo(version=__version__, git_commit=git_commit or current_commit(),
                       build_time=resolve_build_time(build_time), records=len(records))
@@ -88,7 +99,7 @@ def build_site(records: list[RunRecord], out_dir: Path, build_time: str | None =
     pages = render_site(boards, infos, figures, build)
     outputs.update(pages)
     for relative, text in outputs.items():
-        atomic_write_text(out_dir / relative, text)
+        _write_if_changed(out_dir / relative, text.encode("utf-8"))
     _remove_stale(out_dir, set(outputs))
     return SiteResult(index=out_dir / "index.html",
                       files={kind: out_dir / name for kind, name in DATA_FILES.items()},

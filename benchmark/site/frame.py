@@ -1,43 +1,57 @@
-"""Run records as one flat table, the leaderboard's only input.
+"""Run records as flat rows, the leaderboard's only input.
 
-Everything the site shows is computed from this frame (plus each record's method info), so
+Everything the site shows is computed from these rows (plus each record's method info), so
 the leaderboard stays a pure function of the record files.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-import pandas as pd
+from typing import NamedTuple
 
 from benchmark.records import MethodInfo, RunRecord
 
-COLUMNS = ("suite", "task", "method", "replicate", "seed", "status", "method_version",
-           "dataset", "task_version", "weak_labels_sha256", "weak_model", "strong_model",
-           "strong_params", "accuracy", "pgr", "pgr_note", "weak_accuracy", "ceiling_accuracy",
-           "train_flops", "wall_s", "peak_rss_mb", "error")
+
+class Row(NamedTuple):
+    """The fields of one record the leaderboard uses (None where a failed run has none)."""
+
+    suite: str
+    task: str
+    method: str
+    replicate: int
+    status: str
+    method_version: str
+    dataset: str
+    task_version: int
+    weak_labels_sha256: str
+    weak_model: str
+    strong_model: str
+    strong_params: float | None
+    accuracy: float | None
+    pgr: float | None
+    weak_accuracy: float | None
+    ceiling_accuracy: float | None
+    train_flops: float | None
+    wall_s: float | None
+    peak_rss_mb: float | None
+    error: str
 
 
-def records_frame(records: Iterable[RunRecord]) -> pd.DataFrame:
+def record_rows(records: Iterable[RunRecord]) -> list[Row]:
     """One row per record, sorted by (suite, task, method, replicate)."""
     rows = []
     for r in records:
         m, c, p = r.metrics, r.compute, r.provenance
-        rows.append((
-            r.suite, r.task, r.method, r.replicate, r.seed, r.status, p.method_version,
+        rows.append(Row(
+            r.suite, r.task, r.method, r.replicate, r.status, p.method_version,
             p.dataset or r.task, p.task_version, p.weak_labels_sha256, p.weak_model,
             p.strong_model, c.strong_model_params if c else None,
-            m.accuracy if m else None, m.pgr if m else None, m.pgr_note if m else "",
+            m.accuracy if m else None, m.pgr if m else None,
             m.weak_accuracy if m else None, m.ceiling_accuracy if m else None,
             c.train_flops if c else None, c.wall_s if c else None,
             c.peak_rss_mb if c else None,
             f"{r.error.type}: {r.error.message}" if r.error else ""))
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
-    numeric = ["strong_params", "accuracy", "pgr", "weak_accuracy", "ceiling_accuracy",
-               "train_flops", "wall_s", "peak_rss_mb"]
-    frame[numeric] = frame[numeric].astype(float)
-    return frame.sort_values(["suite", "task", "method", "replicate"], kind="stable",
-                             ignore_index=True)
+    return sorted(rows, key=lambda row: (row.suite, row.task, row.method, row.replicate))
 
 
 def method_infos(records: Iterable[RunRecord]) -> dict[str, MethodInfo]:

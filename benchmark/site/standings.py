@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 
-import pandas as pd
-
 from benchmark.metrics import Interval, bootstrap_ci, mean_ci
-
-FINGERPRINT = ["task", "replicate", "task_version", "weak_labels_sha256"]
+from benchmark.site.frame import Row
 
 
 @dataclass(frozen=True)
@@ -93,35 +91,51 @@ class SuiteBoard:
     failed_runs: tuple[dict, ...] = field(default=())
 
 
-def _nan_to_none(value: float | None) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
+Key = tuple[str, int]  # (task, replicate)
 
 
-def _mean(series: pd.Series) -> float | None:
-    return _nan_to_none(series.mean()) if len(series) else None
+def _group(rows: list[Row], *fields: str) -> dict[tuple, list[Row]]:
+    """Rows by the values of ``fields``, keys in sorted order, rows in input order."""
+    groups: dict[tuple, list[Row]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(getattr(row, f) for f in fields)].append(row)
+    return {key: groups[key] for key in sorted(groups)}
 
 
-def references(frame: pd.DataFrame) -> pd.DataFrame:
-    """The fingerprint each (task, replicate) of one suite is ranked against."""
-    newest = frame.groupby("task").task_version.transform("max")
-    counts = (frame[frame.task_version == newest].groupby(FINGERPRINT).size()
-              .reset_index(name="n"))
-    counts = counts.sort_values(["task", "replicate", "n", "weak_labels_sha256"],
-                                ascending=[True, True, False, True], kind="stable")
-    return counts.drop_duplicates(["task", "replicate"])[FINGERPRINT].reset_index(drop=True)
+def _mean(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
 
 
-def _fingerprint(refs: pd.DataFrame) -> str:
-    text = json.dumps(refs.astype(str).values.tolist(), separators=(",", ":"))
+def _ratio(value: float | None, base: float | None) -> float | None:
+    return value / base if value is not None and base else None
+
+
+def references(rows: list[Row]) -> dict[Key, tuple[int, str]]:
+    """The (task version, weak-label sha256) each (task, replicate) of a suite is ranked on."""
+    newest: dict[str, int] = {}
+    for r in rows:
+        newest[r.task] = max(newest.get(r.task, r.task_version), r.task_version)
+    counts = Counter((r.task, r.replicate, r.weak_labels_sha256) for r in rows
+                     if r.task_version == newest[r.task])
+    chosen: dict[Key, tuple[int, str]] = {}
+    for (task, replicate, sha), _ in sorted(counts.items(),
+                                            key=lambda kv: (kv[0][:2], -kv[1], kv[0][2])):
+        chosen.setdefault((task, replicate), (newest[task], sha))
+    return chosen
+
+
+def _fingerprint(refs: dict[Key, tuple[int, str]]) -> str:
+    text = json.dumps(sorted([t, k, v, s] for (t, k), (v, s) in refs.items()),
+                      separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _why_missing(task: str, rows: pd.DataFrame, ref_version: int) -> str:
-    comparable = rows[rows.comparable]
-    if len(comparable):
+def _why_missing(task: str, rows: list[Row], comparable: list[Row], ref_version: int) -> str:
+    if comparable:
         return f"{task}: all {len(comparable)} run(s) failed"
-    if len(rows):
-        versions = sorted(set(rows.task_version))
+    if rows:
+        versions = sorted({r.task_version for r in rows})
         if versions != [ref_version]:
             shown = ", ".join(f"v{v}" for v in versions)
             return f"{task}: measured on task {shown}; this suite ranks v{ref_version}"
@@ -129,27 +143,27 @@ def _why_missing(task: str, rows: pd.DataFrame, ref_version: int) -> str:
     return f"{task}: not run"
 
 
-def _entry(method: str, rows: pd.DataFrame, tasks: list[str], ref_versions: dict[str, int],
-           naive: tuple[float | None, float | None]) -> Entry:
-    ok = rows[rows.comparable & (rows.status == "ok")]
-    by_task = {t: g for t, g in ok.groupby("task", sort=True)}
-    missing = tuple(_why_missing(t, rows[rows.task == t], ref_versions[t])
-                    for t in tasks if t not in by_task)
-    flops, wall = _mean(ok.train_flops), _mean(ok.wall_s)
+def _entry(method: str, rows: list[Row], is_ref, tasks: list[str],
+           ref_versions: dict[str, int], naive: tuple[float | None, float | None]) -> Entry:
+    comparable = [r for r in rows if is_ref(r)]
+    ok = [r for r in comparable if r.status == "ok"]
+    by_task = _group(ok, "task")
+    covered = {task for (task,) in by_task}
+    missing = tuple(_why_missing(t, [r for r in rows if r.task == t],
+                                 [r for r in comparable if r.task == t], ref_versions[t])
+                    for t in tasks if t not in covered)
+    flops, wall = _mean([r.train_flops for r in ok]), _mean([r.wall_s for r in ok])
+    peaks = [r.peak_rss_mb for r in ok if r.peak_rss_mb is not None]
     return Entry(
-        method=method, versions=",".join(sorted(set(rows.method_version))), position=0,
-        rank_label="—", tied_with_leader=False,
-        pgr=bootstrap_ci([g.pgr.dropna().tolist() for g in by_task.values()]),
-        accuracy=bootstrap_ci([g.accuracy.tolist() for g in by_task.values()]),
+        method=method, versions=",".join(sorted({r.method_version for r in rows})),
+        position=0, rank_label="—", tied_with_leader=False,
+        pgr=bootstrap_ci([[r.pgr for r in g if r.pgr is not None] for g in by_task.values()]),
+        accuracy=bootstrap_ci([[r.accuracy for r in g] for g in by_task.values()]),
         tasks_covered=len(by_task), tasks_total=len(tasks), runs=len(ok),
-        failed=int((rows.comparable & (rows.status != "ok")).sum()),
-        train_flops=flops, flops_vs_naive=_ratio(flops, naive[0]),
-        wall_s=wall, wall_vs_naive=_ratio(wall, naive[1]),
-        peak_rss_mb=_nan_to_none(ok.peak_rss_mb.max()) if len(ok) else None, missing=missing)
-
-
-def _ratio(value: float | None, base: float | None) -> float | None:
-    return value / base if value is not None and base else None
+        failed=len(comparable) - len(ok), train_flops=flops,
+        flops_vs_naive=_ratio(flops, naive[0]), wall_s=wall,
+        wall_vs_naive=_ratio(wall, naive[1]), peak_rss_mb=max(peaks) if peaks else None,
+        missing=missing)
 
 
 def rank(entries: list[Entry]) -> list[Entry]:
@@ -164,84 +178,78 @@ def rank(entries: list[Entry]) -> list[Entry]:
     for i, e in enumerate(order):
         shared = i in tied and last_tied > 1
         ranked.append(replace(e, position=i + 1, tied_with_leader=shared and i > 0,
-                               rank_label=f"1–{last_tied}" if shared else str(i + 1)))
+                              rank_label=f"1–{last_tied}" if shared else str(i + 1)))
     return ranked
 
 
-def _task_summary(task: str, rows: pd.DataFrame) -> TaskSummary:
-    ok = rows[rows.status == "ok"]
-    per_replicate = ok.drop_duplicates("replicate")
+def _task_summary(task: str, rows: list[Row]) -> TaskSummary:
+    ok = [r for r in rows if r.status == "ok"]
+    first_per_replicate = list({r.replicate: r for r in reversed(ok)}.values())
     results = []
-    for method, g in rows.groupby("method", sort=True):
-        good = g[g.status == "ok"]
-        pgrs = tuple(_nan_to_none(v) for v in good.pgr)
+    for (method,), group in _group(rows, "method").items():
+        good = sorted((r for r in group if r.status == "ok"), key=lambda r: r.replicate)
+        pgrs = tuple(r.pgr for r in good)
         results.append(TaskResult(
-            method=method, versions=",".join(sorted(set(g.method_version))),
-            replicates=tuple(int(r) for r in good.replicate),
-            accuracies=tuple(float(a) for a in good.accuracy), pgrs=pgrs,
-            accuracy=mean_ci(good.accuracy.tolist()),
+            method=method, versions=",".join(sorted({r.method_version for r in group})),
+            replicates=tuple(r.replicate for r in good),
+            accuracies=tuple(r.accuracy for r in good), pgrs=pgrs,
+            accuracy=mean_ci([r.accuracy for r in good]),
             pgr=mean_ci([p for p in pgrs if p is not None]),
-            failed=int((g.status != "ok").sum()), train_flops=_mean(good.train_flops),
-            wall_s=_mean(good.wall_s)))
+            failed=len(group) - len(good), train_flops=_mean([r.train_flops for r in good]),
+            wall_s=_mean([r.wall_s for r in good])))
     results.sort(key=lambda r: (r.pgr is None, -(r.pgr.mean if r.pgr else 0), r.method))
-    first = rows.iloc[0]
-    shas = rows.drop_duplicates("replicate")
+    shas = sorted({(r.replicate, r.weak_labels_sha256) for r in rows})
+    sizes = [r.strong_params for r in ok if r.strong_params is not None]
+    first = rows[0]
     return TaskSummary(
-        task=task, dataset=str(first.dataset), task_version=int(first.task_version),
-        weak_model=str(first.weak_model), strong_model=str(first.strong_model),
-        strong_params=_nan_to_none(ok.strong_params.max()) if len(ok) else None,
-        weak_labels_sha256=tuple((int(r), str(s)) for r, s in
-                                 zip(shas.replicate, shas.weak_labels_sha256, strict=True)),
-        weak_accuracy=mean_ci(per_replicate.weak_accuracy.tolist()),
-        ceiling_accuracy=mean_ci(per_replicate.ceiling_accuracy.tolist()),
+        task=task, dataset=first.dataset, task_version=first.task_version,
+        weak_model=first.weak_model, strong_model=first.strong_model,
+        strong_params=max(sizes) if sizes else None, weak_labels_sha256=tuple(shas),
+        weak_accuracy=mean_ci([r.weak_accuracy for r in first_per_replicate]),
+        ceiling_accuracy=mean_ci([r.ceiling_accuracy for r in first_per_replicate]),
         results=tuple(results))
 
 
-def _not_comparable(frame: pd.DataFrame, refs: pd.DataFrame) -> tuple[dict, ...]:
-    odd = frame[~frame.comparable]
-    if odd.empty:
-        return ()
-    ranked_version = refs.groupby("task").task_version.first()
+def _not_comparable(odd: list[Row], ref_versions: dict[str, int]) -> tuple[dict, ...]:
     out = []
-    for (method, task, version), g in odd.groupby(["method", "task", "task_version"],
-                                                  sort=True):
-        out.append({"method": method, "task": task, "runs": len(g),
-                    "replicates": sorted(int(r) for r in set(g.replicate)),
-                    "task_version": int(version),
-                    "ranked_task_version": int(ranked_version.get(task, version)),
-                    "reason": "older task version" if version != ranked_version.get(task)
+    for (method, task, version), group in _group(odd, "method", "task", "task_version").items():
+        ranked = ref_versions.get(task, version)
+        out.append({"method": method, "task": task, "runs": len(group),
+                    "replicates": sorted({r.replicate for r in group}),
+                    "task_version": version, "ranked_task_version": ranked,
+                    "reason": "older task version" if version != ranked
                     else "other weak labels"})
     return tuple(out)
 
 
-def suite_board(suite: str, frame: pd.DataFrame) -> SuiteBoard:
-    """Standings of one suite from its records (``frame`` holds that suite's rows only)."""
-    refs = references(frame)
-    keyed = frame.merge(refs.assign(comparable=True), on=FINGERPRINT, how="left")
-    frame = keyed.assign(comparable=keyed.comparable.eq(True))
-    comparable = frame[frame.comparable]
-    tasks = sorted(set(comparable.task))
-    ref_versions = {t: int(v) for t, v in refs.groupby("task").task_version.first().items()}
-    naive_ok = comparable[(comparable.method == "naive") & (comparable.status == "ok")]
-    naive = (_mean(naive_ok.train_flops), _mean(naive_ok.wall_s))
-    entries = [_entry(m, g, tasks, ref_versions, naive) for m, g in frame.groupby("method",
-                                                                                  sort=True)]
-    failed = comparable[comparable.status != "ok"]
+def suite_board(suite: str, rows: list[Row]) -> SuiteBoard:
+    """Standings of one suite from its rows."""
+    refs = references(rows)
+
+    def is_ref(r: Row) -> bool:
+        return refs.get((r.task, r.replicate)) == (r.task_version, r.weak_labels_sha256)
+
+    comparable = [r for r in rows if is_ref(r)]
+    tasks = sorted({r.task for r in comparable})
+    ref_versions = {task: version for (task, _), (version, _) in refs.items()}
+    naive_ok = [r for r in comparable if r.method == "naive" and r.status == "ok"]
+    naive = (_mean([r.train_flops for r in naive_ok]), _mean([r.wall_s for r in naive_ok]))
+    entries = [_entry(m, group, is_ref, tasks, ref_versions, naive)
+               for (m,), group in _group(rows, "method").items()]
     return SuiteBoard(
-        suite=suite, fingerprint=_fingerprint(refs), records=len(frame),
-        tasks=tuple(_task_summary(t, g) for t, g in comparable.groupby("task", sort=True)),
+        suite=suite, fingerprint=_fingerprint(refs), records=len(rows),
+        tasks=tuple(_task_summary(t, g) for (t,), g in _group(comparable, "task").items()),
         ranked=tuple(rank([e for e in entries if not e.missing])),
         incomplete=tuple(sorted((e for e in entries if e.missing),
                                 key=lambda e: (-e.tasks_covered, e.method))),
-        not_comparable=_not_comparable(frame, refs),
-        failed_runs=tuple({"task": r.task, "method": r.method, "replicate": int(r.replicate),
-                           "error": r.error[:300]} for r in failed.itertuples()))
+        not_comparable=_not_comparable([r for r in rows if not is_ref(r)], ref_versions),
+        failed_runs=tuple({"task": r.task, "method": r.method, "replicate": r.replicate,
+                           "error": r.error[:300]} for r in comparable if r.status != "ok"))
 
 
-def standings(frame: pd.DataFrame) -> list[SuiteBoard]:
+def standings(rows: list[Row]) -> list[SuiteBoard]:
     """One board per suite, in suite-name order."""
-    return [suite_board(str(s), g.reset_index(drop=True))
-            for s, g in frame.groupby("suite", sort=True)]
+    return [suite_board(suite, group) for (suite,), group in _group(rows, "suite").items()]
 
 
 def best_method(board: SuiteBoard) -> str | None:
