@@ -45,6 +45,15 @@ def _new_figure(width: float, height: float) -> Figure:
         return Figure(figsize=(width, height))
 
 
+def _log_x(ax, margin: float, label) -> None:
+    """A log x axis with ticks at 1, 2 and 5 per decade, labelled by ``label(value)``."""
+    ax.set_xscale("log")
+    ax.margins(x=margin)
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: label(v)))
+    ax.xaxis.set_minor_locator(NullLocator())
+
+
 def _color(method: str, leader: str | None) -> str:
     return LEADER if method == leader else NAIVE if method == "naive" else OTHER
 
@@ -156,12 +165,7 @@ def pgr_vs_compute(board: SuiteBoard) -> str:
                     lw=1, alpha=0.6, label="Pareto front")
             ax.legend(loc="lower right", frameon=False)
         if points:
-            ax.set_xscale("log")
-            ax.margins(x=0.15)
-            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-            ax.xaxis.set_major_formatter(
-                FuncFormatter(lambda v, _: f"{v:g}×" if relative else f"{v:.0e}"))
-            ax.xaxis.set_minor_locator(NullLocator())
+            _log_x(ax, 0.15, lambda v: f"{v:g}×" if relative else f"{v:.0e}")
         ax.axhline(0, color="#bbbbbb", lw=0.8)
         ax.set_xlabel("training FLOPs per run, relative to naive" if relative
                       else "training FLOPs per run")
@@ -214,11 +218,7 @@ def accuracy_vs_size(board: SuiteBoard) -> str:
                         color=style["color"], lw=1)
             if number == 0 and ax.get_legend_handles_labels()[0]:
                 ax.legend(frameon=False, fontsize=7)
-            ax.set_xscale("log")
-            ax.margins(x=0.3)
-            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1e6:g}M"))
-            ax.xaxis.set_minor_locator(NullLocator())
+            _log_x(ax, 0.3, lambda v: f"{v / 1e6:g}M")
             ax.set_xlabel("strong model parameters")
             ax.set_title(_label(dataset), fontsize=8)
         axes[0].set_ylabel("test accuracy (mean over tasks, 95% CI)")
