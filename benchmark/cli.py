@@ -1,5 +1,5 @@
-"""``w2s-bench``: one verb per stage (fetch, freeze, run, leaderboard), ``list``, and the
-submission verbs (``new-method``, ``compare``, ``verify``).
+"""``w2s-bench``: one verb per stage (fetch, freeze, run, leaderboard), ``list``, ``status``,
+and the submission verbs (``new-method``, ``compare``, ``verify``).
 
 Errors the user can act on (:class:`~benchmark.errors.W2SBenchError`) print as one line and
 exit with status 2; anything else is a bug and keeps its traceback.
@@ -150,45 +150,6 @@ def select_methods(requested: list[str] | None) -> list[str]:
     return [n for n in METHODS.names() if METHODS.origin(n).startswith(base)]
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from benchmark.harness import Harness, RunSpec, default_workers
-    from benchmark.paths import default_results_dir, leaderboard_dir
-    from benchmark.tasks import resolve_tasks
-
-    specs = resolve_tasks(args.suite, args.tasks)
-    methods = select_methods(args.methods)
-    print_plugin_problems()
-    progress = not args.no_progress
-    ensure_assets(required_assets(specs), progress)
-    runs = []
-    for spec in specs:
-        count = spec.replicates if args.replicates is None else args.replicates
-        if not 1 <= count <= spec.replicates:
-            raise W2SBenchError(f"--replicates {count}: task {spec.id!r} has "
-                                f"{spec.replicates} replicates (choose 1..{spec.replicates})")
-        runs += [RunSpec(args.suite, spec.id, m, k) for m in methods for k in range(count)]
-    results = Path(args.results_dir) if args.results_dir else default_results_dir()
-    from benchmark.pool import Limits
-    from benchmark.tasks import SUITES
-
-    suite_limits = SUITES.get(args.suite).limits
-    limits = Limits(timeout_s=args.timeout_s or suite_limits.timeout_s,
-                    memory_mb=args.memory_mb or suite_limits.memory_mb)
-    harness = Harness(results, workers=args.workers or default_workers(),
-                      resume=not args.no_resume, progress=progress, limits=limits)
-    summary = harness.run(runs, {s.id: s for s in specs})
-    print(f"{summary.done} run(s) done, {summary.skipped} already complete (skipped), "
-          f"{len(summary.failed)} failed; records in {results}")
-    if summary.claimed:
-        print(f"  {summary.claimed} run(s) left to another sweep writing to the same folder "
-              "(rerun after it ends to pick up anything it did not finish)")
-    for run, why in summary.failed:
-        print(f"  FAILED {run.task} / {run.method} / replicate {run.replicate}: {why}")
-    build_leaderboard(results, Path(args.leaderboard_dir) if args.leaderboard_dir
-                      else leaderboard_dir())
-    return 1 if summary.failed else 0
-
-
 def build_leaderboard(results: Path, out: Path, build_time: str | None = None) -> None:
     """Build the static site from every record and say where it is."""
     from benchmark.records import collect_records
@@ -230,22 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_freeze)
 
-    p = sub.add_parser("run", help="run methods on a suite, write records and the leaderboard")
-    p.add_argument("--suite", default=DEFAULT_SUITE)
-    p.add_argument("--tasks", type=_csv_list, help="only these tasks of the suite (comma list)")
-    p.add_argument("--methods", type=_csv_list,
-                   help="comma list of methods (default: every reference baseline)")
-    p.add_argument("--replicates", type=int, help="run the first N replicates (default: all)")
-    p.add_argument("--results-dir", help="where records go (default: results/)")
-    p.add_argument("--leaderboard-dir", help="where the leaderboard goes (default: leaderboard/)")
-    p.add_argument("--workers", type=int, help="worker processes (default: one per CPU core)")
-    p.add_argument("--no-resume", action="store_true", help="recompute finished records too")
-    p.add_argument("--timeout-s", type=float,
-                   help="per-run wall-clock limit (default: the suite's `limits`)")
-    p.add_argument("--memory-mb", type=float,
-                   help="per-run resident-memory limit (default: the suite's `limits`)")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=cmd_run)
+    from benchmark.cli_sweep import add_parsers as add_sweep_parsers
+
+    add_sweep_parsers(sub, DEFAULT_SUITE)
 
     from benchmark.cli_methods import add_parsers
 

@@ -3,8 +3,9 @@
 Gold labels live only in this process (in :class:`TaskContext`); a worker receives a
 :class:`~benchmark.methods.MethodInput` built from the frozen weak labels and the feature
 cache. A run whose method raises, or whose worker dies, is recorded as failed and the sweep
-goes on; finished records are skipped on a rerun unless ``resume=False``. Runs execute in a
-:class:`~benchmark.pool.WorkerPool` under per-run wall-clock and memory limits.
+goes on; finished records are skipped on a rerun unless ``resume=False``. Runs execute on an
+:class:`~benchmark.executors.Executor` (the local worker pool, Slurm via submitit, or Ray);
+whichever it is, records are scored and written here, atomically, one per run.
 """
 
 from __future__ import annotations
@@ -17,19 +18,21 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.claims import release, try_claim
+from benchmark.claims import Claim, record_job, release, try_claim
 from benchmark.datasets import Example
 from benchmark.errors import IntegrityError, W2SBenchError
+from benchmark.executors import Executor, ExecutorOptions, Job, make_executor
 from benchmark.methods import METHODS, MethodInput, StrongModelInfo, build_method
 from benchmark.models.features import all_layer_features, cache_path
 from benchmark.models.ladder import ENCODERS, MODELS, hidden_layer
 from benchmark.paths import cache_dir
 from benchmark.plugins import method_options
-from benchmark.pool import NO_LIMITS, Limits, WorkerPool
+from benchmark.pool import NO_LIMITS, Limits
+from benchmark.progress import SweepProgress
 from benchmark.records import RunRecord, is_complete, record_path, write_record
 from benchmark.scoring import build_record
 from benchmark.splits import load_dataset, replicate_seed, task_pool
-from benchmark.tasks import TaskSpec
+from benchmark.tasks import Resources, TaskSpec
 from benchmark.training import ProbeConfig
 from benchmark.weak_labels import (
     load_lock,
@@ -39,13 +42,8 @@ from benchmark.weak_labels import (
     verify_frozen,
 )
 
-# Probe heads are tiny matrices that gain nothing from intra-op threads; one thread per worker
-# also makes results independent of how many workers a sweep uses.
-WORKER_THREADS = 1
-
-
-def default_workers() -> int:
-    return max(1, os.cpu_count() or 1)
+POLL_SECONDS = 0.1
+READ_AHEAD = 8  # inputs prepared ahead of free slots (a cluster may have hundreds of slots)
 
 
 @dataclass(frozen=True)
@@ -90,6 +88,7 @@ class Summary:
     done: int = 0
     skipped: int = 0
     claimed: int = 0  # left to another sweep running on the same results directory
+    adopted: int = 0  # jobs a dead driver had submitted, collected instead of resubmitted
     failed: list[tuple[RunSpec, str]] = field(default_factory=list)
 
 
@@ -153,18 +152,24 @@ def expected_provenance(spec: TaskSpec, method: str, replicate: int) -> dict[str
 
 
 class Harness:
-    def __init__(self, results_dir: Path, workers: int = 1, resume: bool = True,
-                 progress: bool = True, limits: Limits = NO_LIMITS) -> None:
+    def __init__(self, results_dir: Path, workers: int | None = None, resume: bool = True,
+                 progress: bool = True, limits: Limits = NO_LIMITS, executor: str = "local",
+                 options: ExecutorOptions | None = None,
+                 resource_overrides: dict[str, Any] | None = None) -> None:
         self.results_dir = results_dir
-        self.workers = max(1, workers)
         self.resume = resume
         self.progress = progress
-        self.limits = limits
+        self.executor_name = executor
+        self.options = options or ExecutorOptions(workers=workers, limits=limits)
+        self.resource_overrides = {k: v for k, v in (resource_overrides or {}).items()
+                                   if v is not None}
         self.contexts = TaskContexts(progress=progress)
 
-    def run(self, runs: list[RunSpec], tasks: dict[str, TaskSpec]) -> Summary:
-        from tqdm.auto import tqdm
+    def resources(self, spec: TaskSpec) -> Resources:
+        """The task's resource hints with the command line's overrides applied."""
+        return spec.resources.model_copy(update=self.resource_overrides)
 
+    def run(self, runs: list[RunSpec], tasks: dict[str, TaskSpec]) -> Summary:
         summary = Summary()
         todo: deque[RunSpec] = deque()
         for run in runs:
@@ -173,19 +178,24 @@ class Harness:
                 summary.skipped += 1
             else:
                 todo.append(run)
-        bar = tqdm(total=len(todo), desc="runs", unit="run", disable=not self.progress)
-        pool = WorkerPool(self.workers, WORKER_THREADS, self.limits)
-        if todo:
-            pool.start()
+        executor = make_executor(self.executor_name, self.options,
+                                 [self.resources(s) for s in tasks.values()])
+        started = bool(todo)
+        if started:
+            executor.start()
+        capacity = executor.capacity if started else 1
+        bar = SweepProgress(self.results_dir, executor.name, len(todo), self.progress)
         in_flight: dict[RunSpec, tuple[MethodInput, Any]] = {}
         ready: deque[tuple[RunSpec, MethodInput, Any]] = deque()  # inputs built ahead
 
         def take() -> RunSpec | None:
-            """The next run this sweep may compute (claimed), or None when none is left."""
+            """The next run to submit (claimed), or None when none is left. A run whose job a
+            dead driver left running is adopted here, straight into ``in_flight``."""
             while todo:
                 run = todo.popleft()
                 path = run.path(self.results_dir)
-                if not try_claim(path):
+                claim = try_claim(path)
+                if claim is None:
                     summary.claimed += 1  # another live sweep is computing it
                     continue
                 for torn in path.parent.glob(f".{path.name}.*.tmp"):
@@ -194,25 +204,39 @@ class Harness:
                     release(path)  # finished by another sweep since we planned
                     summary.skipped += 1
                     continue
+                if self._adopt(executor, run, claim, tasks, in_flight):
+                    summary.adopted += 1
+                    continue
                 return run
             return None
 
         def submit_while_idle() -> None:
-            while pool.idle() and (ready or todo):
+            batch: list[Job] = []
+            while len(in_flight) < capacity and (ready or todo):
                 if ready:
                     run, inp, weak = ready.popleft()
                 elif (run := take()) is not None:
                     inp, weak = self._prepare(run, tasks)
                 else:
-                    return
-                pool.submit(run, run.method, method_options(run.method), inp)
+                    break
+                batch.append(self._job(run, tasks[run.task], inp))
                 in_flight[run] = (inp, weak)
+            if batch:
+                for run, handle in executor.submit(batch).items():
+                    if handle:
+                        record_job(run.path(self.results_dir), handle)
+
+        def show(done: int = 0, failed: int = 0) -> None:
+            counts = executor.counts() if todo or in_flight or ready else None
+            bar.update(queued=len(todo) + len(ready) + (counts.queued if counts else 0),
+                       running=counts.running if counts else 0, done=done, failed=failed)
 
         try:
             while todo or in_flight or ready:
                 submit_while_idle()
-                finished = pool.collect()
+                finished = executor.collect(POLL_SECONDS)
                 submit_while_idle()  # keep workers busy while this process scores
+                ok = failed = 0
                 for run, output in finished:
                     inp, weak = in_flight.pop(run)
                     record = self._score(run, tasks[run.task], inp, weak, output)
@@ -220,19 +244,43 @@ class Harness:
                     release(run.path(self.results_dir))
                     if record.status == "ok":
                         summary.done += 1
+                        ok += 1
                     else:
                         summary.failed.append((run, f"{record.error.type}: "
                                                     f"{record.error.message}"))
-                    bar.update(1)
-                while todo and len(ready) < self.workers:
+                        failed += 1
+                show(ok, failed)
+                while todo and len(ready) < capacity and len(ready) < READ_AHEAD:
                     if (run := take()) is not None:
                         ready.append((run, *self._prepare(run, tasks)))
         finally:
             bar.close()
-            pool.close()
+            if started:
+                executor.close()
+            # Jobs of an engine that outlives the driver keep their claims (with the job
+            # handle), so the next sweep adopts them; everything else is released.
+            keep = set(in_flight) if executor.reattachable else set()
             for run in [*in_flight, *(item[0] for item in ready)]:
-                release(run.path(self.results_dir))
+                if run not in keep:
+                    release(run.path(self.results_dir))
         return summary
+
+    def _job(self, run: RunSpec, spec: TaskSpec, inp: MethodInput) -> Job:
+        return Job(key=run, name=f"{run.task}.{run.method}.r{run.replicate}",
+                   method=run.method, config=method_options(run.method), inp=inp,
+                   resources=self.resources(spec))
+
+    def _adopt(self, executor: Executor, run: RunSpec, claim: Claim,
+               tasks: dict[str, TaskSpec], in_flight: dict) -> bool:
+        """Take over the job a dead driver submitted for ``run``, if the engine can."""
+        if not (claim.inherited_job and executor.reattachable):
+            return False
+        inp, weak = self._prepare(run, tasks)  # rebuilt (deterministic) for scoring
+        if not executor.reattach(self._job(run, tasks[run.task], inp), claim.inherited_job):
+            return False
+        record_job(run.path(self.results_dir), claim.inherited_job)
+        in_flight[run] = (inp, weak)
+        return True
 
     @staticmethod
     def _expected(run: RunSpec, spec: TaskSpec) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -68,6 +68,18 @@ class MethodInput:
         layers = np.load(self.feature_file, mmap_mode="r")
         return (np.asarray(layers[layer][list(self.train_rows)], dtype=np.float32),
                 np.asarray(layers[layer][list(self.test_rows)], dtype=np.float32))
+
+    def without_features(self) -> MethodInput:
+        """A light copy for shipping through a shared disk (a Slurm job's pickle): the
+        feature arrays are dropped and re-read from ``feature_file`` by the job."""
+        return replace(self, train_features=None, test_features=None)
+
+    def with_cached_features(self) -> MethodInput:
+        """Undo :meth:`without_features`, reading the strong model's layer from the cache."""
+        if self.train_features is not None:
+            return self
+        train, test = self.features_at(self.strong_model.layer)
+        return replace(self, train_features=train, test_features=test)
 
     def train_probe(self, targets: np.ndarray, loss: Callable | None = None,
                     config: ProbeConfig | None = None, features: np.ndarray | None = None,

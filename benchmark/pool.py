@@ -21,7 +21,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from benchmark.worker import LOG_FILE, LOG_TAIL_LINES, init_worker
+from benchmark.worker import LOG_FILE, LOG_TAIL_LINES, failed_output, init_worker
 
 POLL_SECONDS = 0.1
 
@@ -109,7 +109,8 @@ class WorkerPool:
     def busy(self) -> int:
         return self.size - self.idle()
 
-    def submit(self, key: Any, method: str, config: dict[str, Any], inp: Any) -> None:
+    def submit(self, key: Any, method: str, config: dict[str, Any], inp: Any,
+               threads: int | None = None) -> None:
         worker = next((w for w in self._workers if w.job is None), None)
         if worker is None:
             if len(self._workers) >= self.size:
@@ -117,7 +118,7 @@ class WorkerPool:
             worker = _Worker(self._context, self.threads)
             self._workers.append(worker)
         worker.job = (key, inp.scratch_dir, time.monotonic())
-        worker.conn.send((method, config, inp))
+        worker.conn.send((method, config, inp, threads))
 
     def collect(self, timeout: float = POLL_SECONDS) -> list[tuple[Any, dict[str, Any]]]:
         """Wait up to ``timeout`` s; return finished runs, including killed and dead ones."""
@@ -176,8 +177,7 @@ class WorkerPool:
         shutil.rmtree(scratch, ignore_errors=True)
         index = self._workers.index(worker)
         self._workers[index] = _Worker(self._context, self.threads)
-        return {"probs": None, "compute": None,
-                "error": {"type": kind, "message": message, "log_tail": tail}}
+        return failed_output(kind, message, tail)
 
     def close(self) -> None:
         """Ask idle workers to exit (all at once, then wait); kill busy ones."""

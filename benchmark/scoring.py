@@ -43,9 +43,11 @@ def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: M
     ref = references.replicates[replicate]
     lock = load_lock(spec)
     method_cls = METHODS.get(method)
-    hw = dict(hardware())
+    hw = dict(output.get("hardware") or hardware())  # the machine that ran the method
     if "torch_threads" in output:
         hw["torch_threads"] = output["torch_threads"]
+    if "executor" in output:
+        hw["executor"] = output["executor"]
     provenance = Provenance(
         task_version=spec.version, dataset=spec.dataset.name, task_sha256=spec.sha256,
         weak_labels_sha256=weak.sha256,

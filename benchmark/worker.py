@@ -32,10 +32,35 @@ def _tail(text: str) -> str:
     return "\n".join(text.strip().splitlines()[-LOG_TAIL_LINES:])
 
 
-def execute_run(method: str, config: dict[str, Any], inp: MethodInput) -> dict[str, Any]:
+def failed_output(kind: str, message: str, log_tail: str = "") -> dict[str, Any]:
+    """The output of a run that never returned (killed, timed out, lost with its job)."""
+    return {"probs": None, "compute": None,
+            "error": {"type": kind, "message": message, "log_tail": log_tail}}
+
+
+def run_job(method: str, config: dict[str, Any], inp: MethodInput,
+            threads: int = 1) -> dict[str, Any]:
+    """Entry point of a run on a cluster (a Slurm job, a Ray task): the process imports the
+    plugins itself and receives only the gold-free input, exactly like a pool worker."""
+    init_worker(threads)
+    try:
+        inp = inp.with_cached_features()  # shipped light: features come from the cache
+    except (OSError, ValueError) as exc:
+        return failed_output("FeatureCacheMissing", f"this node cannot read the feature cache "
+                             f"{inp.feature_file} ({exc}); point W2S_BENCH_CACHE at a disk "
+                             "the driver and the nodes share")
+    return execute_run(method, config, inp, threads)
+
+
+def execute_run(method: str, config: dict[str, Any], inp: MethodInput,
+                threads: int | None = None) -> dict[str, Any]:
     """Run one method on one input; never raises (errors come back as data)."""
     import torch
 
+    from benchmark.provenance import hardware
+
+    if threads is not None:
+        torch.set_num_threads(max(1, threads))
     compute.METER.reset()
     watch = compute.Stopwatch()
     inp.scratch_dir.mkdir(parents=True, exist_ok=True)
@@ -64,5 +89,6 @@ def execute_run(method: str, config: dict[str, Any], inp: MethodInput) -> dict[s
     result["compute"] = {**compute.meter_snapshot(), **watch.elapsed(),
                          "peak_rss_mb": compute.peak_rss_mb()}
     result["torch_threads"] = torch.get_num_threads()
+    result["hardware"] = hardware()  # the machine that ran it, which may not be the driver's
     result["pid"] = os.getpid()
     return result

@@ -1,4 +1,11 @@
-"""Source of the spying submission used by test_harness (copied into submissions/spy/)."""
+"""Source of the spying submission used by test_harness and test_executors (copied into
+submissions/spy/), and the check its dumps must pass: nothing near gold was reachable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
 
 SPY_SOURCE = '''
 from __future__ import annotations
@@ -75,3 +82,19 @@ class Spy(Method):
                      "file_" + str(i): v for i, v in enumerate(files.values())})
         return np.full((len(inp.test_ids), 2), 0.5)
 '''
+
+
+def assert_spy_found_no_gold(dump_dir: Path, gold: dict[str, int], replicates: int = 2) -> None:
+    """The spy's dumps hold the weak labels (imperfect, better than chance), nothing like gold."""
+    for replicate in range(replicates):
+        dump = np.load(dump_dir / f"replicate-{replicate}.npz")
+        fields = set(dump["field_names"])
+        assert not {f for f in fields if "label" in f or "gold" in f} - {"label_names"}
+        truth = {len(dump["train_ids"]): np.array([gold[i] for i in dump["train_ids"]]),
+                 len(dump["test_ids"]): np.array([gold[i] for i in dump["test_ids"]])}
+        vectors = [dump[k] for k in dump.files if k.startswith("arr_")]
+        assert vectors, "the spy found nothing at all: the scan itself is broken"
+        agreement = [max(np.mean(v == truth[len(v)]), np.mean(v != truth[len(v)]))
+                     for v in vectors if len(v) in truth]
+        assert max(agreement) > 0.6
+        assert max(agreement) < 0.97, "a vector reachable from the method matches gold labels"

@@ -1,7 +1,8 @@
 """A sweep of the miniature world in its own process, for the kill -9 tests.
 
     python -m tests.sweep_child '{"root": …, "cache": …, "wheel": …, "bert_dir": …,
-                                  "results": …, "methods": […], "replicates": 2}'
+                                  "results": …, "methods": […], "replicates": 2,
+                                  "executor": "local", "workers": 2}'
 """
 
 from __future__ import annotations
@@ -17,15 +18,18 @@ def main() -> int:
 
     entries = world_entries(Path(spec["wheel"]), Path(spec["bert_dir"]))
     with activated(Path(spec["root"]), Path(spec["cache"]), entries):
+        from benchmark.executors import ExecutorOptions
         from benchmark.harness import Harness, RunSpec
         from benchmark.tasks import TASKS
 
         runs = [RunSpec(TINY_SUITE, TINY_TASK, m, k) for m in spec["methods"]
                 for k in range(spec["replicates"])]
-        summary = Harness(Path(spec["results"]), workers=2, progress=False).run(
-            runs, {TINY_TASK: TASKS.get(TINY_TASK)})
+        results = Path(spec["results"])
+        options = ExecutorOptions(workers=spec.get("workers", 2), folder=results / ".jobs")
+        summary = Harness(results, progress=False, executor=spec.get("executor", "local"),
+                          options=options).run(runs, {TINY_TASK: TASKS.get(TINY_TASK)})
     print(json.dumps({"done": summary.done, "skipped": summary.skipped,
-                      "failed": len(summary.failed)}))
+                      "failed": len(summary.failed), "adopted": summary.adopted}))
     return 0
 
 

@@ -13,7 +13,7 @@ from benchmark.datasets.base import normalize_text
 from benchmark.harness import Harness, RunSpec
 from benchmark.records import TIMING_FIELDS, iter_records, read_record
 from tests.conftest import TINY_SUITE, TINY_TASK
-from tests.spy_plugin import SPY_SOURCE
+from tests.spy_plugin import SPY_SOURCE, assert_spy_found_no_gold
 
 
 def runs(methods: list[str], replicates: int = 2) -> list[RunSpec]:
@@ -41,20 +41,7 @@ def test_spying_method_cannot_recover_gold_labels(tiny_world, tiny_task, tmp_pat
     tiny_world.add_submission("spy", SPY_SOURCE)
     summary = sweep(tmp_path / "results", ["spy"], tiny_task)
     assert summary.done == 2 and not summary.failed
-    gold = gold_by_id(tiny_world)
-    for replicate in range(2):
-        dump = np.load(tmp_path / f"replicate-{replicate}.npz")
-        fields = set(dump["field_names"])
-        assert not {f for f in fields if "label" in f or "gold" in f} - {"label_names"}
-        truth = {len(dump["train_ids"]): np.array([gold[i] for i in dump["train_ids"]]),
-                 len(dump["test_ids"]): np.array([gold[i] for i in dump["test_ids"]])}
-        vectors = [dump[k] for k in dump.files if k.startswith("arr_")]
-        assert vectors, "the spy found nothing at all: the scan itself is broken"
-        agreement = [max(np.mean(v == truth[len(v)]), np.mean(v != truth[len(v)]))
-                     for v in vectors if len(v) in truth]
-        # It does find the weak labels (imperfect, better than chance) but nothing near gold.
-        assert max(agreement) > 0.6
-        assert max(agreement) < 0.97, "a vector reachable from the method matches gold labels"
+    assert_spy_found_no_gold(tmp_path, gold_by_id(tiny_world))
 
 
 def test_the_spy_scan_would_catch_gold_in_its_process(tiny_world, tiny_task, tmp_path):

@@ -1,0 +1,187 @@
+"""Executors: the local pool, submitit (its local processes and Slurm, faked at the sbatch /
+srun / sacct boundary) and Ray run the same code path and write the same records."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmark.executors import ExecutorOptions
+from benchmark.harness import Harness, RunSpec
+from benchmark.records import TIMING_FIELDS, iter_records
+from tests.conftest import REPO, TINY_SUITE, TINY_TASK
+from tests.spy_plugin import SPY_SOURCE, assert_spy_found_no_gold
+from tests.test_harness import gold_by_id
+
+METHODS = ["naive", "logconf", "product"]
+
+
+def runs(methods=METHODS, replicates=2):
+    return [RunSpec(TINY_SUITE, TINY_TASK, m, k) for m in methods for k in range(replicates)]
+
+
+def sweep(results: Path, tiny_task, executor="local", workers=1, methods=METHODS, **options):
+    options = ExecutorOptions(workers=workers, folder=results / ".jobs", **options)
+    harness = Harness(results, progress=False, executor=executor, options=options)
+    return harness.run(runs(methods), {TINY_TASK: tiny_task})
+
+
+def comparable(results: Path) -> dict:
+    """Records minus what legitimately differs between executors (timing, who ran it)."""
+    out = {}
+    for record in iter_records(results):
+        data = record.model_dump(mode="json")
+        for key in TIMING_FIELDS:
+            data["compute"].pop(key)
+        for key in ("torch_threads", "executor"):
+            data["provenance"]["hardware"].pop(key, None)
+        out[record.method, record.replicate] = data
+    return out
+
+
+def executors_of(results: Path) -> set:
+    return {r.provenance.hardware.get("executor") for r in iter_records(results)}
+
+
+@pytest.fixture
+def serial(tiny_world, tiny_task, tmp_path):
+    """The reference: a serial local sweep."""
+    summary = sweep(tmp_path / "serial", tiny_task)
+    assert summary.done == len(runs()) and not summary.failed
+    return comparable(tmp_path / "serial")
+
+
+def assert_no_leftovers(results: Path) -> None:
+    assert not list(results.rglob("*.claim")), "claims left behind"
+    assert not list(results.rglob("*.tmp")), "torn writes left behind"
+
+
+def test_two_local_workers_write_the_records_of_a_serial_run(serial, tiny_task, tmp_path):
+    summary = sweep(tmp_path / "pool", tiny_task, workers=2)
+    assert (summary.done, summary.failed) == (len(runs()), [])
+    assert comparable(tmp_path / "pool") == serial
+    assert executors_of(tmp_path / "pool") == {"local"}
+    assert_no_leftovers(tmp_path / "pool")
+
+
+def test_submitit_local_runs_the_real_job_path(serial, tiny_task, tmp_path):
+    results = tmp_path / "submitit"
+    summary = sweep(results, tiny_task, executor="submitit-local", workers=3)
+    assert (summary.done, summary.failed) == (len(runs()), [])
+    assert comparable(results) == serial
+    assert executors_of(results) == {"submitit-local"}
+    ledger = [json.loads(line) for line in (results / ".jobs" / "submissions.jsonl")
+              .read_text().splitlines()]
+    assert sorted(e["run"] for e in ledger) == sorted(
+        f"{TINY_TASK}.{r.method}.r{r.replicate}" for r in runs())
+    assert len({e["job_id"] for e in ledger}) == len(runs())  # one process per run
+    # Each job ran in its own process (job id = its pid), never the driver's.
+    assert str(os.getpid()) not in {e["job_id"] for e in ledger}
+    leftover = [p for p in (results / ".jobs").iterdir() if p.name != "submissions.jsonl"]
+    assert leftover == [], "finished jobs' pickles are not cleaned up"
+    assert_no_leftovers(results)
+
+
+def test_slurm_through_submitit_against_a_fake_cluster(serial, tiny_task, tmp_path,
+                                                       monkeypatch):
+    """The real Slurm code path up to the sbatch/srun/sacct boundary: directives from the
+    task's hints and the command line, job ids, polling, results."""
+    from tests.fake_slurm import install
+
+    for key, value in install(tmp_path / "bin", tmp_path / "slurm").items():
+        monkeypatch.setenv(key, value)
+    results = tmp_path / "slurm-results"
+    from benchmark.pool import Limits
+
+    summary = sweep(results, tiny_task, executor="slurm", workers=4,
+                    limits=Limits(timeout_s=600, memory_mb=3000),
+                    slurm_partition="gpu-a100", slurm_options={"account": "w2s-lab"})
+    assert (summary.done, summary.failed) == (len(runs()), [])
+    assert comparable(results) == serial
+    assert executors_of(results) == {"slurm"}
+    scripts = sorted((tmp_path / "slurm" / "scripts").glob("*.sh"))
+    assert len(scripts) == len(runs())
+    text = scripts[0].read_text()
+    for line in ("#SBATCH --partition=gpu-a100", "#SBATCH --account=w2s-lab",
+                 "#SBATCH --time=10", "#SBATCH --mem=3GB", "#SBATCH --cpus-per-task=1"):
+        assert line in text, f"{line!r} missing from the sbatch script:\n{text}"
+    assert "--gpus-per-node" not in text  # the tiny task asks for no GPU
+    assert "#SBATCH --job-name=w2s:tiny-tfidf-to-bert." in text
+    assert_no_leftovers(results)
+
+
+def test_slurm_requests_follow_task_hints_and_overrides(tiny_world, tiny_task):
+    from benchmark.executors import make_executor
+    from benchmark.pool import Limits
+
+    hints = tiny_task.resources.model_copy(update={"cpus": 4, "gpus": 2, "memory_mb": 20000})
+    options = ExecutorOptions(limits=Limits(timeout_s=5400, memory_mb=8192))
+    params = make_executor("slurm", options, [hints]).parameters(hints)
+    assert (params["cpus_per_task"], params["gpus_per_node"], params["timeout_min"]) == \
+        (4, 2, 90)
+    assert params["mem_gb"] == pytest.approx(19.6)  # the task needs more than the suite cap
+    harness = Harness(Path("unused"), resource_overrides={"gpus": 1, "cpus": None})
+    assert harness.resources(tiny_task).gpus == 1
+    assert harness.resources(tiny_task).cpus == tiny_task.resources.cpus
+
+
+@pytest.mark.parametrize("executor", ["submitit-local", "slurm"])
+def test_killing_the_driver_mid_sweep_then_rerunning_adopts_its_jobs(serial, tiny_world,
+                                                                     tmp_path, monkeypatch,
+                                                                     executor):
+    """Jobs outlive a SIGKILLed driver; the rerun collects them instead of resubmitting."""
+    from tests.fake_slurm import install
+
+    for key, value in install(tmp_path / "bin", tmp_path / "slurm").items():
+        monkeypatch.setenv(key, value)  # inherited by both drivers (used by "slurm" only)
+    results = tmp_path / "killed"
+    ledger = results / ".jobs" / "submissions.jsonl"
+    spec = {"root": str(tiny_world.root), "cache": str(tiny_world.cache),
+            "wheel": str(tiny_world.wheel), "bert_dir": str(tiny_world.bert_dir),
+            "results": str(results), "methods": METHODS, "replicates": 2,
+            "executor": executor, "workers": 2}
+    command = [sys.executable, "-m", "tests.sweep_child", json.dumps(spec)]
+    driver = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (ledger.exists() and len(ledger.read_text().splitlines()) >= 2):
+        assert driver.poll() is None and time.monotonic() < deadline, "no job was submitted"
+        time.sleep(0.05)
+    os.kill(driver.pid, signal.SIGKILL)  # the driver only: its jobs run on, as on a cluster
+    driver.wait()
+    orphaned = [json.loads(p.read_text()) for p in results.rglob("*.claim")]
+    assert orphaned and all("job" in claim for claim in orphaned)
+
+    rerun = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    summary = json.loads(rerun.stdout.strip().splitlines()[-1])
+    assert summary["adopted"] >= 1 and summary["failed"] == 0
+    submitted = [json.loads(line)["run"] for line in ledger.read_text().splitlines()]
+    assert sorted(submitted) == sorted(set(submitted)), "a run was submitted twice"
+    assert len(submitted) == len(runs())
+    assert comparable(results) == serial
+    assert_no_leftovers(results)
+
+
+def test_ray_runs_the_real_task_path_and_never_sees_gold(serial, tiny_world, tiny_task,
+                                                         tmp_path, monkeypatch):
+    pytest.importorskip("ray", reason="ray is the optional extra w2s-bench[ray]; "
+                        "pip install 'w2s-bench[ray]' to run this test")
+    monkeypatch.setenv("W2S_SPY_OUT", str(tmp_path))
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    tiny_world.add_submission("spy", SPY_SOURCE)
+    results = tmp_path / "ray"
+    summary = sweep(results, tiny_task, executor="ray", workers=2, methods=[*METHODS, "spy"])
+    assert (summary.done, summary.failed) == (len(runs([*METHODS, "spy"])), [])
+    reference = comparable(results)
+    assert {k: v for k, v in reference.items() if k[0] != "spy"} == serial
+    assert executors_of(results) == {"ray"}
+    assert_spy_found_no_gold(tmp_path, gold_by_id(tiny_world))  # in its Ray worker
+    assert_no_leftovers(results)
