@@ -92,6 +92,12 @@ def cmd_list(args: argparse.Namespace) -> int:
     elif kind == "suites":
         rows = [[n, len(s.tasks), s.description] for n, s in SUITES.items()]
         headers = ["suite", "tasks", "description"]
+    elif kind == "executors":
+        from benchmark.executors import EXECUTORS
+
+        rows = [[n, c.needs or "(built in)", "yes" if c.reattachable else "no",
+                 (c.__doc__ or "").strip().splitlines()[0]] for n, c in EXECUTORS.items()]
+        headers = ["executor", "needs", "jobs outlive the driver", "summary"]
     elif kind == "datasets":
         rows = [[n, d.asset, "/".join(d.label_names), d.description] for n, d in DATASETS.items()]
         headers = ["dataset", "asset", "labels", "description"]
@@ -181,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", help="list registered tasks, models, methods, suites, ...")
     p.add_argument("kind", choices=["tasks", "models", "methods", "suites", "datasets",
-                                    "assets"])
+                                    "assets", "executors"])
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("freeze", help="train weak supervisors and ceilings; lock their outputs")

@@ -120,20 +120,22 @@ class TaskContexts:
 
 
 def build_input(ctx: TaskContext, replicate: int, scratch: Path) -> tuple[MethodInput, Any]:
-    """The method's view of one replicate (no gold labels), plus the weak-label set."""
+    """The method's view of one replicate (no gold labels), plus the weak-label set.
+
+    The input is light: its feature arrays stay in the feature cache and the process that
+    runs the method reads them (:meth:`MethodInput.with_cached_features`). The driver then
+    neither copies nor pickles ~14 MB per run, which is what bounded a 2-worker sweep.
+    """
     spec = ctx.spec
     weak = load_weak_labels(spec, replicate)
-    train_rows, test_rows = ctx.rows(weak.ids_B), ctx.rows(weak.ids_test)
-    layers = np.load(ctx.feature_file, mmap_mode="r")
     inp = MethodInput(
         task=spec.id, replicate=replicate, seed=replicate_seed(spec, replicate),
         label_names=tuple(spec.label_names), strong_model=ctx.strong,
-        train_ids=weak.ids_B, train_features=np.asarray(layers[ctx.layer][train_rows]),
-        train_weak_probs=weak.probs_B, test_ids=weak.ids_test,
-        test_features=np.asarray(layers[ctx.layer][test_rows]),
+        train_ids=weak.ids_B, train_features=None, train_weak_probs=weak.probs_B,
+        test_ids=weak.ids_test, test_features=None,
         probe_config=ProbeConfig.from_defaults(spec.training),
         scratch_dir=scratch, feature_file=str(ctx.feature_file),
-        train_rows=tuple(train_rows), test_rows=tuple(test_rows))
+        train_rows=tuple(ctx.rows(weak.ids_B)), test_rows=tuple(ctx.rows(weak.ids_test)))
     return inp, weak
 
 
@@ -222,7 +224,16 @@ class Harness:
                 batch.append(self._job(run, tasks[run.task], inp))
                 in_flight[run] = (inp, weak)
             if batch:
-                for run, handle in executor.submit(batch).items():
+                try:
+                    handles = executor.submit(batch)
+                except Exception as exc:  # sbatch refused, the Ray cluster went away, ...
+                    for job in batch:
+                        del in_flight[job.key]
+                        release(job.key.path(self.results_dir))
+                    raise W2SBenchError(f"executor {executor.name!r} could not submit "
+                                        f"{len(batch)} run(s): {type(exc).__name__}: {exc}"
+                                        ) from exc
+                for run, handle in handles.items():
                     if handle:
                         record_job(run.path(self.results_dir), handle)
 

@@ -69,13 +69,9 @@ class MethodInput:
         return (np.asarray(layers[layer][list(self.train_rows)], dtype=np.float32),
                 np.asarray(layers[layer][list(self.test_rows)], dtype=np.float32))
 
-    def without_features(self) -> MethodInput:
-        """A light copy for shipping through a shared disk (a Slurm job's pickle): the
-        feature arrays are dropped and re-read from ``feature_file`` by the job."""
-        return replace(self, train_features=None, test_features=None)
-
     def with_cached_features(self) -> MethodInput:
-        """Undo :meth:`without_features`, reading the strong model's layer from the cache."""
+        """This input with its feature arrays read from the cache (the harness ships inputs
+        without them; the process that runs the method fills them in here)."""
         if self.train_features is not None:
             return self
         train, test = self.features_at(self.strong_model.layer)

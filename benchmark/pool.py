@@ -38,7 +38,7 @@ NO_LIMITS = Limits()
 
 
 def _worker_main(conn: Connection, threads: int) -> None:
-    from benchmark.worker import execute_run
+    from benchmark.worker import run_light
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the harness's to handle
     init_worker(threads)
@@ -49,7 +49,7 @@ def _worker_main(conn: Connection, threads: int) -> None:
             return
         if job is None:
             return
-        conn.send(execute_run(*job))
+        conn.send(run_light(*job))
 
 
 def rss_mb(pid: int) -> float | None:

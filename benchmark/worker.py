@@ -19,10 +19,23 @@ LOG_TAIL_LINES = 20
 LOG_FILE = ".w2s-run.log"  # in the run's scratch dir, so a killed run's log can still be read
 
 
-def init_worker(threads: int) -> None:
-    import torch
+def set_threads(threads: int) -> None:
+    """Cap torch *and* the BLAS/OpenMP pools numpy and scikit-learn use at ``threads``.
 
-    torch.set_num_threads(max(1, threads))
+    torch alone is not enough: OpenBLAS starts one thread per core, so a "one-thread" run
+    used ~1.35 cores, and two workers on two cores fought over them (a 2-worker naive sweep
+    ran 1.14x faster than serial; with the BLAS pools capped, 1.49x, same numbers).
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = max(1, threads)
+    torch.set_num_threads(threads)
+    threadpool_limits(limits=threads)
+
+
+def init_worker(threads: int) -> None:
+    set_threads(threads)
     from benchmark.methods import METHODS
 
     METHODS.names()  # import plugins once, up front
@@ -43,12 +56,18 @@ def run_job(method: str, config: dict[str, Any], inp: MethodInput,
     """Entry point of a run on a cluster (a Slurm job, a Ray task): the process imports the
     plugins itself and receives only the gold-free input, exactly like a pool worker."""
     init_worker(threads)
+    return run_light(method, config, inp, threads)
+
+
+def run_light(method: str, config: dict[str, Any], inp: MethodInput,
+              threads: int | None = None) -> dict[str, Any]:
+    """Fill in the input's features from the cache, then run it (see ``execute_run``)."""
     try:
-        inp = inp.with_cached_features()  # shipped light: features come from the cache
+        inp = inp.with_cached_features()
     except (OSError, ValueError) as exc:
-        return failed_output("FeatureCacheMissing", f"this node cannot read the feature cache "
-                             f"{inp.feature_file} ({exc}); point W2S_BENCH_CACHE at a disk "
-                             "the driver and the nodes share")
+        return failed_output("FeatureCacheMissing", f"this process cannot read the feature "
+                             f"cache {inp.feature_file} ({exc}); point W2S_BENCH_CACHE at a "
+                             "disk the driver and the nodes share")
     return execute_run(method, config, inp, threads)
 
 
@@ -60,7 +79,7 @@ def execute_run(method: str, config: dict[str, Any], inp: MethodInput,
     from benchmark.provenance import hardware
 
     if threads is not None:
-        torch.set_num_threads(max(1, threads))
+        set_threads(threads)
     compute.METER.reset()
     watch = compute.Stopwatch()
     inp.scratch_dir.mkdir(parents=True, exist_ok=True)

@@ -103,3 +103,20 @@ def test_slurm_without_a_cluster_says_what_to_do_instead(tiny_world, tmp_path, c
     err = capsys.readouterr().err
     assert "srun" in err and "--executor submitit-local" in err
     assert not list((tmp_path / "r").rglob("*.claim"))
+
+
+def test_a_refused_submission_fails_the_sweep_cleanly(tiny_world, tmp_path, capsys,
+                                                      monkeypatch):
+    from tests.fake_slurm import install
+
+    for key, value in install(tmp_path / "bin", tmp_path / "slurm").items():
+        monkeypatch.setenv(key, value)
+    sbatch = tmp_path / "bin" / "sbatch"
+    sbatch.write_text("#!/bin/sh\necho 'sbatch: error: invalid partition specified' >&2\n"
+                      "exit 1\n")
+    results = tmp_path / "r"
+    assert main(["run", *base(results), "--methods", "naive", "--executor", "slurm",
+                 "--slurm-partition", "nope", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "executor 'slurm' could not submit 2 run(s)" in err and "invalid partition" in err
+    assert not list(results.rglob("*.claim")) and not list(results.rglob("replicate-*.json"))

@@ -6,8 +6,10 @@ the driver, the one process that holds gold labels. The per-run wall-clock limit
 from the driver with ``ray.cancel(force=True)``; memory is requested from Ray's scheduler and
 policed by Ray's own out-of-memory killer (no per-run RSS cap as in the local pool).
 
-Ray ties a task to the driver that owns it: when a driver dies, Ray stops its tasks, so a
-restarted sweep submits the missing runs again rather than adopting them.
+Inputs travel with their feature arrays through Ray's object store, so nodes need not share
+the feature cache (only methods reading other layers with ``features_at`` do). Ray ties a
+task to the driver that owns it: when a driver dies, Ray stops its tasks, so a restarted
+sweep submits the missing runs again rather than adopting them.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ FORWARDED_ENV = ("W2S_BENCH_ROOT", "W2S_BENCH_CACHE", "HF_HOME", "HF_HUB_OFFLINE
 
 @EXECUTORS.register("ray")
 class RayExecutor(Executor):
+    """Ray: one task per run with the task's resources; a cluster address or a local Ray."""
+
     name = "ray"
     needs = "ray"
 
@@ -66,7 +70,7 @@ class RayExecutor(Executor):
             ref = self._remote.options(
                 num_cpus=res.cpus, num_gpus=res.gpus, memory=res.memory_mb * 2**20,
                 max_retries=0, name=job.name,
-            ).remote(job.method, job.config, job.inp, job.threads)
+            ).remote(job.method, job.config, job.inp.with_cached_features(), job.threads)
             self._refs[ref] = (job.key, time.monotonic())
         return {job.key: None for job in jobs}
 

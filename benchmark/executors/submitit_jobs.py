@@ -55,6 +55,8 @@ def _process_alive(pid: int) -> bool:
 
 
 class SubmititExecutor(Executor):
+    """Shared by the Slurm and submitit-local executors (submitit's job API)."""
+
     cluster = "slurm"
     needs = "submitit"
     reattachable = True
@@ -143,10 +145,9 @@ class SubmititExecutor(Executor):
             ledger.write(lines)
 
     def _submit_one(self, job: Job) -> Any:
-        # Features stay in the shared cache (the job re-reads them): a job pickle is then a
-        # few hundred KB instead of the ~14 MB of a mini task's feature arrays.
-        return self._executor.submit(run_job, job.method, job.config,
-                                     job.inp.without_features(), job.threads)
+        # The input is light (features stay in the shared cache and the job reads them):
+        # a job pickle is a few hundred KB instead of a mini task's ~14 MB of arrays.
+        return self._executor.submit(run_job, job.method, job.config, job.inp, job.threads)
 
     def reattach(self, job: Job, handle: dict[str, Any]) -> bool:
         if handle.get("executor") != self.name or "job_id" not in handle:
@@ -218,7 +219,7 @@ class SubmititExecutor(Executor):
 
 @EXECUTORS.register("slurm")
 class SlurmExecutor(SubmititExecutor):
-    """Slurm through submitit: ``sbatch`` per run, or one job array per batch."""
+    """Slurm through submitit: an sbatch job per run, or one job array per batch."""
 
     name = "slurm"
     cluster = "slurm"
