@@ -38,6 +38,13 @@ def claim_path(record: Path) -> Path:
 
 
 def pid_alive(pid: int) -> bool:
+    """A process that exists on this host and is not a zombie (an exited orphan nobody has
+    reaped yet, such as a job a killed driver had started)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        pass  # no /proc (not Linux), or no such process: ask the kernel
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -35,7 +35,9 @@ def _replicates(states: list[RunState]) -> str:
 
 
 def _hours(minutes: float) -> str:
-    return f"{minutes / 60:.2f} h" if minutes >= 60 else f"{minutes:.1f} min"
+    if minutes >= 60:
+        return f"{minutes / 60:.2f} h"
+    return f"{minutes:.1f} min" if minutes >= 1 else f"{minutes * 60:.0f} s"
 
 
 def render_plan(runs: list[RunSpec], tasks: dict[str, TaskSpec], results: Path,
@@ -114,10 +116,11 @@ def render_status(runs: list[RunSpec], tasks: dict[str, TaskSpec], results: Path
     lines.append(tabulate([[t, *c] for t, c in per_task.items()],
                           headers=["task", "queued", "running", "done", "failed"],
                           tablefmt="simple"))
+    lines.append("(running: claimed by a live sweep, in flight or having its input prepared)")
     for sweep in read_sweeps(results):
         alive = sweep.get("host") != HOST or pid_alive(int(sweep.get("pid", 0)))
         who = f"sweep {sweep.get('host')}:{sweep.get('pid')} ({sweep.get('executor')})"
-        age = now - float(sweep.get("updated", now))
+        age = max(0.0, now - float(sweep.get("updated", now)))
         lines.append(f"\n{who}, updated {age:.0f} s ago: queued {sweep.get('queued')}, running "
                      f"{sweep.get('running')}, done {sweep.get('done')}, failed "
                      f"{sweep.get('failed')} of {sweep.get('total')}"

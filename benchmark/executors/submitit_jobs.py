@@ -17,13 +17,13 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import shutil
 import time
 from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
+from benchmark.claims import pid_alive
 from benchmark.errors import W2SBenchError
 from benchmark.executors.base import Counts, Executor, Job
 from benchmark.executors.registry import EXECUTORS
@@ -36,22 +36,6 @@ DEFAULT_IN_FLIGHT = 256  # jobs submitted and not yet collected; --workers chang
 STATE_FAILURES = {"TIMEOUT": "Timeout", "OUT_OF_MEMORY": "MemoryLimitExceeded",
                   "PREEMPTED": "Preempted", "NODE_FAIL": "NodeFailed",
                   "CANCELLED": "Cancelled"}
-
-
-def _process_alive(pid: int) -> bool:
-    """A process that exists and is not a zombie (an orphaned job nobody has reaped)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class SubmititExecutor(Executor):
@@ -157,7 +141,7 @@ class SubmititExecutor(Executor):
         adopted = job_class(folder=folder / "%j", job_id=str(handle["job_id"]))
         if self.cluster == "local":
             pid = int(str(handle["job_id"]))
-            if not _process_alive(pid) and not adopted.paths.result_pickle.exists():
+            if not pid_alive(pid) and not adopted.paths.result_pickle.exists():
                 return False  # it died without an answer: run it again
             self._pids[job.key] = pid
         self._jobs[job.key] = adopted
@@ -165,7 +149,7 @@ class SubmititExecutor(Executor):
 
     def _done(self, key: Hashable, job: Any) -> bool:
         if key in self._pids:  # an adopted local job has no process handle; watch its pid
-            return not _process_alive(self._pids[key])
+            return not pid_alive(self._pids[key])
         return job.done()
 
     def collect(self, timeout: float) -> list[tuple[Hashable, dict[str, Any]]]:
