@@ -250,6 +250,7 @@ class Harness:
                 ok = failed = 0
                 for run, output in finished:
                     inp, weak = in_flight.pop(run)
+                    output["executor"] = executor.name  # provenance: who ran it
                     record = self._score(run, tasks[run.task], inp, weak, output)
                     write_record(self.results_dir, record)
                     release(run.path(self.results_dir))

@@ -60,10 +60,7 @@ class LocalExecutor(Executor):
         return {job.key: None for job in jobs}
 
     def collect(self, timeout: float) -> list[tuple[Hashable, dict[str, Any]]]:
-        finished = self._pool.collect(timeout)
-        for _, output in finished:
-            output["executor"] = self.name
-        return finished
+        return self._pool.collect(timeout)
 
     def counts(self) -> Counts:
         return Counts(queued=0, running=self._pool.busy())

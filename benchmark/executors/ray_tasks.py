@@ -94,14 +94,12 @@ class RayExecutor(Executor):
 
     def _output(self, ref: Any) -> dict[str, Any]:
         try:
-            output = self._ray.get(ref)
+            return self._ray.get(ref)
         except Exception as exc:  # WorkerCrashedError, OutOfMemoryError, TaskCancelledError
             kind = {"OutOfMemoryError": "MemoryLimitExceeded",
                     "WorkerCrashedError": "WorkerDied"}.get(type(exc).__name__, "JobFailed")
             return failed_output(kind, f"the Ray task failed: {type(exc).__name__}: "
                                  f"{str(exc)[:1500]}")
-        output["executor"] = self.name
-        return output
 
     def counts(self) -> Counts:
         # Ray's per-task states need its dashboard; the split is inferred from the free slots.

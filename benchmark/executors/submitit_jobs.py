@@ -178,7 +178,6 @@ class SubmititExecutor(Executor):
             return failed_output(kind, f"{self.name} job {job.job_id} ended in state {state} "
                                  f"without a result ({type(exc).__name__}); its logs are in "
                                  f"{job.paths.folder}", tail)
-        output["executor"] = self.name
         if output.get("error") is None:  # keep a failed job's folder (logs) for a post-mortem
             shutil.rmtree(job.paths.folder, ignore_errors=True)
         return output
