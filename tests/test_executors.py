@@ -150,14 +150,23 @@ def test_killing_the_driver_mid_sweep_then_rerunning_adopts_its_jobs(serial, tin
     command = [sys.executable, "-m", "tests.sweep_child", json.dumps(spec)]
     driver = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
+    def claims_with_jobs() -> int:
+        """Claims that hold a submitted job's handle (read-ahead runs hold none yet)."""
+        found = 0
+        for path in results.rglob("*.claim"):
+            try:
+                found += "job" in json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue  # created, not yet written, or just released
+        return found
+
     deadline = time.monotonic() + 120
-    while not (ledger.exists() and len(ledger.read_text().splitlines()) >= 2):
+    while claims_with_jobs() < 2:
         assert driver.poll() is None and time.monotonic() < deadline, "no job was submitted"
         time.sleep(0.05)
     os.kill(driver.pid, signal.SIGKILL)  # the driver only: its jobs run on, as on a cluster
     driver.wait()
-    orphaned = [json.loads(p.read_text()) for p in results.rglob("*.claim")]
-    assert orphaned and all("job" in claim for claim in orphaned)
+    assert claims_with_jobs() >= 1  # left for the next driver to adopt
 
     rerun = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
