@@ -1,0 +1,174 @@
+"""Hugging Face hub datasets: a pinned source, a formatter, and a loader with a local mirror.
+
+A :class:`HubDataset` names the hub repo, its config, how our split names map onto the
+source's, and a formatter ``(row, rng) -> (text, label) | None`` written the way the original
+code (openai/weak-to-strong, EleutherAI/w2s) formats that source: rows are formatted in source
+order with one ``random.Random(seed)``, so "correct answer or a random distractor" draws are
+reproducible. Classes are then undersampled to 50/50 where the source code does, and every
+example's id is the hash of its formatted text, so weak-label files join by id.
+
+The hub cannot be reached from every machine, so :func:`load_rows` also reads a *mirror*: a
+folder holding ``<hub_id with / as __>[/<config>]/<split>.{parquet,jsonl,json}``, written by
+:func:`write_mirror` (or by hand from a download elsewhere). Both paths go through the
+``datasets`` library, so a row has the same types whichever way it arrived.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark.datasets.base import Example, example_id
+from benchmark.errors import AssetError, SpecError
+from benchmark.registry import Registry
+
+Row = dict[str, Any]
+Formatter = Callable[[Row, random.Random], "tuple[str, int] | None"]
+MIRROR_ENV = "W2S_BENCH_HF_MIRROR"
+MIRROR_SUFFIXES = (".parquet", ".jsonl", ".json")
+COMMIT = re.compile(r"^[0-9a-f]{40}$")
+
+
+@dataclass(frozen=True)
+class HubDataset:
+    """A hub dataset as a task uses it: where it lives and how to turn a row into text."""
+
+    name: str
+    hub_id: str
+    formatter: Formatter
+    label_names: tuple[str, str]
+    description: str
+    origin: str                     # whose formatting this reproduces
+    config: str | None = None
+    splits: dict[str, str] = field(default_factory=lambda: {"train": "train", "test": "test"})
+    balance: bool = True            # undersample the majority class to 50/50
+    revision: str | None = None     # a 40-hex commit, when pinned here; else the task pins it
+    fields: tuple[str, ...] = ()    # source columns the formatter reads (checked on load)
+
+    def source_split(self, split: str) -> str:
+        if split not in self.splits:
+            raise SpecError(f"dataset {self.name!r} has no split {split!r}; it has "
+                            + ", ".join(sorted(self.splits)))
+        return self.splits[split]
+
+
+HUB_DATASETS: Registry[HubDataset] = Registry("hub dataset")
+
+
+def register_hub(dataset: HubDataset) -> HubDataset:
+    HUB_DATASETS.add(dataset.name, dataset, origin=dataset.formatter.__module__)
+    return dataset
+
+
+def mirror_root(mirror: str | Path | None = None) -> Path | None:
+    """The mirror folder: the argument, else ``$W2S_BENCH_HF_MIRROR``, else none (use the hub)."""
+    value = mirror if mirror is not None else os.environ.get(MIRROR_ENV)
+    return Path(value).expanduser() if value else None
+
+
+def mirror_folder(root: Path, dataset: HubDataset) -> Path:
+    folder = root / dataset.hub_id.replace("/", "__")
+    return folder / dataset.config if dataset.config else folder
+
+
+def _mirror_file(root: Path, dataset: HubDataset, source_split: str) -> Path:
+    folder = mirror_folder(root, dataset)
+    for suffix in MIRROR_SUFFIXES:
+        path = folder / f"{source_split}{suffix}"
+        if path.is_file():
+            return path
+    raise AssetError(f"dataset {dataset.name!r}: the mirror has no split {source_split!r}; "
+                     f"expected {folder}/{source_split}.parquet (or .jsonl/.json). Write it with "
+                     f"`datasets.load_dataset({dataset.hub_id!r}"
+                     + (f", {dataset.config!r}" if dataset.config else "")
+                     + f", split={source_split!r}).to_parquet(...)` on a machine with hub access.")
+
+
+def check_revision(dataset: HubDataset, revision: str | None) -> str:
+    """The commit to load: pinned revisions only (a branch name would drift)."""
+    revision = revision or dataset.revision
+    if not revision or not COMMIT.match(revision):
+        raise SpecError(f"dataset {dataset.name!r} ({dataset.hub_id}): revision {revision!r} is "
+                        "not a pinned 40-hex commit; pin one in the task's `dataset.revision` "
+                        "(`huggingface_hub.HfApi().dataset_info(repo).sha` gives the current one)")
+    return revision
+
+
+def load_rows(dataset: HubDataset, split: str, *, revision: str | None = None,
+              mirror: str | Path | None = None) -> list[Row]:
+    """The source rows of one split, in source order, from the mirror or the hub."""
+    import datasets
+
+    source_split = dataset.source_split(split)
+    root = mirror_root(mirror)
+    if root is not None:
+        path = _mirror_file(root, dataset, source_split)
+        kind = "parquet" if path.suffix == ".parquet" else "json"
+        table = datasets.load_dataset(kind, data_files={source_split: str(path)},
+                                      split=source_split)
+    else:
+        table = datasets.load_dataset(dataset.hub_id, dataset.config, split=source_split,
+                                      revision=check_revision(dataset, revision))
+    missing = [f for f in dataset.fields if f not in table.column_names]
+    if missing:
+        raise AssetError(f"dataset {dataset.name!r} split {source_split!r} lacks the columns "
+                         f"{missing} its formatter reads; found {table.column_names}")
+    return list(table)
+
+
+def format_rows(dataset: HubDataset, rows: Iterable[Row], seed: int = 0) -> list[Example]:
+    """Format in source order with one ``Random(seed)``, drop empty texts and texts seen with
+    two labels, then balance 50/50 if the source does; ids are hashes of the texts."""
+    rng = random.Random(seed)
+    labels: dict[str, set[int]] = {}
+    order: list[str] = []
+    for row in rows:
+        out = dataset.formatter(row, rng)
+        if out is None or not out[0].strip():
+            continue
+        text, label = out
+        if text not in labels:
+            labels[text] = set()
+            order.append(text)
+        labels[text].add(int(label))
+    examples = [Example(example_id(t), t, next(iter(labels[t]))) for t in order
+                if len(labels[t]) == 1]
+    return undersample(examples, seed) if dataset.balance else examples
+
+
+def undersample(examples: list[Example], seed: int) -> list[Example]:
+    """Keep every minority example and an equal, seeded sample of the majority (in order)."""
+    by_label = {c: [i for i, e in enumerate(examples) if e.label == c] for c in (0, 1)}
+    if not all(by_label.values()):
+        raise SpecError(f"cannot balance {len(examples)} examples to 50/50: one class is "
+                        "absent (a wrong split, or a mirror file holding one class)")
+    keep = min(len(v) for v in by_label.values())
+    major = max(by_label, key=lambda c: len(by_label[c]))
+    rng = np.random.default_rng(seed)
+    chosen = set(by_label[1 - major])
+    chosen.update(rng.choice(by_label[major], keep, replace=False).tolist())
+    return [e for i, e in enumerate(examples) if i in chosen]
+
+
+def load_examples(name: str, split: str, *, seed: int = 0, revision: str | None = None,
+                  mirror: str | Path | None = None) -> list[Example]:
+    dataset = HUB_DATASETS.get(name)
+    return format_rows(dataset, load_rows(dataset, split, revision=revision, mirror=mirror), seed)
+
+
+def write_mirror(root: Path, dataset: HubDataset, split: str, rows: list[Row]) -> Path:
+    """Write rows as a mirror split (JSON lines); tests and offline set-ups use this."""
+    import json
+
+    folder = mirror_folder(root, dataset)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{dataset.source_split(split)}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
