@@ -1,0 +1,233 @@
+"""The one finetune trainer every method in the finetune regime shares.
+
+Real batches (length-bucketed, padded per batch) instead of the original's minibatch-1
+accumulation; a cosine schedule with optional warmup; bf16 autocast on GPU (and on CPU when
+asked); optional gradient checkpointing, LoRA and frozen embeddings; device placement and
+multi-GPU data parallelism through ``accelerate``; a checkpoint every ``checkpoint_every``
+steps that a rerun resumes from. The loss is pluggable exactly as in the probe trainer:
+``loss(logits, targets, progress)``.
+
+Compute is measured, not assumed: one training step runs under ``torch.utils.flop_counter``
+and its FLOPs per token scale to every token processed; 6·N·D is recorded beside it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from benchmark import compute
+from benchmark.finetune.batching import Encoded, batch_plan, collate, encode
+from benchmark.finetune.checkpoint import load_checkpoint, save_checkpoint
+from benchmark.finetune.classifier import SequenceClassifier
+from benchmark.finetune.flops import matmul_params, measure_flops, peak_memory_mb
+
+LossFn = Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    epochs: int = 2
+    batch_size: int = 32
+    eval_batch_size: int = 64
+    lr: float = 1e-5
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    warmup_steps: int = 0
+    schedule: Literal["cosine", "constant"] = "cosine"
+    max_ctx: int = 1024
+    bf16: bool | None = None            # None: on GPU yes, on CPU no
+    gradient_checkpointing: bool = False
+    lora_rank: int | None = None
+    freeze_embeddings: bool = False     # no dense embedding-table gradient (fast on CPU)
+    bucket_batches: int = 16
+    checkpoint_every: int | None = None  # steps; None: never
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> FinetuneConfig:
+        values = dict(values)
+        if "betas" in values:
+            values["betas"] = tuple(values["betas"])
+        return cls(**values)
+
+
+@dataclass
+class TrainStats:
+    steps: int = 0
+    examples_seen: int = 0
+    tokens_seen: int = 0            # real (non-pad) tokens
+    padded_tokens: int = 0          # tokens the model actually processed
+    truncated: int = 0              # training sequences cut to max_ctx
+    flops_per_token: float = 0.0    # measured on one step
+    train_flops: float = 0.0        # flops_per_token × padded tokens
+    flops_6nd: float = 0.0          # 6 · matmul params · padded tokens, for comparison
+    trainable_params: int = 0
+    wall_s: float = 0.0
+    resumed_from_step: int = 0
+    peak_gpu_mem_mb: float | None = None
+    losses: list[float] = field(default_factory=list, repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("losses")
+        return out
+
+
+_ACCELERATOR: Any = None
+
+
+def accelerator() -> Any:
+    """One ``accelerate.Accelerator`` per process (its state is process-global)."""
+    global _ACCELERATOR
+    if _ACCELERATOR is None:
+        from accelerate import Accelerator
+
+        _ACCELERATOR = Accelerator(mixed_precision="no")
+    return _ACCELERATOR
+
+
+def use_bf16(config: FinetuneConfig, device: torch.device) -> bool:
+    return device.type == "cuda" if config.bf16 is None else config.bf16
+
+
+def _autocast(device: torch.device, enabled: bool) -> Any:
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+def _optimizer(params: list[torch.nn.Parameter], config: FinetuneConfig,
+               device: torch.device) -> torch.optim.Optimizer:
+    fused = {"fused": True} if device.type == "cuda" else {"foreach": True}
+    return torch.optim.AdamW(params, lr=config.lr, betas=config.betas,
+                             weight_decay=config.weight_decay, **fused)
+
+
+def _scheduler(optimizer: torch.optim.Optimizer, config: FinetuneConfig, total: int) -> Any:
+    from transformers import get_constant_schedule_with_warmup, get_cosine_schedule_with_warmup
+
+    if config.schedule == "constant":
+        return get_constant_schedule_with_warmup(optimizer, config.warmup_steps)
+    return get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, total)
+
+
+def train_classifier(model: SequenceClassifier, tokenizer: Any, texts: list[str],
+                     targets: np.ndarray, config: FinetuneConfig, seed: int, loss: LossFn,
+                     checkpoint_dir: Path | None = None,
+                     on_step: Callable[[int, float], None] | None = None) -> TrainStats:
+    """Fit ``model`` to soft ``targets`` ([n, classes]); returns what it cost."""
+    acc = accelerator()
+    device = acc.device
+    torch.manual_seed(seed)
+    if config.freeze_embeddings:
+        model.backbone.get_input_embeddings().weight.requires_grad_(False)
+    encoded = encode(tokenizer, texts, config.max_ctx)
+    y = torch.as_tensor(np.asarray(targets, dtype=np.float32))
+    steps_per_epoch = math.ceil(len(texts) / config.batch_size)
+    total = max(1, steps_per_epoch * config.epochs)
+    params = [p for p in model.parameters() if p.requires_grad]
+    model.to(device)
+    optimizer = _optimizer(params, config, device)
+    scheduler = _scheduler(optimizer, config, total)
+    model, optimizer = acc.prepare(model, optimizer)
+    stats = TrainStats(truncated=encoded.truncated, trainable_params=sum(p.numel() for p in params))
+    done, extra = (0, {}) if checkpoint_dir is None else load_checkpoint(
+        checkpoint_dir, acc.unwrap_model(model), optimizer, scheduler)
+    stats.resumed_from_step = done
+    for key in ("examples_seen", "tokens_seen", "padded_tokens", "flops_per_token"):
+        setattr(stats, key, extra.get(key, getattr(stats, key)))
+    bf16 = use_bf16(config, device)
+    pad = tokenizer.pad_token_id
+    model.train()
+    start = time.perf_counter()
+    lengths = encoded.lengths
+    for epoch in range(config.epochs):
+        plan = batch_plan(lengths, config.batch_size, seed, epoch, config.bucket_batches)
+        plan = plan[acc.process_index::acc.num_processes]
+        for index, rows in enumerate(plan):
+            step = epoch * steps_per_epoch + index
+            if step < done:
+                continue
+            value, padded = _train_step(model, optimizer, scheduler, encoded, rows, y, pad,
+                                        device, bf16, loss, step / total, stats)
+            stats.steps = step + 1
+            stats.examples_seen += len(rows)
+            stats.padded_tokens += padded
+            stats.tokens_seen += int(lengths[rows].sum())
+            stats.losses.append(value)
+            if on_step is not None:
+                on_step(step + 1, value)
+            if checkpoint_dir is not None and config.checkpoint_every and \
+                    (step + 1) % config.checkpoint_every == 0:
+                save_checkpoint(checkpoint_dir, acc.unwrap_model(model), optimizer, scheduler,
+                                step + 1, {k: getattr(stats, k) for k in (
+                                    "examples_seen", "tokens_seen", "padded_tokens",
+                                    "flops_per_token")})
+    stats.wall_s = time.perf_counter() - start
+    stats.train_flops = stats.flops_per_token * stats.padded_tokens
+    stats.flops_6nd = 6.0 * matmul_params(acc.unwrap_model(model)) * stats.padded_tokens
+    stats.peak_gpu_mem_mb = peak_memory_mb(device)
+    compute.add_train(stats.train_flops, stats.examples_seen, stats.trainable_params)
+    return stats
+
+
+def _train_step(model: Any, optimizer: Any, scheduler: Any, encoded: Encoded, rows: np.ndarray,
+                y: torch.Tensor, pad: int, device: torch.device, bf16: bool, loss: LossFn,
+                progress: float, stats: TrainStats) -> tuple[float, int]:
+    input_ids, mask = collate(encoded.ids, rows, pad)
+    input_ids, mask = input_ids.to(device), mask.to(device)
+    targets = y[torch.as_tensor(rows)].to(device)
+
+    def forward_backward() -> torch.Tensor:
+        with _autocast(device, bf16):
+            logits = model(input_ids, mask)
+        value = loss(logits.float(), targets, progress)
+        if not torch.isfinite(value):
+            raise FloatingPointError(f"the training loss became {value.item()} at "
+                                     f"{progress:.1%} of training")
+        accelerator().backward(value)
+        return value
+
+    if stats.flops_per_token == 0.0:
+        flops, value = measure_flops(forward_backward)
+        stats.flops_per_token = flops / mask.numel()
+    else:
+        value = forward_backward()
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return float(value.detach()), int(mask.numel())
+
+
+def predict_proba(model: SequenceClassifier, tokenizer: Any, texts: list[str],
+                  config: FinetuneConfig) -> tuple[np.ndarray, int]:
+    """Class probabilities for ``texts`` in their order, and how many were truncated."""
+    acc = accelerator()
+    device = acc.device
+    model = acc.unwrap_model(model).to(device).eval()
+    encoded = encode(tokenizer, texts, config.max_ctx)
+    out = np.zeros((len(texts), model.head.out_features), dtype=np.float32)
+    bf16 = use_bf16(config, device)
+    flops_per_token = 0.0
+    with torch.inference_mode():
+        for rows in batch_plan(encoded.lengths, config.eval_batch_size, 0, 0, shuffle=False):
+            input_ids, mask = collate(encoded.ids, rows, tokenizer.pad_token_id)
+            input_ids, mask = input_ids.to(device), mask.to(device)
+
+            def forward(ids: torch.Tensor = input_ids, m: torch.Tensor = mask) -> torch.Tensor:
+                with _autocast(device, bf16):
+                    return model(ids, m)
+
+            if flops_per_token == 0.0:
+                flops, logits = measure_flops(forward)
+                flops_per_token = flops / mask.numel()
+            else:
+                logits = forward()
+            compute.add_inference(flops_per_token * mask.numel())
+            out[rows] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+    return out, encoded.truncated
