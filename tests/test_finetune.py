@@ -45,8 +45,13 @@ def test_finetune_learns_and_accounts_compute(lms: dict[str, Path], arch: str) -
     assert stats.losses[-1] < 0.3
     assert stats.steps == 3 * 13 and stats.examples_seen == 3 * 400 and truncated == 0
     assert 0 < stats.tokens_seen <= stats.padded_tokens
-    # measured FLOPs of a step, scaled by tokens, agree with 6·N·D for a short-context model
-    assert 0.9 < stats.train_flops / stats.flops_6nd < 1.2
+    # measured FLOPs of a step, scaled by tokens, agree with 6·N·D plus Kaplan et al.'s
+    # attention term 12·layers·width·context per token (context: the mean padded width)
+    config = model.backbone.config
+    width = stats.padded_tokens / stats.examples_seen
+    expected = stats.flops_6nd + 12 * config.num_hidden_layers * config.hidden_size * width \
+        * stats.padded_tokens
+    assert 0.85 < stats.train_flops / expected < 1.15
 
 
 def test_head_reads_the_last_real_token_whatever_the_padding(lms: dict[str, Path]) -> None:
@@ -116,7 +121,7 @@ def test_resume_from_checkpoint_matches_an_uninterrupted_run(lms: dict[str, Path
     assert stats.examples_seen == 2 * 160  # counters carried over from the checkpoint
     for (name, a), (_, b) in zip(whole.named_parameters(), resumed.named_parameters(),
                                  strict=True):
-        assert torch.equal(a, b), name
+        assert torch.equal(a.cpu(), b.cpu()), name
 
 
 def test_lora_trains_adapters_and_head_only(lms: dict[str, Path]) -> None:
@@ -127,7 +132,7 @@ def test_lora_trains_adapters_and_head_only(lms: dict[str, Path]) -> None:
                              soft_cross_entropy)
     total = sum(p.numel() for p in model.parameters())
     assert 0 < stats.trainable_params < total / 2
-    assert all(torch.equal(p, base[n]) for n, p in model.named_parameters() if n in base)
+    assert all(torch.equal(p.cpu(), base[n]) for n, p in model.named_parameters() if n in base)
     assert stats.losses[-1] < 0.5 * stats.losses[0]
 
 
@@ -144,4 +149,4 @@ def test_frozen_embeddings_are_not_updated(lms: dict[str, Path]) -> None:
     train_classifier(model, tokenizer, TEXTS[:64], one_hot(LABELS[:64], 2),
                      FinetuneConfig(epochs=1, lr=1e-2, freeze_embeddings=True), 0,
                      soft_cross_entropy)
-    assert torch.equal(model.backbone.get_input_embeddings().weight, before)
+    assert torch.equal(model.backbone.get_input_embeddings().weight.cpu(), before)

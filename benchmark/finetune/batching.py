@@ -59,10 +59,12 @@ def batch_plan(lengths: np.ndarray, batch_size: int, seed: int, epoch: int,
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def collate(ids: list[list[int]], rows: np.ndarray, pad_id: int
+def collate(ids: list[list[int]], rows: np.ndarray, pad_id: int, multiple: int = 1
             ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-padded ``(input_ids, attention_mask)`` for the given rows."""
+    """Right-padded ``(input_ids, attention_mask)`` for the given rows, the width rounded up
+    to ``multiple`` (on GPU: fewer distinct shapes to plan kernels for, tensor-core sizes)."""
     width = max(len(ids[r]) for r in rows)
+    width = -(-width // multiple) * multiple
     input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for i, r in enumerate(rows):

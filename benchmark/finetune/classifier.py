@@ -52,6 +52,15 @@ def disable_dropout(model: nn.Module) -> None:
             module.p = 0.0
 
 
+def enable_checkpointing(backbone: nn.Module) -> None:
+    """Recompute activations in backward instead of storing them (memory for compute)."""
+    if hasattr(backbone, "activation_checkpointing_enable"):  # transformers >= 5
+        backbone.activation_checkpointing_enable({"use_reentrant": False})
+    else:
+        backbone.gradient_checkpointing_enable(
+            gradient_checkpointing_kwargs={"use_reentrant": False})
+
+
 def load_classifier(source: str | Path, *, revision: str | None = None, num_classes: int = 2,
                     pooling: Pooling = "last", gradient_checkpointing: bool = False,
                     lora_rank: int | None = None, dtype: torch.dtype | None = None
@@ -74,11 +83,7 @@ def load_classifier(source: str | Path, *, revision: str | None = None, num_clas
     backbone = AutoModel.from_pretrained(str(source), **kwargs)
     disable_dropout(backbone)
     if gradient_checkpointing:
-        if hasattr(backbone, "activation_checkpointing_enable"):  # transformers >= 5
-            backbone.activation_checkpointing_enable({"use_reentrant": False})
-        else:
-            backbone.gradient_checkpointing_enable(
-                gradient_checkpointing_kwargs={"use_reentrant": False})
+        enable_checkpointing(backbone)
     if lora_rank:
         from peft import LoraConfig, get_peft_model
 

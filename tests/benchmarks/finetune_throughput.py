@@ -124,26 +124,51 @@ def gpu_ladder(args: argparse.Namespace) -> None:
     """Tokens/s and model FLOP utilisation on GPU for gpt2-sized random-weight models."""
     sizes = {"gpt2": (12, 768), "gpt2-medium": (24, 1024), "gpt2-large": (36, 1280),
              "gpt2-xl": (48, 1600)}
+    checkpointed = {"gpt2-large", "gpt2-xl"}  # activations of batch 32 would not fit otherwise
     print(f"device: {torch.cuda.get_device_name()}; bf16 autocast; batch 32; "
           f"{args.n} sequences of mean {args.gpu_len} tokens; MFU against "
           f"{H100_BF16_PEAK / 1e12:.0f} TFLOP/s")
+    print("* gradient checkpointing: the FLOP counter sees the recomputed forward, so "
+          "meas/6ND is ~1.33 and MFU counts the recomputation as work")
     print(f"{'model':<12} {'examples/s':>10} {'tokens/s':>10} {'TFLOP/s':>8} {'MFU':>6} "
           f"{'meas/6ND':>8} {'peak GB':>7} {'orig ex/s':>9} {'ratio':>6}")
     for name, (layers, width) in sizes.items():
         if args.models and name not in args.models:
             continue
         texts, targets = make_data(args.n, 50257, args.gpu_len)
-        ours(build_model(layers, width, 50257), texts[:64], targets[:64], bf16=True)  # warm-up
+        extra = {"bf16": True, "gradient_checkpointing": name in checkpointed}
+        ours(build_model(layers, width, 50257), texts[:64], targets[:64], **extra)  # warm-up
+        torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
-        rate, stats = ours(build_model(layers, width, 50257), texts, targets, bf16=True)
+        rate, stats = ours(build_model(layers, width, 50257), texts, targets, **extra)
         seconds = len(texts) / rate
         achieved = stats.train_flops / seconds
         base = original_loop(build_model(layers, width, 50257), texts[:args.n_original],
                              targets[:args.n_original], device="cuda")
-        print(f"{name:<12} {rate:>10.1f} {stats.padded_tokens / seconds:>10.0f} "
+        torch.cuda.empty_cache()
+        label = name + ("*" if name in checkpointed else "")
+        print(f"{label:<12} {rate:>10.1f} {stats.padded_tokens / seconds:>10.0f} "
               f"{achieved / 1e12:>8.1f} {achieved / H100_BF16_PEAK:>6.1%} "
               f"{stats.train_flops / stats.flops_6nd:>8.2f} "
               f"{(stats.peak_gpu_mem_mb or 0) / 1024:>7.1f} {base:>9.1f} {rate / base:>5.1f}x")
+
+
+def profile_gpu(args: argparse.Namespace) -> None:
+    """Where one gpt2-sized training run spends its time (torch.profiler, top ops)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    texts, targets = make_data(640, 50257, args.gpu_len)
+    ours(build_model(12, 768, 50257), texts[:64], targets[:64], bf16=True)
+    times: list[float] = []
+    model = build_model(12, 768, 50257)
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        cfg = FinetuneConfig(epochs=1, batch_size=32, lr=5e-5, bf16=True)
+        train_classifier(model, PreTokenized(), texts, targets, cfg, 0, soft_cross_entropy,
+                         on_step=lambda step, loss: times.append(time.perf_counter()))
+    steps = np.diff(times)
+    print(f"step time: median {np.median(steps) * 1e3:.1f} ms, first {steps[:3] * 1e3}")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
+    print(prof.key_averages().table(sort_by="self_cuda_time_total", row_limit=10))
 
 
 def main() -> None:
@@ -159,8 +184,12 @@ def main() -> None:
     parser.add_argument("--gpu-ladder", action="store_true")
     parser.add_argument("--gpu-len", type=int, default=256)
     parser.add_argument("--models", nargs="*")
+    parser.add_argument("--profile", action="store_true", help="GPU: profile a gpt2-sized run")
     args = parser.parse_args()
-    gpu_ladder(args) if args.gpu_ladder else cpu_comparison(args)
+    if args.profile:
+        profile_gpu(args)
+    else:
+        gpu_ladder(args) if args.gpu_ladder else cpu_comparison(args)
 
 
 if __name__ == "__main__":
