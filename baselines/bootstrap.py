@@ -49,6 +49,7 @@ class Bootstrap(Method):
     """Weak labels passed up a chain of intermediate rungs (strong encoder's earlier layers)."""
 
     version = "1"
+    regimes = ("probe",)  # works on cached features; no finetune form yet
     paper = "https://arxiv.org/abs/2312.09390"
     code = "https://github.com/openai/weak-to-strong"
     defaults = {"steps": 2, "folds": 2}

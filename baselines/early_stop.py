@@ -37,6 +37,7 @@ class EarlyStop(Method):
     """Naive cross-entropy stopped at the epoch with the best AUROC against held-out weak labels."""
 
     version = "1"
+    regimes = ("probe",)  # works on cached features; no finetune form yet
     code = "https://github.com/EleutherAI/w2s"
     defaults = {"holdout_fraction": 0.2, "max_epochs": None}
 

@@ -37,6 +37,7 @@ class FilterConfident(Method):
     """Cross-entropy on the most confident fraction of the weak labels only."""
 
     version = "1"
+    regimes = ("probe",)  # works on cached features; no finetune form yet
     defaults = {"keep_fraction": 0.5, "per_class": True}
 
     def check_config(self) -> None:

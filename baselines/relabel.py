@@ -58,6 +58,7 @@ class RelabelKnn(Method):
     """Weak labels smoothed by k nearest neighbours in the strong features, then cross-entropy."""
 
     version = "1"
+    regimes = ("probe",)  # works on cached features; no finetune form yet
     code = "https://github.com/EleutherAI/w2s"
     defaults = {"k": 20, "exclude_self": False}
 
@@ -76,6 +77,7 @@ class RelabelLogreg(Method):
     """Weak labels replaced by a soft-label logistic regression on the strong features."""
 
     version = "1"
+    regimes = ("probe",)  # works on cached features; no finetune form yet
     code = "https://github.com/EleutherAI/w2s"
     defaults = {"l2": 1e-3}
 

@@ -51,6 +51,7 @@ class StrongZeroShotProbe(Method):
     """Control: unsupervised 2-cluster split of the strong features (weak labels name it only)."""
 
     version = "1"
+    regimes = ("probe",)  # works on cached features; no finetune form yet
     defaults = {"components": 16, "orient": "weak"}
 
     def check_config(self) -> None:

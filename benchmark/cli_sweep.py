@@ -34,20 +34,35 @@ class SweepPlan:
 def plan_sweep(args: argparse.Namespace) -> SweepPlan:
     """The runs ``run`` and ``status`` talk about: suite × tasks × methods × replicates."""
     from benchmark.harness import RunSpec
+    from benchmark.methods import METHODS
     from benchmark.paths import default_results_dir
     from benchmark.tasks import resolve_tasks
 
-    specs = resolve_tasks(args.suite, args.tasks)
+    regime = getattr(args, "regime", None)
+    suite = args.suite
+    if regime == "finetune" and suite == getattr(args, "default_suite", None):
+        suite = FINETUNE_SUITE
+    specs = resolve_tasks(suite, args.tasks)
+    if regime:
+        specs = [s for s in specs if s.regime == regime]
+        if not specs:
+            raise W2SBenchError(f"suite {suite!r} has no {regime}-regime tasks; the embedded "
+                                f"finetune suite is {FINETUNE_SUITE!r}")
     methods = select_methods(args.methods)
     runs = []
     for spec in specs:
+        usable = [m for m in methods if spec.regime in METHODS.get(m).regimes]
+        if args.methods and len(usable) < len(methods):
+            skipped = sorted(set(methods) - set(usable))
+            print(f"note: {', '.join(skipped)} cannot run {spec.regime}-regime task "
+                  f"{spec.id!r} (the method works on cached probe features); skipped")
         count = spec.replicates if args.replicates is None else args.replicates
         if not 1 <= count <= spec.replicates:
             raise W2SBenchError(f"--replicates {count}: task {spec.id!r} has "
                                 f"{spec.replicates} replicates (choose 1..{spec.replicates})")
-        runs += [RunSpec(args.suite, spec.id, m, k) for m in methods for k in range(count)]
+        runs += [RunSpec(suite, spec.id, m, k) for m in usable for k in range(count)]
     results = Path(args.results_dir) if args.results_dir else default_results_dir()
-    return SweepPlan(args.suite, specs, runs, results)
+    return SweepPlan(suite, specs, runs, results)
 
 
 def _slurm_options(pairs: list[str] | None) -> dict[str, str]:
@@ -120,8 +135,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+FINETUNE_SUITE = "mini-finetune"
+
+
 def add_sweep_selection(p: argparse.ArgumentParser, default_suite: str) -> None:
     p.add_argument("--suite", default=default_suite)
+    p.set_defaults(default_suite=default_suite)
+    p.add_argument("--regime", choices=["probe", "finetune"],
+                   help="only tasks of this regime; `--regime finetune` alone runs the "
+                   f"embedded finetune suite ({FINETUNE_SUITE}: MiniLM students finetuned "
+                   "on CPU)")
     p.add_argument("--tasks", type=_csv_list, help="only these tasks of the suite (comma list)")
     p.add_argument("--methods", type=_csv_list,
                    help="comma list of methods (default: every reference baseline)")

@@ -30,6 +30,25 @@ from benchmark.weak_labels import (
 )
 
 
+def finetune_ceiling(spec: TaskSpec, train_texts: list[str], gold: np.ndarray,
+                     test_texts: list[str], seed: int) -> np.ndarray:
+    """The strong student finetuned on gold B with the task's recipe (the shared trainer)."""
+    from benchmark.finetune.classifier import load_classifier
+    from benchmark.finetune.trainer import FinetuneConfig, predict_proba, train_classifier
+    from benchmark.models.encoders import checkpoint_of
+    from benchmark.models.ladder import ENCODERS
+    from benchmark.training import soft_cross_entropy
+
+    assert spec.finetune is not None
+    checkpoint, revision = checkpoint_of(ENCODERS.get(MODELS.get(spec.strong_model).encoder))
+    config = FinetuneConfig.from_dict(spec.finetune.model_dump(exclude={"pooling"}))
+    tokenizer, model = load_classifier(checkpoint, revision=revision, num_classes=gold.shape[1],
+                                       pooling=spec.finetune.pooling,
+                                       lora_rank=config.lora_rank)
+    train_classifier(model, tokenizer, train_texts, gold, config, seed, soft_cross_entropy)
+    return predict_proba(model, tokenizer, test_texts, config)[0]
+
+
 def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> Lock:
     if is_frozen(spec.id) and not force:
         raise SpecError(f"task {spec.id!r} is already frozen; re-freezing changes every score "
@@ -41,7 +60,8 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> L
     row_of = {e.id: i for i, e in enumerate(pool)}
     weak_is_encoder = MODELS.get(spec.weak_model).kind == "encoder"
     weak_features = model_features(spec.weak_model, texts, progress) if weak_is_encoder else None
-    strong_features = model_features(spec.strong_model, texts, progress)
+    strong_features = (model_features(spec.strong_model, texts, progress)
+                       if spec.regime == "probe" else None)
     classes = len(spec.label_names)
 
     blobs: dict[int, bytes] = {}
@@ -57,9 +77,14 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> L
         # Score the weak model from the probabilities as stored (6 decimals), exactly as a
         # reader of the frozen file would.
         _, stored = decode_replicate(blobs[k], spec.id)
-        ceiling = train_probe(strong_features[rows["B"]], one_hot(labels[rows["B"]], classes),
-                              ProbeConfig.from_defaults(spec.training), seed)
-        ceiling_probs = ceiling.predict_proba(strong_features[rows["test"]])
+        gold_B = one_hot(labels[rows["B"]], classes)
+        if strong_features is not None:
+            ceiling = train_probe(strong_features[rows["B"]], gold_B,
+                                  ProbeConfig.from_defaults(spec.training), seed)
+            ceiling_probs = ceiling.predict_proba(strong_features[rows["test"]])
+        else:
+            ceiling_probs = finetune_ceiling(spec, [texts[i] for i in rows["B"]], gold_B,
+                                             [texts[i] for i in rows["test"]], seed)
         gold_test = labels[rows["test"]]
         refs.append(ReplicateReference(
             replicate=k, seed=seed,

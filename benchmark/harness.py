@@ -22,7 +22,9 @@ from benchmark.claims import Claim, record_job, release, try_claim
 from benchmark.datasets import Example
 from benchmark.errors import IntegrityError, W2SBenchError
 from benchmark.executors import Executor, ExecutorOptions, Job, make_executor
+from benchmark.finetune.trainer import FinetuneConfig
 from benchmark.methods import METHODS, MethodInput, StrongModelInfo, build_method
+from benchmark.models.encoders import checkpoint_of
 from benchmark.models.features import all_layer_features, cache_path
 from benchmark.models.ladder import ENCODERS, MODELS, hidden_layer
 from benchmark.paths import cache_dir
@@ -108,7 +110,8 @@ class TaskContexts:
             texts = [e.text for e in pool]
             model = MODELS.get(spec.strong_model)
             encoder = ENCODERS.get(model.encoder or "")
-            all_layer_features(encoder.name, texts, progress=self.progress)  # fill the cache
+            if spec.regime == "probe":  # finetuning reads texts, not cached features
+                all_layer_features(encoder.name, texts, progress=self.progress)
             self._contexts[spec.id] = TaskContext(
                 spec=spec, pool=pool, row_of={e.id: i for i, e in enumerate(pool)},
                 labels=np.array([e.label for e in pool]),
@@ -128,6 +131,16 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path) -> tuple[Method
     """
     spec = ctx.spec
     weak = load_weak_labels(spec, replicate)
+    finetune: dict[str, Any] = {}
+    if spec.regime == "finetune":
+        assert spec.finetune is not None
+        checkpoint, revision = checkpoint_of(ENCODERS.get(MODELS.get(spec.strong_model).encoder))
+        settings = spec.finetune.model_dump(exclude={"pooling"})
+        finetune = dict(
+            regime="finetune", finetune_config=FinetuneConfig.from_dict(settings),
+            checkpoint=checkpoint, checkpoint_revision=revision, pooling=spec.finetune.pooling,
+            train_texts=tuple(ctx.pool[r].text for r in ctx.rows(weak.ids_B)),
+            test_texts=tuple(ctx.pool[r].text for r in ctx.rows(weak.ids_test)))
     inp = MethodInput(
         task=spec.id, replicate=replicate, seed=replicate_seed(spec, replicate),
         label_names=tuple(spec.label_names), strong_model=ctx.strong,
@@ -135,7 +148,8 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path) -> tuple[Method
         test_ids=weak.ids_test, test_features=None,
         probe_config=ProbeConfig.from_defaults(spec.training),
         scratch_dir=scratch, feature_file=str(ctx.feature_file),
-        train_rows=tuple(ctx.rows(weak.ids_B)), test_rows=tuple(ctx.rows(weak.ids_test)))
+        train_rows=tuple(ctx.rows(weak.ids_B)), test_rows=tuple(ctx.rows(weak.ids_test)),
+        **finetune)
     return inp, weak
 
 

@@ -23,8 +23,9 @@ import numpy as np
 import torch
 
 from benchmark.errors import SpecError
+from benchmark.finetune.trainer import FinetuneConfig
 from benchmark.registry import Registry
-from benchmark.training import LinearProbe, ProbeConfig, train_probe
+from benchmark.training import LinearProbe, ProbeConfig, soft_cross_entropy, train_probe
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,14 @@ class MethodInput:
     feature_file: str = ""         # cache file with every hidden state, for features_at()
     train_rows: tuple[int, ...] = field(default=(), repr=False)
     test_rows: tuple[int, ...] = field(default=(), repr=False)
+    # finetune regime: the texts themselves (no labels) and the shared trainer's recipe
+    regime: str = "probe"
+    train_texts: tuple[str, ...] = field(default=(), repr=False)
+    test_texts: tuple[str, ...] = field(default=(), repr=False)
+    finetune_config: FinetuneConfig | None = None
+    checkpoint: str = ""                 # the strong model's weights: a folder or a hub id
+    checkpoint_revision: str | None = None
+    pooling: str = "last"
 
     @property
     def num_classes(self) -> int:
@@ -72,7 +81,7 @@ class MethodInput:
     def with_cached_features(self) -> MethodInput:
         """This input with its feature arrays read from the cache (the harness ships inputs
         without them; the process that runs the method fills them in here)."""
-        if self.train_features is not None:
+        if self.train_features is not None or self.regime != "probe":
             return self
         train, test = self.features_at(self.strong_model.layer)
         return replace(self, train_features=train, test_features=test)
@@ -86,12 +95,51 @@ class MethodInput:
                            config or self.probe_config, self.seed, on_epoch=on_epoch, **kwargs)
 
 
+    def finetune(self, targets: np.ndarray, loss: Callable | None = None,
+                 config: FinetuneConfig | None = None, texts: tuple[str, ...] | None = None
+                 ) -> FinetunedClassifier:
+        """Finetune a fresh copy of the strong model with the shared trainer (default: on
+        split B's texts, with the task's recipe)."""
+        from benchmark.finetune.classifier import load_classifier
+        from benchmark.finetune.trainer import train_classifier
+
+        if self.regime != "finetune" or self.finetune_config is None:
+            raise ValueError(f"task {self.task!r} is in the {self.regime} regime; "
+                             "finetune() needs a finetune task")
+        config = config or self.finetune_config
+        tokenizer, model = load_classifier(
+            self.checkpoint, revision=self.checkpoint_revision, num_classes=self.num_classes,
+            pooling=self.pooling, lora_rank=config.lora_rank)  # type: ignore[arg-type]
+        stats = train_classifier(model, tokenizer, list(texts or self.train_texts), targets,
+                                 config, self.seed, loss or soft_cross_entropy,
+                                 checkpoint_dir=self.scratch_dir / "checkpoints")
+        print(f"finetune: {stats.summary()}")
+        return FinetunedClassifier(model, tokenizer, config, stats)
+
+
+@dataclass
+class FinetunedClassifier:
+    model: Any
+    tokenizer: Any
+    config: FinetuneConfig
+    stats: Any
+
+    def predict_proba(self, texts: tuple[str, ...] | list[str]) -> np.ndarray:
+        from benchmark.finetune.trainer import predict_proba
+
+        probs, truncated = predict_proba(self.model, self.tokenizer, list(texts), self.config)
+        if truncated:
+            print(f"finetune: {truncated} of {len(texts)} evaluation texts truncated")
+        return probs
+
+
 class Method:
     """Base class of every method plugin (baselines and submissions alike)."""
 
     name: ClassVar[str] = ""
     version: ClassVar[str] = "1"
     defaults: ClassVar[dict[str, Any]] = {}
+    regimes: ClassVar[tuple[str, ...]] = ("probe", "finetune")  # where fit_predict works
     paper: ClassVar[str | None] = None  # link shown on the leaderboard (submissions: yaml)
     code: ClassVar[str | None] = None
 
@@ -120,6 +168,9 @@ class Method:
 
     def fit_predict(self, inp: MethodInput) -> np.ndarray:
         """Return test-set class probabilities, shape ``[n_test, classes]``."""
+        if inp.regime == "finetune":
+            model = inp.finetune(inp.train_weak_probs, loss=self.loss)
+            return model.predict_proba(inp.test_texts)
         probe = inp.train_probe(inp.train_weak_probs, loss=self.loss)
         return probe.predict_proba(inp.test_features)
 

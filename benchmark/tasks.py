@@ -67,6 +67,24 @@ class TrainingDefaults(_Strict):
     weak_c: float = Field(default=1.0, gt=0)  # inverse L2 strength of the weak supervisor
 
 
+class FinetuneSettings(_Strict):
+    """Finetune-regime recipe shared by the ceiling and every method (the shared trainer's
+    settings; see :class:`benchmark.finetune.trainer.FinetuneConfig`)."""
+
+    epochs: PositiveInt = Field(default=2, le=100)
+    batch_size: PositiveInt = Field(default=32, le=4096)
+    eval_batch_size: PositiveInt = Field(default=64, le=4096)
+    lr: float = Field(default=1e-5, gt=0, le=1)
+    weight_decay: float = Field(default=0.0, ge=0, le=10)
+    warmup_steps: int = Field(default=0, ge=0)
+    max_ctx: PositiveInt = Field(default=512, le=32768)
+    bf16: bool | None = None             # None: on GPU, or a CPU with native bf16
+    freeze_embeddings: bool = False
+    gradient_checkpointing: bool = False
+    lora_rank: PositiveInt | None = None
+    pooling: Literal["last", "mean"] = "last"
+
+
 class Resources(_Strict):
     """What one run of the task needs: every executor requests these (Slurm job size, Ray
     task resources, how many local workers fit in memory) and ``run --dry-run`` sums them.
@@ -91,7 +109,8 @@ class TaskSpec(_Strict):
     splits: SplitSizes
     weak_model: str
     strong_model: str
-    regime: Literal["probe"]
+    regime: Literal["probe", "finetune"]
+    finetune: FinetuneSettings | None = None  # required by (and only for) the finetune regime
     replicates: PositiveInt = Field(default=5, le=100)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     training: TrainingDefaults = TrainingDefaults()
@@ -101,13 +120,18 @@ class TaskSpec(_Strict):
     def _distinct_models(self) -> TaskSpec:
         if self.weak_model == self.strong_model:
             raise ValueError("weak_model and strong_model must differ")
+        if (self.regime == "finetune") != (self.finetune is not None):
+            raise ValueError("a `finetune:` block goes with `regime: finetune`, and only there")
         return self
 
     @property
     def sha256(self) -> str:
         """Content hash of the definition (resource hints excluded): frozen labels are tied
         to it."""
-        content = self.model_dump(mode="json", exclude={"resources"})
+        # a probe task's absent `finetune` block is left out too, so adding the finetune
+        # regime did not change the hash of any task frozen before it
+        skip = {"resources"} | ({"finetune"} if self.finetune is None else set())
+        content = self.model_dump(mode="json", exclude=skip)
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 

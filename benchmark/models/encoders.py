@@ -43,6 +43,16 @@ def converted_dir(source: EncoderSource) -> Path:
     return final
 
 
+def checkpoint_of(source: EncoderSource) -> tuple[str, str | None]:
+    """``(folder or hub id, revision)`` of an encoder's transformers checkpoint, for
+    finetuning (ONNX encoders are converted once)."""
+    if source.format == "hub":
+        return str(source.hub_id), source.revision
+    if source.format == "onnx-bert":
+        return str(converted_dir(source)), None
+    return str(asset_path(source.asset or "")), None
+
+
 def load_encoder(source: EncoderSource) -> tuple[Any, Any]:
     """Return ``(tokenizer, model)`` in eval mode."""
     from transformers import AutoModel, AutoTokenizer

@@ -1,0 +1,83 @@
+"""The finetune regime end to end: a task finetuning the tiny BERT, frozen (ceiling finetuned
+on gold), swept through the harness in worker processes, spied on for gold labels."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from benchmark.harness import Harness, RunSpec
+from benchmark.records import read_record
+from tests.conftest import TASK_YAML, TINY_TASK
+from tests.spy_plugin import SPY_SOURCE, assert_spy_found_no_gold
+from tests.test_harness import gold_by_id
+
+FT_TASK = "tiny-tfidf-to-bert-ft"
+FINETUNE_BLOCK = """\
+finetune:
+  epochs: 4
+  batch_size: 16
+  lr: 0.003
+  max_ctx: 32
+  pooling: mean
+"""
+
+
+@pytest.fixture
+def ft_task(tiny_world):
+    from benchmark.freeze import freeze_task
+    from benchmark.tasks import TASKS
+
+    path = tiny_world.root / "tasks" / f"{FT_TASK}.yaml"
+    path.write_text(TASK_YAML.format(id=FT_TASK).replace("regime: probe\n",
+                                                         "regime: finetune\n" + FINETUNE_BLOCK))
+    TASKS.reset()
+    try:
+        spec = TASKS.get(FT_TASK)
+        freeze_task(spec, force=True, progress=False)
+        yield spec
+    finally:
+        path.unlink()
+        shutil.rmtree(tiny_world.root / "tasks" / "frozen" / FT_TASK, ignore_errors=True)
+        TASKS.reset()
+
+
+def test_finetune_task_freezes_runs_and_scores(ft_task, tiny_world, tmp_path, monkeypatch):
+    from benchmark.weak_labels import load_references
+
+    refs = load_references(ft_task).replicates
+    assert all(r.ceiling_accuracy > r.weak_accuracy for r in refs)  # finetuned on gold
+    monkeypatch.setenv("W2S_SPY_OUT", str(tmp_path))
+    tiny_world.add_submission("spy", SPY_SOURCE)
+    runs = [RunSpec("tiny", FT_TASK, m, k) for m in ("naive", "logconf", "spy")
+            for k in range(2)]
+    summary = Harness(tmp_path / "results", workers=1, progress=False).run(
+        runs, {FT_TASK: ft_task})
+    assert summary.done == 6 and not summary.failed
+    for k in range(2):
+        record = read_record(runs[k].path(tmp_path / "results"))
+        assert record.status == "ok" and record.metrics.accuracy > 0.6  # chance: 0.5
+        assert record.compute.train_flops > 0 and record.compute.examples_seen == 4 * 240
+    assert_spy_found_no_gold(tmp_path, gold_by_id(tiny_world))
+
+
+def test_probe_only_methods_are_left_out_of_finetune_sweeps(ft_task, tiny_world, capsys):
+    import argparse
+
+    from benchmark.cli_sweep import plan_sweep
+    from benchmark.tasks import SUITES
+
+    suites = tiny_world.root / "tasks" / "suites.yaml"
+    saved = suites.read_text()
+    suites.write_text(f"tiny:\n  description: tests\n  tasks: [{TINY_TASK}, {FT_TASK}]\n")
+    SUITES.reset()
+    try:
+        args = argparse.Namespace(suite="tiny", tasks=None, methods=["naive", "bootstrap"],
+                                  replicates=1, results_dir=None, regime="finetune")
+        plan = plan_sweep(args)
+    finally:
+        suites.write_text(saved)
+        SUITES.reset()
+    assert [(r.task, r.method) for r in plan.runs] == [(FT_TASK, "naive")]
+    assert "bootstrap cannot run finetune-regime task" in capsys.readouterr().out
