@@ -205,6 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_parsers(sub)
 
+    from benchmark.cli_paper import add_parsers as add_paper_parsers
+
+    add_paper_parsers(sub)
+
     p = sub.add_parser("leaderboard", help="build the static leaderboard site from records")
     p.add_argument("--results-dir", help="records to read (default: results/; the committed "
                    "submissions/*/results/ are always read too)")

@@ -1,0 +1,98 @@
+"""``w2s-bench weak-labels push/pull``: frozen weak-label sets in a hub dataset repo.
+
+``push`` uploads ``tasks/frozen/<task>/`` to ``<repo>/<task>/`` with huggingface-hub and
+writes ``hub.json`` beside the lock: the repo, the commit the upload made, and the sha256 of
+every file (``lock.json`` included). ``pull`` downloads exactly that commit (a branch could
+move), checks every file against those hashes *before* anything is written into ``tasks/``,
+and installs them atomically. With ``HF_HUB_OFFLINE=1`` the download is served from the local
+hub cache, so a machine without network access pulls what an earlier download cached.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from benchmark.datasets.hub import COMMIT
+from benchmark.errors import IntegrityError, SpecError
+from benchmark.storage import atomic_write_json, sha256_file
+from benchmark.weak_labels import LOCK, task_frozen_dir
+
+HUB_PIN = "hub.json"
+
+
+class HubPin(BaseModel):
+    """Where a task's frozen set lives on the hub, pinned to a commit, with its file hashes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    task: str
+    repo_id: str
+    revision: str
+    files: dict[str, str]  # name -> sha256, lock.json included
+
+
+def read_pin(task: str) -> HubPin:
+    path = task_frozen_dir(task) / HUB_PIN
+    if not path.is_file():
+        raise SpecError(f"task {task!r} has no {path}; `w2s-bench weak-labels push {task} "
+                        "--repo OWNER/NAME` writes it (or copy it from whoever pushed)")
+    pin = HubPin.model_validate(json.loads(path.read_text()))
+    if not COMMIT.match(pin.revision):
+        raise SpecError(f"{path}: revision {pin.revision!r} is not a 40-hex commit")
+    return pin
+
+
+def push(task: str, repo_id: str, token: str | None = None) -> HubPin:
+    from huggingface_hub import HfApi
+
+    folder = task_frozen_dir(task)
+    if not (folder / LOCK).is_file():
+        raise SpecError(f"task {task!r} is not frozen; run `w2s-bench freeze {task}` first")
+    files = {p.name: sha256_file(p) for p in sorted(folder.iterdir())
+             if p.is_file() and p.name != HUB_PIN}
+    api = HfApi(token=token)
+    api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
+    commit = api.upload_folder(folder_path=str(folder), path_in_repo=task, repo_id=repo_id,
+                               repo_type="dataset", ignore_patterns=[HUB_PIN],
+                               commit_message=f"weak labels of {task}")
+    pin = HubPin(task=task, repo_id=repo_id, revision=commit.oid, files=files)
+    atomic_write_json(folder / HUB_PIN, pin.model_dump(mode="json"))
+    return pin
+
+
+def pull(task: str, pin: HubPin | None = None) -> Path:
+    """Download the pinned commit's files, verify them, install them; returns the folder."""
+    from huggingface_hub import snapshot_download
+
+    pin = pin or read_pin(task)
+    snapshot = Path(snapshot_download(pin.repo_id, repo_type="dataset", revision=pin.revision,
+                                      allow_patterns=[f"{task}/*"]))
+    source = snapshot / task
+    for name, expected in pin.files.items():
+        path = source / name
+        if not path.is_file():
+            raise IntegrityError(f"{pin.repo_id}@{pin.revision[:12]} has no {task}/{name}")
+        actual = sha256_file(path)
+        if actual != expected:
+            raise IntegrityError(f"{pin.repo_id}@{pin.revision[:12]}: {task}/{name} has sha256 "
+                                 f"{actual}, {HUB_PIN} pins {expected}; nothing was installed. "
+                                 "The download or the cache was altered: delete the cached "
+                                 "copy and pull again.")
+    target = task_frozen_dir(task)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{task}.", dir=target.parent))
+    try:
+        for name in pin.files:
+            shutil.copyfile(source / name, staging / name)
+        atomic_write_json(staging / HUB_PIN, pin.model_dump(mode="json"))
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
