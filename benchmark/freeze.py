@@ -41,7 +41,7 @@ def finetune_ceiling(spec: TaskSpec, train_texts: list[str], gold: np.ndarray,
 
     assert spec.finetune is not None
     checkpoint, revision = checkpoint_of(ENCODERS.get(MODELS.get(spec.strong_model).encoder))
-    config = FinetuneConfig.from_dict(spec.finetune.model_dump(exclude={"pooling"}))
+    config = FinetuneConfig.from_settings(spec.finetune)
     tokenizer, model = load_classifier(checkpoint, revision=revision, num_classes=gold.shape[1],
                                        pooling=spec.finetune.pooling,
                                        lora_rank=config.lora_rank)

@@ -135,9 +135,8 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path) -> tuple[Method
     if spec.regime == "finetune":
         assert spec.finetune is not None
         checkpoint, revision = checkpoint_of(ENCODERS.get(MODELS.get(spec.strong_model).encoder))
-        settings = spec.finetune.model_dump(exclude={"pooling"})
         finetune = dict(
-            regime="finetune", finetune_config=FinetuneConfig.from_dict(settings),
+            regime="finetune", finetune_config=FinetuneConfig.from_settings(spec.finetune),
             checkpoint=checkpoint, checkpoint_revision=revision, pooling=spec.finetune.pooling,
             train_texts=tuple(ctx.pool[r].text for r in ctx.rows(weak.ids_B)),
             test_texts=tuple(ctx.pool[r].text for r in ctx.rows(weak.ids_test)))

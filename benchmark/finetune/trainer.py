@@ -51,6 +51,11 @@ class FinetuneConfig:
     checkpoint_every: int | None = None  # steps; None: never
 
     @classmethod
+    def from_settings(cls, settings: Any) -> FinetuneConfig:
+        """From a task's ``finetune:`` block (pooling belongs to the model, not the trainer)."""
+        return cls.from_dict(settings.model_dump(exclude={"pooling"}))
+
+    @classmethod
     def from_dict(cls, values: dict[str, Any]) -> FinetuneConfig:
         values = dict(values)
         if "betas" in values:
