@@ -33,20 +33,18 @@ from benchmark.weak_labels import (
 def finetune_ceiling(spec: TaskSpec, train_texts: list[str], gold: np.ndarray,
                      test_texts: list[str], seed: int) -> np.ndarray:
     """The strong student finetuned on gold B with the task's recipe (the shared trainer)."""
-    from benchmark.finetune.classifier import load_classifier
-    from benchmark.finetune.trainer import FinetuneConfig, predict_proba, train_classifier
+    from benchmark.finetune.fit import fit_classifier
+    from benchmark.finetune.trainer import FinetuneConfig
     from benchmark.models.encoders import checkpoint_of
     from benchmark.models.ladder import ENCODERS
     from benchmark.training import soft_cross_entropy
 
     assert spec.finetune is not None
     checkpoint, revision = checkpoint_of(ENCODERS.get(MODELS.get(spec.strong_model).encoder))
-    config = FinetuneConfig.from_settings(spec.finetune)
-    tokenizer, model = load_classifier(checkpoint, revision=revision, num_classes=gold.shape[1],
-                                       pooling=spec.finetune.pooling,
-                                       lora_rank=config.lora_rank)
-    train_classifier(model, tokenizer, train_texts, gold, config, seed, soft_cross_entropy)
-    return predict_proba(model, tokenizer, test_texts, config)[0]
+    fitted = fit_classifier(checkpoint, revision, spec.finetune.pooling, train_texts, gold,
+                            FinetuneConfig.from_settings(spec.finetune), seed,
+                            soft_cross_entropy)
+    return fitted.predict_proba(test_texts)
 
 
 def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> Lock:

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from benchmark.errors import SpecError
+from benchmark.finetune.fit import FinetunedClassifier, fit_classifier
 from benchmark.finetune.trainer import FinetuneConfig
 from benchmark.registry import Registry
 from benchmark.training import LinearProbe, ProbeConfig, soft_cross_entropy, train_probe
@@ -94,43 +95,21 @@ class MethodInput:
         return train_probe(self.train_features if features is None else features, targets,
                            config or self.probe_config, self.seed, on_epoch=on_epoch, **kwargs)
 
-
     def finetune(self, targets: np.ndarray, loss: Callable | None = None,
                  config: FinetuneConfig | None = None, texts: tuple[str, ...] | None = None
                  ) -> FinetunedClassifier:
         """Finetune a fresh copy of the strong model with the shared trainer (default: on
         split B's texts, with the task's recipe)."""
-        from benchmark.finetune.classifier import load_classifier
-        from benchmark.finetune.trainer import train_classifier
-
         if self.regime != "finetune" or self.finetune_config is None:
             raise ValueError(f"task {self.task!r} is in the {self.regime} regime; "
                              "finetune() needs a finetune task")
-        config = config or self.finetune_config
-        tokenizer, model = load_classifier(
-            self.checkpoint, revision=self.checkpoint_revision, num_classes=self.num_classes,
-            pooling=self.pooling, lora_rank=config.lora_rank)  # type: ignore[arg-type]
-        stats = train_classifier(model, tokenizer, list(texts or self.train_texts), targets,
-                                 config, self.seed, loss or soft_cross_entropy,
-                                 checkpoint_dir=self.scratch_dir / "checkpoints")
-        print(f"finetune: {stats.summary()}")
-        return FinetunedClassifier(model, tokenizer, config, stats)
-
-
-@dataclass
-class FinetunedClassifier:
-    model: Any
-    tokenizer: Any
-    config: FinetuneConfig
-    stats: Any
-
-    def predict_proba(self, texts: tuple[str, ...] | list[str]) -> np.ndarray:
-        from benchmark.finetune.trainer import predict_proba
-
-        probs, truncated = predict_proba(self.model, self.tokenizer, list(texts), self.config)
-        if truncated:
-            print(f"finetune: {truncated} of {len(texts)} evaluation texts truncated")
-        return probs
+        fitted = fit_classifier(self.checkpoint, self.checkpoint_revision, self.pooling,
+                                list(texts or self.train_texts), np.asarray(targets),
+                                config or self.finetune_config, self.seed,
+                                loss or soft_cross_entropy,
+                                checkpoint_dir=self.scratch_dir / "checkpoints")
+        print(f"finetune: {fitted.stats.summary()}")
+        return fitted
 
 
 class Method:
