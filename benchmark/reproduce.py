@@ -51,37 +51,53 @@ def load_study(name: str) -> dict[str, Any]:
     return yaml.safe_load(path.read_text())
 
 
-def plan(study: dict[str, Any]) -> list[PlannedRun]:
+def plan(study: dict[str, Any], models: list[str] | None = None,
+         datasets: list[str] | None = None) -> list[PlannedRun]:
+    """Every run of the study (or of a subset of its rungs and datasets), smallest first:
+    per dataset the ground-truth runs, then the transfer runs of each weak < strong pair."""
+    from benchmark.models.hub_ladder import LADDER
+
     recipe, ladder = study["recipe"], list(study["ladder"])
+    for name, chosen, known in (("model", models, ladder), ("dataset", datasets,
+                                                            list(study["datasets"]))):
+        for item in chosen or []:
+            if item not in known:
+                raise UnknownNameError(f"{name} {item!r} is not in this study; it has "
+                                       + ", ".join(known))
+    ladder = [r for r in ladder if not models or r in models]
     runs = []
     for dataset, tokens in study["datasets"].items():
+        if datasets and dataset not in datasets:
+            continue
         per_run_tokens = (recipe["n_docs"] // 2) * recipe["epochs"] * tokens
         for seed in recipe["seeds"]:
             for rung in ladder:
-                params = study["ladder"][rung][1]
+                params = LADDER.get(rung).params
                 runs.append(PlannedRun(dataset, "ground-truth", rung, None, "xent", seed,
                                        6.0 * params * per_run_tokens))
             for weak, strong in itertools.combinations(ladder, 2):
-                params = study["ladder"][strong][1]
+                params = LADDER.get(strong).params
                 runs += [PlannedRun(dataset, "transfer", strong, weak, loss, seed,
                                     6.0 * params * per_run_tokens)
                          for loss in recipe["losses"]]
     return runs
 
 
-def record_path(results: Path, run: PlannedRun) -> Path:
-    return results / "burns2023" / f"{run.key.replace('/', '__')}.json"
+def record_path(results: Path, run: PlannedRun, tag: str = "burns2023") -> Path:
+    """Where a run's record lives; ``tag`` names the recipe variant (see ``study_tag``)."""
+    return results / tag / f"{run.key.replace('/', '__')}.json"
 
 
-def render_dry_run(study: dict[str, Any], runs: list[PlannedRun], results: Path) -> str:
-    cached = {r.key for r in runs if record_path(results, r).is_file()}
+def render_dry_run(study: dict[str, Any], runs: list[PlannedRun], results: Path,
+                   tag: str = "burns2023") -> str:
+    cached = {r.key for r in runs if record_path(results, r, tag).is_file()}
     lines = [f"reproduce burns2023: {len(runs)} runs ({len(cached)} cached in "
-             f"{results / 'burns2023'}); GPU-hours estimated as 6·N·tokens at "
+             f"{results / tag}); GPU-hours estimated as 6·N·tokens at "
              f"{ACHIEVED_FLOPS / 1e12:.0f} TFLOP/s on one H100", ""]
     lines.append(f"{'dataset':<16} {'ground-truth':>12} {'transfer':>9} {'cached':>7} "
                  f"{'GPU-hours':>10}")
     total = 0.0
-    for dataset in study["datasets"]:
+    for dataset in dict.fromkeys(r.dataset for r in runs):
         mine = [r for r in runs if r.dataset == dataset]
         hours = sum(r.flops for r in mine) / ACHIEVED_FLOPS / 3600
         total += hours
@@ -95,30 +111,36 @@ def render_dry_run(study: dict[str, Any], runs: list[PlannedRun], results: Path)
     return "\n".join(lines)
 
 
-def _read(results: Path, run: PlannedRun) -> dict[str, Any] | None:
-    path = record_path(results, run)
+def _read(results: Path, run: PlannedRun, tag: str) -> dict[str, Any] | None:
+    path = record_path(results, run, tag)
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def compare(study: dict[str, Any], runs: list[PlannedRun], results: Path
-            ) -> list[dict[str, Any]]:
+def compare(study: dict[str, Any], runs: list[PlannedRun], results: Path,
+            tag: str = "burns2023") -> list[dict[str, Any]]:
     """Rows of (quantity, published, ours, delta, pass) from the records present."""
     rows = []
     tol = study["tolerance"]
     ladder = list(study["ladder"])
-    gt = {(r.dataset, r.strong): _read(results, r) for r in runs if r.kind == "ground-truth"}
+    gt = {(r.dataset, r.strong): _read(results, r, tag) for r in runs
+          if r.kind == "ground-truth"}
+    planned = {(r.dataset, r.strong) for r in runs if r.kind == "ground-truth"}
     for dataset, published in study["ground_truth_accuracy"].items():
         for rung, value in zip(ladder, published, strict=True):
+            if (dataset, rung) not in planned:
+                continue
             record = gt.get((dataset, rung))
             ours = record["accuracy"] if record else None
             rows.append(_row(f"{dataset} accuracy {rung}", value, ours, tol["accuracy"]))
     for dataset, per_loss in study["median_pgr"].items():
+        if not any(r.dataset == dataset for r in runs):
+            continue
         for loss, value in per_loss.items():
             pgrs = []
             for r in runs:
                 if r.dataset != dataset or r.kind != "transfer" or r.loss != loss:
                     continue
-                record, weak, strong = (_read(results, r), gt.get((dataset, r.weak)),
+                record, weak, strong = (_read(results, r, tag), gt.get((dataset, r.weak)),
                                         gt.get((dataset, r.strong)))
                 if record and weak and strong and strong["accuracy"] > weak["accuracy"]:
                     pgrs.append((record["accuracy"] - weak["accuracy"])

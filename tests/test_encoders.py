@@ -45,10 +45,16 @@ def test_feature_cache_hits_and_survives_a_corrupt_entry(tiny_world, monkeypatch
     assert other != path  # keyed by the exact texts
 
 
-def test_hub_encoder_needs_a_pinned_revision() -> None:
+def test_hub_encoder_needs_a_pinned_revision_to_load() -> None:
     from pydantic import ValidationError
 
+    from benchmark.errors import SpecError
+    from benchmark.models.encoders import load_encoder
     from benchmark.models.ladder import EncoderSource
 
-    with pytest.raises(ValidationError, match="needs hub_id and revision"):
-        EncoderSource(name="x", format="hub", hub_id="org/model", num_layers=1, hidden_size=8)
+    with pytest.raises(ValidationError, match="needs hub_id"):
+        EncoderSource(name="x", format="hub", num_layers=1, hidden_size=8)
+    unpinned = EncoderSource(name="x", format="hub", hub_id="org/model", num_layers=1,
+                             hidden_size=8)
+    with pytest.raises(SpecError, match="no pinned revision"):
+        load_encoder(unpinned)

@@ -64,6 +64,7 @@ def test_comparison_table_gives_deltas_and_verdicts(tmp_path, capsys) -> None:
     assert rows["sciq median PGR xent"]["result"] == "FAIL"       # 0.5 vs 0.332 ± 0.15
     assert rows["sciq median PGR logconf"]["ours"] == pytest.approx(0.05 / 0.06)
     assert rows["boolq accuracy gpt2"]["result"] == "missing"
-    assert main(["reproduce", "burns2023", "--results-dir", str(tmp_path)]) == 1
+    assert main(["reproduce", "burns2023", "--compare-only", "--results-dir",
+                 str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "sciq accuracy gpt2-large" in out and "+0.074" in out and "FAIL" in out

@@ -93,17 +93,21 @@ def _mirror_file(root: Path, dataset: HubDataset, source_split: str) -> Path:
 
 def check_revision(dataset: HubDataset, revision: str | None) -> str:
     """The commit to load: pinned revisions only (a branch name would drift)."""
-    revision = revision or dataset.revision
+    from benchmark.hub_pins import pinned_revision
+
+    revision = (revision or dataset.revision
+                or pinned_revision("datasets", dataset.name, dataset.hub_id))
     if not revision or not COMMIT.match(revision):
         raise SpecError(f"dataset {dataset.name!r} ({dataset.hub_id}): revision {revision!r} is "
-                        "not a pinned 40-hex commit; pin one in the task's `dataset.revision` "
-                        "(`huggingface_hub.HfApi().dataset_info(repo).sha` gives the current one)")
+                        "not a pinned 40-hex commit; pin one in the task's `dataset.revision`, "
+                        f"or run `w2s-bench pin {dataset.name}` on a machine with hub access")
     return revision
 
 
 def load_rows(dataset: HubDataset, split: str, *, revision: str | None = None,
-              mirror: str | Path | None = None) -> list[Row]:
-    """The source rows of one split, in source order, from the mirror or the hub."""
+              mirror: str | Path | None = None, limit: int | None = None) -> list[Row]:
+    """The source rows of one split, in source order (the first ``limit``, if given), from
+    the mirror or the hub."""
     import datasets
 
     source_split = dataset.source_split(split)
@@ -120,6 +124,8 @@ def load_rows(dataset: HubDataset, split: str, *, revision: str | None = None,
     if missing:
         raise AssetError(f"dataset {dataset.name!r} split {source_split!r} lacks the columns "
                          f"{missing} its formatter reads; found {table.column_names}")
+    if limit is not None and limit < len(table):
+        table = table.select(range(limit))
     return list(table)
 
 
@@ -158,9 +164,15 @@ def undersample(examples: list[Example], seed: int) -> list[Example]:
 
 
 def load_examples(name: str, split: str, *, seed: int = 0, revision: str | None = None,
-                  mirror: str | Path | None = None) -> list[Example]:
+                  mirror: str | Path | None = None, first: int | None = None) -> list[Example]:
+    """Formatted examples of one split. ``first``: only the first rows of the source, as
+    openai/weak-to-strong takes its ``n_docs`` (for sources balanced by undersampling, the
+    whole split is formatted and balanced first, then cut)."""
     dataset = HUB_DATASETS.get(name)
-    return format_rows(dataset, load_rows(dataset, split, revision=revision, mirror=mirror), seed)
+    rows = load_rows(dataset, split, revision=revision, mirror=mirror,
+                     limit=None if dataset.balance else first)
+    examples = format_rows(dataset, rows, seed)
+    return examples if first is None else examples[:first]
 
 
 def write_mirror(root: Path, dataset: HubDataset, split: str, rows: list[Row]) -> Path:

@@ -63,14 +63,17 @@ def enable_checkpointing(backbone: nn.Module) -> None:
 
 def load_classifier(source: str | Path, *, revision: str | None = None, num_classes: int = 2,
                     pooling: Pooling = "last", gradient_checkpointing: bool = False,
-                    lora_rank: int | None = None, dtype: torch.dtype | None = None
-                    ) -> tuple[Any, SequenceClassifier]:
-    """``(tokenizer, classifier)`` from a hub id at a pinned revision or a local folder."""
+                    lora_rank: int | None = None, dtype: torch.dtype | None = None,
+                    trust_remote_code: bool = False) -> tuple[Any, SequenceClassifier]:
+    """``(tokenizer, classifier)`` from a hub id at a pinned revision or a local folder
+    (``trust_remote_code``: the ladder's Qwen v1 rungs ship their modelling code)."""
     from transformers import AutoConfig, AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
-    hub = {"revision": revision} if revision else {}
+    hub: dict[str, Any] = {"revision": revision} if revision else {}
+    if trust_remote_code:
+        hub["trust_remote_code"] = True
     tokenizer = AutoTokenizer.from_pretrained(str(source), **hub)
     if tokenizer.pad_token is None:  # GPT-2, Pythia: pad with EOS; the mask marks it as pad
         tokenizer.pad_token = tokenizer.eos_token

@@ -43,11 +43,24 @@ def converted_dir(source: EncoderSource) -> Path:
     return final
 
 
+def hub_checkpoint(source: EncoderSource) -> tuple[str, str | None]:
+    """``(hub id, commit)``, or ``(folder, None)`` when the hub id names a local copy; an
+    unpinned hub id is refused (a branch would drift under frozen results)."""
+    from benchmark.hub_pins import unpinned_error
+
+    assert source.hub_id is not None
+    if Path(source.hub_id).expanduser().is_dir():
+        return str(Path(source.hub_id).expanduser()), None
+    if not source.revision:
+        raise unpinned_error("model", source.name, source.hub_id)
+    return source.hub_id, source.revision
+
+
 def checkpoint_of(source: EncoderSource) -> tuple[str, str | None]:
     """``(folder or hub id, revision)`` of an encoder's transformers checkpoint, for
     finetuning (ONNX encoders are converted once)."""
     if source.format == "hub":
-        return str(source.hub_id), source.revision
+        return hub_checkpoint(source)
     if source.format == "onnx-bert":
         return str(converted_dir(source)), None
     return str(asset_path(source.asset or "")), None
@@ -62,9 +75,12 @@ def load_encoder(source: EncoderSource) -> tuple[Any, Any]:
     hf_logging.disable_progress_bar()
     kwargs: dict[str, Any] = {"add_pooling_layer": False}  # we mean-pool; the pooler is unused
     if source.format == "hub":
-        kwargs["revision"] = source.revision
-        tokenizer = AutoTokenizer.from_pretrained(source.hub_id, revision=source.revision)
-        model = AutoModel.from_pretrained(source.hub_id, **kwargs)
+        checkpoint, revision = hub_checkpoint(source)
+        if revision:
+            kwargs["revision"] = revision
+        tokenizer = AutoTokenizer.from_pretrained(checkpoint, **({"revision": revision}
+                                                                 if revision else {}))
+        model = AutoModel.from_pretrained(checkpoint, **kwargs)
     elif source.format == "onnx-bert":
         tokenizer = AutoTokenizer.from_pretrained(asset_path(source.tokenizer_asset or ""))
         model = AutoModel.from_pretrained(converted_dir(source), **kwargs)

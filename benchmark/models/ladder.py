@@ -23,16 +23,16 @@ class EncoderSource(BaseModel):
     format: Literal["hf-dir", "onnx-bert", "hub"]
     asset: str | None = None            # hf-dir / onnx-bert: asset holding the weights
     tokenizer_asset: str | None = None  # onnx-bert: asset whose tokenizer and config to reuse
-    hub_id: str | None = None           # hub: repo id or a local mirror folder
-    revision: str | None = None         # hub: pinned commit
+    hub_id: str | None = None           # hub: repo id or a local folder
+    revision: str | None = None         # hub: pinned commit (None: unpinned, refuses to load)
     num_layers: int
     hidden_size: int
     max_length: int = 128
 
     @model_validator(mode="after")
     def _check_source(self) -> EncoderSource:
-        if self.format == "hub" and not (self.hub_id and self.revision):
-            raise ValueError(f"encoder {self.name!r}: a hub encoder needs hub_id and revision")
+        if self.format == "hub" and not self.hub_id:
+            raise ValueError(f"encoder {self.name!r}: a hub encoder needs hub_id")
         if self.format != "hub" and not self.asset:
             raise ValueError(f"encoder {self.name!r}: format {self.format} needs an asset")
         if self.format == "onnx-bert" and not self.tokenizer_asset:
@@ -51,7 +51,7 @@ class ModelSpec(BaseModel):
     encoder: str | None = None
     layer: int | None = None   # hidden-state index probed; None means the last layer
     params: int | None = None  # transformer parameters used up to ``layer`` (None: data-dependent)
-    tier: Literal["default", "large"] = "default"
+    tier: Literal["default", "large", "paper"] = "default"  # paper: hub ladder (GPU scale)
 
     @model_validator(mode="after")
     def _check_kind(self) -> ModelSpec:
