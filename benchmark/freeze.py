@@ -1,7 +1,9 @@
 """``w2s-bench freeze``: train the weak supervisor and the ceiling once, and lock the results.
 
 For each replicate: draw splits, fit the weak model on gold A, write its soft labels for B and
-test, and train the strong student on gold B with the shared probe trainer (the ceiling).
+test, and train the strong student on gold B with the shared probe trainer (the ceiling). A
+paper-scale task (hub dataset, ladder rungs, finetune regime) writes the same lock format: its
+weak rung is finetuned on A and its ceiling finetuned on B.
 This is harness code: gold labels are used here and in scoring, nowhere else.
 """
 
@@ -14,9 +16,10 @@ from benchmark.errors import SpecError
 from benchmark.metrics import accuracy, auroc
 from benchmark.models import MODELS
 from benchmark.models.features import model_features
+from benchmark.models.hub_ladder import rung_of
 from benchmark.provenance import hardware, package_versions
 from benchmark.splits import draw_splits, replicate_seed, task_pool
-from benchmark.supervisors import fit_weak_supervisor
+from benchmark.supervisors import fit_finetuned_supervisor, fit_weak_supervisor
 from benchmark.tasks import TaskSpec
 from benchmark.training import ProbeConfig, one_hot, train_probe
 from benchmark.weak_labels import (
@@ -41,9 +44,11 @@ def finetune_ceiling(spec: TaskSpec, train_texts: list[str], gold: np.ndarray,
 
     assert spec.finetune is not None
     checkpoint, revision = checkpoint_of(ENCODERS.get(MODELS.get(spec.strong_model).encoder))
+    rung = rung_of(spec.strong_model)
     fitted = fit_classifier(checkpoint, revision, spec.finetune.pooling, train_texts, gold,
                             FinetuneConfig.from_settings(spec.finetune), seed,
-                            soft_cross_entropy)
+                            soft_cross_entropy,
+                            trust_remote_code=bool(rung and rung.trust_remote_code))
     return fitted.predict_proba(test_texts)
 
 
@@ -56,7 +61,8 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> L
     texts = [e.text for e in pool]
     labels = np.array([e.label for e in pool])
     row_of = {e.id: i for i, e in enumerate(pool)}
-    weak_is_encoder = MODELS.get(spec.weak_model).kind == "encoder"
+    weak_finetuned = rung_of(spec.weak_model) is not None and spec.finetune is not None
+    weak_is_encoder = MODELS.get(spec.weak_model).kind == "encoder" and not weak_finetuned
     weak_features = model_features(spec.weak_model, texts, progress) if weak_is_encoder else None
     strong_features = (model_features(spec.strong_model, texts, progress)
                        if spec.regime == "probe" else None)
@@ -68,8 +74,12 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> L
         seed = replicate_seed(spec, k)
         ids = draw_splits(spec, pool, k)
         rows = {name: np.array([row_of[i] for i in split]) for name, split in ids.items()}
-        predict = fit_weak_supervisor(spec.weak_model, rows["A"], labels[rows["A"]],
-                                      spec.training.weak_c, texts, weak_features, seed)
+        if weak_finetuned:
+            predict = fit_finetuned_supervisor(spec.weak_model, rows["A"], labels[rows["A"]],
+                                               texts, spec.finetune, seed)
+        else:
+            predict = fit_weak_supervisor(spec.weak_model, rows["A"], labels[rows["A"]],
+                                          spec.training.weak_c, texts, weak_features, seed)
         probs = {"B": predict(rows["B"]), "test": predict(rows["test"])}
         blobs[k] = encode_replicate(ids, probs)
         # Score the weak model from the probabilities as stored (6 decimals), exactly as a

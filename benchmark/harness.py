@@ -10,7 +10,6 @@ whichever it is, records are scored and written here, atomically, one per run.
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +25,8 @@ from benchmark.finetune.trainer import FinetuneConfig
 from benchmark.methods import METHODS, MethodInput, StrongModelInfo, build_method
 from benchmark.models.encoders import checkpoint_of
 from benchmark.models.features import all_layer_features, cache_path
+from benchmark.models.hub_ladder import rung_of
 from benchmark.models.ladder import ENCODERS, MODELS, hidden_layer
-from benchmark.paths import cache_dir
 from benchmark.plugins import method_options
 from benchmark.pool import NO_LIMITS, Limits
 from benchmark.progress import SweepProgress
@@ -94,6 +93,9 @@ class Summary:
     failed: list[tuple[RunSpec, str]] = field(default_factory=list)
 
 
+SCRATCH = ".scratch"  # under the results folder: a run's working files until it succeeds
+
+
 class TaskContexts:
     """Loads each task's context once (datasets are shared between tasks)."""
 
@@ -104,9 +106,12 @@ class TaskContexts:
 
     def get(self, spec: TaskSpec) -> TaskContext:
         if spec.id not in self._contexts:
-            if spec.dataset.name not in self._datasets:
-                self._datasets[spec.dataset.name] = load_dataset(spec.dataset.name)
-            pool = task_pool(spec, self._datasets[spec.dataset.name])
+            if spec.dataset.source == "hub":
+                pool = task_pool(spec)  # cached per task definition in splits
+            else:
+                if spec.dataset.name not in self._datasets:
+                    self._datasets[spec.dataset.name] = load_dataset(spec.dataset.name)
+                pool = task_pool(spec, self._datasets[spec.dataset.name])
             texts = [e.text for e in pool]
             model = MODELS.get(spec.strong_model)
             encoder = ENCODERS.get(model.encoder or "")
@@ -135,9 +140,11 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path) -> tuple[Method
     if spec.regime == "finetune":
         assert spec.finetune is not None
         checkpoint, revision = checkpoint_of(ENCODERS.get(MODELS.get(spec.strong_model).encoder))
+        rung = rung_of(spec.strong_model)
         finetune = dict(
             regime="finetune", finetune_config=FinetuneConfig.from_settings(spec.finetune),
             checkpoint=checkpoint, checkpoint_revision=revision, pooling=spec.finetune.pooling,
+            trust_remote_code=bool(rung and rung.trust_remote_code),
             train_texts=tuple(ctx.pool[r].text for r in ctx.rows(weak.ids_B)),
             test_texts=tuple(ctx.pool[r].text for r in ctx.rows(weak.ids_test)))
     inp = MethodInput(
@@ -314,7 +321,10 @@ class Harness:
     def _prepare(self, run: RunSpec, tasks: dict[str, TaskSpec]) -> tuple[MethodInput, Any]:
         METHODS.get(run.method)  # unknown method: fail the sweep early, with suggestions
         ctx = self.contexts.get(tasks[run.task])
-        scratch = cache_dir() / "scratch" / f"{run.task}.{run.method}.{run.replicate}.{os.getpid()}"
+        # one folder per run, stable across reruns and kept when the run fails or is killed,
+        # so a finetune method's checkpoints let the rerun resume where it stopped
+        scratch = (self.results_dir / SCRATCH / run.suite / run.task / run.method
+                   / f"r{run.replicate}")
         return build_input(ctx, run.replicate, scratch)
 
     def _score(self, run: RunSpec, spec: TaskSpec, inp: MethodInput, weak: Any,

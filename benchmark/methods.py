@@ -28,6 +28,8 @@ from benchmark.finetune.trainer import FinetuneConfig
 from benchmark.registry import Registry
 from benchmark.training import LinearProbe, ProbeConfig, soft_cross_entropy, train_probe
 
+CHECKPOINT_EVERY = 100  # finetune steps between checkpoints in a harness run
+
 
 @dataclass(frozen=True)
 class StrongModelInfo:
@@ -66,6 +68,7 @@ class MethodInput:
     checkpoint: str = ""                 # the strong model's weights: a folder or a hub id
     checkpoint_revision: str | None = None
     pooling: str = "last"
+    trust_remote_code: bool = False      # ladder rungs that ship modelling code (Qwen v1)
 
     @property
     def num_classes(self) -> int:
@@ -103,11 +106,14 @@ class MethodInput:
         if self.regime != "finetune" or self.finetune_config is None:
             raise ValueError(f"task {self.task!r} is in the {self.regime} regime; "
                              "finetune() needs a finetune task")
+        config = config or self.finetune_config
+        if config.checkpoint_every is None:  # so a killed run resumes (the scratch dir stays)
+            config = replace(config, checkpoint_every=CHECKPOINT_EVERY)
         fitted = fit_classifier(self.checkpoint, self.checkpoint_revision, self.pooling,
                                 list(texts or self.train_texts), np.asarray(targets),
-                                config or self.finetune_config, self.seed,
-                                loss or soft_cross_entropy,
-                                checkpoint_dir=self.scratch_dir / "checkpoints")
+                                config, self.seed, loss or soft_cross_entropy,
+                                checkpoint_dir=self.scratch_dir / "checkpoints",
+                                trust_remote_code=self.trust_remote_code)
         print(f"finetune: {fitted.stats.summary()}")
         return fitted
 

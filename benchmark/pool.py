@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import shutil
 import signal
 import time
 from dataclasses import dataclass
@@ -173,8 +172,7 @@ class WorkerPool:
         """Kill and replace ``worker``; its run becomes a failure with its log's last lines."""
         scratch = worker.job[1]
         worker.kill()
-        tail = log_tail(scratch)
-        shutil.rmtree(scratch, ignore_errors=True)
+        tail = log_tail(scratch)  # the folder stays: a finetune's checkpoints resume the rerun
         index = self._workers.index(worker)
         self._workers[index] = _Worker(self._context, self.threads)
         return failed_output(kind, message, tail)

@@ -44,7 +44,32 @@ def draw_pool(examples: list[Example], size: int, balance: bool, seed: int,
     return sorted(chosen, key=lambda e: e.id)
 
 
+_HUB_PARTS: dict[str, tuple[list[Example], list[Example]]] = {}
+
+
+def hub_parts(spec: TaskSpec) -> tuple[list[Example], list[Example]]:
+    """A hub task's pools: A+B drawn from the source's train split, test from its test split
+    (as the originals evaluate: e.g. BoolQ and Cosmos QA test on validation). A training
+    example whose text also appears in the test pool is dropped, so none is in both."""
+    if spec.sha256 not in _HUB_PARTS:
+        from benchmark.datasets.hub import load_examples
+
+        ref, classes = spec.dataset, len(spec.label_names)
+        test = draw_pool(load_examples(ref.name, "test", seed=spec.seed, revision=ref.revision),
+                         spec.splits.test, spec.balance, spec.seed, classes)
+        held = {e.id for e in test}
+        train = [e for e in load_examples(ref.name, "train", seed=spec.seed,
+                                          revision=ref.revision) if e.id not in held]
+        size = spec.splits.weak_train + spec.splits.student_train
+        _HUB_PARTS[spec.sha256] = (draw_pool(train, size, spec.balance, spec.seed, classes),
+                                   test)
+    return _HUB_PARTS[spec.sha256]
+
+
 def task_pool(spec: TaskSpec, examples: list[Example] | None = None) -> list[Example]:
+    if spec.dataset.source == "hub":
+        train, test = hub_parts(spec)
+        return sorted(train + test, key=lambda e: e.id)
     if examples is None:
         examples = load_dataset(spec.dataset.name)
     return draw_pool(examples, spec.splits.total, spec.balance, spec.seed, len(spec.label_names))
@@ -57,6 +82,13 @@ def replicate_seed(spec: TaskSpec, replicate: int) -> int:
 def draw_splits(spec: TaskSpec, pool: list[Example], replicate: int) -> dict[str, list[str]]:
     """Ids of A, B and test for one replicate (each list sorted by id)."""
     rng = np.random.default_rng([spec.seed, replicate, 1])
+    if spec.dataset.source == "hub":  # test is the source's test split; A and B permute
+        test_ids = {e.id for e in hub_parts(spec)[1]}
+        train = [e for e in pool if e.id not in test_ids]
+        order = rng.permutation(len(train))
+        cut = spec.splits.weak_train
+        return {"A": sorted(train[i].id for i in order[:cut]),
+                "B": sorted(train[i].id for i in order[cut:]), "test": sorted(test_ids)}
     order = rng.permutation(len(pool))
     sizes = spec.splits
     cuts = [sizes.weak_train, sizes.weak_train + sizes.student_train, sizes.total]

@@ -2,13 +2,16 @@
 
 A weak supervisor is a logistic regression (scikit-learn, deterministic L-BFGS) on the weak
 model's view of the text: tf-idf n-grams fitted on A for ``tfidf-logreg``, or the standardised
-frozen features of an encoder rung. Only the harness's freeze step calls this: it is the one
+frozen features of an encoder rung. A paper-scale ladder rung is instead finetuned on A, as
+the original trains its weak models, with the task's recipe and the rung's own learning rate,
+eval batch size and checkpointing. Only the harness's freeze step calls this: it is the one
 place, besides the ceiling, where gold labels train anything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -19,6 +22,30 @@ from sklearn.preprocessing import StandardScaler
 from benchmark.models import MODELS
 
 Predictor = Callable[[np.ndarray], np.ndarray]
+
+
+def fit_finetuned_supervisor(model: str, train_rows: np.ndarray, labels: np.ndarray,
+                             texts: Sequence[str], settings: Any, seed: int) -> Predictor:
+    """Finetune ladder rung ``model`` on gold A (``settings``: the task's finetune block)."""
+    from dataclasses import replace
+
+    from benchmark.finetune.fit import fit_classifier
+    from benchmark.finetune.trainer import FinetuneConfig
+    from benchmark.models.encoders import checkpoint_of
+    from benchmark.models.hub_ladder import LADDER
+    from benchmark.models.ladder import ENCODERS
+    from benchmark.training import one_hot, soft_cross_entropy
+
+    rung = LADDER.get(model)
+    config = replace(FinetuneConfig.from_settings(settings), lr=rung.lr,
+                     eval_batch_size=rung.eval_batch_size,
+                     gradient_checkpointing=settings.gradient_checkpointing
+                     or rung.gradient_checkpointing)
+    checkpoint, revision = checkpoint_of(ENCODERS.get(model))
+    fitted = fit_classifier(checkpoint, revision, settings.pooling,
+                            [texts[i] for i in train_rows], one_hot(labels, 2), config, seed,
+                            soft_cross_entropy, trust_remote_code=rung.trust_remote_code)
+    return lambda rows: fitted.predict_proba([texts[i] for i in rows])
 
 
 def fit_weak_supervisor(model: str, train_rows: np.ndarray, labels: np.ndarray, c: float,

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from benchmark.datasets import DATASETS
+from benchmark.datasets.hub import HUB_DATASETS
 from benchmark.errors import SpecError, UnknownNameError
 from benchmark.models import MODELS
+from benchmark.models.hub_ladder import rung_of
 from benchmark.paths import tasks_dir
 from benchmark.registry import Registry
 from benchmark.schema import read_yaml, validate
@@ -28,7 +31,8 @@ class _Strict(BaseModel):
 
 
 class DatasetRef(_Strict):
-    """Which data: a registered formatter reading an asset, or a hub dataset at a revision."""
+    """Which data: a registered formatter reading an asset, or a hub dataset at a revision
+    (a hub task draws A and B from the source's train split and test from its test split)."""
 
     source: Literal["asset", "hub"]
     name: str
@@ -40,8 +44,10 @@ class DatasetRef(_Strict):
     def _pinned(self) -> DatasetRef:
         if self.source == "asset" and not self.asset:
             raise ValueError("an asset dataset needs `asset`")
-        if self.source == "hub" and not (self.hub_id and self.revision):
-            raise ValueError("a hub dataset needs `hub_id` and a pinned `revision`")
+        if self.source == "hub" and not (self.hub_id and self.revision
+                                         and re.fullmatch(r"[0-9a-f]{40}", self.revision)):
+            raise ValueError("a hub dataset needs `hub_id` and a pinned `revision` (a 40-hex "
+                             "commit; `w2s-bench pin NAME` finds the current one)")
         return self
 
 
@@ -132,6 +138,13 @@ class TaskSpec(_Strict):
         # regime did not change the hash of any task frozen before it
         skip = {"resources"} | ({"finetune"} if self.finetune is None else set())
         content = self.model_dump(mode="json", exclude=skip)
+        # a hub-ladder model is pinned by the ladder, not the task: hash the pin too, so
+        # re-pinning a model invalidates labels frozen with the old weights
+        pins = {role: rung.revision for role, rung in (("weak", rung_of(self.weak_model)),
+                                                       ("strong", rung_of(self.strong_model)))
+                if rung is not None}
+        if pins:
+            content["model_revisions"] = pins
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
@@ -141,11 +154,19 @@ def parse_task(path: Path) -> TaskSpec:
     if spec.id != path.stem:
         raise SpecError(f"{path}: `id` is {spec.id!r} but the file is named {path.name}; "
                         f"rename the file to {spec.id}.yaml or fix the id.")
-    for field, registry in (("dataset.name", DATASETS), ("weak_model", MODELS),
+    datasets = HUB_DATASETS if spec.dataset.source == "hub" else DATASETS
+    for field, registry in (("dataset.name", datasets), ("weak_model", MODELS),
                             ("strong_model", MODELS)):
         value = spec.dataset.name if field == "dataset.name" else getattr(spec, field)
         if value not in registry:
             raise SpecError(f"{path}: `{field}`: {registry.unknown_message(value)}")
+    if spec.dataset.source == "hub":
+        expected = HUB_DATASETS.get(spec.dataset.name).hub_id
+        if spec.dataset.hub_id != expected:
+            raise SpecError(f"{path}: `dataset.hub_id` is {spec.dataset.hub_id!r}, but hub "
+                            f"dataset {spec.dataset.name!r} is {expected!r}.")
+        if spec.regime != "finetune":
+            raise SpecError(f"{path}: hub datasets are paper-scale; use `regime: finetune`.")
     if spec.dataset.source == "asset":
         expected = DATASETS.get(spec.dataset.name).asset
         if spec.dataset.asset != expected:

@@ -104,6 +104,7 @@ def execute_run(method: str, config: dict[str, Any], inp: MethodInput,
                     "log_tail": _tail(log_path.read_text(encoding="utf-8", errors="replace"))}}
     finally:
         os.chdir(home)
+    if result["error"] is None:  # a failed run keeps its folder: checkpoints for the rerun
         shutil.rmtree(inp.scratch_dir, ignore_errors=True)
     result["compute"] = {**compute.meter_snapshot(), **watch.elapsed(),
                          "peak_rss_mb": compute.peak_rss_mb()}

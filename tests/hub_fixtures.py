@@ -115,3 +115,22 @@ EXACT: dict[str, tuple[str, int]] = {
             'have the same meaning in the above sentences?', 0),
     "twitter-sentiment": ("love this!", 1),
 }
+
+
+SCIQ_ANSWERS = ["carbon dioxide", "oxygen", "nitrogen", "helium", "water", "iron", "light",
+                "heat"]
+
+
+def sciq_rows(n: int, seed: int) -> list[dict]:
+    """``n`` distinct SciQ-schema rows (for end-to-end runs on a mirror)."""
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        answers = rng.sample(SCIQ_ANSWERS, 4)
+        rows.append({"question": f"Question {seed}.{i}: what does sample {rng.randint(0, 99)} "
+                                 "need?", "correct_answer": answers[0],
+                     "distractor1": answers[1], "distractor2": answers[2],
+                     "distractor3": answers[3], "support": ""})
+    return rows

@@ -14,34 +14,13 @@ from benchmark.datasets.hub import HUB_DATASETS, write_mirror
 from benchmark.models.hub_ladder import LadderRung, register_rung, unregister_rung
 from benchmark.reproduce import compare, load_study, plan, record_path
 from benchmark.reproduce_run import RunOptions, execute, weak_labels_path
-from tests.tiny_lms import build_tiny_lm
-
-ANSWERS = ["carbon dioxide", "oxygen", "nitrogen", "helium", "water", "iron", "light", "heat"]
-
-
-def _sciq_rows(n: int, seed: int) -> list[dict]:
-    import random
-
-    rng = random.Random(seed)
-    rows = []
-    for i in range(n):
-        answers = rng.sample(ANSWERS, 4)
-        rows.append({"question": f"Question {i}: what does sample {rng.randint(0, 99)} need?",
-                     "correct_answer": answers[0], "distractor1": answers[1],
-                     "distractor2": answers[2], "distractor3": answers[3], "support": ""})
-    return rows
+from tests.hub_fixtures import sciq_rows
+from tests.tiny_lms import tiny_rungs
 
 
 @pytest.fixture(scope="module")
 def tiny_ladder(tmp_path_factory):
-    base = tmp_path_factory.mktemp("ladder")
-    rungs = []
-    for name, arch, width in (("tiny-gpt2", "gpt2", 16), ("tiny-qwen2", "qwen2", 32)):
-        folder = build_tiny_lm(base / name, arch, layers=1, width=width)
-        rungs.append(LadderRung(name=name, family="tiny", hub_id=str(folder),
-                                params=1000 * width, layers=1, hidden=width, lr=1e-3,
-                                eval_batch_size=16, max_ctx=64, recipe_source="test",
-                                description=f"{name} (test)"))
+    rungs = tiny_rungs(tmp_path_factory.mktemp("ladder"))
     for rung in rungs:
         register_rung(rung)
     yield [r.name for r in rungs]
@@ -59,8 +38,8 @@ def study_and_mirror(tmp_path, tiny_ladder):
     study["median_pgr"] = {"sciq": {"xent": 0.3, "logconf": 0.3}}
     mirror = tmp_path / "mirror"
     sciq = HUB_DATASETS.get("sciq")
-    write_mirror(mirror, sciq, "train", _sciq_rows(60, 0))
-    write_mirror(mirror, sciq, "test", _sciq_rows(30, 1))
+    write_mirror(mirror, sciq, "train", sciq_rows(60, 0))
+    write_mirror(mirror, sciq, "test", sciq_rows(30, 1))
     return study, str(mirror)
 
 

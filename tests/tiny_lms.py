@@ -48,3 +48,17 @@ def build_tiny_lm(folder: Path, arch: str, layers: int = 2, width: int = 32) -> 
         raise ValueError(arch)
     model.save_pretrained(folder)
     return folder
+
+
+def tiny_rungs(base: Path) -> list:
+    """Two ladder rungs (a 16-wide GPT-2, a 32-wide Qwen2) whose hub ids are local folders."""
+    from benchmark.models.hub_ladder import LadderRung
+
+    rungs = []
+    for name, arch, width in (("tiny-gpt2", "gpt2", 16), ("tiny-qwen2", "qwen2", 32)):
+        folder = build_tiny_lm(base / name, arch, layers=1, width=width)
+        rungs.append(LadderRung(name=name, family="tiny", hub_id=str(folder),
+                                params=1000 * width, layers=1, hidden=width, lr=1e-3,
+                                eval_batch_size=16, max_ctx=64, recipe_source="test",
+                                description=f"{name} (test)"))
+    return rungs

@@ -148,11 +148,40 @@ def _scheduler(optimizer: torch.optim.Optimizer, config: FinetuneConfig, total: 
     return get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, total)
 
 
+def run_fingerprint(model: Any, texts: list[str], targets: np.ndarray, config: FinetuneConfig,
+                    seed: int, loss: LossFn) -> str:
+    """What makes two trainings the same one: a checkpoint resumes only the training that
+    wrote it (same model, data, targets, recipe, seed and loss), never another."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256()
+    owner = getattr(loss, "__self__", None)
+    recipe = {k: v for k, v in asdict(config).items() if k != "checkpoint_every"}
+    digest.update(json.dumps([recipe, seed, getattr(loss, "__qualname__", repr(loss)),
+                              getattr(owner, "config", None),
+                              getattr(getattr(model, "backbone", model), "name_or_path", ""),
+                              sum(p.numel() for p in model.parameters())],
+                             sort_keys=True, default=str).encode())
+    digest.update(np.ascontiguousarray(targets, dtype=np.float32).tobytes())
+    for text in texts:
+        digest.update(text.encode("utf-8") + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def train_classifier(model: SequenceClassifier, tokenizer: Any, texts: list[str],
                      targets: np.ndarray, config: FinetuneConfig, seed: int, loss: LossFn,
                      checkpoint_dir: Path | None = None,
                      on_step: Callable[[int, float], None] | None = None) -> TrainStats:
-    """Fit ``model`` to soft ``targets`` ([n, classes]); returns what it cost."""
+    """Fit ``model`` to soft ``targets`` ([n, classes]); returns what it cost.
+
+    With ``checkpoint_dir``, checkpoints go to a sub-folder named by :func:`run_fingerprint`,
+    so one folder can serve several trainings (a method that chains them) and a rerun of the
+    same training resumes from its own checkpoint.
+    """
+    if checkpoint_dir is not None:
+        checkpoint_dir = checkpoint_dir / run_fingerprint(model, texts, targets, config, seed,
+                                                          loss)
     acc = accelerator()
     device = acc.device
     torch.manual_seed(seed)
