@@ -7,6 +7,11 @@ the intermediate rungs are the strong encoder cut at intermediate hidden layers 
 embedded ladder defines its small rungs, e.g. ``minilm-l6-layer3``): with ``steps`` rungs
 and the student reading layer L, rung i reads layer round(i·L / (steps + 1)).
 
+In the finetune regime the rungs are the strong model's first blocks, finetuned: rung i is
+the strong checkpoint truncated to round(i·L / (steps + 1)) of its L blocks (pretrained
+weights, final norm kept), trained with the task's recipe; the chain costs ``folds`` short
+finetunes per rung plus the student's.
+
 Each rung's labels for split B are out-of-fold predictions (``folds``-fold cross-fitting,
 folds drawn with the run's seed), so no rung labels an example it was trained on; the
 labels passed along are soft probabilities.
@@ -44,12 +49,26 @@ def out_of_fold(inp: MethodInput, features: np.ndarray, targets: np.ndarray, fol
     return out
 
 
+def out_of_fold_finetuned(inp: MethodInput, layers: int, targets: np.ndarray, folds: int
+                          ) -> np.ndarray:
+    """Each row's prediction from the strong model cut to ``layers`` blocks and finetuned on
+    the other folds' (texts, targets)."""
+    texts = np.array(inp.train_texts, dtype=object)
+    ids = fold_ids(len(texts), folds, inp.seed)
+    out = np.empty_like(targets, dtype=np.float32)
+    for fold in range(folds):
+        train, held = ids != fold, ids == fold
+        fitted = inp.finetune(targets[train], texts=tuple(texts[train]), layers=layers)
+        out[held] = fitted.predict_proba(list(texts[held]))
+    return out
+
+
 @register("bootstrap")
 class Bootstrap(Method):
-    """Weak labels passed up a chain of intermediate rungs (strong encoder's earlier layers)."""
+    """Weak labels passed up a chain of intermediate rungs (the strong model's earlier layers)."""
 
     version = "1"
-    regimes = ("probe",)  # works on cached features; no finetune form yet
+    regimes = ("probe", "finetune")
     paper = "https://arxiv.org/abs/2312.09390"
     code = "https://github.com/openai/weak-to-strong"
     defaults = {"steps": 2, "folds": 2}
@@ -62,6 +81,13 @@ class Bootstrap(Method):
 
     def fit_predict(self, inp: MethodInput) -> np.ndarray:
         labels = np.asarray(inp.train_weak_probs, dtype=np.float32)
+        if inp.regime == "finetune":
+            blocks = rung_layers(inp.strong_model.num_layers, self.config["steps"])
+            for layers in blocks:
+                labels = out_of_fold_finetuned(inp, layers, labels, self.config["folds"])
+            print(f"bootstrap: rungs of {blocks} blocks → student of "
+                  f"{inp.strong_model.num_layers}")
+            return inp.finetune(labels).predict_proba(inp.test_texts)
         layers = rung_layers(inp.strong_model.layer, self.config["steps"])
         for layer in layers:
             features, _ = inp.features_at(layer)

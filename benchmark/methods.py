@@ -99,10 +99,10 @@ class MethodInput:
                            config or self.probe_config, self.seed, on_epoch=on_epoch, **kwargs)
 
     def finetune(self, targets: np.ndarray, loss: Callable | None = None,
-                 config: FinetuneConfig | None = None, texts: tuple[str, ...] | None = None
-                 ) -> FinetunedClassifier:
+                 config: FinetuneConfig | None = None, texts: tuple[str, ...] | None = None,
+                 layers: int | None = None) -> FinetunedClassifier:
         """Finetune a fresh copy of the strong model with the shared trainer (default: on
-        split B's texts, with the task's recipe)."""
+        split B's texts, with the task's recipe; ``layers``: only its first blocks)."""
         if self.regime != "finetune" or self.finetune_config is None:
             raise ValueError(f"task {self.task!r} is in the {self.regime} regime; "
                              "finetune() needs a finetune task")
@@ -113,7 +113,7 @@ class MethodInput:
                                 list(texts or self.train_texts), np.asarray(targets),
                                 config, self.seed, loss or soft_cross_entropy,
                                 checkpoint_dir=self.scratch_dir / "checkpoints",
-                                trust_remote_code=self.trust_remote_code)
+                                trust_remote_code=self.trust_remote_code, layers=layers)
         print(f"finetune: {fitted.stats.summary()}")
         return fitted
 

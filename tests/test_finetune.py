@@ -150,3 +150,16 @@ def test_frozen_embeddings_are_not_updated(lms: dict[str, Path]) -> None:
                      FinetuneConfig(epochs=1, lr=1e-2, freeze_embeddings=True), 0,
                      soft_cross_entropy)
     assert torch.equal(model.backbone.get_input_embeddings().weight.cpu(), before)
+
+
+@pytest.mark.parametrize("arch", ["gpt2", "qwen2"])
+def test_a_truncated_rung_keeps_the_first_blocks_pretrained_weights(lms: dict[str, Path],
+                                                                    arch: str) -> None:
+    _, full = load_classifier(lms[arch])
+    _, cut = load_classifier(lms[arch], layers=1)
+    assert cut.backbone.config.num_hidden_layers == 1
+    whole = dict(full.named_parameters())
+    kept = dict(cut.named_parameters())
+    assert set(kept) < set(whole) and all(torch.equal(kept[k], whole[k]) for k in kept)
+    with pytest.raises(ValueError, match="has 2 blocks"):
+        load_classifier(lms[arch], layers=3)

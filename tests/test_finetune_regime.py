@@ -51,15 +51,20 @@ def test_finetune_task_freezes_runs_and_scores(ft_task, tiny_world, tmp_path, mo
     monkeypatch.setenv("W2S_SPY_OUT", str(tmp_path))
     tiny_world.add_submission("spy", SPY_SOURCE)
     runs = [RunSpec("tiny", FT_TASK, m, k) for m in ("naive", "logconf", "spy")
-            for k in range(2)]
+            for k in range(2)] + [RunSpec("tiny", FT_TASK, "bootstrap", 0)]
     summary = Harness(tmp_path / "results", workers=1, progress=False).run(
         runs, {FT_TASK: ft_task})
-    assert summary.done == 6 and not summary.failed
+    assert summary.done == 7 and not summary.failed
     for k in range(2):
         record = read_record(runs[k].path(tmp_path / "results"))
         assert record.status == "ok" and record.metrics.accuracy > 0.6  # chance: 0.5
         assert record.compute.train_flops > 0 and record.compute.examples_seen == 4 * 240
     assert_spy_found_no_gold(tmp_path, gold_by_id(tiny_world))
+    # bootstrap's finetune form: a 1-block rung finetuned on each half of B (out of fold),
+    # then the 2-block student on the rung's labels
+    boot = read_record(runs[-1].path(tmp_path / "results"))
+    assert boot.status == "ok" and boot.metrics.accuracy > 0.6
+    assert boot.compute.examples_seen == 4 * 240 * 2  # two half-size rung fits + the student
 
 
 def test_probe_only_methods_are_left_out_of_finetune_sweeps(ft_task, tiny_world, capsys):
@@ -73,11 +78,11 @@ def test_probe_only_methods_are_left_out_of_finetune_sweeps(ft_task, tiny_world,
     suites.write_text(f"tiny:\n  description: tests\n  tasks: [{TINY_TASK}, {FT_TASK}]\n")
     SUITES.reset()
     try:
-        args = argparse.Namespace(suite="tiny", tasks=None, methods=["naive", "bootstrap"],
+        args = argparse.Namespace(suite="tiny", tasks=None, methods=["naive", "relabel-knn"],
                                   replicates=1, results_dir=None, regime="finetune")
         plan = plan_sweep(args)
     finally:
         suites.write_text(saved)
         SUITES.reset()
     assert [(r.task, r.method) for r in plan.runs] == [(FT_TASK, "naive")]
-    assert "bootstrap cannot run finetune-regime task" in capsys.readouterr().out
+    assert "relabel-knn cannot run finetune-regime task" in capsys.readouterr().out

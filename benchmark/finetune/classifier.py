@@ -64,9 +64,14 @@ def enable_checkpointing(backbone: nn.Module) -> None:
 def load_classifier(source: str | Path, *, revision: str | None = None, num_classes: int = 2,
                     pooling: Pooling = "last", gradient_checkpointing: bool = False,
                     lora_rank: int | None = None, dtype: torch.dtype | None = None,
-                    trust_remote_code: bool = False) -> tuple[Any, SequenceClassifier]:
+                    trust_remote_code: bool = False, layers: int | None = None
+                    ) -> tuple[Any, SequenceClassifier]:
     """``(tokenizer, classifier)`` from a hub id at a pinned revision or a local folder
-    (``trust_remote_code``: the ladder's Qwen v1 rungs ship their modelling code)."""
+    (``trust_remote_code``: the ladder's Qwen v1 rungs ship their modelling code).
+
+    ``layers``: keep only the first ``layers`` transformer blocks (their pretrained weights;
+    the final norm stays): a smaller rung cut from the same model, as ``bootstrap`` uses.
+    """
     from transformers import AutoConfig, AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -78,7 +83,13 @@ def load_classifier(source: str | Path, *, revision: str | None = None, num_clas
     if tokenizer.pad_token is None:  # GPT-2, Pythia: pad with EOS; the mask marks it as pad
         tokenizer.pad_token = tokenizer.eos_token
     config = AutoConfig.from_pretrained(str(source), **hub)
-    kwargs: dict[str, Any] = dict(hub)
+    if layers is not None:
+        if not 0 < layers <= config.num_hidden_layers:
+            raise ValueError(f"layers={layers}: {source} has {config.num_hidden_layers} blocks")
+        config.num_hidden_layers = layers
+        if isinstance(getattr(config, "layer_types", None), list):
+            config.layer_types = config.layer_types[:layers]
+    kwargs: dict[str, Any] = dict(hub, config=config)
     if config.model_type in ENCODER_TYPES:
         kwargs["add_pooling_layer"] = False
     if dtype is not None:

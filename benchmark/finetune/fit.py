@@ -35,13 +35,14 @@ class FinetunedClassifier:
 
 def fit_classifier(checkpoint: str, revision: str | None, pooling: str, texts: list[str],
                    targets: np.ndarray, config: FinetuneConfig, seed: int, loss: LossFn,
-                   checkpoint_dir: Path | None = None, trust_remote_code: bool = False
-                   ) -> FinetunedClassifier:
-    """A fresh classifier on ``checkpoint``, trained on (texts, soft targets)."""
+                   checkpoint_dir: Path | None = None, trust_remote_code: bool = False,
+                   layers: int | None = None) -> FinetunedClassifier:
+    """A fresh classifier on ``checkpoint`` (its first ``layers`` blocks, if given), trained
+    on (texts, soft targets)."""
     tokenizer, model = load_classifier(checkpoint, revision=revision,
                                        num_classes=targets.shape[1], pooling=pooling,  # type: ignore[arg-type]
                                        lora_rank=config.lora_rank,
-                                       trust_remote_code=trust_remote_code)
+                                       trust_remote_code=trust_remote_code, layers=layers)
     stats = train_classifier(model, tokenizer, texts, targets, config, seed, loss,
                              checkpoint_dir=checkpoint_dir)
     return FinetunedClassifier(model, tokenizer, config, stats)
