@@ -245,7 +245,7 @@ class RecordingInput:
     """Duck-typed MethodInput that records what each probe was trained on."""
 
     def __init__(self, n: int, layers: dict[int, np.ndarray], weak: np.ndarray) -> None:
-        self.seed, self.calls, self.layers = 0, [], layers
+        self.seed, self.calls, self.layers, self.regime = 0, [], layers, "probe"
         self.train_weak_probs, self.train_features = weak, layers[6]
         self.test_features = layers[6][:3]
         self.strong_model = StrongModelInfo("s", "t", 1, 2, 6, 6)
