@@ -95,7 +95,9 @@ def accelerator() -> Any:
     if _ACCELERATOR is None:
         from accelerate import Accelerator
 
-        _ACCELERATOR = Accelerator(mixed_precision="no")
+        # cpu=True without CUDA: under torchrun, accelerate then runs CPU ranks over gloo
+        # (without it, every CPU rank would silently train alone as rank 0)
+        _ACCELERATOR = Accelerator(mixed_precision="no", cpu=not torch.cuda.is_available())
     return _ACCELERATOR
 
 
@@ -210,24 +212,28 @@ def train_classifier(model: SequenceClassifier, tokenizer: Any, texts: list[str]
     model.train()
     start = time.perf_counter()
     lengths = encoded.lengths
+    rank, world = acc.process_index, acc.num_processes
     for epoch in range(config.epochs):
         plan = batch_plan(lengths, config.batch_size, seed, epoch, config.bucket_batches)
-        plan = plan[acc.process_index::acc.num_processes]
         for index, rows in enumerate(plan):
             step = epoch * steps_per_epoch + index
             if step < done:
                 continue
-            value, padded = _train_step(model, optimizer, scheduler, encoded, rows, y, pad,
+            # data parallel: every rank takes its share of each global batch, so the batch
+            # size, step count and schedule are those of one process (DDP averages the
+            # ranks' gradients: the mean over the global batch when the shares are equal)
+            local = rows[rank::world] if len(rows) >= world else rows
+            value, padded = _train_step(model, optimizer, scheduler, encoded, local, y, pad,
                                         device, bf16, loss, step / total, stats)
             stats.steps = step + 1
             stats.examples_seen += len(rows)
-            stats.padded_tokens += padded
+            stats.padded_tokens += padded * world  # ranks pad their own shares: approximate
             stats.tokens_seen += int(lengths[rows].sum())
             stats.losses.append(value)
             if on_step is not None:
                 on_step(step + 1, value)
             if checkpoint_dir is not None and config.checkpoint_every and \
-                    (step + 1) % config.checkpoint_every == 0:
+                    acc.is_main_process and (step + 1) % config.checkpoint_every == 0:
                 save_checkpoint(checkpoint_dir, acc.unwrap_model(model), optimizer, scheduler,
                                 step + 1, {k: getattr(stats, k) for k in (
                                     "examples_seen", "tokens_seen", "padded_tokens",
