@@ -10,6 +10,8 @@ trains with its own ladder recipe (learning rate, eval batch, checkpointing).
 
 Each record is written atomically when its run ends, so a killed reproduction resumes at the
 first run without a record, and a run that fails is reported without stopping the rest.
+Launched with ``torchrun --nproc_per_node N -m benchmark.cli reproduce …`` every run is data
+parallel over N devices; the main rank alone writes labels and records.
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ def _save_weak_labels(path: Path, ids: list[str], probs: np.ndarray) -> str:
     buffer = io.BytesIO()
     np.savez(buffer, ids=np.array(ids), probs=probs.astype(np.float32))
     blob = buffer.getvalue()
-    atomic_write_bytes(path, blob)
+    if _main_rank():
+        atomic_write_bytes(path, blob)
     return sha256_bytes(blob)
 
 
@@ -188,8 +191,22 @@ def execute_run(run: PlannedRun, splits: DatasetSplits, opts: RunOptions, result
                   compute=fitted.stats.summary(), wall_s=time.time() - started,
                   provenance={"packages": package_versions(), "git_commit": git_commit(),
                               "hardware": hardware()})
-    atomic_write_json(record_path(results, run, tag), record)
+    if _main_rank():  # under torchrun every rank trains; one writes
+        atomic_write_json(record_path(results, run, tag), record)
+    _barrier()  # the next run (a transfer reading these labels) starts after the write
     return record
+
+
+def _main_rank() -> bool:
+    from benchmark.finetune.trainer import accelerator
+
+    return bool(accelerator().is_main_process)
+
+
+def _barrier() -> None:
+    from benchmark.finetune.trainer import accelerator
+
+    accelerator().wait_for_everyone()
 
 
 def execute(study: dict[str, Any], runs: list[PlannedRun], results: Path, opts: RunOptions,
