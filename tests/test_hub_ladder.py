@@ -47,14 +47,14 @@ def test_a_pinned_rung_loads_at_its_commit_and_an_unpinned_one_refuses(pins_file
 
 
 def test_the_pins_file_pins_an_unpinned_rung_and_bad_pins_are_refused(pins_file) -> None:
-    hub_pins.write_pin("models", "gpt2-medium", "openai-community/gpt2-medium", COMMIT_A, "t")
-    medium = next(r for r in read_ladder() if r.name == "gpt2-medium")
-    assert medium.revision == COMMIT_A and "hub_pins" in (medium.revision_source or "")
+    hub_pins.write_pin("models", "pythia-70m", "EleutherAI/pythia-70m", COMMIT_A, "t")
+    rung = next(r for r in read_ladder() if r.name == "pythia-70m")
+    assert rung.revision == COMMIT_A and "hub_pins" in (rung.revision_source or "")
     # a pin recorded for another repo does not apply
-    hub_pins.write_pin("models", "gpt2-large", "someone/else", COMMIT_B, "t")
-    assert next(r for r in read_ladder() if r.name == "gpt2-large").revision is None
+    hub_pins.write_pin("models", "pythia-160m", "someone/else", COMMIT_B, "t")
+    assert next(r for r in read_ladder() if r.name == "pythia-160m").revision is None
     with pytest.raises(SpecError, match="40-hex"):
-        hub_pins.write_pin("models", "gpt2-xl", "openai-community/gpt2-xl", "main", "t")
+        hub_pins.write_pin("models", "pythia-1b", "EleutherAI/pythia-1b", "main", "t")
     pins_file.write_text(pins_file.read_text().replace(COMMIT_A, "main"))
     with pytest.raises(SpecError, match="not a 40-hex commit"):
         hub_pins.read_pins()
@@ -74,13 +74,13 @@ def test_pin_verb_asks_the_hub_once_and_keeps_existing_pins(pins_file, monkeypat
             return type("Info", (), {"sha": COMMIT_A})()
 
     monkeypatch.setattr("huggingface_hub.HfApi", FakeApi)
-    assert main(["pin", "gpt2-medium", "gpt2", "sciq"]) == 0
-    assert asked == ["openai-community/gpt2-medium", "allenai/sciq"]  # gpt2 is pinned already
+    assert main(["pin", "pythia-70m", "gpt2", "sciq"]) == 0
+    assert asked == ["EleutherAI/pythia-70m", "allenai/sciq"]  # gpt2 is pinned already
     pins = hub_pins.read_pins()
-    assert pins["models"]["gpt2-medium"]["revision"] == COMMIT_B
+    assert pins["models"]["pythia-70m"]["revision"] == COMMIT_B
     assert pins["datasets"]["sciq"]["revision"] == COMMIT_A
     from benchmark.datasets.hub import HUB_DATASETS, check_revision
 
     assert check_revision(HUB_DATASETS.get("sciq"), None) == COMMIT_A
-    assert main(["pin", "gtp2-medium"]) == 2
+    assert main(["pin", "pythia-7m"]) == 2
     assert "did you mean" in capsys.readouterr().err.lower()
