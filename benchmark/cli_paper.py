@@ -38,6 +38,18 @@ def cmd_ladder(args: argparse.Namespace) -> int:
     if unpinned:
         print(f"\n{len(unpinned)} rung(s) unpinned: `w2s-bench pin --all` pins them (needs hub "
               "access).")
+    from benchmark.datasets.hub import HUB_DATASETS
+    from benchmark.hub_pins import read_pins
+
+    pins = read_pins()["datasets"]
+    rows = []
+    for name, dataset in HUB_DATASETS.items():
+        pin = pins.get(name, {}) if pins.get(name, {}).get("hub_id") == dataset.hub_id else {}
+        revision = dataset.revision or pin.get("revision")
+        rows.append([name, dataset.hub_id, revision[:12] if revision else "unpinned",
+                     pin.get("source", "")])
+    print()
+    print(tabulate(rows, headers=["hub dataset", "hub id", "revision", "pinned from"]))
     return 0
 
 
@@ -110,8 +122,8 @@ def _csv(value: str | None) -> list[str] | None:
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("ladder", help="the paper-scale model ladder: hub ids, pinned "
-                       "revisions and per-model recipes")
+    p = sub.add_parser("ladder", help="the paper-scale model ladder and hub datasets: hub "
+                       "ids, pinned revisions (and their sources), per-model recipes")
     p.set_defaults(func=cmd_ladder)
 
     p = sub.add_parser("pin", help="pin hub models/datasets at the commit `main` points at "
