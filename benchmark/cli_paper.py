@@ -99,10 +99,22 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         print(render_dry_run(study, runs, results, tag))
         return 0
     failed: list[tuple[str, str]] = []
+    if args.pull_labels:
+        from benchmark.reproduce_labels import pull_labels
+
+        count = pull_labels(results, tag)
+        print(f"pulled the shared weak labels of {count} ground-truth run(s) into "
+              f"{results / tag}; every file matched its pinned sha256")
     if not args.compare_only:
         done, cached, failed = execute(study, runs, results, opts)
         print(f"\n{done} run(s) done, {cached} already recorded, {len(failed)} failed; "
               f"records in {results / tag}\n")
+    if args.push_labels:
+        from benchmark.reproduce_labels import pin_path, push_labels
+
+        pin = push_labels(results, tag, runs, args.push_labels)
+        print(f"pushed {len(pin.files) // 2} rungs' weak labels to {pin.repo_id}@"
+              f"{pin.revision}; pinned in {pin_path(tag)} (commit it)")
     rows = compare(study, runs, results, tag)
     print(render_table(rows))
     if tag != "burns2023":
@@ -147,6 +159,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--compare-only", action="store_true",
                    help="print the table from the records present; run nothing")
     p.add_argument("--results-dir", help="where records are (default: results/)")
+    p.add_argument("--pull-labels", action="store_true",
+                   help="first install the shared weak labels pinned in "
+                   "benchmark/reproductions/<tag>.hub.json (sha256-checked), so every "
+                   "reproduction trains on the same supervision")
+    p.add_argument("--push-labels", metavar="OWNER/NAME",
+                   help="afterwards, upload the ground-truth runs' weak labels to this hub "
+                   "dataset repo and pin them for everyone")
     p.add_argument("--models", help="only these rungs (comma list; pairs within them)")
     p.add_argument("--datasets", help="only these datasets (comma list)")
     p.add_argument("--mirror", help="read datasets from this local mirror folder instead of "

@@ -47,42 +47,60 @@ def read_pin(task: str) -> HubPin:
     return pin
 
 
-def push(task: str, repo_id: str, token: str | None = None) -> HubPin:
+def upload_bundle(folder: Path, path_in_repo: str, repo_id: str, message: str,
+                  token: str | None = None) -> tuple[str, dict[str, str]]:
+    """Upload every file under ``folder`` (but a ``hub.json``) to ``repo_id/path_in_repo``;
+    returns the commit the upload made and each file's sha256 (by relative path)."""
     from huggingface_hub import HfApi
 
+    files = {p.relative_to(folder).as_posix(): sha256_file(p)
+             for p in sorted(folder.rglob("*")) if p.is_file() and p.name != HUB_PIN}
+    api = HfApi(token=token)
+    api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
+    commit = api.upload_folder(folder_path=str(folder), path_in_repo=path_in_repo,
+                               repo_id=repo_id, repo_type="dataset", ignore_patterns=[HUB_PIN],
+                               commit_message=message)
+    return commit.oid, files
+
+
+def download_bundle(pin: HubPin) -> Path:
+    """The pinned commit's ``pin.task/`` folder (from the hub, or the local hub cache under
+    ``HF_HUB_OFFLINE=1``), every file checked against the pin before anyone reads it."""
+    from huggingface_hub import snapshot_download
+
+    if not COMMIT.match(pin.revision):
+        raise SpecError(f"hub pin of {pin.task!r}: revision {pin.revision!r} is not a 40-hex "
+                        "commit")
+    snapshot = Path(snapshot_download(pin.repo_id, repo_type="dataset", revision=pin.revision,
+                                      allow_patterns=[f"{pin.task}/*", f"{pin.task}/**"]))
+    source = snapshot / pin.task
+    for name, expected in pin.files.items():
+        path = source / name
+        if not path.is_file():
+            raise IntegrityError(f"{pin.repo_id}@{pin.revision[:12]} has no {pin.task}/{name}")
+        actual = sha256_file(path)
+        if actual != expected:
+            raise IntegrityError(f"{pin.repo_id}@{pin.revision[:12]}: {pin.task}/{name} has "
+                                 f"sha256 {actual}, {HUB_PIN} pins {expected}; nothing was "
+                                 "installed. The download or the cache was altered: delete "
+                                 "the cached copy and pull again.")
+    return source
+
+
+def push(task: str, repo_id: str, token: str | None = None) -> HubPin:
     folder = task_frozen_dir(task)
     if not (folder / LOCK).is_file():
         raise SpecError(f"task {task!r} is not frozen; run `w2s-bench freeze {task}` first")
-    files = {p.name: sha256_file(p) for p in sorted(folder.iterdir())
-             if p.is_file() and p.name != HUB_PIN}
-    api = HfApi(token=token)
-    api.create_repo(repo_id, repo_type="dataset", exist_ok=True)
-    commit = api.upload_folder(folder_path=str(folder), path_in_repo=task, repo_id=repo_id,
-                               repo_type="dataset", ignore_patterns=[HUB_PIN],
-                               commit_message=f"weak labels of {task}")
-    pin = HubPin(task=task, repo_id=repo_id, revision=commit.oid, files=files)
+    revision, files = upload_bundle(folder, task, repo_id, f"weak labels of {task}", token)
+    pin = HubPin(task=task, repo_id=repo_id, revision=revision, files=files)
     atomic_write_json(folder / HUB_PIN, pin.model_dump(mode="json"))
     return pin
 
 
 def pull(task: str, pin: HubPin | None = None) -> Path:
     """Download the pinned commit's files, verify them, install them; returns the folder."""
-    from huggingface_hub import snapshot_download
-
     pin = pin or read_pin(task)
-    snapshot = Path(snapshot_download(pin.repo_id, repo_type="dataset", revision=pin.revision,
-                                      allow_patterns=[f"{task}/*"]))
-    source = snapshot / task
-    for name, expected in pin.files.items():
-        path = source / name
-        if not path.is_file():
-            raise IntegrityError(f"{pin.repo_id}@{pin.revision[:12]} has no {task}/{name}")
-        actual = sha256_file(path)
-        if actual != expected:
-            raise IntegrityError(f"{pin.repo_id}@{pin.revision[:12]}: {task}/{name} has sha256 "
-                                 f"{actual}, {HUB_PIN} pins {expected}; nothing was installed. "
-                                 "The download or the cache was altered: delete the cached "
-                                 "copy and pull again.")
+    source = download_bundle(pin)
     target = task_frozen_dir(task)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{task}.", dir=target.parent))

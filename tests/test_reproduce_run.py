@@ -101,3 +101,70 @@ def test_an_unpinned_rung_is_refused_with_the_pin_command(study_and_mirror, tmp_
         assert "w2s-bench pin unpinned-lm" in failed[0][1]
     finally:
         unregister_rung("unpinned-lm")
+
+
+REVISION = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.fixture()
+def fake_hub(tmp_path, monkeypatch):
+    """``HfApi`` uploads into a local hub cache at REVISION; downloads are served offline
+    from that cache, exactly as ``HF_HUB_OFFLINE=1`` serves a cached snapshot."""
+    import shutil
+
+    import huggingface_hub.constants as hub_constants
+
+    from benchmark import reproduce_labels
+
+    cache = tmp_path / "hub"
+
+    class FakeApi:
+        def __init__(self, token=None):
+            pass
+
+        def create_repo(self, *args, **kwargs):
+            pass
+
+        def upload_folder(self, folder_path, path_in_repo, repo_id, **kwargs):
+            snapshot = (cache / f"datasets--{repo_id.replace('/', '--')}" / "snapshots"
+                        / REVISION / path_in_repo)
+            shutil.copytree(folder_path, snapshot)
+            return type("Commit", (), {"oid": REVISION})()
+
+    monkeypatch.setattr("huggingface_hub.HfApi", FakeApi)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(reproduce_labels, "DATA", tmp_path / "reproductions")
+    (tmp_path / "reproductions").mkdir()
+    return cache
+
+
+def test_shared_weak_labels_round_trip_through_the_hub(study_and_mirror, fake_hub,
+                                                        tmp_path) -> None:
+    from benchmark.errors import IntegrityError
+    from benchmark.reproduce_labels import pin_path, pull_labels, push_labels
+
+    study, mirror = study_and_mirror
+    runs = plan(study)
+    opts = RunOptions.from_study(study, mirror=mirror)
+    first = tmp_path / "first"
+    assert execute(study, runs[:2], first, opts, log=lambda *_: None) == (2, 0, [])
+    pin = push_labels(first, "burns2023", runs, "lab/w2s-labels")
+    assert pin.revision == REVISION and len(pin.files) == 4  # 2 records + 2 label files
+    assert pin_path("burns2023").is_file()
+
+    # another machine: pull, then only the transfer runs train, on the pushed labels
+    second = tmp_path / "second"
+    assert pull_labels(second, "burns2023") == 2
+    assert execute(study, runs, second, opts, log=lambda *_: None) == (2, 2, [])
+    pushed = json.loads(record_path(first, runs[0]).read_text())["weak_labels"]["sha256"]
+    assert json.loads(record_path(second, runs[2]).read_text())["weak_labels_sha256"] == pushed
+
+    # a tampered cache is refused before anything is installed
+    cached = next((fake_hub).rglob("weak_labels/*.npz"))
+    cached.write_bytes(cached.read_bytes() + b"x")
+    third = tmp_path / "third"
+    with pytest.raises(IntegrityError, match="nothing was installed"):
+        pull_labels(third, "burns2023")
+    assert not third.exists()
