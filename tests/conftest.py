@@ -143,6 +143,24 @@ class TinyWorld:
         METHODS.reset()
         return folder
 
+    @contextmanager
+    def frozen_task(self, task_id: str, yaml_text: str) -> Iterator:
+        """Write ``tasks/<task_id>.yaml``, freeze it and yield its spec; remove both after."""
+        from benchmark.freeze import freeze_task
+        from benchmark.tasks import TASKS
+
+        path = self.root / "tasks" / f"{task_id}.yaml"
+        path.write_text(yaml_text)
+        TASKS.reset()
+        try:
+            spec = TASKS.get(task_id)
+            freeze_task(spec, force=True, progress=False)
+            yield spec
+        finally:
+            path.unlink()
+            shutil.rmtree(self.root / "tasks" / "frozen" / task_id, ignore_errors=True)
+            TASKS.reset()
+
     def remove_submissions(self) -> None:
         for folder in (self.root / "submissions").glob("*/"):
             shutil.rmtree(folder)

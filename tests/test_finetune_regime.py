@@ -3,8 +3,6 @@ on gold), swept through the harness in worker processes, spied on for gold label
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from benchmark.harness import Harness, RunSpec
@@ -26,21 +24,10 @@ finetune:
 
 @pytest.fixture
 def ft_task(tiny_world):
-    from benchmark.freeze import freeze_task
-    from benchmark.tasks import TASKS
-
-    path = tiny_world.root / "tasks" / f"{FT_TASK}.yaml"
-    path.write_text(TASK_YAML.format(id=FT_TASK).replace("regime: probe\n",
-                                                         "regime: finetune\n" + FINETUNE_BLOCK))
-    TASKS.reset()
-    try:
-        spec = TASKS.get(FT_TASK)
-        freeze_task(spec, force=True, progress=False)
+    text = TASK_YAML.format(id=FT_TASK).replace("regime: probe\n",
+                                                "regime: finetune\n" + FINETUNE_BLOCK)
+    with tiny_world.frozen_task(FT_TASK, text) as spec:
         yield spec
-    finally:
-        path.unlink()
-        shutil.rmtree(tiny_world.root / "tasks" / "frozen" / FT_TASK, ignore_errors=True)
-        TASKS.reset()
 
 
 def test_finetune_task_freezes_runs_and_scores(ft_task, tiny_world, tmp_path, monkeypatch):

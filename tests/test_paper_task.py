@@ -4,8 +4,6 @@ harness, invalidated when a model is re-pinned; and a killed finetune run resume
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from benchmark.datasets.hub import HUB_DATASETS, load_examples, write_mirror
@@ -54,9 +52,6 @@ def rungs(tmp_path_factory):
 
 @pytest.fixture
 def paper_task(tiny_world, rungs, tmp_path, monkeypatch):
-    from benchmark.freeze import freeze_task
-    from benchmark.tasks import TASKS
-
     for rung in rungs:
         unregister_rung(rung.name)
         register_rung(rung)
@@ -65,17 +60,8 @@ def paper_task(tiny_world, rungs, tmp_path, monkeypatch):
     write_mirror(mirror, sciq, "train", sciq_rows(80, 0))
     write_mirror(mirror, sciq, "test", sciq_rows(40, 1))
     monkeypatch.setenv("W2S_BENCH_HF_MIRROR", str(mirror))
-    path = tiny_world.root / "tasks" / f"{PAPER_TASK}.yaml"
-    path.write_text(PAPER_YAML)
-    TASKS.reset()
-    try:
-        spec = TASKS.get(PAPER_TASK)
-        freeze_task(spec, force=True, progress=False)
+    with tiny_world.frozen_task(PAPER_TASK, PAPER_YAML) as spec:
         yield spec
-    finally:
-        path.unlink()
-        shutil.rmtree(tiny_world.root / "tasks" / "frozen" / PAPER_TASK, ignore_errors=True)
-        TASKS.reset()
 
 
 def test_paper_task_freezes_with_a_finetuned_weak_rung_and_runs(paper_task, rungs, tmp_path):
