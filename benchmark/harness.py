@@ -178,7 +178,8 @@ class Harness:
                  progress: bool = True, limits: Limits = NO_LIMITS, executor: str = "local",
                  options: ExecutorOptions | None = None,
                  resource_overrides: dict[str, Any] | None = None) -> None:
-        self.results_dir = results_dir
+        # absolute: a worker moves into its scratch folder before it opens its log there
+        self.results_dir = Path(results_dir).resolve()
         self.resume = resume
         self.progress = progress
         self.executor_name = executor

@@ -82,10 +82,11 @@ def execute_run(method: str, config: dict[str, Any], inp: MethodInput,
         set_threads(threads)
     compute.METER.reset()
     watch = compute.Stopwatch()
-    inp.scratch_dir.mkdir(parents=True, exist_ok=True)
-    log_path = inp.scratch_dir / LOG_FILE
+    scratch = inp.scratch_dir.resolve()  # before the chdir below: a relative one would move
+    scratch.mkdir(parents=True, exist_ok=True)
+    log_path = scratch / LOG_FILE
     home = os.getcwd()
-    os.chdir(inp.scratch_dir)  # relative paths a method writes land in its own scratch dir
+    os.chdir(scratch)  # relative paths a method writes land in its own scratch dir
     try:
         with open(log_path, "w", encoding="utf-8", buffering=1) as log:
             try:
@@ -105,7 +106,7 @@ def execute_run(method: str, config: dict[str, Any], inp: MethodInput,
     finally:
         os.chdir(home)
     if result["error"] is None:  # a failed run keeps its folder: checkpoints for the rerun
-        shutil.rmtree(inp.scratch_dir, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
     result["compute"] = {**compute.meter_snapshot(), **watch.elapsed(),
                          "peak_rss_mb": compute.peak_rss_mb()}
     result["torch_threads"] = torch.get_num_threads()

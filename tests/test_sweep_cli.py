@@ -120,3 +120,16 @@ def test_a_refused_submission_fails_the_sweep_cleanly(tiny_world, tmp_path, caps
     err = capsys.readouterr().err
     assert "executor 'slurm' could not submit 2 run(s)" in err and "invalid partition" in err
     assert not list(results.rglob("*.claim")) and not list(results.rglob("replicate-*.json"))
+
+
+def test_a_relative_results_dir_works_from_the_checkout_root(tiny_world, monkeypatch, capsys):
+    """README's submit flow passes ``--results-dir submissions/NAME/results``: a relative path.
+    Workers move into their scratch folder before opening their log there, so the harness
+    must not hand them a relative one (every run failed with FileNotFoundError before)."""
+    monkeypatch.chdir(tiny_world.root)
+    assert main(["run", "--suite", TINY_SUITE, "--methods", "naive", "--workers", "1",
+                 "--no-progress", "--results-dir", "submissions/rel/results",
+                 "--leaderboard-dir", "board"]) == 0
+    records = list(iter_records(tiny_world.root / "submissions" / "rel" / "results"))
+    assert len(records) == 2 and {r.status for r in records} == {"ok"}
+    assert "0 failed" in capsys.readouterr().out
