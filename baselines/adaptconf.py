@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.losses import harden_argmax, per_example_cross_entropy
-from benchmark.methods import Method, register
+from benchmark.api import Method, harden_argmax, per_example_cross_entropy, register
 
 
 def adaptive_weights(logits: torch.Tensor, weak_probs: torch.Tensor, temperature: float

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.methods import Method, MethodInput, register
+from benchmark.api import Method, MethodInput, register
 
 
 def rung_layers(student_layer: int, steps: int) -> list[int]:

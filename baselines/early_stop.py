@@ -15,8 +15,7 @@ import dataclasses
 
 import numpy as np
 
-from benchmark.methods import Method, MethodInput, register
-from benchmark.metrics import auroc
+from benchmark.api import Method, MethodInput, auroc, register
 
 
 def holdout_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

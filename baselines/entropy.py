@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from baselines.logconf import LogConf
-from benchmark.methods import register
+from benchmark.api import register
 
 
 @register("entropy")

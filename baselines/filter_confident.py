@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.methods import Method, MethodInput, register
+from benchmark.api import Method, MethodInput, register
 
 
 def confident_rows(weak_probs: np.ndarray, keep_fraction: float, per_class: bool = False

@@ -2,7 +2,7 @@
 Generalization", section 4.3.2.
 
 target = (1 − α)·y_weak + α·ŷ, with ŷ the student's own prediction hardened by a threshold
-that keeps the weak labels' class-1 share (see :func:`benchmark.losses.harden_keep_prior`),
+that keeps the weak labels' class-1 share (see :func:`benchmark.api.losses.harden_keep_prior`),
 detached; loss = CE(p_student, target). The paper ramps α linearly from 0 to α_max over the
 first 20% of training and then holds it; α_max is 0.75 for the largest students and 0.5
 otherwise. Here ``alpha_max: auto`` picks 0.75 when the strong student has at least
@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.losses import (
+from benchmark.api import (
+    Method,
+    MethodInput,
     class1_prior,
     harden_keep_prior,
     linear_ramp,
     openai_logconf_coefficient,
+    register,
     soft_cross_entropy,
 )
-from benchmark.methods import Method, MethodInput, register
 
 SCHEDULES = ("paper", "openai")
 
@@ -46,11 +48,10 @@ class LogConf(Method):
             raise self.option_error("alpha_max", "'auto' or a number in [0, 1]")
         self.alpha_max = 0.5 if alpha == "auto" else float(alpha)
 
-    def fit_predict(self, inp: MethodInput):
+    def prepare(self, inp: MethodInput) -> None:
         if self.config["alpha_max"] == "auto":
             params = inp.strong_model.params or 0
             self.alpha_max = 0.75 if params >= self.config["large_student_params"] else 0.5
-        return super().fit_predict(inp)
 
     def coefficient(self, progress: float) -> float:
         """α at this point of training (0 ≤ progress < 1)."""

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.methods import Method, register
-from benchmark.training import soft_cross_entropy
+from benchmark.api import Method, register, soft_cross_entropy
 
 
 @register("naive")

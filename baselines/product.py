@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.losses import soft_cross_entropy
-from benchmark.methods import Method, register
+from benchmark.api import Method, register, soft_cross_entropy
 
 
 def product_target(student_probs: torch.Tensor, weak_probs: torch.Tensor, alpha: float,

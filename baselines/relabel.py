@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.methods import Method, MethodInput, register
-from benchmark.training import standardizer
+from benchmark.api import Method, MethodInput, register, standardizer
 
 
 def knn_relabel(features: np.ndarray, weak_probs: np.ndarray, k: int, exclude_self: bool

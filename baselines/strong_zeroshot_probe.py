@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.methods import Method, MethodInput, register
-from benchmark.training import standardizer
+from benchmark.api import Method, MethodInput, register, standardizer
 
 ORIENT = ("weak", "none")
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from benchmark.losses import per_example_cross_entropy
-from benchmark.methods import Method, MethodInput, register
+from benchmark.api import Method, MethodInput, per_example_cross_entropy, register
 
 SELECT_BY = ("weak", "student")
 
@@ -44,9 +43,8 @@ class Window(Method):
             raise self.option_error("select_by", " or ".join(map(repr, SELECT_BY)))
         self.radius = 0.0
 
-    def fit_predict(self, inp: MethodInput):
+    def prepare(self, inp: MethodInput) -> None:
         self.radius = midweak_radius(inp.train_weak_probs)
-        return super().fit_predict(inp)
 
     def loss(self, logits: torch.Tensor, weak_probs: torch.Tensor, progress: float
              ) -> torch.Tensor:

@@ -138,7 +138,7 @@ class TinyWorld:
                 "hyperparameters": {}, **(meta or {})}
         data = {k: v for k, v in data.items() if v is not None}
         (folder / "submission.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-        from benchmark.methods import METHODS
+        from benchmark.methods.catalog import METHODS
 
         METHODS.reset()
         return folder
@@ -146,8 +146,8 @@ class TinyWorld:
     @contextmanager
     def frozen_task(self, task_id: str, yaml_text: str) -> Iterator:
         """Write ``tasks/<task_id>.yaml``, freeze it and yield its spec; remove both after."""
-        from benchmark.freeze import freeze_task
-        from benchmark.tasks import TASKS
+        from benchmark.labels.freeze import freeze_task
+        from benchmark.tasks.spec import TASKS
 
         path = self.root / "tasks" / f"{task_id}.yaml"
         path.write_text(yaml_text)
@@ -164,14 +164,14 @@ class TinyWorld:
     def remove_submissions(self) -> None:
         for folder in (self.root / "submissions").glob("*/"):
             shutil.rmtree(folder)
-        from benchmark.methods import METHODS
+        from benchmark.methods.catalog import METHODS
 
         METHODS.reset()
 
 
 def reset_registries() -> None:
-    from benchmark.methods import METHODS
-    from benchmark.tasks import SUITES, TASKS
+    from benchmark.methods.catalog import METHODS
+    from benchmark.tasks.spec import SUITES, TASKS
 
     for registry in (TASKS, SUITES, METHODS):
         registry.reset()
@@ -202,10 +202,10 @@ def activated(root: Path, cache: Path, entries: list[tuple]) -> Iterator[None]:
 
 def world_entries(wheel: Path, bert_dir: Path) -> list[tuple]:
     """The registry entries of the miniature world (also rebuilt in child processes)."""
-    from benchmark import assets
+    from benchmark.assets import catalog as assets
+    from benchmark.core.storage import sha256_file
     from benchmark.datasets.base import DATASETS, DatasetSource, make_examples
     from benchmark.models.ladder import ENCODERS, MODELS, EncoderSource, ModelSpec
-    from benchmark.storage import sha256_file
 
     asset = assets.AssetSpec(
         name="tiny-corpus", description="synthetic sentiment (tests)", tier="default",
@@ -232,7 +232,7 @@ def world_entries(wheel: Path, bert_dir: Path) -> list[tuple]:
 @pytest.fixture(scope="session")
 def tiny_world_built(tmp_path_factory: pytest.TempPathFactory) -> TinyWorld:
     """Build the world once per session (wheel, tiny BERT, frozen labels)."""
-    from benchmark import assets
+    from benchmark.assets import catalog as assets
 
     base = tmp_path_factory.mktemp("world")
     root, cache = base / "repo", base / "cache"
@@ -257,8 +257,8 @@ def tiny_world_built(tmp_path_factory: pytest.TempPathFactory) -> TinyWorld:
             return Path(shutil.copy(wheel, into / wheel.name))
 
         assets.fetch_asset("tiny-corpus", download=fake_download)
-        from benchmark.freeze import freeze_task
-        from benchmark.tasks import TASKS
+        from benchmark.labels.freeze import freeze_task
+        from benchmark.tasks.spec import TASKS
 
         freeze_task(TASKS.get(TINY_TASK), progress=False)
     return world
@@ -277,6 +277,6 @@ def tiny_world(tiny_world_built: TinyWorld) -> Iterator[TinyWorld]:
 
 @pytest.fixture
 def tiny_task(tiny_world: TinyWorld):
-    from benchmark.tasks import TASKS
+    from benchmark.tasks.spec import TASKS
 
     return TASKS.get(TINY_TASK)

@@ -18,8 +18,8 @@ def main(spec_path: str) -> None:
 
     from benchmark.finetune.trainer import accelerator
     from benchmark.models.hub_ladder import LadderRung, register_rung
-    from benchmark.reproduce import plan
-    from benchmark.reproduce_run import RunOptions, execute
+    from benchmark.paper.execute import RunOptions, execute
+    from benchmark.paper.study import plan
 
     torch.set_num_threads(1)
     spec = json.loads(Path(spec_path).read_text())

@@ -24,7 +24,7 @@ def main(model_dir: str, out_dir: str) -> None:
         predict_proba,
         train_classifier,
     )
-    from benchmark.training import one_hot, soft_cross_entropy
+    from benchmark.training.probe import one_hot, soft_cross_entropy
     from tests.conftest import make_corpus
 
     torch.set_num_threads(1)

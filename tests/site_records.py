@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmark.records import Compute, MethodInfo, Metrics, Provenance, RunError, RunRecord
+from benchmark.results.records import Compute, MethodInfo, Metrics, Provenance, RunError, RunRecord
 
 WEAK, CEILING = 0.6, 0.8
 

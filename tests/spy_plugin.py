@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 
-from benchmark.methods import Method, register
+from benchmark.api.method import Method, register
 
 
 def label_like_vectors(obj, lengths, out, seen, depth=0):

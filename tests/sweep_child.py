@@ -18,9 +18,9 @@ def main() -> int:
 
     entries = world_entries(Path(spec["wheel"]), Path(spec["bert_dir"]))
     with activated(Path(spec["root"]), Path(spec["cache"]), entries):
-        from benchmark.executors import ExecutorOptions
-        from benchmark.harness import Harness, RunSpec
-        from benchmark.tasks import TASKS
+        from benchmark.run.executors import ExecutorOptions
+        from benchmark.run.harness import Harness, RunSpec
+        from benchmark.tasks.spec import TASKS
 
         runs = [RunSpec(TINY_SUITE, TINY_TASK, m, k) for m in spec["methods"]
                 for k in range(spec["replicates"])]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmark import assets
-from benchmark.errors import AssetError
+from benchmark.assets import catalog as assets
+from benchmark.core.errors import AssetError
 from tests.conftest import build_wheel
 
 REGISTERED: list[str] = []
@@ -45,7 +45,7 @@ def test_missing_asset_says_how_to_fetch(cache: Path) -> None:
 
 
 def test_fetch_verifies_and_extracts(cache: Path, tmp_path: Path) -> None:
-    from benchmark.storage import sha256_file
+    from benchmark.core.storage import sha256_file
 
     wheel = build_wheel(tmp_path / "pkg-1.0-py3-none-any.whl", "pkg/data/x.txt", b"hello")
     register("t-ok", sha256_file(wheel), {"pkg/data/": "files/"})
@@ -66,7 +66,7 @@ def test_tampered_download_is_refused_with_both_hashes(cache: Path, tmp_path: Pa
 
 
 def test_corrupted_cached_wheel_is_refused(cache: Path, tmp_path: Path) -> None:
-    from benchmark.storage import sha256_file
+    from benchmark.core.storage import sha256_file
 
     wheel = build_wheel(tmp_path / "pkg-1.0-py3-none-any.whl", "pkg/x.txt", b"abc")
     pin_sha = sha256_file(wheel)
@@ -87,7 +87,7 @@ def test_manifest_pins_the_issue_hashes() -> None:
 
 def test_an_interrupted_fetch_is_never_taken_for_a_finished_one(cache: Path,
                                                                   tmp_path: Path) -> None:
-    from benchmark.storage import sha256_file
+    from benchmark.core.storage import sha256_file
 
     wheel = build_wheel(tmp_path / "pkg-1.0-py3-none-any.whl", "pkg/data/x.txt", b"hello")
     register("t-cut", sha256_file(wheel), {"pkg/data/": "files/"})

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.methods import METHODS, MethodInput, StrongModelInfo, build_method
-from benchmark.training import ProbeConfig
+from benchmark.api.method import MethodInput, StrongModelInfo
+from benchmark.methods.catalog import METHODS, build_method
+from benchmark.training.probe import ProbeConfig
 
 ALL_BASELINES = {"naive", "logconf", "product", "bootstrap", "early-stop", "entropy", "window",
                  "relabel-knn", "relabel-logreg", "filter-confident", "adaptconf",
@@ -59,7 +60,7 @@ def make_input(train_x, weak_p1, test_x, tmp_path: Path, params: int | None = 22
 
 
 def test_every_baseline_is_registered_with_a_one_line_description():
-    from benchmark.paths import baselines_dir
+    from benchmark.core.paths import baselines_dir
 
     for name in ALL_BASELINES:
         cls = METHODS.get(name)
@@ -76,7 +77,7 @@ def test_naive_is_soft_cross_entropy():
 
 
 def test_hardening_keeps_the_weak_class_prior():
-    from benchmark.losses import harden_keep_prior
+    from benchmark.api.losses import harden_keep_prior
 
     probs = torch.tensor([[0.1, 0.9], [0.4, 0.6], [0.7, 0.3], [0.8, 0.2]])
     # p0 = (.1, .4, .7, .8): the 25% quantile is .1 + .75·(.4 − .1) = .325, so one example
@@ -206,7 +207,7 @@ def test_relabel_logreg_minimises_the_soft_label_cross_entropy():
                     0.02, 0.98)  # soft, noisy, informative
     l2 = 1e-3
     probs, model = soft_logreg_relabel(x, np.stack([1 - weak1, weak1], 1), l2, seed=0)
-    from benchmark.training import standardizer
+    from benchmark.training.probe import standardizer
 
     mean, scale = standardizer(x)
     z = (x - mean) / scale
@@ -222,7 +223,7 @@ def test_relabel_logreg_minimises_the_soft_label_cross_entropy():
 
 def test_early_stop_keeps_the_best_epoch_on_weak_labels(tmp_path):
     from baselines.early_stop import best_epoch, holdout_split
-    from benchmark.training import train_probe
+    from benchmark.training.probe import train_probe
 
     assert best_epoch([(1, 0.6), (2, 0.8), (3, 0.8), (4, 0.7)]) == 2
     assert best_epoch([(1, None), (2, 0.5)]) == 2

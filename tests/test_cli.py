@@ -3,8 +3,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from benchmark.cli import main, select_methods
-from benchmark.records import iter_records
+from benchmark.cli.main import main
+from benchmark.methods.catalog import select_methods
+from benchmark.results.records import iter_records
 from tests.conftest import TINY_SUITE
 
 

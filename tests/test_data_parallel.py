@@ -53,7 +53,7 @@ def test_reproduce_under_torchrun_trains_on_every_rank_and_writes_once(tmp_path:
     import copy
 
     from benchmark.datasets.hub import HUB_DATASETS, write_mirror
-    from benchmark.reproduce import load_study, plan, record_path
+    from benchmark.paper.study import load_study, plan, record_path
     from tests.hub_fixtures import sciq_rows
     from tests.tiny_lms import tiny_rungs
 

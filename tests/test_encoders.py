@@ -48,7 +48,7 @@ def test_feature_cache_hits_and_survives_a_corrupt_entry(tiny_world, monkeypatch
 def test_hub_encoder_needs_a_pinned_revision_to_load() -> None:
     from pydantic import ValidationError
 
-    from benchmark.errors import SpecError
+    from benchmark.core.errors import SpecError
     from benchmark.models.encoders import load_encoder
     from benchmark.models.ladder import EncoderSource
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.executors import ExecutorOptions
-from benchmark.harness import Harness, RunSpec
-from benchmark.records import TIMING_FIELDS, iter_records
+from benchmark.results.records import TIMING_FIELDS, iter_records
+from benchmark.run.executors import ExecutorOptions
+from benchmark.run.harness import Harness, RunSpec
 from tests.conftest import REPO, TINY_SUITE, TINY_TASK
 from tests.spy_plugin import SPY_SOURCE, assert_spy_found_no_gold
 from tests.test_harness import gold_by_id
@@ -98,7 +98,7 @@ def test_slurm_through_submitit_against_a_fake_cluster(serial, tiny_task, tmp_pa
     for key, value in install(tmp_path / "bin", tmp_path / "slurm").items():
         monkeypatch.setenv(key, value)
     results = tmp_path / "slurm-results"
-    from benchmark.pool import Limits
+    from benchmark.run.pool import Limits
 
     summary = sweep(results, tiny_task, executor="slurm", workers=4,
                     limits=Limits(timeout_s=600, memory_mb=3000),
@@ -118,8 +118,8 @@ def test_slurm_through_submitit_against_a_fake_cluster(serial, tiny_task, tmp_pa
 
 
 def test_slurm_requests_follow_task_hints_and_overrides(tiny_world, tiny_task):
-    from benchmark.executors import make_executor
-    from benchmark.pool import Limits
+    from benchmark.run.executors import make_executor
+    from benchmark.run.pool import Limits
 
     hints = tiny_task.resources.model_copy(update={"cpus": 4, "gpus": 2, "memory_mb": 20000})
     options = ExecutorOptions(limits=Limits(timeout_s=5400, memory_mb=8192))

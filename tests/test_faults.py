@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
-from benchmark.harness import Harness, RunSpec
-from benchmark.pool import Limits
-from benchmark.records import iter_records
+from benchmark.results.records import iter_records
+from benchmark.run.harness import Harness, RunSpec
+from benchmark.run.pool import Limits
 from tests.conftest import TINY_SUITE, TINY_TASK
 
-HEADER = "import time\nimport numpy as np\nfrom benchmark.methods import Method, register\n"
+HEADER = "import time\nimport numpy as np\nfrom benchmark.api.method import Method, register\n"
 
 FAULTS = {
     "sleeper": '''
@@ -65,7 +65,7 @@ def test_timeouts_memory_and_nan_losses_fail_only_their_runs(tiny_world, tiny_ta
 
 
 def _records_without_timing(folder):
-    from benchmark.records import TIMING_FIELDS
+    from benchmark.results.records import TIMING_FIELDS
 
     out = {}
     for record in iter_records(folder):
@@ -110,7 +110,7 @@ def test_claims_of_live_sweeps_are_honoured_and_dead_ones_taken_over(tiny_world,
     import subprocess
     import sys
 
-    from benchmark.claims import HOST, claim_path
+    from benchmark.run.claims import HOST, claim_path
 
     runs = [RunSpec(TINY_SUITE, TINY_TASK, "naive", k) for k in range(2)]
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
@@ -135,7 +135,7 @@ def test_sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing(tiny
     import subprocess
     import sys
 
-    from benchmark.records import read_record
+    from benchmark.results.records import read_record
     from tests.conftest import REPO
 
     methods = ["naive", "logconf", "product", "entropy", "adaptconf", "early-stop"]
@@ -194,8 +194,8 @@ def test_sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing(tiny
 def test_a_damaged_feature_cache_entry_is_recomputed_not_read(tiny_world, tiny_task):
     import numpy as np
 
-    from benchmark.harness import TaskContexts
     from benchmark.models.features import all_layer_features
+    from benchmark.run.harness import TaskContexts
 
     ctx = TaskContexts().get(tiny_task)
     texts = [e.text for e in ctx.pool]
@@ -232,7 +232,7 @@ def test_a_method_writing_outside_its_scratch_cannot_go_unnoticed(tiny_world, ti
                                                                    tmp_path):
     import pytest
 
-    from benchmark.errors import IntegrityError
+    from benchmark.core.errors import IntegrityError
 
     frozen = tiny_world.frozen / "replicate-1.csv.gz"
     original = frozen.read_bytes()

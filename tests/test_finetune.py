@@ -11,7 +11,7 @@ import torch
 from benchmark.finetune.batching import batch_plan, encode
 from benchmark.finetune.classifier import last_token_index, load_classifier
 from benchmark.finetune.trainer import FinetuneConfig, predict_proba, train_classifier
-from benchmark.training import one_hot, soft_cross_entropy
+from benchmark.training.probe import one_hot, soft_cross_entropy
 from tests.conftest import make_corpus
 from tests.tiny_lms import build_tiny_lm
 

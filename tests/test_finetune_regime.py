@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.harness import Harness, RunSpec
-from benchmark.records import read_record
+from benchmark.results.records import read_record
+from benchmark.run.harness import Harness, RunSpec
 from tests.conftest import TASK_YAML, TINY_TASK
 from tests.spy_plugin import SPY_SOURCE, assert_spy_found_no_gold
 from tests.test_harness import gold_by_id
@@ -31,7 +31,7 @@ def ft_task(tiny_world):
 
 
 def test_finetune_task_freezes_runs_and_scores(ft_task, tiny_world, tmp_path, monkeypatch):
-    from benchmark.weak_labels import load_references
+    from benchmark.labels.frozen import load_references
 
     refs = load_references(ft_task).replicates
     assert all(r.ceiling_accuracy > r.weak_accuracy for r in refs)  # finetuned on gold
@@ -57,8 +57,8 @@ def test_finetune_task_freezes_runs_and_scores(ft_task, tiny_world, tmp_path, mo
 def test_probe_only_methods_are_left_out_of_finetune_sweeps(ft_task, tiny_world, capsys):
     import argparse
 
-    from benchmark.cli_sweep import plan_sweep
-    from benchmark.tasks import SUITES
+    from benchmark.cli.sweep import plan_sweep
+    from benchmark.tasks.spec import SUITES
 
     suites = tiny_world.root / "tasks" / "suites.yaml"
     saved = suites.read_text()

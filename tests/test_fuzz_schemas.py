@@ -16,7 +16,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmark.errors import W2SBenchError
+from benchmark.core.errors import W2SBenchError
 
 SETTINGS = settings(max_examples=120, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -78,13 +78,13 @@ def as_yaml(doc) -> bytes:
 
 # --- task YAML ---------------------------------------------------------------------------
 def _valid_task() -> dict:
-    from benchmark.paths import tasks_dir
+    from benchmark.core.paths import tasks_dir
 
     return yaml.safe_load((tasks_dir() / "rt-tfidf-logreg-to-minilm-l6.yaml").read_text())
 
 
 def _parse_task(path: Path) -> None:
-    from benchmark.tasks import parse_task
+    from benchmark.tasks.spec import parse_task
 
     parse_task(path)
 
@@ -105,7 +105,7 @@ VALID_SUBMISSION = {"name": "fuzz", "version": "1", "authors": ["A"], "descripti
 
 
 def _load_meta(path: Path) -> None:
-    from benchmark.submissions import load_submission_meta
+    from benchmark.methods.submissions import load_submission_meta
 
     load_submission_meta(path.parent)
 
@@ -135,7 +135,7 @@ def _valid_record() -> dict:
 
 
 def _read_record(path: Path) -> None:
-    from benchmark.records import read_record
+    from benchmark.results.records import read_record
 
     read_record(path)
 
@@ -151,7 +151,7 @@ def test_run_record_fuzz(doc) -> None:
 
 # --- weak-label locks ----------------------------------------------------------------------
 def _read_lock(path: Path) -> None:
-    from benchmark.weak_labels import _cached_lock
+    from benchmark.labels.frozen import _cached_lock
 
     _cached_lock(path, path.stat().st_mtime_ns)
 
@@ -160,7 +160,7 @@ load_lock_file = via_file("lock.json", _read_lock)
 
 
 def _valid_lock() -> dict:
-    from benchmark.paths import frozen_dir
+    from benchmark.core.paths import frozen_dir
 
     return json.loads((frozen_dir() / "rt-tfidf-logreg-to-minilm-l6" / "lock.json").read_text())
 

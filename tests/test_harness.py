@@ -10,8 +10,8 @@ import pytest
 
 from benchmark.datasets import example_id
 from benchmark.datasets.base import normalize_text
-from benchmark.harness import Harness, RunSpec
-from benchmark.records import TIMING_FIELDS, iter_records, read_record
+from benchmark.results.records import TIMING_FIELDS, iter_records, read_record
+from benchmark.run.harness import Harness, RunSpec
 from tests.conftest import TINY_SUITE, TINY_TASK
 from tests.spy_plugin import SPY_SOURCE, assert_spy_found_no_gold
 
@@ -48,7 +48,7 @@ def test_the_spy_scan_would_catch_gold_in_its_process(tiny_world, tiny_task, tmp
     """Control: the same scan run in the harness process (which holds gold) finds it."""
     namespace: dict = {}
     exec(SPY_SOURCE.replace('@register("spy")', ""), namespace)
-    from benchmark.harness import TaskContexts
+    from benchmark.run.harness import TaskContexts
 
     ctx = TaskContexts().get(tiny_task)
     found: list = []
@@ -85,8 +85,8 @@ def test_records_resume_and_are_deterministic(tiny_world, tiny_task, tmp_path):
 
 
 def test_record_carries_scores_compute_and_provenance(tiny_world, tiny_task, tmp_path):
-    from benchmark.metrics import pgr
-    from benchmark.weak_labels import load_references
+    from benchmark.core.metrics import pgr
+    from benchmark.labels.frozen import load_references
 
     sweep(tmp_path, ["naive"], tiny_task)
     record = read_record(tmp_path / TINY_SUITE / TINY_TASK / "naive" / "replicate-1.json")
@@ -115,7 +115,7 @@ def test_record_carries_scores_compute_and_provenance(tiny_world, tiny_task, tmp
 HEADER = """
 import os
 import numpy as np
-from benchmark.methods import Method, register
+from benchmark.api.method import Method, register
 """
 FAILING = {
     "boom": """

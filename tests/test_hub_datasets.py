@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from benchmark.core.errors import AssetError, SpecError
 from benchmark.datasets import HUB_DATASETS, example_id
 from benchmark.datasets.base import Example
 from benchmark.datasets.hub import (
@@ -17,7 +18,6 @@ from benchmark.datasets.hub import (
     undersample,
     write_mirror,
 )
-from benchmark.errors import AssetError, SpecError
 from tests.hub_fixtures import EXACT, PICKS, ROWS
 
 SEEDS = range(40)

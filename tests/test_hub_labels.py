@@ -6,10 +6,10 @@ import shutil
 
 import pytest
 
-from benchmark.errors import IntegrityError, SpecError
-from benchmark.hub_labels import HUB_PIN, HubPin, pull, read_pin
-from benchmark.storage import sha256_file
-from benchmark.weak_labels import load_weak_labels, task_frozen_dir, verify_frozen
+from benchmark.core.errors import IntegrityError, SpecError
+from benchmark.core.storage import sha256_file
+from benchmark.labels.frozen import load_weak_labels, task_frozen_dir, verify_frozen
+from benchmark.labels.hub import HUB_PIN, HubPin, pull, read_pin
 from tests.conftest import TINY_TASK
 
 REPO_ID = "w2s-bench/weak-labels"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark import hub_pins
-from benchmark.cli import main
-from benchmark.errors import SpecError
+from benchmark.assets import hub_pins
+from benchmark.cli.main import main
+from benchmark.core.errors import SpecError
 from benchmark.models.encoders import checkpoint_of
 from benchmark.models.hub_ladder import LADDER, read_ladder
 from benchmark.models.ladder import ENCODERS, MODELS

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.metrics import Interval
-from benchmark.records import MethodInfo
+from benchmark.core.metrics import Interval
+from benchmark.results.records import MethodInfo
 from benchmark.site.build import build_site, resolve_build_time
 from benchmark.site.frame import record_rows
 from benchmark.site.standings import Entry, rank, standings
@@ -195,15 +195,15 @@ def test_footer_carries_the_build_provenance(tmp_path) -> None:
 def test_build_time_is_pinnable_and_checked() -> None:
     assert resolve_build_time("1769860800") == TIME
     assert resolve_build_time("2026-01-31T13:00:00+01:00") == TIME
-    from benchmark.errors import SpecError
+    from benchmark.core.errors import SpecError
 
     with pytest.raises(SpecError, match="neither ISO 8601"):
         resolve_build_time("last tuesday")
 
 
 def test_cli_builds_the_site_and_explains_bad_input(tmp_path, capsys) -> None:
-    from benchmark.cli import main
-    from benchmark.records import write_record
+    from benchmark.cli.main import main
+    from benchmark.results.records import write_record
 
     results = tmp_path / "results"
     for k in range(2):

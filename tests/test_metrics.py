@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from benchmark.metrics import accuracy, auroc, bootstrap_ci, mean_ci, pgr
+from benchmark.core.metrics import accuracy, auroc, bootstrap_ci, mean_ci, pgr
 
 
 def test_pgr_worked_examples() -> None:

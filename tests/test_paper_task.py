@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from benchmark.datasets.hub import HUB_DATASETS, load_examples, write_mirror
-from benchmark.harness import Harness, RunSpec
 from benchmark.models.hub_ladder import register_rung, unregister_rung
-from benchmark.records import read_record
+from benchmark.results.records import read_record
+from benchmark.run.harness import Harness, RunSpec
 from tests.hub_fixtures import sciq_rows
 from tests.tiny_lms import tiny_rungs
 
@@ -65,8 +65,8 @@ def paper_task(tiny_world, rungs, tmp_path, monkeypatch):
 
 
 def test_paper_task_freezes_with_a_finetuned_weak_rung_and_runs(paper_task, rungs, tmp_path):
-    from benchmark.tasks import TASKS
-    from benchmark.weak_labels import load_lock, load_references, load_weak_labels
+    from benchmark.labels.frozen import load_lock, load_references, load_weak_labels
+    from benchmark.tasks.spec import TASKS
 
     weak = load_weak_labels(paper_task, 0)
     test_split = {e.id for e in load_examples("sciq", "test")}
@@ -85,7 +85,7 @@ def test_paper_task_freezes_with_a_finetuned_weak_rung_and_runs(paper_task, rung
     assert not (tmp_path / "results" / ".scratch" / "tiny" / PAPER_TASK / "naive" / "r0").exists()
 
     # re-pinning the weak rung changes the task's hash: the frozen labels no longer verify
-    from benchmark.errors import IntegrityError
+    from benchmark.core.errors import IntegrityError
 
     unregister_rung("tiny-gpt2")
     register_rung(rungs[0].model_copy(update={"revision": "d" * 40}))
@@ -101,8 +101,8 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from benchmark.methods import Method, register
-from benchmark.training import soft_cross_entropy
+from benchmark.api.method import Method, register
+from benchmark.training.probe import soft_cross_entropy
 
 
 @register("crash-once")

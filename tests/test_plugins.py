@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from benchmark.cli import main
-from benchmark.harness import Harness, RunSpec
-from benchmark.methods import METHODS
-from benchmark.records import iter_records, read_record
+from benchmark.cli.main import main
+from benchmark.methods.catalog import METHODS, plugin_problems
+from benchmark.results.records import iter_records, read_record
+from benchmark.run.harness import Harness, RunSpec
 from tests.conftest import TINY_SUITE, TINY_TASK
 
-HEADER = "import numpy as np\nfrom benchmark.methods import Method, register\n"
+HEADER = "import numpy as np\nfrom benchmark.api.method import Method, register\n"
 
 
 def sweep(results, methods, tiny_task, replicates=2):
@@ -65,9 +65,7 @@ def test_broken_plugins_fail_only_their_own_runs(tiny_world, tiny_task, tmp_path
         record = records[(name, 1)]
         assert record.status == "failed", name
         assert message in record.error.message, (name, record.error.message)
-    from benchmark.plugins import PROBLEMS
-
-    assert {p.name for p in PROBLEMS} >= set(BROKEN) - {"wrong-shape", "nan-probs",
+    assert {p.name for p in plugin_problems()} >= set(BROKEN) - {"wrong-shape", "nan-probs",
                                                         "unnormalised"}
 
 
@@ -103,7 +101,7 @@ class Scaled(Method):
 
 ENTRY_POINT_MODULE = '''
 import numpy as np
-from benchmark.methods import Method
+from benchmark.api.method import Method
 
 
 class PriorOnly(Method):
@@ -130,9 +128,7 @@ def test_entry_point_plugin_from_an_installed_distribution(tiny_world, tiny_task
     METHODS.reset()
     assert "prior-only" in METHODS.names()
     assert METHODS.origin("prior-only").startswith("entry point prior-only")
-    from benchmark.plugins import PROBLEMS
-
-    clash = [p for p in PROBLEMS if p.name == "naive"]
+    clash = [p for p in plugin_problems() if p.name == "naive"]
     assert clash and "already defined in" in clash[0].message
     assert METHODS.origin("naive").endswith("baselines/naive.py")  # the clash changed nothing
 
@@ -208,20 +204,20 @@ def test_verify_reproduces_records_and_catches_tampering(tiny_world, tmp_path, c
 PEEKING = HEADER + '''
 import importlib
 from benchmark import datasets as ds
-from benchmark.splits import load_dataset
+from benchmark.tasks.splits import load_dataset
 
 
 @register("peeker")
 class Peeker(Method):
     """Reaches for the raw data (tests)."""
     def fit_predict(self, inp):
-        importlib.import_module("benchmark.harness")
+        importlib.import_module("benchmark.run.harness")
         return np.full((len(inp.test_ids), 2), 0.5)
 '''
 
 
 def test_code_that_imports_gold_loaders_is_flagged(tiny_world, tmp_path, capsys):
-    from benchmark.codescan import scan_submission
+    from benchmark.methods.codescan import scan_submission
 
     folder = tiny_world.add_submission("peeker", PEEKING)
     (folder / "helpers.py").write_text("import datasets\n")
@@ -230,12 +226,13 @@ def test_code_that_imports_gold_loaders_is_flagged(tiny_world, tmp_path, capsys)
     assert [(f.file.name, f.line, f.module) for f in flags] == [
         ("helpers.py", 1, "datasets"),
         ("method.py", line["from benchmark import datasets as ds"], "benchmark.datasets"),
-        ("method.py", line["from benchmark.splits import load_dataset"], "benchmark.splits"),
-        ("method.py", line['        importlib.import_module("benchmark.harness")'],
-         "benchmark.harness")]
+        ("method.py", line["from benchmark.tasks.splits import load_dataset"],
+         "benchmark.tasks.splits"),
+        ("method.py", line['        importlib.import_module("benchmark.run.harness")'],
+         "benchmark.run.harness")]
     assert main(["list", "methods"]) == 0
-    splits_line = line["from benchmark.splits import load_dataset"]
-    assert f"line {splits_line} imports benchmark.splits" in capsys.readouterr().err
+    splits_line = line["from benchmark.tasks.splits import load_dataset"]
+    assert f"line {splits_line} imports benchmark.tasks.splits" in capsys.readouterr().err
 
     committed = folder / "results"
     assert main(["run", "--suite", TINY_SUITE, "--methods", "peeker", "--results-dir",
@@ -246,3 +243,35 @@ def test_code_that_imports_gold_loaders_is_flagged(tiny_world, tmp_path, capsys)
     out = capsys.readouterr().out
     assert "gold access:" in out and "4 gold-access import(s)" in out
     assert "0 record problem(s)" in out
+
+
+LEAKS_THE_DENY_LIST_MISSED = HEADER + """
+import benchmark.paper.execute as repro
+from benchmark.run.verify import Harness
+from benchmark.api import soft_cross_entropy
+from benchmark import api
+from . import helpers
+import sklearn.linear_model
+"""
+
+
+def test_the_scan_is_an_allow_list_of_the_plugin_api(tmp_path):
+    """Everything of ``benchmark`` outside ``benchmark.api`` is flagged, whatever its name or
+    re-export (a deny-list missed both of the first two); the API, own modules and other
+    third-party packages are not."""
+    from benchmark.methods.codescan import scan_submission
+
+    (tmp_path / "method.py").write_text(LEAKS_THE_DENY_LIST_MISSED)
+    flags = scan_submission(tmp_path)
+    assert [f.module for f in flags] == ["benchmark.paper.execute", "benchmark.run.verify"]
+    assert all("only benchmark.api is public" in f.why for f in flags)
+
+
+def test_baselines_and_the_scaffold_import_only_the_plugin_api(tiny_world):
+    from benchmark.core.paths import baselines_dir
+    from benchmark.methods.codescan import scan_submission
+
+    assert scan_submission(baselines_dir()) == []
+    assert main(["new-method", "fresh-idea"]) == 0
+    assert scan_submission(tiny_world.root / "submissions" / "fresh-idea") == []
+

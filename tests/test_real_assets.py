@@ -16,13 +16,13 @@ pytestmark = pytest.mark.assets
 
 @pytest.fixture(scope="module")
 def fetched():
-    from benchmark.assets import assets_for_tier, fetch
+    from benchmark.assets.catalog import assets_for_tier, fetch
 
     return fetch(assets_for_tier(large=False), progress=False)
 
 
 def test_corpora_match_their_description(fetched) -> None:
-    from benchmark.splits import load_dataset
+    from benchmark.tasks.splits import load_dataset
 
     rt = load_dataset("rotten_tomatoes")
     assert 12_500 < len(rt) < 12_900
@@ -36,7 +36,7 @@ def test_corpora_match_their_description(fetched) -> None:
 def test_onnx_conversion_matches_the_onnx_graph(fetched) -> None:
     from onnx.reference import ReferenceEvaluator
 
-    from benchmark.assets import asset_path
+    from benchmark.assets.catalog import asset_path
     from benchmark.models import ENCODERS
     from benchmark.models.encoders import embed_all_layers, load_encoder
 
@@ -53,7 +53,7 @@ def test_onnx_conversion_matches_the_onnx_graph(fetched) -> None:
 
 
 def test_declared_sizes_are_the_real_ones(fetched) -> None:
-    from benchmark.assets import is_fetched
+    from benchmark.assets.catalog import is_fetched
     from benchmark.models import ENCODERS, MODELS
     from benchmark.models.encoders import count_parameters, load_encoder
     from benchmark.models.ladder import hidden_layer
@@ -84,10 +84,10 @@ def test_weights_are_pretrained(fetched) -> None:
 
 
 def test_committed_weak_labels_verify_and_join_the_real_data(fetched) -> None:
-    from benchmark.metrics import accuracy
-    from benchmark.splits import load_dataset, task_pool
-    from benchmark.tasks import suite_tasks
-    from benchmark.weak_labels import load_references, load_weak_labels
+    from benchmark.core.metrics import accuracy
+    from benchmark.labels.frozen import load_references, load_weak_labels
+    from benchmark.tasks.spec import suite_tasks
+    from benchmark.tasks.splits import load_dataset, task_pool
 
     datasets = {}
     for spec in suite_tasks("mini"):

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.errors import DuplicateNameError, UnknownNameError
-from benchmark.registry import Registry
+from benchmark.core.errors import DuplicateNameError, UnknownNameError
+from benchmark.core.registry import Registry
 
 
 def test_duplicate_names_are_refused_and_name_both_origins() -> None:

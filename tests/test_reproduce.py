@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from benchmark.cli import main
-from benchmark.errors import UnknownNameError
-from benchmark.reproduce import compare, load_study, plan, record_path
+from benchmark.cli.main import main
+from benchmark.core.errors import UnknownNameError
+from benchmark.paper.records import ReproRecord, write_repro_record
+from benchmark.paper.study import compare, load_study, plan, record_path
 
 
 def test_published_numbers_file_has_its_source_and_every_rung() -> None:
@@ -53,9 +54,10 @@ def test_comparison_table_gives_deltas_and_verdicts(tmp_path, capsys) -> None:
             value = 0.67 if run.loss == "xent" else 0.69  # PGR 0.5 / ~0.833
         else:
             continue
-        path = record_path(tmp_path, run)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"accuracy": value}))
+        write_repro_record(record_path(tmp_path, run), ReproRecord(
+            key=run.key, dataset=run.dataset, kind=run.kind, strong=run.strong, weak=run.weak,
+            loss=run.loss, seed=run.seed, recipe={}, accuracy=value, n_train=1, n_test=1,
+            compute={}, wall_s=0.0, provenance={}))
     rows = {r["quantity"]: r for r in compare(study, runs, tmp_path)}
     assert rows["sciq accuracy gpt2"]["result"] == "pass"
     assert rows["sciq accuracy gpt2-large"]["result"] == "FAIL"

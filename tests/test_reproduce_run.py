@@ -12,8 +12,8 @@ import pytest
 
 from benchmark.datasets.hub import HUB_DATASETS, write_mirror
 from benchmark.models.hub_ladder import LadderRung, register_rung, unregister_rung
-from benchmark.reproduce import compare, load_study, plan, record_path
-from benchmark.reproduce_run import RunOptions, execute, weak_labels_path
+from benchmark.paper.execute import RunOptions, execute, weak_labels_path
+from benchmark.paper.study import compare, load_study, plan, record_path
 from tests.hub_fixtures import sciq_rows
 from tests.tiny_lms import tiny_rungs
 
@@ -114,7 +114,7 @@ def fake_hub(tmp_path, monkeypatch):
 
     import huggingface_hub.constants as hub_constants
 
-    from benchmark import reproduce_labels
+    from benchmark.paper import labels as reproduce_labels
 
     cache = tmp_path / "hub"
 
@@ -142,8 +142,8 @@ def fake_hub(tmp_path, monkeypatch):
 
 def test_shared_weak_labels_round_trip_through_the_hub(study_and_mirror, fake_hub,
                                                         tmp_path) -> None:
-    from benchmark.errors import IntegrityError
-    from benchmark.reproduce_labels import pin_path, pull_labels, push_labels
+    from benchmark.core.errors import IntegrityError
+    from benchmark.paper.labels import pin_path, pull_labels, push_labels
 
     study, mirror = study_and_mirror
     runs = plan(study)
@@ -162,7 +162,7 @@ def test_shared_weak_labels_round_trip_through_the_hub(study_and_mirror, fake_hu
     assert json.loads(record_path(second, runs[2]).read_text())["weak_labels_sha256"] == pushed
 
     # a tampered cache is refused before anything is installed
-    cached = next((fake_hub).rglob("weak_labels/*.npz"))
+    cached = next((fake_hub).rglob("weak_labels/*.csv.gz"))
     cached.write_bytes(cached.read_bytes() + b"x")
     third = tmp_path / "third"
     with pytest.raises(IntegrityError, match="nothing was installed"):

@@ -10,12 +10,12 @@ import sys
 
 import pytest
 
-from benchmark.cli import main
-from benchmark.records import iter_records
+from benchmark.cli.main import main
+from benchmark.results.records import iter_records
 from tests.conftest import TINY_SUITE, TINY_TASK
 
 BOOM = '''
-from benchmark.methods import Method, register
+from benchmark.api.method import Method, register
 
 @register("boom")
 class Boom(Method):
@@ -60,9 +60,9 @@ def test_dry_run_lists_cached_and_pending_runs_with_estimates(tiny_world, tmp_pa
 
 
 def test_status_reports_queued_running_done_failed_from_disk(tiny_world, tmp_path, capsys):
-    from benchmark.claims import HOST, claim_path
-    from benchmark.harness import RunSpec
-    from benchmark.progress import sweeps_dir
+    from benchmark.run.claims import HOST, claim_path
+    from benchmark.run.harness import RunSpec
+    from benchmark.run.progress import sweeps_dir
 
     tiny_world.add_submission("boom", BOOM)
     results = tmp_path / "results"

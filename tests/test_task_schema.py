@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmark.errors import SpecError
-from benchmark.tasks import parse_task
+from benchmark.core.errors import SpecError
+from benchmark.tasks.spec import parse_task
 
 GOOD = """\
 id: {id}
@@ -85,7 +85,7 @@ def test_not_yaml_and_not_a_mapping(tmp_path: Path) -> None:
 
 
 def test_committed_tasks_and_suites_are_valid() -> None:
-    from benchmark.tasks import SUITES, TASKS, suite_tasks
+    from benchmark.tasks.spec import SUITES, TASKS, suite_tasks
 
     assert {"mini", "mini-large"} <= set(SUITES.names())
     mini = suite_tasks("mini")

@@ -5,8 +5,8 @@ import shutil
 import numpy as np
 import pytest
 
-from benchmark.errors import IntegrityError, SpecError
-from benchmark.weak_labels import (
+from benchmark.core.errors import IntegrityError, SpecError
+from benchmark.labels.frozen import (
     decode_replicate,
     encode_replicate,
     load_references,
@@ -71,7 +71,7 @@ def test_editing_a_frozen_task_is_detected(tiny_world, tiny_task) -> None:
 
 
 def test_refreezing_needs_force_and_is_reproducible(tiny_world, tiny_task, tmp_path) -> None:
-    from benchmark.freeze import freeze_task
+    from benchmark.labels.freeze import freeze_task
 
     with pytest.raises(SpecError, match="already frozen.*--force"):
         freeze_task(tiny_task, progress=False)

@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from benchmark.core.errors import AssetError, SpecError
+from benchmark.core.registry import Registry
 from benchmark.datasets.base import Example, example_id
-from benchmark.errors import AssetError, SpecError
-from benchmark.registry import Registry
 
 Row = dict[str, Any]
 Formatter = Callable[[Row, random.Random], "tuple[str, int] | None"]
@@ -93,7 +93,7 @@ def _mirror_file(root: Path, dataset: HubDataset, source_split: str) -> Path:
 
 def check_revision(dataset: HubDataset, revision: str | None) -> str:
     """The commit to load: pinned revisions only (a branch name would drift)."""
-    from benchmark.hub_pins import pinned_revision
+    from benchmark.assets.hub_pins import pinned_revision
 
     revision = (revision or dataset.revision
                 or pinned_revision("datasets", dataset.name, dataset.hub_id))

@@ -9,6 +9,7 @@ Dropout is switched off, as in the original.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +18,16 @@ from torch import nn
 
 Pooling = Literal["last", "mean"]
 ENCODER_TYPES = {"bert", "mpnet", "roberta", "xlm-roberta", "distilbert"}
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """What ``from_pretrained`` needs: a folder or hub id, its pinned revision, and whether
+    the rung ships modelling code (Qwen v1)."""
+
+    path: str
+    revision: str | None = None
+    trust_remote_code: bool = False
 
 
 def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:

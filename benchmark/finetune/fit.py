@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.finetune.classifier import load_classifier
+from benchmark.finetune.classifier import Checkpoint, load_classifier
 from benchmark.finetune.trainer import (
     FinetuneConfig,
     LossFn,
@@ -33,16 +33,17 @@ class FinetunedClassifier:
         return probs
 
 
-def fit_classifier(checkpoint: str, revision: str | None, pooling: str, texts: list[str],
+def fit_classifier(checkpoint: Checkpoint, pooling: str, texts: list[str],
                    targets: np.ndarray, config: FinetuneConfig, seed: int, loss: LossFn,
-                   checkpoint_dir: Path | None = None, trust_remote_code: bool = False,
-                   layers: int | None = None) -> FinetunedClassifier:
+                   checkpoint_dir: Path | None = None, layers: int | None = None
+                   ) -> FinetunedClassifier:
     """A fresh classifier on ``checkpoint`` (its first ``layers`` blocks, if given), trained
     on (texts, soft targets)."""
-    tokenizer, model = load_classifier(checkpoint, revision=revision,
+    tokenizer, model = load_classifier(checkpoint.path, revision=checkpoint.revision,
                                        num_classes=targets.shape[1], pooling=pooling,  # type: ignore[arg-type]
                                        lora_rank=config.lora_rank,
-                                       trust_remote_code=trust_remote_code, layers=layers)
+                                       trust_remote_code=checkpoint.trust_remote_code,
+                                       layers=layers)
     stats = train_classifier(model, tokenizer, texts, targets, config, seed, loss,
                              checkpoint_dir=checkpoint_dir)
     return FinetunedClassifier(model, tokenizer, config, stats)

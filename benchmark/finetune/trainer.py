@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from benchmark import compute
+from benchmark.core import compute
 from benchmark.finetune.batching import Encoded, batch_plan, collate, encode
 from benchmark.finetune.checkpoint import load_checkpoint, save_checkpoint
 from benchmark.finetune.classifier import SequenceClassifier, enable_checkpointing

@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.assets import asset_path
+from benchmark.assets.catalog import asset_path
+from benchmark.core.paths import cache_dir
 from benchmark.models.ladder import EncoderSource
-from benchmark.paths import cache_dir
 
 
 def converted_dir(source: EncoderSource) -> Path:
     """Folder of a converted checkpoint; converted once, then reused."""
-    from benchmark.assets import asset_digest
+    from benchmark.assets.catalog import asset_digest
 
     assert source.asset is not None
     final = cache_dir() / "converted" / f"{source.name}-{asset_digest(source.asset)}"
@@ -46,7 +46,7 @@ def converted_dir(source: EncoderSource) -> Path:
 def hub_checkpoint(source: EncoderSource) -> tuple[str, str | None]:
     """``(hub id, commit)``, or ``(folder, None)`` when the hub id names a local copy; an
     unpinned hub id is refused (a branch would drift under frozen results)."""
-    from benchmark.hub_pins import unpinned_error
+    from benchmark.assets.hub_pins import unpinned_error
 
     assert source.hub_id is not None
     if Path(source.hub_id).expanduser().is_dir():

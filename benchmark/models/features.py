@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.assets import asset_digest
+from benchmark.assets.catalog import asset_digest
+from benchmark.core.paths import cache_dir
+from benchmark.core.storage import atomic_write_via
 from benchmark.models.ladder import ENCODERS, MODELS, EncoderSource, hidden_layer
-from benchmark.paths import cache_dir
-from benchmark.storage import atomic_write_via
 
 FEATURE_VERSION = "1"  # bump when pooling or tokenisation changes
 

@@ -16,10 +16,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
-from benchmark.hub_pins import pinned_revision
+from benchmark.assets.hub_pins import pinned_revision
+from benchmark.core.registry import Registry
+from benchmark.core.schema import validate
 from benchmark.models.ladder import ENCODERS, MODELS, EncoderSource, ModelSpec
-from benchmark.registry import Registry
-from benchmark.schema import validate
 
 LADDER_FILE = Path(__file__).with_name("hub_ladder.yaml")
 

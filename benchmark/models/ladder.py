@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from benchmark.registry import Registry
+from benchmark.core.registry import Registry
 
 
 class EncoderSource(BaseModel):

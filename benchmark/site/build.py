@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmark.errors import SpecError, W2SBenchError
-from benchmark.records import RunRecord
+from benchmark.core.errors import SpecError, W2SBenchError
+from benchmark.core.storage import atomic_write_bytes
+from benchmark.results.records import RunRecord, collect_records
 from benchmark.site import exports
 from benchmark.site.frame import method_infos, record_rows
 from benchmark.site.pages import BuildInfo, Figure, render_site
 from benchmark.site.plots import suite_plots
 from benchmark.site.standings import standings
-from benchmark.storage import atomic_write_bytes
 
 GENERATED_FOLDERS = ("methods", "tasks", "plots")
 DATA_FILES = {"markdown": "leaderboard.md", "csv": "leaderboard.csv",
@@ -80,7 +80,7 @@ def build_site(records: list[RunRecord], out_dir: Path, build_time: str | None =
         raise W2SBenchError("no run records found; run `w2s-bench run` first (or point "
                             "--results-dir at a folder of records)")
     from benchmark import __version__
-    from benchmark.provenance import git_commit as current_commit
+    from benchmark.core.provenance import git_commit as current_commit
 
     boards = standings(record_rows(records))
     infos = method_infos(records)
@@ -104,3 +104,9 @@ def build_site(records: list[RunRecord], out_dir: Path, build_time: str | None =
     return SiteResult(index=out_dir / "index.html",
                       files={kind: out_dir / name for kind, name in DATA_FILES.items()},
                       pages=len(pages), plots=sum(len(f) for f in figures.values()))
+
+
+def build_leaderboard(results_dir: Path, out_dir: Path, build_time: str | None = None
+                      ) -> SiteResult:
+    """The site from every record in ``results_dir`` and every ``submissions/*/results/``."""
+    return build_site(collect_records(results_dir), out_dir, build_time=build_time)

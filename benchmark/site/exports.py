@@ -12,8 +12,8 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
-from benchmark.metrics import Interval
-from benchmark.records import MethodInfo
+from benchmark.core.metrics import Interval
+from benchmark.results.records import MethodInfo
 from benchmark.site.links import slug
 from benchmark.site.standings import Entry, SuiteBoard
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from benchmark.records import MethodInfo, RunRecord
+from benchmark.results.records import MethodInfo, RunRecord
 
 
 class Row(NamedTuple):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from benchmark.records import MethodInfo
+from benchmark.results.records import MethodInfo
 from benchmark.site import exports
 from benchmark.site.links import method_page, task_page
 from benchmark.site.standings import SuiteBoard

@@ -17,7 +17,7 @@ import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
-from benchmark.metrics import mean_ci
+from benchmark.core.metrics import REFERENCE_METHOD, mean_ci
 from benchmark.site.links import plot_file
 from benchmark.site.standings import SuiteBoard, best_method
 
@@ -55,7 +55,7 @@ def _log_x(ax, margin: float, label) -> None:
 
 
 def _color(method: str, leader: str | None) -> str:
-    return LEADER if method == leader else NAIVE if method == "naive" else OTHER
+    return LEADER if method == leader else NAIVE if method == REFERENCE_METHOD else OTHER
 
 
 def _intervals(ax, points: list[tuple[str, float, float, float, float]], leader: str | None,
@@ -187,15 +187,16 @@ def _size_series(board: SuiteBoard, dataset: str) -> dict[str, dict[float, list[
         if task.ceiling_accuracy:
             series["ceiling (gold labels)"][size].append(task.ceiling_accuracy.mean)
         for result in task.results:
-            if result.accuracy and result.method in ("naive", leader):
-                name = "naive" if result.method == "naive" else f"leader: {result.method}"
+            if result.accuracy and result.method in (REFERENCE_METHOD, leader):
+                name = (REFERENCE_METHOD if result.method == REFERENCE_METHOD
+                        else f"leader: {result.method}")
                 series[name][size].append(result.accuracy.mean)
     return series
 
 
 SIZE_STYLES = {"weak supervisor": dict(color="#d62728", ls=":"),
                "ceiling (gold labels)": dict(color="black", ls="-"),
-               "naive": dict(color=NAIVE, ls="-")}
+               REFERENCE_METHOD: dict(color=NAIVE, ls="-")}
 
 
 def accuracy_vs_size(board: SuiteBoard) -> str:

@@ -18,7 +18,7 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 
-from benchmark.metrics import Interval, bootstrap_ci, mean_ci
+from benchmark.core.metrics import REFERENCE_METHOD, Interval, bootstrap_ci, mean_ci
 from benchmark.site.frame import Row
 
 
@@ -232,7 +232,7 @@ def suite_board(suite: str, rows: list[Row]) -> SuiteBoard:
     comparable = [r for r in rows if is_ref(r)]
     tasks = sorted({r.task for r in comparable})
     ref_versions = {task: version for (task, _), (version, _) in refs.items()}
-    naive_ok = [r for r in comparable if r.method == "naive" and r.status == "ok"]
+    naive_ok = [r for r in comparable if r.method == REFERENCE_METHOD and r.status == "ok"]
     naive = (_mean([r.train_flops for r in naive_ok]), _mean([r.wall_s for r in naive_ok]))
     entries = [_entry(m, group, is_ref, tasks, ref_versions, naive)
                for (m,), group in _group(rows, "method").items()]

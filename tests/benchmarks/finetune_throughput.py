@@ -24,7 +24,7 @@ import torch
 
 from benchmark.finetune.classifier import SequenceClassifier, disable_dropout, last_token_index
 from benchmark.finetune.trainer import FinetuneConfig, train_classifier
-from benchmark.training import soft_cross_entropy
+from benchmark.training.probe import soft_cross_entropy
 
 H100_BF16_PEAK = 989e12  # dense bf16 FLOP/s of an H100 SXM (NVIDIA datasheet)
 

@@ -26,7 +26,7 @@ OVERHEAD_TASK = "rt-tfidf-logreg-to-minilm-l6"
 
 
 def timed_cli(results: Path, board: Path, workers: int, methods: list[str] | None) -> float:
-    argv = [sys.executable, "-m", "benchmark.cli", "run", "--no-progress", "--workers",
+    argv = [sys.executable, "-m", "benchmark.cli.main", "run", "--no-progress", "--workers",
             str(workers), "--results-dir", str(results), "--leaderboard-dir", str(board)]
     if methods:
         argv += ["--methods", ",".join(methods)]
@@ -53,10 +53,10 @@ def speed_up(tmp: Path, methods: list[str] | None, rounds: int) -> None:
 
 
 def overheads(tmp: Path, replicates: int, executors: list[str]) -> None:
-    from benchmark.executors import ExecutorOptions, make_executor
-    from benchmark.harness import Harness, RunSpec
-    from benchmark.records import iter_records
-    from benchmark.tasks import TASKS
+    from benchmark.results.records import iter_records
+    from benchmark.run.executors import ExecutorOptions, make_executor
+    from benchmark.run.harness import Harness, RunSpec
+    from benchmark.tasks.spec import TASKS
 
     spec = TASKS.get(OVERHEAD_TASK)
     runs = [RunSpec("mini", spec.id, "naive", k) for k in range(replicates)]
@@ -89,9 +89,9 @@ def main() -> int:
     parser.add_argument("--skip-speed-up", action="store_true")
     args = parser.parse_args()
     methods = args.methods.split(",") if args.methods else None
-    from benchmark.assets import fetch
-    from benchmark.cli import required_assets
-    from benchmark.tasks import suite_tasks
+    from benchmark.assets.catalog import fetch
+    from benchmark.cli.main import required_assets
+    from benchmark.tasks.spec import suite_tasks
 
     fetch(required_assets(suite_tasks("mini")), progress=False)
     executors = ["local", "submitit-local"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.records import collect_records, write_record
+from benchmark.results.records import collect_records, write_record
 from benchmark.site.build import build_site
 from tests.site_records import synthetic_records
 

@@ -23,17 +23,17 @@ TARGETS = {"cold": 180.0, "warm": 20.0}
 
 def timed_run(env: dict[str, str], results: Path, board: Path, *extra: str) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "benchmark.cli", "run", "--no-progress",
+    subprocess.run([sys.executable, "-m", "benchmark.cli.main", "run", "--no-progress",
                     "--results-dir", str(results), "--leaderboard-dir", str(board), *extra],
                    env=env, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
 def main() -> int:
-    from benchmark.assets import fetch
-    from benchmark.cli import required_assets
-    from benchmark.paths import cache_dir
-    from benchmark.tasks import suite_tasks
+    from benchmark.assets.catalog import fetch
+    from benchmark.cli.main import required_assets
+    from benchmark.core.paths import cache_dir
+    from benchmark.tasks.spec import suite_tasks
 
     fetch(required_assets(suite_tasks("mini")), progress=False)  # excluded from the timing
     shared = cache_dir()

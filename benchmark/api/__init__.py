@@ -1,0 +1,40 @@
+"""The plugin API: everything a method may import.
+
+A submission (and every baseline, written exactly as one) imports ``benchmark.api`` and
+nothing else of ``benchmark``; the code scan refuses anything else. What is here: the
+:class:`Method` base class and ``@register``, the :class:`MethodInput` a run receives, the
+loss helpers, the shared probe trainer and the finetune entry points a method calls, and the
+metrics a method may compute on its *own* held-out weak labels (never on gold).
+"""
+
+from __future__ import annotations
+
+from benchmark.api.losses import (
+    class1_prior,
+    harden_argmax,
+    harden_keep_prior,
+    linear_ramp,
+    openai_logconf_coefficient,
+    per_example_cross_entropy,
+)
+from benchmark.api.method import Method, MethodInput, StrongModelInfo, register
+from benchmark.core.errors import SpecError
+from benchmark.core.metrics import accuracy, auroc
+from benchmark.finetune.fit import FinetunedClassifier
+from benchmark.finetune.trainer import FinetuneConfig
+from benchmark.training.probe import (
+    LinearProbe,
+    ProbeConfig,
+    one_hot,
+    soft_cross_entropy,
+    standardizer,
+    train_probe,
+)
+
+__all__ = [
+    "FinetuneConfig", "FinetunedClassifier", "LinearProbe", "Method", "MethodInput",
+    "ProbeConfig", "SpecError", "StrongModelInfo", "accuracy", "auroc", "class1_prior",
+    "harden_argmax", "harden_keep_prior", "linear_ramp", "one_hot",
+    "openai_logconf_coefficient", "per_example_cross_entropy", "register",
+    "soft_cross_entropy", "standardizer", "train_probe",
+]

@@ -1,0 +1,65 @@
+"""Building blocks that W2S losses share: soft cross-entropy, hardening, coefficient ramps.
+
+They live in the harness package (not in one baseline) because baselines and submissions
+alike compose them: the confidence loss, its entropy variant and adaptive confidence all
+harden the student's prediction; logconf and entropy share a ramp. Each is a plain tensor
+function with its formula in the docstring, checked on worked examples in the tests.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from benchmark.training.probe import soft_cross_entropy
+
+__all__ = ["soft_cross_entropy", "per_example_cross_entropy", "harden_keep_prior",
+           "harden_argmax", "linear_ramp", "openai_logconf_coefficient", "class1_prior"]
+
+
+def per_example_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """CE_i = −Σ_c targets[i, c] · log softmax(logits)[i, c], shape ``[n]``."""
+    return -(targets * torch.log_softmax(logits, dim=-1)).sum(-1)
+
+
+def class1_prior(weak_probs: torch.Tensor) -> torch.Tensor:
+    """The weak labels' class-1 share: the mean of their class-1 probabilities."""
+    return weak_probs[:, 1].mean()
+
+
+def harden_keep_prior(probs: torch.Tensor, prior: torch.Tensor | float) -> torch.Tensor:
+    """One-hot labels from binary ``probs`` that keep a class-1 share of ``prior``.
+
+    Burns et al.'s hardening: t = quantile of p_0 over the batch at level ``prior``; an
+    example is class 1 where p_0 < t, class 0 otherwise. So roughly a ``prior`` fraction of
+    the batch is hardened to class 1 whatever the student's calibration (a plain argmax
+    would let a student that drifted towards one class confirm its own drift).
+    """
+    if probs.ndim != 2 or probs.shape[1] != 2:
+        raise ValueError(f"hardening needs binary probabilities [n, 2], got {tuple(probs.shape)}")
+    p0 = probs[:, 0].detach()
+    level = torch.as_tensor(prior, dtype=p0.dtype).clamp(0.0, 1.0)
+    threshold = torch.quantile(p0, level)
+    class1 = p0 < threshold
+    return torch.stack([~class1, class1], dim=1).to(probs.dtype)
+
+
+def harden_argmax(probs: torch.Tensor) -> torch.Tensor:
+    """One-hot of each row's most probable class (ties go to the lower class)."""
+    return torch.nn.functional.one_hot(probs.detach().argmax(-1), probs.shape[-1]).to(probs.dtype)
+
+
+def linear_ramp(progress: float, peak: float, warmup_fraction: float) -> float:
+    """``peak · min(1, progress / warmup_fraction)``: the paper's confidence-loss schedule."""
+    if warmup_fraction <= 0:
+        return float(peak)
+    return float(peak) * min(1.0, progress / warmup_fraction)
+
+
+def openai_logconf_coefficient(progress: float, peak: float = 0.5, jump_at: float = 0.1
+                               ) -> float:
+    """The released openai/weak-to-strong schedule: ``peak · (s if s ≤ jump_at else 1)``.
+
+    It ramps to ``peak · jump_at`` (0.05) and then jumps to ``peak``: not the paper's ramp
+    (openai/weak-to-strong PR #33), offered for exact reproduction of the released code.
+    """
+    return float(peak) * (progress if progress <= jump_at else 1.0)

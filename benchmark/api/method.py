@@ -1,0 +1,195 @@
+"""The method plugin API: what a W2S method receives, what it returns, and how it registers.
+
+A method is a :class:`Method` subclass registered with ``@register("name")``. Most W2S
+methods are a loss: override :meth:`Method.loss` and the shared probe trainer does the rest.
+Methods that need more (relabelling, bootstrapping) override :meth:`Method.fit_predict`.
+
+A method receives a :class:`MethodInput`: split B's inputs with weak soft labels, unlabelled
+test inputs, the strong model's description, a seed and a scratch folder. It never receives a
+gold label: the harness builds the input from the frozen weak-label file and the feature cache,
+neither of which holds one, and scores the returned test probabilities in its own process.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch
+
+from benchmark.core.errors import SpecError
+from benchmark.core.registry import Registry
+from benchmark.finetune.classifier import Checkpoint
+from benchmark.finetune.fit import FinetunedClassifier, fit_classifier
+from benchmark.finetune.trainer import FinetuneConfig
+from benchmark.training.probe import LinearProbe, ProbeConfig, soft_cross_entropy, train_probe
+
+CHECKPOINT_EVERY = 100  # finetune steps between checkpoints in a harness run
+
+
+@dataclass(frozen=True)
+class StrongModelInfo:
+    name: str
+    family: str
+    params: int | None
+    hidden_size: int
+    num_layers: int
+    layer: int  # hidden-state index the default features come from
+
+
+@dataclass(frozen=True)
+class MethodInput:
+    """Everything a method may see for one run: split B's inputs with their weak soft labels,
+    the unlabelled test inputs, the strong model's description, the seed and a scratch
+    folder. Never a gold label.
+
+    Probe regime: ``train_features`` / ``test_features`` hold the strong model's features
+    (the harness ships the input without them and the process that runs the method reads
+    them from the feature cache, see :meth:`with_cached_features`). Finetune regime: they are
+    None and the texts, the trainer's recipe and the checkpoint are set instead.
+    """
+
+    task: str
+    replicate: int
+    seed: int
+    label_names: tuple[str, ...]
+    strong_model: StrongModelInfo
+    train_ids: tuple[str, ...]
+    train_features: np.ndarray | None    # [n_B, hidden] strong-model features of split B
+    train_weak_probs: np.ndarray         # [n_B, classes] the frozen weak soft labels
+    test_ids: tuple[str, ...]
+    test_features: np.ndarray | None     # [n_test, hidden]; no labels
+    probe_config: ProbeConfig
+    scratch_dir: Path
+    feature_file: str = ""               # cache file with every hidden state (features_at)
+    train_rows: tuple[int, ...] = field(default=(), repr=False)
+    test_rows: tuple[int, ...] = field(default=(), repr=False)
+    # finetune regime: the texts themselves (no labels) and the shared trainer's recipe
+    regime: Literal["probe", "finetune"] = "probe"
+    train_texts: tuple[str, ...] = field(default=(), repr=False)
+    test_texts: tuple[str, ...] = field(default=(), repr=False)
+    finetune_config: FinetuneConfig | None = None
+    checkpoint: Checkpoint | None = None  # the strong model's weights (folder or hub id)
+    pooling: str = "last"
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.label_names)
+
+    def features_at(self, layer: int) -> tuple[np.ndarray, np.ndarray]:
+        """(train, test) features from another hidden state (0 = embeddings)."""
+        if not self.feature_file:
+            raise ValueError("this run has no per-layer features")
+        layers = np.load(self.feature_file, mmap_mode="r")
+        return (np.asarray(layers[layer][list(self.train_rows)], dtype=np.float32),
+                np.asarray(layers[layer][list(self.test_rows)], dtype=np.float32))
+
+    def with_cached_features(self) -> MethodInput:
+        """This input with its feature arrays read from the cache (the harness ships inputs
+        without them; the process that runs the method fills them in here)."""
+        if self.train_features is not None or self.regime != "probe":
+            return self
+        train, test = self.features_at(self.strong_model.layer)
+        return replace(self, train_features=train, test_features=test)
+
+    def train_probe(self, targets: np.ndarray, loss: Callable | None = None,
+                    config: ProbeConfig | None = None, features: np.ndarray | None = None,
+                    on_epoch: Callable | None = None) -> LinearProbe:
+        """Train the shared linear probe (default: on split B, with the task's settings)."""
+        kwargs = {"loss": loss} if loss is not None else {}
+        return train_probe(self.train_features if features is None else features, targets,
+                           config or self.probe_config, self.seed, on_epoch=on_epoch, **kwargs)
+
+    def finetune(self, targets: np.ndarray, loss: Callable | None = None,
+                 config: FinetuneConfig | None = None, texts: tuple[str, ...] | None = None,
+                 layers: int | None = None) -> FinetunedClassifier:
+        """Finetune a fresh copy of the strong model with the shared trainer (default: on
+        split B's texts, with the task's recipe; ``layers``: only its first blocks)."""
+        if self.regime != "finetune" or self.finetune_config is None:
+            raise ValueError(f"task {self.task!r} is in the {self.regime} regime; "
+                             "finetune() needs a finetune task")
+        config = config or self.finetune_config
+        if config.checkpoint_every is None:  # so a killed run resumes (the scratch dir stays)
+            config = replace(config, checkpoint_every=CHECKPOINT_EVERY)
+        if self.checkpoint is None:
+            raise ValueError(f"task {self.task!r}: this input names no checkpoint to finetune")
+        fitted = fit_classifier(self.checkpoint, self.pooling, list(texts or self.train_texts),
+                                np.asarray(targets), config, self.seed,
+                                loss or soft_cross_entropy,
+                                checkpoint_dir=self.scratch_dir / "checkpoints", layers=layers)
+        print(f"finetune: {fitted.stats.summary()}")
+        return fitted
+
+
+class Method:
+    """Base class of every method plugin (baselines and submissions alike)."""
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "1"
+    defaults: ClassVar[dict[str, Any]] = {}
+    regimes: ClassVar[tuple[str, ...]] = ("probe", "finetune")  # where fit_predict works
+    paper: ClassVar[str | None] = None  # link shown on the leaderboard (submissions: yaml)
+    code: ClassVar[str | None] = None
+
+    def __init__(self, **config: Any) -> None:
+        unknown = sorted(set(config) - set(self.defaults))
+        if unknown:
+            hints = [difflib.get_close_matches(k, list(self.defaults), n=1) for k in unknown]
+            said = ", ".join(f"{k!r}" + (f" (did you mean {h[0]!r}?)" if h else "")
+                             for k, h in zip(unknown, hints, strict=True))
+            raise SpecError(f"method {self.name!r} has no option {said}; its options: "
+                            + (", ".join(sorted(self.defaults)) or "(none)"))
+        self.config: dict[str, Any] = {**self.defaults, **config}
+        self.check_config()
+
+    def check_config(self) -> None:
+        """Raise :class:`SpecError` naming the option and what is allowed (override)."""
+
+    def option_error(self, option: str, allowed: str) -> SpecError:
+        return SpecError(f"method {self.name!r}: option {option!r} = "
+                         f"{self.config[option]!r} is not allowed; use {allowed}")
+
+    def loss(self, logits: torch.Tensor, weak_probs: torch.Tensor, progress: float
+             ) -> torch.Tensor:
+        """Training loss on a minibatch; ``progress`` runs from 0 to 1 over training."""
+        raise NotImplementedError(f"method {self.name!r} defines neither loss() nor fit_predict()")
+
+    def prepare(self, inp: MethodInput) -> None:
+        """Set what :meth:`loss` needs from this run before training starts (override): e.g.
+        ``logconf``'s α_max from the student's size, ``window``'s radius from the weak labels.
+        The default :meth:`fit_predict` calls it, and so does any trainer that borrows the
+        loss (the paper reproduction), so the rule is written once, here in the method."""
+
+    def fit_predict(self, inp: MethodInput) -> np.ndarray:
+        """Return test-set class probabilities, shape ``[n_test, classes]``."""
+        self.prepare(inp)
+        if inp.regime == "finetune":
+            model = inp.finetune(inp.train_weak_probs, loss=self.loss)
+            return model.predict_proba(inp.test_texts)
+        probe = inp.train_probe(inp.train_weak_probs, loss=self.loss)
+        return probe.predict_proba(inp.test_features)
+
+
+# Every Method class ``@register`` has seen. Discovery of baselines, submissions and entry
+# points is this registry's loader, attached by :mod:`benchmark.methods.catalog`.
+METHODS: Registry[type[Method]] = Registry("method")
+
+
+def register(name: str) -> Callable[[type[Method]], type[Method]]:
+    """Class decorator: ``@register("my-method")`` makes a Method available by name."""
+
+    def decorate(cls: type[Method]) -> type[Method]:
+        if not (isinstance(cls, type) and issubclass(cls, Method)):
+            raise TypeError(f"@register({name!r}) must decorate a Method subclass")
+        cls.name = name
+        module = sys.modules.get(cls.__module__)
+        origin = getattr(module, "__file__", None) or cls.__module__
+        METHODS.add(name, cls, origin=str(origin))
+        return cls
+
+    return decorate

@@ -1,0 +1,1 @@
+"""The console: one module per verb group. Imports everything; imported by nothing."""

@@ -1,0 +1,29 @@
+"""What every verb group of the console shares: argument types and the messages a user reads
+after a stage (plugin problems, where the leaderboard is)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def csv_list(text: str) -> list[str]:
+    """``a,b, c`` → ``["a", "b", "c"]`` (an argparse type)."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def print_plugin_problems() -> None:
+    from benchmark.methods.catalog import plugin_problems
+
+    for problem in plugin_problems():
+        print(f"warning: plugin {problem.name!r} ({problem.source}): {problem.message}",
+              file=sys.stderr)
+
+
+def build_leaderboard(results: Path, out: Path, build_time: str | None = None) -> None:
+    """Build the static site from every record and say where it is."""
+    from benchmark.site.build import build_leaderboard as build
+
+    site = build(results, out, build_time=build_time)
+    print(f"leaderboard: {site.index.resolve().as_uri()}  ({site.pages} pages, {site.plots} "
+          f"plots; data: {', '.join(p.name for p in site.files.values())} in {out})")

@@ -1,0 +1,168 @@
+"""``w2s-bench``: one verb per stage (fetch, freeze, run, leaderboard), ``list``, ``status``,
+and the submission verbs (``new-method``, ``compare``, ``verify``).
+
+Errors the user can act on (:class:`~benchmark.core.errors.W2SBenchError`) print as one line and
+exit with status 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmark.cli.common import build_leaderboard, print_plugin_problems
+from benchmark.core.errors import W2SBenchError
+
+DEFAULT_SUITE = "mini"
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    from benchmark.assets.catalog import ASSETS, assets_for_tier, fetch
+
+    names = args.assets or assets_for_tier(args.large)
+    for name in names:
+        ASSETS.get(name)
+    for path in fetch(names, progress=not args.no_progress):
+        print(path)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from benchmark.assets.catalog import ASSETS, is_fetched
+    from benchmark.datasets import DATASETS
+    from benchmark.labels.frozen import is_frozen
+    from benchmark.methods.catalog import METHODS
+    from benchmark.models import MODELS
+    from benchmark.tasks.spec import SUITES, TASKS
+
+    kind = args.kind
+    if kind == "tasks":
+        rows = [[t.id, t.version, t.dataset.name, t.weak_model, t.strong_model, t.regime,
+                 t.replicates, "yes" if is_frozen(t.id) else "no"] for _, t in TASKS.items()]
+        headers = ["task", "version", "dataset", "weak", "strong", "regime", "replicates",
+                   "frozen"]
+    elif kind == "models":
+        rows = [[m.name, m.family, m.kind, m.params or "data-dependent", m.tier, m.description]
+                for _, m in MODELS.items()]
+        headers = ["model", "family", "kind", "params", "tier", "description"]
+    elif kind == "methods":
+        rows = [[n, c.version, (c.__doc__ or "").strip().splitlines()[0] if c.__doc__ else "",
+                 _relative(METHODS.origin(n))] for n, c in METHODS.items()]
+        headers = ["method", "version", "summary", "defined in"]
+    elif kind == "suites":
+        rows = [[n, len(s.tasks), s.description] for n, s in SUITES.items()]
+        headers = ["suite", "tasks", "description"]
+    elif kind == "executors":
+        from benchmark.run.executors import EXECUTORS
+
+        rows = [[n, c.needs or "(built in)", "yes" if c.reattachable else "no",
+                 (c.__doc__ or "").strip().splitlines()[0]] for n, c in EXECUTORS.items()]
+        headers = ["executor", "needs", "jobs outlive the driver", "summary"]
+    elif kind == "datasets":
+        rows = [[n, d.asset, "/".join(d.label_names), d.description] for n, d in DATASETS.items()]
+        headers = ["dataset", "asset", "labels", "description"]
+    else:
+        rows = [[n, a.tier, "yes" if is_fetched(n) else "no", a.description]
+                for n, a in ASSETS.items()]
+        headers = ["asset", "tier", "fetched", "description"]
+    print(tabulate(rows, headers=headers, tablefmt="simple"))
+    if kind == "methods":
+        print_plugin_problems()
+    return 0
+
+
+def _relative(origin: str) -> str:
+    """A plugin's file relative to the repository, when it lives there."""
+    from benchmark.core.paths import repo_root
+
+    root = str(repo_root()) + "/"
+    return origin[len(root):] if origin.startswith(root) else origin
+
+
+def cmd_freeze(args: argparse.Namespace) -> int:
+    from benchmark.assets.catalog import ensure_fetched
+    from benchmark.labels.freeze import freeze_task
+    from benchmark.tasks.requirements import required_assets
+    from benchmark.tasks.spec import TASKS, suite_tasks
+
+    specs = [TASKS.get(t) for t in args.tasks]
+    if args.suite:
+        specs += [s for s in suite_tasks(args.suite) if s.id not in args.tasks]
+    if not specs:
+        raise W2SBenchError("name at least one task, or --suite SUITE")
+    ensure_fetched(required_assets(specs, include_weak=True), not args.no_progress)
+    for spec in specs:
+        lock = freeze_task(spec, force=args.force, progress=not args.no_progress)
+        print(f"froze {spec.id} (version {spec.version}, {lock.replicates} replicates) "
+              f"→ tasks/frozen/{spec.id}/")
+    return 0
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from benchmark.core.paths import default_results_dir, leaderboard_dir
+
+    results = Path(args.results_dir) if args.results_dir else default_results_dir()
+    build_leaderboard(results, Path(args.out) if args.out else leaderboard_dir(),
+                      build_time=args.build_time)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="w2s-bench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("fetch", help="download and verify the embedded assets")
+    p.add_argument("assets", nargs="*", help="asset names (default: the whole tier)")
+    p.add_argument("--large", action="store_true", help="include the large tier (mpnet, 404 MB)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_fetch)
+
+    p = sub.add_parser("list", help="list registered tasks, models, methods, suites, ...")
+    p.add_argument("kind", choices=["tasks", "models", "methods", "suites", "datasets",
+                                    "assets", "executors"])
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("freeze", help="train weak supervisors and ceilings; lock their outputs")
+    p.add_argument("tasks", nargs="*", default=[])
+    p.add_argument("--suite", help="freeze every task of this suite")
+    p.add_argument("--force", action="store_true", help="re-freeze a task that is already locked")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_freeze)
+
+    from benchmark.cli.sweep import add_parsers as add_sweep_parsers
+
+    add_sweep_parsers(sub, DEFAULT_SUITE)
+
+    from benchmark.cli.methods import add_parsers
+
+    add_parsers(sub)
+
+    from benchmark.cli.paper import add_parsers as add_paper_parsers
+
+    add_paper_parsers(sub)
+
+    p = sub.add_parser("leaderboard", help="build the static leaderboard site from records")
+    p.add_argument("--results-dir", help="records to read (default: results/; the committed "
+                   "submissions/*/results/ are always read too)")
+    p.add_argument("--out", help="output folder (default: leaderboard/)")
+    p.add_argument("--build-time", help="time shown in the footer, ISO 8601 or Unix seconds "
+                   "(default: $SOURCE_DATE_EPOCH, else now); pin it for byte-identical builds")
+    p.set_defaults(func=cmd_leaderboard)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except W2SBenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""CLI verbs for the submit-a-method flow: ``new-method``, ``compare``, ``verify``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from benchmark.cli.common import csv_list
+from benchmark.core.metrics import REFERENCE_METHOD
+
+
+def cmd_new_method(args: argparse.Namespace) -> int:
+    from benchmark.methods.scaffold import new_method
+
+    folder = new_method(args.name)
+    print(f"created {folder}/ (method.py, submission.yaml): a copy of `naive` with TODOs.\n"
+          f"next: edit the loss in {folder / 'method.py'}, then\n"
+          f"  w2s-bench run --methods {args.name}\n"
+          f"  w2s-bench compare {args.name} --against naive,logconf")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from benchmark.core.paths import default_results_dir
+    from benchmark.methods.catalog import METHODS
+    from benchmark.results.compare import paired_rows, render
+    from benchmark.results.records import collect_records
+
+    for name in [args.method, *args.against]:
+        METHODS.get(name)
+    results = Path(args.results_dir) if args.results_dir else default_results_dir()
+    rows = paired_rows(collect_records(results), args.method, args.against, args.suite)
+    print(render(rows, args.method))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from benchmark.methods.submissions import submission_folder
+    from benchmark.run.verify import load_for_verify, verify_submission
+
+    folder = submission_folder(args.submission)
+    meta, records, source = load_for_verify(
+        folder, Path(args.results_dir) if args.results_dir else None)
+    print(f"verifying {meta.name} v{meta.version}: {len(records)} record(s) from {source}; "
+          "re-running each from the submission's code …")
+    report = verify_submission(meta, records, source, tolerance=args.tolerance,
+                               workers=args.workers, folder=folder)
+    rule = ("exact match (same machine type)" if report.exact
+            else f"within ±{args.tolerance} (different machine type)")
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    if report.ok:
+        print(f"OK: all {report.records} record(s) are current, consistent and reproduced "
+              f"({rule}).")
+        return 0
+    for flag in report.code_flags:
+        print(f"gold access: {flag}")
+    if report.findings:
+        print(tabulate([[f.suite, f.task, f.replicate, f.check, f.detail]
+                        for f in report.findings],
+                       headers=["suite", "task", "replicate", "check", "problem"],
+                       tablefmt="github"))
+    print(f"FAILED: {len(report.findings)} record problem(s) in {report.records} record(s) "
+          f"({rule}); {len(report.code_flags)} gold-access import(s) in the code.")
+    return 1
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("new-method", help="scaffold submissions/NAME (a working copy of naive)")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_new_method)
+
+    p = sub.add_parser("compare", help="paired per-task differences against other methods")
+    p.add_argument("method")
+    p.add_argument("--against", type=csv_list, default=[REFERENCE_METHOD],
+                   help=f"comma list of methods (default: {REFERENCE_METHOD})")
+    p.add_argument("--suite", help="only this suite (default: every suite with pairs)")
+    p.add_argument("--results-dir", help="records folder (default: results/); committed "
+                   "submission records are read too")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("verify", help="re-run a submission and check its recorded results")
+    p.add_argument("submission", help="submissions/NAME, or NAME")
+    p.add_argument("--results-dir", help="records to check (default: submissions/NAME/results "
+                   "if it exists, else results/)")
+    p.add_argument("--tolerance", type=float, default=0.01,
+                   help="allowed |difference| when the records come from another machine type")
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(func=cmd_verify)

@@ -1,0 +1,189 @@
+"""CLI verbs for sweeps: ``run`` (on any executor, or ``--dry-run`` for the plan) and
+``status`` (where a sweep stands, from the results directory alone)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmark.cli.common import build_leaderboard, csv_list, print_plugin_problems
+from benchmark.core.errors import W2SBenchError
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    suite: str
+    specs: list            # TaskSpec
+    runs: list             # RunSpec
+    results: Path
+
+    @property
+    def tasks(self) -> dict:
+        return {s.id: s for s in self.specs}
+
+
+def plan_sweep(args: argparse.Namespace) -> SweepPlan:
+    """The runs ``run`` and ``status`` talk about: suite × tasks × methods × replicates."""
+    from benchmark.core.paths import default_results_dir
+    from benchmark.methods.catalog import METHODS, select_methods
+    from benchmark.run.spec import RunSpec
+    from benchmark.tasks.spec import resolve_tasks
+
+    regime = getattr(args, "regime", None)
+    suite = args.suite
+    if regime == "finetune" and suite == getattr(args, "default_suite", None):
+        suite = FINETUNE_SUITE
+    specs = resolve_tasks(suite, args.tasks)
+    if regime:
+        specs = [s for s in specs if s.regime == regime]
+        if not specs:
+            raise W2SBenchError(f"suite {suite!r} has no {regime}-regime tasks; the embedded "
+                                f"finetune suite is {FINETUNE_SUITE!r}")
+    methods = select_methods(args.methods)
+    runs = []
+    for spec in specs:
+        usable = [m for m in methods if spec.regime in METHODS.get(m).regimes]
+        if args.methods and len(usable) < len(methods):
+            skipped = sorted(set(methods) - set(usable))
+            print(f"note: {', '.join(skipped)} cannot run {spec.regime}-regime task "
+                  f"{spec.id!r} (the method works on cached probe features); skipped")
+        count = spec.replicates if args.replicates is None else args.replicates
+        if not 1 <= count <= spec.replicates:
+            raise W2SBenchError(f"--replicates {count}: task {spec.id!r} has "
+                                f"{spec.replicates} replicates (choose 1..{spec.replicates})")
+        runs += [RunSpec(suite, spec.id, m, k) for m in usable for k in range(count)]
+    results = Path(args.results_dir) if args.results_dir else default_results_dir()
+    return SweepPlan(suite, specs, runs, results)
+
+
+def _slurm_options(pairs: list[str] | None) -> dict[str, str]:
+    options = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise W2SBenchError(f"--slurm-option {pair!r}: write KEY=VALUE, e.g. "
+                                "--slurm-option account=my-lab")
+        options[key.strip().replace("-", "_")] = value.strip()
+    return options
+
+
+def make_harness(args: argparse.Namespace, plan: SweepPlan):
+    from benchmark.run.executors import EXECUTORS, ExecutorOptions
+    from benchmark.run.harness import Harness
+    from benchmark.run.pool import Limits
+    from benchmark.tasks.spec import SUITES
+
+    EXECUTORS.get(args.executor)  # an unknown name fails here, with suggestions
+    suite_limits = SUITES.get(plan.suite).limits
+    limits = Limits(timeout_s=args.timeout_s or suite_limits.timeout_s,
+                    memory_mb=args.memory_mb or suite_limits.memory_mb)
+    options = ExecutorOptions(
+        workers=args.workers, limits=limits,
+        folder=Path(args.jobs_dir) if args.jobs_dir else plan.results / ".jobs",
+        slurm_partition=args.slurm_partition, slurm_array=args.slurm_array,
+        slurm_options=_slurm_options(args.slurm_option), ray_address=args.ray_address)
+    return Harness(plan.results, resume=not args.no_resume, progress=not args.no_progress,
+                   executor=args.executor, options=options,
+                   resource_overrides={"cpus": args.cpus, "gpus": args.gpus})
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from benchmark.assets.catalog import ensure_fetched
+    from benchmark.core.paths import leaderboard_dir
+    from benchmark.tasks.requirements import required_assets
+
+    plan = plan_sweep(args)
+    print_plugin_problems()
+    harness = make_harness(args, plan)
+    if args.dry_run:
+        from benchmark.assets.catalog import is_fetched
+        from benchmark.run.plan import render_plan
+
+        missing = [a for a in required_assets(plan.specs) if not is_fetched(a)]
+        print(render_plan(plan.runs, plan.tasks, plan.results, harness, args.executor,
+                          missing))
+        return 0
+    ensure_fetched(required_assets(plan.specs), not args.no_progress)
+    summary = harness.run(plan.runs, plan.tasks)
+    print(f"{summary.done} run(s) done, {summary.skipped} already complete (skipped), "
+          f"{len(summary.failed)} failed; records in {plan.results}")
+    if summary.adopted:
+        print(f"  {summary.adopted} job(s) left running by an earlier driver were collected, "
+              "not resubmitted")
+    if summary.claimed:
+        print(f"  {summary.claimed} run(s) left to another sweep writing to the same folder "
+              "(rerun after it ends to pick up anything it did not finish)")
+    for run, why in summary.failed:
+        print(f"  FAILED {run.task} / {run.method} / replicate {run.replicate}: {why}")
+    build_leaderboard(plan.results, Path(args.leaderboard_dir) if args.leaderboard_dir
+                      else leaderboard_dir())
+    return 1 if summary.failed else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from benchmark.run.plan import render_status
+
+    plan = plan_sweep(args)
+    print(render_status(plan.runs, plan.tasks, plan.results, now=time.time()))
+    return 0
+
+
+FINETUNE_SUITE = "mini-finetune"
+
+
+def add_sweep_selection(p: argparse.ArgumentParser, default_suite: str) -> None:
+    p.add_argument("--suite", default=default_suite)
+    p.set_defaults(default_suite=default_suite)
+    p.add_argument("--regime", choices=["probe", "finetune"],
+                   help="only tasks of this regime; `--regime finetune` alone runs the "
+                   f"embedded finetune suite ({FINETUNE_SUITE}: MiniLM students finetuned "
+                   "on CPU)")
+    p.add_argument("--tasks", type=csv_list, help="only these tasks of the suite (comma list)")
+    p.add_argument("--methods", type=csv_list,
+                   help="comma list of methods (default: every reference baseline)")
+    p.add_argument("--replicates", type=int, help="the first N replicates (default: all)")
+    p.add_argument("--results-dir", help="where records go (default: results/)")
+
+
+def add_parsers(sub: argparse._SubParsersAction, default_suite: str) -> None:
+    p = sub.add_parser("run", help="run methods on a suite, write records and the leaderboard")
+    add_sweep_selection(p, default_suite)
+    p.add_argument("--leaderboard-dir", help="where the leaderboard goes (default: leaderboard/)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="list the runs, what is cached, what will run and the estimated "
+                   "compute per executor; run nothing")
+    p.add_argument("--no-resume", action="store_true", help="recompute finished records too")
+    p.add_argument("--no-progress", action="store_true")
+    g = p.add_argument_group("where runs execute")
+    g.add_argument("--executor", default="local",
+                   help="local (process pool, default), slurm, ray, or submitit-local "
+                   "(submitit's local processes: Slurm's code path without a cluster)")
+    g.add_argument("--workers", type=int,
+                   help="local: worker processes (default: as many as cores and memory fit); "
+                   "slurm/ray: runs in flight at once")
+    g.add_argument("--timeout-s", type=float,
+                   help="per-run wall-clock limit (default: the suite's `limits`; the Slurm "
+                   "time limit)")
+    g.add_argument("--memory-mb", type=float,
+                   help="per-run memory limit (default: the suite's `limits`; the Slurm "
+                   "memory request)")
+    g.add_argument("--cpus", type=int, help="CPUs per run (default: each task's resources)")
+    g.add_argument("--gpus", type=int, help="GPUs per run (default: each task's resources)")
+    g.add_argument("--jobs-dir", help="submitit job folder, on a disk the nodes share "
+                   "(default: RESULTS/.jobs)")
+    g.add_argument("--slurm-partition")
+    g.add_argument("--slurm-array", action="store_true",
+                   help="submit each batch of runs as one Slurm job array")
+    g.add_argument("--slurm-option", action="append", metavar="KEY=VALUE",
+                   help="any other #SBATCH option, e.g. account=my-lab or qos=high "
+                   "(repeatable)")
+    g.add_argument("--ray-address", help="an existing Ray cluster (e.g. auto, "
+                   "ray://head:10001); default: start a local Ray instance")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("status", help="queued / running / done / failed runs of a sweep, "
+                       "from the results directory")
+    add_sweep_selection(p, default_suite)
+    p.set_defaults(func=cmd_status)

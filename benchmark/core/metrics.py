@@ -1,0 +1,137 @@
+"""Accuracy, AUROC, PGR and confidence intervals.
+
+PGR = (acc_w2s − acc_weak) / (acc_ceiling − acc_weak). When the ceiling does not exceed the
+weak accuracy the gap is empty and PGR is undefined: it is returned as ``None`` with a reason,
+never as a number (a tiny positive gap is allowed and gives large, honest values).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+# The method every "relative to" on the site and every default comparison is measured
+# against: cross-entropy on the weak labels, the paper's baseline (``xent``).
+REFERENCE_METHOD = "naive"
+
+
+def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
+    return float((np.asarray(probs).argmax(axis=1) == np.asarray(labels)).mean())
+
+
+def auroc(probs: np.ndarray, labels: np.ndarray) -> float | None:
+    """Binary AUROC of the class-1 probability; None when the labels hold one class only.
+
+    Computed exactly from average ranks (the Mann-Whitney U statistic), ties counted half.
+    """
+    labels = np.asarray(labels)
+    probs = np.asarray(probs)
+    positives = labels == 1
+    n_pos, n_neg = int(positives.sum()), int((~positives).sum())
+    if n_pos == 0 or n_neg == 0 or probs.ndim != 2 or probs.shape[1] != 2:
+        return None
+    _, inverse, counts = np.unique(probs[:, 1], return_inverse=True, return_counts=True)
+    ranks = (np.cumsum(counts) - (counts - 1) / 2)[inverse]  # 1-based average ranks
+    return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+@dataclass(frozen=True)
+class PGR:
+    value: float | None
+    reason: str = ""
+
+
+def pgr(student_accuracy: float, weak_accuracy: float, ceiling_accuracy: float) -> PGR:
+    gap = ceiling_accuracy - weak_accuracy
+    if not gap > 0:
+        return PGR(None, f"undefined: ceiling {ceiling_accuracy:.4f} does not exceed weak "
+                         f"accuracy {weak_accuracy:.4f}")
+    return PGR((student_accuracy - weak_accuracy) / gap)
+
+
+@dataclass(frozen=True)
+class Interval:
+    mean: float
+    low: float
+    high: float
+    n: int
+
+
+@lru_cache(maxsize=256)
+def _t_quantile(q: float, df: int) -> float:
+    from scipy import stats
+
+    return float(stats.t.ppf(q, df))
+
+
+def mean_ci(values: Sequence[float], level: float = 0.95) -> Interval | None:
+    """Mean with a Student-t interval (ddof=1); a single value gets a zero-width interval."""
+    data = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
+    if len(data) == 0:
+        return None
+    mean = float(data.mean())
+    if len(data) == 1:
+        return Interval(mean, mean, mean, 1)
+    half = float(_t_quantile(0.5 + level / 2, len(data) - 1) * data.std(ddof=1)
+                 / math.sqrt(len(data)))
+    return Interval(mean, mean - half, mean + half, len(data))
+
+
+def bootstrap_ci(groups: Sequence[Sequence[float]], level: float = 0.95, draws: int = 2000,
+                 seed: int = 0) -> Interval | None:
+    """CI of the mean of group means, resampling groups and values within each group.
+
+    Groups are tasks and values their replicates, so the interval covers both which tasks
+    are in the suite and replicate noise. Deterministic for a given seed. Vectorised, and the
+    resampling indices depend only on the group sizes and the seed, so they are drawn once
+    per shape (a leaderboard has one shape per suite) and reused for every method and column.
+    """
+    arrays = [np.asarray([v for v in g if v is not None], dtype=float) for g in groups]
+    arrays = [g for g in arrays if len(g)]
+    if not arrays:
+        return None
+    lengths = tuple(len(g) for g in arrays)
+    width = max(lengths)
+    values = np.zeros((len(arrays), width + 1))  # the last column stays 0: padding's target
+    for row, g in enumerate(arrays):
+        values[row, :len(g)] = g
+    point = float(np.mean([g.mean() for g in arrays]))
+    flat = values.ravel()
+    stats = [(np.take(flat, index).sum(-1) * scale).sum(-1)
+             for index, scale in _resampling(lengths, draws, seed)]
+    alpha = (1 - level) / 2
+    low, high = np.quantile(np.concatenate(stats), [alpha, 1 - alpha])
+    return Interval(point, float(low), float(high), sum(lengths))
+
+
+@lru_cache(maxsize=64)
+def _resampling(lengths: tuple[int, ...], draws: int, seed: int
+                ) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The bootstrap's draws for groups of these sizes, in chunks of bounded memory.
+
+    Each chunk is (index, scale): ``index[d, j, i]`` points into the padded value matrix
+    (row = the group picked in slot j, column = a value drawn from it, or the zero padding
+    column beyond the group's size) and ``scale[d, j] = 1 / (size · groups)``, so a draw's
+    mean of group means is ``(take(values, index).sum(-1) * scale).sum(-1)``.
+    """
+    sizes_of = np.asarray(lengths)
+    count, width = len(lengths), int(sizes_of.max())
+    rng = np.random.default_rng(seed)
+    chunk = max(1, 2_000_000 // (count * width))
+    chunks = []
+    for start in range(0, draws, chunk):
+        n = min(chunk, draws - start)
+        picked = rng.integers(0, count, size=(n, count))                 # which groups
+        sizes = sizes_of[picked]
+        within = (rng.random((n, count, width)) * sizes[..., None]).astype(np.intp)
+        within = np.where(np.arange(width) < sizes[..., None], within, width)
+        index = picked[..., None] * (width + 1) + within
+        index.setflags(write=False)
+        scale = 1.0 / (sizes * count)
+        scale.setflags(write=False)
+        chunks.append((index, scale))
+    return tuple(chunks)

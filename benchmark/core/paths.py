@@ -1,0 +1,52 @@
+"""Where things live: the repository's folders and the asset/feature cache.
+
+The cache is ``~/.cache/w2s-bench`` unless ``W2S_BENCH_CACHE`` names another place; the
+repository root is found from the package (editable install) or ``W2S_BENCH_ROOT``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def repo_root() -> Path:
+    env = os.environ.get("W2S_BENCH_ROOT")
+    if env:
+        return Path(env).resolve()
+    here = Path(__file__).resolve().parents[2]  # benchmark/core/paths.py → the checkout
+    if (here / "tasks").is_dir():
+        return here
+    for candidate in [Path.cwd(), *Path.cwd().parents]:
+        if (candidate / "tasks").is_dir() and (candidate / "pyproject.toml").is_file():
+            return candidate
+    return Path.cwd()
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("W2S_BENCH_CACHE")
+    return Path(env).expanduser().resolve() if env else Path.home() / ".cache" / "w2s-bench"
+
+
+def tasks_dir() -> Path:
+    return repo_root() / "tasks"
+
+
+def frozen_dir() -> Path:
+    return tasks_dir() / "frozen"
+
+
+def baselines_dir() -> Path:
+    return repo_root() / "baselines"
+
+
+def submissions_dir() -> Path:
+    return repo_root() / "submissions"
+
+
+def default_results_dir() -> Path:
+    return repo_root() / "results"
+
+
+def leaderboard_dir() -> Path:
+    return repo_root() / "leaderboard"

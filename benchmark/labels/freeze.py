@@ -1,0 +1,99 @@
+"""``w2s-bench freeze``: train the weak supervisor and the ceiling once, and lock the results.
+
+For each replicate: draw splits, fit the weak model on gold A, write its soft labels for B and
+test, and train the strong student on gold B with the shared probe trainer (the ceiling). A
+paper-scale task (hub dataset, ladder rungs, finetune regime) writes the same lock format: its
+weak rung is finetuned on A and its ceiling finetuned on B.
+This is harness code: gold labels are used here and in scoring, nowhere else.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmark import __version__
+from benchmark.core.errors import SpecError
+from benchmark.core.metrics import accuracy, auroc
+from benchmark.core.provenance import hardware, package_versions
+from benchmark.finetune.fit import fit_classifier
+from benchmark.finetune.trainer import FinetuneConfig
+from benchmark.labels.frozen import (
+    Lock,
+    References,
+    ReplicateReference,
+    decode_replicate,
+    encode_replicate,
+    is_frozen,
+    write_frozen,
+)
+from benchmark.labels.supervisors import fit_finetuned_supervisor, fit_weak_supervisor
+from benchmark.models import MODELS
+from benchmark.models.features import model_features
+from benchmark.models.hub_ladder import rung_of
+from benchmark.tasks.checkpoints import model_checkpoint
+from benchmark.tasks.spec import TaskSpec
+from benchmark.tasks.splits import draw_splits, example_pool, replicate_seed
+from benchmark.training.probe import ProbeConfig, one_hot, soft_cross_entropy, train_probe
+
+
+def finetune_ceiling(spec: TaskSpec, train_texts: list[str], gold: np.ndarray,
+                     test_texts: list[str], seed: int) -> np.ndarray:
+    """The strong student finetuned on gold B with the task's recipe (the shared trainer)."""
+    assert spec.finetune is not None
+    fitted = fit_classifier(model_checkpoint(spec.strong_model), spec.finetune.pooling,
+                            train_texts, gold, FinetuneConfig.from_settings(spec.finetune),
+                            seed, soft_cross_entropy)
+    return fitted.predict_proba(test_texts)
+
+
+def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> Lock:
+    if is_frozen(spec.id) and not force:
+        raise SpecError(f"task {spec.id!r} is already frozen; re-freezing changes every score "
+                        "measured against it. Pass --force to do it anyway (and bump the task's "
+                        "`version` if its definition changed).")
+    pool = example_pool(spec)
+    texts, labels = pool.texts, pool.labels
+    weak_finetuned = rung_of(spec.weak_model) is not None and spec.finetune is not None
+    weak_is_encoder = MODELS.get(spec.weak_model).kind == "encoder" and not weak_finetuned
+    weak_features = model_features(spec.weak_model, texts, progress) if weak_is_encoder else None
+    strong_features = (model_features(spec.strong_model, texts, progress)
+                       if spec.regime == "probe" else None)
+    classes = len(spec.label_names)
+
+    blobs: dict[int, bytes] = {}
+    refs: list[ReplicateReference] = []
+    for k in range(spec.replicates):
+        seed = replicate_seed(spec, k)
+        ids = draw_splits(spec, pool.examples, k)
+        rows = {name: np.array(pool.rows(split)) for name, split in ids.items()}
+        if weak_finetuned:
+            predict = fit_finetuned_supervisor(spec.weak_model, rows["A"], labels[rows["A"]],
+                                               texts, spec.finetune, seed)
+        else:
+            predict = fit_weak_supervisor(spec.weak_model, rows["A"], labels[rows["A"]],
+                                          spec.training.weak_c, texts, weak_features, seed)
+        probs = {"B": predict(rows["B"]), "test": predict(rows["test"])}
+        blobs[k] = encode_replicate(ids, probs)
+        # Score the weak model from the probabilities as stored (6 decimals), exactly as a
+        # reader of the frozen file would.
+        _, stored = decode_replicate(blobs[k], spec.id)
+        gold_B = one_hot(labels[rows["B"]], classes)
+        if strong_features is not None:
+            ceiling = train_probe(strong_features[rows["B"]], gold_B,
+                                  ProbeConfig.from_defaults(spec.training), seed)
+            ceiling_probs = ceiling.predict_proba(strong_features[rows["test"]])
+        else:
+            ceiling_probs = finetune_ceiling(spec, [texts[i] for i in rows["B"]], gold_B,
+                                             [texts[i] for i in rows["test"]], seed)
+        gold_test = labels[rows["test"]]
+        refs.append(ReplicateReference(
+            replicate=k, seed=seed,
+            weak_accuracy=accuracy(stored["test"], gold_test),
+            weak_auroc=auroc(stored["test"], gold_test),
+            ceiling_accuracy=accuracy(ceiling_probs, gold_test),
+            ceiling_auroc=auroc(ceiling_probs, gold_test),
+            n_A=len(rows["A"]), n_B=len(rows["B"]), n_test=len(rows["test"])))
+    references = References(task=spec.id, weak_model=spec.weak_model,
+                            strong_model=spec.strong_model, replicates=refs)
+    return write_frozen(spec, blobs, references, package_versions(), hardware(),
+                        f"w2s-bench {__version__}")

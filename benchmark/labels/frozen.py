@@ -1,0 +1,211 @@
+"""Frozen weak-label sets and reference numbers: file format, lock, and verified loading.
+
+Per task, ``tasks/frozen/<task>/`` holds one ``replicate-<k>.csv.gz`` per replicate (example
+id, split, weak class probabilities; A rows carry no probabilities, since A is where the weak
+model was trained), ``references.json`` (weak accuracy and strong ceiling per replicate), and
+``lock.json`` with the sha256 of each of those files and the task's content hash. Every load
+checks the hash: a changed byte is an error, never a silent regeneration. No text and no gold
+label is stored here.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from benchmark.core.errors import IntegrityError, SpecError
+from benchmark.core.paths import frozen_dir
+from benchmark.core.schema import validate
+from benchmark.core.storage import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
+from benchmark.tasks.spec import TaskSpec
+
+LOCK = "lock.json"
+REFERENCES = "references.json"
+
+
+def replicate_file(replicate: int) -> str:
+    return f"replicate-{replicate}.csv.gz"
+
+
+class ReplicateReference(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    replicate: int = Field(ge=0)
+    seed: int
+    weak_accuracy: float = Field(ge=0, le=1)
+    weak_auroc: float | None = Field(default=None, ge=0, le=1)
+    ceiling_accuracy: float = Field(ge=0, le=1)
+    ceiling_auroc: float | None = Field(default=None, ge=0, le=1)
+    n_A: int
+    n_B: int
+    n_test: int
+
+
+class References(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    task: str
+    weak_model: str
+    strong_model: str
+    replicates: list[ReplicateReference]
+
+
+class Lock(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    task: str
+    task_version: int
+    task_sha256: str
+    weak_model: str
+    strong_model: str
+    seed: int
+    replicates: int
+    files: dict[str, str]
+    packages: dict[str, str]
+    hardware: dict[str, str | int]
+    created_with: str
+
+
+@dataclass(frozen=True)
+class WeakLabelSet:
+    """One replicate's supervision: what the student trains on, and what it is tested on."""
+
+    task: str
+    replicate: int
+    sha256: str
+    ids_A: tuple[str, ...]
+    ids_B: tuple[str, ...]
+    ids_test: tuple[str, ...]
+    probs_B: np.ndarray      # [n_B, classes] weak soft labels
+    probs_test: np.ndarray   # [n_test, classes] weak predictions on test (for weak accuracy)
+
+
+def encode_replicate(ids: dict[str, list[str]], probs: dict[str, np.ndarray]) -> bytes:
+    """Deterministic gzip'd CSV (mtime 0) of one replicate's split draw and weak labels."""
+    classes = next(iter(probs.values())).shape[1]
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["id", "split", *[f"p{c}" for c in range(classes)]])
+    for split in ("A", "B", "test"):
+        for i, example_id in enumerate(ids[split]):
+            row = [f"{p:.6f}" for p in probs[split][i]] if split in probs else [""] * classes
+            writer.writerow([example_id, split, *row])
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, filename="") as gz:
+        gz.write(text.getvalue().encode("ascii"))
+    return buffer.getvalue()
+
+
+def decode_replicate(data: bytes, source: str) -> tuple[dict[str, list[str]],
+                                                        dict[str, np.ndarray]]:
+    import pandas as pd
+
+    try:
+        # ids are hex digests and splits A/B/test, so no value of theirs reads as NA; the
+        # empty probabilities of A rows do.
+        frame = pd.read_csv(io.BytesIO(gzip.decompress(data)), dtype={"id": str, "split": str})
+    except (OSError, EOFError, ValueError, pd.errors.ParserError) as exc:
+        raise IntegrityError(f"{source}: not a readable weak-label file ({exc})") from None
+    prob_cols = [c for c in frame.columns if c.startswith("p")]
+    ids = {split: frame.id[frame.split == split].tolist() for split in ("A", "B", "test")}
+    probs = {split: frame.loc[frame.split == split, prob_cols].to_numpy(np.float32)
+             for split in ("B", "test")}
+    return ids, probs
+
+
+def task_frozen_dir(task_id: str) -> Path:
+    return frozen_dir() / task_id
+
+
+def write_frozen(spec: TaskSpec, replicate_blobs: dict[int, bytes], references: References,
+                 packages: dict[str, str], hardware: dict[str, str | int], created_with: str
+                 ) -> Lock:
+    folder = task_frozen_dir(spec.id)
+    files: dict[str, str] = {}
+    for replicate, blob in sorted(replicate_blobs.items()):
+        atomic_write_bytes(folder / replicate_file(replicate), blob)
+        files[replicate_file(replicate)] = sha256_bytes(blob)
+    atomic_write_json(folder / REFERENCES, references.model_dump(mode="json"))
+    files[REFERENCES] = sha256_file(folder / REFERENCES)
+    lock = Lock(task=spec.id, task_version=spec.version, task_sha256=spec.sha256,
+                weak_model=spec.weak_model, strong_model=spec.strong_model, seed=spec.seed,
+                replicates=spec.replicates, files=files, packages=packages, hardware=hardware,
+                created_with=created_with)
+    atomic_write_json(folder / LOCK, lock.model_dump(mode="json"))
+    _cached_lock.cache_clear()
+    return lock
+
+
+def is_frozen(task_id: str) -> bool:
+    return (task_frozen_dir(task_id) / LOCK).is_file()
+
+
+@lru_cache(maxsize=256)
+def _cached_lock(path: Path, mtime_ns: int) -> Lock:
+    from benchmark.core.schema import read_yaml  # JSON is YAML
+
+    return validate(Lock, read_yaml(path), str(path))
+
+
+def load_lock(spec: TaskSpec) -> Lock:
+    """The task's lock, checked against the current task definition."""
+    path = task_frozen_dir(spec.id) / LOCK
+    if not path.is_file():
+        raise SpecError(f"task {spec.id!r} has no frozen weak labels ({path} is missing). "
+                        f"Run `w2s-bench freeze {spec.id}` to create them.")
+    lock = _cached_lock(path, path.stat().st_mtime_ns)
+    if lock.task_sha256 != spec.sha256:
+        raise IntegrityError(
+            f"tasks/{spec.id}.yaml changed since its weak labels were frozen (lock has task "
+            f"sha256 {lock.task_sha256[:12]}…, the file now hashes to {spec.sha256[:12]}…). "
+            "Undo the change, or bump `version` and run "
+            f"`w2s-bench freeze {spec.id} --force` to re-freeze deliberately.")
+    return lock
+
+
+def verified_bytes(spec: TaskSpec, name: str) -> tuple[bytes, str]:
+    lock = load_lock(spec)
+    path = task_frozen_dir(spec.id) / name
+    if name not in lock.files:
+        raise IntegrityError(f"{path} is not listed in {LOCK}; re-freeze the task with --force")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise IntegrityError(f"{path} is missing but {LOCK} lists it; restore it with "
+                             f"`git checkout -- {path}`") from None
+    actual = sha256_bytes(data)
+    if actual != lock.files[name]:
+        raise IntegrityError(
+            f"{path} does not match its lock: expected sha256 {lock.files[name]}, got {actual}. "
+            f"The frozen file was modified; restore it with `git checkout -- {path}` (or re-freeze "
+            f"deliberately with `w2s-bench freeze {spec.id} --force`).")
+    return data, actual
+
+
+def verify_frozen(spec: TaskSpec) -> None:
+    """Re-hash every frozen file of ``spec`` (the harness does after each run: a method that
+    wrote into ``tasks/`` stops the sweep before anything is scored against altered files)."""
+    for name in load_lock(spec).files:
+        verified_bytes(spec, name)
+
+
+def load_weak_labels(spec: TaskSpec, replicate: int) -> WeakLabelSet:
+    if not 0 <= replicate < spec.replicates:
+        raise SpecError(f"task {spec.id!r} has replicates 0..{spec.replicates - 1}, "
+                        f"not {replicate}")
+    name = replicate_file(replicate)
+    data, digest = verified_bytes(spec, name)
+    ids, probs = decode_replicate(data, str(task_frozen_dir(spec.id) / name))
+    return WeakLabelSet(spec.id, replicate, digest, tuple(ids["A"]), tuple(ids["B"]),
+                        tuple(ids["test"]), probs["B"], probs["test"])
+
+
+def load_references(spec: TaskSpec) -> References:
+    import json
+
+    data, _ = verified_bytes(spec, REFERENCES)
+    return validate(References, json.loads(data), str(task_frozen_dir(spec.id) / REFERENCES))

@@ -1,0 +1,63 @@
+"""Weak supervisors: the weak model trained on gold split A, predicting soft labels.
+
+A weak supervisor is a logistic regression (scikit-learn, deterministic L-BFGS) on the weak
+model's view of the text: tf-idf n-grams fitted on A for ``tfidf-logreg``, or the standardised
+frozen features of an encoder rung. A paper-scale ladder rung is instead finetuned on A, as
+the original trains its weak models, with the task's recipe and the rung's own learning rate,
+eval batch size and checkpointing. Only the harness's freeze step calls this: it is the one
+place, besides the ceiling, where gold labels train anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from benchmark.finetune.fit import fit_classifier
+from benchmark.finetune.trainer import FinetuneConfig
+from benchmark.models import MODELS
+from benchmark.models.hub_ladder import LADDER
+from benchmark.tasks.checkpoints import model_checkpoint
+from benchmark.training.probe import one_hot, soft_cross_entropy
+
+Predictor = Callable[[np.ndarray], np.ndarray]
+
+
+def fit_finetuned_supervisor(model: str, train_rows: np.ndarray, labels: np.ndarray,
+                             texts: Sequence[str], settings: Any, seed: int) -> Predictor:
+    """Finetune ladder rung ``model`` on gold A (``settings``: the task's finetune block),
+    with the rung's own learning rate, eval batch size and checkpointing."""
+    rung = LADDER.get(model)
+    config = replace(FinetuneConfig.from_settings(settings), lr=rung.lr,
+                     eval_batch_size=rung.eval_batch_size,
+                     gradient_checkpointing=settings.gradient_checkpointing
+                     or rung.gradient_checkpointing)
+    fitted = fit_classifier(model_checkpoint(model), settings.pooling,
+                            [texts[i] for i in train_rows], one_hot(labels, 2), config, seed,
+                            soft_cross_entropy)
+    return lambda rows: fitted.predict_proba([texts[i] for i in rows])
+
+
+def fit_weak_supervisor(model: str, train_rows: np.ndarray, labels: np.ndarray, c: float,
+                        texts: Sequence[str], features: np.ndarray | None,
+                        seed: int) -> Predictor:
+    """Fit on the pool rows ``train_rows``; return ``predict(rows) -> [n, classes]`` probs."""
+    spec = MODELS.get(model)
+    if spec.kind == "tfidf":
+        pipeline = make_pipeline(
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+            LogisticRegression(C=c, max_iter=5000, random_state=seed))
+        pipeline.fit([texts[i] for i in train_rows], labels)
+        return lambda rows: pipeline.predict_proba([texts[i] for i in rows])
+    assert features is not None, f"encoder supervisor {model!r} needs features"
+    pipeline = make_pipeline(StandardScaler(),
+                             LogisticRegression(C=c, max_iter=5000, random_state=seed))
+    pipeline.fit(features[train_rows], labels)
+    return lambda rows: pipeline.predict_proba(features[rows])

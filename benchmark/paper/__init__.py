@@ -1,0 +1,3 @@
+"""Reproductions of published studies (burns2023) on the same loaders, ladder, trainer, records and
+frozen format.
+"""

@@ -1,0 +1,3 @@
+"""Run records (the schema the harness writes and the leaderboard reads), reading and collecting
+them, and paired comparisons.
+"""

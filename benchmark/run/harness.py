@@ -1,0 +1,88 @@
+"""The scoring harness: plan runs, feed methods in worker processes, score, write records.
+
+Gold labels live only in this process (in :class:`~benchmark.run.inputs.TaskContext`); a
+worker receives a :class:`~benchmark.api.MethodInput` built from the frozen weak labels and
+the feature cache. A run whose method raises, or whose worker dies, is recorded as failed
+and the sweep goes on; finished records are skipped on a rerun unless ``resume=False``.
+Runs execute on an :class:`~benchmark.run.executors.Executor` (the local worker pool, Slurm
+via submitit, or Ray); whichever it is, records are scored and written here, atomically,
+one per run. The pipeline itself is :class:`~benchmark.run.sweep.Sweep`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from benchmark.api.method import MethodInput
+from benchmark.labels.frozen import WeakLabelSet, load_references, verify_frozen
+from benchmark.methods.catalog import METHODS, method_options
+from benchmark.results.records import RunRecord
+from benchmark.run.claims import Claim, record_job
+from benchmark.run.executors import Executor, ExecutorOptions, Job
+from benchmark.run.inputs import TaskContexts, build_input
+from benchmark.run.pool import NO_LIMITS, Limits
+from benchmark.run.scoring import build_record
+from benchmark.run.spec import RunSpec
+from benchmark.run.sweep import Summary, Sweep
+from benchmark.tasks.spec import Resources, TaskSpec
+
+__all__ = ["Harness", "RunSpec", "Summary", "TaskContexts"]
+
+
+class Harness:
+    """Where and how runs execute (results folder, executor, limits, resume), and the three
+    harness-side steps of every run: prepare its input, turn it into a job, score it."""
+
+    def __init__(self, results_dir: Path, workers: int | None = None, resume: bool = True,
+                 progress: bool = True, limits: Limits = NO_LIMITS, executor: str = "local",
+                 options: ExecutorOptions | None = None,
+                 resource_overrides: dict[str, Any] | None = None) -> None:
+        # absolute: a worker moves into its scratch folder before it opens its log there
+        self.results_dir = Path(results_dir).resolve()
+        self.resume = resume
+        self.progress = progress
+        self.executor_name = executor
+        self.options = options or ExecutorOptions(workers=workers, limits=limits)
+        self.resource_overrides = {k: v for k, v in (resource_overrides or {}).items()
+                                   if v is not None}
+        self.contexts = TaskContexts(progress=progress)
+
+    def resources(self, spec: TaskSpec) -> Resources:
+        """The task's resource hints with the command line's overrides applied."""
+        return spec.resources.model_copy(update=self.resource_overrides)
+
+    def run(self, runs: list[RunSpec], tasks: dict[str, TaskSpec]) -> Summary:
+        """Score every run that has no complete, current record (all of them without
+        resume); see :class:`~benchmark.run.sweep.Sweep` for the pipeline."""
+        return Sweep(self, runs, tasks).execute()
+
+    def prepare(self, run: RunSpec, tasks: dict[str, TaskSpec]
+                ) -> tuple[MethodInput, WeakLabelSet]:
+        METHODS.get(run.method)  # unknown method: fail the sweep early, with suggestions
+        ctx = self.contexts.get(tasks[run.task])
+        return build_input(ctx, run.replicate, run.scratch(self.results_dir))
+
+    def job(self, run: RunSpec, spec: TaskSpec, inp: MethodInput) -> Job:
+        return Job(key=run, name=run.label, method=run.method,
+                   config=method_options(run.method), inp=inp, resources=self.resources(spec))
+
+    def adopt(self, executor: Executor, run: RunSpec, claim: Claim,
+              tasks: dict[str, TaskSpec]) -> tuple[MethodInput, WeakLabelSet] | None:
+        """Take over the job a dead driver submitted for ``run``, if the engine can; returns
+        what its output will be scored against."""
+        if not (claim.inherited_job and executor.reattachable):
+            return None
+        prepared = self.prepare(run, tasks)  # rebuilt (deterministic) for scoring
+        if not executor.reattach(self.job(run, tasks[run.task], prepared[0]),
+                                 claim.inherited_job):
+            return None
+        record_job(run.path(self.results_dir), claim.inherited_job)
+        return prepared
+
+    def score(self, run: RunSpec, spec: TaskSpec, inp: MethodInput, weak: WeakLabelSet,
+              output: dict[str, Any]) -> RunRecord:
+        verify_frozen(spec)  # a run must not have touched the frozen files
+        ctx = self.contexts.get(spec)
+        return build_record(run.suite, spec, run.method, run.replicate, inp, weak,
+                            load_references(spec), ctx.gold(weak.ids_test), output)

@@ -1,0 +1,103 @@
+"""What a method receives: its :class:`~benchmark.api.MethodInput`, built harness-side from
+the frozen weak labels and the feature cache, never from a gold label.
+
+Gold labels live only in this process, in :class:`TaskContext` (the task's example pool);
+the input a worker gets carries ids, rows into the feature cache, weak soft labels and, in
+the finetune regime, the texts, and is scored back here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark.api.method import MethodInput, StrongModelInfo
+from benchmark.datasets import Example
+from benchmark.finetune.trainer import FinetuneConfig
+from benchmark.labels.frozen import WeakLabelSet, load_weak_labels
+from benchmark.models.features import all_layer_features, cache_path
+from benchmark.models.ladder import ENCODERS, MODELS, hidden_layer
+from benchmark.tasks.checkpoints import model_checkpoint
+from benchmark.tasks.spec import TaskSpec
+from benchmark.tasks.splits import ExamplePool, example_pool, load_dataset, replicate_seed
+from benchmark.training.probe import ProbeConfig
+
+
+@dataclass
+class TaskContext:
+    """Harness-side state of one task: its pool (with gold labels) and cached features."""
+
+    spec: TaskSpec
+    pool: ExamplePool
+    feature_file: Path
+    strong: StrongModelInfo
+
+    @property
+    def labels(self) -> np.ndarray:
+        return self.pool.labels
+
+    def gold(self, ids: tuple[str, ...]) -> np.ndarray:
+        return self.pool.labels[self.pool.rows(ids)]
+
+
+class TaskContexts:
+    """Loads each task's context once (datasets are shared between tasks)."""
+
+    def __init__(self, progress: bool = False) -> None:
+        self._datasets: dict[str, list[Example]] = {}
+        self._contexts: dict[str, TaskContext] = {}
+        self.progress = progress
+
+    def _examples(self, spec: TaskSpec) -> list[Example] | None:
+        if spec.dataset.source == "hub":
+            return None  # drawn per task definition (and cached) in splits
+        if spec.dataset.name not in self._datasets:
+            self._datasets[spec.dataset.name] = load_dataset(spec.dataset.name)
+        return self._datasets[spec.dataset.name]
+
+    def get(self, spec: TaskSpec) -> TaskContext:
+        if spec.id not in self._contexts:
+            pool = example_pool(spec, self._examples(spec))
+            model = MODELS.get(spec.strong_model)
+            encoder = ENCODERS.get(model.encoder or "")
+            if spec.regime == "probe":  # finetuning reads texts, not cached features
+                all_layer_features(encoder.name, pool.texts, progress=self.progress)
+            layer = hidden_layer(model)
+            self._contexts[spec.id] = TaskContext(
+                spec=spec, pool=pool, feature_file=cache_path(encoder, pool.texts),
+                strong=StrongModelInfo(model.name, model.family, model.params,
+                                       encoder.hidden_size, encoder.num_layers, layer))
+        return self._contexts[spec.id]
+
+
+def build_input(ctx: TaskContext, replicate: int, scratch: Path
+                ) -> tuple[MethodInput, WeakLabelSet]:
+    """The method's view of one replicate (no gold labels), plus the weak-label set.
+
+    The input is light: its feature arrays stay in the feature cache and the process that
+    runs the method reads them (:meth:`MethodInput.with_cached_features`). The driver then
+    neither copies nor pickles ~14 MB per run, which is what bounded a 2-worker sweep.
+    """
+    spec = ctx.spec
+    weak = load_weak_labels(spec, replicate)
+    rows_B, rows_test = ctx.pool.rows(weak.ids_B), ctx.pool.rows(weak.ids_test)
+    finetune: dict[str, Any] = {}
+    if spec.regime == "finetune":
+        assert spec.finetune is not None
+        finetune = dict(
+            regime="finetune", finetune_config=FinetuneConfig.from_settings(spec.finetune),
+            checkpoint=model_checkpoint(spec.strong_model), pooling=spec.finetune.pooling,
+            train_texts=tuple(ctx.pool.texts[r] for r in rows_B),
+            test_texts=tuple(ctx.pool.texts[r] for r in rows_test))
+    inp = MethodInput(
+        task=spec.id, replicate=replicate, seed=replicate_seed(spec, replicate),
+        label_names=tuple(spec.label_names), strong_model=ctx.strong,
+        train_ids=weak.ids_B, train_features=None, train_weak_probs=weak.probs_B,
+        test_ids=weak.ids_test, test_features=None,
+        probe_config=ProbeConfig.from_defaults(spec.training),
+        scratch_dir=scratch, feature_file=str(ctx.feature_file),
+        train_rows=tuple(rows_B), test_rows=tuple(rows_test), **finetune)
+    return inp, weak

@@ -1,0 +1,205 @@
+"""One pass of the harness over a list of runs, as a pipeline with its queues in view.
+
+    todo ──take (claim)──► ready ──submit──► in flight ──collect──► scored (record written)
+
+- ``todo``: runs planned and not yet claimed;
+- ``ready``: claimed runs whose inputs are built ahead of a free slot (``READ_AHEAD``), so
+  workers never wait for the driver to read weak labels;
+- ``in_flight``: submitted to the executor, with the input and weak-label set to score
+  their output against;
+- scored: the record is written atomically and the claim released.
+
+A run whose record is complete and current is skipped when planned and again when taken
+(another sweep may have finished it meanwhile); a claim held by a live sweep is left to it;
+a dead driver's job is adopted straight into ``in_flight`` when the executor can reattach.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from benchmark.api.method import MethodInput
+from benchmark.core.errors import W2SBenchError
+from benchmark.labels.frozen import WeakLabelSet
+from benchmark.results.records import RunRecord, write_record
+from benchmark.run.claims import Claim, record_job, release, try_claim
+from benchmark.run.executors import Executor, ExecutorOptions, Job, make_executor
+from benchmark.run.progress import SweepProgress
+from benchmark.run.spec import RunSpec
+from benchmark.run.state import is_current
+from benchmark.tasks.spec import Resources, TaskSpec
+
+POLL_SECONDS = 0.1
+READ_AHEAD = 8  # inputs prepared ahead of free slots (a cluster may have hundreds of slots)
+
+Prepared = tuple[MethodInput, WeakLabelSet]
+
+
+class Host(Protocol):
+    """What a sweep needs from its harness: where and how runs execute, and the three
+    harness-side steps of a run (see :class:`~benchmark.run.harness.Harness`)."""
+
+    results_dir: Path
+    resume: bool
+    progress: bool
+    executor_name: str
+    options: ExecutorOptions
+
+    def resources(self, spec: TaskSpec) -> Resources: ...
+
+    def prepare(self, run: RunSpec, tasks: dict[str, TaskSpec]) -> Prepared: ...
+
+    def job(self, run: RunSpec, spec: TaskSpec, inp: MethodInput) -> Job: ...
+
+    def adopt(self, executor: Executor, run: RunSpec, claim: Claim,
+              tasks: dict[str, TaskSpec]) -> Prepared | None: ...
+
+    def score(self, run: RunSpec, spec: TaskSpec, inp: MethodInput, weak: WeakLabelSet,
+              output: dict[str, Any]) -> RunRecord: ...
+
+
+@dataclass
+class Summary:
+    done: int = 0
+    skipped: int = 0
+    claimed: int = 0  # left to another sweep running on the same results directory
+    adopted: int = 0  # jobs a dead driver had submitted, collected instead of resubmitted
+    failed: list[tuple[RunSpec, str]] = field(default_factory=list)
+
+
+class Sweep:
+    """The todo → ready → in-flight → scored pipeline of one ``Harness.run`` call."""
+
+    def __init__(self, harness: Host, runs: list[RunSpec], tasks: dict[str, TaskSpec]
+                 ) -> None:
+        self.harness = harness
+        self.tasks = tasks
+        self.results = harness.results_dir
+        self.summary = Summary()
+        self.todo: deque[RunSpec] = deque()
+        self.ready: deque[tuple[RunSpec, MethodInput, WeakLabelSet]] = deque()
+        self.in_flight: dict[RunSpec, Prepared] = {}
+        for run in runs:
+            if self._cached(run):
+                self.summary.skipped += 1
+            else:
+                self.todo.append(run)
+        self.executor: Executor = make_executor(
+            harness.executor_name, harness.options,
+            [harness.resources(s) for s in tasks.values()])
+        self.started = bool(self.todo)
+        self.capacity = 1
+        self.bar = SweepProgress(self.results, self.executor.name, len(self.todo),
+                                 harness.progress)
+
+    def execute(self) -> Summary:
+        """Run everything to completion (or to the first error of the sweep itself)."""
+        if self.started:
+            self.executor.start()
+            self.capacity = self.executor.capacity
+        try:
+            while self.todo or self.in_flight or self.ready:
+                self._submit_while_idle()
+                finished = self.executor.collect(POLL_SECONDS)
+                self._submit_while_idle()  # keep workers busy while this process scores
+                ok, failed = self._score(finished)
+                self._show(ok, failed)
+                self._read_ahead()
+        finally:
+            self._close()
+        return self.summary
+
+    def _cached(self, run: RunSpec) -> bool:
+        return self.harness.resume and is_current(run, self.tasks[run.task], self.results)
+
+    def _take(self) -> RunSpec | None:
+        """The next run to submit (claimed), or None when none is left. A run whose job a
+        dead driver left running is adopted here, straight into ``in_flight``."""
+        while self.todo:
+            run = self.todo.popleft()
+            path = run.path(self.results)
+            claim = try_claim(path)
+            if claim is None:
+                self.summary.claimed += 1  # another live sweep is computing it
+                continue
+            for torn in path.parent.glob(f".{path.name}.*.tmp"):
+                torn.unlink(missing_ok=True)  # a write cut short by a crash; ours now
+            if self._cached(run):
+                release(path)  # finished by another sweep since we planned
+                self.summary.skipped += 1
+                continue
+            adopted = self.harness.adopt(self.executor, run, claim, self.tasks)
+            if adopted is not None:
+                self.in_flight[run] = adopted
+                self.summary.adopted += 1
+                continue
+            return run
+        return None
+
+    def _submit_while_idle(self) -> None:
+        batch: list[Job] = []
+        while len(self.in_flight) < self.capacity and (self.ready or self.todo):
+            if self.ready:
+                run, inp, weak = self.ready.popleft()
+            elif (run := self._take()) is not None:
+                inp, weak = self.harness.prepare(run, self.tasks)
+            else:
+                break
+            batch.append(self.harness.job(run, self.tasks[run.task], inp))
+            self.in_flight[run] = (inp, weak)
+        if not batch:
+            return
+        try:
+            handles = self.executor.submit(batch)
+        except Exception as exc:  # sbatch refused, the Ray cluster went away, ...
+            for job in batch:
+                del self.in_flight[job.key]
+                release(job.key.path(self.results))
+            raise W2SBenchError(f"executor {self.executor.name!r} could not submit "
+                                f"{len(batch)} run(s): {type(exc).__name__}: {exc}") from exc
+        for run, handle in handles.items():
+            if handle:
+                record_job(run.path(self.results), handle)
+
+    def _score(self, finished: list) -> tuple[int, int]:
+        ok = failed = 0
+        for run, output in finished:
+            inp, weak = self.in_flight.pop(run)
+            output["executor"] = self.executor.name  # provenance: who ran it
+            record = self.harness.score(run, self.tasks[run.task], inp, weak, output)
+            write_record(self.results, record)
+            release(run.path(self.results))
+            if record.status == "ok":
+                self.summary.done += 1
+                ok += 1
+            else:
+                assert record.error is not None
+                self.summary.failed.append(
+                    (run, f"{record.error.type}: {record.error.message}"))
+                failed += 1
+        return ok, failed
+
+    def _read_ahead(self) -> None:
+        while self.todo and len(self.ready) < min(self.capacity, READ_AHEAD):
+            if (run := self._take()) is not None:
+                self.ready.append((run, *self.harness.prepare(run, self.tasks)))
+
+    def _show(self, done: int = 0, failed: int = 0) -> None:
+        busy = self.todo or self.in_flight or self.ready
+        counts = self.executor.counts() if busy else None
+        self.bar.update(queued=len(self.todo) + len(self.ready) + (counts.queued if counts else 0),
+                        running=counts.running if counts else 0, done=done, failed=failed)
+
+    def _close(self) -> None:
+        self.bar.close()
+        if self.started:
+            self.executor.close()
+        # Jobs of an engine that outlives the driver keep their claims (with the job
+        # handle), so the next sweep adopts them; everything else is released.
+        keep = set(self.in_flight) if self.executor.reattachable else set()
+        for run in [*self.in_flight, *(item[0] for item in self.ready)]:
+            if run not in keep:
+                release(run.path(self.results))

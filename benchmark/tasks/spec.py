@@ -1,0 +1,234 @@
+"""Task definitions: one small strict YAML file per task in ``tasks/``, plus named suites.
+
+Modelled on MTEB's task metadata: a pydantic declaration with ``extra="forbid"``, so a typo
+is an error rather than a silently ignored key, and a version that records-and-locks carry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+
+from benchmark.core.errors import SpecError, UnknownNameError
+from benchmark.core.paths import tasks_dir
+from benchmark.core.registry import Registry
+from benchmark.core.schema import read_yaml, validate
+from benchmark.datasets import DATASETS
+from benchmark.datasets.hub import HUB_DATASETS
+from benchmark.models import MODELS
+from benchmark.models.hub_ladder import rung_of
+
+SLUG = r"^[a-z0-9][a-z0-9._-]*$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatasetRef(_Strict):
+    """Which data: a registered formatter reading an asset, or a hub dataset at a revision
+    (a hub task draws A and B from the source's train split and test from its test split)."""
+
+    source: Literal["asset", "hub"]
+    name: str
+    asset: str | None = None
+    hub_id: str | None = None
+    revision: str | None = None
+
+    @model_validator(mode="after")
+    def _pinned(self) -> DatasetRef:
+        if self.source == "asset" and not self.asset:
+            raise ValueError("an asset dataset needs `asset`")
+        if self.source == "hub" and not (self.hub_id and self.revision
+                                         and re.fullmatch(r"[0-9a-f]{40}", self.revision)):
+            raise ValueError("a hub dataset needs `hub_id` and a pinned `revision` (a 40-hex "
+                             "commit; `w2s-bench pin NAME` finds the current one)")
+        return self
+
+
+class SplitSizes(_Strict):
+    """A: gold labels for the weak model; B: the student's (weakly labelled) set; test."""
+
+    weak_train: PositiveInt = Field(le=1_000_000)
+    student_train: PositiveInt = Field(le=1_000_000)
+    test: PositiveInt = Field(le=1_000_000)
+
+    @property
+    def total(self) -> int:
+        return self.weak_train + self.student_train + self.test
+
+
+class TrainingDefaults(_Strict):
+    """Shared probe-training defaults (the ceiling and every method start from these)."""
+
+    epochs: PositiveInt = Field(default=10, le=1000)
+    batch_size: PositiveInt = Field(default=128, le=65536)
+    lr: float = Field(default=1e-2, gt=0, le=10)
+    weight_decay: float = Field(default=0.0, ge=0, le=10)
+    weak_c: float = Field(default=1.0, gt=0)  # inverse L2 strength of the weak supervisor
+
+
+class FinetuneSettings(_Strict):
+    """Finetune-regime recipe shared by the ceiling and every method (the shared trainer's
+    settings; see :class:`benchmark.finetune.trainer.FinetuneConfig`)."""
+
+    epochs: PositiveInt = Field(default=2, le=100)
+    batch_size: PositiveInt = Field(default=32, le=4096)
+    eval_batch_size: PositiveInt = Field(default=64, le=4096)
+    lr: float = Field(default=1e-5, gt=0, le=1)
+    weight_decay: float = Field(default=0.0, ge=0, le=10)
+    warmup_steps: int = Field(default=0, ge=0)
+    max_ctx: PositiveInt = Field(default=512, le=32768)
+    bf16: bool | None = None             # None: on GPU, or a CPU with native bf16
+    freeze_embeddings: bool = False
+    gradient_checkpointing: bool = False
+    lora_rank: PositiveInt | None = None
+    pooling: Literal["last", "mean"] = "last"
+
+
+class Resources(_Strict):
+    """What one run of the task needs: every executor requests these (Slurm job size, Ray
+    task resources, how many local workers fit in memory) and ``run --dry-run`` sums them.
+
+    Hints, not science: they are left out of the task's content hash, so tuning them never
+    invalidates frozen weak labels or records.
+    """
+
+    cpus: PositiveInt = Field(default=1, le=256)
+    gpus: int = Field(default=0, ge=0, le=64)
+    memory_mb: PositiveInt = Field(default=2048, le=2**24)
+    minutes: float = Field(default=1.0, gt=0, le=7 * 24 * 60)  # expected wall time per run
+
+
+class TaskSpec(_Strict):
+    id: str = Field(pattern=SLUG, max_length=80)
+    version: PositiveInt
+    description: str = Field(max_length=500)
+    dataset: DatasetRef
+    label_names: list[str] = Field(min_length=2, max_length=2)
+    balance: bool = True
+    splits: SplitSizes
+    weak_model: str
+    strong_model: str
+    regime: Literal["probe", "finetune"]
+    finetune: FinetuneSettings | None = None  # required by (and only for) the finetune regime
+    replicates: PositiveInt = Field(default=5, le=100)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    training: TrainingDefaults = TrainingDefaults()
+    resources: Resources = Resources()
+
+    @model_validator(mode="after")
+    def _distinct_models(self) -> TaskSpec:
+        if self.weak_model == self.strong_model:
+            raise ValueError("weak_model and strong_model must differ")
+        if (self.regime == "finetune") != (self.finetune is not None):
+            raise ValueError("a `finetune:` block goes with `regime: finetune`, and only there")
+        return self
+
+    @property
+    def sha256(self) -> str:
+        """Content hash of the definition (resource hints excluded): frozen labels are tied
+        to it."""
+        # a probe task's absent `finetune` block is left out too, so adding the finetune
+        # regime did not change the hash of any task frozen before it
+        skip = {"resources"} | ({"finetune"} if self.finetune is None else set())
+        content = self.model_dump(mode="json", exclude=skip)
+        # a hub-ladder model is pinned by the ladder, not the task: hash the pin too, so
+        # re-pinning a model invalidates labels frozen with the old weights
+        pins = {role: rung.revision for role, rung in (("weak", rung_of(self.weak_model)),
+                                                       ("strong", rung_of(self.strong_model)))
+                if rung is not None}
+        if pins:
+            content["model_revisions"] = pins
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def parse_task(path: Path) -> TaskSpec:
+    """Read and validate one task file, including that the names it uses are registered."""
+    spec = validate(TaskSpec, read_yaml(path), str(path))
+    if spec.id != path.stem:
+        raise SpecError(f"{path}: `id` is {spec.id!r} but the file is named {path.name}; "
+                        f"rename the file to {spec.id}.yaml or fix the id.")
+    datasets = HUB_DATASETS if spec.dataset.source == "hub" else DATASETS
+    for field, registry in (("dataset.name", datasets), ("weak_model", MODELS),
+                            ("strong_model", MODELS)):
+        value = spec.dataset.name if field == "dataset.name" else getattr(spec, field)
+        if value not in registry:
+            raise SpecError(f"{path}: `{field}`: {registry.unknown_message(value)}")
+    if spec.dataset.source == "hub":
+        expected = HUB_DATASETS.get(spec.dataset.name).hub_id
+        if spec.dataset.hub_id != expected:
+            raise SpecError(f"{path}: `dataset.hub_id` is {spec.dataset.hub_id!r}, but hub "
+                            f"dataset {spec.dataset.name!r} is {expected!r}.")
+        if spec.regime != "finetune":
+            raise SpecError(f"{path}: hub datasets are paper-scale; use `regime: finetune`.")
+    if spec.dataset.source == "asset":
+        expected = DATASETS.get(spec.dataset.name).asset
+        if spec.dataset.asset != expected:
+            raise SpecError(f"{path}: `dataset.asset` is {spec.dataset.asset!r}, but dataset "
+                            f"{spec.dataset.name!r} is read from asset {expected!r}.")
+    if MODELS.get(spec.strong_model).kind != "encoder":
+        raise SpecError(f"{path}: `strong_model` {spec.strong_model!r} has no features to probe; "
+                        "choose an encoder model (`w2s-bench list models`).")
+    return spec
+
+
+def _load_tasks(registry: Registry[TaskSpec]) -> None:
+    for path in sorted(tasks_dir().glob("*.yaml")):
+        if path.name == "suites.yaml":
+            continue
+        spec = parse_task(path)
+        registry.add(spec.id, spec, origin=str(path))
+
+
+TASKS: Registry[TaskSpec] = Registry("task", loader=_load_tasks)
+
+
+class RunLimits(_Strict):
+    """Per-run limits the harness enforces; a run over either fails and its worker is replaced."""
+
+    timeout_s: float | None = Field(default=600.0, gt=0, le=7 * 24 * 3600)
+    memory_mb: float | None = Field(default=8192.0, gt=0, le=2**24)
+
+
+class SuiteSpec(_Strict):
+    description: str
+    tasks: list[str] = Field(min_length=1)
+    limits: RunLimits = Field(default_factory=RunLimits)
+
+
+def _load_suites(registry: Registry[SuiteSpec]) -> None:
+    path = tasks_dir() / "suites.yaml"
+    raw = read_yaml(path) if path.is_file() else {}
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: expected a mapping of suite name to suite")
+    for name, body in raw.items():
+        suite = validate(SuiteSpec, body, f"{path} (suite {name!r})")
+        for task in suite.tasks:
+            if task not in TASKS:
+                raise SpecError(f"{path}: suite {name!r} lists {TASKS.unknown_message(task)}")
+        registry.add(str(name), suite, origin=str(path))
+
+
+SUITES: Registry[SuiteSpec] = Registry("suite", loader=_load_suites)
+
+
+def suite_tasks(suite: str) -> list[TaskSpec]:
+    return [TASKS.get(t) for t in SUITES.get(suite).tasks]
+
+
+def resolve_tasks(suite: str, only: list[str] | None = None) -> list[TaskSpec]:
+    tasks = suite_tasks(suite)
+    if not only:
+        return tasks
+    in_suite = {t.id for t in tasks}
+    for name in only:
+        if name not in in_suite:
+            raise UnknownNameError(f"task {name!r} is not in suite {suite!r}; its tasks: "
+                                   + ", ".join(sorted(in_suite)))
+    return [t for t in tasks if t.id in only]

@@ -1,0 +1,136 @@
+"""The example pool of a task and each replicate's draw of splits A / B / test.
+
+The pool depends only on (dataset, pool size, balance, seed), so tasks that share a dataset
+share a pool, and features are computed once for all of them. Replicate k permutes the pool
+with its own seed into A (weak model's gold), B (student's weak labels) and test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from benchmark.assets.catalog import asset_path
+from benchmark.core.errors import IntegrityError, SpecError
+from benchmark.datasets import DATASETS, Example
+from benchmark.tasks.spec import TaskSpec
+
+SPLIT_NAMES = ("A", "B", "test")
+
+
+def load_dataset(name: str) -> list[Example]:
+    source = DATASETS.get(name)
+    return source.read(asset_path(source.asset))
+
+
+def draw_pool(examples: list[Example], size: int, balance: bool, seed: int,
+              num_classes: int = 2) -> list[Example]:
+    """``size`` examples (class-balanced if asked), sorted by id so order is canonical."""
+    examples = sorted(examples, key=lambda e: e.id)
+    rng = np.random.default_rng(seed)
+    if not balance:
+        if size > len(examples):
+            raise SpecError(f"pool of {size} asked for but the dataset has {len(examples)}")
+        chosen = [examples[i] for i in rng.choice(len(examples), size, replace=False)]
+        return sorted(chosen, key=lambda e: e.id)
+    per_class = [size // num_classes + (1 if c < size % num_classes else 0)
+                 for c in range(num_classes)]
+    chosen = []
+    for label, want in enumerate(per_class):
+        members = [e for e in examples if e.label == label]
+        if want > len(members):
+            raise SpecError(f"a balanced pool of {size} needs {want} examples of class {label}, "
+                            f"the dataset has {len(members)}; lower the split sizes")
+        chosen += [members[i] for i in rng.choice(len(members), want, replace=False)]
+    return sorted(chosen, key=lambda e: e.id)
+
+
+_HUB_PARTS: dict[str, tuple[list[Example], list[Example]]] = {}
+
+
+def hub_parts(spec: TaskSpec) -> tuple[list[Example], list[Example]]:
+    """A hub task's pools: A+B drawn from the source's train split, test from its test split
+    (as the originals evaluate: e.g. BoolQ and Cosmos QA test on validation). A training
+    example whose text also appears in the test pool is dropped, so none is in both."""
+    if spec.sha256 not in _HUB_PARTS:
+        from benchmark.datasets.hub import load_examples
+
+        ref, classes = spec.dataset, len(spec.label_names)
+        test = draw_pool(load_examples(ref.name, "test", seed=spec.seed, revision=ref.revision),
+                         spec.splits.test, spec.balance, spec.seed, classes)
+        held = {e.id for e in test}
+        train = [e for e in load_examples(ref.name, "train", seed=spec.seed,
+                                          revision=ref.revision) if e.id not in held]
+        size = spec.splits.weak_train + spec.splits.student_train
+        _HUB_PARTS[spec.sha256] = (draw_pool(train, size, spec.balance, spec.seed, classes),
+                                   test)
+    return _HUB_PARTS[spec.sha256]
+
+
+def task_pool(spec: TaskSpec, examples: list[Example] | None = None) -> list[Example]:
+    if spec.dataset.source == "hub":
+        train, test = hub_parts(spec)
+        return sorted(train + test, key=lambda e: e.id)
+    if examples is None:
+        examples = load_dataset(spec.dataset.name)
+    return draw_pool(examples, spec.splits.total, spec.balance, spec.seed, len(spec.label_names))
+
+
+@dataclass
+class ExamplePool:
+    """A task's pool in canonical order with its texts and gold labels (harness-side only),
+    and the lookup from the ids a frozen file names to rows of the pool and its features."""
+
+    task: str
+    examples: list[Example]
+    texts: list[str] = field(init=False, repr=False)
+    labels: np.ndarray = field(init=False, repr=False)
+    row_of: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.texts = [e.text for e in self.examples]
+        self.labels = np.array([e.label for e in self.examples])
+        self.row_of = {e.id: i for i, e in enumerate(self.examples)}
+
+    def rows(self, ids: Sequence[str]) -> list[int]:
+        try:
+            return [self.row_of[i] for i in ids]
+        except KeyError as exc:
+            raise IntegrityError(
+                f"frozen weak labels of task {self.task!r} name example {exc.args[0]} that "
+                "the dataset no longer yields; the asset or formatter changed.") from None
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __iter__(self) -> Iterator[Example]:
+        return iter(self.examples)
+
+
+def example_pool(spec: TaskSpec, examples: list[Example] | None = None) -> ExamplePool:
+    """The task's pool (``examples``: the dataset, when the caller already loaded it)."""
+    return ExamplePool(spec.id, task_pool(spec, examples))
+
+
+def replicate_seed(spec: TaskSpec, replicate: int) -> int:
+    return spec.seed + replicate
+
+
+def draw_splits(spec: TaskSpec, pool: list[Example], replicate: int) -> dict[str, list[str]]:
+    """Ids of A, B and test for one replicate (each list sorted by id)."""
+    rng = np.random.default_rng([spec.seed, replicate, 1])
+    if spec.dataset.source == "hub":  # test is the source's test split; A and B permute
+        test_ids = {e.id for e in hub_parts(spec)[1]}
+        train = [e for e in pool if e.id not in test_ids]
+        order = rng.permutation(len(train))
+        cut = spec.splits.weak_train
+        return {"A": sorted(train[i].id for i in order[:cut]),
+                "B": sorted(train[i].id for i in order[cut:]), "test": sorted(test_ids)}
+    order = rng.permutation(len(pool))
+    sizes = spec.splits
+    cuts = [sizes.weak_train, sizes.weak_train + sizes.student_train, sizes.total]
+    parts = np.split(order, cuts[:2])
+    return {name: sorted(pool[i].id for i in part) for name, part in zip(SPLIT_NAMES, parts,
+                                                                         strict=True)}
