@@ -84,14 +84,25 @@ class Spy(Method):
 '''
 
 
-def assert_spy_found_no_gold(dump_dir: Path, gold: dict[str, int], replicates: int = 2) -> None:
-    """The spy's dumps hold the weak labels (imperfect, better than chance), nothing like gold."""
+def assert_spy_found_no_gold(dump_dir: Path, gold: dict[str, int], replicates: int = 2,
+                             spec=None) -> None:
+    """The spy's dumps hold the weak labels (imperfect, better than chance), nothing like gold.
+
+    The ids a method sees are positions in its split; ``spec`` (the task) gives the harness's
+    stable ids in the same order, to line the dumps up with gold."""
+    from benchmark.labels.frozen import load_weak_labels
+
     for replicate in range(replicates):
         dump = np.load(dump_dir / f"replicate-{replicate}.npz")
         fields = set(dump["field_names"])
         assert not {f for f in fields if "label" in f or "gold" in f} - {"label_names"}
-        truth = {len(dump["train_ids"]): np.array([gold[i] for i in dump["train_ids"]]),
-                 len(dump["test_ids"]): np.array([gold[i] for i in dump["test_ids"]])}
+        train_ids, test_ids = list(dump["train_ids"]), list(dump["test_ids"])
+        assert not set(train_ids + test_ids) & set(gold), "the method saw stable example ids"
+        weak = load_weak_labels(spec, replicate)
+        train_ids = [weak.ids_B[int(i)] for i in train_ids]
+        test_ids = [weak.ids_test[int(i)] for i in test_ids]
+        truth = {len(train_ids): np.array([gold[i] for i in train_ids]),
+                 len(test_ids): np.array([gold[i] for i in test_ids])}
         vectors = [dump[k] for k in dump.files if k.startswith("arr_")]
         assert vectors, "the spy found nothing at all: the scan itself is broken"
         agreement = [max(np.mean(v == truth[len(v)]), np.mean(v != truth[len(v)]))

@@ -73,6 +73,13 @@ class TaskContexts:
         return self._contexts[spec.id]
 
 
+def opaque_ids(n: int) -> tuple[str, ...]:
+    """The ids a method sees: positions in this run's split. Stable example ids are a hash of
+    the text, so a copy of the corpus anywhere would map them to gold labels; the harness
+    keeps them (the weak-label set) and scores by them, the method never holds one."""
+    return tuple(str(i) for i in range(n))
+
+
 def build_input(ctx: TaskContext, replicate: int, scratch: Path
                 ) -> tuple[MethodInput, WeakLabelSet]:
     """The method's view of one replicate (no gold labels), plus the weak-label set.
@@ -95,8 +102,8 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
     inp = MethodInput(
         task=spec.id, replicate=replicate, seed=replicate_seed(spec, replicate),
         label_names=tuple(spec.label_names), strong_model=ctx.strong,
-        train_ids=weak.ids_B, train_features=None, train_weak_probs=weak.probs_B,
-        test_ids=weak.ids_test, test_features=None,
+        train_ids=opaque_ids(len(rows_B)), train_features=None,
+        train_weak_probs=weak.probs_B, test_ids=opaque_ids(len(rows_test)), test_features=None,
         probe_config=ProbeConfig.from_defaults(spec.training),
         scratch_dir=scratch, feature_file=str(ctx.feature_file),
         train_rows=tuple(rows_B), test_rows=tuple(rows_test), **finetune)
