@@ -169,6 +169,14 @@ class TinyWorld:
         METHODS.reset()
 
 
+def unconfined(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run this test's methods without the sandbox, as ``--trust-code`` does where none can be
+    made: for tests whose plugin writes outside its scratch folder on purpose (a spy that
+    dumps what it could reach, for the test to inspect)."""
+    monkeypatch.setenv("W2S_BENCH_SANDBOX", "none")
+    monkeypatch.setenv("W2S_BENCH_TRUST_CODE", "1")
+
+
 def reset_registries() -> None:
     from benchmark.methods.catalog import METHODS
     from benchmark.tasks.spec import SUITES, TASKS

@@ -79,7 +79,9 @@ def _records_without_timing(folder):
 
 def test_two_sweeps_on_one_results_dir_compute_each_run_once(tiny_world, tiny_task, tmp_path):
     import threading
+    from multiprocessing import spawn
 
+    python = spawn.get_executable()
     runs = [RunSpec(TINY_SUITE, TINY_TASK, m, k) for m in ["naive", "logconf", "product"]
             for k in range(2)]
     shared = tmp_path / "shared"
@@ -95,6 +97,8 @@ def test_two_sweeps_on_one_results_dir_compute_each_run_once(tiny_world, tiny_ta
     for t in threads:
         t.join()
     assert len(summaries) == 2, "a sweep thread died"
+    # two pools in two threads each set spawn's one executable to their sandbox launcher
+    assert spawn.get_executable() == python, "a sandbox launcher was left as the executable"
     done = sum(s.done for s in summaries)
     assert done == len(runs), [vars(s) for s in summaries]  # nothing computed twice
     assert all(not s.failed for s in summaries)
@@ -229,10 +233,15 @@ class Scribbler(Method):
 
 
 def test_a_method_writing_outside_its_scratch_cannot_go_unnoticed(tiny_world, tiny_task,
-                                                                   tmp_path):
+                                                                   tmp_path, monkeypatch):
+    """The second line of defence, for trusted code run without the sandbox (inside it, the
+    frozen files are not even visible: tests/test_redteam.py)."""
     import pytest
 
     from benchmark.core.errors import IntegrityError
+    from tests.conftest import unconfined
+
+    unconfined(monkeypatch)
 
     frozen = tiny_world.frozen / "replicate-1.csv.gz"
     original = frozen.read_bytes()

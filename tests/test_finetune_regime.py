@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from benchmark.core.bwrap import bwrap_works
 from benchmark.results.records import read_record
 from benchmark.run.harness import Harness, RunSpec
-from tests.conftest import TASK_YAML, TINY_TASK
+from tests.conftest import TASK_YAML, TINY_TASK, unconfined
 from tests.spy_plugin import SPY_SOURCE, assert_spy_found_no_gold
 from tests.test_harness import gold_by_id
 
@@ -35,18 +36,24 @@ def test_finetune_task_freezes_runs_and_scores(ft_task, tiny_world, tmp_path, mo
 
     refs = load_references(ft_task).replicates
     assert all(r.ceiling_accuracy > r.weak_accuracy for r in refs)  # finetuned on gold
-    monkeypatch.setenv("W2S_SPY_OUT", str(tmp_path))
-    tiny_world.add_submission("spy", SPY_SOURCE)
-    runs = [RunSpec("tiny", FT_TASK, m, k) for m in ("naive", "logconf", "spy")
-            for k in range(2)] + [RunSpec("tiny", FT_TASK, "bootstrap", 0)]
+    runs = [RunSpec("tiny", FT_TASK, m, k) for m in ("naive", "logconf") for k in range(2)] \
+        + [RunSpec("tiny", FT_TASK, "bootstrap", 0)]
     summary = Harness(tmp_path / "results", workers=1, progress=False).run(
         runs, {FT_TASK: ft_task})
-    assert summary.done == 7 and not summary.failed
+    assert summary.done == 5 and not summary.failed
+    sandbox = "none" if bwrap_works() else "bwrap"  # the weights are readable inside it
     for k in range(2):
         record = read_record(runs[k].path(tmp_path / "results"))
         assert record.status == "ok" and record.metrics.accuracy > 0.6  # chance: 0.5
         assert record.compute.train_flops > 0 and record.compute.examples_seen == 4 * 240
-    assert_spy_found_no_gold(tmp_path, gold_by_id(tiny_world))
+        assert record.provenance.sandbox == sandbox
+    monkeypatch.setenv("W2S_SPY_OUT", str(tmp_path))  # it writes its dumps there:
+    unconfined(monkeypatch)  # this spy checks the input, so it runs outside the sandbox
+    tiny_world.add_submission("spy", SPY_SOURCE)
+    spied = Harness(tmp_path / "results", workers=1, progress=False).run(
+        [RunSpec("tiny", FT_TASK, "spy", k) for k in range(2)], {FT_TASK: ft_task})
+    assert spied.done == 2 and not spied.failed
+    assert_spy_found_no_gold(tmp_path, gold_by_id(tiny_world), spec=ft_task)
     # bootstrap's finetune form: a 1-block rung finetuned on each half of B (out of fold),
     # then the 2-block student on the rung's labels
     boot = read_record(runs[-1].path(tmp_path / "results"))

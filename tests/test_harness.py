@@ -12,7 +12,7 @@ from benchmark.datasets import example_id
 from benchmark.datasets.base import normalize_text
 from benchmark.results.records import TIMING_FIELDS, iter_records, read_record
 from benchmark.run.harness import Harness, RunSpec
-from tests.conftest import TINY_SUITE, TINY_TASK
+from tests.conftest import TINY_SUITE, TINY_TASK, unconfined
 from tests.spy_plugin import SPY_SOURCE, assert_spy_found_no_gold
 
 
@@ -37,11 +37,12 @@ def without_timing(record) -> dict:
 
 
 def test_spying_method_cannot_recover_gold_labels(tiny_world, tiny_task, tmp_path, monkeypatch):
-    monkeypatch.setenv("W2S_SPY_OUT", str(tmp_path))
+    monkeypatch.setenv("W2S_SPY_OUT", str(tmp_path))  # it writes its dumps there:
+    unconfined(monkeypatch)  # this spy checks the input, so it runs outside the sandbox
     tiny_world.add_submission("spy", SPY_SOURCE)
     summary = sweep(tmp_path / "results", ["spy"], tiny_task)
     assert summary.done == 2 and not summary.failed
-    assert_spy_found_no_gold(tmp_path, gold_by_id(tiny_world))
+    assert_spy_found_no_gold(tmp_path, gold_by_id(tiny_world), spec=tiny_task)
 
 
 def test_the_spy_scan_would_catch_gold_in_its_process(tiny_world, tiny_task, tmp_path):

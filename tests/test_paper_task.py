@@ -10,6 +10,7 @@ from benchmark.datasets.hub import HUB_DATASETS, load_examples, write_mirror
 from benchmark.models.hub_ladder import register_rung, unregister_rung
 from benchmark.results.records import read_record
 from benchmark.run.harness import Harness, RunSpec
+from tests.conftest import unconfined
 from tests.hub_fixtures import sciq_rows
 from tests.tiny_lms import tiny_rungs
 
@@ -134,6 +135,7 @@ def test_a_failed_finetune_run_resumes_from_its_checkpoint(paper_task, tiny_worl
                                                            monkeypatch):
     marker = tmp_path / "marker"
     monkeypatch.setenv("W2S_CRASH_MARKER", str(marker))
+    unconfined(monkeypatch)  # its marker file lives outside its scratch folder
     tiny_world.add_submission("crash-once", CRASH_ONCE)
     run = RunSpec("tiny", PAPER_TASK, "crash-once", 0)
     results = tmp_path / "results"

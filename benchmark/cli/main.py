@@ -8,11 +8,13 @@ exit with status 2; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from benchmark.cli.common import build_leaderboard, print_plugin_problems
+from benchmark.core.bwrap import TRUST_ENV
 from benchmark.core.errors import W2SBenchError
 
 DEFAULT_SUITE = "mini"
@@ -157,11 +159,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    saved = os.environ.get(TRUST_ENV)
+    if getattr(args, "trust_code", False):  # before any discovery: it decides what it imports
+        os.environ[TRUST_ENV] = "1"
     try:
         return args.func(args)
     except W2SBenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:  # for this command only (main() is also called in-process, by tests)
+        if saved is None:
+            os.environ.pop(TRUST_ENV, None)
+        else:
+            os.environ[TRUST_ENV] = saved
 
 
 if __name__ == "__main__":

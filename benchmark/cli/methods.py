@@ -46,7 +46,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"verifying {meta.name} v{meta.version}: {len(records)} record(s) from {source}; "
           "re-running each from the submission's code …")
     report = verify_submission(meta, records, source, tolerance=args.tolerance,
-                               workers=args.workers, folder=folder)
+                               workers=args.workers, folder=folder,
+                               trust_code=args.trust_code or None)
     rule = ("exact match (same machine type)" if report.exact
             else f"within ±{args.tolerance} (different machine type)")
     for warning in report.warnings:
@@ -88,4 +89,6 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tolerance", type=float, default=0.01,
                    help="allowed |difference| when the records come from another machine type")
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--trust-code", action="store_true",
+                   help="re-run the submission even where no sandbox can be made")
     p.set_defaults(func=cmd_verify)

@@ -85,6 +85,7 @@ def make_harness(args: argparse.Namespace, plan: SweepPlan):
         slurm_partition=args.slurm_partition, slurm_array=args.slurm_array,
         slurm_options=_slurm_options(args.slurm_option), ray_address=args.ray_address)
     return Harness(plan.results, resume=not args.no_resume, progress=not args.no_progress,
+                   trust_code=args.trust_code or None,
                    executor=args.executor, options=options,
                    resource_overrides={"cpus": args.cpus, "gpus": args.gpus})
 
@@ -155,6 +156,9 @@ def add_parsers(sub: argparse._SubParsersAction, default_suite: str) -> None:
                    help="list the runs, what is cached, what will run and the estimated "
                    "compute per executor; run nothing")
     p.add_argument("--no-resume", action="store_true", help="recompute finished records too")
+    p.add_argument("--trust-code", action="store_true",
+                   help="where no sandbox can be made (no bubblewrap, macOS), run plugin code "
+                   "outside baselines/ anyway; its records say sandbox: none")
     p.add_argument("--no-progress", action="store_true")
     g = p.add_argument_group("where runs execute")
     g.add_argument("--executor", default="local",

@@ -51,6 +51,11 @@ class Registry(Generic[T]):
         self._loader = loader
         self._loaded = False
 
+    def mark_loaded(self) -> None:
+        """Take the registry as it is, without running its loader: a process that runs one
+        plugin imports that plugin alone, never every plugin the loader would import."""
+        self._loaded = True
+
     def reset(self) -> None:
         """Forget loaded entries so the loader runs again (e.g. after the repo root changed)."""
         if self._loader is None:

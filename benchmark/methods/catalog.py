@@ -14,14 +14,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmark.api.method import METHODS, Method
+from benchmark.core.errors import PluginError
 from benchmark.core.paths import baselines_dir
 from benchmark.core.registry import Registry
 from benchmark.methods.discovery import Discovery, PluginProblem, discover_methods
 from benchmark.methods.submissions import SubmissionMeta
 from benchmark.results.records import MethodInfo
 
-__all__ = ["METHODS", "baseline_names", "build_method", "method_info", "method_options",
-           "plugin_problems", "select_methods", "submission_meta"]
+__all__ = ["METHODS", "PluginRef", "baseline_names", "build_method", "method_config",
+           "method_info", "method_options", "plugin_problems", "plugin_ref", "select_methods",
+           "submission_meta"]
 
 
 @dataclass
@@ -58,8 +60,38 @@ def method_options(name: str) -> dict[str, Any]:
     return dict(meta.hyperparameters) if meta else {}
 
 
+@dataclass(frozen=True)
+class PluginRef:
+    """What a worker needs to import one method and nothing else: its name, where its code
+    is, and, for a refused plugin, the refusal its runs fail with (nothing is imported)."""
+
+    name: str
+    origin: str
+    refusal: str | None = None
+
+
+def plugin_ref(name: str) -> PluginRef:
+    cls = METHODS.get(name)
+    return PluginRef(name, METHODS.origin(name), getattr(cls, "refusal", None))
+
+
 def build_method(name: str, config: dict[str, Any] | None = None) -> Method:
+    """An instance, in this process: for baselines and trusted code only (a submission
+    examined in the sandbox refuses, since this process never imports its code)."""
     return METHODS.get(name)(**(config or {}))
+
+
+def method_config(name: str) -> dict[str, Any]:
+    """The options a method's runs get, with its defaults; raises PluginError for a plugin
+    that was refused. Never runs untrusted code here: an examined one's comes as data."""
+    cls = METHODS.get(name)
+    refusal = getattr(cls, "refusal", None)
+    if refusal is not None:
+        raise PluginError(refusal)
+    examined = getattr(cls, "examined", None)
+    if examined is not None:
+        return dict(examined.config)
+    return dict(build_method(name, method_options(name)).config)
 
 
 def is_baseline(name: str) -> bool:
@@ -86,8 +118,12 @@ def method_info(name: str) -> MethodInfo:
         return MethodInfo(kind="submission", summary=meta.description.strip().splitlines()[0],
                           description=meta.description.strip(), authors=list(meta.authors),
                           paper=meta.paper, code=meta.code, licence=meta.licence)
-    module = sys.modules.get(cls.__module__)
-    summary = inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].replace("\n", " ")
-    description = inspect.cleandoc(getattr(module, "__doc__", None) or "")
+    examined = getattr(cls, "examined", None)
+    if examined is not None:
+        summary, description = examined.summary, examined.description
+    else:
+        module = sys.modules.get(cls.__module__)
+        summary = inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].replace("\n", " ")
+        description = inspect.cleandoc(getattr(module, "__doc__", None) or "")
     return MethodInfo(kind="baseline" if is_baseline(name) else "plugin", summary=summary,
                       description=description, paper=cls.paper, code=cls.code)

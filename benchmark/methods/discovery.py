@@ -1,8 +1,15 @@
 """Method discovery: ``baselines/*.py``, ``submissions/<name>/``, and entry points.
 
-Baselines are written exactly as submissions are, so one mechanism loads both; installed
+Baselines are written exactly as submissions are, so one mechanism finds both; installed
 packages may also expose methods under the ``w2s_bench.methods`` entry-point group. All three
 land in the one METHODS registry.
+
+Baselines are the harness's own reviewed code and are imported here. Submissions and entry
+points are untrusted, so this process never runs their code: they are examined
+(:mod:`benchmark.methods.examine`) inside the sandbox and registered as the data it returns.
+Where no sandbox can be made, they are imported here only if the user trusts the code
+(``--trust-code``); otherwise they are only read (``submission.yaml``) and the sweep refuses
+their runs.
 
 A broken plugin (syntax error, import error, malformed ``submission.yaml``, no method
 registered, a name clash) never stops discovery: it is recorded as a :class:`PluginProblem`
@@ -12,27 +19,36 @@ problem's message. So one bad submission costs its own runs, not the sweep.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
-import types
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from benchmark.api.method import Method
+from benchmark.core.bwrap import BWRAP, bwrap_works, code_trusted, sandbox_kind
 from benchmark.core.errors import PluginError, SpecError
 from benchmark.core.paths import baselines_dir, submissions_dir
 from benchmark.core.registry import Registry
 from benchmark.methods.codescan import scan_submission
+from benchmark.methods.examine import (
+    ENTRY_POINT_GROUP,
+    Examined,
+    Wanted,
+    examine_entry_point,
+    examine_in_sandbox,
+    examine_submission,
+    import_file,
+    install_package,
+    load_entry_point,
+    submission_module,
+)
 from benchmark.methods.submissions import (
     METADATA_FILE,
     PLUGIN_FILE,
     SubmissionMeta,
     load_submission_meta,
 )
-
-ENTRY_POINT_GROUP = "w2s_bench.methods"
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,7 @@ class Discovery:
 def _placeholder(problem: PluginProblem) -> type[Method]:
     class BrokenPlugin(Method):
         version = "broken"
+        refusal = f"{problem.source}: {problem.message}"  # a run raises this, unimported
 
         def __init__(self, **config: Any) -> None:
             raise PluginError(f"{problem.source}: {problem.message}")
@@ -61,6 +78,20 @@ def _placeholder(problem: PluginProblem) -> type[Method]:
     BrokenPlugin.__doc__ = f"BROKEN: {problem.message}"
     BrokenPlugin.name = problem.name
     return BrokenPlugin
+
+
+def _proxy(examined: Examined) -> type[Method]:
+    """Stands in for an untrusted plugin examined in the sandbox: its declarations as data.
+    Its runs import the real code inside their own sandbox; this process never does."""
+
+    def refuse(self: Method, **config: Any) -> None:
+        raise PluginError(f"method {examined.name!r} is untrusted code: only a sandboxed run "
+                          "imports it")
+
+    return type("ExaminedPlugin", (Method,), {
+        "name": examined.name, "version": examined.version, "regimes": examined.regimes,
+        "defaults": dict(examined.config), "paper": examined.paper, "code": examined.code,
+        "__doc__": examined.summary, "examined": examined, "__init__": refuse})
 
 
 def _refuse(registry: Registry[type[Method]], found: Discovery, name: str, source: str,
@@ -71,110 +102,129 @@ def _refuse(registry: Registry[type[Method]], found: Discovery, name: str, sourc
         registry.add(name, _placeholder(problem), origin=source)
 
 
-def _install_package(package: str, folder: Path) -> None:
-    """Make ``import package.x`` find ``folder/x.py`` (baselines may build on each other).
-
-    Earlier imports under ``package`` are dropped, so a discovery re-executes every plugin
-    file and sees edits made since the last one.
-    """
-    for key in [k for k in sys.modules if k == package or k.startswith(package + ".")]:
-        del sys.modules[key]
-    module = types.ModuleType(package)
-    module.__path__ = [str(folder)]
-    sys.modules[package] = module
+def _entry_source(entry: metadata.EntryPoint) -> str:
+    return f"entry point {entry.name} = {entry.value}"
 
 
-def _import_file(registry: Registry[type[Method]], module_name: str, path: Path
-                 ) -> list[str] | str:
-    """Execute a plugin file; returns the names it registered, or the error's text."""
-    before = set(registry.names())
-    if module_name not in sys.modules:  # a sibling may have imported it already
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        if spec is None or spec.loader is None:
-            return f"cannot import {path}"
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        try:
-            spec.loader.exec_module(module)
-        except Exception as exc:  # any failure of plugin code is that plugin's problem
-            del sys.modules[module_name]
-            return f"failed to import: {type(exc).__name__}: {exc}"
-    return sorted(set(registry.names()) - before)
-
-
-def _load_submission(registry: Registry[type[Method]], found: Discovery, folder: Path
-                     ) -> None:
-    name, plugin = folder.name, folder / PLUGIN_FILE
-    try:
-        meta = load_submission_meta(folder)
-    except SpecError as exc:
-        return _refuse(registry, found, name, str(folder / METADATA_FILE), str(exc))
-    if not plugin.is_file():
-        return _refuse(registry, found, name, str(plugin), f"{plugin} is missing; it must "
-                       f"define the method with @register({name!r})")
-    added = _import_file(registry, f"w2s_submissions.{name.replace('-', '_')}", plugin)
-    if isinstance(added, str):
-        return _refuse(registry, found, name, str(plugin), added)
-    for extra in [n for n in added if n != name]:
-        registry.remove(extra)
-        found.problems.append(PluginProblem(extra, str(plugin), f"a submission defines one method; "
-                                      f"{extra!r} is not {name!r} and was not registered"))
-    if name not in added:
-        return _refuse(registry, found, name, str(plugin), f"registers no method named {name!r}; "
-                       f"decorate your Method subclass with @register({name!r})")
-    cls = registry.get(name)
-    if str(cls.version) != meta.version:
-        registry.remove(name)
-        return _refuse(registry, found, name, str(plugin), f"the class says version "
-                       f"{cls.version!r} but {METADATA_FILE} says {meta.version!r}; make them "
-                       "the same (bump both when results change)")
-    try:
-        cls(**meta.hyperparameters)
-    except Exception as exc:
-        registry.remove(name)
-        return _refuse(registry, found, name, str(folder / METADATA_FILE),
-                       f"`hyperparameters` rejected: {exc}")
-    found.submissions[name] = meta
-    for flag in scan_submission(folder):
-        found.problems.append(PluginProblem(name, str(flag.file), f"warning only: line {flag.line} "
-                                      f"imports {flag.module} ({flag.why}); methods must use "
-                                      "only their MethodInput, and `verify` fails on this"))
-
-
-def _load_entry_points(registry: Registry[type[Method]], found: Discovery) -> None:
-    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        source = f"entry point {entry.name} = {entry.value}"
-        try:
-            loaded = entry.load()
-        except Exception as exc:
-            _refuse(registry, found, entry.name, source,
-                    f"failed to load: {type(exc).__name__}: {exc}")
+def _untrusted(registry: Registry[type[Method]], found: Discovery
+               ) -> list[tuple[Wanted, str, SubmissionMeta | None]]:
+    """Every submission and entry point that passes the checks made without its code."""
+    wanted: list[tuple[Wanted, str, SubmissionMeta | None]] = []
+    for folder in sorted(p for p in submissions_dir().glob("*") if p.is_dir()):
+        name, plugin = folder.name, folder / PLUGIN_FILE
+        if not (plugin.exists() or (folder / METADATA_FILE).exists()):
             continue
-        if not (isinstance(loaded, type) and issubclass(loaded, Method)):
-            _refuse(registry, found, entry.name, source, "must point at a Method subclass, got "
-                    f"{type(loaded).__name__}")
-        elif entry.name in registry.names():
-            if registry.get(entry.name) is not loaded:
-                found.problems.append(PluginProblem(entry.name, source, f"name clash: method "
-                                f"{entry.name!r} is already defined in "
-                                f"{registry.origin(entry.name)}; rename the entry point"))
+        try:
+            meta = load_submission_meta(folder)
+        except SpecError as exc:
+            _refuse(registry, found, name, str(folder / METADATA_FILE), str(exc))
+            continue
+        if not plugin.is_file():
+            _refuse(registry, found, name, str(plugin), f"{plugin} is missing; it must define "
+                    f"the method with @register({name!r})")
+        elif name in registry.names():
+            _refuse(registry, found, name, str(plugin), f"name clash: method {name!r} is "
+                    f"already defined in {registry.origin(name)}; rename the submission")
         else:
-            loaded.name = loaded.name or entry.name
-            registry.add(entry.name, loaded, origin=source)
+            wanted.append((Wanted(name=name, kind="submission", path=str(folder)),
+                           str(plugin), meta))
+        for flag in scan_submission(folder):
+            found.problems.append(PluginProblem(name, str(flag.file), f"warning only: line "
+                                  f"{flag.line} imports {flag.module} ({flag.why}); methods "
+                                  "must use only their MethodInput, and `verify` fails on this"))
+    taken = set(registry.names()) | {w.name for w, _, _ in wanted}
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name in taken:
+            where = registry.origin(entry.name) if entry.name in registry.names() else \
+                str(submissions_dir() / entry.name)
+            found.problems.append(PluginProblem(entry.name, _entry_source(entry), f"name clash: "
+                                  f"method {entry.name!r} is already defined in {where}; "
+                                  "rename the entry point"))
+        else:
+            taken.add(entry.name)
+            wanted.append((Wanted(name=entry.name, kind="entry_point"), _entry_source(entry),
+                           None))
+    return wanted
+
+
+def _examine_here(registry: Registry[type[Method]], wanted: Wanted, source: str) -> Examined:
+    """The trusted path (no sandbox, ``--trust-code``): import it into this process."""
+    if wanted.kind == "submission":
+        return examine_submission(registry, Path(wanted.path))
+    examined, cls = examine_entry_point(wanted.name)
+    if cls is not None:
+        registry.add(wanted.name, cls, origin=source)
+    return examined
+
+
+def _unexamined(wanted: Wanted, meta: SubmissionMeta | None) -> Examined:
+    """What is known of a plugin without running its code (no sandbox, not trusted)."""
+    if meta is None:
+        return Examined(name=wanted.name, summary="installed entry point (not examined)")
+    return Examined(name=wanted.name, version=meta.version, config=dict(meta.hyperparameters),
+                    summary=meta.description.strip().splitlines()[0])
 
 
 def discover_methods(registry: Registry[type[Method]]) -> Discovery:
-    """Import every baseline, submission and entry point into ``registry``."""
+    """Import every baseline; examine every submission and entry point (see the module)."""
     found = Discovery()
-    _install_package("baselines", baselines_dir())
-    _install_package("w2s_submissions", submissions_dir())  # fresh modules on every discovery
+    install_package("baselines", baselines_dir())
+    install_package("w2s_submissions", submissions_dir())  # fresh modules on every discovery
     for path in sorted(baselines_dir().glob("*.py")):
         if not path.name.startswith("_"):
-            added = _import_file(registry, f"baselines.{path.stem}", path)
+            added = import_file(registry, f"baselines.{path.stem}", path)
             if isinstance(added, str):
-                _refuse(registry, found, found, path.stem, str(path), added)
-    for folder in sorted(p for p in submissions_dir().glob("*") if p.is_dir()):
-        if (folder / PLUGIN_FILE).exists() or (folder / METADATA_FILE).exists():
-            _load_submission(registry, found, folder)
-    _load_entry_points(registry, found)
+                _refuse(registry, found, path.stem, str(path), added)
+    wanted = _untrusted(registry, found)
+    sandboxed = sandbox_kind() == BWRAP
+    if sandboxed:
+        taken = {n: registry.origin(n) for n in registry.names()}
+        results = examine_in_sandbox([w for w, _, _ in wanted], taken)
+    elif code_trusted():
+        results = [_examine_here(registry, w, source) for w, source, _ in wanted]
+    else:
+        results = [_unexamined(w, meta) for w, _, meta in wanted]
+        for w, source, _ in wanted:
+            found.problems.append(PluginProblem(w.name, source, "warning only: not imported "
+                                  f"(no sandbox here: {bwrap_works() or 'switched off'}); its "
+                                  "runs need --trust-code"))
+    for (w, source, meta), examined in zip(wanted, results, strict=True):
+        for extra in examined.extra_names:
+            found.problems.append(PluginProblem(extra, source, f"a submission defines one "
+                                  f"method; {extra!r} is not {w.name!r} and was not registered"))
+        if examined.problem is not None:
+            _refuse(registry, found, w.name, source, examined.problem)
+            continue
+        if w.name not in registry.names():  # sandboxed or unexamined: register the data
+            registry.add(w.name, _proxy(examined), origin=source)
+        if meta is not None:
+            found.submissions[w.name] = meta
     return found
+
+
+def import_one(registry: Registry[type[Method]], name: str, origin: str) -> type[Method]:
+    """Import only the plugin file (or entry point) that defines ``name``: the process that
+    runs a method imports its own code and no other plugin's, so one submission's import-time
+    code cannot reach another method's runs."""
+    registry.mark_loaded()
+    if origin.startswith("entry point "):
+        if name not in registry.names():
+            registry.add(name, load_entry_point(name), origin=origin)
+        return registry.get(name)
+    path = Path(origin)
+    if path.parent.resolve() == baselines_dir().resolve():
+        package, module, folder = "baselines", f"baselines.{path.stem}", baselines_dir()
+    elif path.parent.parent.resolve() == submissions_dir().resolve():
+        package, module = "w2s_submissions", submission_module(path.parent.name)
+        folder = submissions_dir()
+    else:
+        raise PluginError(f"method {name!r}: its code {origin} is neither in "
+                          f"{baselines_dir()} nor in {submissions_dir()}")
+    if package not in sys.modules:
+        install_package(package, folder)
+    added = import_file(registry, module, path)
+    if isinstance(added, str):
+        raise PluginError(f"{origin}: {added}")
+    if name not in registry.names():
+        raise PluginError(f"{origin} no longer registers a method named {name!r}")
+    return registry.get(name)

@@ -75,6 +75,7 @@ class Provenance(_Strict):
     packages: dict[str, str]
     git_commit: str
     hardware: dict[str, str | int]
+    sandbox: str = ""  # what the method ran in: bwrap, or none; empty in older records
 
 
 class RunRecord(_Strict):

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.api.method import MethodInput
+from benchmark.core.bwrap import code_trusted
 from benchmark.labels.frozen import WeakLabelSet, load_references, verify_frozen
-from benchmark.methods.catalog import METHODS, method_options
+from benchmark.methods.catalog import METHODS, method_options, plugin_ref
 from benchmark.results.records import RunRecord
 from benchmark.run.claims import Claim, record_job
 from benchmark.run.executors import Executor, ExecutorOptions, Job
@@ -37,7 +38,8 @@ class Harness:
     def __init__(self, results_dir: Path, workers: int | None = None, resume: bool = True,
                  progress: bool = True, limits: Limits = NO_LIMITS, executor: str = "local",
                  options: ExecutorOptions | None = None,
-                 resource_overrides: dict[str, Any] | None = None) -> None:
+                 resource_overrides: dict[str, Any] | None = None,
+                 trust_code: bool | None = None) -> None:
         # absolute: a worker moves into its scratch folder before it opens its log there
         self.results_dir = Path(results_dir).resolve()
         self.resume = resume
@@ -47,6 +49,9 @@ class Harness:
         self.resource_overrides = {k: v for k, v in (resource_overrides or {}).items()
                                    if v is not None}
         self.contexts = TaskContexts(progress=progress)
+        # run plugin code outside baselines/ even where no sandbox can be made
+        self.trust_code = trust_code if trust_code is not None else \
+            code_trusted()
 
     def resources(self, spec: TaskSpec) -> Resources:
         """The task's resource hints with the command line's overrides applied."""
@@ -64,7 +69,7 @@ class Harness:
         return build_input(ctx, run.replicate, run.scratch(self.results_dir))
 
     def job(self, run: RunSpec, spec: TaskSpec, inp: MethodInput) -> Job:
-        return Job(key=run, name=run.label, method=run.method,
+        return Job(key=run, name=run.label, plugin=plugin_ref(run.method),
                    config=method_options(run.method), inp=inp, resources=self.resources(spec))
 
     def adopt(self, executor: Executor, run: RunSpec, claim: Claim,

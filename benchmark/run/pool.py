@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import signal
 import time
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
+from benchmark.core.bwrap import RUN_AREA_RUN
+from benchmark.run.sandbox import SPAWN_LOCK, RunSandbox, move_in, move_out
 from benchmark.run.worker import LOG_FILE, LOG_TAIL_LINES, failed_output, init_worker
 
 POLL_SECONDS = 0.1
@@ -36,34 +39,61 @@ class Limits:
 NO_LIMITS = Limits()
 
 
-def _worker_main(conn: Connection, threads: int) -> None:
-    from benchmark.run.worker import run_light
+def _worker_main(conn: Connection, threads: int, sandboxed: bool) -> None:
+    from multiprocessing.reduction import recv_handle
+
+    from benchmark.run.worker import run_area_input, run_forked
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the harness's to handle
     init_worker(threads)
     while True:
         try:
             job = conn.recv()
-        except EOFError:
+        except (EOFError, OSError):
             return
         if job is None:
             return
-        conn.send(run_light(*job))
+        plugin, config, inp, run_threads, with_fd = job
+        feature_fd = recv_handle(conn) if with_fd else None
+        if sandboxed:
+            inp = run_area_input(inp, Path(RUN_AREA_RUN), feature_fd)
+        try:
+            run_forked(plugin, config, inp, run_threads, conn.send)
+        finally:
+            if feature_fd is not None:
+                os.close(feature_fd)
+
+
+def passes_features(inp: Any) -> bool:
+    """Probe-regime runs read a feature file; the sandbox gets it as a descriptor (where
+    this machine has it: a Ray input may carry its arrays to a node without the cache)."""
+    return bool(inp.feature_file) and inp.regime == "probe" and os.path.isfile(inp.feature_file)
 
 
 def rss_mb(pid: int) -> float | None:
-    """Resident set size of a process in MB (Linux); None where /proc is not available."""
-    try:
-        with open(f"/proc/{pid}/statm", encoding="ascii") as statm:
-            pages = int(statm.read().split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    import os
-
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    """Resident set size of a process and all its descendants in MB (Linux): a worker runs
+    each job in a fork, inside a sandbox process where there is one. None without /proc."""
+    total, seen, todo = 0, set(), [pid]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            with open(f"/proc/{current}/statm", encoding="ascii") as statm:
+                total += int(statm.read().split()[1])
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as kids:
+                    todo += [int(k) for k in kids.read().split()]
+        except (OSError, ValueError, IndexError):
+            if current == pid:
+                return None
+    return total * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def log_tail(scratch: Path) -> str:
+    if (scratch / LOG_FILE).is_symlink():  # written by the run: never follow where it points
+        return ""
     try:
         lines = (scratch / LOG_FILE).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
@@ -72,12 +102,43 @@ def log_tail(scratch: Path) -> str:
 
 
 class _Worker:
-    def __init__(self, context: Any, threads: int) -> None:
+    def __init__(self, context: Any, threads: int, sandbox: RunSandbox | None) -> None:
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_worker_main, args=(child, threads), daemon=True)
-        self.process.start()
+        self.sandbox = sandbox
+        self.area = sandbox.new_area() if sandbox else None
+        self.process = context.Process(target=_worker_main,
+                                       args=(child, threads, sandbox is not None), daemon=True)
+        if sandbox is not None and self.area is not None:
+            with sandbox.executable(self.area, context):
+                self.process.start()
+        else:
+            with SPAWN_LOCK:  # never while another thread has the launcher set
+                self.process.start()
         child.close()
         self.job: tuple[Any, Path, float] | None = None  # (key, scratch dir, start time)
+
+    def send(self, plugin: Any, config: dict[str, Any], inp: Any, threads: int | None) -> None:
+        """Hand over one job; in a sandbox, the run's scratch folder moves into this
+        worker's run area and its feature file goes over the pipe as a descriptor."""
+        if self.area is None:
+            self.conn.send((plugin, config, inp, threads, False))
+            return
+        from multiprocessing.reduction import send_handle
+
+        move_in(inp.scratch_dir, self.area)
+        with_fd = passes_features(inp)
+        self.conn.send((plugin, config, inp, threads, with_fd))
+        if with_fd:
+            fd = os.open(inp.feature_file, os.O_RDONLY)
+            try:
+                send_handle(self.conn, fd, self.process.pid)
+            finally:
+                os.close(fd)
+
+    def finish(self) -> None:
+        """The run is over (reported, killed or dead): its scratch folder moves back."""
+        if self.area is not None and self.job is not None:
+            move_out(self.area, self.job[1])
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -89,10 +150,12 @@ class _Worker:
 class WorkerPool:
     """``submit(key, method, config, inp)`` then ``collect()`` the finished ``(key, output)``."""
 
-    def __init__(self, size: int, threads: int, limits: Limits = NO_LIMITS) -> None:
+    def __init__(self, size: int, threads: int, limits: Limits = NO_LIMITS,
+                 sandbox: RunSandbox | None = None) -> None:
         self.size = max(1, size)
         self.threads = threads
         self.limits = limits
+        self.sandbox = sandbox
         self._context = multiprocessing.get_context("spawn")
         self._workers: list[_Worker] = []
 
@@ -100,7 +163,7 @@ class WorkerPool:
         """Start every worker now, so they import torch while the caller prepares inputs
         (a job sent to a worker that is still starting blocks the sender)."""
         while len(self._workers) < self.size:
-            self._workers.append(_Worker(self._context, self.threads))
+            self._workers.append(_Worker(self._context, self.threads, self.sandbox))
 
     def idle(self) -> int:
         return self.size - sum(1 for w in self._workers if w.job is not None)
@@ -108,16 +171,16 @@ class WorkerPool:
     def busy(self) -> int:
         return self.size - self.idle()
 
-    def submit(self, key: Any, method: str, config: dict[str, Any], inp: Any,
+    def submit(self, key: Any, plugin: Any, config: dict[str, Any], inp: Any,
                threads: int | None = None) -> None:
         worker = next((w for w in self._workers if w.job is None), None)
         if worker is None:
             if len(self._workers) >= self.size:
                 raise RuntimeError("no idle worker: check idle() before submit()")
-            worker = _Worker(self._context, self.threads)
+            worker = _Worker(self._context, self.threads, self.sandbox)
             self._workers.append(worker)
         worker.job = (key, inp.scratch_dir, time.monotonic())
-        worker.conn.send((method, config, inp, threads))
+        worker.send(plugin, config, inp, threads)
 
     def collect(self, timeout: float = POLL_SECONDS) -> list[tuple[Any, dict[str, Any]]]:
         """Wait up to ``timeout`` s; return finished runs, including killed and dead ones."""
@@ -140,7 +203,9 @@ class WorkerPool:
             elif output is None:
                 output = self._check_limits(worker)
             if output is not None:
-                done.append((worker.job[0], output))
+                if worker.job is not None:  # a failure already moved it back
+                    worker.finish()
+                    done.append((worker.job[0], output))
                 worker.job = None
         return done
 
@@ -172,9 +237,10 @@ class WorkerPool:
         """Kill and replace ``worker``; its run becomes a failure with its log's last lines."""
         scratch = worker.job[1]
         worker.kill()
+        worker.finish()
         tail = log_tail(scratch)  # the folder stays: a finetune's checkpoints resume the rerun
         index = self._workers.index(worker)
-        self._workers[index] = _Worker(self._context, self.threads)
+        self._workers[index] = _Worker(self._context, self.threads, self.sandbox)
         return failed_output(kind, message, tail)
 
     def close(self) -> None:
@@ -188,4 +254,7 @@ class WorkerPool:
             if worker.job is None:
                 worker.process.join(timeout=max(0.0, deadline - time.monotonic()))
             worker.kill()
+            worker.finish()
         self._workers = []
+        if self.sandbox is not None:
+            self.sandbox.close()

@@ -56,7 +56,7 @@ def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: M
         method_version=str(output.get("version", method_cls.version)),
         method_config=output.get("config") or dict(method_cls.defaults),
         method_origin=METHODS.origin(method), packages=package_versions(),
-        git_commit=git_commit(), hardware=hw)
+        git_commit=git_commit(), hardware=hw, sandbox=str(output.get("sandbox") or "none"))
     common = {"suite": suite, "task": spec.id, "method": method, "replicate": replicate,
               "seed": inp.seed, "provenance": provenance, "method_info": method_info(method)}
     stats = output.get("compute")

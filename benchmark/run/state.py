@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from benchmark.core.errors import SpecError, W2SBenchError
 from benchmark.labels.frozen import load_lock, replicate_file
-from benchmark.methods.catalog import METHODS, build_method, method_options
+from benchmark.methods.catalog import METHODS, method_config
 from benchmark.results.records import read_record
 from benchmark.run.claims import claim_path, is_stale, read_owner
 from benchmark.run.spec import RunSpec
@@ -35,7 +35,7 @@ def expected_provenance(spec: TaskSpec, method: str, replicate: int) -> dict[str
         "weak_labels_sha256": lock.files[replicate_file(replicate)],
         "method_version": str(METHODS.get(method).version)}
     try:
-        expected["method_config"] = build_method(method, method_options(method)).config
+        expected["method_config"] = method_config(method)
     except W2SBenchError:
         expected["method_config"] = None  # a broken plugin: never current, always rerun
     return expected

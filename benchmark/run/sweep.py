@@ -17,17 +17,19 @@ a dead driver's job is adopted straight into ``in_flight`` when the executor can
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from benchmark.api.method import MethodInput
 from benchmark.core.errors import W2SBenchError
 from benchmark.labels.frozen import WeakLabelSet
+from benchmark.methods.catalog import is_baseline
 from benchmark.results.records import RunRecord, write_record
 from benchmark.run.claims import Claim, record_job, release, try_claim
 from benchmark.run.executors import Executor, ExecutorOptions, Job, make_executor
 from benchmark.run.progress import SweepProgress
+from benchmark.run.sandbox import model_dirs, why_no_sandbox
 from benchmark.run.spec import RunSpec
 from benchmark.run.state import is_current
 from benchmark.tasks.spec import Resources, TaskSpec
@@ -44,6 +46,7 @@ class Host(Protocol):
 
     results_dir: Path
     resume: bool
+    trust_code: bool
     progress: bool
     executor_name: str
     options: ExecutorOptions
@@ -87,9 +90,11 @@ class Sweep:
                 self.summary.skipped += 1
             else:
                 self.todo.append(run)
+        options = replace(harness.options,
+                          folder=harness.options.folder or self.results / ".jobs",
+                          readable=model_dirs(tasks.values()))
         self.executor: Executor = make_executor(
-            harness.executor_name, harness.options,
-            [harness.resources(s) for s in tasks.values()])
+            harness.executor_name, options, [harness.resources(s) for s in tasks.values()])
         self.started = bool(self.todo)
         self.capacity = 1
         self.bar = SweepProgress(self.results, self.executor.name, len(self.todo),
@@ -100,6 +105,7 @@ class Sweep:
         if self.started:
             self.executor.start()
             self.capacity = self.executor.capacity
+            self._refuse_unsandboxed_plugins()
         try:
             while self.todo or self.in_flight or self.ready:
                 self._submit_while_idle()
@@ -111,6 +117,22 @@ class Sweep:
         finally:
             self._close()
         return self.summary
+
+    def _refuse_unsandboxed_plugins(self) -> None:
+        """Without a sandbox, only the reference baselines run unless the user trusts the
+        code (``--trust-code``): a submission could read the corpora and their labels."""
+        if self.executor.sandbox != "none" or self.harness.trust_code:
+            return
+        untrusted = sorted({r.method for r in self.todo if not is_baseline(r.method)})
+        if untrusted:
+            self.executor.close()
+            self.started = False
+            raise W2SBenchError(
+                f"no sandbox for method code on executor {self.executor.name!r} "
+                f"({why_no_sandbox()}), so {', '.join(untrusted)} would run "
+                "unconfined, able to read the corpora and their gold labels. Review the code "
+                "and pass --trust-code (records then say sandbox: none), or run where "
+                "bubblewrap works (Linux with user namespaces: apt-get install bubblewrap)")
 
     def _cached(self, run: RunSpec) -> bool:
         return self.harness.resume and is_current(run, self.tasks[run.task], self.results)
@@ -168,7 +190,8 @@ class Sweep:
         ok = failed = 0
         for run, output in finished:
             inp, weak = self.in_flight.pop(run)
-            output["executor"] = self.executor.name  # provenance: who ran it
+            output["executor"] = self.executor.name  # provenance: who ran it, in what
+            output["sandbox"] = output.get("sandbox") or self.executor.sandbox
             record = self.harness.score(run, self.tasks[run.task], inp, weak, output)
             write_record(self.results, record)
             release(run.path(self.results))

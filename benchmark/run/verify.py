@@ -22,7 +22,7 @@ from benchmark.core.errors import SpecError
 from benchmark.core.metrics import pgr
 from benchmark.core.provenance import hardware, package_versions
 from benchmark.labels.frozen import load_references
-from benchmark.methods.catalog import METHODS, build_method, method_options
+from benchmark.methods.catalog import METHODS, method_config
 from benchmark.methods.codescan import Flag, scan_submission
 from benchmark.methods.submissions import SubmissionMeta, load_submission_meta
 from benchmark.results.records import RunRecord, iter_records, submission_results_dir
@@ -108,7 +108,7 @@ def _reproduced(record: RunRecord, rerun: RunRecord, tolerance: float) -> list[s
 
 def verify_submission(meta: SubmissionMeta, records: list[RunRecord], source: Path,
                       tolerance: float = DEFAULT_TOLERANCE, workers: int = 1,
-                      folder: Path | None = None) -> Report:
+                      folder: Path | None = None, trust_code: bool | None = None) -> Report:
     report = Report(meta.name, source, records=len(records))
     if folder is not None:
         report.code_flags = scan_submission(folder)
@@ -124,7 +124,8 @@ def verify_submission(meta: SubmissionMeta, records: list[RunRecord], source: Pa
             rerunnable.append(r)
     specs = {r.task: TASKS.get(r.task) for r in rerunnable}
     with tempfile.TemporaryDirectory(prefix="w2s-verify-") as tmp:
-        Harness(Path(tmp), workers=workers, resume=False, progress=False).run(
+        Harness(Path(tmp), workers=workers, resume=False, progress=False,
+                trust_code=trust_code).run(
             [RunSpec(r.suite, r.task, r.method, r.replicate) for r in rerunnable], specs)
         fresh = {(x.suite, x.task, x.replicate): x for x in iter_records(Path(tmp))}
     for r in rerunnable:
@@ -138,7 +139,7 @@ def load_for_verify(folder: Path, results_dir: Path | None) -> tuple[SubmissionM
     """The submission's metadata and the records to check (committed ones first)."""
     meta = load_submission_meta(folder)
     METHODS.get(meta.name)
-    build_method(meta.name, method_options(meta.name))  # a broken plugin says why, here
+    method_config(meta.name)  # a broken plugin says why, here
     committed = submission_results_dir(meta.name)
     source = results_dir or (committed if committed.is_dir() else None)
     if source is None:

@@ -1,20 +1,31 @@
-"""Code that runs inside a worker process: build the method, run it, report compute.
+"""Code that runs where methods run: build the method, run it, report compute.
 
-Workers are started with ``spawn``, so they inherit nothing from the harness process (in
-particular no gold labels); each is long-lived, so torch and the plugins are imported once.
+Pool workers are started with ``spawn`` (inside the sandbox where there is one,
+:mod:`benchmark.run.sandbox`), so they inherit nothing from the harness process (in
+particular no gold labels). Each is long-lived and imports torch once, but never a plugin:
+every run is a fork of the worker that imports its own method's code alone
+(:func:`benchmark.methods.discovery.import_one`), runs, reports and exits. So a submission's
+import-time code, or anything its run leaves behind in memory, never reaches another run.
+A cluster job (Slurm, Ray) starts such a worker on its node (:mod:`benchmark.run.node`).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import traceback
 from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from benchmark.api.method import MethodInput
 from benchmark.core import compute
-from benchmark.methods.catalog import METHODS, build_method
+from benchmark.core.bwrap import die_with_parent, prevent_tracing, reap_strays
+from benchmark.core.errors import PluginError
+from benchmark.methods.catalog import METHODS, PluginRef
+from benchmark.methods.discovery import import_one
 
 LOG_TAIL_LINES = 20
 LOG_FILE = ".w2s-run.log"  # in the run's scratch dir, so a killed run's log can still be read
@@ -36,8 +47,23 @@ def set_threads(threads: int) -> None:
 
 
 def init_worker(threads: int) -> None:
+    """Import what every run needs (torch, scikit-learn, the plugin API) once, up front."""
     set_threads(threads)
-    METHODS.names()  # import plugins once, up front
+    import sklearn.linear_model  # noqa: F401  (baselines use it; imported before forking)
+
+    import benchmark.api  # noqa: F401
+    _warm_up()
+
+
+def _warm_up() -> None:
+    """Fit a tiny probe once. Torch initialises lazily on its first training step; done
+    here, every run forked from this worker inherits it instead of paying it again."""
+    import numpy as np
+
+    from benchmark.training.probe import ProbeConfig, train_probe
+
+    features, targets = np.zeros((8, 4), np.float32), np.full((8, 2), 0.5, np.float32)
+    train_probe(features, targets, ProbeConfig(epochs=1, batch_size=4), 0).predict_proba(features)
 
 
 def _tail(text: str) -> str:
@@ -50,15 +76,30 @@ def failed_output(kind: str, message: str, log_tail: str = "") -> dict[str, Any]
             "error": {"type": kind, "message": message, "log_tail": log_tail}}
 
 
-def run_job(method: str, config: dict[str, Any], inp: MethodInput,
-            threads: int = 1) -> dict[str, Any]:
-    """Entry point of a run on a cluster (a Slurm job, a Ray task): the process imports the
-    plugins itself and receives only the gold-free input, exactly like a pool worker."""
-    init_worker(threads)
-    return run_light(method, config, inp, threads)
+def run_forked(plugin: PluginRef, config: dict[str, Any], inp: MethodInput,
+               threads: int | None, send: Any) -> None:
+    """Run one job in a fork of this worker and ``send`` its output; the worker itself never
+    imports plugin code. A fork that dies without reporting is reported as WorkerDied."""
+    prevent_tracing()  # a run cannot read or write this process's memory
+    pid = os.fork()
+    if pid == 0:  # the run's process
+        code = 1
+        try:
+            die_with_parent()
+            send(run_light(plugin, config, inp, threads))
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        why = (f"signal {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status)
+               else f"status {os.WEXITSTATUS(status)}")
+        send(failed_output("WorkerDied", f"the run's process died ({why}) before reporting "
+                           "(a crash, os._exit or a kill in the method)"))
+    reap_strays()
 
 
-def run_light(method: str, config: dict[str, Any], inp: MethodInput,
+def run_light(plugin: PluginRef, config: dict[str, Any], inp: MethodInput,
               threads: int | None = None) -> dict[str, Any]:
     """Fill in the input's features from the cache, then run it (see ``execute_run``)."""
     try:
@@ -67,10 +108,16 @@ def run_light(method: str, config: dict[str, Any], inp: MethodInput,
         return failed_output("FeatureCacheMissing", f"this process cannot read the feature "
                              f"cache {inp.feature_file} ({exc}); point W2S_BENCH_CACHE at a "
                              "disk the driver and the nodes share")
-    return execute_run(method, config, inp, threads)
+    return execute_run(plugin, config, inp, threads)
 
 
-def execute_run(method: str, config: dict[str, Any], inp: MethodInput,
+def _build(plugin: PluginRef, config: dict[str, Any]) -> Any:
+    if plugin.refusal is not None:
+        raise PluginError(plugin.refusal)
+    return import_one(METHODS, plugin.name, plugin.origin)(**config)
+
+
+def execute_run(plugin: PluginRef, config: dict[str, Any], inp: MethodInput,
                 threads: int | None = None) -> dict[str, Any]:
     """Run one method on one input; never raises (errors come back as data)."""
     import torch
@@ -81,8 +128,9 @@ def execute_run(method: str, config: dict[str, Any], inp: MethodInput,
         set_threads(threads)
     compute.METER.reset()
     watch = compute.Stopwatch()
-    scratch = inp.scratch_dir.resolve()  # before the chdir below: a relative one would move
+    scratch = inp.scratch_dir.absolute()  # before the chdir below: a relative one would move
     scratch.mkdir(parents=True, exist_ok=True)
+    inp = replace(inp, scratch_dir=scratch)
     log_path = scratch / LOG_FILE
     home = os.getcwd()
     os.chdir(scratch)  # relative paths a method writes land in its own scratch dir
@@ -91,7 +139,7 @@ def execute_run(method: str, config: dict[str, Any], inp: MethodInput,
             try:
                 torch.manual_seed(inp.seed)
                 with redirect_stdout(log), redirect_stderr(log):
-                    instance = build_method(method, config)
+                    instance = _build(plugin, config)
                     probs = instance.fit_predict(inp)
                 result: dict[str, Any] = {"probs": probs, "error": None,
                                           "config": instance.config,
@@ -112,3 +160,12 @@ def execute_run(method: str, config: dict[str, Any], inp: MethodInput,
     result["hardware"] = hardware()  # the machine that ran it, which may not be the driver's
     result["pid"] = os.getpid()
     return result
+
+
+def run_area_input(inp: MethodInput, area: Path, feature_fd: int | None) -> MethodInput:
+    """The input as a sandboxed worker sees it: its scratch folder inside the run area, its
+    feature file as the descriptor the harness passed (the cache itself is not visible)."""
+    changes: dict[str, Any] = {"scratch_dir": area}
+    if feature_fd is not None:
+        changes["feature_file"] = f"/proc/self/fd/{feature_fd}"
+    return replace(inp, **changes)

@@ -47,13 +47,15 @@ def fmt_number(value: float | None, digits: int = 1) -> str:
 
 
 def _entry_row(e: Entry) -> list[Any]:
-    return [e.rank_label, e.method, e.versions, fmt(e.pgr), fmt(e.accuracy),
+    return [e.rank_label, e.method + (UNSANDBOXED if e.unsandboxed else ""), e.versions,
+            fmt(e.pgr), fmt(e.accuracy),
             f"{e.tasks_covered}/{e.tasks_total}", e.runs, e.failed,
             f"{fmt_sci(e.train_flops)} ({fmt_ratio(e.flops_vs_naive)})",
             f"{fmt_number(e.wall_s, 2)} ({fmt_ratio(e.wall_vs_naive)})",
             fmt_number(e.peak_rss_mb, 0)]
 
 
+UNSANDBOXED = " (no sandbox)"  # some of its runs ran as trusted code, outside the sandbox
 ENTRY_HEADERS = ["rank", "method", "version", "mean PGR [95% CI]", "mean accuracy [95% CI]",
                  "tasks", "runs", "failed", "train FLOPs/run (vs naive)",
                  "wall s/run (vs naive)", "peak MB"]

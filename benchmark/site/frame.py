@@ -35,6 +35,7 @@ class Row(NamedTuple):
     wall_s: float | None
     peak_rss_mb: float | None
     error: str
+    sandbox: str = ""  # "none": the method ran unconfined (--trust-code); "" in old records
 
 
 def record_rows(records: Iterable[RunRecord]) -> list[Row]:
@@ -50,7 +51,7 @@ def record_rows(records: Iterable[RunRecord]) -> list[Row]:
             m.weak_accuracy if m else None, m.ceiling_accuracy if m else None,
             c.train_flops if c else None, c.wall_s if c else None,
             c.peak_rss_mb if c else None,
-            f"{r.error.type}: {r.error.message}" if r.error else ""))
+            f"{r.error.type}: {r.error.message}" if r.error else "", p.sandbox))
     return sorted(rows, key=lambda row: (row.suite, row.task, row.method, row.replicate))
 
 

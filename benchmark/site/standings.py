@@ -43,6 +43,7 @@ class Entry:
     wall_vs_naive: float | None
     peak_rss_mb: float | None     # the largest run's
     missing: tuple[str, ...] = ()
+    unsandboxed: bool = False     # some run had no sandbox (trusted code): marked on the site
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ def _entry(method: str, rows: list[Row], is_ref, tasks: list[str],
         failed=len(comparable) - len(ok), train_flops=flops,
         flops_vs_naive=_ratio(flops, naive[0]), wall_s=wall,
         wall_vs_naive=_ratio(wall, naive[1]), peak_rss_mb=max(peaks) if peaks else None,
-        missing=missing)
+        missing=missing, unsandboxed=any(r.sandbox == "none" for r in ok))
 
 
 def rank(entries: list[Entry]) -> list[Entry]:

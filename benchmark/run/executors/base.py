@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from benchmark.api.method import MethodInput
+from benchmark.methods.catalog import PluginRef
 from benchmark.run.pool import NO_LIMITS, Limits
 from benchmark.tasks.spec import Resources
 
@@ -25,10 +26,14 @@ class Job:
 
     key: Hashable              # the harness's RunSpec; handed back with the output
     name: str                  # "task.method.rN", for the engine's job names and logs
-    method: str
+    plugin: PluginRef          # the method, and where its code is (imported alone)
     config: dict[str, Any]
     inp: MethodInput
     resources: Resources       # the task's hints, after command-line overrides
+
+    @property
+    def method(self) -> str:
+        return self.plugin.name
 
     @property
     def threads(self) -> int:
@@ -46,6 +51,7 @@ class ExecutorOptions:
     slurm_array: bool = False           # submit each batch of runs as one Slurm job array
     slurm_options: dict[str, str] = field(default_factory=dict)  # extra #SBATCH key=value
     ray_address: str | None = None      # None: start a local Ray instance
+    readable: tuple[Path, ...] = ()     # what a sandboxed run may read besides code: weights
 
 
 @dataclass
@@ -60,6 +66,12 @@ class Executor(ABC):
     name: ClassVar[str]
     needs: ClassVar[str] = ""  # the optional package it imports, for a clear error
     reattachable: ClassVar[bool] = False  # jobs outlive the driver and can be adopted
+    sandbox: str = "none"  # what method code runs in here (set by start(); core/bwrap.py)
+
+    @property
+    def readable(self) -> tuple[str, ...]:
+        """What a sandboxed run may read besides code (model weights), as a job carries it."""
+        return tuple(str(p) for p in self.options.readable)
 
     def __init__(self, options: ExecutorOptions, resources: list[Resources]) -> None:
         self.options = options

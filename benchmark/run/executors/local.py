@@ -6,9 +6,11 @@ import os
 from collections.abc import Hashable
 from typing import Any
 
+from benchmark.core.bwrap import BWRAP, sandbox_kind
 from benchmark.run.executors.base import Counts, Executor, Job
 from benchmark.run.executors.registry import EXECUTORS
 from benchmark.run.pool import WorkerPool
+from benchmark.run.sandbox import RunSandbox, run_areas
 
 # Probe heads are tiny matrices that gain nothing from intra-op threads; one thread per worker
 # also makes results independent of how many workers a sweep uses. Tasks that ask for more
@@ -51,12 +53,16 @@ class LocalExecutor(Executor):
         return workers
 
     def start(self) -> None:
-        self._pool = WorkerPool(self.capacity, BASE_THREADS, self.options.limits)
+        self.sandbox = sandbox_kind()
+        box = None
+        if self.sandbox == BWRAP:
+            box = RunSandbox(run_areas(self.options), self.options.readable)
+        self._pool = WorkerPool(self.capacity, BASE_THREADS, self.options.limits, sandbox=box)
         self._pool.start()
 
     def submit(self, jobs: list[Job]) -> dict[Hashable, dict[str, Any] | None]:
         for job in jobs:
-            self._pool.submit(job.key, job.method, job.config, job.inp, job.threads)
+            self._pool.submit(job.key, job.plugin, job.config, job.inp, job.threads)
         return {job.key: None for job in jobs}
 
     def collect(self, timeout: float) -> list[tuple[Hashable, dict[str, Any]]]:

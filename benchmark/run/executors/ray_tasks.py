@@ -19,10 +19,12 @@ import time
 from collections.abc import Hashable
 from typing import Any
 
+from benchmark.core.bwrap import sandbox_kind
 from benchmark.core.errors import W2SBenchError
 from benchmark.run.executors.base import Counts, Executor, Job
 from benchmark.run.executors.registry import EXECUTORS
-from benchmark.run.worker import failed_output, run_job
+from benchmark.run.node import run_job
+from benchmark.run.worker import failed_output
 
 # Variables a Ray worker needs to find this checkout's tasks, plugins and caches.
 FORWARDED_ENV = ("W2S_BENCH_ROOT", "W2S_BENCH_CACHE", "HF_HOME", "HF_HUB_OFFLINE")
@@ -48,6 +50,7 @@ class RayExecutor(Executor):
             raise W2SBenchError("--executor ray needs the ray package: pip install "
                                 "'w2s-bench[ray]' (or pip install ray)") from None
         self._ray = ray
+        self.sandbox = sandbox_kind()  # the jobs make it on their nodes (run/node.py)
         env = {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}
         self._started = not ray.is_initialized()
         if self._started:
@@ -70,7 +73,8 @@ class RayExecutor(Executor):
             ref = self._remote.options(
                 num_cpus=res.cpus, num_gpus=res.gpus, memory=res.memory_mb * 2**20,
                 max_retries=0, name=job.name,
-            ).remote(job.method, job.config, job.inp.with_cached_features(), job.threads)
+            ).remote(job.plugin, job.config, job.inp.with_cached_features(), job.threads,
+                      self.sandbox, self.readable)
             self._refs[ref] = (job.key, time.monotonic())
         return {job.key: None for job in jobs}
 

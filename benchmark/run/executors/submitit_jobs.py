@@ -1,6 +1,6 @@
 """``--executor slurm`` (and ``submitit-local``): one submitit job per run, or job arrays.
 
-submitit pickles :func:`benchmark.run.worker.run_job` with the run's gold-free input into a job
+submitit pickles :func:`benchmark.run.node.run_job` with the run's gold-free input into a job
 folder, submits it (``sbatch`` on Slurm; a detached local process for ``submitit-local``,
 which runs the very same code path without a cluster) and pickles the output back there. A
 job outlives the driver: its handle (job id and folder) goes into the run's claim file, so a
@@ -23,12 +23,14 @@ from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
+from benchmark.core.bwrap import sandbox_kind
 from benchmark.core.errors import W2SBenchError
 from benchmark.core.paths import cache_dir
 from benchmark.run.claims import pid_alive
 from benchmark.run.executors.base import Counts, Executor, Job
 from benchmark.run.executors.registry import EXECUTORS
-from benchmark.run.worker import LOG_TAIL_LINES, failed_output, run_job
+from benchmark.run.node import run_job
+from benchmark.run.worker import LOG_TAIL_LINES, failed_output
 from benchmark.tasks.spec import Resources
 
 LEDGER = "submissions.jsonl"
@@ -60,6 +62,7 @@ class SubmititExecutor(Executor):
             raise W2SBenchError(f"--executor {self.name} needs the submitit package: "
                                 "pip install submitit") from None
         self._submitit = submitit
+        self.sandbox = sandbox_kind()  # the jobs make it on their nodes (run/node.py)
         try:
             self._executor = submitit.AutoExecutor(folder=self.folder / "%j",
                                                    cluster=self.cluster)
@@ -131,7 +134,8 @@ class SubmititExecutor(Executor):
     def _submit_one(self, job: Job) -> Any:
         # The input is light (features stay in the shared cache and the job reads them):
         # a job pickle is a few hundred KB instead of a mini task's ~14 MB of arrays.
-        return self._executor.submit(run_job, job.method, job.config, job.inp, job.threads)
+        return self._executor.submit(run_job, job.plugin, job.config, job.inp, job.threads,
+                                     self.sandbox, self.readable)
 
     def reattach(self, job: Job, handle: dict[str, Any]) -> bool:
         if handle.get("executor") != self.name or "job_id" not in handle:

@@ -1,0 +1,159 @@
+"""Run areas: where a sandboxed worker's runs live while it runs them.
+
+A sandboxed worker (:mod:`benchmark.core.bwrap`) can write only to its run area. Before each
+run the harness moves that run's scratch folder in (kept from a failed or killed run, for its
+checkpoints) and moves it back out afterwards, so a run never sees another's folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from benchmark.core.bwrap import ENV_SWITCH, NONE, bwrap_works, worker_policy, write_launcher
+
+
+def move_in(scratch: Path, area: Path) -> None:
+    """Move a run's scratch folder (kept from a failed or killed run, for its checkpoints)
+    into a worker's run area, where the sandboxed worker finds it at ``RUN_AREA_RUN``."""
+    run = area / "run"
+    if run.exists():
+        shutil.rmtree(run)
+    if scratch.is_dir():
+        _move(scratch, run)
+    else:
+        run.mkdir(parents=True)
+    _origin(area).write_text(str(scratch), encoding="utf-8")
+
+
+def _origin(area: Path) -> Path:
+    """Which run's folder is in ``area`` (beside it: the run can write inside its area)."""
+    return area.parent / f"{area.name}.origin"
+
+
+def move_out(area: Path, scratch: Path) -> None:
+    """Move it back when the run is over (a successful run has deleted it already)."""
+    run = area / "run"
+    if run.exists():
+        scratch.parent.mkdir(parents=True, exist_ok=True)
+        if scratch.exists():
+            shutil.rmtree(scratch)
+        _move(run, scratch)
+    _origin(area).unlink(missing_ok=True)
+
+
+def _move(source: Path, target: Path) -> None:
+    try:
+        os.replace(source, target)
+    except OSError as exc:  # the run areas sit on another disk than the results
+        if exc.errno != errno.EXDEV:
+            raise
+        shutil.move(str(source), str(target))
+
+
+SPAWN_LOCK = threading.Lock()  # guards multiprocessing's one spawn executable
+
+
+class RunSandbox:
+    """The sandbox of one pool: the policy every worker gets, and one run area per worker
+    under ``areas`` (a folder the harness owns, beside the results). Areas are named
+    ``worker-<driver pid>-<token>-*``: two pools of one process never clear each other's."""
+
+    def __init__(self, areas: Path, model_dirs: Iterable[Path] = ()) -> None:
+        self.areas = areas
+        self.model_dirs = tuple(model_dirs)
+        self.prefix = f"worker-{os.getpid()}-{secrets.token_hex(4)}-"
+        areas.mkdir(parents=True, exist_ok=True)
+        for origin in areas.glob("worker-*.origin"):  # a driver died mid-run: give back
+            if not _alive(_owner(origin)):
+                move_out(areas / origin.stem, Path(origin.read_text(encoding="utf-8")))
+        for stale in areas.glob("worker-*"):  # a dead driver's areas and launchers
+            if not _alive(_owner(stale)):
+                _remove(stale)
+
+    def close(self) -> None:
+        """Remove this pool's run areas and launchers (every run has moved back out)."""
+        for path in self.areas.glob(f"{self.prefix}*"):
+            _remove(path)
+        with contextlib.suppress(OSError):
+            self.areas.rmdir()
+
+    def new_area(self) -> Path:
+        return Path(tempfile.mkdtemp(prefix=self.prefix, dir=self.areas))
+
+    @contextlib.contextmanager
+    def executable(self, area: Path, context: object) -> Iterator[None]:
+        """While a worker starts, ``spawn`` launches the sandbox instead of python. The
+        executable is a process-wide setting: two pools starting workers in two threads
+        would otherwise restore each other's launcher (deleted later, so every worker
+        spawned after it died at once), hence the lock."""
+        from multiprocessing import spawn
+
+        launcher = write_launcher(worker_policy(area, self.model_dirs),
+                                  area.parent / f"{area.name}.launcher")
+        with SPAWN_LOCK:
+            before = spawn.get_executable()
+            context.set_executable(str(launcher))  # type: ignore[attr-defined]
+            try:
+                yield
+            finally:
+                context.set_executable(before)  # type: ignore[attr-defined]
+
+
+def _owner(path: Path) -> int:
+    """The pid of the driver that made a run area (0, never alive, if the name is odd)."""
+    part = path.name.split("-")[1] if path.name.count("-") >= 2 else ""
+    return int(part) if part.isdigit() else 0
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def run_areas(options: object) -> Path:
+    """Where a local sweep's worker run areas go: beside its job folder, on the results'
+    disk (so moving a scratch folder in and out is a rename)."""
+    folder = getattr(options, "folder", None)
+    return (Path(folder) if folder else Path(tempfile.gettempdir())) / "run-areas"
+
+
+def why_no_sandbox() -> str:
+    """Why runs get no sandbox here, for the refusal message."""
+    if os.environ.get(ENV_SWITCH, "").strip().lower() == NONE:
+        return f"{ENV_SWITCH}=none"
+    return bwrap_works() or "unknown"
+
+
+def model_dirs(tasks: Iterable[object]) -> tuple[Path, ...]:
+    """The weights finetune-regime runs load (the only cache folders a run may read)."""
+    from benchmark.tasks.checkpoints import model_checkpoint
+
+    found = []
+    for spec in tasks:
+        if getattr(spec, "regime", "probe") == "finetune":
+            path = Path(model_checkpoint(spec.strong_model).path)  # type: ignore[attr-defined]
+            if path.is_dir():
+                found.append(path.resolve())
+    return tuple(sorted(set(found)))
