@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from benchmark.core.bwrap import ENV_SWITCH, NONE, bwrap_works, worker_policy, write_launcher
+from benchmark.run.claims import pid_alive
 
 
 def move_in(scratch: Path, area: Path) -> None:
@@ -121,15 +122,9 @@ def _remove(path: Path) -> None:
 
 
 def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    """Whether the driver that made a run area still runs (0: an odd name, never alive;
+    ``os.kill(0, 0)`` would ask about this process's own group)."""
+    return pid > 0 and pid_alive(pid)
 
 
 def run_areas(options: object) -> Path:
