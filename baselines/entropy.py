@@ -18,7 +18,7 @@ from benchmark.api import register
 class Entropy(LogConf):
     """Confidence loss with the soft (un-hardened) student prediction: entropy minimisation."""
 
-    version = "1"
+    version = "2"  # 2: logconf's options are honoured under ``schedule: openai`` too
     code = "https://github.com/EleutherAI/w2s"
 
     def self_target(self, probs: torch.Tensor, weak_probs: torch.Tensor) -> torch.Tensor:

@@ -96,8 +96,47 @@ def test_logconf_paper_ramp_and_openai_schedule():
         [0.025, 0.05, 0.5, 0.5])
     with pytest.raises(Exception, match="schedule.*'paper' or 'openai'"):
         build_method("logconf", {"schedule": "fast"})
+    with pytest.raises(Exception, match="warmup_fraction.*'auto' or a number"):
+        build_method("logconf", {"warmup_fraction": 2})
     with pytest.raises(Exception, match="did you mean 'alpha_max'"):
         build_method("logconf", {"alpha_mx": 0.5})
+
+
+def test_logconf_openai_schedule_honours_its_options(tmp_path):
+    # version 1 ignored both: the released peak 0.5 and jump at 0.1 were hard-coded
+    tuned = build_method("logconf", {"schedule": "openai", "alpha_max": 0.75,
+                                     "warmup_fraction": 0.2})
+    assert [tuned.coefficient(s) for s in (0.1, 0.2, 0.21)] == pytest.approx([0.075, 0.15, 0.75])
+    # `auto` under the openai schedule is the released code's 0.5, whatever the student size
+    x, y = blobs(64)
+    official = build_method("logconf", {"schedule": "openai"})
+    official.fit_predict(make_input(x, y * 0.8 + 0.1, x[:10], tmp_path, params=109_000_000))
+    assert official.alpha_max == 0.5 and official.coefficient(0.11) == pytest.approx(0.5)
+
+
+def test_hardening_under_data_parallelism_uses_the_whole_batch(tmp_path):
+    """Two gloo ranks holding 3 + 2 rows of one batch harden it as one process would."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from benchmark.api.losses import class1_prior, harden_keep_prior
+    from tests.ddp_hardening import P0, WEAK1
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                    "--nproc_per_node=2", "-m", "tests.ddp_hardening", str(tmp_path)],
+                   check=True, capture_output=True, timeout=120, env=env)
+    whole = harden_keep_prior(torch.tensor([[p, 1 - p] for p in P0]),
+                              class1_prior(torch.tensor([[1 - w, w] for w in WEAK1])))
+    # prior .42 over the batch, threshold .268 on p0: rows 0 and 2 (rank 1 alone would have
+    # used prior .15 and threshold .815, hardening its p0 = .8 row to class 1 as well)
+    assert whole[:, 1].tolist() == [1, 0, 1, 0, 0]
+    for rank in (0, 1):
+        out = json.loads((tmp_path / f"rank{rank}.json").read_text())
+        assert out["world"] == 2 and out["prior"] == pytest.approx(0.42)
+        assert out["class1"] == [whole[i, 1].item() for i in out["rows"]]
 
 
 def test_logconf_loss_on_a_worked_example():
@@ -137,6 +176,23 @@ def test_product_target_is_the_normalised_product():
     value = build_method("product").loss(logits_of([0.2]),
                                          torch.tensor([[0.6, 0.4]], dtype=torch.float64), 0.5)
     assert value.item() == pytest.approx(ce([[0.48 / 0.56, 0.08 / 0.56]], [0.2]))
+
+
+def test_product_target_is_finite_where_the_product_underflows():
+    # a hard weak label against a student 40 nats sure of the other class: the product
+    # (e^-40 · 1) underflows a clamp at 1e-12, and version 1 lost the row's loss and gradient
+    logits = torch.tensor([[40.0, 0.0]], dtype=torch.float64, requires_grad=True)
+    weak = torch.tensor([[0.0, 1.0]], dtype=torch.float64)
+    value = build_method("product").loss(logits, weak, 0.5)
+    value.backward()
+    assert value.item() == pytest.approx(40.0, abs=1e-6)  # CE to the target (0, 1)
+    assert logits.grad[0].tolist() == pytest.approx([1.0, -1.0], abs=1e-6)
+    # α = 0: the target is the student itself, finite even where a weak probability is 0
+    from baselines.product import product_target
+
+    target = product_target(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0]]), 0.0, 1.0)
+    assert target[0].tolist() == pytest.approx(torch.softmax(torch.tensor([1.0, 0.0]), 0)
+                                               .tolist())
 
 
 def test_window_trains_only_inside_the_median_margin():

@@ -16,6 +16,7 @@ from benchmark.api.losses import (
     linear_ramp,
     openai_logconf_coefficient,
     per_example_cross_entropy,
+    whole_batch,
 )
 from benchmark.api.method import Method, MethodInput, StrongModelInfo, register
 from benchmark.core.errors import SpecError
@@ -36,5 +37,5 @@ __all__ = [
     "ProbeConfig", "SpecError", "StrongModelInfo", "accuracy", "auroc", "class1_prior",
     "harden_argmax", "harden_keep_prior", "linear_ramp", "one_hot",
     "openai_logconf_coefficient", "per_example_cross_entropy", "register",
-    "soft_cross_entropy", "standardizer", "train_probe",
+    "soft_cross_entropy", "standardizer", "train_probe", "whole_batch",
 ]

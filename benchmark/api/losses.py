@@ -13,7 +13,33 @@ import torch
 from benchmark.training.probe import soft_cross_entropy
 
 __all__ = ["soft_cross_entropy", "per_example_cross_entropy", "harden_keep_prior",
-           "harden_argmax", "linear_ramp", "openai_logconf_coefficient", "class1_prior"]
+           "harden_argmax", "linear_ramp", "openai_logconf_coefficient", "class1_prior",
+           "whole_batch"]
+
+
+def whole_batch(values: torch.Tensor) -> torch.Tensor:
+    """``values`` of every data-parallel rank's share of the batch, concatenated (detached).
+
+    Under data parallelism each rank's loss sees its own share of a global batch; a
+    statistic of the batch (a hardening threshold, the weak labels' class-1 share) must be
+    taken over all of it, as one process would (openai/weak-to-strong hardens over the
+    whole batch). Outside an initialised process group this is ``values`` itself.
+    """
+    import torch.distributed as dist
+
+    values = values.detach()
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return values
+    world = dist.get_world_size()
+    size = torch.tensor([values.shape[0]], device=values.device)
+    sizes = [torch.zeros_like(size) for _ in range(world)]
+    dist.all_gather(sizes, size)
+    longest = int(max(s.item() for s in sizes))
+    padded = torch.zeros((longest, *values.shape[1:]), dtype=values.dtype, device=values.device)
+    padded[:values.shape[0]] = values
+    shares = [torch.zeros_like(padded) for _ in range(world)]
+    dist.all_gather(shares, padded)  # shares may differ by one row: pad, gather, trim
+    return torch.cat([share[:int(n.item())] for share, n in zip(shares, sizes, strict=True)])
 
 
 def per_example_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -22,8 +48,8 @@ def per_example_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> to
 
 
 def class1_prior(weak_probs: torch.Tensor) -> torch.Tensor:
-    """The weak labels' class-1 share: the mean of their class-1 probabilities."""
-    return weak_probs[:, 1].mean()
+    """The weak labels' class-1 share over the whole batch (all data-parallel ranks)."""
+    return whole_batch(weak_probs[:, 1]).mean()
 
 
 def harden_keep_prior(probs: torch.Tensor, prior: torch.Tensor | float) -> torch.Tensor:
@@ -32,13 +58,14 @@ def harden_keep_prior(probs: torch.Tensor, prior: torch.Tensor | float) -> torch
     Burns et al.'s hardening: t = quantile of p_0 over the batch at level ``prior``; an
     example is class 1 where p_0 < t, class 0 otherwise. So roughly a ``prior`` fraction of
     the batch is hardened to class 1 whatever the student's calibration (a plain argmax
-    would let a student that drifted towards one class confirm its own drift).
+    would let a student that drifted towards one class confirm its own drift). Under data
+    parallelism the quantile is taken over every rank's share (:func:`whole_batch`).
     """
     if probs.ndim != 2 or probs.shape[1] != 2:
         raise ValueError(f"hardening needs binary probabilities [n, 2], got {tuple(probs.shape)}")
     p0 = probs[:, 0].detach()
     level = torch.as_tensor(prior, dtype=p0.dtype).clamp(0.0, 1.0)
-    threshold = torch.quantile(p0, level)
+    threshold = torch.quantile(whole_batch(p0), level)
     class1 = p0 < threshold
     return torch.stack([~class1, class1], dim=1).to(probs.dtype)
 
@@ -59,7 +86,8 @@ def openai_logconf_coefficient(progress: float, peak: float = 0.5, jump_at: floa
                                ) -> float:
     """The released openai/weak-to-strong schedule: ``peak · (s if s ≤ jump_at else 1)``.
 
-    It ramps to ``peak · jump_at`` (0.05) and then jumps to ``peak``: not the paper's ramp
-    (openai/weak-to-strong PR #33), offered for exact reproduction of the released code.
+    With the released values (peak 0.5, jump at 0.1) it ramps to 0.05 and then jumps to 0.5:
+    not the paper's ramp (openai/weak-to-strong PR #33), offered for exact reproduction of
+    the released code.
     """
     return float(peak) * (progress if progress <= jump_at else 1.0)
