@@ -139,7 +139,7 @@ def test_sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing(tiny
     import subprocess
     import sys
 
-    from benchmark.results.records import read_record
+    from benchmark.results.records import load_predictions, read_record
     from tests.conftest import REPO
 
     methods = ["naive", "logconf", "product", "entropy", "adaptconf", "early-stop"]
@@ -186,9 +186,15 @@ def test_sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing(tiny
         assert summary["done"] + summary["skipped"] == len(reference)
         assert summary["skipped"] == before  # every record that was written was whole
         files = sorted(results.rglob("*"))
-        assert not [f for f in files if f.is_file() and not f.name.endswith(".json")], files
+        # nothing torn or left over: records, and the predictions file each one hashes
+        sidecars = {f for f in files if f.name.endswith(".predictions.npy")}
+        assert not [f for f in files if f.is_file() and not f.name.endswith(".json")
+                    and f not in sidecars], files
         for path in results.rglob("replicate-*.json"):
-            read_record(path)
+            record = read_record(path)
+            load_predictions(path, record)  # present, and the one the record hashes
+            sidecars.discard(path.parent / record.predictions.file)
+        assert not sidecars, sidecars
         assert _records_without_timing(results) == reference
     assert killed_partway >= 1, "no trial interrupted the sweep part-way"
 

@@ -9,11 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.core.metrics import Interval
 from benchmark.results.records import MethodInfo
 from benchmark.site.build import build_site, resolve_build_time
 from benchmark.site.frame import record_rows
-from benchmark.site.standings import Entry, rank, standings
+from benchmark.site.standings import standings
 from tests.site_records import make_record as record
 
 TIME = "2026-01-31T12:00:00Z"
@@ -47,20 +46,27 @@ def test_ranks_means_and_intervals(tmp_path) -> None:
     assert "(1 undefined)" in markdown and "### Failed runs" in markdown
 
 
-def _entry(name: str, mean: float, low: float, high: float) -> Entry:
-    return Entry(method=name, versions="1", position=0, rank_label="—", tied_with_leader=False,
-                 pgr=Interval(mean, low, high, 5), accuracy=None, tasks_covered=1,
-                 tasks_total=1, runs=5, failed=0, train_flops=None, flops_vs_naive=None,
-                 wall_s=None, wall_vs_naive=None, peak_rss_mb=None)
-
-
-def test_entries_overlapping_the_leader_share_a_rank_range() -> None:
-    ranked = rank([_entry("c", 0.20, 0.10, 0.30), _entry("a", 0.50, 0.40, 0.60),
-                   _entry("b", 0.45, 0.35, 0.55), _entry("d", 0.10, -0.50, 0.42)])
-    assert [(e.method, e.rank_label, e.tied_with_leader) for e in ranked] == [
-        ("a", "1–4", False), ("b", "1–4", True), ("c", "3", False), ("d", "1–4", True)]
-    alone = rank([_entry("a", 0.5, 0.45, 0.55), _entry("b", 0.2, 0.1, 0.3)])
-    assert [e.rank_label for e in alone] == ["1", "2"]
+def test_paired_ranks_separate_what_overlapping_intervals_cannot() -> None:
+    """Tasks differ a lot, methods little but consistently: every interval overlaps every
+    other, yet on the shared units the order is clear where it is consistent."""
+    rng = np.random.default_rng(0)
+    task_level = {f"t{i}": rng.normal(0, 0.4) for i in range(6)}
+    records = []
+    for task, base in task_level.items():
+        for k in range(5):
+            unit = base + rng.normal(0, 0.1)  # what every method shares on this unit
+            records += [record(task, "a", k, unit + 0.10), record(task, "b", k, unit),
+                        record(task, "c", k, unit + 0.02 * (-1) ** k)]
+    (board,) = standings(record_rows(records))
+    a, c, b = (e.pgr for e in board.ranked)  # c: b ± .02, +.004 on average
+    assert a.low < b.high and a.low < c.high  # the old rule tied all three with the leader
+    assert [(e.method, e.rank_label, e.tied_with_leader) for e in board.ranked] == [
+        ("a", "1", False), ("c", "2–3", False), ("b", "2–3", False)]
+    pairs = {(x.better, x.worse): x for x in board.comparisons}
+    assert pairs[("a", "b")].difference == pytest.approx(0.10)
+    assert pairs[("a", "b")].significant and pairs[("a", "c")].significant
+    assert not pairs[("c", "b")].significant and pairs[("c", "b")].units == 30
+    assert board.detectable_pgr is not None and board.detectable_pgr < 0.05
 
 
 def test_only_identical_task_versions_and_weak_labels_are_ranked_together(tmp_path) -> None:

@@ -87,7 +87,8 @@ def _relative(origin: str) -> str:
 
 def cmd_freeze(args: argparse.Namespace) -> int:
     from benchmark.assets.catalog import ensure_fetched
-    from benchmark.labels.freeze import freeze_task
+    from benchmark.labels.freeze import freeze_ceilings, freeze_task
+    from benchmark.labels.frozen import has_ceilings
     from benchmark.tasks.requirements import required_assets
     from benchmark.tasks.spec import TASKS, suite_tasks
 
@@ -96,6 +97,14 @@ def cmd_freeze(args: argparse.Namespace) -> int:
         specs += [s for s in suite_tasks(args.suite) if s.id not in args.tasks]
     if not specs:
         raise W2SBenchError("name at least one task, or --suite SUITE")
+    if args.add_ceilings:
+        specs = [s for s in specs if not has_ceilings(s)]
+        ensure_fetched(required_assets(specs, include_weak=False), not args.no_progress)
+        for spec in specs:
+            freeze_ceilings(spec, progress=not args.no_progress)
+            print(f"added ceiling predictions to {spec.id}: weak labels and references "
+                  "unchanged")
+        return 0
     ensure_fetched(required_assets(specs, include_weak=True), not args.no_progress)
     for spec in specs:
         lock = freeze_task(spec, force=args.force, progress=not args.no_progress)
@@ -132,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tasks", nargs="*", default=[])
     p.add_argument("--suite", help="freeze every task of this suite")
     p.add_argument("--force", action="store_true", help="re-freeze a task that is already locked")
+    p.add_argument("--add-ceilings", action="store_true",
+                   help="only add the ceiling's test predictions to tasks frozen without them "
+                        "(weak labels untouched; refused unless the frozen ceiling accuracy "
+                        "is reproduced exactly)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_freeze)
 

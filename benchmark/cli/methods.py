@@ -1,4 +1,5 @@
-"""CLI verbs for the submit-a-method flow: ``new-method``, ``compare``, ``verify``."""
+"""CLI verbs for the submit-a-method flow: ``new-method``, ``compare``, ``verify``, and
+``rescore`` (recompute every record from its stored predictions)."""
 
 from __future__ import annotations
 
@@ -53,8 +54,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     for warning in report.warnings:
         print(f"warning: {warning}")
     if report.ok:
-        print(f"OK: all {report.records} record(s) are current, consistent and reproduced "
-              f"({rule}).")
+        print(f"OK: all {report.records} record(s) are current, consistent, rescored and "
+              f"reproduced ({rule}).")
         return 0
     for flag in report.code_flags:
         print(f"gold access: {flag}")
@@ -66,6 +67,22 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"FAILED: {len(report.findings)} record problem(s) in {report.records} record(s) "
           f"({rule}); {len(report.code_flags)} gold-access import(s) in the code.")
     return 1
+
+
+def cmd_rescore(args: argparse.Namespace) -> int:
+    from benchmark.core.paths import default_results_dir
+    from benchmark.run.rescore import rescore
+
+    results = Path(args.results_dir) if args.results_dir else default_results_dir()
+    report = rescore(results)
+    for problem in report.problems:
+        where = problem.path.relative_to(results) if problem.path.is_relative_to(results) \
+            else problem.path
+        print(f"{problem.kind}: {where}: {problem.detail}")
+    verdict = "OK" if report.ok else "FAILED"
+    print(f"{verdict}: {report.agreed} of {report.checked} record(s) reproduced exactly from "
+          f"their stored predictions ({results})")
+    return 0 if report.ok else 1
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -92,3 +109,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trust-code", action="store_true",
                    help="re-run the submission even where no sandbox can be made")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("rescore", help="recompute every record's metrics and diagnostics from "
+                       "its stored predictions; report disagreements and tampered files")
+    p.add_argument("--results-dir", help="records folder (default: results/)")
+    p.set_defaults(func=cmd_rescore)

@@ -1,9 +1,13 @@
 """``w2s-bench freeze``: train the weak supervisor and the ceiling once, and lock the results.
 
 For each replicate: draw splits, fit the weak model on gold A, write its soft labels for B and
-test, and train the strong student on gold B with the shared probe trainer (the ceiling). A
+test, and train the strong student on gold B with the shared probe trainer (the ceiling),
+keeping its test probabilities (the knowledge regions need them). A
 paper-scale task (hub dataset, ladder rungs, finetune regime) writes the same lock format: its
 weak rung is finetuned on A and its ceiling finetuned on B.
+``freeze --add-ceilings`` retrains only the ceilings of a task frozen before ceiling
+predictions were kept, checks that they reproduce the frozen ceiling accuracies exactly, and
+adds their files to the lock without touching the weak labels.
 This is harness code: gold labels are used here and in scoring, nowhere else.
 """
 
@@ -12,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmark import __version__
-from benchmark.core.errors import SpecError
+from benchmark.core.errors import IntegrityError, SpecError
 from benchmark.core.metrics import accuracy, auroc
 from benchmark.core.provenance import hardware, package_versions
 from benchmark.finetune.fit import fit_classifier
@@ -21,9 +25,13 @@ from benchmark.labels.frozen import (
     Lock,
     References,
     ReplicateReference,
+    add_ceilings,
     decode_replicate,
     encode_replicate,
     is_frozen,
+    load_references,
+    load_weak_labels,
+    stored_ceiling,
     write_frozen,
 )
 from benchmark.labels.supervisors import fit_finetuned_supervisor, fit_weak_supervisor
@@ -32,7 +40,7 @@ from benchmark.models.features import model_features
 from benchmark.models.hub_ladder import rung_of
 from benchmark.tasks.checkpoints import model_checkpoint
 from benchmark.tasks.spec import TaskSpec
-from benchmark.tasks.splits import draw_splits, example_pool, replicate_seed
+from benchmark.tasks.splits import ExamplePool, draw_splits, example_pool, replicate_seed
 from benchmark.training.probe import ProbeConfig, one_hot, soft_cross_entropy, train_probe
 
 
@@ -46,6 +54,25 @@ def finetune_ceiling(spec: TaskSpec, train_texts: list[str], gold: np.ndarray,
     return fitted.predict_proba(test_texts)
 
 
+def ceiling_predictions(spec: TaskSpec, pool: ExamplePool, strong_features: np.ndarray | None,
+                        rows_B: np.ndarray, rows_test: np.ndarray, seed: int) -> np.ndarray:
+    """The strong student trained on gold B (the ceiling): its test probabilities, as frozen."""
+    gold_B = one_hot(pool.labels[rows_B], len(spec.label_names))
+    if strong_features is not None:
+        ceiling = train_probe(strong_features[rows_B], gold_B,
+                              ProbeConfig.from_defaults(spec.training), seed)
+        probs = ceiling.predict_proba(strong_features[rows_test])
+    else:
+        probs = finetune_ceiling(spec, [pool.texts[i] for i in rows_B], gold_B,
+                                 [pool.texts[i] for i in rows_test], seed)
+    return stored_ceiling(probs)
+
+
+def _strong_features(spec: TaskSpec, texts: list[str], progress: bool) -> np.ndarray | None:
+    return model_features(spec.strong_model, texts, progress) if spec.regime == "probe" \
+        else None
+
+
 def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> Lock:
     if is_frozen(spec.id) and not force:
         raise SpecError(f"task {spec.id!r} is already frozen; re-freezing changes every score "
@@ -56,11 +83,10 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> L
     weak_finetuned = rung_of(spec.weak_model) is not None and spec.finetune is not None
     weak_is_encoder = MODELS.get(spec.weak_model).kind == "encoder" and not weak_finetuned
     weak_features = model_features(spec.weak_model, texts, progress) if weak_is_encoder else None
-    strong_features = (model_features(spec.strong_model, texts, progress)
-                       if spec.regime == "probe" else None)
-    classes = len(spec.label_names)
+    strong_features = _strong_features(spec, texts, progress)
 
     blobs: dict[int, bytes] = {}
+    ceilings: dict[int, np.ndarray] = {}
     refs: list[ReplicateReference] = []
     for k in range(spec.replicates):
         seed = replicate_seed(spec, k)
@@ -77,14 +103,8 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> L
         # Score the weak model from the probabilities as stored (6 decimals), exactly as a
         # reader of the frozen file would.
         _, stored = decode_replicate(blobs[k], spec.id)
-        gold_B = one_hot(labels[rows["B"]], classes)
-        if strong_features is not None:
-            ceiling = train_probe(strong_features[rows["B"]], gold_B,
-                                  ProbeConfig.from_defaults(spec.training), seed)
-            ceiling_probs = ceiling.predict_proba(strong_features[rows["test"]])
-        else:
-            ceiling_probs = finetune_ceiling(spec, [texts[i] for i in rows["B"]], gold_B,
-                                             [texts[i] for i in rows["test"]], seed)
+        ceilings[k] = ceiling_probs = ceiling_predictions(spec, pool, strong_features,
+                                                          rows["B"], rows["test"], seed)
         gold_test = labels[rows["test"]]
         refs.append(ReplicateReference(
             replicate=k, seed=seed,
@@ -96,4 +116,30 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> L
     references = References(task=spec.id, weak_model=spec.weak_model,
                             strong_model=spec.strong_model, replicates=refs)
     return write_frozen(spec, blobs, references, package_versions(), hardware(),
-                        f"w2s-bench {__version__}")
+                        f"w2s-bench {__version__}", ceilings)
+
+
+def freeze_ceilings(spec: TaskSpec, progress: bool = True) -> Lock:
+    """Add the ceiling predictions a task frozen without them lacks, or refuse if retraining
+    the ceilings here does not reproduce the frozen ceiling accuracies exactly (their
+    predictions would then not be the ones the references were measured from)."""
+    pool = example_pool(spec)
+    strong_features = _strong_features(spec, pool.texts, progress)
+    references = load_references(spec)
+    ceilings: dict[int, np.ndarray] = {}
+    for k in range(spec.replicates):
+        weak = load_weak_labels(spec, k)
+        rows_B, rows_test = np.asarray(pool.rows(weak.ids_B)), np.asarray(pool.rows(weak.ids_test))
+        probs = ceiling_predictions(spec, pool, strong_features, rows_B, rows_test,
+                                    replicate_seed(spec, k))
+        frozen = references.replicates[k].ceiling_accuracy
+        again = accuracy(probs, pool.labels[rows_test])
+        if again != frozen:
+            raise IntegrityError(
+                f"task {spec.id!r} replicate {k}: the ceiling retrained here scores {again:.6f}, "
+                f"the frozen reference is {frozen:.6f}, so this machine does not reproduce the "
+                "freeze (hardware or package versions differ from the lock's). Run "
+                f"`w2s-bench freeze {spec.id} --add-ceilings` where the task was frozen, or "
+                f"re-freeze it deliberately with --force (bump its version).")
+        ceilings[k] = probs
+    return add_ceilings(spec, ceilings)

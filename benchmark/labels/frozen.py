@@ -2,10 +2,11 @@
 
 Per task, ``tasks/frozen/<task>/`` holds one ``replicate-<k>.csv.gz`` per replicate (example
 id, split, weak class probabilities; A rows carry no probabilities, since A is where the weak
-model was trained), ``references.json`` (weak accuracy and strong ceiling per replicate), and
-``lock.json`` with the sha256 of each of those files and the task's content hash. Every load
-checks the hash: a changed byte is an error, never a silent regeneration. No text and no gold
-label is stored here.
+model was trained), ``references.json`` (weak accuracy and strong ceiling per replicate),
+``ceiling-<k>.npy`` (the ceiling's test probabilities, float32, in the replicate's test
+order; absent from tasks frozen before they were kept), and ``lock.json`` with the sha256 of
+each of those files and the task's content hash. Every load checks the hash: a changed byte
+is an error, never a silent regeneration. No text and no gold label is stored here.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from benchmark.core.arrays import npy_bytes, read_npy
 from benchmark.core.errors import IntegrityError, SpecError
 from benchmark.core.paths import frozen_dir
 from benchmark.core.schema import validate
@@ -32,6 +34,18 @@ REFERENCES = "references.json"
 
 def replicate_file(replicate: int) -> str:
     return f"replicate-{replicate}.csv.gz"
+
+
+def ceiling_file(replicate: int) -> str:
+    return f"ceiling-{replicate}.npy"
+
+
+CEILING_DTYPE = np.float32
+
+
+def stored_ceiling(probs: np.ndarray) -> np.ndarray:
+    """The ceiling's test probabilities as frozen (and as its accuracy is computed)."""
+    return np.asarray(probs).astype(CEILING_DTYPE)
 
 
 class ReplicateReference(BaseModel):
@@ -122,13 +136,15 @@ def task_frozen_dir(task_id: str) -> Path:
 
 
 def write_frozen(spec: TaskSpec, replicate_blobs: dict[int, bytes], references: References,
-                 packages: dict[str, str], hardware: dict[str, str | int], created_with: str
-                 ) -> Lock:
+                 packages: dict[str, str], hardware: dict[str, str | int], created_with: str,
+                 ceilings: dict[int, np.ndarray] | None = None) -> Lock:
     folder = task_frozen_dir(spec.id)
     files: dict[str, str] = {}
     for replicate, blob in sorted(replicate_blobs.items()):
         atomic_write_bytes(folder / replicate_file(replicate), blob)
         files[replicate_file(replicate)] = sha256_bytes(blob)
+    for replicate, probs in sorted((ceilings or {}).items()):
+        files[ceiling_file(replicate)] = _write_ceiling(folder, replicate, probs)
     atomic_write_json(folder / REFERENCES, references.model_dump(mode="json"))
     files[REFERENCES] = sha256_file(folder / REFERENCES)
     lock = Lock(task=spec.id, task_version=spec.version, task_sha256=spec.sha256,
@@ -138,6 +154,26 @@ def write_frozen(spec: TaskSpec, replicate_blobs: dict[int, bytes], references: 
     atomic_write_json(folder / LOCK, lock.model_dump(mode="json"))
     _cached_lock.cache_clear()
     return lock
+
+
+def _write_ceiling(folder: Path, replicate: int, probs: np.ndarray) -> str:
+    data = npy_bytes(stored_ceiling(probs))
+    atomic_write_bytes(folder / ceiling_file(replicate), data)
+    return sha256_bytes(data)
+
+
+def add_ceilings(spec: TaskSpec, ceilings: dict[int, np.ndarray]) -> Lock:
+    """Add ceiling predictions to a frozen task, changing nothing already locked: every
+    other file, its sha256, and the lock's other fields stay as they are."""
+    lock = load_lock(spec)
+    folder = task_frozen_dir(spec.id)
+    files = dict(lock.files)
+    for replicate, probs in sorted(ceilings.items()):
+        files[ceiling_file(replicate)] = _write_ceiling(folder, replicate, probs)
+    updated = lock.model_copy(update={"files": dict(sorted(files.items()))})
+    atomic_write_json(folder / LOCK, updated.model_dump(mode="json"))
+    _cached_lock.cache_clear()
+    return updated
 
 
 def is_frozen(task_id: str) -> bool:
@@ -202,6 +238,21 @@ def load_weak_labels(spec: TaskSpec, replicate: int) -> WeakLabelSet:
     ids, probs = decode_replicate(data, str(task_frozen_dir(spec.id) / name))
     return WeakLabelSet(spec.id, replicate, digest, tuple(ids["A"]), tuple(ids["B"]),
                         tuple(ids["test"]), probs["B"], probs["test"])
+
+
+def has_ceilings(spec: TaskSpec) -> bool:
+    files = load_lock(spec).files
+    return all(ceiling_file(k) in files for k in range(spec.replicates))
+
+
+def load_ceiling(spec: TaskSpec, replicate: int) -> np.ndarray | None:
+    """The ceiling's test probabilities for ``replicate``, checked against the lock; None for
+    a task frozen before they were kept (``w2s-bench freeze --add-ceilings`` adds them)."""
+    name = ceiling_file(replicate)
+    if name not in load_lock(spec).files:
+        return None
+    data, _ = verified_bytes(spec, name)
+    return read_npy(data, str(task_frozen_dir(spec.id) / name))
 
 
 def load_references(spec: TaskSpec) -> References:

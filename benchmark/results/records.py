@@ -1,7 +1,11 @@
 """Run records: one JSON file per (suite, task, method, replicate), written atomically.
 
-A record carries the scores, the compute, and the provenance needed to trust and reproduce
-them. Only the harness writes records; the leaderboard reads nothing else.
+A record carries the scores, the diagnostics, the compute, and the provenance needed to
+trust and reproduce them. A successful run's test probabilities sit beside it, as float16
+in ``replicate-<k>.<sha256 prefix>.predictions.npy``, hashed in the record: every metric can
+be recomputed from them (``w2s-bench rescore``). The file is named by its content, so
+rewriting a record never touches the file its previous version hashes. Only the harness writes records; the leaderboard reads
+nothing else.
 """
 
 from __future__ import annotations
@@ -10,10 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from benchmark.core.arrays import checked_npy, npy_bytes
+from benchmark.core.errors import IntegrityError, SpecError
 from benchmark.core.schema import read_json_model
-from benchmark.core.storage import atomic_write_json
+from benchmark.core.storage import atomic_write_bytes, atomic_write_json, sha256_bytes
 
 SCHEMA_VERSION = 1
 TIMING_FIELDS = ("wall_s", "cpu_s", "peak_rss_mb")  # vary run to run; everything else must not
@@ -30,6 +37,43 @@ class Metrics(_Strict):
     pgr_note: str = ""
     weak_accuracy: float = Field(ge=0, le=1)
     ceiling_accuracy: float = Field(ge=0, le=1)
+
+
+class Region(_Strict):
+    """One knowledge region of the test set: its share, and the student's accuracy in it."""
+
+    share: float = Field(ge=0, le=1)
+    student_accuracy: float | None = Field(ge=0, le=1)
+
+
+class Diagnostics(_Strict):
+    """How the student relates to its supervisor and to the ceiling on the test set; the
+    definitions are in :mod:`benchmark.core.diagnostics`."""
+
+    agreement: float = Field(ge=0, le=1)
+    fixed: float | None = Field(ge=0, le=1)    # weak wrong → student right
+    copied: float | None = Field(ge=0, le=1)   # weak wrong → student makes the same mistake
+    kept: float | None = Field(ge=0, le=1)     # weak right → student right
+    misfit: float = Field(ge=0)
+    weak_error: float = Field(ge=0)
+    student_error: float = Field(ge=0)
+    gain: float
+    regions: dict[Literal["sk_wk", "sk_wu", "su_wk", "su_wu"], Region] | None = None
+    deception_error: float | None = Field(default=None, ge=0, le=1)
+    deception_share: float | None = Field(default=None, ge=0, le=1)
+
+
+PREDICTIONS_DTYPE = "float16"
+
+
+class Predictions(_Strict):
+    """The run's test probabilities, in the file beside the record (test order of its
+    weak-label set), and their sha256."""
+
+    file: str = Field(pattern=r"^replicate-\d+\.[0-9a-f]{16}\.predictions\.npy$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    dtype: Literal["float16"] = PREDICTIONS_DTYPE
+    shape: tuple[int, int]
 
 
 class Compute(_Strict):
@@ -91,16 +135,69 @@ class RunRecord(_Strict):
     compute: Compute | None = None
     provenance: Provenance
     method_info: MethodInfo | None = None  # absent in records written before it existed
+    diagnostics: Diagnostics | None = None  # absent in records written before predictions
+    predictions: Predictions | None = None  # were stored, and in failed runs
 
 
 def record_path(results_dir: Path, suite: str, task: str, method: str, replicate: int) -> Path:
     return results_dir / suite / task / method / f"replicate-{replicate}.json"
 
 
-def write_record(results_dir: Path, record: RunRecord) -> Path:
+def predictions_file(replicate: int, sha256: str) -> str:
+    return f"replicate-{replicate}.{sha256[:16]}.predictions.npy"
+
+
+def stored_predictions(probs: np.ndarray) -> np.ndarray:
+    """What is kept of a method's output: float16, the form every metric is computed from
+    (so recomputing from the file gives exactly the recorded numbers)."""
+    return np.asarray(probs, dtype=np.float64).astype(PREDICTIONS_DTYPE)
+
+
+def predictions_ref(replicate: int, stored: np.ndarray) -> tuple[Predictions, bytes]:
+    data = npy_bytes(stored)
+    digest = sha256_bytes(data)
+    return Predictions(file=predictions_file(replicate, digest), sha256=digest,
+                       shape=stored.shape), data
+
+
+def write_record(results_dir: Path, record: RunRecord, predictions: bytes | None = None
+                 ) -> Path:
+    """The predictions file first, then the record that hashes it, each atomically, then the
+    files of the record's earlier versions go: a crash anywhere leaves a record (old or new)
+    with the file it hashes, never a record without its file."""
     path = record_path(results_dir, record.suite, record.task, record.method, record.replicate)
+    keep = None
+    if record.predictions is not None:
+        if predictions is None or sha256_bytes(predictions) != record.predictions.sha256:
+            raise ValueError("write_record: the predictions given are not the ones the record "
+                             "hashes")
+        keep = record.predictions.file
+        atomic_write_bytes(path.parent / keep, predictions)
     atomic_write_json(path, record.model_dump(mode="json"))
+    for old in path.parent.glob(f"replicate-{record.replicate}.*.predictions.npy"):
+        if old.name != keep:
+            old.unlink(missing_ok=True)
     return path
+
+
+def load_predictions(path: Path, record: RunRecord) -> np.ndarray:
+    """The test probabilities of the record at ``path``, checked against its sha256."""
+    if record.predictions is None:
+        raise SpecError(f"{path} stores no predictions (written before they were kept, or a "
+                        "failed run); rerun it with `w2s-bench run` to store them")
+    file = path.parent / record.predictions.file
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise IntegrityError(f"{file} is missing but {path} records its sha256 "
+                             f"{record.predictions.sha256}; restore it or delete the record "
+                             "and rerun `w2s-bench run`") from None
+    array = checked_npy(data, record.predictions.sha256, str(file),
+                        f"restore it, or delete {path.name} and rerun `w2s-bench run`")
+    if array.shape != tuple(record.predictions.shape):
+        raise IntegrityError(f"{file} holds shape {array.shape}, the record says "
+                             f"{tuple(record.predictions.shape)}")
+    return array
 
 
 def read_record(path: Path) -> RunRecord:

@@ -16,14 +16,13 @@ from typing import Any
 
 from benchmark.api.method import MethodInput
 from benchmark.core.bwrap import code_trusted
-from benchmark.labels.frozen import WeakLabelSet, load_references, verify_frozen
+from benchmark.labels.frozen import WeakLabelSet, load_ceiling, load_references, verify_frozen
 from benchmark.methods.catalog import METHODS, method_options, plugin_ref
-from benchmark.results.records import RunRecord
 from benchmark.run.claims import Claim, record_job
 from benchmark.run.executors import Executor, ExecutorOptions, Job
 from benchmark.run.inputs import TaskContexts, build_input
 from benchmark.run.pool import NO_LIMITS, Limits
-from benchmark.run.scoring import build_record
+from benchmark.run.scoring import Scored, build_record
 from benchmark.run.spec import RunSpec
 from benchmark.run.sweep import Summary, Sweep
 from benchmark.tasks.spec import Resources, TaskSpec
@@ -86,8 +85,9 @@ class Harness:
         return prepared
 
     def score(self, run: RunSpec, spec: TaskSpec, inp: MethodInput, weak: WeakLabelSet,
-              output: dict[str, Any]) -> RunRecord:
+              output: dict[str, Any]) -> Scored:
         verify_frozen(spec)  # a run must not have touched the frozen files
         ctx = self.contexts.get(spec)
         return build_record(run.suite, spec, run.method, run.replicate, inp, weak,
-                            load_references(spec), ctx.gold(weak.ids_test), output)
+                            load_references(spec), ctx.gold(weak.ids_test), output,
+                            load_ceiling(spec, run.replicate))

@@ -2,21 +2,43 @@
 
 Runs in the harness process only. The output is checked first (shape, finite, non-negative,
 rows summing to one); a malformed output fails the run with a message saying what was wrong.
+A valid output is stored as float16 (the record's predictions file) and every metric and
+diagnostic is computed from that stored form, so ``w2s-bench rescore`` recomputes exactly
+the recorded numbers from the files alone (:func:`score_predictions` does both).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from benchmark.api.method import MethodInput
+from benchmark.core.diagnostics import diagnostics
 from benchmark.core.metrics import accuracy, auroc, pgr
 from benchmark.core.provenance import git_commit, hardware, package_versions
-from benchmark.labels.frozen import References, WeakLabelSet, load_lock
+from benchmark.labels.frozen import References, ReplicateReference, WeakLabelSet, load_lock
 from benchmark.methods.catalog import METHODS, method_info
-from benchmark.results.records import Compute, Metrics, Provenance, RunError, RunRecord
+from benchmark.results.records import (
+    Compute,
+    Diagnostics,
+    Metrics,
+    Provenance,
+    RunError,
+    RunRecord,
+    predictions_ref,
+    stored_predictions,
+)
 from benchmark.tasks.spec import TaskSpec
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A run's record and the bytes of its predictions file (None for a failed run)."""
+
+    record: RunRecord
+    predictions: bytes | None = None
 
 
 def check_probs(probs: Any, n_test: int, classes: int) -> np.ndarray:
@@ -37,9 +59,23 @@ def check_probs(probs: Any, n_test: int, classes: int) -> np.ndarray:
     return array
 
 
+def score_predictions(stored: np.ndarray, gold: np.ndarray, ref: ReplicateReference,
+                      weak_test: np.ndarray, ceiling: np.ndarray | None
+                      ) -> tuple[Metrics, Diagnostics]:
+    """Metrics and diagnostics of stored (float16) test probabilities: the one computation
+    behind a record's numbers, at scoring time and when rescoring from the files."""
+    probs = np.asarray(stored, dtype=np.float64)
+    acc = accuracy(probs, gold)
+    gap = pgr(acc, ref.weak_accuracy, ref.ceiling_accuracy)
+    metrics = Metrics(accuracy=acc, auroc=auroc(probs, gold), pgr=gap.value,
+                      pgr_note=gap.reason, weak_accuracy=ref.weak_accuracy,
+                      ceiling_accuracy=ref.ceiling_accuracy)
+    return metrics, Diagnostics(**diagnostics(probs, weak_test, gold, ceiling))
+
+
 def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: MethodInput,
                  weak: WeakLabelSet, references: References, gold_test: np.ndarray,
-                 output: dict[str, Any]) -> RunRecord:
+                 output: dict[str, Any], ceiling: np.ndarray | None = None) -> Scored:
     ref = references.replicates[replicate]
     lock = load_lock(spec)
     method_cls = METHODS.get(method)
@@ -70,10 +106,10 @@ def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: M
         except ValueError as exc:
             error = {"type": "InvalidOutput", "message": str(exc)}
     if error is not None:
-        return RunRecord(status="failed", error=RunError(**error), compute=run_compute, **common)
-    acc = accuracy(probs, gold_test)
-    gap = pgr(acc, ref.weak_accuracy, ref.ceiling_accuracy)
-    metrics = Metrics(accuracy=acc, auroc=auroc(probs, gold_test), pgr=gap.value,
-                      pgr_note=gap.reason, weak_accuracy=ref.weak_accuracy,
-                      ceiling_accuracy=ref.ceiling_accuracy)
-    return RunRecord(status="ok", metrics=metrics, compute=run_compute, **common)
+        return Scored(RunRecord(status="failed", error=RunError(**error), compute=run_compute,
+                                **common))
+    stored = stored_predictions(probs)
+    metrics, diagnosed = score_predictions(stored, gold_test, ref, weak.probs_test, ceiling)
+    file, data = predictions_ref(replicate, stored)
+    return Scored(RunRecord(status="ok", metrics=metrics, compute=run_compute,
+                            diagnostics=diagnosed, predictions=file, **common), data)

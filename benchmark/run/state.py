@@ -42,9 +42,9 @@ def expected_provenance(spec: TaskSpec, method: str, replicate: int) -> dict[str
 
 
 def record_state(path: Path, spec: TaskSpec, run: RunSpec) -> tuple[RecordState, str]:
-    """The record at ``path``: done (successful and current), failed, stale (unreadable or
-    measured against another task, weak-label set or method version/config) or missing;
-    with a failed record's error. Only ``done`` is skipped."""
+    """The record at ``path``: done (successful and current), failed, stale (unreadable,
+    measured against another task, weak-label set or method version/config, or without its
+    predictions file) or missing; with a failed record's error. Only ``done`` is skipped."""
     if not path.is_file():
         return "missing", ""
     try:
@@ -57,6 +57,8 @@ def record_state(path: Path, spec: TaskSpec, run: RunSpec) -> tuple[RecordState,
         return "stale", ""
     if record.status != "ok":
         return "failed", f"{record.error.type}: {record.error.message}" if record.error else ""
+    if record.predictions is None or not (path.parent / record.predictions.file).is_file():
+        return "stale", ""  # written before predictions were kept, or its file is gone
     return "done", ""
 
 

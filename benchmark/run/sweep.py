@@ -25,11 +25,12 @@ from benchmark.api.method import MethodInput
 from benchmark.core.errors import W2SBenchError
 from benchmark.labels.frozen import WeakLabelSet
 from benchmark.methods.catalog import is_baseline
-from benchmark.results.records import RunRecord, write_record
+from benchmark.results.records import write_record
 from benchmark.run.claims import Claim, record_job, release, try_claim
 from benchmark.run.executors import Executor, ExecutorOptions, Job, make_executor
 from benchmark.run.progress import SweepProgress
 from benchmark.run.sandbox import model_dirs, why_no_sandbox
+from benchmark.run.scoring import Scored
 from benchmark.run.spec import RunSpec
 from benchmark.run.state import is_current
 from benchmark.tasks.spec import Resources, TaskSpec
@@ -61,7 +62,7 @@ class Host(Protocol):
               tasks: dict[str, TaskSpec]) -> Prepared | None: ...
 
     def score(self, run: RunSpec, spec: TaskSpec, inp: MethodInput, weak: WeakLabelSet,
-              output: dict[str, Any]) -> RunRecord: ...
+              output: dict[str, Any]) -> Scored: ...
 
 
 @dataclass
@@ -192,8 +193,9 @@ class Sweep:
             inp, weak = self.in_flight.pop(run)
             output["executor"] = self.executor.name  # provenance: who ran it, in what
             output["sandbox"] = output.get("sandbox") or self.executor.sandbox
-            record = self.harness.score(run, self.tasks[run.task], inp, weak, output)
-            write_record(self.results, record)
+            scored = self.harness.score(run, self.tasks[run.task], inp, weak, output)
+            record = scored.record
+            write_record(self.results, record, scored.predictions)
             release(run.path(self.results))
             if record.status == "ok":
                 self.summary.done += 1

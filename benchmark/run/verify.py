@@ -7,7 +7,9 @@ reported by task and replicate:
    and configured options (else the record is stale, whatever its numbers);
 2. **consistent** — its weak accuracy and ceiling are the frozen references, and its PGR is
    what those give for its accuracy (an edited number rarely survives this);
-3. **reproduced** — re-running the method from its code gives the same accuracy, AUROC and
+3. **rescored** — its stored predictions match the sha256 it records, and recomputing its
+   metrics and diagnostics from them gives exactly what it says (:mod:`benchmark.run.rescore`);
+4. **reproduced** — re-running the method from its code gives the same accuracy, AUROC and
    PGR: exactly when the record comes from the same machine type (CPU architecture and model,
    OS, torch and numpy versions), within ``tolerance`` otherwise.
 """
@@ -18,15 +20,21 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmark.core.errors import SpecError
+from benchmark.core.errors import SpecError, W2SBenchError
 from benchmark.core.metrics import pgr
 from benchmark.core.provenance import hardware, package_versions
 from benchmark.labels.frozen import load_references
 from benchmark.methods.catalog import METHODS, method_config
 from benchmark.methods.codescan import Flag, scan_submission
 from benchmark.methods.submissions import SubmissionMeta, load_submission_meta
-from benchmark.results.records import RunRecord, iter_records, submission_results_dir
+from benchmark.results.records import (
+    RunRecord,
+    iter_records,
+    record_path,
+    submission_results_dir,
+)
 from benchmark.run.harness import Harness
+from benchmark.run.rescore import Rescorer
 from benchmark.run.spec import RunSpec
 from benchmark.run.state import expected_provenance
 from benchmark.tasks.spec import TASKS
@@ -41,7 +49,7 @@ class Finding:
     suite: str
     task: str
     replicate: int
-    check: str       # current | consistent | reproduced
+    check: str       # current | consistent | rescored | reproduced
     detail: str
 
 
@@ -90,6 +98,16 @@ def _consistent(record: RunRecord) -> list[str]:
     return problems
 
 
+def _rescored(rescorer: Rescorer, source: Path, record: RunRecord) -> list[str]:
+    if record.status != "ok":
+        return []
+    try:
+        return rescorer.differences(record_path(source, record.suite, record.task,
+                                                record.method, record.replicate), record)
+    except W2SBenchError as exc:  # no predictions, a tampered file, other frozen files
+        return [str(exc)]
+
+
 def _reproduced(record: RunRecord, rerun: RunRecord, tolerance: float) -> list[str]:
     if rerun.status != "ok":
         return [f"the re-run failed: {rerun.error.type}: {rerun.error.message}"]
@@ -117,8 +135,10 @@ def verify_submission(meta: SubmissionMeta, records: list[RunRecord], source: Pa
         report.warnings.append("submission.yaml still has TODO placeholders (authors or "
                                "description); fill them in before submitting")
     rerunnable = []
+    rescorer = Rescorer()
     for r in records:
-        for check, problems in (("current", _current(r)), ("consistent", _consistent(r))):
+        for check, problems in (("current", _current(r)), ("consistent", _consistent(r)),
+                                ("rescored", _rescored(rescorer, source, r))):
             report.findings += [Finding(r.suite, r.task, r.replicate, check, p) for p in problems]
         if r.status == "ok":
             rerunnable.append(r)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from benchmark.results.records import MethodInfo, RunRecord
+from benchmark.results.records import Diagnostics, MethodInfo, RunRecord
 
 
 class Row(NamedTuple):
@@ -36,6 +36,7 @@ class Row(NamedTuple):
     peak_rss_mb: float | None
     error: str
     sandbox: str = ""  # "none": the method ran unconfined (--trust-code); "" in old records
+    diagnostics: Diagnostics | None = None  # None in records written before predictions
 
 
 def record_rows(records: Iterable[RunRecord]) -> list[Row]:
@@ -51,7 +52,8 @@ def record_rows(records: Iterable[RunRecord]) -> list[Row]:
             m.weak_accuracy if m else None, m.ceiling_accuracy if m else None,
             c.train_flops if c else None, c.wall_s if c else None,
             c.peak_rss_mb if c else None,
-            f"{r.error.type}: {r.error.message}" if r.error else "", p.sandbox))
+            f"{r.error.type}: {r.error.message}" if r.error else "", p.sandbox,
+            r.diagnostics))
     return sorted(rows, key=lambda row: (row.suite, row.task, row.method, row.replicate))
 
 

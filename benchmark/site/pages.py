@@ -15,7 +15,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from benchmark.results.records import MethodInfo
 from benchmark.site import exports
+from benchmark.site.diagnosis import REGION_NAMES
 from benchmark.site.links import method_page, task_page
+from benchmark.site.pairwise import matrix
 from benchmark.site.standings import SuiteBoard
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -49,7 +51,7 @@ def environment() -> Environment:
     env.filters.update(fmt=exports.fmt, ratio=exports.fmt_ratio, sci=exports.fmt_sci,
                        number=exports.fmt_number, safe_url=safe_url)
     env.globals.update(method_page=method_page, task_page=task_page, note=exports.PGR_NOTE,
-                       zip=zip)
+                       zip=zip, pairwise=matrix, region_names=REGION_NAMES)
     return env
 
 

@@ -7,8 +7,11 @@ successful comparable run on some task of the suite is *incomplete*: it is liste
 what is missing, never averaged over fewer tasks. Records measured against another task
 version or other weak labels are listed as *not comparable*.
 
-Ranks: complete entries are ordered by mean PGR; those whose 95% interval overlaps the
-leader's are statistically tied with it and share the rank range "1–k".
+Ranks: complete entries are ordered by mean PGR (the mean over tasks of the mean over
+replicates) and compared pairwise on the (task, replicate) units they share, with a
+sign-flip test Holm-corrected over all pairs (:mod:`benchmark.core.paired`). An entry's rank
+is a range only where that test cannot separate it from its neighbours: "1–3" means no
+entry is significantly above it and it is significantly above all but the first three.
 """
 
 from __future__ import annotations
@@ -18,7 +21,17 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from benchmark.core.metrics import REFERENCE_METHOD, Interval, bootstrap_ci, mean_ci
+from benchmark.core.paired import (
+    Comparison,
+    Units,
+    compare_all,
+    minimum_detectable,
+    rank_ranges,
+)
+from benchmark.site.diagnosis import DiagnosticSummary, over_tasks, summarize
 from benchmark.site.frame import Row
 
 
@@ -29,8 +42,8 @@ class Entry:
     method: str
     versions: str
     position: int                 # 1-based order among complete entries; 0 if incomplete
-    rank_label: str               # "1", "1–3" (tied with the leader), "—" (incomplete)
-    tied_with_leader: bool
+    rank_label: str               # "1", "1–3" (not separable from 1st to 3rd), "—" (incomplete)
+    tied_with_leader: bool        # the paired test cannot separate it from the leader
     pgr: Interval | None
     accuracy: Interval | None
     tasks_covered: int
@@ -44,6 +57,7 @@ class Entry:
     peak_rss_mb: float | None     # the largest run's
     missing: tuple[str, ...] = ()
     unsandboxed: bool = False     # some run had no sandbox (trusted code): marked on the site
+    diagnostics: DiagnosticSummary | None = None   # mean over tasks of the task means
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,7 @@ class TaskResult:
     failed: int
     train_flops: float | None
     wall_s: float | None
+    diagnostics: DiagnosticSummary | None = None   # mean over replicates
 
     @property
     def pgr_undefined(self) -> int:
@@ -90,6 +105,8 @@ class SuiteBoard:
     incomplete: tuple[Entry, ...]
     not_comparable: tuple[dict, ...] = field(default=())
     failed_runs: tuple[dict, ...] = field(default=())
+    comparisons: tuple[Comparison, ...] = field(default=())   # every pair of ranked entries
+    detectable_pgr: float | None = None   # smallest difference found at 80% power (α .05)
 
 
 Key = tuple[str, int]  # (task, replicate)
@@ -164,23 +181,39 @@ def _entry(method: str, rows: list[Row], is_ref, tasks: list[str],
         failed=len(comparable) - len(ok), train_flops=flops,
         flops_vs_naive=_ratio(flops, naive[0]), wall_s=wall,
         wall_vs_naive=_ratio(wall, naive[1]), peak_rss_mb=max(peaks) if peaks else None,
-        missing=missing, unsandboxed=any(r.sandbox == "none" for r in ok))
+        missing=missing, unsandboxed=any(r.sandbox == "none" for r in ok),
+        diagnostics=over_tasks([summarize([r.diagnostics for r in g])
+                                for g in by_task.values()]))
 
 
-def rank(entries: list[Entry]) -> list[Entry]:
-    """Order complete entries by mean PGR and mark those statistically tied with the leader."""
+def unit_values(methods: list[str], rows: list[Row]) -> Units:
+    """Each method's PGR per (task, replicate) unit, NaN where it has none."""
+    keys = sorted({(r.task, r.replicate) for r in rows if r.method in set(methods)})
+    column = {key: i for i, key in enumerate(keys)}
+    row_of = {m: i for i, m in enumerate(methods)}
+    values = np.full((len(methods), len(keys)), np.nan)
+    for r in rows:
+        if r.method in row_of and r.pgr is not None and r.status == "ok":
+            values[row_of[r.method], column[(r.task, r.replicate)]] = r.pgr
+    return Units(tuple(methods), tuple(t for t, _ in keys), values)
+
+
+def rank(entries: list[Entry], rows: list[Row]) -> tuple[list[Entry], list[Comparison]]:
+    """Order complete entries by mean PGR; rank ranges from the paired family of tests."""
     order = sorted(entries, key=lambda e: (e.pgr is None, -(e.pgr.mean if e.pgr else 0),
                                            e.method))
-    leader = order[0].pgr if order else None
-    tied = [i for i, e in enumerate(order)
-            if leader is not None and e.pgr is not None and e.pgr.high >= leader.low]
-    last_tied = max(tied) + 1 if len(tied) > 1 else 0
+    scored = [e.method for e in order if e.pgr is not None]
+    comparisons = compare_all(unit_values(scored, rows)) if len(scored) > 1 else []
+    ranges = rank_ranges(scored, comparisons)
+    leader = scored[0] if scored else None
+    separated = {c.worse for c in comparisons if c.better == leader and c.significant}
     ranked = []
     for i, e in enumerate(order):
-        shared = i in tied and last_tied > 1
-        ranked.append(replace(e, position=i + 1, tied_with_leader=shared and i > 0,
-                              rank_label=f"1–{last_tied}" if shared else str(i + 1)))
-    return ranked
+        low, high = ranges.get(e.method, (i + 1, i + 1))
+        ranked.append(replace(
+            e, position=i + 1, rank_label=str(low) if low == high else f"{low}–{high}",
+            tied_with_leader=i > 0 and e.method in ranges and e.method not in separated))
+    return ranked, comparisons
 
 
 def _task_summary(task: str, rows: list[Row]) -> TaskSummary:
@@ -197,7 +230,8 @@ def _task_summary(task: str, rows: list[Row]) -> TaskSummary:
             accuracy=mean_ci([r.accuracy for r in good]),
             pgr=mean_ci([p for p in pgrs if p is not None]),
             failed=len(group) - len(good), train_flops=_mean([r.train_flops for r in good]),
-            wall_s=_mean([r.wall_s for r in good])))
+            wall_s=_mean([r.wall_s for r in good]),
+            diagnostics=summarize([r.diagnostics for r in good])))
     results.sort(key=lambda r: (r.pgr is None, -(r.pgr.mean if r.pgr else 0), r.method))
     shas = sorted({(r.replicate, r.weak_labels_sha256) for r in rows})
     sizes = [r.strong_params for r in ok if r.strong_params is not None]
@@ -237,10 +271,12 @@ def suite_board(suite: str, rows: list[Row]) -> SuiteBoard:
     naive = (_mean([r.train_flops for r in naive_ok]), _mean([r.wall_s for r in naive_ok]))
     entries = [_entry(m, group, is_ref, tasks, ref_versions, naive)
                for (m,), group in _group(rows, "method").items()]
+    ranked, comparisons = rank([e for e in entries if not e.missing], comparable)
     return SuiteBoard(
         suite=suite, fingerprint=_fingerprint(refs), records=len(rows),
         tasks=tuple(_task_summary(t, g) for (t,), g in _group(comparable, "task").items()),
-        ranked=tuple(rank([e for e in entries if not e.missing])),
+        ranked=tuple(ranked), comparisons=tuple(comparisons),
+        detectable_pgr=minimum_detectable(comparisons),
         incomplete=tuple(sorted((e for e in entries if e.missing),
                                 key=lambda e: (-e.tasks_covered, e.method))),
         not_comparable=_not_comparable([r for r in rows if not is_ref(r)], ref_versions),

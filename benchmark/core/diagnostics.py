@@ -1,0 +1,79 @@
+"""Per-run diagnostics of weak-to-strong transfer, from test predictions and gold labels.
+
+Given, on one test split, the student's probabilities ``student``, the weak supervisor's
+``weak``, optionally the gold-trained ceiling's ``ceiling``, and gold labels ``gold``:
+
+- **agreement**: share of examples where argmax student = argmax weak (does the student
+  copy its supervisor?); **fixed**: on the examples the weak model gets wrong, the share
+  the student gets right; **copied**: on those, the share where it makes the weak model's
+  mistake (1 − fixed with two classes); **kept**: on the examples the weak model gets
+  right, the share the student keeps.
+- **misfit and gain** (Charikar, Pabbaraju, Shiragur 2024): with the squared distance on
+  probability vectors d(f, g) = mean_x Σ_c (f(x)_c − g(x)_c)² and f* the one-hot gold
+  labels, misfit = d(student, weak), weak_error = d(weak, f*), student_error =
+  d(student, f*), gain = weak_error − student_error. Under their assumptions (realisable
+  target, convex strong class, student fitted to the weak model) gain ≥ misfit.
+- **knowledge regions** (Yang et al. 2025): weak-known (WK) / weak-unknown (WU) = weak right
+  / wrong; strong-known (SK) / strong-unknown (SU) = ceiling right / wrong. For each of the
+  four regions: its share of the test set and the student's accuracy in it.
+  **Deception**: ``deception_error`` = the student's error rate on SK ∩ WU (where it could
+  be right and its supervisor cannot catch it), ``deception_share`` = the share of the
+  student's errors on SK that fall in WU. Both are None where their region is empty.
+
+Argmax ties go to the lower class, as everywhere in the harness.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+REGIONS = ("sk_wk", "sk_wu", "su_wk", "su_wu")  # strong-known/unknown × weak-known/unknown
+
+
+def _share(mask: np.ndarray, within: np.ndarray) -> float | None:
+    """Mean of ``mask`` over the examples where ``within`` holds (None if there are none)."""
+    count = int(within.sum())
+    return float(mask[within].sum() / count) if count else None
+
+
+def _sq_distance(a: np.ndarray, b: np.ndarray) -> float:
+    return float(((a - b) ** 2).sum(axis=1).mean())
+
+
+def diagnostics(student: np.ndarray, weak: np.ndarray, gold: np.ndarray,
+                ceiling: np.ndarray | None = None) -> dict[str, Any]:
+    """The diagnostics above as a flat dict (regions only when ``ceiling`` is given)."""
+    student, weak = np.asarray(student, np.float64), np.asarray(weak, np.float64)
+    gold = np.asarray(gold)
+    if student.shape != weak.shape or len(gold) != len(student):
+        raise ValueError(f"student {student.shape}, weak {weak.shape} and gold ({len(gold)},) "
+                         "must describe the same test examples")
+    s_pred, w_pred = student.argmax(1), weak.argmax(1)
+    s_right, w_right = s_pred == gold, w_pred == gold
+    truth = np.eye(student.shape[1])[gold]
+    weak_error, student_error = _sq_distance(weak, truth), _sq_distance(student, truth)
+    out: dict[str, Any] = {
+        "agreement": float((s_pred == w_pred).mean()),
+        "fixed": _share(s_right, ~w_right),
+        "copied": _share(s_pred == w_pred, ~w_right),
+        "kept": _share(s_right, w_right),
+        "misfit": _sq_distance(student, weak),
+        "weak_error": weak_error,
+        "student_error": student_error,
+        "gain": weak_error - student_error,
+    }
+    if ceiling is None:
+        return out
+    c_right = np.asarray(ceiling).argmax(1) == gold
+    regions = {"sk_wk": c_right & w_right, "sk_wu": c_right & ~w_right,
+               "su_wk": ~c_right & w_right, "su_wu": ~c_right & ~w_right}
+    n = len(gold)
+    out["regions"] = {name: {"share": float(mask.sum() / n),
+                             "student_accuracy": _share(s_right, mask)}
+                      for name, mask in regions.items()}
+    sk_errors = c_right & ~s_right
+    out["deception_error"] = _share(~s_right, regions["sk_wu"])
+    out["deception_share"] = _share(~w_right, sk_errors)
+    return out

@@ -1,0 +1,129 @@
+"""``w2s-bench rescore``: recompute every record's metrics and diagnostics from its stored
+predictions, and report any that disagree with what the record says.
+
+A record's numbers are a function of its predictions file (checked against the sha256 in the
+record), the frozen weak labels, references and ceiling predictions of its task (checked
+against the lock), and the gold labels (harness-side). Rescoring recomputes them with the
+same function the harness scored with (:func:`~benchmark.run.scoring.score_predictions`), so
+an honest record agrees exactly; an edited number, an edited predictions file or a record
+written against other frozen files does not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark.core.errors import IntegrityError, W2SBenchError
+from benchmark.labels.frozen import (
+    load_ceiling,
+    load_lock,
+    load_references,
+    load_weak_labels,
+    replicate_file,
+)
+from benchmark.results.records import RunRecord, load_predictions, read_record
+from benchmark.run.scoring import score_predictions
+from benchmark.tasks.spec import TASKS, TaskSpec
+from benchmark.tasks.splits import ExamplePool, example_pool
+
+TOLERANCE = 0.0  # same function, same inputs: the same floats
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    kind: str          # disagrees | refused | skipped
+    detail: str
+
+
+@dataclass
+class RescoreReport:
+    checked: int = 0
+    agreed: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.kind != "skipped" for p in self.problems)
+
+
+def _differences(prefix: str, recorded: Any, recomputed: Any) -> list[str]:
+    """Field paths where two dumped models differ, with both values."""
+    if isinstance(recorded, dict) and isinstance(recomputed, dict):
+        out = []
+        for key in sorted(set(recorded) | set(recomputed)):
+            out += _differences(f"{prefix}.{key}", recorded.get(key), recomputed.get(key))
+        return out
+    return [] if recorded == recomputed else [f"{prefix}: recorded {recorded!r}, "
+                                              f"recomputed {recomputed!r}"]
+
+
+class Rescorer:
+    """Rescores records one by one, loading each task's pool and frozen files once."""
+
+    def __init__(self) -> None:
+        self._pools: dict[str, ExamplePool] = {}
+
+    def _pool(self, spec: TaskSpec) -> ExamplePool:
+        if spec.id not in self._pools:
+            self._pools[spec.id] = example_pool(spec)
+        return self._pools[spec.id]
+
+    def differences(self, path: Path, record: RunRecord) -> list[str]:
+        """What the record says that its predictions do not give; IntegrityError for a
+        tampered predictions file, W2SBenchError when it cannot be rescored here."""
+        spec = TASKS.get(record.task)
+        lock_sha = load_lock(spec).files.get(replicate_file(record.replicate))
+        if (record.provenance.task_sha256, record.provenance.weak_labels_sha256) != \
+                (spec.sha256, lock_sha):
+            raise W2SBenchError("measured against another task definition or other weak "
+                                "labels than the frozen ones here")
+        stored = load_predictions(path, record)
+        weak = load_weak_labels(spec, record.replicate)
+        pool = self._pool(spec)
+        gold = pool.labels[np.asarray(pool.rows(weak.ids_test))]
+        ref = load_references(spec).replicates[record.replicate]
+        metrics, diagnosed = score_predictions(stored, gold, ref, weak.probs_test,
+                                               load_ceiling(spec, record.replicate))
+        found = _differences("metrics", record.metrics.model_dump() if record.metrics else None,
+                             metrics.model_dump())
+        return found + _differences(
+            "diagnostics", record.diagnostics.model_dump() if record.diagnostics else None,
+            diagnosed.model_dump())
+
+
+def record_paths(results_dir: Path) -> list[Path]:
+    return sorted(results_dir.glob("*/*/*/replicate-*.json"))
+
+
+def rescore(results_dir: Path) -> RescoreReport:
+    """Rescore every successful record under ``results_dir``."""
+    report = RescoreReport()
+    rescorer = Rescorer()
+    for path in record_paths(results_dir):
+        record = read_record(path)
+        if record.status != "ok":
+            continue
+        if record.predictions is None:
+            report.problems.append(Problem(path, "skipped", "no predictions stored (written "
+                                                            "before they were kept)"))
+            continue
+        report.checked += 1
+        try:
+            found = rescorer.differences(path, record)
+        except IntegrityError as exc:
+            report.problems.append(Problem(path, "refused", str(exc)))
+            continue
+        except W2SBenchError as exc:
+            report.problems.append(Problem(path, "skipped", str(exc)))
+            report.checked -= 1
+            continue
+        if found:
+            report.problems += [Problem(path, "disagrees", d) for d in found]
+        else:
+            report.agreed += 1
+    return report
