@@ -4,8 +4,8 @@ A record carries the scores, the diagnostics, the compute, and the provenance ne
 trust and reproduce them. A successful run's test probabilities sit beside it, as float16
 in ``replicate-<k>.<sha256 prefix>.predictions.npy``, hashed in the record: every metric can
 be recomputed from them (``w2s-bench rescore``). The file is named by its content, so
-rewriting a record never touches the file its previous version hashes. Only the harness writes records; the leaderboard reads
-nothing else.
+rewriting a record never touches the file its previous version hashes. Only the harness
+writes records; the leaderboard reads nothing else.
 """
 
 from __future__ import annotations
