@@ -205,8 +205,13 @@ def read_record(path: Path) -> RunRecord:
                            "delete it and rerun `w2s-bench run` to recompute it")
 
 
+def record_files(results_dir: Path) -> list[Path]:
+    """Every record file under ``results_dir`` (suite/task/method/replicate-k.json), sorted."""
+    return sorted(results_dir.glob("*/*/*/replicate-*.json"))
+
+
 def iter_records(results_dir: Path) -> Iterator[RunRecord]:
-    for path in sorted(results_dir.glob("*/*/*/replicate-*.json")):
+    for path in record_files(results_dir):
         yield read_record(path)
 
 

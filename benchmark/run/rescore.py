@@ -25,12 +25,10 @@ from benchmark.labels.frozen import (
     load_weak_labels,
     replicate_file,
 )
-from benchmark.results.records import RunRecord, load_predictions, read_record
+from benchmark.results.records import RunRecord, load_predictions, read_record, record_files
 from benchmark.run.scoring import score_predictions
 from benchmark.tasks.spec import TASKS, TaskSpec
 from benchmark.tasks.splits import ExamplePool, example_pool
-
-TOLERANCE = 0.0  # same function, same inputs: the same floats
 
 
 @dataclass(frozen=True)
@@ -96,15 +94,11 @@ class Rescorer:
             diagnosed.model_dump())
 
 
-def record_paths(results_dir: Path) -> list[Path]:
-    return sorted(results_dir.glob("*/*/*/replicate-*.json"))
-
-
 def rescore(results_dir: Path) -> RescoreReport:
     """Rescore every successful record under ``results_dir``."""
     report = RescoreReport()
     rescorer = Rescorer()
-    for path in record_paths(results_dir):
+    for path in record_files(results_dir):
         record = read_record(path)
         if record.status != "ok":
             continue
@@ -112,18 +106,16 @@ def rescore(results_dir: Path) -> RescoreReport:
             report.problems.append(Problem(path, "skipped", "no predictions stored (written "
                                                             "before they were kept)"))
             continue
-        report.checked += 1
         try:
             found = rescorer.differences(path, record)
-        except IntegrityError as exc:
+        except IntegrityError as exc:  # a tampered or missing predictions / frozen file
+            report.checked += 1
             report.problems.append(Problem(path, "refused", str(exc)))
             continue
-        except W2SBenchError as exc:
+        except W2SBenchError as exc:  # measured against other frozen files: not checkable
             report.problems.append(Problem(path, "skipped", str(exc)))
-            report.checked -= 1
             continue
-        if found:
-            report.problems += [Problem(path, "disagrees", d) for d in found]
-        else:
-            report.agreed += 1
+        report.checked += 1
+        report.agreed += not found
+        report.problems += [Problem(path, "disagrees", d) for d in found]
     return report
