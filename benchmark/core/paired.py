@@ -133,6 +133,51 @@ def family_draws(pairs: int, alpha: float = ALPHA) -> int:
     return int(min(MAX_DRAWS, max(DRAWS, math.ceil(2 * pairs / alpha))))
 
 
+def _complete_pairs(values: np.ndarray, tasks: np.ndarray, draws: int, seed: int
+                    ) -> dict[tuple[int, int], tuple[float, float, int, float | None]]:
+    """Every pair of methods that have all units, in one pass per row.
+
+    The flipped scores of all methods come from one product, laid out one method per row
+    so that each row's pairs are counted over contiguous memory, in float32 and into reused
+    buffers (3–4× faster than columns; near-ties within float32's rounding count as extreme,
+    which only makes p larger). Standard errors come from the Gram matrix of the within-task
+    centred values: ‖c_a − c_b‖² = ‖c_a‖² + ‖c_b‖² − 2 c_a·c_b.
+    """
+    methods, n = values.shape
+    weights = pair_weights(tasks, np.ones(n, bool))
+    exact = n <= EXACT_UNITS
+    patterns = sign_patterns(n, draws, seed)
+    scores = values @ weights
+    flipped = (values * weights) @ patterns.T              # [methods, patterns], rows contiguous
+    if not exact:
+        flipped = flipped.astype(np.float32)
+    names, task_index = np.unique(tasks, return_inverse=True)
+    sizes = np.bincount(task_index)
+    dof = int((sizes - 1).sum())
+    onehot = (task_index == np.arange(len(names))[:, None]).astype(float)   # [tasks, units]
+    centred = values - ((values @ onehot.T) / sizes)[:, task_index]
+    gram = centred @ centred.T
+    scale = float((1.0 / (len(names) ** 2 * sizes)).sum()) / dof if dof else 0.0
+    buffer = np.empty_like(flipped)
+    extreme_buffer = np.empty(flipped.shape, bool)
+    out = {}
+    for a in range(methods - 1):
+        observed = scores[a] - scores[a + 1:]
+        rest = slice(0, methods - a - 1)
+        diff = np.subtract(flipped[a + 1:], flipped[a], out=buffer[rest])   # −(a − b): |·| same
+        if exact:
+            p = _p_values(diff.T, observed, True)
+        else:
+            limit = (np.abs(observed) * (1 - 1e-5)).astype(np.float32)[:, None]
+            extreme = np.greater_equal(np.abs(diff, out=diff), limit, out=extreme_buffer[rest])
+            p = (np.count_nonzero(extreme, axis=1) + 1) / (flipped.shape[1] + 1)
+        squares = np.maximum(gram[a, a] + np.diag(gram)[a + 1:] - 2 * gram[a, a + 1:], 0.0)
+        for k, b in enumerate(range(a + 1, methods)):
+            se = math.sqrt(float(squares[k]) * scale) if dof else None
+            out[(a, b)] = (float(observed[k]), float(p[k]), n, se)
+    return out
+
+
 def compare_all(units: Units, alpha: float = ALPHA, seed: int = 0) -> list[Comparison]:
     """Every pair of ``units.methods``, tested and Holm-corrected as one family."""
     tasks = np.asarray(units.tasks)
@@ -142,25 +187,9 @@ def compare_all(units: Units, alpha: float = ALPHA, seed: int = 0) -> list[Compa
     present = ~np.isnan(values)
     complete = [m for m in range(len(units.methods)) if present[m].all()]
     results: dict[tuple[int, int], tuple[float, float, int, float | None]] = {}
-    if len(complete) >= 2:  # the usual case: one set of units, every pair in one product
-        weights = pair_weights(tasks, np.ones(len(tasks), bool))
-        patterns = sign_patterns(len(tasks), draws, seed)
-        scores = values[complete] @ weights
-        flipped = patterns @ (values[complete] * weights).T          # [patterns, methods]
-        index = {m: i for i, m in enumerate(complete)}
-        full = [(a, b) for a, b in pairs if a in index and b in index]
-        ia = np.array([index[a] for a, _ in full])
-        ib = np.array([index[b] for _, b in full])
-        observed = scores[ia] - scores[ib]
-        p = np.empty(len(full))
-        for start in range(0, len(full), 256):  # bounded memory: patterns × 256 pairs
-            cols = slice(start, start + 256)
-            p[cols] = _p_values(flipped[:, ia[cols]] - flipped[:, ib[cols]], observed[cols],
-                                len(tasks) <= EXACT_UNITS)
-        for k, (a, b) in enumerate(full):
-            d = values[a] - values[b]
-            results[(a, b)] = (float(observed[k]), float(p[k]), len(tasks),
-                               standard_error(d, tasks))
+    if len(complete) >= 2:  # the usual case: one set of units, every pair from one product
+        for (i, j), entry in _complete_pairs(values[complete], tasks, draws, seed).items():
+            results[(complete[i], complete[j])] = entry
     for a, b in pairs:
         if (a, b) in results:
             continue
