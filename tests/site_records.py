@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from benchmark.results.records import Compute, MethodInfo, Metrics, Provenance, RunError, RunRecord
+from benchmark.results.records import (
+    Compute,
+    Diagnostics,
+    MethodInfo,
+    Metrics,
+    Provenance,
+    Region,
+    RunError,
+    RunRecord,
+)
 
 WEAK, CEILING = 0.6, 0.8
 
@@ -11,7 +20,7 @@ def make_record(task: str, method: str, replicate: int, pgr: float | None, *, su
                 ok: bool = True, task_version: int = 1, weak_sha: str | None = None,
                 flops: float = 100.0, wall_s: float = 0.5, dataset: str = "d",
                 strong_params: int = 22_000_000, info: MethodInfo | None = None,
-                version: str = "1") -> RunRecord:
+                version: str = "1", diagnostics: Diagnostics | None = None) -> RunRecord:
     """A record whose accuracy is exactly what ``pgr`` implies for weak .6 / ceiling .8."""
     provenance = Provenance(
         task_version=task_version, dataset=dataset, task_sha256="t",
@@ -30,7 +39,24 @@ def make_record(task: str, method: str, replicate: int, pgr: float | None, *, su
                                      ceiling_accuracy=CEILING),
         compute=Compute(train_flops=flops, infer_flops=1.0, examples_seen=10, trained_params=2,
                         strong_model_params=strong_params, wall_s=wall_s, cpu_s=wall_s,
-                        peak_rss_mb=10.0), **common)
+                        peak_rss_mb=10.0), diagnostics=diagnostics, **common)
+
+
+def make_diagnostics(rng, pgr: float) -> Diagnostics:
+    """Plausible diagnostics for a run of this PGR (consistent enough for the plots)."""
+    fixed = float(min(max(0.15 + 0.3 * pgr + rng.normal(0, 0.05), 0.0), 1.0))
+    kept = float(min(max(0.9 + rng.normal(0, 0.03), 0.0), 1.0))
+    weak_error = 0.5
+    gain = float(0.05 * pgr + rng.normal(0, 0.01))
+    shares = rng.dirichlet([6.0, 2.0, 1.0, 1.0])
+    regions = {name: Region(share=float(share), student_accuracy=float(rng.uniform(0.3, 0.9)))
+               for name, share in zip(("sk_wk", "sk_wu", "su_wk", "su_wu"), shares,
+                                      strict=True)}
+    return Diagnostics(agreement=0.6 * kept + 0.4 * (1 - fixed), fixed=fixed, copied=1 - fixed,
+                       kept=kept, misfit=float(abs(rng.normal(0.12, 0.03))),
+                       weak_error=weak_error, student_error=weak_error - gain, gain=gain,
+                       regions=regions, deception_error=float(rng.uniform(0.2, 0.5)),
+                       deception_share=float(rng.uniform(0.2, 0.6)))
 
 
 def synthetic_records(methods: int, suites: dict[str, int], replicates: int,
@@ -53,5 +79,6 @@ def synthetic_records(methods: int, suites: dict[str, int], replicates: int,
                     pgr = float(np.clip(skill[m] + rng.normal(0, 0.15), -2, 2))
                     out.append(make_record(f"task-{t:02d}", name, k, pgr, suite=suite,
                                            dataset=dataset, strong_params=params,
-                                           flops=100.0 * (1 + m % 4), info=info))
+                                           flops=100.0 * (1 + m % 4), info=info,
+                                           diagnostics=make_diagnostics(rng, pgr)))
     return out

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from benchmark.results.records import MethodInfo
+from benchmark.results.records import Diagnostics, MethodInfo
 from benchmark.site.build import build_site, resolve_build_time
 from benchmark.site.frame import record_rows
 from benchmark.site.standings import standings
@@ -224,3 +225,44 @@ def test_cli_builds_the_site_and_explains_bad_input(tmp_path, capsys) -> None:
     assert main(["leaderboard", "--results-dir", str(tmp_path / "none"), "--out",
                  str(out)]) == 2
     assert "no run records found" in capsys.readouterr().err
+
+
+def _diagnosed(agreement: float, misfit: float, gain: float) -> Diagnostics:
+    return Diagnostics(agreement=agreement, fixed=1 - agreement, copied=agreement, kept=1.0,
+                       misfit=misfit, weak_error=0.5, student_error=0.5 - gain, gain=gain)
+
+
+def test_diagnostics_reach_the_exports_pages_and_plots(tmp_path) -> None:
+    # naive: agreement .9 / .7 on t1 (mean .8) and .6 on t2 → suite mean (.8 + .6) / 2 = .7
+    runs = {("naive", "t1"): [(0.9, 0.1, 0.02), (0.7, 0.1, 0.2)],
+            ("naive", "t2"): [(0.6, 0.2, 0.3), (0.6, 0.2, 0.3)],
+            ("product", "t1"): [(0.5, 0.3, 0.1), (0.5, 0.3, 0.1)],
+            ("product", "t2"): [(0.5, 0.3, 0.1), (0.5, 0.3, 0.1)]}
+    records = [record(t, m, k, 0.2 if m == "naive" else 0.5 + 0.01 * k,
+                      diagnostics=_diagnosed(*values))
+               for (m, t), per_run in runs.items() for k, values in enumerate(per_run)]
+    site = build(records, tmp_path)
+    csv = pd.read_csv(site.files["csv"])
+    suite = csv[csv.level == "suite"].set_index("method")
+    assert suite.loc["naive", "diag_agreement"] == pytest.approx(0.7)
+    assert suite.loc["product", "diag_misfit"] == pytest.approx(0.3)
+    task = csv[csv.level == "task"].set_index(["task", "method"])
+    assert task.loc[("t1", "naive"), "diag_gain"] == pytest.approx(0.11)
+    (pair,) = csv[csv.level == "pair"].itertuples()
+    assert (pair.method, pair.versus, pair.units) == ("product", "naive", 4)
+    assert pair.difference == pytest.approx(0.3 + 0.005)
+    data = json.loads(site.files["json"].read_text())
+    (board,) = data["suites"]
+    assert board["comparisons"][0]["better"] == "product"
+    assert board["ranked"][1]["diagnostics"]["means"]["agreement"] == pytest.approx(0.7)
+    markdown = site.files["markdown"].read_text()
+    assert re.search(r"\| naive +\| 0\.700 +\| 0\.300 +\| 0\.700 +\| 1\.000 +\| 0\.150", markdown)
+    assert "0 of 1 pairs separated" in markdown  # 4 units: the exact p is 2/16
+    assert "Agree." in site.files["latex"].read_text()
+    page = (tmp_path / "tasks" / "t1.html").read_text()
+    assert "no stored predictions" not in page and ">0.80<" in page  # naive's t1 agreement
+    scatter = (tmp_path / "plots" / "s-gain-vs-misfit.svg").read_text()
+    # 8 runs; gain ≥ misfit only for naive's (.7, .1, .2) and (.6, .2, .3) × 2
+    assert "8 runs (3 with gain ≥ misfit)" in scatter
+    assert 'src="plots/s-agreement.svg"' in site.index.read_text()
+    assert site.plots == 5

@@ -86,26 +86,55 @@ def bootstrap_ci(groups: Sequence[Sequence[float]], level: float = 0.95, draws: 
     """CI of the mean of group means, resampling groups and values within each group.
 
     Groups are tasks and values their replicates, so the interval covers both which tasks
-    are in the suite and replicate noise. Deterministic for a given seed. Vectorised, and the
-    resampling indices depend only on the group sizes and the seed, so they are drawn once
-    per shape (a leaderboard has one shape per suite) and reused for every method and column.
+    are in the suite and replicate noise. Deterministic for a given seed.
     """
-    arrays = [np.asarray([v for v in g if v is not None], dtype=float) for g in groups]
-    arrays = [g for g in arrays if len(g)]
-    if not arrays:
-        return None
-    lengths = tuple(len(g) for g in arrays)
-    width = max(lengths)
-    values = np.zeros((len(arrays), width + 1))  # the last column stays 0: padding's target
-    for row, g in enumerate(arrays):
-        values[row, :len(g)] = g
-    point = float(np.mean([g.mean() for g in arrays]))
-    flat = values.ravel()
-    stats = [(np.take(flat, index).sum(-1) * scale).sum(-1)
-             for index, scale in _resampling(lengths, draws, seed)]
+    return bootstrap_cis([groups], level, draws, seed)[0]
+
+
+def bootstrap_cis(many: Sequence[Sequence[Sequence[float]]], level: float = 0.95,
+                  draws: int = 2000, seed: int = 0) -> list[Interval | None]:
+    """:func:`bootstrap_ci` of each item of ``many``, in one matrix product per shape.
+
+    A draw's mean of group means is linear in the values, and its weights depend only on
+    the group sizes and the seed, so they are built once per shape (a leaderboard has one
+    shape per suite) as a [draws, values] matrix and applied to every method at once.
+    """
+    arrays_of = [[a for a in (np.asarray([v for v in g if v is not None], dtype=float)
+                              for g in groups) if len(a)] for groups in many]
+    out: list[Interval | None] = [None] * len(many)
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for item, arrays in enumerate(arrays_of):
+        if arrays:
+            by_shape.setdefault(tuple(len(a) for a in arrays), []).append(item)
     alpha = (1 - level) / 2
-    low, high = np.quantile(np.concatenate(stats), [alpha, 1 - alpha])
-    return Interval(point, float(low), float(high), sum(lengths))
+    for lengths, items in by_shape.items():
+        width = max(lengths)
+        values = np.zeros((len(items), len(lengths), width + 1))  # last column: padding, 0
+        for row, item in enumerate(items):
+            for group, a in enumerate(arrays_of[item]):
+                values[row, group, :len(a)] = a
+        stats = values.reshape(len(items), -1) @ _draw_weights(lengths, draws, seed).T
+        lows, highs = np.quantile(stats, [alpha, 1 - alpha], axis=1)
+        for row, item in enumerate(items):
+            point = float(np.mean([a.mean() for a in arrays_of[item]]))
+            out[item] = Interval(point, float(lows[row]), float(highs[row]), sum(lengths))
+    return out
+
+
+@lru_cache(maxsize=64)
+def _draw_weights(lengths: tuple[int, ...], draws: int, seed: int) -> np.ndarray:
+    """[draws, groups · (width + 1)]: each draw's weight on each padded value."""
+    size = len(lengths) * (max(lengths) + 1)
+    weights = np.zeros((draws, size))
+    row = 0
+    for index, scale in _resampling(lengths, draws, seed):
+        n = len(index)
+        flat = (np.arange(n)[:, None, None] * size + index).ravel()
+        per_value = np.broadcast_to(scale[..., None], index.shape).ravel()
+        weights[row:row + n] = np.bincount(flat, per_value, minlength=n * size).reshape(n, size)
+        row += n
+    weights.setflags(write=False)
+    return weights
 
 
 @lru_cache(maxsize=64)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from benchmark.core.metrics import REFERENCE_METHOD, Interval, bootstrap_ci, mean_ci
+from benchmark.core.metrics import REFERENCE_METHOD, Interval, bootstrap_cis, mean_ci
 from benchmark.core.paired import (
     Comparison,
     Units,
@@ -75,6 +75,7 @@ class TaskResult:
     train_flops: float | None
     wall_s: float | None
     diagnostics: DiagnosticSummary | None = None   # mean over replicates
+    misfit_gain: tuple[tuple[float, float], ...] = ()   # (misfit, gain) of each run that has them
 
     @property
     def pgr_undefined(self) -> int:
@@ -162,7 +163,10 @@ def _why_missing(task: str, rows: list[Row], comparable: list[Row], ref_version:
 
 
 def _entry(method: str, rows: list[Row], is_ref, tasks: list[str],
-           ref_versions: dict[str, int], naive: tuple[float | None, float | None]) -> Entry:
+           ref_versions: dict[str, int], naive: tuple[float | None, float | None],
+           diagnosed: dict[tuple[str, str], DiagnosticSummary | None]) -> Entry:
+    """``diagnosed``: the task results' summaries by (task, method), averaged here over the
+    method's tasks (the same runs, so they are not summarised twice)."""
     comparable = [r for r in rows if is_ref(r)]
     ok = [r for r in comparable if r.status == "ok"]
     by_task = _group(ok, "task")
@@ -175,15 +179,29 @@ def _entry(method: str, rows: list[Row], is_ref, tasks: list[str],
     return Entry(
         method=method, versions=",".join(sorted({r.method_version for r in rows})),
         position=0, rank_label="—", tied_with_leader=False,
-        pgr=bootstrap_ci([[r.pgr for r in g if r.pgr is not None] for g in by_task.values()]),
-        accuracy=bootstrap_ci([[r.accuracy for r in g] for g in by_task.values()]),
+        pgr=None, accuracy=None,  # the suite's intervals are drawn for all entries at once
         tasks_covered=len(by_task), tasks_total=len(tasks), runs=len(ok),
         failed=len(comparable) - len(ok), train_flops=flops,
         flops_vs_naive=_ratio(flops, naive[0]), wall_s=wall,
         wall_vs_naive=_ratio(wall, naive[1]), peak_rss_mb=max(peaks) if peaks else None,
         missing=missing, unsandboxed=any(r.sandbox == "none" for r in ok),
-        diagnostics=over_tasks([summarize([r.diagnostics for r in g])
-                                for g in by_task.values()]))
+        diagnostics=over_tasks([diagnosed.get((task, method)) for (task,) in by_task]))
+
+
+def _with_intervals(entries: list[Entry], rows: list[Row], is_ref) -> list[Entry]:
+    """Each entry's bootstrap intervals of PGR and accuracy over its tasks × replicates,
+    from the same ok comparable runs :func:`_entry` counted (one product for the suite)."""
+    runs = _group([r for r in rows if r.status == "ok" and is_ref(r)], "method", "task")
+    by_method: dict[str, list[list[Row]]] = defaultdict(list)
+    for (method, _), group in runs.items():   # each method's tasks in first-seen order
+        by_method[method].append(group)
+    groups = [by_method.get(e.method, []) for e in entries]
+    pgrs = bootstrap_cis([[[r.pgr for r in g if r.pgr is not None] for g in task_groups]
+                          for task_groups in groups])
+    accuracies = bootstrap_cis([[[r.accuracy for r in g] for g in task_groups]
+                                for task_groups in groups])
+    return [replace(e, pgr=p, accuracy=a)
+            for e, p, a in zip(entries, pgrs, accuracies, strict=True)]
 
 
 def unit_values(methods: list[str], rows: list[Row]) -> Units:
@@ -231,7 +249,9 @@ def _task_summary(task: str, rows: list[Row]) -> TaskSummary:
             pgr=mean_ci([p for p in pgrs if p is not None]),
             failed=len(group) - len(good), train_flops=_mean([r.train_flops for r in good]),
             wall_s=_mean([r.wall_s for r in good]),
-            diagnostics=summarize([r.diagnostics for r in good])))
+            diagnostics=summarize([r.diagnostics for r in good]),
+            misfit_gain=tuple((r.diagnostics.misfit, r.diagnostics.gain) for r in good
+                              if r.diagnostics is not None)))
     results.sort(key=lambda r: (r.pgr is None, -(r.pgr.mean if r.pgr else 0), r.method))
     shas = sorted({(r.replicate, r.weak_labels_sha256) for r in rows})
     sizes = [r.strong_params for r in ok if r.strong_params is not None]
@@ -269,12 +289,14 @@ def suite_board(suite: str, rows: list[Row]) -> SuiteBoard:
     ref_versions = {task: version for (task, _), (version, _) in refs.items()}
     naive_ok = [r for r in comparable if r.method == REFERENCE_METHOD and r.status == "ok"]
     naive = (_mean([r.train_flops for r in naive_ok]), _mean([r.wall_s for r in naive_ok]))
-    entries = [_entry(m, group, is_ref, tasks, ref_versions, naive)
-               for (m,), group in _group(rows, "method").items()]
+    summaries = tuple(_task_summary(t, g) for (t,), g in _group(comparable, "task").items())
+    diagnosed = {(t.task, r.method): r.diagnostics for t in summaries for r in t.results}
+    entries = _with_intervals([_entry(m, group, is_ref, tasks, ref_versions, naive, diagnosed)
+                               for (m,), group in _group(rows, "method").items()], rows, is_ref)
     ranked, comparisons = rank([e for e in entries if not e.missing], comparable)
     return SuiteBoard(
         suite=suite, fingerprint=_fingerprint(refs), records=len(rows),
-        tasks=tuple(_task_summary(t, g) for (t,), g in _group(comparable, "task").items()),
+        tasks=summaries,
         ranked=tuple(ranked), comparisons=tuple(comparisons),
         detectable_pgr=minimum_detectable(comparisons),
         incomplete=tuple(sorted((e for e in entries if e.missing),
