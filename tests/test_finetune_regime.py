@@ -72,7 +72,8 @@ def test_probe_only_methods_are_left_out_of_finetune_sweeps(ft_task, tiny_world,
     suites.write_text(f"tiny:\n  description: tests\n  tasks: [{TINY_TASK}, {FT_TASK}]\n")
     SUITES.reset()
     try:
-        args = argparse.Namespace(suite="tiny", tasks=None, methods=["naive", "relabel-knn"],
+        args = argparse.Namespace(suite="tiny", default_suite="mini", tasks=None,
+                                  methods=["naive", "relabel-knn"],
                                   replicates=1, results_dir=None, regime="finetune")
         plan = plan_sweep(args)
     finally:

@@ -29,13 +29,13 @@ def plan_sweep(args: argparse.Namespace) -> SweepPlan:
     from benchmark.core.paths import default_results_dir
     from benchmark.methods.catalog import METHODS, select_methods
     from benchmark.run.spec import RunSpec
-    from benchmark.tasks.spec import resolve_tasks
+    from benchmark.tasks.spec import select_tasks
 
     regime = getattr(args, "regime", None)
-    suite = args.suite
-    if regime == "finetune" and suite == getattr(args, "default_suite", None):
-        suite = FINETUNE_SUITE
-    specs = resolve_tasks(suite, args.tasks)
+    default = args.default_suite
+    if regime == "finetune" and args.suite is None:
+        default = FINETUNE_SUITE
+    suite, specs = select_tasks(args.suite, args.tasks, default)
     if regime:
         specs = [s for s in specs if s.regime == regime]
         if not specs:
@@ -73,12 +73,12 @@ def make_harness(args: argparse.Namespace, plan: SweepPlan):
     from benchmark.run.executors import EXECUTORS, ExecutorOptions
     from benchmark.run.harness import Harness
     from benchmark.run.pool import Limits
-    from benchmark.tasks.spec import SUITES
+    from benchmark.tasks.spec import suite_limits
 
     EXECUTORS.get(args.executor)  # an unknown name fails here, with suggestions
-    suite_limits = SUITES.get(plan.suite).limits
-    limits = Limits(timeout_s=args.timeout_s or suite_limits.timeout_s,
-                    memory_mb=args.memory_mb or suite_limits.memory_mb)
+    declared = suite_limits(plan.suite)
+    limits = Limits(timeout_s=args.timeout_s or declared.timeout_s,
+                    memory_mb=args.memory_mb or declared.memory_mb)
     options = ExecutorOptions(
         workers=args.workers, limits=limits,
         folder=Path(args.jobs_dir) if args.jobs_dir else plan.results / ".jobs",
@@ -135,13 +135,15 @@ FINETUNE_SUITE = "mini-finetune"
 
 
 def add_sweep_selection(p: argparse.ArgumentParser, default_suite: str) -> None:
-    p.add_argument("--suite", default=default_suite)
+    p.add_argument("--suite", help=f"a suite of tasks/suites.yaml or tasks/suites/*.yaml "
+                   f"(default: {default_suite}; tasks given with --tasks that are not all in "
+                   "it run as a suite of their own)")
     p.set_defaults(default_suite=default_suite)
     p.add_argument("--regime", choices=["probe", "finetune"],
                    help="only tasks of this regime; `--regime finetune` alone runs the "
                    f"embedded finetune suite ({FINETUNE_SUITE}: MiniLM students finetuned "
                    "on CPU)")
-    p.add_argument("--tasks", type=csv_list, help="only these tasks of the suite (comma list)")
+    p.add_argument("--tasks", type=csv_list, help="only these tasks (comma list)")
     p.add_argument("--methods", type=csv_list,
                    help="comma list of methods (default: every reference baseline)")
     p.add_argument("--replicates", type=int, help="the first N replicates (default: all)")

@@ -22,7 +22,13 @@ from benchmark.models.features import all_layer_features, cache_path
 from benchmark.models.ladder import ENCODERS, MODELS, hidden_layer
 from benchmark.tasks.checkpoints import model_checkpoint
 from benchmark.tasks.spec import TaskSpec
-from benchmark.tasks.splits import ExamplePool, example_pool, load_dataset, replicate_seed
+from benchmark.tasks.splits import (
+    ExamplePool,
+    dataset_key,
+    example_pool,
+    replicate_seed,
+    task_examples,
+)
 from benchmark.training.probe import ProbeConfig
 
 
@@ -47,16 +53,17 @@ class TaskContexts:
     """Loads each task's context once (datasets are shared between tasks)."""
 
     def __init__(self, progress: bool = False) -> None:
-        self._datasets: dict[str, list[Example]] = {}
+        self._datasets: dict[tuple[str, ...], list[Example]] = {}
         self._contexts: dict[str, TaskContext] = {}
         self.progress = progress
 
     def _examples(self, spec: TaskSpec) -> list[Example] | None:
         if spec.dataset.source == "hub":
             return None  # drawn per task definition (and cached) in splits
-        if spec.dataset.name not in self._datasets:
-            self._datasets[spec.dataset.name] = load_dataset(spec.dataset.name)
-        return self._datasets[spec.dataset.name]
+        key = dataset_key(spec)
+        if key not in self._datasets:
+            self._datasets[key] = task_examples(spec)
+        return self._datasets[key]
 
     def get(self, spec: TaskSpec) -> TaskContext:
         if spec.id not in self._contexts:

@@ -23,7 +23,8 @@ def required_assets(tasks: Iterable[TaskSpec], include_weak: bool = False) -> li
     """Assets a run needs (dataset + strong model); a freeze also needs the weak model's."""
     names: list[str] = []
     for spec in tasks:
-        names.append(DATASETS.get(spec.dataset.name).asset)
+        if spec.dataset.source == "asset":  # hub data come through `datasets`, files are local
+            names.append(DATASETS.get(spec.dataset.name).asset)
         names += model_assets(spec.strong_model)
         if include_weak:
             names += model_assets(spec.weak_model)

@@ -30,15 +30,26 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class DatasetRef(_Strict):
-    """Which data: a registered formatter reading an asset, or a hub dataset at a revision
-    (a hub task draws A and B from the source's train split and test from its test split)."""
+FILE_FIELDS = ("path", "sha256", "format", "text", "template", "label", "label_map")
 
-    source: Literal["asset", "hub"]
-    name: str
+
+class DatasetRef(_Strict):
+    """Which data: a registered formatter reading an asset, a hub dataset at a revision (a
+    hub task draws A and B from the source's train split and test from its test split), or a
+    local file pinned by its sha256 and mapped to the task's classes in the YAML itself."""
+
+    source: Literal["asset", "hub", "file"]
+    name: str = Field(pattern=SLUG, max_length=80)
     asset: str | None = None
     hub_id: str | None = None
     revision: str | None = None
+    path: str | None = None            # file: relative to the checkout root, or absolute
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    format: Literal["csv", "tsv", "jsonl", "parquet"] | None = None   # default: the suffix
+    text: str | None = None            # file: the text column ...
+    template: str | None = None        # ... or a template over columns: "{question} {answer}"
+    label: str | None = None           # file: the label column
+    label_map: dict[str, str | None] | None = None   # stored value → class name (None: drop)
 
     @model_validator(mode="after")
     def _pinned(self) -> DatasetRef:
@@ -48,7 +59,24 @@ class DatasetRef(_Strict):
                                          and re.fullmatch(r"[0-9a-f]{40}", self.revision)):
             raise ValueError("a hub dataset needs `hub_id` and a pinned `revision` (a 40-hex "
                              "commit; `w2s-bench pin NAME` finds the current one)")
+        if self.source == "file":
+            if not (self.path and self.sha256 and self.label):
+                raise ValueError("a file dataset needs `path`, `sha256` (`sha256sum FILE`) "
+                                 "and `label` (the label column)")
+            if (self.text is None) == (self.template is None):
+                raise ValueError("a file dataset needs one of `text` (the text column) or "
+                                 "`template` (e.g. \"{question} {answer}\")")
+        else:
+            stray = [f for f in FILE_FIELDS if getattr(self, f) is not None]
+            if stray:
+                raise ValueError(f"{', '.join(stray)}: only for `source: file`")
         return self
+
+    def hashed(self) -> dict:
+        """The fields the task hash covers: file fields only where set, so adding them left
+        the hash of every asset and hub task as it was."""
+        content = self.model_dump(mode="json")
+        return {k: v for k, v in content.items() if k not in FILE_FIELDS or v is not None}
 
 
 class SplitSizes(_Strict):
@@ -138,6 +166,7 @@ class TaskSpec(_Strict):
         # regime did not change the hash of any task frozen before it
         skip = {"resources"} | ({"finetune"} if self.finetune is None else set())
         content = self.model_dump(mode="json", exclude=skip)
+        content["dataset"] = self.dataset.hashed()
         # a hub-ladder model is pinned by the ladder, not the task: hash the pin too, so
         # re-pinning a model invalidates labels frozen with the old weights
         pins = {role: rung.revision for role, rung in (("weak", rung_of(self.weak_model)),
@@ -154,9 +183,11 @@ def parse_task(path: Path) -> TaskSpec:
     if spec.id != path.stem:
         raise SpecError(f"{path}: `id` is {spec.id!r} but the file is named {path.name}; "
                         f"rename the file to {spec.id}.yaml or fix the id.")
-    datasets = HUB_DATASETS if spec.dataset.source == "hub" else DATASETS
-    for field, registry in (("dataset.name", datasets), ("weak_model", MODELS),
-                            ("strong_model", MODELS)):
+    checks = [("weak_model", MODELS), ("strong_model", MODELS)]
+    if spec.dataset.source != "file":  # a file dataset is declared here, not registered
+        checks.insert(0, ("dataset.name",
+                          HUB_DATASETS if spec.dataset.source == "hub" else DATASETS))
+    for field, registry in checks:
         value = spec.dataset.name if field == "dataset.name" else getattr(spec, field)
         if value not in registry:
             raise SpecError(f"{path}: `{field}`: {registry.unknown_message(value)}")
@@ -202,17 +233,24 @@ class SuiteSpec(_Strict):
     limits: RunLimits = Field(default_factory=RunLimits)
 
 
+def suite_files() -> list[Path]:
+    """``tasks/suites.yaml`` and any of users' own files in ``tasks/suites/``."""
+    main = tasks_dir() / "suites.yaml"
+    return ([main] if main.is_file() else []) + sorted((tasks_dir() / "suites").glob("*.yaml"))
+
+
 def _load_suites(registry: Registry[SuiteSpec]) -> None:
-    path = tasks_dir() / "suites.yaml"
-    raw = read_yaml(path) if path.is_file() else {}
-    if not isinstance(raw, dict):
-        raise SpecError(f"{path}: expected a mapping of suite name to suite")
-    for name, body in raw.items():
-        suite = validate(SuiteSpec, body, f"{path} (suite {name!r})")
-        for task in suite.tasks:
-            if task not in TASKS:
-                raise SpecError(f"{path}: suite {name!r} lists {TASKS.unknown_message(task)}")
-        registry.add(str(name), suite, origin=str(path))
+    for path in suite_files():
+        raw = read_yaml(path)
+        if not isinstance(raw, dict):
+            raise SpecError(f"{path}: expected a mapping of suite name to suite")
+        for name, body in raw.items():
+            suite = validate(SuiteSpec, body, f"{path} (suite {name!r})")
+            for task in suite.tasks:
+                if task not in TASKS:
+                    raise SpecError(f"{path}: suite {name!r} lists "
+                                    f"{TASKS.unknown_message(task)}")
+            registry.add(str(name), suite, origin=str(path))
 
 
 SUITES: Registry[SuiteSpec] = Registry("suite", loader=_load_suites)
@@ -222,6 +260,11 @@ def suite_tasks(suite: str) -> list[TaskSpec]:
     return [TASKS.get(t) for t in SUITES.get(suite).tasks]
 
 
+def suite_limits(suite: str) -> RunLimits:
+    """A declared suite's limits; the defaults for a suite of tasks named on the command line."""
+    return SUITES.get(suite).limits if suite in SUITES else RunLimits()
+
+
 def resolve_tasks(suite: str, only: list[str] | None = None) -> list[TaskSpec]:
     tasks = suite_tasks(suite)
     if not only:
@@ -229,6 +272,22 @@ def resolve_tasks(suite: str, only: list[str] | None = None) -> list[TaskSpec]:
     in_suite = {t.id for t in tasks}
     for name in only:
         if name not in in_suite:
-            raise UnknownNameError(f"task {name!r} is not in suite {suite!r}; its tasks: "
-                                   + ", ".join(sorted(in_suite)))
+            TASKS.get(name)  # an unknown task: "did you mean"
+            raise UnknownNameError(f"task {name!r} is not in suite {suite!r} (its tasks: "
+                                   + ", ".join(sorted(in_suite)) + "); leave out --suite to "
+                                   "run it on its own, under a suite named for it")
     return [t for t in tasks if t.id in only]
+
+
+def select_tasks(suite: str | None, only: list[str] | None, default_suite: str
+                 ) -> tuple[str, list[TaskSpec]]:
+    """The suite and tasks a command runs. Without ``--suite``, tasks that are not all in
+    the default suite run as a suite of their own, named after them (``a+b``), so their
+    records never mix with the default suite's board."""
+    if suite is None and only:
+        default = set(SUITES.get(default_suite).tasks) if default_suite in SUITES else set()
+        if not set(only) <= default:
+            specs = [TASKS.get(name) for name in dict.fromkeys(only)]
+            return "+".join(sorted(s.id for s in specs)), specs
+    suite = suite or default_suite
+    return suite, resolve_tasks(suite, only)

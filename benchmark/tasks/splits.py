@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from benchmark.assets.catalog import asset_path
 from benchmark.core.errors import IntegrityError, SpecError
+from benchmark.core.paths import repo_root
 from benchmark.datasets import DATASETS, Example
 from benchmark.tasks.spec import TaskSpec
 
@@ -23,6 +25,33 @@ SPLIT_NAMES = ("A", "B", "test")
 def load_dataset(name: str) -> list[Example]:
     source = DATASETS.get(name)
     return source.read(asset_path(source.asset))
+
+
+def dataset_key(spec: TaskSpec) -> tuple[str, ...]:
+    """What a task's examples depend on, so tasks sharing a dataset load it once."""
+    ref = spec.dataset
+    if ref.source == "file":
+        return ("file", ref.path or "", ref.sha256 or "", str(ref.hashed()),
+                *spec.label_names)
+    return (ref.source, ref.name)
+
+
+def file_path(spec: TaskSpec) -> Path:
+    """A file dataset's path: relative paths are from the checkout root."""
+    path = Path(spec.dataset.path or "")
+    return path if path.is_absolute() else repo_root() / path
+
+
+def task_examples(spec: TaskSpec) -> list[Example]:
+    """Every example of a (non-hub) task's dataset: a registered asset, or a declared file."""
+    ref = spec.dataset
+    if ref.source == "file":
+        from benchmark.datasets.files import read_file_dataset
+
+        return read_file_dataset(file_path(spec), ref.sha256 or "", spec.label_names,
+                                 text=ref.text, template=ref.template, label=ref.label or "",
+                                 label_map=ref.label_map, fmt=ref.format)
+    return load_dataset(ref.name)
 
 
 def draw_pool(examples: list[Example], size: int, balance: bool, seed: int,
@@ -74,7 +103,7 @@ def task_pool(spec: TaskSpec, examples: list[Example] | None = None) -> list[Exa
         train, test = hub_parts(spec)
         return sorted(train + test, key=lambda e: e.id)
     if examples is None:
-        examples = load_dataset(spec.dataset.name)
+        examples = task_examples(spec)
     return draw_pool(examples, spec.splits.total, spec.balance, spec.seed, len(spec.label_names))
 
 

@@ -1,0 +1,109 @@
+"""Datasets declared in a task's YAML: a local CSV / TSV / JSONL / Parquet file, pinned by
+its sha256, read with pandas, mapped to the task's classes.
+
+No Python is needed to add such a task: the declaration names the file, its hash, the text
+column (or a ``template`` over several columns, e.g. ``"{question} {answer}"``), the label
+column and, where the stored values are not the class names, a ``label_map``. Every mistake
+is reported with what would fix it: the columns present, the unmapped values with their
+counts, both hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from benchmark.core.errors import IntegrityError, SpecError
+from benchmark.datasets.base import Example, make_examples
+
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl",
+           ".parquet": "parquet", ".pq": "parquet"}
+
+
+def file_format(path: Path, declared: str | None) -> str:
+    """The declared format, else the one the suffix names (``.csv.gz`` is csv)."""
+    if declared:
+        return declared
+    suffixes = [s for s in path.suffixes if s not in (".gz", ".bz2", ".xz", ".zst")]
+    if suffixes and suffixes[-1] in FORMATS:
+        return FORMATS[suffixes[-1]]
+    raise SpecError(f"{path}: cannot tell the format from the name; set `dataset.format` to "
+                    f"one of {sorted(set(FORMATS.values()))}")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_table(path: Path, fmt: str):
+    """The file as a DataFrame of strings (values compared as written, never type-guessed)."""
+    import pandas as pd
+
+    if fmt in ("csv", "tsv"):
+        return pd.read_csv(path, sep="," if fmt == "csv" else "\t", dtype=str,
+                           keep_default_na=False)
+    reader = {"jsonl": lambda p: pd.read_json(p, lines=True, dtype=False),
+              "parquet": pd.read_parquet}[fmt]
+    return reader(path).astype(str)
+
+
+def template_fields(template: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name]
+
+
+def _columns_present(frame, wanted: Sequence[str], path: Path, role: str) -> None:
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        raise SpecError(f"{path}: no column {', '.join(map(repr, missing))} ({role}); the file "
+                        f"has columns: {', '.join(map(str, frame.columns))}")
+
+
+def _label_indices(values: Sequence[str], label_names: Sequence[str],
+                   label_map: Mapping[str, str] | None, path: Path) -> list[int | None]:
+    """Each row's class index; values mapped to ``None`` in ``label_map`` are dropped."""
+    index = {name: i for i, name in enumerate(label_names)}
+    mapping = dict(label_map) if label_map is not None else {n: n for n in label_names}
+    unknown = Counter(v for v in values if v not in mapping)
+    if unknown:
+        listed = ", ".join(f"{v!r} ({n})" for v, n in unknown.most_common(12))
+        raise SpecError(f"{path}: label values not in `label_names` "
+                        f"{list(label_names)}{' or `label_map`' if label_map else ''}: {listed}"
+                        f"{' …' if len(unknown) > 12 else ''}; map each to a class name in "
+                        "`dataset.label_map` (or to null to drop its rows)")
+    return [None if mapping[v] is None else index[mapping[v]] for v in values]
+
+
+def read_file_dataset(path: Path, sha256: str, label_names: Sequence[str], *, text: str | None,
+                      template: str | None, label: str, label_map: Mapping[str, str] | None,
+                      fmt: str | None = None) -> list[Example]:
+    """The examples of a declared file, after checking that it is the pinned one."""
+    if not path.is_file():
+        raise SpecError(f"dataset file {path} does not exist (paths are relative to the "
+                        "checkout root)")
+    actual = file_sha256(path)
+    if actual != sha256:
+        raise IntegrityError(f"{path}: sha256 is {actual}, the task pins {sha256}; if the "
+                             "new file is intended, put its hash in `dataset.sha256` and bump "
+                             "the task's `version` (frozen weak labels are tied to the file)")
+    frame = read_table(path, file_format(path, fmt))
+    fields = template_fields(template) if template else [text or ""]
+    _columns_present(frame, fields, path, "text")
+    _columns_present(frame, [label], path, "label")
+    if template:
+        texts = [template.format(**row) for row in frame[fields].to_dict("records")]
+    else:
+        texts = frame[text].tolist()
+    classes = _label_indices(frame[label].tolist(), label_names, label_map, path)
+    return make_examples((t, c) for t, c in zip(texts, classes, strict=True) if c is not None)
+
+
+def class_counts(examples: Sequence[Example], label_names: Sequence[str]) -> dict[str, int]:
+    counts = Counter(e.label for e in examples)
+    return {name: counts.get(i, 0) for i, name in enumerate(label_names)}

@@ -1,0 +1,177 @@
+"""Tasks on datasets declared in their YAML (`source: file`), run on their own or in a
+user's suite file; every mistake in a declaration is named with its fix."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pandas as pd
+import pytest
+
+from benchmark.cli.main import main
+from benchmark.core.errors import IntegrityError, SpecError
+from benchmark.results.records import iter_records
+from tests.conftest import TASK_YAML, TINY_TASK
+
+FILE_DATASET = """\
+dataset:
+  source: file
+  name: {name}
+  path: {path}
+  sha256: {sha}
+{columns}
+"""
+LABELS = {0: "bad", 1: "good"}
+
+
+def _frame(corpus) -> pd.DataFrame:
+    """The tiny corpus split into two text columns, labels stored as words."""
+    heads, tails = zip(*(t.split(" ", 1) if " " in t else (t, "") for t, _ in corpus),
+                       strict=True)
+    return pd.DataFrame({"head": heads, "tail": tails, "review": [t for t, _ in corpus],
+                         "verdict": [LABELS[y] for _, y in corpus]})
+
+
+def _write(frame: pd.DataFrame, path) -> str:
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif path.suffix == ".jsonl":
+        frame.to_json(path, orient="records", lines=True, force_ascii=False)
+    else:
+        frame.to_parquet(path, index=False)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def task_yaml(task_id: str, path, sha: str, columns: str, name: str = "reviews") -> str:
+    base = TASK_YAML.format(id=task_id)
+    start, end = base.index("dataset:"), base.index("label_names:")
+    return (base[:start] + FILE_DATASET.format(name=name, path=path, sha=sha, columns=columns)
+            + base[end:])
+
+
+MAPPED = "  text: review\n  label: verdict\n  label_map: {bad: negative, good: positive}"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_a_declared_file_freezes_to_the_same_pool_in_every_format(tiny_world, suffix) -> None:
+    from benchmark.tasks.splits import example_pool
+
+    data = tiny_world.root / "data"
+    data.mkdir(exist_ok=True)
+    path = data / f"reviews{suffix}"
+    sha = _write(_frame(tiny_world.corpus), path)
+    with tiny_world.frozen_task("file-task", task_yaml("file-task", f"data/{path.name}", sha,
+                                                       MAPPED)) as spec:
+        pool = example_pool(spec)
+        asset_pool = example_pool(__import__("benchmark.tasks.spec", fromlist=["TASKS"])
+                                  .TASKS.get(TINY_TASK))
+        assert [e.id for e in pool] == [e.id for e in asset_pool]  # same texts, same classes
+        assert list(pool.labels) == list(asset_pool.labels)
+        assert (tiny_world.root / "tasks" / "frozen" / "file-task").is_dir()
+
+
+def test_a_template_joins_columns(tiny_world) -> None:
+    from benchmark.tasks.splits import task_examples
+
+    path = tiny_world.root / "pairs.csv"
+    sha = _write(_frame(tiny_world.corpus), path)
+    columns = ("  template: \"{head} {tail}\"\n  label: verdict\n"
+               "  label_map: {bad: negative, good: positive}")
+    spec_yaml = task_yaml("pair-task", "pairs.csv", sha, columns)
+    (tiny_world.root / "tasks" / "pair-task.yaml").write_text(spec_yaml)
+    from benchmark.tasks.spec import TASKS
+
+    TASKS.reset()
+    try:
+        examples = task_examples(TASKS.get("pair-task"))
+    finally:
+        (tiny_world.root / "tasks" / "pair-task.yaml").unlink()
+        TASKS.reset()
+    joined = {" ".join(p for p in t.split(" ", 1)) for t, _ in tiny_world.corpus}
+    assert {e.text for e in examples} <= joined and len(examples) > 100
+
+
+@pytest.mark.parametrize(("columns", "edit", "error", "message"), [
+    ("  text: body\n  label: verdict", None, SpecError,
+     r"no column 'body' \(text\); the file has columns: head, tail, review, verdict"),
+    ("  text: review\n  label: verdict", None, SpecError,
+     r"label values not in `label_names` \['negative', 'positive'\]: '(bad|good)' \(\d+\), "
+     r"'(bad|good)' \(\d+\); map each"),
+    ("  text: review\n  label: verdict\n  label_map: {bad: negative}", None, SpecError,
+     r"'good' \(\d+\)"),
+    (MAPPED, "tamper", IntegrityError, "sha256 is [0-9a-f]{64}, the task pins [0-9a-f]{64}"),
+])
+def test_bad_declarations_name_the_fix(tiny_world, columns, edit, error, message) -> None:
+    from benchmark.tasks.spec import TASKS
+    from benchmark.tasks.splits import task_examples
+
+    path = tiny_world.root / "bad.csv"
+    sha = _write(_frame(tiny_world.corpus), path)
+    if edit == "tamper":
+        path.write_text(path.read_text().replace("good", "bad", 1))
+    (tiny_world.root / "tasks" / "bad-task.yaml").write_text(
+        task_yaml("bad-task", "bad.csv", sha, columns))
+    TASKS.reset()
+    try:
+        with pytest.raises(error, match=message):
+            task_examples(TASKS.get("bad-task"))
+    finally:
+        (tiny_world.root / "tasks" / "bad-task.yaml").unlink()
+        TASKS.reset()
+
+
+@pytest.mark.parametrize(("dataset", "message"), [
+    ("  source: file\n  name: x\n  path: a.csv\n  text: t\n  label: y",
+     r"needs `path`, `sha256` \(`sha256sum FILE`\) and `label`"),
+    (f"  source: file\n  name: x\n  path: a.csv\n  sha256: {'a' * 64}\n  label: y",
+     "one of `text`"),
+    ("  source: asset\n  name: x\n  asset: a\n  label: y", "label: only for `source: file`"),
+])
+def test_the_declaration_itself_is_checked(tmp_path, dataset, message) -> None:
+    from benchmark.tasks.spec import parse_task
+
+    base = TASK_YAML.format(id="t")
+    start, end = base.index("dataset:"), base.index("label_names:")
+    path = tmp_path / "t.yaml"
+    path.write_text(base[:start] + "dataset:\n" + dataset + "\n" + base[end:])
+    with pytest.raises(SpecError, match=message):
+        parse_task(path)
+
+
+def test_a_task_in_no_suite_runs_under_its_own_name(tiny_world, tmp_path, capsys) -> None:
+    path = tiny_world.root / "own.csv"
+    sha = _write(_frame(tiny_world.corpus), path)
+    results, site = tmp_path / "results", tmp_path / "site"
+    with tiny_world.frozen_task("own-task", task_yaml("own-task", "own.csv", sha, MAPPED)):
+        assert main(["run", "--tasks", "own-task", "--methods", "naive", "--replicates", "1",
+                     "--results-dir", str(results), "--leaderboard-dir", str(site),
+                     "--no-progress", "--workers", "1"]) == 0
+        (record,) = iter_records(results)
+        assert (record.suite, record.task, record.status) == ("own-task", "own-task", "ok")
+        board = json.loads((site / "leaderboard.json").read_text())["suites"]
+        assert [(b["suite"], [e["method"] for e in b["ranked"]]) for b in board] == [
+            ("own-task", ["naive"])]
+        # naming a suite that lacks the task says how to run it on its own
+        assert main(["run", "--suite", "tiny", "--tasks", "own-task", "--results-dir",
+                     str(results), "--no-progress"]) == 2
+        assert "leave out --suite to run it on its own" in capsys.readouterr().err
+
+
+def test_users_declare_suites_in_a_file_of_their_own(tiny_world) -> None:
+    from benchmark.tasks.spec import SUITES, suite_tasks
+
+    own = tiny_world.root / "tasks" / "suites"
+    own.mkdir(exist_ok=True)
+    (own / "mine.yaml").write_text(f"mine:\n  description: my suite\n  tasks: [{TINY_TASK}]\n")
+    SUITES.reset()
+    try:
+        assert [t.id for t in suite_tasks("mine")] == [TINY_TASK]
+        (own / "dup.yaml").write_text(f"mine:\n  description: again\n  tasks: [{TINY_TASK}]\n")
+        SUITES.reset()
+        with pytest.raises(Exception, match="mine"):
+            SUITES.get("mine")
+    finally:
+        for file in own.glob("*.yaml"):
+            file.unlink()
+        SUITES.reset()
