@@ -1,20 +1,21 @@
 """``filter-confident``: train only on the examples the weak model is most sure of.
 
 Keep the ``keep_fraction`` (default 0.5) of split B with the largest weak margin
-|y_weak,1 − 0.5| (ties broken by example order, so the choice is deterministic), then train
-with cross-entropy on their weak soft labels. With ``per_class: true`` (default) the fraction
-is taken within each weak-predicted class, so the kept set has the weak labels' class
-balance: a global cut would drop mostly the class the weak model is less sure of and turn
-the filter into a shift of the class prior. A classic noisy-label filter; in the W2S
-literature it appears as confidence-based data selection (e.g. EleutherAI w2s probe
-filtering, and the "easy" subsets of Burns et al.'s easy-to-hard analysis).
+|y_weak,1 − 0.5| (max_c y_weak,c − 1/K with K classes; ties broken by example order, so the
+choice is deterministic), then train with cross-entropy on their weak soft labels. With
+``per_class: true`` (default) the fraction is taken within each weak-predicted class, so
+the kept set has the weak labels' class balance: a global cut would drop mostly the class
+the weak model is less sure of and turn the filter into a shift of the class prior. A
+classic noisy-label filter; in the W2S literature it appears as confidence-based data
+selection (e.g. EleutherAI w2s probe filtering, and the "easy" subsets of Burns et al.'s
+easy-to-hard analysis).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from benchmark.api import Method, MethodInput, register
+from benchmark.api import Method, MethodInput, confidence_margin, register
 
 
 def confident_rows(weak_probs: np.ndarray, keep_fraction: float, per_class: bool = False
@@ -26,7 +27,7 @@ def confident_rows(weak_probs: np.ndarray, keep_fraction: float, per_class: bool
         parts = [np.flatnonzero(hard == c) for c in np.unique(hard)]
         return np.sort(np.concatenate([
             rows[confident_rows(weak_probs[rows], keep_fraction)] for rows in parts]))
-    margin = np.abs(weak_probs[:, 1] - 0.5)
+    margin = confidence_margin(weak_probs)
     keep = max(1, int(round(keep_fraction * len(margin))))
     order = np.argsort(-margin, kind="stable")
     return np.sort(order[:keep])

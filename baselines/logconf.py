@@ -23,7 +23,9 @@ from benchmark.api import (
     Method,
     MethodInput,
     class1_prior,
+    class_shares,
     harden_keep_prior,
+    harden_keep_shares,
     linear_ramp,
     openai_logconf_coefficient,
     register,
@@ -69,7 +71,9 @@ class LogConf(Method):
         return linear_ramp(progress, self.alpha_max, self.warmup_fraction)
 
     def self_target(self, probs: torch.Tensor, weak_probs: torch.Tensor) -> torch.Tensor:
-        return harden_keep_prior(probs, class1_prior(weak_probs))
+        if probs.shape[1] == 2:
+            return harden_keep_prior(probs, class1_prior(weak_probs))
+        return harden_keep_shares(probs, class_shares(weak_probs))  # K classes: every share
 
     def loss(self, logits: torch.Tensor, weak_probs: torch.Tensor, progress: float
              ) -> torch.Tensor:

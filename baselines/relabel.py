@@ -23,7 +23,7 @@ from benchmark.api import Method, MethodInput, register, standardizer
 
 def knn_relabel(features: np.ndarray, weak_probs: np.ndarray, k: int, exclude_self: bool
                 ) -> np.ndarray:
-    """[n, 2] soft labels: class-1 probability = mean weak class-1 probability of k neighbours."""
+    """[n, K] soft labels: the mean weak probabilities of the k nearest neighbours."""
     import torch
 
     mean, scale = standardizer(features)
@@ -33,13 +33,16 @@ def knn_relabel(features: np.ndarray, weak_probs: np.ndarray, k: int, exclude_se
         distances.fill_diagonal_(float("inf"))
     k = min(k, len(x) - int(exclude_self))
     nearest = distances.topk(k, largest=False).indices.numpy()
-    p1 = np.asarray(weak_probs, np.float64)[:, 1][nearest].mean(axis=1)
-    return np.stack([1 - p1, p1], axis=1).astype(np.float32)
+    weak = np.asarray(weak_probs, np.float64)
+    if weak.shape[1] == 2:
+        p1 = weak[:, 1][nearest].mean(axis=1)
+        return np.stack([1 - p1, p1], axis=1).astype(np.float32)
+    return weak[nearest].mean(axis=1).astype(np.float32)  # K classes: the mean vector
 
 
 def soft_logreg_relabel(features: np.ndarray, weak_probs: np.ndarray, l2: float, seed: int
                         ) -> tuple[np.ndarray, object]:
-    """[n, 2] soft labels from a logistic regression fitted to soft targets, and the model."""
+    """[n, K] soft labels from a logistic regression fitted to soft targets, and the model."""
     from sklearn.linear_model import LogisticRegression
 
     mean, scale = standardizer(features)
@@ -47,8 +50,9 @@ def soft_logreg_relabel(features: np.ndarray, weak_probs: np.ndarray, l2: float,
     n = len(x)
     weak = np.asarray(weak_probs, np.float64)
     model = LogisticRegression(C=1.0 / (2 * n * l2), max_iter=2000, random_state=seed)
-    model.fit(np.concatenate([x, x]), np.repeat([0, 1], n),
-              sample_weight=np.concatenate([weak[:, 0], weak[:, 1]]))
+    classes = weak.shape[1]  # one weighted copy of x per class
+    model.fit(np.concatenate([x] * classes), np.repeat(np.arange(classes), n),
+              sample_weight=np.concatenate([weak[:, c] for c in range(classes)]))
     return model.predict_proba(x).astype(np.float32), model
 
 

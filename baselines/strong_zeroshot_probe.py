@@ -1,11 +1,12 @@
 """``strong-zeroshot-probe``: a control: what the strong features give with no supervision.
 
 Split B's strong-model features are standardised, projected on their first ``components``
-principal components and clustered by a two-component Gaussian mixture (diagonal
-covariances); test examples get the mixture's posterior probabilities. No label is used to
+principal components and clustered by a Gaussian mixture with one component per class
+(diagonal covariances); test examples get the mixture's posterior probabilities. No label is used to
 find the clusters. A clustering cannot know which cluster is which class, so ``orient:
 weak`` (default) uses the weak labels for exactly one bit: the cluster whose B examples have
-the higher mean weak class-1 probability is called class 1. ``orient: none`` keeps the
+the higher mean weak class-1 probability is called class 1 (with K classes, clusters and
+classes are matched one to one by their mean weak probabilities). ``orient: none`` keeps the
 mixture's arbitrary order. This is the unsupervised-elicitation floor (cf. Burns et al.
 2022, "Discovering Latent Knowledge"): a method that does not beat it has added nothing
 the strong model did not already separate on its own.
@@ -20,9 +21,9 @@ from benchmark.api import Method, MethodInput, register, standardizer
 ORIENT = ("weak", "none")
 
 
-def cluster_probs(train: np.ndarray, test: np.ndarray, components: int, seed: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior [n, 2] of a 2-Gaussian mixture fitted to PCA-reduced, unlabelled ``train``."""
+def cluster_probs(train: np.ndarray, test: np.ndarray, components: int, seed: int,
+                  classes: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior [n, K] of a K-Gaussian mixture fitted to PCA-reduced, unlabelled ``train``."""
     from sklearn.decomposition import PCA
     from sklearn.mixture import GaussianMixture
 
@@ -30,7 +31,7 @@ def cluster_probs(train: np.ndarray, test: np.ndarray, components: int, seed: in
     pca = PCA(n_components=min(components, train.shape[1], len(train)), random_state=seed)
     z_train = pca.fit_transform((train - mean) / scale)
     z_test = pca.transform((np.asarray(test, np.float32) - mean) / scale)
-    gmm = GaussianMixture(2, covariance_type="diag", n_init=3, random_state=seed)
+    gmm = GaussianMixture(classes, covariance_type="diag", n_init=3, random_state=seed)
     gmm.fit(z_train)
     return gmm.predict_proba(z_train), gmm.predict_proba(z_test)
 
@@ -45,9 +46,26 @@ def orient_by_weak(train_probs: np.ndarray, test_probs: np.ndarray, weak_probs: 
     return test_probs[:, ::-1] if mean1 < mean0 else test_probs
 
 
+def match_by_weak(train_probs: np.ndarray, test_probs: np.ndarray, weak_probs: np.ndarray
+                  ) -> np.ndarray:
+    """K clusters named by a one-to-one matching to classes that maximises, summed over
+    clusters, the mean weak probability of the matched class among the cluster's members
+    (the K-class form of :func:`orient_by_weak`; the Hungarian algorithm)."""
+    from scipy.optimize import linear_sum_assignment
+
+    hard = train_probs.argmax(1)
+    weak = np.asarray(weak_probs, np.float64)
+    means = np.array([weak[hard == c].mean(0) if (hard == c).any() else np.zeros(weak.shape[1])
+                      for c in range(train_probs.shape[1])])      # [cluster, class]
+    clusters, classes = linear_sum_assignment(-means)
+    out = np.empty_like(test_probs)
+    out[:, classes] = test_probs[:, clusters]
+    return out
+
+
 @register("strong-zeroshot-probe")
 class StrongZeroShotProbe(Method):
-    """Control: unsupervised 2-cluster split of the strong features (weak labels name it only)."""
+    """Control: unsupervised K-cluster split of the strong features (weak labels name it only)."""
 
     version = "1"
     regimes = ("probe",)  # works on cached features; no finetune form yet
@@ -61,7 +79,8 @@ class StrongZeroShotProbe(Method):
 
     def fit_predict(self, inp: MethodInput) -> np.ndarray:
         train, test = cluster_probs(inp.train_features, inp.test_features,
-                                    self.config["components"], inp.seed)
+                                    self.config["components"], inp.seed, inp.num_classes)
         if self.config["orient"] == "weak":
-            test = orient_by_weak(train, test, inp.train_weak_probs)
+            name = orient_by_weak if inp.num_classes == 2 else match_by_weak
+            test = name(train, test, inp.train_weak_probs)
         return np.ascontiguousarray(test)

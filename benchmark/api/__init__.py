@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from benchmark.api.losses import (
     class1_prior,
+    class_shares,
+    confidence_margin,
     harden_argmax,
     harden_keep_prior,
+    harden_keep_shares,
     linear_ramp,
     openai_logconf_coefficient,
     per_example_cross_entropy,
@@ -35,7 +38,8 @@ from benchmark.training.probe import (
 __all__ = [
     "FinetuneConfig", "FinetunedClassifier", "LinearProbe", "Method", "MethodInput",
     "ProbeConfig", "SpecError", "StrongModelInfo", "accuracy", "auroc", "class1_prior",
-    "harden_argmax", "harden_keep_prior", "linear_ramp", "one_hot",
+    "class_shares", "confidence_margin", "harden_argmax", "harden_keep_prior",
+    "harden_keep_shares", "linear_ramp", "one_hot",
     "openai_logconf_coefficient", "per_example_cross_entropy", "register",
     "soft_cross_entropy", "standardizer", "train_probe", "whole_batch",
 ]

@@ -13,8 +13,8 @@ import torch
 from benchmark.training.probe import soft_cross_entropy
 
 __all__ = ["soft_cross_entropy", "per_example_cross_entropy", "harden_keep_prior",
-           "harden_argmax", "linear_ramp", "openai_logconf_coefficient", "class1_prior",
-           "whole_batch"]
+           "harden_keep_shares", "harden_argmax", "linear_ramp", "openai_logconf_coefficient",
+           "class1_prior", "class_shares", "confidence_margin", "whole_batch"]
 
 
 def whole_batch(values: torch.Tensor) -> torch.Tensor:
@@ -68,6 +68,59 @@ def harden_keep_prior(probs: torch.Tensor, prior: torch.Tensor | float) -> torch
     threshold = torch.quantile(whole_batch(p0), level)
     class1 = p0 < threshold
     return torch.stack([~class1, class1], dim=1).to(probs.dtype)
+
+
+def class_shares(weak_probs: torch.Tensor) -> torch.Tensor:
+    """Each class's share of the weak labels over the whole batch (all ranks): [K]."""
+    return whole_batch(weak_probs).mean(0)
+
+
+def harden_keep_shares(probs: torch.Tensor, shares: torch.Tensor) -> torch.Tensor:
+    """One-hot labels that keep each class's ``shares`` of the batch: the K-class form of
+    :func:`harden_keep_prior` (two classes go through it unchanged).
+
+    With K > 2 there is no single threshold, so the argmax is kept where it fits: every
+    (example, class) pair in order of falling probability takes its class while the class
+    has room (quota ``round(share · n)``, the rounding spread by largest remainder) and the
+    example is free. Each class ends with its quota, and an example the student is sure of
+    keeps its argmax unless its class is already full. Not for data-parallel training with
+    K > 2 (the quotas would be per rank): that is refused.
+    """
+    if probs.ndim != 2 or probs.shape[1] < 2:
+        raise ValueError(f"hardening needs probabilities [n, K], got {tuple(probs.shape)}")
+    if probs.shape[1] == 2:
+        return harden_keep_prior(probs, shares[1])
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        raise NotImplementedError("share-keeping hardening of K > 2 classes under data "
+                                  "parallelism; train on one process")
+    p = probs.detach()
+    n, k = p.shape
+    wanted = shares.detach().to(torch.float64).clamp(min=0) * n
+    quota = wanted.floor().long()
+    short = n - int(quota.sum())
+    if short > 0:
+        quota[torch.argsort(wanted - quota, descending=True, stable=True)[:short]] += 1
+    order = torch.argsort(p.reshape(-1), descending=True, stable=True).tolist()
+    room, chosen = quota.tolist(), [-1] * n
+    for flat in order:
+        row, cls = divmod(flat, k)
+        if chosen[row] < 0 and room[cls] > 0:
+            chosen[row], room[cls] = cls, room[cls] - 1
+    return torch.nn.functional.one_hot(torch.tensor(chosen), k).to(probs.dtype)
+
+
+def confidence_margin(probs):
+    """How far each row's top class stands above uniform: |p₁ − ½| with two classes (the
+    binary originals' margin), max_c p_c − 1/K with K. Numpy arrays or tensors."""
+    k = probs.shape[1]
+    if isinstance(probs, torch.Tensor):
+        return (probs[:, 1] - 0.5).abs() if k == 2 else probs.max(-1).values - 1.0 / k
+    import numpy as np
+
+    probs = np.asarray(probs)
+    return np.abs(probs[:, 1] - 0.5) if k == 2 else probs.max(1) - 1.0 / k
 
 
 def harden_argmax(probs: torch.Tensor) -> torch.Tensor:

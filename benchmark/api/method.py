@@ -133,6 +133,7 @@ class Method:
     version: ClassVar[str] = "1"
     defaults: ClassVar[dict[str, Any]] = {}
     regimes: ClassVar[tuple[str, ...]] = ("probe", "finetune")  # where fit_predict works
+    binary_only: ClassVar[bool] = False  # True: left out of tasks with more than two classes
     paper: ClassVar[str | None] = None  # link shown on the leaderboard (submissions: yaml)
     code: ClassVar[str | None] = None
 

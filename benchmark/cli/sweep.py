@@ -49,6 +49,13 @@ def plan_sweep(args: argparse.Namespace) -> SweepPlan:
             skipped = sorted(set(methods) - set(usable))
             print(f"note: {', '.join(skipped)} cannot run {spec.regime}-regime task "
                   f"{spec.id!r} (the method works on cached probe features); skipped")
+        if len(spec.label_names) > 2:
+            binary = [m for m in usable if METHODS.get(m).binary_only]
+            if binary:
+                print(f"note: {', '.join(binary)} declare{'s' if len(binary) == 1 else ''} "
+                      f"`binary_only` and cannot run {len(spec.label_names)}-class task "
+                      f"{spec.id!r}; skipped")
+            usable = [m for m in usable if m not in binary]
         count = spec.replicates if args.replicates is None else args.replicates
         if not 1 <= count <= spec.replicates:
             raise W2SBenchError(f"--replicates {count}: task {spec.id!r} has "

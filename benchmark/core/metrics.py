@@ -23,20 +23,32 @@ def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
     return float((np.asarray(probs).argmax(axis=1) == np.asarray(labels)).mean())
 
 
+def _binary_auroc(scores: np.ndarray, positives: np.ndarray) -> float | None:
+    """AUROC of ``scores`` for ``positives`` from average ranks (Mann-Whitney U), ties half."""
+    n_pos, n_neg = int(positives.sum()), int((~positives).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    ranks = (np.cumsum(counts) - (counts - 1) / 2)[inverse]  # 1-based average ranks
+    return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
 def auroc(probs: np.ndarray, labels: np.ndarray) -> float | None:
-    """Binary AUROC of the class-1 probability; None when the labels hold one class only.
+    """AUROC: of the class-1 probability with two classes; with K > 2 the macro average of
+    the one-vs-rest AUROCs over the classes that occur (and do not make up every label).
+    None when no class can be scored (the labels hold one class only).
 
     Computed exactly from average ranks (the Mann-Whitney U statistic), ties counted half.
     """
     labels = np.asarray(labels)
     probs = np.asarray(probs)
-    positives = labels == 1
-    n_pos, n_neg = int(positives.sum()), int((~positives).sum())
-    if n_pos == 0 or n_neg == 0 or probs.ndim != 2 or probs.shape[1] != 2:
+    if probs.ndim != 2 or probs.shape[1] < 2:
         return None
-    _, inverse, counts = np.unique(probs[:, 1], return_inverse=True, return_counts=True)
-    ranks = (np.cumsum(counts) - (counts - 1) / 2)[inverse]  # 1-based average ranks
-    return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    if probs.shape[1] == 2:
+        return _binary_auroc(probs[:, 1], labels == 1)
+    scores = [_binary_auroc(probs[:, c], labels == c) for c in range(probs.shape[1])]
+    scored = [s for s in scores if s is not None]
+    return float(np.mean(scored)) if scored else None
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,11 @@ def _label_indices(values: Sequence[str], label_names: Sequence[str],
     """Each row's class index; values mapped to ``None`` in ``label_map`` are dropped."""
     index = {name: i for i, name in enumerate(label_names)}
     mapping = dict(label_map) if label_map is not None else {n: n for n in label_names}
+    strays = sorted({str(v) for v in mapping.values() if v is not None and v not in index})
+    if strays:
+        raise SpecError(f"{path}: `dataset.label_map` maps to {', '.join(map(repr, strays))}, "
+                        f"which {'is' if len(strays) == 1 else 'are'} not in `label_names` "
+                        f"{list(label_names)}")
     unknown = Counter(v for v in values if v not in mapping)
     if unknown:
         listed = ", ".join(f"{v!r} ({n})" for v, n in unknown.most_common(12))

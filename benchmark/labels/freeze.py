@@ -94,10 +94,12 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> L
         rows = {name: np.array(pool.rows(split)) for name, split in ids.items()}
         if weak_finetuned:
             predict = fit_finetuned_supervisor(spec.weak_model, rows["A"], labels[rows["A"]],
-                                               texts, spec.finetune, seed)
+                                               texts, spec.finetune, seed,
+                                               len(spec.label_names))
         else:
             predict = fit_weak_supervisor(spec.weak_model, rows["A"], labels[rows["A"]],
-                                          spec.training.weak_c, texts, weak_features, seed)
+                                          spec.training.weak_c, texts, weak_features, seed,
+                                          len(spec.label_names))
         probs = {"B": predict(rows["B"]), "test": predict(rows["test"])}
         blobs[k] = encode_replicate(ids, probs)
         # Score the weak model from the probabilities as stored (6 decimals), exactly as a

@@ -31,7 +31,8 @@ Predictor = Callable[[np.ndarray], np.ndarray]
 
 
 def fit_finetuned_supervisor(model: str, train_rows: np.ndarray, labels: np.ndarray,
-                             texts: Sequence[str], settings: Any, seed: int) -> Predictor:
+                             texts: Sequence[str], settings: Any, seed: int,
+                             classes: int = 2) -> Predictor:
     """Finetune ladder rung ``model`` on gold A (``settings``: the task's finetune block),
     with the rung's own learning rate, eval batch size and checkpointing."""
     rung = LADDER.get(model)
@@ -40,24 +41,35 @@ def fit_finetuned_supervisor(model: str, train_rows: np.ndarray, labels: np.ndar
                      gradient_checkpointing=settings.gradient_checkpointing
                      or rung.gradient_checkpointing)
     fitted = fit_classifier(model_checkpoint(model), settings.pooling,
-                            [texts[i] for i in train_rows], one_hot(labels, 2), config, seed,
+                            [texts[i] for i in train_rows], one_hot(labels, classes), config, seed,
                             soft_cross_entropy)
     return lambda rows: fitted.predict_proba([texts[i] for i in rows])
 
 
+def _every_class(pipeline, inputs, classes: int) -> np.ndarray:
+    """Probabilities with a column per class of the task, also those split A lacked (0)."""
+    proba = pipeline.predict_proba(inputs)
+    if proba.shape[1] == classes:
+        return proba
+    full = np.zeros((len(proba), classes), dtype=proba.dtype)
+    full[:, pipeline.classes_] = proba
+    return full
+
+
 def fit_weak_supervisor(model: str, train_rows: np.ndarray, labels: np.ndarray, c: float,
                         texts: Sequence[str], features: np.ndarray | None,
-                        seed: int) -> Predictor:
-    """Fit on the pool rows ``train_rows``; return ``predict(rows) -> [n, classes]`` probs."""
+                        seed: int, classes: int = 2) -> Predictor:
+    """Fit on the pool rows ``train_rows``; return ``predict(rows) -> [n, classes]`` probs
+    (multinomial logistic regression with more than two classes)."""
     spec = MODELS.get(model)
     if spec.kind == "tfidf":
         pipeline = make_pipeline(
             TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
             LogisticRegression(C=c, max_iter=5000, random_state=seed))
         pipeline.fit([texts[i] for i in train_rows], labels)
-        return lambda rows: pipeline.predict_proba([texts[i] for i in rows])
+        return lambda rows: _every_class(pipeline, [texts[i] for i in rows], classes)
     assert features is not None, f"encoder supervisor {model!r} needs features"
     pipeline = make_pipeline(StandardScaler(),
                              LogisticRegression(C=c, max_iter=5000, random_state=seed))
     pipeline.fit(features[train_rows], labels)
-    return lambda rows: pipeline.predict_proba(features[rows])
+    return lambda rows: _every_class(pipeline, features[rows], classes)

@@ -49,6 +49,7 @@ class Examined(BaseModel):
     name: str
     version: str = ""
     regimes: tuple[str, ...] = ("probe", "finetune")
+    binary_only: bool = False
     paper: str | None = None
     code: str | None = None
     summary: str = ""
@@ -106,7 +107,8 @@ def submission_module(name: str) -> str:
 def describe(cls: type[Method], name: str, config: dict[str, Any]) -> Examined:
     module = sys.modules.get(cls.__module__)
     return Examined(
-        name=name, version=str(cls.version), regimes=tuple(cls.regimes), paper=cls.paper,
+        name=name, version=str(cls.version), regimes=tuple(cls.regimes),
+        binary_only=bool(getattr(cls, "binary_only", False)), paper=cls.paper,
         code=cls.code, config=config,
         summary=inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].replace("\n", " "),
         description=inspect.cleandoc(getattr(module, "__doc__", None) or ""))

@@ -138,7 +138,7 @@ class TaskSpec(_Strict):
     version: PositiveInt
     description: str = Field(max_length=500)
     dataset: DatasetRef
-    label_names: list[str] = Field(min_length=2, max_length=2)
+    label_names: list[str] = Field(min_length=2, max_length=1000)
     balance: bool = True
     splits: SplitSizes
     weak_model: str
