@@ -175,3 +175,39 @@ def test_users_declare_suites_in_a_file_of_their_own(tiny_world) -> None:
         for file in own.glob("*.yaml"):
             file.unlink()
         SUITES.reset()
+
+
+def test_new_task_checks_the_data_and_writes_a_task_that_freezes(tiny_world, capsys) -> None:
+    path = tiny_world.root / "scaffold.csv"
+    _write(_frame(tiny_world.corpus), path)
+    args = ["new-task", "scaffolded", "--file", str(path), "--text", "review", "--label",
+            "verdict", "--label-map", "bad=negative,good=positive", "--weak", "tfidf-logreg",
+            "--strong", "tiny-bert", "--replicates", "2"]
+    task_file = tiny_world.root / "tasks" / "scaffolded.yaml"
+    try:
+        assert main([*args, "--splits", "100,400,200"]) == 2  # 700 > the 600 rows
+        assert "sizes that fit: {'weak_train': 60, 'student_train': 360, 'test': 180}" in \
+            capsys.readouterr().err
+        assert main(args) == 0
+        out = capsys.readouterr().out
+        assert "600 rows; columns head, tail, review, verdict; classes: negative 300, " \
+               "positive 300; largest balanced pool 600" in out
+        assert "w2s-bench freeze scaffolded" in out
+        from benchmark.labels.freeze import freeze_task
+        from benchmark.tasks.spec import TASKS
+
+        TASKS.reset()
+        spec = TASKS.get("scaffolded")
+        assert spec.dataset.path == "scaffold.csv" and spec.label_names == ["negative",
+                                                                            "positive"]
+        assert spec.splits.total == 600 and spec.replicates == 2
+        freeze_task(spec, progress=False)
+        assert main(args) == 2 and "exists; pass --force" in capsys.readouterr().err
+    finally:
+        task_file.unlink(missing_ok=True)
+        import shutil
+
+        shutil.rmtree(tiny_world.root / "tasks" / "frozen" / "scaffolded", ignore_errors=True)
+        from benchmark.tasks.spec import TASKS
+
+        TASKS.reset()

@@ -153,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_sweep_parsers(sub, DEFAULT_SUITE)
 
     from benchmark.cli.methods import add_parsers
+    from benchmark.cli.tasks import add_parsers as add_task_parsers
+
+    add_task_parsers(sub)
 
     add_parsers(sub)
 

@@ -11,6 +11,7 @@ counts, both hashes.
 from __future__ import annotations
 
 import hashlib
+import io
 import string
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -21,13 +22,14 @@ from benchmark.datasets.base import Example, make_examples
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl",
            ".parquet": "parquet", ".pq": "parquet"}
+COMPRESSED = (".gz", ".bz2", ".xz")
 
 
 def file_format(path: Path, declared: str | None) -> str:
     """The declared format, else the one the suffix names (``.csv.gz`` is csv)."""
     if declared:
         return declared
-    suffixes = [s for s in path.suffixes if s not in (".gz", ".bz2", ".xz", ".zst")]
+    suffixes = [s for s in path.suffixes if s not in COMPRESSED]
     if suffixes and suffixes[-1] in FORMATS:
         return FORMATS[suffixes[-1]]
     raise SpecError(f"{path}: cannot tell the format from the name; set `dataset.format` to "
@@ -46,12 +48,26 @@ def read_table(path: Path, fmt: str):
     """The file as a DataFrame of strings (values compared as written, never type-guessed)."""
     import pandas as pd
 
-    if fmt in ("csv", "tsv"):
-        return pd.read_csv(path, sep="," if fmt == "csv" else "\t", dtype=str,
-                           keep_default_na=False)
-    reader = {"jsonl": lambda p: pd.read_json(p, lines=True, dtype=False),
-              "parquet": pd.read_parquet}[fmt]
-    return reader(path).astype(str)
+    if fmt == "parquet":
+        return pd.read_parquet(path).astype(str)
+    text = io.StringIO(_decoded(path), newline="")
+    if fmt == "jsonl":
+        return pd.read_json(text, lines=True, dtype=False).astype(str)
+    return pd.read_csv(text, sep="," if fmt == "csv" else "\t", dtype=str,
+                       keep_default_na=False)
+
+
+def _decoded(path: Path) -> str:
+    """The file as text; bytes that are not UTF-8 become U+FFFD (deterministic, and real
+    corpora have them: the embedded tweets are double-encoded in places). Compressed files
+    (.gz, .bz2, .xz) are opened through their codec."""
+    import bz2
+    import gzip
+    import lzma
+
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(path.suffix, open)
+    with opener(path, "rb") as f:
+        return f.read().decode("utf-8", errors="replace")
 
 
 def template_fields(template: str) -> list[str]:

@@ -1,0 +1,123 @@
+"""``w2s-bench new-task``: a task YAML from a data file and a weak → strong pair, with the
+data checked on the spot (columns, classes and their counts, the split sizes that fit).
+
+What it writes is an ordinary task file (``source: file``, pinned by the file's sha256):
+edit it freely, then ``w2s-bench freeze`` it. Nothing here trains anything.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from benchmark.core.errors import SpecError
+from benchmark.core.paths import repo_root, tasks_dir
+from benchmark.core.schema import validate
+from benchmark.datasets.base import make_examples
+from benchmark.datasets.files import file_format, file_sha256, read_table, template_fields
+from benchmark.tasks.spec import TASKS, TaskSpec
+
+MAX_POOL = 10_000   # the embedded tasks' size: 1,000 A + 6,000 B + 3,000 test
+
+
+@dataclass(frozen=True)
+class DataCheck:
+    """What the file holds, as the task would see it."""
+
+    rows: int
+    columns: tuple[str, ...]
+    classes: dict[str, int]      # class name → examples after dedup, in label order
+    largest_pool: int            # the biggest class-balanced pool: smallest class × classes
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{name} {count:,}" for name, count in self.classes.items())
+        return (f"{self.rows:,} rows; columns {', '.join(self.columns)}; classes: {counts}; "
+                f"largest balanced pool {self.largest_pool:,}")
+
+
+def _relative(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(repo_root()).as_posix()
+    except ValueError:
+        return str(path.resolve())
+
+
+def check_data(path: Path, text: str | None, template: str | None, label: str,
+               label_map: dict[str, str | None] | None, fmt: str | None = None
+               ) -> tuple[DataCheck, list[str]]:
+    """The file's check and its class names (the label map's targets, else the values)."""
+    from benchmark.datasets.files import _columns_present, _label_indices
+
+    if not path.is_file():
+        raise SpecError(f"{path}: no such file")
+    frame = read_table(path, file_format(path, fmt))
+    _columns_present(frame, template_fields(template) if template else [text or ""], path,
+                     "text")
+    _columns_present(frame, [label], path, "label")
+    values = frame[label].tolist()
+    if label_map is None:
+        names = sorted(Counter(values))
+    else:
+        names = list(dict.fromkeys(v for v in label_map.values() if v is not None))
+    if len(names) < 2:
+        raise SpecError(f"{path}: column {label!r} holds {len(names)} class(es) "
+                        f"({', '.join(names) or 'none'}); a task needs at least two")
+    texts = ([template.format(**row) for row in frame[template_fields(template)]
+              .to_dict("records")] if template else frame[text].tolist())
+    classes = _label_indices(values, names, label_map, path)
+    examples = make_examples((t, c) for t, c in zip(texts, classes, strict=True)
+                             if c is not None)
+    counts = Counter(e.label for e in examples)
+    per_class = {name: counts.get(i, 0) for i, name in enumerate(names)}
+    return (DataCheck(len(frame), tuple(map(str, frame.columns)), per_class,
+                      min(per_class.values()) * len(names)), names)
+
+
+def default_splits(pool: int) -> dict[str, int]:
+    """A : B : test = 1 : 6 : 3, as the embedded tasks, in the largest pool that fits."""
+    total = min(pool, MAX_POOL)
+    weak, test = total // 10, (3 * total) // 10
+    return {"weak_train": weak, "student_train": total - weak - test, "test": test}
+
+
+def scaffold_task(task_id: str, path: Path, *, text: str | None, template: str | None,
+                  label: str, label_map: dict[str, str | None] | None, weak_model: str,
+                  strong_model: str, fmt: str | None = None, replicates: int = 5,
+                  splits: dict[str, int] | None = None, description: str | None = None,
+                  force: bool = False) -> tuple[Path, DataCheck]:
+    """Write ``tasks/<task_id>.yaml`` (validated like any task file) and say what it holds."""
+    target = tasks_dir() / f"{task_id}.yaml"
+    if target.exists() and not force:
+        raise SpecError(f"{target} exists; pass --force to overwrite it (and bump its "
+                        "`version` if it was frozen)")
+    check, names = check_data(path, text, template, label, label_map, fmt)
+    sizes = splits or default_splits(check.largest_pool)
+    if sum(sizes.values()) > check.largest_pool:
+        fit = default_splits(check.largest_pool)
+        raise SpecError(f"splits {sizes} need a balanced pool of {sum(sizes.values()):,}, but "
+                        f"the smallest class ({min(check.classes, key=check.classes.get)}) "
+                        f"allows {check.largest_pool:,}; sizes that fit: {fit}")
+    dataset: dict = {"source": "file", "name": task_id, "path": _relative(path),
+                     "sha256": file_sha256(path)}
+    dataset.update({"text": text} if template is None else {"template": template})
+    dataset["label"] = label
+    if label_map is not None:
+        dataset["label_map"] = label_map
+    if fmt:
+        dataset["format"] = fmt
+    body = {"id": task_id, "version": 1,
+            "description": description or f"{weak_model} supervises {strong_model} on "
+                                          f"{path.name} ({len(names)} classes)",
+            "dataset": dataset, "label_names": names, "balance": True, "splits": sizes,
+            "weak_model": weak_model, "strong_model": strong_model, "regime": "probe",
+            "replicates": replicates, "seed": 0,
+            "training": {"epochs": 5, "batch_size": 64, "lr": 0.001, "weak_c": 10.0}}
+    validate(TaskSpec, body, str(target))
+    text_out = yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+    target.write_text(f"# written by `w2s-bench new-task`; {check.summary()}\n{text_out}")
+    TASKS.reset()
+    TASKS.get(task_id)  # parses as every task does (models registered, names checked)
+    return target, check
