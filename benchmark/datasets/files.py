@@ -101,14 +101,15 @@ def _label_indices(values: Sequence[str], label_names: Sequence[str],
     return [None if mapping[v] is None else index[mapping[v]] for v in values]
 
 
-def read_file_dataset(path: Path, sha256: str, label_names: Sequence[str], *, text: str | None,
+def read_file_dataset(path: Path, sha256: str | None, label_names: Sequence[str], *,
+                      text: str | None,
                       template: str | None, label: str, label_map: Mapping[str, str] | None,
                       fmt: str | None = None) -> list[Example]:
     """The examples of a declared file, after checking that it is the pinned one."""
     if not path.is_file():
         raise SpecError(f"dataset file {path} does not exist (paths are relative to the "
                         "checkout root)")
-    actual = file_sha256(path)
+    actual = file_sha256(path) if sha256 is not None else None  # None: its wheel is pinned
     if actual != sha256:
         raise IntegrityError(f"{path}: sha256 is {actual}, the task pins {sha256}; if the "
                              "new file is intended, put its hash in `dataset.sha256` and bump "

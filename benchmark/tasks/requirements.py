@@ -23,8 +23,9 @@ def required_assets(tasks: Iterable[TaskSpec], include_weak: bool = False) -> li
     """Assets a run needs (dataset + strong model); a freeze also needs the weak model's."""
     names: list[str] = []
     for spec in tasks:
-        if spec.dataset.source == "asset":  # hub data come through `datasets`, files are local
-            names.append(DATASETS.get(spec.dataset.name).asset)
+        ref = spec.dataset
+        if ref.source == "asset":  # hub data come through `datasets`, files are local
+            names.append(ref.asset if ref.by_columns else DATASETS.get(ref.name).asset)
         names += model_assets(spec.strong_model)
         if include_weak:
             names += model_assets(spec.weak_model)

@@ -63,14 +63,29 @@ class DatasetRef(_Strict):
             if not (self.path and self.sha256 and self.label):
                 raise ValueError("a file dataset needs `path`, `sha256` (`sha256sum FILE`) "
                                  "and `label` (the label column)")
-            if (self.text is None) == (self.template is None):
-                raise ValueError("a file dataset needs one of `text` (the text column) or "
-                                 "`template` (e.g. \"{question} {answer}\")")
+            self._one_text_field("a file dataset")
+        elif self.source == "asset" and self.path is not None:  # a declared member
+            if not self.label:
+                raise ValueError("an asset dataset read by columns needs `label` (the label "
+                                 "column) beside `path` (the file inside the asset)")
+            self._one_text_field("an asset dataset read by columns")
         else:
             stray = [f for f in FILE_FIELDS if getattr(self, f) is not None]
             if stray:
-                raise ValueError(f"{', '.join(stray)}: only for `source: file`")
+                raise ValueError(f"{', '.join(stray)}: only for `source: file`, or for "
+                                 "`source: asset` with `path` (a file inside the asset)")
         return self
+
+    def _one_text_field(self, what: str) -> None:
+        if (self.text is None) == (self.template is None):
+            raise ValueError(f"{what} needs one of `text` (the text column) or `template` "
+                             "(e.g. \"{question} {answer}\")")
+
+    @property
+    def by_columns(self) -> bool:
+        """Read by the column mapping in the YAML (a file, or a file inside an asset)
+        rather than by a registered formatter."""
+        return self.path is not None
 
     def hashed(self) -> dict:
         """The fields the task hash covers: file fields only where set, so adding them left
@@ -184,7 +199,7 @@ def parse_task(path: Path) -> TaskSpec:
         raise SpecError(f"{path}: `id` is {spec.id!r} but the file is named {path.name}; "
                         f"rename the file to {spec.id}.yaml or fix the id.")
     checks = [("weak_model", MODELS), ("strong_model", MODELS)]
-    if spec.dataset.source != "file":  # a file dataset is declared here, not registered
+    if not spec.dataset.by_columns:  # a dataset read by columns is declared here
         checks.insert(0, ("dataset.name",
                           HUB_DATASETS if spec.dataset.source == "hub" else DATASETS))
     for field, registry in checks:
@@ -198,7 +213,13 @@ def parse_task(path: Path) -> TaskSpec:
                             f"dataset {spec.dataset.name!r} is {expected!r}.")
         if spec.regime != "finetune":
             raise SpecError(f"{path}: hub datasets are paper-scale; use `regime: finetune`.")
-    if spec.dataset.source == "asset":
+    if spec.dataset.source == "asset" and spec.dataset.by_columns:
+        from benchmark.assets.catalog import ASSETS
+
+        if spec.dataset.asset not in ASSETS:
+            raise SpecError(f"{path}: `dataset.asset`: {ASSETS.unknown_message(spec.dataset.asset)}"
+                            " (declare your own in tasks/assets/*.yaml)")
+    elif spec.dataset.source == "asset":
         expected = DATASETS.get(spec.dataset.name).asset
         if spec.dataset.asset != expected:
             raise SpecError(f"{path}: `dataset.asset` is {spec.dataset.asset!r}, but dataset "

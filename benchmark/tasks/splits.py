@@ -30,25 +30,31 @@ def load_dataset(name: str) -> list[Example]:
 def dataset_key(spec: TaskSpec) -> tuple[str, ...]:
     """What a task's examples depend on, so tasks sharing a dataset load it once."""
     ref = spec.dataset
-    if ref.source == "file":
-        return ("file", ref.path or "", ref.sha256 or "", str(ref.hashed()),
-                *spec.label_names)
+    if ref.by_columns:
+        return (ref.source, ref.asset or "", str(ref.hashed()), *spec.label_names)
     return (ref.source, ref.name)
 
 
 def file_path(spec: TaskSpec) -> Path:
-    """A file dataset's path: relative paths are from the checkout root."""
+    """A declared file: inside its asset's folder, else relative to the checkout root."""
     path = Path(spec.dataset.path or "")
+    if spec.dataset.source == "asset":
+        folder = asset_path(spec.dataset.asset or "")
+        inside = (folder / path).resolve()
+        if folder.resolve() not in inside.parents:
+            raise SpecError(f"task {spec.id!r}: `dataset.path` {path} leaves the asset's "
+                            "folder; name a file inside it")
+        return inside
     return path if path.is_absolute() else repo_root() / path
 
 
 def task_examples(spec: TaskSpec) -> list[Example]:
     """Every example of a (non-hub) task's dataset: a registered asset, or a declared file."""
     ref = spec.dataset
-    if ref.source == "file":
+    if ref.by_columns:
         from benchmark.datasets.files import read_file_dataset
 
-        return read_file_dataset(file_path(spec), ref.sha256 or "", spec.label_names,
+        return read_file_dataset(file_path(spec), ref.sha256, spec.label_names,
                                  text=ref.text, template=ref.template, label=ref.label or "",
                                  label_map=ref.label_map, fmt=ref.format)
     return load_dataset(ref.name)
