@@ -94,7 +94,7 @@ def test_a_template_joins_columns(tiny_world) -> None:
 
 @pytest.mark.parametrize(("columns", "edit", "error", "message"), [
     ("  text: body\n  label: verdict", None, SpecError,
-     r"no column 'body' \(text\); the file has columns: head, tail, review, verdict"),
+     r"no column 'body' \(text\); it has columns: head, tail, review, verdict"),
     ("  text: review\n  label: verdict", None, SpecError,
      r"label values not in `label_names` \['negative', 'positive'\]: '(bad|good)' \(\d+\), "
      r"'(bad|good)' \(\d+\); map each"),
@@ -126,7 +126,9 @@ def test_bad_declarations_name_the_fix(tiny_world, columns, edit, error, message
      r"needs `path`, `sha256` \(`sha256sum FILE`\) and `label`"),
     (f"  source: file\n  name: x\n  path: a.csv\n  sha256: {'a' * 64}\n  label: y",
      "one of `text`"),
-    ("  source: asset\n  name: x\n  asset: a\n  label: y", "label: only for `source: file`"),
+    ("  source: asset\n  name: x\n  asset: a\n  label: y", "needs `path` \\(the file inside"),
+    ("  source: asset\n  name: x\n  asset: a\n  sha256: " + "a" * 64,
+     "sha256: not for a `source: asset` dataset read by a registered formatter"),
 ])
 def test_the_declaration_itself_is_checked(tmp_path, dataset, message) -> None:
     from benchmark.tasks.spec import parse_task
@@ -268,4 +270,48 @@ def test_a_corpus_in_a_users_own_pinned_wheel(tiny_world, capsys) -> None:
 
         shutil.rmtree(tiny_world.root / "tasks" / "frozen" / "wheel-task", ignore_errors=True)
         _reload_assets(tiny_world)
+        TASKS.reset()
+
+
+def test_any_hub_dataset_by_its_columns(tiny_world, tmp_path, monkeypatch) -> None:
+    """A hub id, config, split names and a pinned revision, with the YAML's column mapping
+    (read here from a mirror, as on machines without hub access)."""
+    from benchmark.datasets.hub import MIRROR_ENV
+    from benchmark.tasks.spec import TASKS
+    from benchmark.tasks.splits import draw_splits, example_pool
+
+    folder = tmp_path / "org__reviews" / "main"
+    folder.mkdir(parents=True)
+    rows = [{"sentence": t, "label": y} for t, y in tiny_world.corpus]
+    for split, part in (("train", rows[:400]), ("validation", rows[400:])):
+        (folder / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
+    monkeypatch.setenv(MIRROR_ENV, str(tmp_path))
+    base = TASK_YAML.format(id="hub-task").replace(
+        "splits:\n  weak_train: 60\n  student_train: 240\n  test: 200",
+        "splits:\n  weak_train: 60\n  student_train: 240\n  test: 100")
+    start, end = base.index("dataset:"), base.index("label_names:")
+    declared = ("dataset:\n  source: hub\n  name: my-reviews\n  hub_id: org/reviews\n"
+                f"  revision: {'b' * 40}\n  config: main\n"
+                "  hub_splits: {train: train, test: validation}\n  text: sentence\n"
+                "  label: label\n  label_map: {'0': negative, '1': positive}\n")
+    task_file = tiny_world.root / "tasks" / "hub-task.yaml"
+    task_file.write_text(base[:start] + declared + base[end:])
+    TASKS.reset()
+    try:
+        spec = TASKS.get("hub-task")
+        pool = example_pool(spec)
+        assert len(pool) == 400
+        test_ids = set(draw_splits(spec, pool.examples, 0)["test"])
+        validation = {e.id for e in pool if e.text in {t for t, _ in tiny_world.corpus[400:]}}
+        assert test_ids <= validation and len(test_ids) == 100
+        task_file.write_text(base[:start] + declared.replace("'1': positive", "'1': null")
+                             + base[end:])
+        TASKS.reset()
+        from benchmark.tasks import splits
+
+        splits._HUB_PARTS.clear()
+        with pytest.raises(SpecError, match="needs 50 examples of class 1"):
+            example_pool(TASKS.get("hub-task"))  # every positive dropped: the pool cannot fit
+    finally:
+        task_file.unlink()
         TASKS.reset()

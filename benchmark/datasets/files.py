@@ -74,13 +74,6 @@ def template_fields(template: str) -> list[str]:
     return [name for _, name, _, _ in string.Formatter().parse(template) if name]
 
 
-def _columns_present(frame, wanted: Sequence[str], path: Path, role: str) -> None:
-    missing = [c for c in wanted if c not in frame.columns]
-    if missing:
-        raise SpecError(f"{path}: no column {', '.join(map(repr, missing))} ({role}); the file "
-                        f"has columns: {', '.join(map(str, frame.columns))}")
-
-
 def _label_indices(values: Sequence[str], label_names: Sequence[str],
                    label_map: Mapping[str, str] | None, path: Path) -> list[int | None]:
     """Each row's class index; values mapped to ``None`` in ``label_map`` are dropped."""
@@ -115,14 +108,29 @@ def read_file_dataset(path: Path, sha256: str | None, label_names: Sequence[str]
                              "new file is intended, put its hash in `dataset.sha256` and bump "
                              "the task's `version` (frozen weak labels are tied to the file)")
     frame = read_table(path, file_format(path, fmt))
+    return column_examples(frame.to_dict("records"), list(map(str, frame.columns)),
+                           label_names, text=text, template=template, label=label,
+                           label_map=label_map, where=str(path))
+
+
+def column_examples(rows: Sequence[Mapping], columns: Sequence[str],
+                    label_names: Sequence[str], *, text: str | None, template: str | None,
+                    label: str, label_map: Mapping[str, str | None] | None,
+                    where: str) -> list[Example]:
+    """Examples from rows by a declared column mapping; every value compared as a string
+    (a hub ClassLabel 0 is "0"), so one ``label_map`` works for files and hub datasets."""
     fields = template_fields(template) if template else [text or ""]
-    _columns_present(frame, fields, path, "text")
-    _columns_present(frame, [label], path, "label")
+    for wanted, role in ((fields, "text"), ([label], "label")):
+        missing = [c for c in wanted if c not in columns]
+        if missing:
+            raise SpecError(f"{where}: no column {', '.join(map(repr, missing))} ({role}); "
+                            f"it has columns: {', '.join(columns)}")
     if template:
-        texts = [template.format(**row) for row in frame[fields].to_dict("records")]
+        texts = [template.format(**{f: str(row[f]) for f in fields}) for row in rows]
     else:
-        texts = frame[text].tolist()
-    classes = _label_indices(frame[label].tolist(), label_names, label_map, path)
+        texts = [str(row[text]) for row in rows]
+    classes = _label_indices([str(row[label]) for row in rows], label_names, label_map,
+                             Path(where))
     return make_examples((t, c) for t, c in zip(texts, classes, strict=True) if c is not None)
 
 

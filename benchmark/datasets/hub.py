@@ -184,3 +184,29 @@ def write_mirror(root: Path, dataset: HubDataset, split: str, rows: list[Row]) -
     path = folder / f"{dataset.source_split(split)}.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
+
+
+def _declared_formatter(row: Row, rng: random.Random) -> None:  # pragma: no cover
+    raise AssertionError("a dataset declared by columns is read by column_examples")
+
+
+def declared_examples(*, name: str, hub_id: str, revision: str, config: str | None,
+                      splits: dict[str, str] | None, split: str, label_names: tuple[str, ...],
+                      text: str | None, template: str | None, label: str,
+                      label_map: dict[str, str | None] | None,
+                      mirror: str | Path | None = None) -> list[Example]:
+    """One split of any hub dataset, read by the column mapping of a task's YAML (no
+    registered formatter): the same loader, revision pinning and mirror as the paper's
+    datasets, the same column rules as a local file."""
+    from benchmark.datasets.files import column_examples, template_fields
+
+    used = (*(template_fields(template) if template else [text or ""]), label)
+    dataset = HubDataset(name=name, hub_id=hub_id, formatter=_declared_formatter,
+                         label_names=label_names, description="declared in a task's YAML",
+                         origin="task YAML", config=config,
+                         splits=dict(splits or {"train": "train", "test": "test"}),
+                         balance=False, revision=revision, fields=tuple(used))
+    rows = load_rows(dataset, split, revision=revision, mirror=mirror)
+    return column_examples(rows, list(rows[0]) if rows else list(used), label_names,
+                           text=text, template=template, label=label, label_map=label_map,
+                           where=f"hub dataset {hub_id} ({dataset.source_split(split)})")

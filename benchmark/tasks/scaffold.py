@@ -16,8 +16,7 @@ import yaml
 from benchmark.core.errors import SpecError
 from benchmark.core.paths import repo_root, tasks_dir
 from benchmark.core.schema import validate
-from benchmark.datasets.base import make_examples
-from benchmark.datasets.files import file_format, file_sha256, read_table, template_fields
+from benchmark.datasets.files import column_examples, file_format, file_sha256, read_table
 from benchmark.tasks.spec import TASKS, TaskSpec
 
 MAX_POOL = 10_000   # the embedded tasks' size: 1,000 A + 6,000 B + 3,000 test
@@ -49,27 +48,20 @@ def check_data(path: Path, text: str | None, template: str | None, label: str,
                label_map: dict[str, str | None] | None, fmt: str | None = None
                ) -> tuple[DataCheck, list[str]]:
     """The file's check and its class names (the label map's targets, else the values)."""
-    from benchmark.datasets.files import _columns_present, _label_indices
-
     if not path.is_file():
         raise SpecError(f"{path}: no such file")
     frame = read_table(path, file_format(path, fmt))
-    _columns_present(frame, template_fields(template) if template else [text or ""], path,
-                     "text")
-    _columns_present(frame, [label], path, "label")
-    values = frame[label].tolist()
-    if label_map is None:
-        names = sorted(Counter(values))
+    columns = list(map(str, frame.columns))
+    if label in columns and label_map is None:
+        names = sorted(Counter(frame[label].tolist()))
     else:
-        names = list(dict.fromkeys(v for v in label_map.values() if v is not None))
+        names = list(dict.fromkeys(v for v in (label_map or {}).values() if v is not None))
+    examples = column_examples(frame.to_dict("records"), columns, names, text=text,
+                               template=template, label=label, label_map=label_map,
+                               where=str(path))
     if len(names) < 2:
         raise SpecError(f"{path}: column {label!r} holds {len(names)} class(es) "
                         f"({', '.join(names) or 'none'}); a task needs at least two")
-    texts = ([template.format(**row) for row in frame[template_fields(template)]
-              .to_dict("records")] if template else frame[text].tolist())
-    classes = _label_indices(values, names, label_map, path)
-    examples = make_examples((t, c) for t, c in zip(texts, classes, strict=True)
-                             if c is not None)
     counts = Counter(e.label for e in examples)
     per_class = {name: counts.get(i, 0) for i, name in enumerate(names)}
     return (DataCheck(len(frame), tuple(map(str, frame.columns)), per_class,

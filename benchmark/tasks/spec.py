@@ -30,25 +30,31 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-FILE_FIELDS = ("path", "sha256", "format", "text", "template", "label", "label_map")
+COLUMN_FIELDS = ("text", "template", "label", "label_map")
+FILE_FIELDS = ("path", "sha256", "format", *COLUMN_FIELDS)
+DECLARED_FIELDS = (*FILE_FIELDS, "config", "hub_splits")   # hashed only where set
 
 
 class DatasetRef(_Strict):
-    """Which data: a registered formatter reading an asset, a hub dataset at a revision (a
-    hub task draws A and B from the source's train split and test from its test split), or a
-    local file pinned by its sha256 and mapped to the task's classes in the YAML itself."""
+    """Which data. Read by a registered formatter: an asset, or a hub dataset at a revision
+    (a hub task draws A and B from the source's train split and test from its test split).
+    Read by the column mapping declared here (``label`` set): a local file pinned by its
+    sha256, a file inside an asset (``path``), or any hub dataset (``config``,
+    ``hub_splits``)."""
 
     source: Literal["asset", "hub", "file"]
     name: str = Field(pattern=SLUG, max_length=80)
     asset: str | None = None
     hub_id: str | None = None
     revision: str | None = None
+    config: str | None = None          # hub by columns: the dataset's config (subset)
+    hub_splits: dict[Literal["train", "test"], str] | None = None  # our split → the source's
     path: str | None = None            # file: relative to the checkout root, or absolute
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     format: Literal["csv", "tsv", "jsonl", "parquet"] | None = None   # default: the suffix
-    text: str | None = None            # file: the text column ...
+    text: str | None = None            # the text column ...
     template: str | None = None        # ... or a template over columns: "{question} {answer}"
-    label: str | None = None           # file: the label column
+    label: str | None = None           # the label column
     label_map: dict[str, str | None] | None = None   # stored value → class name (None: drop)
 
     @model_validator(mode="after")
@@ -59,21 +65,26 @@ class DatasetRef(_Strict):
                                          and re.fullmatch(r"[0-9a-f]{40}", self.revision)):
             raise ValueError("a hub dataset needs `hub_id` and a pinned `revision` (a 40-hex "
                              "commit; `w2s-bench pin NAME` finds the current one)")
-        if self.source == "file":
-            if not (self.path and self.sha256 and self.label):
-                raise ValueError("a file dataset needs `path`, `sha256` (`sha256sum FILE`) "
-                                 "and `label` (the label column)")
-            self._one_text_field("a file dataset")
-        elif self.source == "asset" and self.path is not None:  # a declared member
-            if not self.label:
-                raise ValueError("an asset dataset read by columns needs `label` (the label "
-                                 "column) beside `path` (the file inside the asset)")
-            self._one_text_field("an asset dataset read by columns")
-        else:
-            stray = [f for f in FILE_FIELDS if getattr(self, f) is not None]
-            if stray:
-                raise ValueError(f"{', '.join(stray)}: only for `source: file`, or for "
-                                 "`source: asset` with `path` (a file inside the asset)")
+        declared = any(getattr(self, f) is not None for f in COLUMN_FIELDS)
+        allowed = {"file": FILE_FIELDS, "asset": FILE_FIELDS if declared else (),
+                   "hub": (*COLUMN_FIELDS, "config", "hub_splits") if declared else ()}
+        stray = [f for f in DECLARED_FIELDS
+                 if getattr(self, f) is not None and f not in allowed[self.source]]
+        if stray:
+            how = " read by a registered formatter" if not declared else ""
+            raise ValueError(f"{', '.join(stray)}: not for a `source: {self.source}` "
+                             f"dataset{how} (file fields go with `source: file`, or with "
+                             "`source: asset` plus `path`; hub columns with `label`)")
+        if self.source == "file" and not (self.path and self.sha256 and self.label):
+            raise ValueError("a file dataset needs `path`, `sha256` (`sha256sum FILE`) and "
+                             "`label` (the label column)")
+        if self.source == "asset" and declared and not (self.path and self.label):
+            raise ValueError("an asset dataset read by columns needs `path` (the file inside "
+                             "the asset) and `label` (the label column)")
+        if self.source == "hub" and declared and not self.label:
+            raise ValueError("a hub dataset read by columns needs `label` (the label column)")
+        if self.source == "file" or declared:
+            self._one_text_field(f"a {self.source} dataset read by columns")
         return self
 
     def _one_text_field(self, what: str) -> None:
@@ -83,15 +94,14 @@ class DatasetRef(_Strict):
 
     @property
     def by_columns(self) -> bool:
-        """Read by the column mapping in the YAML (a file, or a file inside an asset)
-        rather than by a registered formatter."""
-        return self.path is not None
+        """Read by the column mapping in the YAML rather than by a registered formatter."""
+        return self.label is not None
 
     def hashed(self) -> dict:
         """The fields the task hash covers: file fields only where set, so adding them left
         the hash of every asset and hub task as it was."""
         content = self.model_dump(mode="json")
-        return {k: v for k, v in content.items() if k not in FILE_FIELDS or v is not None}
+        return {k: v for k, v in content.items() if k not in DECLARED_FIELDS or v is not None}
 
 
 class SplitSizes(_Strict):
@@ -206,7 +216,7 @@ def parse_task(path: Path) -> TaskSpec:
         value = spec.dataset.name if field == "dataset.name" else getattr(spec, field)
         if value not in registry:
             raise SpecError(f"{path}: `{field}`: {registry.unknown_message(value)}")
-    if spec.dataset.source == "hub":
+    if spec.dataset.source == "hub" and not spec.dataset.by_columns:
         expected = HUB_DATASETS.get(spec.dataset.name).hub_id
         if spec.dataset.hub_id != expected:
             raise SpecError(f"{path}: `dataset.hub_id` is {spec.dataset.hub_id!r}, but hub "

@@ -90,18 +90,30 @@ def hub_parts(spec: TaskSpec) -> tuple[list[Example], list[Example]]:
     (as the originals evaluate: e.g. BoolQ and Cosmos QA test on validation). A training
     example whose text also appears in the test pool is dropped, so none is in both."""
     if spec.sha256 not in _HUB_PARTS:
-        from benchmark.datasets.hub import load_examples
-
-        ref, classes = spec.dataset, len(spec.label_names)
-        test = draw_pool(load_examples(ref.name, "test", seed=spec.seed, revision=ref.revision),
-                         spec.splits.test, spec.balance, spec.seed, classes)
+        classes = len(spec.label_names)
+        test = draw_pool(_hub_split(spec, "test"), spec.splits.test, spec.balance, spec.seed,
+                         classes)
         held = {e.id for e in test}
-        train = [e for e in load_examples(ref.name, "train", seed=spec.seed,
-                                          revision=ref.revision) if e.id not in held]
+        train = [e for e in _hub_split(spec, "train") if e.id not in held]
         size = spec.splits.weak_train + spec.splits.student_train
         _HUB_PARTS[spec.sha256] = (draw_pool(train, size, spec.balance, spec.seed, classes),
                                    test)
     return _HUB_PARTS[spec.sha256]
+
+
+def _hub_split(spec: TaskSpec, split: str) -> list[Example]:
+    """A hub task's examples of one split: by its registered formatter, or by the columns
+    its YAML declares."""
+    from benchmark.datasets.hub import declared_examples, load_examples
+
+    ref = spec.dataset
+    if not ref.by_columns:
+        return load_examples(ref.name, split, seed=spec.seed, revision=ref.revision)
+    return declared_examples(name=ref.name, hub_id=ref.hub_id or "", revision=ref.revision or "",
+                             config=ref.config, splits=ref.hub_splits, split=split,
+                             label_names=tuple(spec.label_names), text=ref.text,
+                             template=ref.template, label=ref.label or "",
+                             label_map=ref.label_map)
 
 
 def task_pool(spec: TaskSpec, examples: list[Example] | None = None) -> list[Example]:
