@@ -73,11 +73,14 @@ def draw_pool(examples: list[Example], size: int, balance: bool, seed: int,
     per_class = [size // num_classes + (1 if c < size % num_classes else 0)
                  for c in range(num_classes)]
     chosen = []
+    counts = [sum(e.label == c for e in examples) for c in range(num_classes)]
     for label, want in enumerate(per_class):
         members = [e for e in examples if e.label == label]
         if want > len(members):
             raise SpecError(f"a balanced pool of {size} needs {want} examples of class {label}, "
-                            f"the dataset has {len(members)}; lower the split sizes")
+                            f"the dataset has {len(members)}; lower the split sizes to a total "
+                            f"of at most {min(counts) * num_classes} (the smallest class × "
+                            f"{num_classes}), or set `balance: false`")
         chosen += [members[i] for i in rng.choice(len(members), want, replace=False)]
     return sorted(chosen, key=lambda e: e.id)
 
