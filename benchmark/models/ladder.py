@@ -20,8 +20,9 @@ class EncoderSource(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
-    format: Literal["hf-dir", "onnx-bert", "hub"]
-    asset: str | None = None            # hf-dir / onnx-bert: asset holding the weights
+    format: Literal["hf-dir", "onnx-bert", "gguf", "hub"]
+    asset: str | None = None            # hf-dir / onnx-bert / gguf: asset holding the weights
+    gguf_file: str | None = None        # gguf: the file inside the asset
     tokenizer_asset: str | None = None  # onnx-bert: asset whose tokenizer and config to reuse
     hub_id: str | None = None           # hub: repo id or a local folder
     revision: str | None = None         # hub: pinned commit (None: unpinned, refuses to load)
@@ -37,7 +38,14 @@ class EncoderSource(BaseModel):
             raise ValueError(f"encoder {self.name!r}: format {self.format} needs an asset")
         if self.format == "onnx-bert" and not self.tokenizer_asset:
             raise ValueError(f"encoder {self.name!r}: onnx-bert needs tokenizer_asset")
+        if (self.format == "gguf") != (self.gguf_file is not None):
+            raise ValueError(f"encoder {self.name!r}: `gguf_file` goes with format gguf")
         return self
+
+    @property
+    def decoder(self) -> bool:
+        """A causal LM read for its hidden states (no pooler; pads with end-of-sequence)."""
+        return self.format == "gguf"
 
 
 class ModelSpec(BaseModel):
@@ -51,7 +59,7 @@ class ModelSpec(BaseModel):
     encoder: str | None = None
     layer: int | None = None   # hidden-state index probed; None means the last layer
     params: int | None = None  # transformer parameters used up to ``layer`` (None: data-dependent)
-    tier: Literal["default", "large", "paper"] = "default"  # paper: hub ladder (GPU scale)
+    tier: Literal["default", "large", "ladder", "paper"] = "default"  # paper: GPU-scale hub
 
     @model_validator(mode="after")
     def _check_kind(self) -> ModelSpec:
@@ -71,6 +79,9 @@ for _enc in [
                   num_layers=3, hidden_size=384),
     EncoderSource(name="all-mpnet-base-v2", format="hf-dir", asset="all-mpnet-base-v2",
                   num_layers=12, hidden_size=768),
+    EncoderSource(name="smollm2-135m-q4", format="gguf", asset="smollm2-135m-q4-gguf",
+                  gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf", num_layers=30,
+                  hidden_size=576),
 ]:
     ENCODERS.add(_enc.name, _enc, origin=__name__)
 
@@ -92,6 +103,11 @@ for _model in [
     ModelSpec(name="mpnet-base", family="mpnet", kind="encoder", tier="large",
               encoder="all-mpnet-base-v2", params=108_895_872,
               description="all-mpnet-base-v2 (12 layers, 768 wide); opt-in large tier"),
+    ModelSpec(name="smollm2-135m-q4", family="smollm2", kind="encoder", tier="ladder",
+              encoder="smollm2-135m-q4", params=134_515_008,
+              description="SmolLM2-135M-Instruct, a decoder LM, from its 4-bit (Q4_1) GGUF: "
+                          "the 4-bit weights de-quantised, not the bf16 original; mean-pooled "
+                          "hidden states (30 layers, 576 wide)"),
 ]:
     MODELS.add(_model.name, _model, origin=__name__)
 
