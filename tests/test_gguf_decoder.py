@@ -69,6 +69,12 @@ def test_a_gguf_asset_is_converted_once_and_embedded(tiny_world, tmp_path) -> No
         alone = embed_all_layers(tokenizer, model, TEXTS[:1])  # padding does not leak in
         np.testing.assert_allclose(alone[:, 0], features[:, 0], atol=1e-5)
         assert count_parameters(model, layers=1) < count_parameters(model)
+        last = embed_all_layers(tokenizer, model, TEXTS, batch_size=3, pooling="last")
+        ids = tokenizer(TEXTS[1])["input_ids"]
+        with torch.no_grad():
+            states = model(torch.tensor([ids]), output_hidden_states=True).hidden_states
+        np.testing.assert_allclose(last[:, 1], np.stack([h[0, -1] for h in states]),
+                                   atol=1e-5)  # padded in a batch, read at its own last token
     finally:
         catalog.ASSETS.remove(asset.name)
         ENCODERS.remove(source.name)

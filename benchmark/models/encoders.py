@@ -102,8 +102,10 @@ def load_encoder(source: EncoderSource) -> tuple[Any, Any]:
 
 def embed_all_layers(tokenizer: Any, model: Any, texts: list[str], *, max_length: int = 128,
                      batch_size: int = 32, progress: bool = False,
-                     desc: str = "embedding") -> np.ndarray:
-    """Mean-pooled hidden states, shape ``[num_layers + 1, len(texts), hidden]``, float32."""
+                     desc: str = "embedding", pooling: str = "mean") -> np.ndarray:
+    """Pooled hidden states, shape ``[num_layers + 1, len(texts), hidden]``, float32:
+    the mean over real tokens, or (``pooling="last"``) the last real token, found from the
+    attention mask so either padding side works."""
     import torch
     from tqdm.auto import tqdm
 
@@ -118,8 +120,14 @@ def embed_all_layers(tokenizer: Any, model: Any, texts: list[str], *, max_length
             batch = tokenizer.pad({k: [encoded[k][i] for i in rows] for k in encoded},
                                   return_tensors="pt")
             hidden = model(**batch, output_hidden_states=True).hidden_states
-            mask = batch["attention_mask"].unsqueeze(-1).to(hidden[0].dtype)
-            pooled = torch.stack([(h * mask).sum(1) / mask.sum(1).clamp(min=1) for h in hidden])
+            if pooling == "last":
+                real = batch["attention_mask"]
+                last = real.shape[1] - 1 - real.flip(1).argmax(1)
+                pooled = torch.stack([h[torch.arange(len(h)), last] for h in hidden])
+            else:
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden[0].dtype)
+                pooled = torch.stack([(h * mask).sum(1) / mask.sum(1).clamp(min=1)
+                                      for h in hidden])
             if out is None:
                 out = np.empty((pooled.shape[0], len(texts), pooled.shape[2]), dtype=np.float32)
             out[:, rows] = pooled.float().numpy()

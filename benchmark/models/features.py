@@ -33,7 +33,7 @@ def feature_key(source: EncoderSource, texts: list[str]) -> str:
         digest.update(text.encode("utf-8"))
         digest.update(b"\0")
     meta = {"encoder": encoder_identity(source), "max_length": source.max_length,
-            "pooling": "mean", "version": FEATURE_VERSION, "texts": digest.hexdigest()}
+            "pooling": source.pooling, "version": FEATURE_VERSION, "texts": digest.hexdigest()}
     return hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:24]
 
 
@@ -54,7 +54,7 @@ def all_layer_features(encoder: str, texts: list[str], progress: bool = False) -
 
     tokenizer, model = load_encoder(source)
     array = embed_all_layers(tokenizer, model, texts, max_length=source.max_length,
-                             progress=progress,
+                             progress=progress, pooling=source.pooling,
                              desc=f"embedding {len(texts):,} texts with {encoder} (cached after)")
     atomic_write_via(path, lambda handle: np.save(handle, array))
     return np.load(path, mmap_mode="r")

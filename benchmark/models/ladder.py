@@ -29,6 +29,7 @@ class EncoderSource(BaseModel):
     num_layers: int
     hidden_size: int
     max_length: int = 128
+    pooling: Literal["mean", "last"] = "mean"   # last: the last real token (decoders)
 
     @model_validator(mode="after")
     def _check_source(self) -> EncoderSource:
@@ -82,6 +83,9 @@ for _enc in [
     EncoderSource(name="smollm2-135m-q4", format="gguf", asset="smollm2-135m-q4-gguf",
                   gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf", num_layers=30,
                   hidden_size=576),
+    EncoderSource(name="smollm2-135m-q4-last", format="gguf", asset="smollm2-135m-q4-gguf",
+                  gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf", num_layers=30,
+                  hidden_size=576, pooling="last"),
 ]:
     ENCODERS.add(_enc.name, _enc, origin=__name__)
 
@@ -108,6 +112,10 @@ for _model in [
               description="SmolLM2-135M-Instruct, a decoder LM, from its 4-bit (Q4_1) GGUF: "
                           "the 4-bit weights de-quantised, not the bf16 original; mean-pooled "
                           "hidden states (30 layers, 576 wide)"),
+    ModelSpec(name="smollm2-135m-q4-last", family="smollm2", kind="encoder", tier="ladder",
+              encoder="smollm2-135m-q4-last", params=134_515_008,
+              description="the decoder rung read at its last real token (what a causal LM "
+                          "has seen all of the text at) instead of the mean over tokens"),
 ]:
     MODELS.add(_model.name, _model, origin=__name__)
 
