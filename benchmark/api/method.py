@@ -105,6 +105,20 @@ class MethodInput:
         return train_probe(self.train_features if features is None else features, targets,
                            config or self.probe_config, self.seed, on_epoch=on_epoch, **kwargs)
 
+    def prompt_probs(self, texts: tuple[str, ...] | None = None,
+                     shots: tuple[tuple[str, int], ...] = ()) -> np.ndarray:
+        """[n, classes] probabilities from prompting the strong model (a causal LM) with the
+        class names as label words (default: the test texts). ``shots``: (text, class)
+        pairs shown first; take them from split B with their weak labels."""
+        from benchmark.finetune.prompting import label_word_probs
+
+        if self.regime != "finetune" or self.checkpoint is None:
+            raise ValueError(f"task {self.task!r}: prompting needs the strong model's "
+                             "weights, which finetune-regime inputs carry")
+        return label_word_probs(self.checkpoint, list(texts or self.test_texts),
+                                list(self.label_names),
+                                [(t, self.label_names[c]) for t, c in shots])
+
     def finetune(self, targets: np.ndarray, loss: Callable | None = None,
                  config: FinetuneConfig | None = None, texts: tuple[str, ...] | None = None,
                  layers: int | None = None) -> FinetunedClassifier:
@@ -134,6 +148,8 @@ class Method:
     defaults: ClassVar[dict[str, Any]] = {}
     regimes: ClassVar[tuple[str, ...]] = ("probe", "finetune")  # where fit_predict works
     binary_only: ClassVar[bool] = False  # True: left out of tasks with more than two classes
+    needs_decoder: ClassVar[bool] = False  # True: only where the strong model is a causal LM
+    control: ClassVar[bool] = False  # a reference point (e.g. prompting), not a W2S method
     paper: ClassVar[str | None] = None  # link shown on the leaderboard (submissions: yaml)
     code: ClassVar[str | None] = None
 

@@ -28,6 +28,7 @@ def plan_sweep(args: argparse.Namespace) -> SweepPlan:
     """The runs ``run`` and ``status`` talk about: suite × tasks × methods × replicates."""
     from benchmark.core.paths import default_results_dir
     from benchmark.methods.catalog import METHODS, select_methods
+    from benchmark.models.hub_ladder import is_decoder
     from benchmark.run.spec import RunSpec
     from benchmark.tasks.spec import select_tasks
 
@@ -49,6 +50,12 @@ def plan_sweep(args: argparse.Namespace) -> SweepPlan:
             skipped = sorted(set(methods) - set(usable))
             print(f"note: {', '.join(skipped)} cannot run {spec.regime}-regime task "
                   f"{spec.id!r} (the method works on cached probe features); skipped")
+        if not is_decoder(spec.strong_model):
+            prompted = [m for m in usable if METHODS.get(m).needs_decoder]
+            if prompted and args.methods:
+                print(f"note: {', '.join(prompted)} prompt the strong model, and "
+                      f"{spec.strong_model!r} of task {spec.id!r} is not a causal LM; skipped")
+            usable = [m for m in usable if m not in prompted]
         if len(spec.label_names) > 2:
             binary = [m for m in usable if METHODS.get(m).binary_only]
             if binary:

@@ -126,4 +126,5 @@ def method_info(name: str) -> MethodInfo:
         summary = inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].replace("\n", " ")
         description = inspect.cleandoc(getattr(module, "__doc__", None) or "")
     return MethodInfo(kind="baseline" if is_baseline(name) else "plugin", summary=summary,
-                      description=description, paper=cls.paper, code=cls.code)
+                      description=description, paper=cls.paper, code=cls.code,
+                      control=bool(getattr(cls, "control", False)))

@@ -90,7 +90,8 @@ def _proxy(examined: Examined) -> type[Method]:
 
     return type("ExaminedPlugin", (Method,), {
         "name": examined.name, "version": examined.version, "regimes": examined.regimes,
-        "binary_only": examined.binary_only,
+        "binary_only": examined.binary_only, "needs_decoder": examined.needs_decoder,
+        "control": examined.control,
         "defaults": dict(examined.config), "paper": examined.paper, "code": examined.code,
         "__doc__": examined.summary, "examined": examined, "__init__": refuse})
 

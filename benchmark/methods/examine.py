@@ -50,6 +50,8 @@ class Examined(BaseModel):
     version: str = ""
     regimes: tuple[str, ...] = ("probe", "finetune")
     binary_only: bool = False
+    needs_decoder: bool = False
+    control: bool = False
     paper: str | None = None
     code: str | None = None
     summary: str = ""
@@ -108,7 +110,9 @@ def describe(cls: type[Method], name: str, config: dict[str, Any]) -> Examined:
     module = sys.modules.get(cls.__module__)
     return Examined(
         name=name, version=str(cls.version), regimes=tuple(cls.regimes),
-        binary_only=bool(getattr(cls, "binary_only", False)), paper=cls.paper,
+        binary_only=bool(getattr(cls, "binary_only", False)),
+        needs_decoder=bool(getattr(cls, "needs_decoder", False)),
+        control=bool(getattr(cls, "control", False)), paper=cls.paper,
         code=cls.code, config=config,
         summary=inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].replace("\n", " "),
         description=inspect.cleandoc(getattr(module, "__doc__", None) or ""))

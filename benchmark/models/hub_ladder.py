@@ -95,3 +95,12 @@ def rung_of(model: str) -> LadderRung | None:
 
 for _rung in read_ladder():
     register_rung(_rung)
+
+
+def is_decoder(model: str) -> bool:
+    """Whether a model is a causal LM (it can be prompted): the embedded decoder rungs and
+    every rung of the paper's hub ladder."""
+    spec = MODELS.get(model)
+    if spec.kind != "encoder":
+        return False
+    return ENCODERS.get(spec.encoder or "").decoder or rung_of(model) is not None

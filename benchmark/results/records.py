@@ -97,6 +97,7 @@ class MethodInfo(_Strict):
     """Who made a method and where to read about it, as the leaderboard shows it."""
 
     kind: Literal["baseline", "submission", "plugin"]
+    control: bool = False   # a reference point (prompting the strong model), not a W2S method
     summary: str
     description: str = ""
     authors: list[str] = Field(default_factory=list)
