@@ -19,7 +19,10 @@ def test_list_shows_the_embedded_suite(capsys) -> None:
 @pytest.mark.parametrize("argv, message", [
     (["run", "--suite", "mnii"], "unknown suite 'mnii'. Did you mean 'mini'"),
     (["run", "--methods", "naiv"], "unknown method 'naiv'. Did you mean 'naive'"),
-    (["run", "--tasks", "nope"], "task 'nope' is not in suite 'mini'"),
+    (["run", "--tasks", "rt-tfidf-to-minilm-l6"], "unknown task 'rt-tfidf-to-minilm-l6'. "
+                                                   "Did you mean 'rt-tfidf-logreg-to-"),
+    (["run", "--suite", "mini", "--tasks", "rt-tfidf-logreg-to-mpnet-base"],
+     "task 'rt-tfidf-logreg-to-mpnet-base' is not in suite 'mini'"),
     (["freeze", "rt-tfidf-to-minilm-l6"], "Did you mean 'rt-tfidf-logreg-to-minilm-l6'"),
 ])
 def test_bad_names_exit_2_with_a_suggestion(argv, message, capsys) -> None:
