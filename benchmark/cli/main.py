@@ -93,8 +93,15 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     from benchmark.tasks.spec import TASKS, suite_tasks
 
     specs = [TASKS.get(t) for t in args.tasks]
-    if args.suite:
-        specs += [s for s in suite_tasks(args.suite) if s.id not in args.tasks]
+    if args.suite:  # a suite's tasks that are frozen already are skipped, not refused
+        from benchmark.labels.frozen import is_frozen
+
+        members = [s for s in suite_tasks(args.suite) if s.id not in args.tasks]
+        done = [s.id for s in members if is_frozen(s.id)]
+        if done and not args.force and not args.add_ceilings:
+            print(f"{len(done)} task(s) of suite {args.suite!r} are frozen already; skipped")
+            members = [s for s in members if s.id not in done]
+        specs += members
     if not specs:
         raise W2SBenchError("name at least one task, or --suite SUITE")
     if args.add_ceilings:

@@ -71,3 +71,31 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replicates", type=int, default=5)
     p.add_argument("--force", action="store_true", help="overwrite an existing task file")
     p.set_defaults(func=cmd_new_task)
+    add_grid_parser(sub)
+
+
+def cmd_grid(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from benchmark.tasks.grid import LADDER, grid_tasks, write_grid
+
+    rungs = args.rungs or list(LADDER)
+    tasks = grid_tasks(rungs)
+    print(tabulate([[t.spec.id, t.spec.weak_model, t.spec.strong_model,
+                     "exists" if t.exists else ("written" if args.write else "new")]
+                    for t in tasks], headers=["task", "weak", "strong", "file"]))
+    if args.write:
+        paths = write_grid(tasks, args.suite, f"the weak × strong grid over {', '.join(rungs)}")
+        print(f"wrote {len(paths) - 1} task file(s) and {paths[-1]}; next:\n"
+              f"  w2s-bench freeze --suite {args.suite}\n  w2s-bench run --suite {args.suite}")
+    return 0
+
+
+def add_grid_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("grid", help="the weak × strong grid over ladder rungs, as task files")
+    p.add_argument("--rungs", type=csv_list, help="rungs weakest first (default: the whole "
+                                                  "embedded ladder)")
+    p.add_argument("--suite", default="ladder", help="suite to write (tasks/suites/NAME.yaml)")
+    p.add_argument("--write", action="store_true", help="write the missing task files and "
+                                                        "the suite (default: only list)")
+    p.set_defaults(func=cmd_grid)

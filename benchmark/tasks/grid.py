@@ -1,0 +1,96 @@
+"""The weak × strong grid: every (weak, strong) pair of an ordered list of rungs, on each
+embedded dataset, as ordinary task files (the paper's figure-3 design).
+
+A grid task is its dataset's template task (the ``tfidf-logreg → minilm-l6`` task of
+``mini``: same pool, splits, seed and probe recipe) with the weak and strong models swapped
+in, named ``<prefix>-<weak>-to-<strong>``, the scheme the embedded tasks already use, so a
+pair that already exists is that task (its frozen files are reused, never rewritten). The
+rung order is the caller's, weakest first; the default is the embedded ladder ordered by
+the accuracy of each rung trained on gold (see :data:`LADDER`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from benchmark.core.errors import SpecError
+from benchmark.core.paths import tasks_dir
+from benchmark.models import MODELS
+from benchmark.tasks.spec import TASKS, TaskSpec
+
+# Weakest first. tf-idf cannot be a student, so it is the floor; the others by their mean
+# ceiling (the rung trained on gold B) over the two datasets, measured on the ladder-mini
+# tasks (rt / tweets): minilm-l6-layer1 .748 / .810, paraphrase-minilm-l3 .745 / .813 (a tie
+# at .779, broken by size: 13.7M < 17.2M parameters), minilm-l6-layer3 .768 / .820,
+# minilm-l6 .764 / .843; mpnet-base (.872 on tweets) and the decoder rung are placed by size
+# until their grid tasks are frozen and measured.
+LADDER = ("tfidf-logreg", "minilm-l6-layer1", "paraphrase-minilm-l3", "minilm-l6-layer3",
+          "minilm-l6", "mpnet-base", "smollm2-135m-q4")
+TEMPLATES = {"rt": "rt-tfidf-logreg-to-minilm-l6", "tweets": "tweets-tfidf-logreg-to-minilm-l6"}
+
+
+@dataclass(frozen=True)
+class GridTask:
+    spec: TaskSpec
+    exists: bool          # already a task file (an embedded task or written before)
+
+
+def grid_pairs(rungs: Sequence[str]) -> list[tuple[str, str]]:
+    """Every (weak, strong) with weak before strong; the strong side needs features."""
+    for name in rungs:
+        MODELS.get(name)  # unknown names: "did you mean"
+    return [(weak, strong) for i, weak in enumerate(rungs) for strong in rungs[i + 1:]
+            if MODELS.get(strong).kind == "encoder"]
+
+
+def _describe(template: TaskSpec, weak: str, strong: str) -> str:
+    base = template.description.split(" on ", 1)
+    return f"{weak} supervises {strong} on {base[1]}" if len(base) == 2 else template.description
+
+
+def grid_tasks(rungs: Sequence[str] = LADDER,
+               templates: dict[str, str] | None = None) -> list[GridTask]:
+    """The grid's tasks, in (dataset, weak, strong) order."""
+    out = []
+    for prefix, template_id in (templates or TEMPLATES).items():
+        template = TASKS.get(template_id)
+        for weak, strong in grid_pairs(rungs):
+            task_id = f"{prefix}-{weak}-to-{strong}"
+            body = template.model_dump(mode="json", exclude_none=True)
+            body.update(id=task_id, weak_model=weak, strong_model=strong,
+                        description=_describe(template, weak, strong))
+            spec = TaskSpec.model_validate(body)
+            if task_id in TASKS:
+                existing = TASKS.get(task_id)
+                if (existing.weak_model, existing.strong_model) != (weak, strong):
+                    raise SpecError(f"task {task_id!r} exists with {existing.weak_model} → "
+                                    f"{existing.strong_model}; rename it or the rung")
+                out.append(GridTask(existing, True))
+            else:
+                out.append(GridTask(spec, False))
+    return out
+
+
+def write_grid(tasks: Sequence[GridTask], suite: str, description: str) -> list[Path]:
+    """Write the missing task files and ``tasks/suites/<suite>.yaml`` listing them all."""
+    written = []
+    for task in tasks:
+        if task.exists:
+            continue
+        path = tasks_dir() / f"{task.spec.id}.yaml"
+        body = task.spec.model_dump(mode="json", exclude_none=True)
+        path.write_text("# written by `w2s-bench grid`\n"
+                        + yaml.safe_dump(body, sort_keys=False, allow_unicode=True))
+        written.append(path)
+    folder = tasks_dir() / "suites"
+    folder.mkdir(exist_ok=True)
+    suite_file = folder / f"{suite}.yaml"
+    suite_file.write_text(yaml.safe_dump({suite: {"description": description,
+                                                  "tasks": [t.spec.id for t in tasks]}},
+                                         sort_keys=False, allow_unicode=True))
+    TASKS.reset()
+    return [*written, suite_file]

@@ -1,0 +1,57 @@
+"""The weak × strong grid: pairs in ladder order, tasks from each dataset's template, existing
+pairs reused as they are, the suite written beside them."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmark.core.errors import UnknownNameError
+from benchmark.tasks.grid import LADDER, grid_pairs, grid_tasks, write_grid
+from tests.conftest import TINY_TASK
+
+
+def test_pairs_put_every_weaker_rung_under_every_stronger_one() -> None:
+    pairs = grid_pairs(["tfidf-logreg", "minilm-l6-layer1", "minilm-l6"])
+    assert pairs == [("tfidf-logreg", "minilm-l6-layer1"), ("tfidf-logreg", "minilm-l6"),
+                     ("minilm-l6-layer1", "minilm-l6")]
+    assert len(grid_pairs(LADDER)) == 21  # 7 rungs
+    with pytest.raises(UnknownNameError, match="Did you mean .minilm-l6."):
+        grid_pairs(["tfidf-logreg", "minilm-l7"])
+
+
+def test_the_embedded_grid_reuses_the_mini_tasks() -> None:
+    tasks = grid_tasks(["tfidf-logreg", "minilm-l6-layer1", "minilm-l6"])
+    ids = [t.spec.id for t in tasks]
+    assert ids == ["rt-tfidf-logreg-to-minilm-l6-layer1", "rt-tfidf-logreg-to-minilm-l6",
+                   "rt-minilm-l6-layer1-to-minilm-l6", "tweets-tfidf-logreg-to-minilm-l6-layer1",
+                   "tweets-tfidf-logreg-to-minilm-l6", "tweets-minilm-l6-layer1-to-minilm-l6"]
+    from benchmark.tasks.spec import TASKS
+
+    reused = {t.spec.id: t for t in tasks if t.spec.id in ("rt-tfidf-logreg-to-minilm-l6",)}
+    assert reused["rt-tfidf-logreg-to-minilm-l6"].exists
+    assert reused["rt-tfidf-logreg-to-minilm-l6"].spec.sha256 == TASKS.get(
+        "rt-tfidf-logreg-to-minilm-l6").sha256  # the frozen task itself, not a copy
+    new = next(t.spec for t in tasks if t.spec.id == "rt-tfidf-logreg-to-minilm-l6-layer1")
+    template = TASKS.get("rt-tfidf-logreg-to-minilm-l6")
+    assert (new.splits, new.seed, new.training, new.dataset) == (
+        template.splits, template.seed, template.training, template.dataset)
+    assert new.description.startswith("tfidf-logreg supervises minilm-l6-layer1 on Rotten")
+
+
+def test_writing_the_grid_adds_tasks_and_a_suite(tiny_world) -> None:
+    from benchmark.tasks.spec import SUITES, TASKS, suite_tasks
+
+    tasks = grid_tasks(["tfidf-logreg", "tiny-bert"], templates={"tiny": TINY_TASK})
+    assert [(t.spec.id, t.exists) for t in tasks] == [("tiny-tfidf-logreg-to-tiny-bert", False)]
+    paths = write_grid(tasks, "tiny-grid", "tests")
+    try:
+        SUITES.reset()
+        assert [t.id for t in suite_tasks("tiny-grid")] == ["tiny-tfidf-logreg-to-tiny-bert"]
+        assert TASKS.get("tiny-tfidf-logreg-to-tiny-bert").sha256 == tasks[0].spec.sha256
+        again = grid_tasks(["tfidf-logreg", "tiny-bert"], templates={"tiny": TINY_TASK})
+        assert again[0].exists  # a second run writes nothing new
+    finally:
+        for path in paths:
+            path.unlink()
+        TASKS.reset()
+        SUITES.reset()
