@@ -180,7 +180,8 @@ def test_exports_agree_and_pages_embed_valid_plots(tmp_path) -> None:
     index = site.index.read_text()
     plots = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.glob("plots/*.svg"))
     assert plots == ["plots/s-accuracy-vs-size.svg", "plots/s-pgr-by-task.svg",
-                     "plots/s-pgr-vs-compute.svg"]
+                     "plots/s-pgr-vs-compute.svg", "plots/s-pgr-vs-gap.svg",
+                     "plots/s-scaling.svg"]  # two strong sizes: the scaling view too
     for plot in plots:
         assert f'src="{plot}"' in index
         assert ET.parse(tmp_path / plot).getroot().tag.endswith("svg")
@@ -266,3 +267,17 @@ def test_diagnostics_reach_the_exports_pages_and_plots(tmp_path) -> None:
     assert "8 runs (3 with gain ≥ misfit)" in scatter
     assert 'src="plots/s-agreement.svg"' in site.index.read_text()
     assert site.plots == 5
+
+
+def test_the_size_gap_trend_is_a_least_squares_line_with_a_bootstrap_interval() -> None:
+    from benchmark.site.scaling import gap_trend
+
+    exact = [(x, 0.1 + 0.2 * x) for x in (0.5, 1.0, 1.5, 2.0)]
+    trend = gap_trend(exact)
+    assert trend.slope == pytest.approx(0.2) and trend.points == 4
+    assert trend.low == pytest.approx(0.2) and trend.high == pytest.approx(0.2)  # no noise
+    noisy = [(x, 0.2 * x + e) for x, e in zip((0.5, 1.0, 1.5, 2.0, 2.5), (.1, -.1, .05, -.05, 0),
+                                             strict=True)]
+    spread = gap_trend(noisy)
+    assert spread.low < spread.slope < spread.high
+    assert gap_trend(exact[:2]) is None and gap_trend([(1.0, 0.1)] * 4) is None

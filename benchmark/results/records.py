@@ -82,6 +82,7 @@ class Compute(_Strict):
     examples_seen: int = Field(ge=0)
     trained_params: int = Field(ge=0)
     strong_model_params: int | None = None
+    weak_model_params: int | None = None   # None: a classical supervisor, or an older record
     wall_s: float = Field(ge=0)
     cpu_s: float = Field(ge=0)
     peak_rss_mb: float = Field(ge=0)

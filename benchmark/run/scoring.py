@@ -20,6 +20,7 @@ from benchmark.core.metrics import accuracy, auroc, pgr
 from benchmark.core.provenance import git_commit, hardware, package_versions
 from benchmark.labels.frozen import References, ReplicateReference, WeakLabelSet, load_lock
 from benchmark.methods.catalog import METHODS, method_info
+from benchmark.models import MODELS
 from benchmark.results.records import (
     Compute,
     Diagnostics,
@@ -98,7 +99,8 @@ def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: M
     stats = output.get("compute")
     run_compute = None
     if stats:
-        run_compute = Compute(strong_model_params=inp.strong_model.params, **stats)
+        run_compute = Compute(strong_model_params=inp.strong_model.params,
+                              weak_model_params=MODELS.get(spec.weak_model).params, **stats)
     error = output.get("error")
     if error is None:
         try:

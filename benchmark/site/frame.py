@@ -37,6 +37,7 @@ class Row(NamedTuple):
     error: str
     sandbox: str = ""  # "none": the method ran unconfined (--trust-code); "" in old records
     diagnostics: Diagnostics | None = None  # None in records written before predictions
+    weak_params: float | None = None  # None: tf-idf, or a record from before it was kept
 
 
 def record_rows(records: Iterable[RunRecord]) -> list[Row]:
@@ -53,7 +54,7 @@ def record_rows(records: Iterable[RunRecord]) -> list[Row]:
             c.train_flops if c else None, c.wall_s if c else None,
             c.peak_rss_mb if c else None,
             f"{r.error.type}: {r.error.message}" if r.error else "", p.sandbox,
-            r.diagnostics))
+            r.diagnostics, c.weak_model_params if c else None))
     return sorted(rows, key=lambda row: (row.suite, row.task, row.method, row.replicate))
 
 

@@ -31,6 +31,7 @@ from benchmark.site.plotting import (
     row_labels,
     svg,
 )
+from benchmark.site.scaling import accuracy_and_pgr_vs_size, pgr_vs_gap, spans_sizes
 from benchmark.site.standings import SuiteBoard, best_method
 
 PGR_FLOOR = -1.0  # panels are cut here; means below are written as numbers at the edge
@@ -193,6 +194,15 @@ def suite_plots(board: SuiteBoard) -> Iterator[tuple[str, str, str]]:
     yield (plot_file(board.suite, "accuracy-vs-size"),
            "Accuracy vs strong-model size per dataset: weak supervisor, naive, the leader and "
            "the gold ceiling (the paper's figure 2)", accuracy_vs_size(board))
+    if spans_sizes(board):
+        yield (plot_file(board.suite, "scaling"),
+               "Test accuracy and PGR against the strong student's size, one line per weak "
+               "supervisor (solid: naive, dashed: the leader; the paper's figure 3)",
+               accuracy_and_pgr_vs_size(board))
+        yield (plot_file(board.suite, "pgr-vs-gap"),
+               "PGR against the size gap log10(strong / weak parameters), one point per task, "
+               "with a least-squares line and its 95% bootstrap band (tasks resampled)",
+               pgr_vs_gap(board))
     if has_diagnostics(board):
         yield (plot_file(board.suite, "gain-vs-misfit"),
                "Gain over the weak supervisor against misfit to it, one point per run "

@@ -94,6 +94,7 @@ class TaskSummary:
     weak_accuracy: Interval | None
     ceiling_accuracy: Interval | None
     results: tuple[TaskResult, ...]
+    weak_params: float | None = None   # the weak supervisor's parameters (None: tf-idf)
 
 
 @dataclass(frozen=True)
@@ -255,6 +256,7 @@ def _task_summary(task: str, rows: list[Row]) -> TaskSummary:
     results.sort(key=lambda r: (r.pgr is None, -(r.pgr.mean if r.pgr else 0), r.method))
     shas = sorted({(r.replicate, r.weak_labels_sha256) for r in rows})
     sizes = [r.strong_params for r in ok if r.strong_params is not None]
+    weak_sizes = [r.weak_params for r in ok if r.weak_params is not None]
     first = rows[0]
     return TaskSummary(
         task=task, dataset=first.dataset, task_version=first.task_version,
@@ -262,7 +264,7 @@ def _task_summary(task: str, rows: list[Row]) -> TaskSummary:
         strong_params=max(sizes) if sizes else None, weak_labels_sha256=tuple(shas),
         weak_accuracy=mean_ci([r.weak_accuracy for r in first_per_replicate]),
         ceiling_accuracy=mean_ci([r.ceiling_accuracy for r in first_per_replicate]),
-        results=tuple(results))
+        results=tuple(results), weak_params=max(weak_sizes) if weak_sizes else None)
 
 
 def _not_comparable(odd: list[Row], ref_versions: dict[str, int]) -> tuple[dict, ...]:

@@ -2,8 +2,8 @@
 
 The corpus is leaderboard-shaped: 50 methods × (8 + 12 tasks in two suites) × 10
 replicates, every run with diagnostics, so the build ranks 2 × 1,225 pairs and draws 2 × 50
-suite rows, 1,000 task rows, 63 pages (12 distinct tasks) and 10 plots (the
-gain-vs-misfit scatters hold 4,000 and 6,000 runs).
+suite rows, 1,000 task rows, 63 pages (12 distinct tasks) and 14 plots (the
+gain-vs-misfit scatters hold 4,000 and 6,000 runs; two strong sizes add the scaling view).
 ``build`` times ``build_site`` on records in memory (what the target is about);
 ``from disk`` adds reading and validating the 10,000 JSON records, i.e. the whole
 ``w2s-bench leaderboard`` command. Run with::
@@ -41,7 +41,7 @@ def test_build_10000_records(benchmark, records, tmp_path) -> None:
         return (records, tmp_path / f"site-{next(fresh)}"), {}
 
     site = benchmark.pedantic(_build, setup=new_folder, rounds=3, iterations=1)
-    assert site.pages == 1 + 12 + 50 and site.plots == 2 * 5
+    assert site.pages == 1 + 12 + 50 and site.plots == 2 * 7
     assert benchmark.stats.stats.median < TARGET_S
 
 
