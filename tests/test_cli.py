@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from benchmark.cli.main import main
-from benchmark.methods.catalog import select_methods
+from benchmark.methods.catalog import METHODS, select_methods
 from benchmark.results.records import iter_records
 from tests.conftest import TINY_SUITE
 
@@ -37,7 +37,9 @@ def test_run_writes_records_and_leaderboard_then_refuses_tampering(tiny_world, t
             str(board), "--workers", "1", "--no-progress"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert f"{2 * len(select_methods(None))} run(s) done, 0 already" in out
+    probe = [m for m in select_methods(None) if "probe" in METHODS.get(m).regimes]
+    assert len(probe) < len(select_methods(None))  # the prompting controls are finetune-only
+    assert f"{2 * len(probe)} run(s) done, 0 already" in out
     assert {r.method for r in iter_records(results)} >= {"naive", "logconf"}
     assert f"leaderboard: {(board / 'index.html').resolve().as_uri()}" in out
     assert (board / "leaderboard.md").is_file() and (board / "leaderboard.json").is_file()
