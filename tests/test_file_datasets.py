@@ -316,3 +316,22 @@ def test_any_hub_dataset_by_its_columns(tiny_world, tmp_path, monkeypatch) -> No
     finally:
         task_file.unlink()
         TASKS.reset()
+
+
+def test_data_the_method_sandbox_can_see_are_refused(tiny_world) -> None:
+    """Gold labels in a file under submissions/ (shown to method code) must never be used."""
+    from benchmark.tasks.spec import TASKS
+    from benchmark.tasks.splits import task_examples
+
+    folder = tiny_world.root / "submissions" / "someone"
+    folder.mkdir(parents=True, exist_ok=True)
+    sha = _write(_frame(tiny_world.corpus), folder / "gold.csv")
+    task_file = tiny_world.root / "tasks" / "leaky-task.yaml"
+    task_file.write_text(task_yaml("leaky-task", "submissions/someone/gold.csv", sha, MAPPED))
+    TASKS.reset()
+    try:
+        with pytest.raises(SpecError, match="the method sandbox shows to method code"):
+            task_examples(TASKS.get("leaky-task"))
+    finally:
+        task_file.unlink()
+        TASKS.reset()

@@ -155,10 +155,22 @@ def gpu_devices(dev: Path = Path("/dev")) -> list[Path]:
                    if not p.is_dir()})
 
 
+def _code_dirs() -> list[Path]:
+    return [Path(__file__).resolve().parents[1], baselines_dir(), submissions_dir(),
+            *_main_module_paths()]
+
+
+def visible_to_methods(path: Path) -> bool:
+    """Whether method code could read ``path`` inside the worker sandbox (the system, the
+    Python environment, the plugin code). Task data, which hold gold labels, must not be."""
+    target = path.resolve()
+    roots = _existing([*SYSTEM_DIRS, *python_paths(), *_code_dirs()])
+    return any(target == root or root in target.parents for root in roots)
+
+
 def worker_policy(run_area: Path, model_dirs: Iterable[Path] = ()) -> SandboxPolicy:
     """The view of one worker: environment, plugin code, model weights, its run area."""
-    code = [Path(__file__).resolve().parents[1], baselines_dir(), submissions_dir(),
-            *_main_module_paths()]
+    code = _code_dirs()
     masked = sorted(p for p in submissions_dir().glob("*/results") if p.is_dir())
     system = [Path(p) for p in SYSTEM_DIRS if Path(p).exists()]
     env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmark.assets.catalog import asset_path
+from benchmark.core.bwrap import visible_to_methods
 from benchmark.core.errors import IntegrityError, SpecError
 from benchmark.core.paths import repo_root
 from benchmark.datasets import DATASETS, Example
@@ -45,7 +46,13 @@ def file_path(spec: TaskSpec) -> Path:
             raise SpecError(f"task {spec.id!r}: `dataset.path` {path} leaves the asset's "
                             "folder; name a file inside it")
         return inside
-    return path if path.is_absolute() else repo_root() / path
+    path = path if path.is_absolute() else repo_root() / path
+    if visible_to_methods(path):
+        raise SpecError(f"task {spec.id!r}: `dataset.path` {path} is inside a folder the "
+                        "method sandbox shows to method code (the system, the Python "
+                        "environment, baselines/ or submissions/), so its gold labels would "
+                        "be readable by the methods; move the file, e.g. to data/")
+    return path
 
 
 def task_examples(spec: TaskSpec) -> list[Example]:
