@@ -17,15 +17,19 @@ import numpy as np
 from benchmark.api import Method, MethodInput, register
 
 
-@register("zeroshot-prompt")
-class ZeroShotPrompt(Method):
-    """Control: the strong model prompted zero-shot with the class names as label words."""
+class _PromptControl(Method):
+    """What both controls declare: finetune regime, a causal-LM strong model, a control."""
 
     version = "1"
     paper = "https://arxiv.org/abs/2312.09390"
     regimes = ("finetune",)
     needs_decoder = True
     control = True
+
+
+@register("zeroshot-prompt")
+class ZeroShotPrompt(_PromptControl):
+    """Control: the strong model prompted zero-shot with the class names as label words."""
 
     def fit_predict(self, inp: MethodInput) -> np.ndarray:
         return inp.prompt_probs()
@@ -46,14 +50,9 @@ def weak_shots(inp: MethodInput, shots: int) -> tuple[tuple[str, int], ...]:
 
 
 @register("fewshot-prompt")
-class FewShotPrompt(Method):
+class FewShotPrompt(_PromptControl):
     """Control: the strong model prompted with a few weakly labelled examples of split B."""
 
-    version = "1"
-    paper = "https://arxiv.org/abs/2312.09390"
-    regimes = ("finetune",)
-    needs_decoder = True
-    control = True
     defaults = {"shots": 4}
 
     def check_config(self) -> None:
