@@ -10,7 +10,6 @@ counts, both hashes.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import string
 from collections import Counter
@@ -18,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from benchmark.core.errors import IntegrityError, SpecError
+from benchmark.core.storage import sha256_file
 from benchmark.datasets.base import Example, make_examples
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl",
@@ -34,14 +34,6 @@ def file_format(path: Path, declared: str | None) -> str:
         return FORMATS[suffixes[-1]]
     raise SpecError(f"{path}: cannot tell the format from the name; set `dataset.format` to "
                     f"one of {sorted(set(FORMATS.values()))}")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_table(path: Path, fmt: str):
@@ -102,7 +94,7 @@ def read_file_dataset(path: Path, sha256: str | None, label_names: Sequence[str]
     if not path.is_file():
         raise SpecError(f"dataset file {path} does not exist (paths are relative to the "
                         "checkout root)")
-    actual = file_sha256(path) if sha256 is not None else None  # None: its wheel is pinned
+    actual = sha256_file(path) if sha256 is not None else None  # None: its wheel is pinned
     if actual != sha256:
         raise IntegrityError(f"{path}: sha256 is {actual}, the task pins {sha256}; if the "
                              "new file is intended, put its hash in `dataset.sha256` and bump "
@@ -132,8 +124,3 @@ def column_examples(rows: Sequence[Mapping], columns: Sequence[str],
     classes = _label_indices([str(row[label]) for row in rows], label_names, label_map,
                              Path(where))
     return make_examples((t, c) for t, c in zip(texts, classes, strict=True) if c is not None)
-
-
-def class_counts(examples: Sequence[Example], label_names: Sequence[str]) -> dict[str, int]:
-    counts = Counter(e.label for e in examples)
-    return {name: counts.get(i, 0) for i, name in enumerate(label_names)}

@@ -16,7 +16,8 @@ import yaml
 from benchmark.core.errors import SpecError
 from benchmark.core.paths import repo_root, tasks_dir
 from benchmark.core.schema import validate
-from benchmark.datasets.files import column_examples, file_format, file_sha256, read_table
+from benchmark.core.storage import sha256_file
+from benchmark.datasets.files import column_examples, file_format, read_table
 from benchmark.tasks.spec import TASKS, TaskSpec
 
 MAX_POOL = 10_000   # the embedded tasks' size: 1,000 A + 6,000 B + 3,000 test
@@ -93,7 +94,7 @@ def scaffold_task(task_id: str, path: Path, *, text: str | None, template: str |
                         f"the smallest class ({min(check.classes, key=check.classes.get)}) "
                         f"allows {check.largest_pool:,}; sizes that fit: {fit}")
     dataset: dict = {"source": "file", "name": task_id, "path": _relative(path),
-                     "sha256": file_sha256(path)}
+                     "sha256": sha256_file(path)}
     dataset.update({"text": text} if template is None else {"template": template})
     dataset["label"] = label
     if label_map is not None:
