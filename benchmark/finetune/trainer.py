@@ -49,6 +49,7 @@ class FinetuneConfig:
     freeze_embeddings: bool = False     # no dense embedding-table gradient (fast on CPU)
     bucket_batches: int = 16
     checkpoint_every: int | None = None  # steps; None: never
+    compile: bool = False               # torch.compile the model (GPU: fewer kernel launches)
 
     @classmethod
     def from_settings(cls, settings: Any) -> FinetuneConfig:
@@ -213,6 +214,8 @@ def train_classifier(model: SequenceClassifier, tokenizer: Any, texts: list[str]
     start = time.perf_counter()
     lengths = encoded.lengths
     rank, world = acc.process_index, acc.num_processes
+    losses = LossLog(total, eager=device.type != "cuda" or on_step is not None)
+    forward = torch.compile(model, dynamic=True) if config.compile else model
     for epoch in range(config.epochs):
         plan = batch_plan(lengths, config.batch_size, seed, epoch, config.bucket_batches)
         for index, rows in enumerate(plan):
@@ -223,21 +226,27 @@ def train_classifier(model: SequenceClassifier, tokenizer: Any, texts: list[str]
             # size, step count and schedule are those of one process (DDP averages the
             # ranks' gradients: the mean over the global batch when the shares are equal)
             local = rows[rank::world] if len(rows) >= world else rows
-            value, padded = _train_step(model, optimizer, scheduler, encoded, local, y, pad,
+            # the first step runs eagerly: the FLOP counter measures it
+            runner = forward if stats.flops_per_token else model
+            value, padded = _train_step(runner, optimizer, scheduler, encoded, local, y, pad,
                                         device, bf16, loss, step / total, stats)
             stats.steps = step + 1
             stats.examples_seen += len(rows)
             stats.padded_tokens += padded * world  # ranks pad their own shares: approximate
             stats.tokens_seen += int(lengths[rows].sum())
-            stats.losses.append(value)
+            losses.add(step, value)
             if on_step is not None:
-                on_step(step + 1, value)
-            if checkpoint_dir is not None and config.checkpoint_every and \
-                    acc.is_main_process and (step + 1) % config.checkpoint_every == 0:
+                on_step(step + 1, losses.check()[-1])
+            saving = checkpoint_dir is not None and config.checkpoint_every and \
+                acc.is_main_process and (step + 1) % config.checkpoint_every == 0
+            if saving or (step + 1) % LossLog.SYNC_EVERY == 0:
+                losses.check()
+            if saving:
                 save_checkpoint(checkpoint_dir, acc.unwrap_model(model), optimizer, scheduler,
                                 step + 1, {k: getattr(stats, k) for k in (
                                     "examples_seen", "tokens_seen", "padded_tokens",
                                     "flops_per_token")})
+    stats.losses = losses.check()
     stats.wall_s = time.perf_counter() - start
     stats.train_flops = stats.flops_per_token * stats.padded_tokens
     stats.flops_6nd = 6.0 * matmul_params(acc.unwrap_model(model)) * stats.padded_tokens
@@ -247,20 +256,52 @@ def train_classifier(model: SequenceClassifier, tokenizer: Any, texts: list[str]
     return stats
 
 
+class LossLog:
+    """Each step's loss, kept on the device until a sync point: on a GPU, reading a loss
+    every step (``float(loss)``, ``if not isfinite(loss)``) stalls the CPU until the step ends,
+    so it can never queue the next step's kernels ahead. A non-finite loss is still reported
+    with the step it happened at, at the next check (at once on CPU, where reading is free)."""
+
+    SYNC_EVERY = 50  # steps between checks on a GPU
+
+    def __init__(self, total: int, eager: bool) -> None:
+        self.total, self.eager = total, eager
+        self.values: list[float] = []
+        self.pending: list[tuple[int, torch.Tensor]] = []
+
+    def add(self, step: int, value: torch.Tensor) -> None:
+        self.pending.append((step, value))
+        if self.eager:
+            self.check()
+
+    def check(self) -> list[float]:
+        if self.pending:
+            read = torch.stack([v for _, v in self.pending]).float().cpu().tolist()
+            for (step, _), number in zip(self.pending, read, strict=True):
+                if not math.isfinite(number):
+                    raise FloatingPointError(f"the training loss became {number} at step "
+                                             f"{step + 1} of {self.total} "
+                                             f"({step / self.total:.1%} of training)")
+            self.values += read
+            self.pending = []
+        return self.values
+
+
 def _train_step(model: Any, optimizer: Any, scheduler: Any, encoded: Encoded, rows: np.ndarray,
                 y: torch.Tensor, pad: int, device: torch.device, bf16: bool, loss: LossFn,
-                progress: float, stats: TrainStats) -> tuple[float, int]:
+                progress: float, stats: TrainStats) -> tuple[torch.Tensor, int]:
     input_ids, mask = collate(encoded.ids, rows, pad, pad_multiple(device))
-    input_ids, mask = input_ids.to(device), mask.to(device)
-    targets = y[torch.as_tensor(rows)].to(device)
+    targets = y[torch.as_tensor(rows)]
+    if device.type == "cuda":  # pinned host memory: the copies overlap the running step
+        input_ids, mask, targets = (t.pin_memory().to(device, non_blocking=True)
+                                    for t in (input_ids, mask, targets))
+    else:
+        input_ids, mask, targets = input_ids.to(device), mask.to(device), targets.to(device)
 
     def forward_backward() -> torch.Tensor:
         with _autocast(device, bf16):
             logits = model(input_ids, mask)
         value = loss(logits.float(), targets, progress)
-        if not torch.isfinite(value):
-            raise FloatingPointError(f"the training loss became {value.item()} at "
-                                     f"{progress:.1%} of training")
         accelerator().backward(value)
         return value
 
@@ -279,7 +320,7 @@ def _train_step(model: Any, optimizer: Any, scheduler: Any, encoded: Encoded, ro
     optimizer.step()
     scheduler.step()
     optimizer.zero_grad(set_to_none=True)
-    return float(value.detach()), int(mask.numel())
+    return value.detach(), int(mask.numel())
 
 
 def predict_proba(model: SequenceClassifier, tokenizer: Any, texts: list[str],
