@@ -97,3 +97,34 @@ def test_references_are_sane(tiny_world, tiny_task) -> None:
     assert [r.replicate for r in refs.replicates] == [0, 1]
     for r in refs.replicates:
         assert 0.5 < r.weak_accuracy < 1.0 and r.n_test == 200
+
+
+def test_verify_catches_a_same_size_rewrite_with_its_mtime_put_back(tiny_world, tiny_task):
+    """verify_frozen skips re-hashing unchanged files (by inode, size, mtime and ctime); an
+    overwrite that keeps the size and restores the mtime still moves ctime, and is caught."""
+    import os
+
+    from benchmark.labels.frozen import verify_frozen
+
+    verify_frozen(tiny_task)  # hashes every file and remembers their stamps
+    verify_frozen(tiny_task)  # unchanged: passes from the stamps
+    path = tiny_world.frozen / replicate_file(0)
+    before, original = path.stat(), path.read_bytes()
+    try:
+        data = bytearray(original)
+        data[-9] ^= 0xFF
+        path.write_bytes(bytes(data))
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert path.stat().st_size == before.st_size
+        with pytest.raises(IntegrityError, match="does not match its lock"):
+            verify_frozen(tiny_task)
+    finally:
+        path.write_bytes(original)
+    verify_frozen(tiny_task)
+
+
+def test_weak_labels_read_twice_are_equal_and_independent(tiny_world, tiny_task):
+    first = load_weak_labels(tiny_task, 0)
+    first.probs_B[:] = 0  # a caller that writes into its arrays
+    again = load_weak_labels(tiny_task, 0)
+    assert again.probs_B.sum() > 0 and again.ids_B == first.ids_B

@@ -7,20 +7,27 @@ repository root is found from the package (editable install) or ``W2S_BENCH_ROOT
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 
 def repo_root() -> Path:
-    env = os.environ.get("W2S_BENCH_ROOT")
+    return _repo_root(os.environ.get("W2S_BENCH_ROOT"), os.getcwd())
+
+
+@lru_cache(maxsize=8)
+def _repo_root(env: str | None, cwd: str) -> Path:
+    """Memoised on what it depends on: a sweep asks ~35 times per run, and each answer costs
+    a few ``stat`` and ``resolve`` calls (3 s of the driver's time in the default job)."""
     if env:
         return Path(env).resolve()
     here = Path(__file__).resolve().parents[2]  # benchmark/core/paths.py → the checkout
     if (here / "tasks").is_dir():
         return here
-    for candidate in [Path.cwd(), *Path.cwd().parents]:
+    for candidate in [Path(cwd), *Path(cwd).parents]:
         if (candidate / "tasks").is_dir() and (candidate / "pyproject.toml").is_file():
             return candidate
-    return Path.cwd()
+    return Path(cwd)
 
 
 def cache_dir() -> Path:

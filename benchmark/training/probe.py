@@ -8,6 +8,7 @@ method ramp a schedule (e.g. the confidence loss) without touching the loop.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -88,23 +89,25 @@ def train_probe(features: np.ndarray, targets: np.ndarray, config: ProbeConfig, 
     head = torch.nn.Linear(x.shape[1], y.shape[1])
     torch.nn.init.zeros_(head.weight)
     torch.nn.init.zeros_(head.bias)
-    optimizer = torch.optim.AdamW(head.parameters(), lr=config.lr,
-                                  weight_decay=config.weight_decay)
+    optimizer = ProbeAdamW((head.weight, head.bias), lr=config.lr,
+                           weight_decay=config.weight_decay)
     generator = torch.Generator().manual_seed(seed)
     n = len(x)
     steps_per_epoch = max(1, -(-n // config.batch_size))
     total = config.epochs * steps_per_epoch
     step = 0
+    linear = torch.nn.functional.linear
     for epoch in range(config.epochs):
         order = torch.randperm(n, generator=generator)
         for start in range(0, n, config.batch_size):
             idx = order[start:start + config.batch_size]
-            logits = head(x[idx])
+            logits = linear(x[idx], head.weight, head.bias)
             value = loss(logits, y[idx], step / total)
-            if not torch.isfinite(value):
-                raise FloatingPointError(f"the training loss became {value.item()} at step "
+            number = value.item()
+            if not math.isfinite(number):
+                raise FloatingPointError(f"the training loss became {number} at step "
                                          f"{step + 1} of {total} (epoch {epoch + 1})")
-            optimizer.zero_grad(set_to_none=True)
+            head.weight.grad = head.bias.grad = None
             value.backward()
             optimizer.step()
             step += 1
@@ -113,6 +116,41 @@ def train_probe(features: np.ndarray, targets: np.ndarray, config: ProbeConfig, 
     params = sum(p.numel() for p in head.parameters())
     compute.add_train(6.0 * params * n * config.epochs, n * config.epochs, params)
     return _snapshot(head, mean, scale)
+
+
+class ProbeAdamW:
+    """``torch.optim.AdamW``'s step (its single-tensor path, amsgrad off) written out for the
+    probe's two tensors. The same tensor operations in the same order, so the same bits
+    (``tests/test_probe_speed.py`` holds it to ``torch.optim.AdamW``), without the optimizer
+    framework around them (hooks, profiler records, state look-ups), which cost more than
+    the arithmetic on a 384 × 2 head: 470 steps took 0.24 s with it, 0.15 s without.
+    """
+
+    def __init__(self, params: tuple[torch.Tensor, ...], lr: float, weight_decay: float,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
+        self.params, self.lr, self.weight_decay, self.eps = params, lr, weight_decay, eps
+        self.beta1, self.beta2 = betas
+        self.exp_avg = [torch.zeros_like(p, memory_format=torch.preserve_format)
+                        for p in params]
+        self.exp_avg_sq = [torch.zeros_like(p, memory_format=torch.preserve_format)
+                           for p in params]
+        self.steps = 0
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.steps += 1
+        beta1, beta2, lr = self.beta1, self.beta2, self.lr
+        step_size = lr / (1 - beta1 ** self.steps)
+        bias_correction2_sqrt = (1 - beta2 ** self.steps) ** 0.5
+        for param, exp_avg, exp_avg_sq in zip(self.params, self.exp_avg, self.exp_avg_sq,
+                                              strict=True):
+            grad = param.grad
+            if self.weight_decay != 0:
+                param.mul_(1 - lr * self.weight_decay)
+            exp_avg.lerp_(grad, 1 - beta1)
+            exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(self.eps)
+            param.addcdiv_(exp_avg, denom, value=-step_size)
 
 
 def _snapshot(head: torch.nn.Linear, mean: np.ndarray, scale: np.ndarray) -> LinearProbe:
