@@ -52,6 +52,9 @@ def init_worker(threads: int) -> None:
     import sklearn.linear_model  # noqa: F401  (baselines use it; imported before forking)
 
     import benchmark.api  # noqa: F401
+    from benchmark.core.provenance import hardware
+
+    hardware()  # memoised here, so no run's fork pays for it again
     _warm_up()
 
 
