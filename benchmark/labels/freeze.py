@@ -22,6 +22,7 @@ from benchmark.core.provenance import hardware, package_versions
 from benchmark.finetune.fit import fit_classifier
 from benchmark.finetune.trainer import FinetuneConfig
 from benchmark.labels.frozen import (
+    LayerChoice,
     Lock,
     References,
     ReplicateReference,
@@ -34,9 +35,10 @@ from benchmark.labels.frozen import (
     stored_ceiling,
     write_frozen,
 )
+from benchmark.labels.layers import choose_layer
 from benchmark.labels.supervisors import fit_finetuned_supervisor, fit_weak_supervisor
 from benchmark.models import MODELS
-from benchmark.models.features import model_features
+from benchmark.models.features import all_layer_features, model_features
 from benchmark.models.hub_ladder import rung_of
 from benchmark.tasks.checkpoints import model_checkpoint
 from benchmark.tasks.spec import TaskSpec
@@ -68,9 +70,30 @@ def ceiling_predictions(spec: TaskSpec, pool: ExamplePool, strong_features: np.n
     return stored_ceiling(probs)
 
 
-def _strong_features(spec: TaskSpec, texts: list[str], progress: bool) -> np.ndarray | None:
-    return model_features(spec.strong_model, texts, progress) if spec.regime == "probe" \
-        else None
+def _strong_features(spec: TaskSpec, texts: list[str], progress: bool,
+                     layer: int | None = None) -> np.ndarray | None:
+    """The strong model's features of the pool (``layer``: a hidden state chosen on the
+    ceiling instead of the rung's own); None in the finetune regime."""
+    if spec.regime != "probe":
+        return None
+    if layer is None:
+        return model_features(spec.strong_model, texts, progress)
+    stacked = all_layer_features(MODELS.get(spec.strong_model).encoder or "", texts, progress)
+    return np.asarray(stacked[layer], dtype=np.float32)
+
+
+def strong_layer_choice(spec: TaskSpec, pool: ExamplePool, progress: bool
+                        ) -> LayerChoice | None:
+    """For a rung declared ``layer_search: ceiling``: its best hidden state on held-out gold
+    of replicate 0's split B (see :mod:`benchmark.labels.layers`); else None."""
+    model = MODELS.get(spec.strong_model)
+    if spec.regime != "probe" or model.layer_search != "ceiling":
+        return None
+    stacked = all_layer_features(model.encoder or "", pool.texts, progress)
+    rows_B = np.array(pool.rows(draw_splits(spec, pool.examples, 0)["B"]))
+    return choose_layer(np.asarray(stacked)[:, rows_B], pool.labels[rows_B],
+                        len(spec.label_names), ProbeConfig.from_defaults(spec.training),
+                        replicate_seed(spec, 0))
 
 
 def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> Lock:
@@ -83,7 +106,8 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> L
     weak_finetuned = rung_of(spec.weak_model) is not None and spec.finetune is not None
     weak_is_encoder = MODELS.get(spec.weak_model).kind == "encoder" and not weak_finetuned
     weak_features = model_features(spec.weak_model, texts, progress) if weak_is_encoder else None
-    strong_features = _strong_features(spec, texts, progress)
+    layer = strong_layer_choice(spec, pool, progress)
+    strong_features = _strong_features(spec, texts, progress, layer and layer.layer)
 
     blobs: dict[int, bytes] = {}
     ceilings: dict[int, np.ndarray] = {}
@@ -116,7 +140,8 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> L
             ceiling_auroc=auroc(ceiling_probs, gold_test),
             n_A=len(rows["A"]), n_B=len(rows["B"]), n_test=len(rows["test"])))
     references = References(task=spec.id, weak_model=spec.weak_model,
-                            strong_model=spec.strong_model, replicates=refs)
+                            strong_model=spec.strong_model, replicates=refs,
+                            strong_layer=layer)
     return write_frozen(spec, blobs, references, package_versions(), hardware(),
                         f"w2s-bench {__version__}", ceilings)
 
@@ -126,8 +151,9 @@ def freeze_ceilings(spec: TaskSpec, progress: bool = True) -> Lock:
     the ceilings here does not reproduce the frozen ceiling accuracies exactly (their
     predictions would then not be the ones the references were measured from)."""
     pool = example_pool(spec)
-    strong_features = _strong_features(spec, pool.texts, progress)
     references = load_references(spec)
+    chosen = references.strong_layer
+    strong_features = _strong_features(spec, pool.texts, progress, chosen and chosen.layer)
     ceilings: dict[int, np.ndarray] = {}
     for k in range(spec.replicates):
         weak = load_weak_labels(spec, k)

@@ -61,12 +61,24 @@ class ReplicateReference(BaseModel):
     n_test: int
 
 
+class LayerChoice(BaseModel):
+    """The strong model's hidden state chosen at freeze time on held-out gold labels of split
+    B (never the test split), for rungs that declare ``layer_search: ceiling``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    layer: int                        # index into the stacked hidden states (0 = embeddings)
+    accuracy: dict[int, float]        # each candidate's held-out accuracy
+    n_fit: int
+    n_held_out: int
+
+
 class References(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     task: str
     weak_model: str
     strong_model: str
     replicates: list[ReplicateReference]
+    strong_layer: LayerChoice | None = None
 
 
 class Lock(BaseModel):
@@ -145,7 +157,9 @@ def write_frozen(spec: TaskSpec, replicate_blobs: dict[int, bytes], references: 
         files[replicate_file(replicate)] = sha256_bytes(blob)
     for replicate, probs in sorted((ceilings or {}).items()):
         files[ceiling_file(replicate)] = _write_ceiling(folder, replicate, probs)
-    atomic_write_json(folder / REFERENCES, references.model_dump(mode="json"))
+    # no key for an absent layer choice: tasks frozen before it keep byte-identical files
+    atomic_write_json(folder / REFERENCES, references.model_dump(mode="json",
+                                                                 exclude_none=True))
     files[REFERENCES] = sha256_file(folder / REFERENCES)
     lock = Lock(task=spec.id, task_version=spec.version, task_sha256=spec.sha256,
                 weak_model=spec.weak_model, strong_model=spec.strong_model, seed=spec.seed,

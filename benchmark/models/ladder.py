@@ -59,6 +59,9 @@ class ModelSpec(BaseModel):
     description: str
     encoder: str | None = None
     layer: int | None = None   # hidden-state index probed; None means the last layer
+    # "ceiling": the probed hidden state is chosen at freeze time, per task, as the one whose
+    # probe on gold labels scores best on held-out gold of split B (recorded in references)
+    layer_search: Literal["ceiling"] | None = None
     params: int | None = None  # transformer parameters used up to ``layer`` (None: data-dependent)
     tier: Literal["default", "large", "ladder", "paper"] = "default"  # paper: GPU-scale hub
 
@@ -108,12 +111,12 @@ for _model in [
               encoder="all-mpnet-base-v2", params=108_895_872,
               description="all-mpnet-base-v2 (12 layers, 768 wide); opt-in large tier"),
     ModelSpec(name="smollm2-135m-q4", family="smollm2", kind="encoder", tier="ladder",
-              encoder="smollm2-135m-q4", params=134_515_008,
+              encoder="smollm2-135m-q4", params=134_515_008, layer_search="ceiling",
               description="SmolLM2-135M-Instruct, a decoder LM, from its 4-bit (Q4_1) GGUF: "
                           "the 4-bit weights de-quantised, not the bf16 original; mean-pooled "
                           "hidden states (30 layers, 576 wide)"),
     ModelSpec(name="smollm2-135m-q4-last", family="smollm2", kind="encoder", tier="ladder",
-              encoder="smollm2-135m-q4-last", params=134_515_008,
+              encoder="smollm2-135m-q4-last", params=134_515_008, layer_search="ceiling",
               description="the decoder rung read at its last real token (what a causal LM "
                           "has seen all of the text at) instead of the mean over tokens"),
 ]:

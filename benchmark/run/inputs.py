@@ -17,7 +17,7 @@ import numpy as np
 from benchmark.api.method import MethodInput, StrongModelInfo
 from benchmark.datasets import Example
 from benchmark.finetune.trainer import FinetuneConfig
-from benchmark.labels.frozen import WeakLabelSet, load_weak_labels
+from benchmark.labels.frozen import WeakLabelSet, load_references, load_weak_labels
 from benchmark.models.features import all_layer_features, cache_path
 from benchmark.models.ladder import ENCODERS, MODELS, hidden_layer
 from benchmark.tasks.checkpoints import model_checkpoint
@@ -72,7 +72,9 @@ class TaskContexts:
             encoder = ENCODERS.get(model.encoder or "")
             if spec.regime == "probe":  # finetuning reads texts, not cached features
                 all_layer_features(encoder.name, pool.texts, progress=self.progress)
-            layer = hidden_layer(model)
+            # a rung with layer_search: the hidden state chosen on the ceiling at freeze
+            chosen = load_references(spec).strong_layer if model.layer_search else None
+            layer = chosen.layer if chosen is not None else hidden_layer(model)
             self._contexts[spec.id] = TaskContext(
                 spec=spec, pool=pool, feature_file=cache_path(encoder, pool.texts),
                 strong=StrongModelInfo(model.name, model.family, model.params,
