@@ -38,15 +38,6 @@ def matmul_rate(size: int = 1024, repeats: int = 20) -> float:
     return 2 * size**3 * repeats / (time.perf_counter() - start)
 
 
-def best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def onnx_runner(model, tokenizer, texts: list[str], batch_size: int):
     """A callable embedding ``texts`` with ONNX Runtime, or None without onnxruntime."""
     try:
@@ -76,6 +67,8 @@ def onnx_runner(model, tokenizer, texts: list[str], batch_size: int):
                                     ("input_ids", "attention_mask", "token_type_ids")})
     options = ort.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
+    # no busy-waiting between runs: spinning threads would slow the next path measured
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(str(folder / "m.onnx"), options,
                                    providers=["CPUExecutionProvider"])
     encoded = tokenizer(texts, truncation=True, max_length=128)
@@ -116,31 +109,43 @@ def main() -> None:
     peak = matmul_rate()
     print(f"{len(texts)} texts, {tokens} tokens ({tokens / len(texts):.1f} per text); "
           f"{torch.get_num_threads()} threads; fp32 matmul {peak / 1e9:.1f} GFLOP/s")
-    rows = {"ours (torch, all layers)": lambda: embed_all_layers(
-        tokenizer, model, texts, max_length=source.max_length)}
+    ours = ("ours (torch, all layers)", lambda: embed_all_layers(
+        tokenizer, model, texts, max_length=source.max_length))
+    print(f"{'path':<30} {'seconds':>8} {'texts/s':>8} {'GFLOP/s':>8} {'of matmul':>9} "
+          f"{'vs ours':>7}")
     try:
         from sentence_transformers import SentenceTransformer
 
         st = SentenceTransformer(str(asset_path(source.asset or "")), device="cpu")
-        rows["sentence-transformers encode"] = lambda: st.encode(texts, batch_size=32)
+        compare(ours, ("sentence-transformers encode",
+                       lambda: st.encode(texts, batch_size=32)), args.repeats, len(texts),
+                flops, peak)
     except ImportError:
         print("sentence-transformers not installed: row skipped")
+    # ONNX Runtime second, in its own round: its thread pool would disturb the others
     runner = onnx_runner(model, tokenizer, texts, 32)
     if runner is None:
         print("onnxruntime not installed: row skipped")
     else:
-        rows["onnxruntime (all layers)"] = runner
-    base = None
-    print(f"{'path':<30} {'seconds':>8} {'texts/s':>8} {'GFLOP/s':>8} {'of matmul':>9} "
-          f"{'vs ours':>7}")
-    for name, fn in rows.items():
-        fn()  # warm-up
-        seconds = best_of(fn, args.repeats)
-        base = base or seconds
-        print(f"{name:<30} {seconds:>8.2f} {len(texts) / seconds:>8.0f} "
-              f"{flops / seconds / 1e9:>8.1f} {flops / seconds / peak:>9.0%} "
-              f"{base / seconds:>6.2f}x", flush=True)
+        compare(ours, ("onnxruntime (all layers)", runner), args.repeats, len(texts), flops,
+                peak)
 
+
+def compare(ours, other, repeats: int, n: int, flops: float, peak: float) -> None:
+    """Time ``ours`` and ``other`` interleaved (drift hits both), best of ``repeats``."""
+    rows = dict([ours, other])
+    for fn in rows.values():
+        fn()  # warm-up
+    best = {name: float("inf") for name in rows}
+    for _ in range(repeats):
+        for name, fn in rows.items():
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    base = best[ours[0]]
+    for name, seconds in best.items():
+        print(f"{name:<30} {seconds:>8.2f} {n / seconds:>8.0f} {flops / seconds / 1e9:>8.1f} "
+              f"{flops / seconds / peak:>9.0%} {base / seconds:>6.2f}x", flush=True)
 
 if __name__ == "__main__":
     main()

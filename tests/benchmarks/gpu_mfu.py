@@ -30,24 +30,9 @@ import torch
 from benchmark.finetune.classifier import SequenceClassifier, disable_dropout
 from benchmark.finetune.trainer import FinetuneConfig, train_classifier
 from benchmark.training.probe import soft_cross_entropy
+from tests.benchmarks.finetune_throughput import PreTokenized, make_data
 
 BF16_PEAK = 989e12  # dense bf16 FLOP/s, H100 / H200 SXM
-
-
-class PreTokenized:
-    """A tokenizer stand-in: each text is its token ids written out."""
-
-    pad_token_id = 0
-
-    def __call__(self, texts: list[str], **_: Any) -> dict[str, list[list[int]]]:
-        return {"input_ids": [[int(t) for t in text.split()] for text in texts]}
-
-
-def make_data(n: int, vocab: int, mean_len: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
-    rng = np.random.default_rng(seed)
-    lengths = np.clip(rng.normal(mean_len, mean_len / 3, n).astype(int), 4, 4 * mean_len)
-    texts = [" ".join(map(str, rng.integers(1, vocab, size=k))) for k in lengths]
-    return texts, np.eye(2, dtype=np.float32)[rng.integers(0, 2, size=n)]
 
 
 def build(name: str, tiny: bool) -> tuple[SequenceClassifier, int]:
