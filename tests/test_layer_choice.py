@@ -25,13 +25,12 @@ def test_the_layer_that_carries_the_label_is_chosen_on_held_out_gold():
 
 
 def test_freeze_records_the_choice_and_methods_read_that_layer(tiny_world, tiny_task):
-    from tests.conftest import TASK_YAML, reset_registries
-
     from benchmark.labels.freeze import freeze_task
     from benchmark.labels.frozen import load_references, task_frozen_dir
     from benchmark.models.ladder import MODELS
     from benchmark.run.inputs import TaskContexts
     from benchmark.tasks.spec import TASKS
+    from tests.conftest import TASK_YAML, reset_registries
 
     spec = MODELS.get("tiny-bert")
     searched = spec.model_copy(update={"layer_search": "ceiling"})
