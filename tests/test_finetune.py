@@ -163,3 +163,21 @@ def test_a_truncated_rung_keeps_the_first_blocks_pretrained_weights(lms: dict[st
     assert set(kept) < set(whole) and all(torch.equal(kept[k], whole[k]) for k in kept)
     with pytest.raises(ValueError, match="has 2 blocks"):
         load_classifier(lms[arch], layers=3)
+
+
+def test_train_last_blocks_trains_only_those_blocks_and_the_head(lms: dict[str, Path]) -> None:
+    tokenizer, model = load_classifier(lms["gpt2"])
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    stats = train_classifier(model, tokenizer, TEXTS[:64], one_hot(LABELS[:64], 2),
+                             FinetuneConfig(epochs=1, lr=1e-2, train_last_blocks=1), 0,
+                             soft_cross_entropy)
+    changed = {n for n, p in model.named_parameters() if not torch.equal(p.cpu(), before[n])}
+    last = {n for n, _ in model.named_parameters() if n.startswith("backbone.h.1.")}
+    assert changed and changed <= last | {"head.weight"}
+    assert "head.weight" in changed and changed & last
+    assert stats.trainable_params == sum(p.numel() for n, p in model.named_parameters()
+                                         if n in last or n == "head.weight")
+    with pytest.raises(ValueError, match="has 2 blocks"):
+        train_classifier(*reversed(load_classifier(lms["gpt2"])), TEXTS[:8],
+                         one_hot(LABELS[:8], 2), FinetuneConfig(train_last_blocks=3), 0,
+                         soft_cross_entropy)

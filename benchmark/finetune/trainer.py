@@ -47,6 +47,7 @@ class FinetuneConfig:
     gradient_checkpointing: bool = False
     lora_rank: int | None = None
     freeze_embeddings: bool = False     # no dense embedding-table gradient (fast on CPU)
+    train_last_blocks: int | None = None  # train only the last N blocks and the head
     bucket_batches: int = 16
     checkpoint_every: int | None = None  # steps; None: never
     compile: bool = False               # torch.compile the model (GPU: fewer kernel launches)
@@ -190,6 +191,11 @@ def train_classifier(model: SequenceClassifier, tokenizer: Any, texts: list[str]
     torch.manual_seed(seed)
     if config.freeze_embeddings:
         model.backbone.get_input_embeddings().weight.requires_grad_(False)
+    if config.train_last_blocks is not None:
+        if config.lora_rank:
+            raise ValueError("train_last_blocks and lora_rank are two ways to train part of "
+                             "the model; set one of them")
+        train_only_last_blocks(model, config.train_last_blocks)
     if config.gradient_checkpointing:
         enable_checkpointing(model.backbone)
     encoded = encode(tokenizer, texts, config.max_ctx)
@@ -254,6 +260,27 @@ def train_classifier(model: SequenceClassifier, tokenizer: Any, texts: list[str]
     compute.add_train(stats.train_flops, stats.examples_seen, stats.trainable_params)
     acc.free_memory()  # drop accelerate's references, or a long-lived worker keeps every model
     return stats
+
+
+def train_only_last_blocks(model: SequenceClassifier, blocks: int) -> None:
+    """Freeze the backbone but its last ``blocks`` transformer blocks (the head always
+    trains): on 2 CPU cores a mini-sized run of the 135M decoder took 31 minutes with every
+    weight trained, 21 with LoRA and 10 with the last 4 blocks."""
+    backbone = model.backbone
+    layers = next((getattr(backbone, name) for name in ("layers", "h") if
+                   hasattr(backbone, name)), None)
+    if layers is None and hasattr(backbone, "encoder"):
+        layers = backbone.encoder.layer
+    if layers is None:
+        raise ValueError(f"train_last_blocks: cannot find the blocks of "
+                         f"{type(backbone).__name__} (no .layers, .h or .encoder.layer)")
+    if not 0 < blocks <= len(layers):
+        raise ValueError(f"train_last_blocks={blocks}: the model has {len(layers)} blocks")
+    for param in backbone.parameters():
+        param.requires_grad_(False)
+    for block in layers[len(layers) - blocks:]:
+        for param in block.parameters():
+            param.requires_grad_(True)
 
 
 class LossLog:

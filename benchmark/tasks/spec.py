@@ -141,6 +141,7 @@ class FinetuneSettings(_Strict):
     freeze_embeddings: bool = False
     gradient_checkpointing: bool = False
     lora_rank: PositiveInt | None = None
+    train_last_blocks: PositiveInt | None = None  # only the last N blocks (and the head) train
     pooling: Literal["last", "mean"] = "last"
 
 
@@ -192,6 +193,8 @@ class TaskSpec(_Strict):
         skip = {"resources"} | ({"finetune"} if self.finetune is None else set())
         content = self.model_dump(mode="json", exclude=skip)
         content["dataset"] = self.dataset.hashed()
+        if self.finetune is not None and self.finetune.train_last_blocks is None:
+            del content["finetune"]["train_last_blocks"]  # added later: old hashes hold
         # a hub-ladder model is pinned by the ladder, not the task: hash the pin too, so
         # re-pinning a model invalidates labels frozen with the old weights
         pins = {role: rung.revision for role, rung in (("weak", rung_of(self.weak_model)),

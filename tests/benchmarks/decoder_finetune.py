@@ -29,7 +29,7 @@ VARIANTS = {
     "full model": {},
     "frozen embeddings": {"freeze_embeddings": True},
     "LoRA rank 8": {"lora_rank": 8},
-    "last 4 blocks + head (others frozen)": {"train_last": 4},
+    "last 4 blocks + head (others frozen)": {"train_last_blocks": 4},
 }
 
 
@@ -49,16 +49,8 @@ def main() -> None:
     print(f"{'variant':<38} {'trainable':>10} {'train ex/s':>10} {'predict ex/s':>12} "
           f"{'mini-sized run':>14}")
     for name, variant in VARIANTS.items():
-        variant = dict(variant)
-        last = variant.pop("train_last", None)
         config = FinetuneConfig(epochs=1, batch_size=32, lr=1e-5, max_ctx=128, **variant)
         tokenizer, model = load_classifier(folder, lora_rank=config.lora_rank)
-        if last is not None:
-            for p in model.backbone.parameters():
-                p.requires_grad_(False)
-            for block in model.backbone.layers[-last:]:
-                for p in block.parameters():
-                    p.requires_grad_(True)
         start = time.perf_counter()
         stats = train_classifier(model, tokenizer, texts[:args.n], targets[:args.n], config,
                                  0, soft_cross_entropy)
