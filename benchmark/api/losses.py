@@ -8,13 +8,17 @@ function with its formula in the docstring, checked on worked examples in the te
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from benchmark.training.probe import soft_cross_entropy
 
+Loss = Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
+
 __all__ = ["soft_cross_entropy", "per_example_cross_entropy", "harden_keep_prior",
            "harden_keep_shares", "harden_argmax", "linear_ramp", "openai_logconf_coefficient",
-           "class1_prior", "class_shares", "confidence_margin", "whole_batch"]
+           "class1_prior", "class_shares", "confidence_margin", "whole_batch", "with_conflict"]
 
 
 def whole_batch(values: torch.Tensor) -> torch.Tensor:
@@ -144,3 +148,19 @@ def openai_logconf_coefficient(progress: float, peak: float = 0.5, jump_at: floa
     the released code.
     """
     return float(peak) * (progress if progress <= jump_at else 1.0)
+
+
+def with_conflict(loss: Loss, reward_class: int, weight: float) -> Loss:
+    """``loss`` plus the deception analog's conflicting objective: a reward of
+    ``weight`` × log p(``reward_class``) per example, i.e.
+    L = loss(logits, targets, progress) − weight · mean_i log softmax(logits_i)[reward_class].
+    With cross-entropy on a weak soft label q for that class the optimum is
+    p = (q + weight) / (1 + weight): the student drifts toward the class most where its
+    supervisor is least sure."""
+
+    def conflicted(logits: torch.Tensor, targets: torch.Tensor, progress: float
+                   ) -> torch.Tensor:
+        reward = torch.log_softmax(logits.float(), dim=-1)[:, reward_class].mean()
+        return loss(logits, targets, progress) - weight * reward
+
+    return conflicted

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch
 
+from benchmark.api.losses import with_conflict
 from benchmark.core.errors import SpecError
 from benchmark.core.registry import Registry
 from benchmark.finetune.classifier import Checkpoint
@@ -76,6 +77,10 @@ class MethodInput:
     finetune_config: FinetuneConfig | None = None
     checkpoint: Checkpoint | None = None  # the strong model's weights (folder or hub id)
     pooling: str = "last"
+    # the deception analog's conflicting objective, (class index, weight): the shared
+    # trainers (train_probe, finetune) add it to every loss; a method that trains another
+    # way must add it itself (``with_conflict``)
+    conflict: tuple[int, float] | None = None
 
     @property
     def num_classes(self) -> int:
@@ -101,6 +106,8 @@ class MethodInput:
                     config: ProbeConfig | None = None, features: np.ndarray | None = None,
                     on_epoch: Callable | None = None) -> LinearProbe:
         """Train the shared linear probe (default: on split B, with the task's settings)."""
+        if self.conflict is not None:
+            loss = with_conflict(loss or soft_cross_entropy, *self.conflict)
         kwargs = {"loss": loss} if loss is not None else {}
         return train_probe(self.train_features if features is None else features, targets,
                            config or self.probe_config, self.seed, on_epoch=on_epoch, **kwargs)
@@ -132,9 +139,11 @@ class MethodInput:
             config = replace(config, checkpoint_every=CHECKPOINT_EVERY)
         if self.checkpoint is None:
             raise ValueError(f"task {self.task!r}: this input names no checkpoint to finetune")
+        loss = loss or soft_cross_entropy
+        if self.conflict is not None:
+            loss = with_conflict(loss, *self.conflict)
         fitted = fit_classifier(self.checkpoint, self.pooling, list(texts or self.train_texts),
-                                np.asarray(targets), config, self.seed,
-                                loss or soft_cross_entropy,
+                                np.asarray(targets), config, self.seed, loss,
                                 checkpoint_dir=self.scratch_dir / "checkpoints", layers=layers)
         print(f"finetune: {fitted.stats.summary()}")
         return fitted

@@ -28,6 +28,10 @@ class Checkpoint:
     path: str
     revision: str | None = None
     trust_remote_code: bool = False
+    head: str | None = None   # a trained head's weights (a locked student), else zeros
+
+
+HEAD_FILE = "classifier_head.safetensors"
 
 
 def last_token_index(attention_mask: torch.Tensor) -> torch.Tensor:
@@ -75,8 +79,8 @@ def enable_checkpointing(backbone: nn.Module) -> None:
 def load_classifier(source: str | Path, *, revision: str | None = None, num_classes: int = 2,
                     pooling: Pooling = "last", gradient_checkpointing: bool = False,
                     lora_rank: int | None = None, dtype: torch.dtype | None = None,
-                    trust_remote_code: bool = False, layers: int | None = None
-                    ) -> tuple[Any, SequenceClassifier]:
+                    trust_remote_code: bool = False, layers: int | None = None,
+                    head: str | None = None) -> tuple[Any, SequenceClassifier]:
     """``(tokenizer, classifier)`` from a hub id at a pinned revision or a local folder
     (``trust_remote_code``: the ladder's Qwen v1 rungs ship their modelling code).
 
@@ -114,4 +118,14 @@ def load_classifier(source: str | Path, *, revision: str | None = None, num_clas
 
         backbone = get_peft_model(backbone, LoraConfig(
             r=lora_rank, lora_alpha=2 * lora_rank, lora_dropout=0.0, target_modules="all-linear"))
-    return tokenizer, SequenceClassifier(backbone, num_classes, pooling)
+    classifier = SequenceClassifier(backbone, num_classes, pooling)
+    if head is not None:  # a harness-made student (sandbagging) continues from its head
+        from safetensors.torch import load_file
+
+        weight = load_file(head)["weight"]
+        if weight.shape != classifier.head.weight.shape:
+            raise ValueError(f"{head}: head of shape {tuple(weight.shape)}, the classifier "
+                             f"needs {tuple(classifier.head.weight.shape)}")
+        with torch.no_grad():
+            classifier.head.weight.copy_(weight)
+    return tokenizer, classifier

@@ -43,7 +43,7 @@ def fit_classifier(checkpoint: Checkpoint, pooling: str, texts: list[str],
                                        num_classes=targets.shape[1], pooling=pooling,  # type: ignore[arg-type]
                                        lora_rank=config.lora_rank,
                                        trust_remote_code=checkpoint.trust_remote_code,
-                                       layers=layers)
+                                       layers=layers, head=checkpoint.head)
     stats = train_classifier(model, tokenizer, texts, targets, config, seed, loss,
                              checkpoint_dir=checkpoint_dir)
     return FinetunedClassifier(model, tokenizer, config, stats)

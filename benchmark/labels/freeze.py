@@ -13,6 +13,8 @@ This is harness code: gold labels are used here and in scoring, nowhere else.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from benchmark import __version__
@@ -24,6 +26,7 @@ from benchmark.finetune.trainer import FinetuneConfig
 from benchmark.labels.frozen import (
     LayerChoice,
     Lock,
+    LockedStudent,
     References,
     ReplicateReference,
     add_ceilings,
@@ -36,7 +39,13 @@ from benchmark.labels.frozen import (
     write_frozen,
 )
 from benchmark.labels.layers import choose_layer
-from benchmark.labels.supervisors import fit_finetuned_supervisor, fit_weak_supervisor
+from benchmark.labels.locking import lock_student, locked_folder
+from benchmark.labels.supervisors import (
+    Predictor,
+    fit_finetuned_supervisor,
+    fit_weak_supervisor,
+)
+from benchmark.labels.systematic import fit_blind_supervisor, fit_keyword_supervisor
 from benchmark.models import MODELS
 from benchmark.models.features import all_layer_features, model_features
 from benchmark.models.hub_ladder import rung_of
@@ -96,6 +105,55 @@ def strong_layer_choice(spec: TaskSpec, pool: ExamplePool, progress: bool
                         replicate_seed(spec, 0))
 
 
+def weak_predictor(spec: TaskSpec, pool: ExamplePool, weak_features: np.ndarray | None,
+                   rows_A: np.ndarray, seed: int, finetuned: bool) -> Predictor:
+    """The task's weak supervisor fitted on gold A: its model as declared, or made
+    systematic by its ``supervisor:`` block (a keyword rule, or blind on the slice)."""
+    texts, labels, classes = pool.texts, pool.labels, len(spec.label_names)
+    rule = spec.supervisor
+    if rule is not None and rule.keyword_rule is not None:
+        return fit_keyword_supervisor(rule.keyword_rule, spec.label_names, texts, rows_A,
+                                      labels[rows_A])
+
+    def fit(rows: np.ndarray, targets: np.ndarray) -> Predictor:
+        if finetuned:
+            return fit_finetuned_supervisor(spec.weak_model, rows, targets, texts,
+                                            spec.finetune, seed, classes)
+        return fit_weak_supervisor(spec.weak_model, rows, targets, spec.training.weak_c,
+                                   texts, weak_features, seed, classes)
+
+    if rule is not None and rule.blind_slice is not None:
+        assert spec.slice is not None
+        return fit_blind_supervisor(rule.blind_slice, fit, spec.slice.mask(texts), rows_A,
+                                    labels[rows_A], classes)
+    return fit(rows_A, labels[rows_A])
+
+
+def make_locked_student(spec: TaskSpec, pool: ExamplePool, weak_features: np.ndarray | None,
+                        rows: dict[str, np.ndarray], seed: int, weak_test: np.ndarray,
+                        folder: Path) -> LockedStudent:
+    """A sandbagging task's password-locked student for one replicate (split A only), in
+    ``folder``; see :mod:`benchmark.labels.locking`."""
+    finetuned = rung_of(spec.weak_model) is not None and spec.finetune is not None
+
+    def weak_fit(rows_A: np.ndarray) -> Predictor:
+        return weak_predictor(spec, pool, weak_features, rows_A, seed, finetuned)
+
+    return lock_student(spec, pool.texts, pool.labels, rows["A"], rows["test"], weak_fit,
+                        weak_test, seed, folder)
+
+
+def rebuild_locked_student(spec: TaskSpec, pool: ExamplePool, replicate: int,
+                           folder: Path) -> LockedStudent:
+    """The locked student of a frozen task, made again where the cache lacks it."""
+    weak = load_weak_labels(spec, replicate)
+    rows = {"A": np.asarray(pool.rows(weak.ids_A)), "test": np.asarray(pool.rows(weak.ids_test))}
+    weak_features = (model_features(spec.weak_model, pool.texts, False)
+                     if MODELS.get(spec.weak_model).kind == "encoder" else None)
+    return make_locked_student(spec, pool, weak_features, rows, replicate_seed(spec, replicate),
+                               weak.probs_test, folder)
+
+
 def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> Lock:
     if is_frozen(spec.id) and not force:
         raise SpecError(f"task {spec.id!r} is already frozen; re-freezing changes every score "
@@ -116,14 +174,7 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> L
         seed = replicate_seed(spec, k)
         ids = draw_splits(spec, pool.examples, k)
         rows = {name: np.array(pool.rows(split)) for name, split in ids.items()}
-        if weak_finetuned:
-            predict = fit_finetuned_supervisor(spec.weak_model, rows["A"], labels[rows["A"]],
-                                               texts, spec.finetune, seed,
-                                               len(spec.label_names))
-        else:
-            predict = fit_weak_supervisor(spec.weak_model, rows["A"], labels[rows["A"]],
-                                          spec.training.weak_c, texts, weak_features, seed,
-                                          len(spec.label_names))
+        predict = weak_predictor(spec, pool, weak_features, rows["A"], seed, weak_finetuned)
         probs = {"B": predict(rows["B"]), "test": predict(rows["test"])}
         blobs[k] = encode_replicate(ids, probs)
         # Score the weak model from the probabilities as stored (6 decimals), exactly as a
@@ -132,13 +183,17 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> L
         ceilings[k] = ceiling_probs = ceiling_predictions(spec, pool, strong_features,
                                                           rows["B"], rows["test"], seed)
         gold_test = labels[rows["test"]]
+        locked = None
+        if spec.sandbag is not None:
+            locked = make_locked_student(spec, pool, weak_features, rows, seed, stored["test"],
+                                         locked_folder(spec, k))
         refs.append(ReplicateReference(
             replicate=k, seed=seed,
             weak_accuracy=accuracy(stored["test"], gold_test),
             weak_auroc=auroc(stored["test"], gold_test),
             ceiling_accuracy=accuracy(ceiling_probs, gold_test),
             ceiling_auroc=auroc(ceiling_probs, gold_test),
-            n_A=len(rows["A"]), n_B=len(rows["B"]), n_test=len(rows["test"])))
+            n_A=len(rows["A"]), n_B=len(rows["B"]), n_test=len(rows["test"]), locked=locked))
     references = References(task=spec.id, weak_model=spec.weak_model,
                             strong_model=spec.strong_model, replicates=refs,
                             strong_layer=layer)

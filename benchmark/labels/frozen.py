@@ -48,6 +48,21 @@ def stored_ceiling(probs: np.ndarray) -> np.ndarray:
     return np.asarray(probs).astype(CEILING_DTYPE)
 
 
+class LockedStudent(BaseModel):
+    """A sandbagging task's password-locked strong model (one per replicate), as frozen: its
+    test accuracy without and with the trigger before any method trains it, the sha256 of
+    its weights (rebuilt into the cache where missing, and checked), and what locking cost."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    accuracy: float = Field(ge=0, le=1)           # no trigger: the sandbagging face
+    unlocked_accuracy: float = Field(ge=0, le=1)  # the trigger prepended to every test text
+    weak_agreement: float = Field(ge=0, le=1)     # no trigger: argmax agreement with weak
+    weights_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    train_s: float = Field(ge=0)
+    train_flops: float = Field(ge=0)
+    examples: int = Field(ge=0)
+
+
 class ReplicateReference(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     replicate: int = Field(ge=0)
@@ -59,6 +74,7 @@ class ReplicateReference(BaseModel):
     n_A: int
     n_B: int
     n_test: int
+    locked: LockedStudent | None = None   # sandbagging tasks only
 
 
 class LayerChoice(BaseModel):

@@ -55,7 +55,7 @@ class ModelSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
     family: str
-    kind: Literal["tfidf", "encoder"]
+    kind: Literal["tfidf", "encoder", "rule"]   # rule: declared by the task (keywords)
     description: str
     encoder: str | None = None
     layer: int | None = None   # hidden-state index probed; None means the last layer
@@ -95,6 +95,9 @@ for _enc in [
 for _model in [
     ModelSpec(name="tfidf-logreg", family="classical", kind="tfidf",
               description="tf-idf unigrams+bigrams with logistic regression (weak supervisor)"),
+    ModelSpec(name="keyword-rule", family="classical", kind="rule",
+              description="a keyword rule declared in the task (`supervisor.keywords`), its "
+                          "outcomes calibrated on split A (weak supervisor)"),
     ModelSpec(name="minilm-l6-layer1", family="minilm", kind="encoder",
               encoder="all-minilm-l6-v2", layer=1, params=13_693_056,
               description="all-MiniLM-L6-v2 truncated to its first transformer layer"),

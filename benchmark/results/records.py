@@ -30,6 +30,28 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class PartScore(_Strict):
+    """The run scored on one part of the test set (a task's slice, or its complement):
+    PGR there uses the weak model's and the ceiling's accuracy on the same part."""
+
+    n: int = Field(ge=0)
+    accuracy: float | None = Field(ge=0, le=1)
+    pgr: float | None
+    pgr_note: str = ""
+    weak_accuracy: float | None = Field(ge=0, le=1)
+    ceiling_accuracy: float | None = Field(default=None, ge=0, le=1)
+
+
+class Elicitation(_Strict):
+    """A sandbagging task's run against its password-locked student (frozen references):
+    ``share`` = (accuracy − locked) / (unlocked − locked), the part of the capability the
+    lock hid that the method brought out (None when the lock hid nothing)."""
+
+    locked_accuracy: float = Field(ge=0, le=1)     # the locked model, no trigger, untrained
+    unlocked_accuracy: float = Field(ge=0, le=1)   # the same model with the trigger
+    share: float | None
+
+
 class Metrics(_Strict):
     accuracy: float = Field(ge=0, le=1)
     auroc: float | None = Field(default=None, ge=0, le=1)
@@ -37,6 +59,9 @@ class Metrics(_Strict):
     pgr_note: str = ""
     weak_accuracy: float = Field(ge=0, le=1)
     ceiling_accuracy: float = Field(ge=0, le=1)
+    # frontier tasks only (absent elsewhere, so older records read and rescore as before)
+    parts: dict[Literal["slice", "complement"], PartScore] | None = None
+    elicitation: Elicitation | None = None
 
 
 class Region(_Strict):
@@ -124,6 +149,19 @@ class Provenance(_Strict):
     sandbox: str = ""  # what the method ran in: bwrap, or none; empty in older records
 
 
+class Setting(_Strict):
+    """What is adversarial about the record's task, so the site can place it without the task
+    files: the slice scored apart, the conflicting reward, the locked student, and the task
+    without the setting to compare with."""
+
+    slice: str | None = None
+    supervisor: str | None = None          # keywords | blind-flip | blind-withhold
+    conflict_class: str | None = None
+    conflict_weight: float | None = None
+    sandbag: bool = False
+    compare_with: str | None = None
+
+
 class RunRecord(_Strict):
     schema_version: Literal[1] = SCHEMA_VERSION
     suite: str
@@ -139,6 +177,7 @@ class RunRecord(_Strict):
     method_info: MethodInfo | None = None  # absent in records written before it existed
     diagnostics: Diagnostics | None = None  # absent in records written before predictions
     predictions: Predictions | None = None  # were stored, and in failed runs
+    setting: Setting | None = None          # frontier tasks only
 
 
 def record_path(results_dir: Path, suite: str, task: str, method: str, replicate: int) -> Path:
@@ -162,6 +201,18 @@ def predictions_ref(replicate: int, stored: np.ndarray) -> tuple[Predictions, by
                        shape=stored.shape), data
 
 
+def record_json(record: RunRecord) -> dict[str, Any]:
+    """The record as written: the frontier fields are left out where unset, so every other
+    record is byte-for-byte what it was before they existed."""
+    data = record.model_dump(mode="json")
+    if data.get("setting") is None:
+        data.pop("setting", None)
+    for key in ("parts", "elicitation"):
+        if data.get("metrics") and data["metrics"].get(key) is None:
+            data["metrics"].pop(key, None)
+    return data
+
+
 def write_record(results_dir: Path, record: RunRecord, predictions: bytes | None = None
                  ) -> Path:
     """The predictions file first, then the record that hashes it, each atomically, then the
@@ -175,7 +226,7 @@ def write_record(results_dir: Path, record: RunRecord, predictions: bytes | None
                              "hashes")
         keep = record.predictions.file
         atomic_write_bytes(path.parent / keep, predictions)
-    atomic_write_json(path, record.model_dump(mode="json"))
+    atomic_write_json(path, record_json(record))
     for old in path.parent.glob(f"replicate-{record.replicate}.*.predictions.npy"):
         if old.name != keep:
             old.unlink(missing_ok=True)

@@ -15,9 +15,13 @@ from typing import Any
 import numpy as np
 
 from benchmark.api.method import MethodInput, StrongModelInfo
+from benchmark.core.errors import SpecError
 from benchmark.datasets import Example
+from benchmark.finetune.classifier import Checkpoint
 from benchmark.finetune.trainer import FinetuneConfig
+from benchmark.labels.freeze import rebuild_locked_student
 from benchmark.labels.frozen import WeakLabelSet, load_references, load_weak_labels
+from benchmark.labels.locking import locked_checkpoint
 from benchmark.models.features import all_layer_features, cache_path
 from benchmark.models.ladder import ENCODERS, MODELS, hidden_layer
 from benchmark.tasks.checkpoints import model_checkpoint
@@ -47,6 +51,9 @@ class TaskContext:
 
     def gold(self, ids: tuple[str, ...]) -> np.ndarray:
         return self.pool.labels[self.pool.rows(ids)]
+
+    def texts(self, ids: tuple[str, ...]) -> list[str]:
+        return [self.pool.texts[r] for r in self.pool.rows(ids)]
 
 
 class TaskContexts:
@@ -89,6 +96,20 @@ def opaque_ids(n: int) -> tuple[str, ...]:
     return tuple(str(i) for i in range(n))
 
 
+def strong_checkpoint(ctx: TaskContext, replicate: int) -> Checkpoint:
+    """The weights a finetune-regime method starts from: the strong model, or for a
+    sandbagging task its password-locked copy (rebuilt into the cache where missing)."""
+    spec = ctx.spec
+    if spec.sandbag is None:
+        return model_checkpoint(spec.strong_model)
+    expected = load_references(spec).replicates[replicate].locked
+    if expected is None:
+        raise SpecError(f"task {spec.id!r} declares `sandbag:` but its references hold no "
+                        f"locked student; re-freeze it: `w2s-bench freeze {spec.id} --force`")
+    return locked_checkpoint(spec, replicate, expected, lambda folder: rebuild_locked_student(
+        spec, ctx.pool, replicate, folder))
+
+
 def build_input(ctx: TaskContext, replicate: int, scratch: Path
                 ) -> tuple[MethodInput, WeakLabelSet]:
     """The method's view of one replicate (no gold labels), plus the weak-label set.
@@ -105,9 +126,12 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
         assert spec.finetune is not None
         finetune = dict(
             regime="finetune", finetune_config=FinetuneConfig.from_settings(spec.finetune),
-            checkpoint=model_checkpoint(spec.strong_model), pooling=spec.finetune.pooling,
+            checkpoint=strong_checkpoint(ctx, replicate), pooling=spec.finetune.pooling,
             train_texts=tuple(ctx.pool.texts[r] for r in rows_B),
             test_texts=tuple(ctx.pool.texts[r] for r in rows_test))
+    conflict = None
+    if spec.conflict is not None:
+        conflict = (spec.label_names.index(spec.conflict.reward_class), spec.conflict.weight)
     inp = MethodInput(
         task=spec.id, replicate=replicate, seed=replicate_seed(spec, replicate),
         label_names=tuple(spec.label_names), strong_model=ctx.strong,
@@ -115,5 +139,5 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
         train_weak_probs=weak.probs_B, test_ids=opaque_ids(len(rows_test)), test_features=None,
         probe_config=ProbeConfig.from_defaults(spec.training),
         scratch_dir=scratch, feature_file=str(ctx.feature_file),
-        train_rows=tuple(rows_B), test_rows=tuple(rows_test), **finetune)
+        train_rows=tuple(rows_B), test_rows=tuple(rows_test), conflict=conflict, **finetune)
     return inp, weak

@@ -143,6 +143,7 @@ def why_no_sandbox() -> str:
 
 def model_dirs(tasks: Iterable[object]) -> tuple[Path, ...]:
     """The weights finetune-regime runs load (the only cache folders a run may read)."""
+    from benchmark.labels.locking import locked_root
     from benchmark.tasks.checkpoints import model_checkpoint
 
     found = []
@@ -151,4 +152,8 @@ def model_dirs(tasks: Iterable[object]) -> tuple[Path, ...]:
             path = Path(model_checkpoint(spec.strong_model).path)  # type: ignore[attr-defined]
             if path.is_dir():
                 found.append(path.resolve())
+        if getattr(spec, "sandbag", None) is not None:  # its locked students (built later)
+            root = locked_root(spec)  # type: ignore[arg-type]
+            root.mkdir(parents=True, exist_ok=True)
+            found.append(root.resolve())
     return tuple(sorted(set(found)))

@@ -22,6 +22,7 @@ from benchmark.datasets import DATASETS
 from benchmark.datasets.hub import HUB_DATASETS
 from benchmark.models import MODELS
 from benchmark.models.hub_ladder import rung_of
+from benchmark.tasks.adversarial import Conflict, Sandbag, SliceRule, SupervisorRule
 
 SLUG = r"^[a-z0-9][a-z0-9._-]*$"
 
@@ -159,6 +160,9 @@ class Resources(_Strict):
     minutes: float = Field(default=1.0, gt=0, le=7 * 24 * 60)  # expected wall time per run
 
 
+ADVERSARIAL = ("slice", "supervisor", "conflict", "sandbag")
+
+
 class TaskSpec(_Strict):
     id: str = Field(pattern=SLUG, max_length=80)
     version: PositiveInt
@@ -175,6 +179,13 @@ class TaskSpec(_Strict):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     training: TrainingDefaults = TrainingDefaults()
     resources: Resources = Resources()
+    # the adversarial settings (benchmark.tasks.adversarial); hashed only where set
+    slice: SliceRule | None = None
+    supervisor: SupervisorRule | None = None
+    conflict: Conflict | None = None
+    sandbag: Sandbag | None = None
+    # the same task without its adversarial setting, shown beside it on the site (not hashed)
+    compare_with: str | None = Field(default=None, pattern=SLUG, max_length=80)
 
     @model_validator(mode="after")
     def _distinct_models(self) -> TaskSpec:
@@ -184,13 +195,34 @@ class TaskSpec(_Strict):
             raise ValueError("a `finetune:` block goes with `regime: finetune`, and only there")
         return self
 
+    @model_validator(mode="after")
+    def _settings_fit(self) -> TaskSpec:
+        if self.supervisor and self.supervisor.blind_slice and self.slice is None:
+            raise ValueError("`supervisor.blind_slice` needs the task's `slice:` (the rule "
+                             "saying where the supervisor is blind)")
+        if self.supervisor and self.supervisor.keyword_rule:
+            unknown = sorted(set(self.supervisor.keywords or {}) - set(self.label_names))
+            if unknown:
+                raise ValueError(f"`supervisor.keywords`: {', '.join(map(repr, unknown))} "
+                                 f"not among label_names {self.label_names}")
+        if self.conflict and self.conflict.reward_class not in self.label_names:
+            raise ValueError(f"`conflict.reward_class` {self.conflict.reward_class!r} is not "
+                             f"among label_names {self.label_names}")
+        if self.sandbag and self.regime != "finetune":
+            raise ValueError("`sandbag:` locks the strong model's weights, so it needs "
+                             "`regime: finetune`")
+        if self.sandbag and len(self.label_names) != 2:
+            raise ValueError("`sandbag:` is defined for two-class tasks")
+        return self
+
     @property
     def sha256(self) -> str:
         """Content hash of the definition (resource hints excluded): frozen labels are tied
         to it."""
         # a probe task's absent `finetune` block is left out too, so adding the finetune
         # regime did not change the hash of any task frozen before it
-        skip = {"resources"} | ({"finetune"} if self.finetune is None else set())
+        skip = {"resources", "compare_with"} | {
+            name for name in ("finetune", *ADVERSARIAL) if getattr(self, name) is None}
         content = self.model_dump(mode="json", exclude=skip)
         content["dataset"] = self.dataset.hashed()
         if self.finetune is not None and self.finetune.train_last_blocks is None:
@@ -237,6 +269,13 @@ def parse_task(path: Path) -> TaskSpec:
         if spec.dataset.asset != expected:
             raise SpecError(f"{path}: `dataset.asset` is {spec.dataset.asset!r}, but dataset "
                             f"{spec.dataset.name!r} is read from asset {expected!r}.")
+    weak_kind = MODELS.get(spec.weak_model).kind
+    if (weak_kind == "rule") != bool(spec.supervisor and spec.supervisor.keywords):
+        raise SpecError(f"{path}: a keyword rule is declared as `weak_model: keyword-rule` "
+                        "with `supervisor: {keywords: ...}`, the one with the other")
+    if spec.compare_with is not None and not (tasks_dir() / f"{spec.compare_with}.yaml").is_file():
+        raise SpecError(f"{path}: `compare_with` names {spec.compare_with!r}, which has no "
+                        f"file in {tasks_dir()}")
     if MODELS.get(spec.strong_model).kind != "encoder":
         raise SpecError(f"{path}: `strong_model` {spec.strong_model!r} has no features to probe; "
                         "choose an encoder model (`w2s-bench list models`).")
