@@ -58,14 +58,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
               f"reproduced ({rule}).")
         return 0
     for flag in report.code_flags:
-        print(f"gold access: {flag}")
+        print(f"{'trigger' if flag.module == '(a string)' else 'gold access'}: {flag}")
     if report.findings:
         print(tabulate([[f.suite, f.task, f.replicate, f.check, f.detail]
                         for f in report.findings],
                        headers=["suite", "task", "replicate", "check", "problem"],
                        tablefmt="github"))
     print(f"FAILED: {len(report.findings)} record problem(s) in {report.records} record(s) "
-          f"({rule}); {len(report.code_flags)} gold-access import(s) in the code.")
+          f"({rule}); {len(report.code_flags)} gold-access import(s) or trigger(s) in the code.")
     return 1
 
 

@@ -29,7 +29,8 @@ class Flag:
     why: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line} imports {self.module} ({self.why})"
+        what = "has" if self.module == "(a string)" else "imports"
+        return f"{self.file}:{self.line} {what} {self.module} ({self.why})"
 
 
 def _within(module: str, package: str) -> bool:
@@ -81,5 +82,28 @@ def scan_file(path: Path) -> list[Flag]:
     return sorted(set(flags), key=lambda f: (str(f.file), f.line, f.module))
 
 
+def sandbag_triggers() -> dict[str, str]:
+    """Each sandbagging task's trigger (lower-cased) → the task. A method must elicit the
+    locked student without it; the task files are public, so the scan looks for it."""
+    from benchmark.tasks.spec import TASKS
+
+    return {spec.sandbag.trigger.lower(): name for name, spec in TASKS.items()
+            if spec.sandbag is not None}
+
+
+def scan_triggers(path: Path, triggers: dict[str, str]) -> list[Flag]:
+    """Lines of ``path`` holding a sandbagging trigger, as written or reversed."""
+    try:
+        lines = path.read_text(encoding="utf-8").lower().splitlines()
+    except (UnicodeDecodeError, OSError):
+        return []
+    return [Flag(path, number, "(a string)", f"holds the trigger of sandbagging task {task!r}: "
+                 "a method must elicit the locked student without knowing it")
+            for number, line in enumerate(lines, 1)
+            for trigger, task in triggers.items() if trigger in line or trigger[::-1] in line]
+
+
 def scan_submission(folder: Path) -> list[Flag]:
-    return [flag for path in sorted(folder.rglob("*.py")) for flag in scan_file(path)]
+    triggers = sandbag_triggers()
+    return [flag for path in sorted(folder.rglob("*.py"))
+            for flag in scan_file(path) + scan_triggers(path, triggers)]
