@@ -197,3 +197,32 @@ def test_ray_runs_the_real_task_path_and_never_sees_gold(serial, tiny_world, tin
     assert executors_of(results) == {"ray"}
     assert_spy_found_no_gold(tmp_path, gold_by_id(tiny_world), spec=tiny_task)  # in Ray
     assert_no_leftovers(results)
+
+
+def test_a_mixed_suite_shares_the_cores_by_cpu_count(tiny_world, tiny_task, tmp_path,
+                                                      monkeypatch):
+    """Probe runs (1 CPU) go two at a time on two cores; a run asking for 2 CPUs (a locked
+    student's finetune in the frontier suite) has them to itself: never more CPUs asked
+    for than the machine has, and no single-worker suite because one task is heavy."""
+    from benchmark.run import sweep as sweep_module
+    from tests.conftest import TASK_YAML
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    seen: list[tuple[int, int]] = []
+    original = sweep_module.Sweep._submit_while_idle
+
+    def watched(self):
+        original(self)
+        seen.append((len(self.in_flight), sum(map(self._cpus, self.in_flight))))
+
+    monkeypatch.setattr(sweep_module.Sweep, "_submit_while_idle", watched)
+    heavy_yaml = TASK_YAML.format(id="tiny-heavy") + "resources:\n  cpus: 2\n"
+    with tiny_world.frozen_task("tiny-heavy", heavy_yaml) as heavy:
+        runs = [RunSpec("tiny", t, m, k) for t in (TINY_TASK, "tiny-heavy")
+                for m in ("naive", "logconf") for k in range(2)]
+        summary = Harness(tmp_path / "results", progress=False).run(
+            runs, {TINY_TASK: tiny_task, "tiny-heavy": heavy})
+    assert summary.done == 8 and not summary.failed
+    assert max(cpus for _, cpus in seen) == 2          # never oversubscribed
+    assert (2, 2) in seen                              # two 1-CPU runs side by side
+    assert (1, 2) in seen                              # a 2-CPU run alone

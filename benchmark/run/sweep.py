@@ -162,6 +162,17 @@ class Sweep:
             return run
         return None
 
+    def _cpus(self, run: RunSpec) -> int:
+        return self.harness.resources(self.tasks[run.task]).cpus
+
+    def _fits(self, run: RunSpec) -> bool:
+        """Whether ``run``'s CPUs fit beside those of the runs in flight (always, for an
+        engine that places runs itself, or when nothing else runs)."""
+        slots = self.executor.cpu_slots
+        if slots is None or not self.in_flight:
+            return True
+        return sum(map(self._cpus, self.in_flight)) + self._cpus(run) <= slots
+
     def _submit_while_idle(self) -> None:
         batch: list[Job] = []
         while len(self.in_flight) < self.capacity and (self.ready or self.todo):
@@ -170,6 +181,9 @@ class Sweep:
             elif (run := self._take()) is not None:
                 inp, weak = self.harness.prepare(run, self.tasks)
             else:
+                break
+            if not self._fits(run):  # it waits, first in line, for CPUs to free up
+                self.ready.appendleft((run, inp, weak))
                 break
             batch.append(self.harness.job(run, self.tasks[run.task], inp))
             self.in_flight[run] = (inp, weak)

@@ -82,6 +82,12 @@ class Executor(ABC):
     def capacity(self) -> int:
         """Runs in flight at once; the harness prepares inputs for this many ahead."""
 
+    @property
+    def cpu_slots(self) -> int | None:
+        """CPUs the runs in flight may ask for together (their ``resources.cpus``), or None
+        where the engine places runs itself (a cluster's scheduler does)."""
+        return None
+
     @abstractmethod
     def start(self) -> None:
         """Connect to the engine (start workers, a Ray instance, a submitit folder)."""

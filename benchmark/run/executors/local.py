@@ -42,9 +42,18 @@ class LocalExecutor(Executor):
             return max(1, self.options.workers)
         return self.default_workers()
 
+    @property
+    def cpu_slots(self) -> int | None:
+        """The cores, shared by CPU count when the workers were not set by hand: a suite
+        mixing 1-CPU probe runs with 2-CPU finetune runs keeps both cores busy with probe
+        runs and gives a finetune run both (rather than one worker for the whole suite)."""
+        return None if self.options.workers else max(
+            (os.cpu_count() or 1), max((r.cpus for r in self.resources), default=1))
+
     def default_workers(self) -> int:
-        """As many workers as both the cores and the memory fit for the largest task."""
-        cpus = max((r.cpus for r in self.resources), default=1)
+        """As many workers as both the cores (shared by CPU count, see :attr:`cpu_slots`)
+        and the memory fit for the largest task."""
+        cpus = min((r.cpus for r in self.resources), default=1)
         workers = max(1, (os.cpu_count() or 1) // cpus)
         memory = max((r.memory_mb for r in self.resources), default=0)
         free = available_memory_mb()
