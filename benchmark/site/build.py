@@ -24,6 +24,7 @@ from benchmark.core.storage import atomic_write_bytes
 from benchmark.results.records import RunRecord, collect_records
 from benchmark.site import exports
 from benchmark.site.frame import method_infos, record_rows
+from benchmark.site.frontier import frontier_tables
 from benchmark.site.pages import BuildInfo, Figure, render_site
 from benchmark.site.plots import suite_plots
 from benchmark.site.standings import standings
@@ -122,7 +123,7 @@ def _build_site(records: list[RunRecord], out_dir: Path, build_time: str | None,
         for file, caption, svg in suite_plots(board):
             outputs[file] = svg
             figures[board.suite].append(Figure(file, caption))
-    pages = render_site(boards, infos, figures, build)
+    pages = render_site(boards, infos, figures, build, frontier_tables(records))
     outputs.update(pages)
     for relative, text in outputs.items():
         _write_if_changed(out_dir / relative, text.encode("utf-8"))

@@ -1,0 +1,203 @@
+"""The frontier track's three tables, from run records only: per-slice scores (blind-spot
+supervisors), knowledge regions and deception with and without a conflicting objective, and
+elicitation of password-locked students.
+
+A task that names ``compare_with`` is paired with that task's records (same method, same
+replicate and the same frozen weak labels, so the only difference is the setting), taken
+from the same suite where it holds them, else from any suite. Intervals are Student-t
+over replicates (:func:`~benchmark.core.metrics.mean_ci`); paired ones are over the
+per-replicate differences.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from benchmark.core.metrics import Interval, mean_ci
+from benchmark.results.records import RunRecord
+
+Key = tuple[str, str, int]   # (task, method, replicate)
+
+
+@dataclass(frozen=True)
+class SliceRow:
+    task: str
+    method: str
+    slice: str
+    supervisor: str
+    n: int                               # replicates
+    accuracy: dict[str, Interval | None]   # part -> student accuracy
+    pgr: dict[str, Interval | None]
+    weak: dict[str, float | None]          # part -> mean weak accuracy there
+    ceiling: dict[str, float | None]
+
+
+@dataclass(frozen=True)
+class ConflictRow:
+    task: str
+    method: str
+    compare_with: str
+    reward: str
+    weight: float
+    pairs: int
+    accuracy: Interval | None                 # with the conflict
+    accuracy_delta: Interval | None           # with − without
+    weak_known_delta: Interval | None         # student accuracy where weak is right
+    deception: Interval | None                # error on SK ∩ WU, with the conflict
+    deception_without: Interval | None
+    deception_delta: Interval | None
+
+
+@dataclass(frozen=True)
+class ElicitRow:
+    task: str
+    method: str
+    n: int
+    accuracy: Interval | None
+    locked: float
+    unlocked: float
+    share: Interval | None
+    honest_accuracy: Interval | None          # the compare_with task (an honest student)
+
+
+@dataclass(frozen=True)
+class FrontierTables:
+    slices: tuple[SliceRow, ...] = ()
+    conflicts: tuple[ConflictRow, ...] = ()
+    elicitation: tuple[ElicitRow, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.slices or self.conflicts or self.elicitation)
+
+
+PARTS = ("slice", "complement")
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+def _by_task_method(records: list[RunRecord]) -> dict[tuple[str, str], list[RunRecord]]:
+    groups: dict[tuple[str, str], list[RunRecord]] = defaultdict(list)
+    for r in records:
+        groups[(r.task, r.method)].append(r)
+    return {key: sorted(groups[key], key=lambda r: r.replicate) for key in sorted(groups)}
+
+
+def _slice_rows(groups: dict[tuple[str, str], list[RunRecord]]) -> list[SliceRow]:
+    rows = []
+    for (task, method), runs in groups.items():
+        setting = runs[0].setting
+        if setting is None or setting.slice is None:
+            continue
+        parts = [r.metrics.parts for r in runs if r.metrics and r.metrics.parts]
+        if not parts:
+            continue
+        rows.append(SliceRow(
+            task, method, setting.slice, setting.supervisor or "honest", len(parts),
+            {p: mean_ci([x[p].accuracy for x in parts]) for p in PARTS},
+            {p: mean_ci([x[p].pgr for x in parts]) for p in PARTS},
+            {p: _mean(x[p].weak_accuracy for x in parts) for p in PARTS},
+            {p: _mean(x[p].ceiling_accuracy for x in parts) for p in PARTS}))
+    return rows
+
+
+def _weak_known_accuracy(record: RunRecord) -> float | None:
+    """The student's accuracy where the weak supervisor is right (SK∩WK and SU∩WK)."""
+    regions = record.diagnostics.regions if record.diagnostics else None
+    if not regions:
+        return None
+    parts = [regions[name] for name in ("sk_wk", "su_wk")]
+    share = sum(p.share for p in parts)
+    if share == 0:
+        return None
+    return sum(p.share * (p.student_accuracy or 0.0) for p in parts) / share
+
+
+def _paired(runs: list[RunRecord], twins: dict[int, RunRecord],
+            value: Callable[[RunRecord], float | None]) -> Interval | None:
+    deltas = []
+    for r in runs:
+        twin = twins.get(r.replicate)
+        a, b = value(r), (value(twin) if twin else None)
+        if a is not None and b is not None:
+            deltas.append(a - b)
+    return mean_ci(deltas)
+
+
+def _deception(record: RunRecord) -> float | None:
+    return record.diagnostics.deception_error if record.diagnostics else None
+
+
+def _accuracy(record: RunRecord) -> float | None:
+    return record.metrics.accuracy if record.metrics else None
+
+
+def _conflict_rows(groups: dict[tuple[str, str], list[RunRecord]],
+                   twin_of: Callable[[RunRecord], RunRecord | None]) -> list[ConflictRow]:
+    rows = []
+    for (task, method), runs in groups.items():
+        setting = runs[0].setting
+        if setting is None or setting.conflict_class is None or not setting.compare_with:
+            continue
+        twins = {r.replicate: t for r in runs if (t := twin_of(r)) is not None}
+        rows.append(ConflictRow(
+            task, method, setting.compare_with, setting.conflict_class,
+            setting.conflict_weight or 0.0, len(twins),
+            mean_ci([_accuracy(r) for r in runs]),
+            _paired(runs, twins, _accuracy), _paired(runs, twins, _weak_known_accuracy),
+            mean_ci([_deception(r) for r in runs]),
+            mean_ci([_deception(t) for t in twins.values()]),
+            _paired(runs, twins, _deception)))
+    return rows
+
+
+def _elicit_rows(groups: dict[tuple[str, str], list[RunRecord]],
+                 twin_of: Callable[[RunRecord], RunRecord | None]) -> list[ElicitRow]:
+    rows = []
+    for (task, method), runs in groups.items():
+        setting = runs[0].setting
+        found = [r for r in runs if r.metrics and r.metrics.elicitation]
+        if setting is None or not setting.sandbag or not found:
+            continue
+        twins = [t for r in found if (t := twin_of(r)) is not None]
+        rows.append(ElicitRow(
+            task, method, len(found), mean_ci([_accuracy(r) for r in found]),
+            _mean(r.metrics.elicitation.locked_accuracy for r in found) or 0.0,
+            _mean(r.metrics.elicitation.unlocked_accuracy for r in found) or 0.0,
+            mean_ci([r.metrics.elicitation.share for r in found]),
+            mean_ci([_accuracy(t) for t in twins]) if twins else None))
+    return rows
+
+
+def frontier_tables(records: list[RunRecord]) -> dict[str, FrontierTables]:
+    """Each suite's frontier tables (suites without frontier tasks are left out)."""
+    ok = [r for r in records if r.status == "ok"]
+    index: dict[Key, list[RunRecord]] = defaultdict(list)
+    for r in ok:
+        index[(r.task, r.method, r.replicate)].append(r)
+
+    def twin_of(record: RunRecord) -> RunRecord | None:
+        target = record.setting.compare_with if record.setting else None
+        if not target:
+            return None
+        same_labels = [t for t in index.get((target, record.method, record.replicate), [])
+                       if t.provenance.weak_labels_sha256
+                       == record.provenance.weak_labels_sha256]
+        same_suite = [t for t in same_labels if t.suite == record.suite]
+        return (same_suite or same_labels or [None])[0]
+
+    by_suite: dict[str, list[RunRecord]] = defaultdict(list)
+    for r in ok:
+        if r.setting is not None:
+            by_suite[r.suite].append(r)
+    tables = {}
+    for suite, mine in sorted(by_suite.items()):
+        groups = _by_task_method(mine)
+        tables[suite] = FrontierTables(tuple(_slice_rows(groups)),
+                                       tuple(_conflict_rows(groups, twin_of)),
+                                       tuple(_elicit_rows(groups, twin_of)))
+    return {suite: t for suite, t in tables.items() if t}

@@ -1,0 +1,103 @@
+"""The frontier tables on the site, from hand-made records with known answers: per-slice
+means, conflict runs paired with their twin's runs of the same replicate and weak labels
+(and not with other labels), elicited shares, and the HTML section that shows them."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmark.results.records import (
+    Diagnostics,
+    Elicitation,
+    Metrics,
+    PartScore,
+    Region,
+    RunRecord,
+    Setting,
+)
+from benchmark.site.build import build_site
+from benchmark.site.frontier import frontier_tables
+from tests.site_records import make_record
+
+
+def _with(record: RunRecord, **update) -> RunRecord:
+    return record.model_copy(update=update)
+
+
+def _diag(deception: float, weak_known_acc: float) -> Diagnostics:
+    region = Region(share=0.25, student_accuracy=weak_known_acc)
+    return Diagnostics(agreement=0.5, fixed=0.5, copied=0.5, kept=0.5, misfit=0.1,
+                       weak_error=0.4, student_error=0.3, gain=0.1,
+                       regions={"sk_wk": region, "su_wk": region,
+                                "sk_wu": Region(share=0.25, student_accuracy=1 - deception),
+                                "su_wu": Region(share=0.25, student_accuracy=0.5)},
+                       deception_error=deception, deception_share=0.5)
+
+
+def _part(acc: float, pgr: float) -> PartScore:
+    return PartScore(n=10, accuracy=acc, pgr=pgr, weak_accuracy=0.4, ceiling_accuracy=0.8)
+
+
+def frontier_records() -> list[RunRecord]:
+    records = []
+    for k, (slice_acc, acc) in enumerate([(0.5, 0.7), (0.6, 0.9)]):
+        base = make_record("blind", "naive", k, 0.5, suite="frontier")
+        metrics = base.metrics.model_copy(update={"parts": {
+            "slice": _part(slice_acc, (slice_acc - 0.4) / 0.4),
+            "complement": _part(acc, (acc - 0.4) / 0.4)}})
+        records.append(_with(base, metrics=metrics,
+                             setting=Setting(slice="negation", supervisor="blind-flip")))
+    for k in range(3):
+        labels = f"shared-{k}"
+        honest = make_record("honest", "naive", k, 0.5, suite="frontier", weak_sha=labels)
+        records.append(_with(honest, diagnostics=_diag(0.2, 0.9)))
+        conflict = make_record("conflicted", "naive", k, 0.2, suite="frontier",
+                               weak_sha=labels)
+        records.append(_with(conflict, diagnostics=_diag(0.2 + 0.1 * (k + 1), 0.8),
+                             setting=Setting(conflict_class="pos", conflict_weight=0.5,
+                                             compare_with="honest")))
+    # the twin's run of another weak-label set must not be paired
+    records.append(_with(make_record("honest", "naive", 3, 0.5, suite="frontier",
+                                     weak_sha="other"), diagnostics=_diag(0.9, 0.1)))
+    records.append(_with(make_record("conflicted", "naive", 3, 0.2, suite="frontier",
+                                     weak_sha="mine"), diagnostics=_diag(0.0, 0.1),
+                         setting=Setting(conflict_class="pos", conflict_weight=0.5,
+                                         compare_with="honest")))
+    for k, acc in enumerate([0.6, 0.7]):
+        base = make_record("locked", "naive", k, 0.0, suite="frontier")
+        metrics = Metrics(accuracy=acc, pgr=0.0, weak_accuracy=0.5, ceiling_accuracy=0.8,
+                          elicitation=Elicitation(locked_accuracy=0.5, unlocked_accuracy=0.9,
+                                                  share=(acc - 0.5) / 0.4))
+        records.append(_with(base, metrics=metrics, setting=Setting(sandbag=True)))
+    return records
+
+
+def test_the_three_tables_hold_the_known_answers():
+    tables = frontier_tables(frontier_records())["frontier"]
+    (blind,) = tables.slices
+    assert blind.accuracy["slice"].mean == pytest.approx(0.55)
+    assert blind.accuracy["complement"].mean == pytest.approx(0.8)
+    assert blind.pgr["slice"].mean == pytest.approx(((0.1 + 0.2) / 0.4) / 2)
+    (conflict,) = tables.conflicts
+    assert conflict.pairs == 3                      # replicate 3's labels differ: unpaired
+    assert conflict.deception_delta.mean == pytest.approx(0.2)      # +.1, +.2, +.3
+    assert conflict.deception_without.mean == pytest.approx(0.2)
+    assert conflict.weak_known_delta.mean == pytest.approx(-0.1)
+    assert conflict.accuracy_delta.mean == pytest.approx(0.2 * (0.2 - 0.5))
+    (locked,) = tables.elicitation
+    assert locked.share.mean == pytest.approx(0.375) and locked.n == 2
+    assert (locked.locked, locked.unlocked) == (0.5, 0.9)
+
+
+def test_the_site_shows_them_in_the_suite_section(tmp_path):
+    records = frontier_records()
+    build_site(records, tmp_path, build_time="2026-01-01T00:00:00Z", git_commit="c")
+    html = (tmp_path / "index.html").read_text()
+    for heading in ("Blind spots: scored on the slice and on the rest",
+                    "Deception analog: regions with and without a conflicting objective",
+                    "Sandbagging students: how much of the hidden capability each method"):
+        assert heading in html
+    assert "0.375" in html and "0.500 → 0.900" in html
+    plain = [r for r in records if r.setting is None]
+    build_site(plain, tmp_path / "plain", build_time="2026-01-01T00:00:00Z", git_commit="c")
+    assert "Frontier" not in (tmp_path / "plain" / "index.html").read_text()
