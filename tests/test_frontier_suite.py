@@ -1,0 +1,49 @@
+"""The committed ``frontier`` suite: its locked students were locked when frozen, each
+conflict task's honest twin holds byte-identical weak labels (so pairing them compares the
+setting alone), and every task it lists declares what the site's tables need."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmark.labels.frozen import load_lock, load_references
+from benchmark.tasks.spec import SUITES, TASKS
+
+
+@pytest.mark.parametrize("task", ["rt-tfidf-logreg-to-minilm-l6-locked",
+                                  "tweets-keyword-rule-to-minilm-l6-locked"])
+def test_the_embedded_locked_students_were_locked_when_frozen(task):
+    """The frozen references of the frontier suite's locked MiniLM-L6 students, as measured
+    at freeze time on the test split before any method trained them: near the weak
+    supervisor without the trigger, near the ceiling with it."""
+    from benchmark.tasks.spec import TASKS
+
+    for ref in load_references(TASKS.get(task)).replicates:
+        lock = ref.locked
+        assert lock is not None
+        assert abs(lock.accuracy - ref.weak_accuracy) <= 0.06, ref
+        assert abs(lock.unlocked_accuracy - ref.ceiling_accuracy) <= 0.06, ref
+        assert lock.unlocked_accuracy - lock.accuracy >= 0.05, ref
+
+
+def test_each_twin_holds_the_same_frozen_weak_labels():
+    # a blind supervisor's twin is the honest one: different labels by design
+    twins = [spec for spec in (TASKS.get(t) for t in SUITES.get("frontier").tasks)
+             if spec.compare_with and (spec.conflict or spec.sandbag)]
+    assert {s.id for s in twins if s.conflict} == {"rt-tfidf-logreg-to-minilm-l6-conflict",
+                                                  "tweets-tfidf-logreg-to-minilm-l6-conflict"}
+    for spec in twins:
+        twin = TASKS.get(spec.compare_with)
+        mine, theirs = load_lock(spec).files, load_lock(twin).files
+        for k in range(spec.replicates):
+            name = f"replicate-{k}.csv.gz"
+            assert mine[name] == theirs[name], (spec.id, twin.id, k)
+
+
+def test_the_suite_holds_every_setting_on_both_datasets():
+    specs = [TASKS.get(t) for t in SUITES.get("frontier").tasks]
+    for dataset in ("rotten_tomatoes", "tweet_sentiment"):
+        mine = [s for s in specs if s.dataset.name == dataset]
+        assert any(s.supervisor and s.supervisor.keywords and s.slice for s in mine)
+        assert any(s.supervisor and s.supervisor.blind_slice == "flip" for s in mine)
+        assert any(s.conflict for s in mine) and any(s.sandbag for s in mine)
