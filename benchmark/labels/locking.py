@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -111,7 +112,7 @@ def lock_student(spec: TaskSpec, texts: list[str], labels: np.ndarray, rows_A: n
         train_flops=fitted.stats.train_flops, examples=fitted.stats.examples_seen)
 
 
-def save_classifier(model, tokenizer, folder: Path) -> None:  # noqa: ANN001
+def save_classifier(model: Any, tokenizer: Any, folder: Path) -> None:
     """The backbone and tokenizer as a transformers folder, the head beside them."""
     from safetensors.torch import save_file
 
