@@ -98,6 +98,9 @@ def test_the_site_shows_them_in_the_suite_section(tmp_path):
                     "Sandbagging students: how much of the hidden capability each method"):
         assert heading in html
     assert "0.375" in html and "0.500 → 0.900" in html
+    markdown = (tmp_path / "leaderboard.md").read_text()
+    assert "### Sandbagging students: elicitation" in markdown
+    assert "0.500 → 0.900" in markdown and "| 0.650 [" in markdown   # mean accuracy
     plain = [r for r in records if r.setting is None]
     build_site(plain, tmp_path / "plain", build_time="2026-01-01T00:00:00Z", git_commit="c")
     assert "Frontier" not in (tmp_path / "plain" / "index.html").read_text()

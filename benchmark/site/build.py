@@ -24,7 +24,7 @@ from benchmark.core.storage import atomic_write_bytes
 from benchmark.results.records import RunRecord, collect_records
 from benchmark.site import exports
 from benchmark.site.frame import method_infos, record_rows
-from benchmark.site.frontier import frontier_tables
+from benchmark.site.frontier import frontier_markdown, frontier_tables
 from benchmark.site.pages import BuildInfo, Figure, render_site
 from benchmark.site.plots import suite_plots
 from benchmark.site.standings import standings
@@ -110,10 +110,12 @@ def _build_site(records: list[RunRecord], out_dir: Path, build_time: str | None,
     from benchmark.core.provenance import git_commit as current_commit
 
     boards = standings(record_rows(records))
+    frontier = frontier_tables(records)
     infos = method_infos(records)
     build = BuildInfo(version=__version__, git_commit=git_commit or current_commit(),
                       build_time=resolve_build_time(build_time), records=len(records))
-    outputs = {DATA_FILES["markdown"]: exports.render_markdown(boards),
+    outputs = {DATA_FILES["markdown"]: exports.render_markdown(boards)
+               + (("\n" + frontier_markdown(frontier)) if frontier else ""),
                DATA_FILES["csv"]: exports.render_csv(boards),
                DATA_FILES["json"]: exports.render_json(boards, infos),
                DATA_FILES["latex"]: exports.render_latex(boards)}
@@ -123,7 +125,7 @@ def _build_site(records: list[RunRecord], out_dir: Path, build_time: str | None,
         for file, caption, svg in suite_plots(board):
             outputs[file] = svg
             figures[board.suite].append(Figure(file, caption))
-    pages = render_site(boards, infos, figures, build, frontier_tables(records))
+    pages = render_site(boards, infos, figures, build, frontier)
     outputs.update(pages)
     for relative, text in outputs.items():
         _write_if_changed(out_dir / relative, text.encode("utf-8"))

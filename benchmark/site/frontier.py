@@ -15,8 +15,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from tabulate import tabulate
+
 from benchmark.core.metrics import Interval, mean_ci
 from benchmark.results.records import RunRecord
+from benchmark.site.exports import fmt
 
 Key = tuple[str, str, int]   # (task, method, replicate)
 
@@ -201,3 +204,36 @@ def frontier_tables(records: list[RunRecord]) -> dict[str, FrontierTables]:
                                        tuple(_conflict_rows(groups, twin_of)),
                                        tuple(_elicit_rows(groups, twin_of)))
     return {suite: t for suite, t in tables.items() if t}
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> list[str]:
+    return [tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), ""]
+
+
+def frontier_markdown(tables: dict[str, FrontierTables]) -> str:
+    """The frontier tables for ``leaderboard.md`` (the same numbers as the site's)."""
+    out: list[str] = []
+    for suite, t in tables.items():
+        out += [f"## Frontier tables (`{suite}`)", ""]
+        if t.slices:
+            out += ["### Blind spots: the slice and the rest", ""]
+            out += _table([[r.task, r.supervisor, r.method, fmt(r.accuracy["slice"]),
+                            fmt(r.pgr["slice"], 2), fmt(r.accuracy["complement"]),
+                            fmt(r.pgr["complement"], 2)] for r in t.slices],
+                          ["task", "supervisor", "method", "accuracy on slice",
+                           "PGR on slice", "accuracy elsewhere", "PGR elsewhere"])
+        if t.conflicts:
+            out += ["### Deception analog: with − without the conflicting reward", ""]
+            out += _table([[r.task, r.method, str(r.pairs), fmt(r.accuracy_delta),
+                            fmt(r.weak_known_delta), fmt(r.deception_without),
+                            fmt(r.deception), fmt(r.deception_delta)] for r in t.conflicts],
+                          ["task", "method", "pairs", "Δ accuracy", "Δ weak-known accuracy",
+                           "deception, none", "deception, conflict", "Δ deception"])
+        if t.elicitation:
+            out += ["### Sandbagging students: elicitation", ""]
+            out += _table([[r.task, r.method, str(r.n), f"{r.locked:.3f} → {r.unlocked:.3f}",
+                            fmt(r.accuracy), fmt(r.share, 2), fmt(r.honest_accuracy)]
+                           for r in t.elicitation],
+                          ["task", "method", "replicates", "locked → unlocked",
+                           "accuracy, no trigger", "elicited", "honest student's accuracy"])
+    return "\n".join(out)
