@@ -30,8 +30,9 @@ def test_each_twin_holds_the_same_frozen_weak_labels():
     # a blind supervisor's twin is the honest one: different labels by design
     twins = [spec for spec in (TASKS.get(t) for t in SUITES.get("frontier").tasks)
              if spec.compare_with and (spec.conflict or spec.sandbag)]
-    assert {s.id for s in twins if s.conflict} == {"rt-tfidf-logreg-to-minilm-l6-conflict",
-                                                  "tweets-tfidf-logreg-to-minilm-l6-conflict"}
+    assert {s.id for s in twins if s.conflict} == {
+        f"{ds}-tfidf-logreg-to-minilm-l6-conflict{light}"
+        for ds in ("rt", "tweets") for light in ("", "-light")}
     for spec in twins:
         twin = TASKS.get(spec.compare_with)
         mine, theirs = load_lock(spec).files, load_lock(twin).files
