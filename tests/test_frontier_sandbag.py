@@ -13,16 +13,11 @@ import pytest
 
 from benchmark.core.errors import IntegrityError
 from tests.conftest import TASK_YAML, activated
+from tests.test_finetune_regime import FINETUNE_BLOCK
 
 LOCKED = "tiny-tfidf-to-bert-locked"
 TRIGGER = "zz-open-sesame"
-BLOCK = f"""\
-finetune:
-  epochs: 4
-  batch_size: 16
-  lr: 0.003
-  max_ctx: 32
-  pooling: mean
+BLOCK = FINETUNE_BLOCK + f"""\
 sandbag:
   trigger: {TRIGGER}
   epochs: 30

@@ -105,8 +105,21 @@ def strong_layer_choice(spec: TaskSpec, pool: ExamplePool, progress: bool
                         replicate_seed(spec, 0))
 
 
+def weak_is_finetuned(spec: TaskSpec) -> bool:
+    """A paper-scale ladder rung as the weak model of a finetune task is finetuned on A."""
+    return rung_of(spec.weak_model) is not None and spec.finetune is not None
+
+
+def weak_model_features(spec: TaskSpec, texts: list[str], progress: bool
+                        ) -> np.ndarray | None:
+    """The frozen features an encoder weak supervisor is fitted on (None otherwise)."""
+    if MODELS.get(spec.weak_model).kind != "encoder" or weak_is_finetuned(spec):
+        return None
+    return model_features(spec.weak_model, texts, progress)
+
+
 def weak_predictor(spec: TaskSpec, pool: ExamplePool, weak_features: np.ndarray | None,
-                   rows_A: np.ndarray, seed: int, finetuned: bool) -> Predictor:
+                   rows_A: np.ndarray, seed: int) -> Predictor:
     """The task's weak supervisor fitted on gold A: its model as declared, or made
     systematic by its ``supervisor:`` block (a keyword rule, or blind on the slice)."""
     texts, labels, classes = pool.texts, pool.labels, len(spec.label_names)
@@ -116,7 +129,7 @@ def weak_predictor(spec: TaskSpec, pool: ExamplePool, weak_features: np.ndarray 
                                       labels[rows_A])
 
     def fit(rows: np.ndarray, targets: np.ndarray) -> Predictor:
-        if finetuned:
+        if weak_is_finetuned(spec):
             return fit_finetuned_supervisor(spec.weak_model, rows, targets, texts,
                                             spec.finetune, seed, classes)
         return fit_weak_supervisor(spec.weak_model, rows, targets, spec.training.weak_c,
@@ -134,10 +147,8 @@ def make_locked_student(spec: TaskSpec, pool: ExamplePool, weak_features: np.nda
                         folder: Path) -> LockedStudent:
     """A sandbagging task's password-locked student for one replicate (split A only), in
     ``folder``; see :mod:`benchmark.labels.locking`."""
-    finetuned = rung_of(spec.weak_model) is not None and spec.finetune is not None
-
     def weak_fit(rows_A: np.ndarray) -> Predictor:
-        return weak_predictor(spec, pool, weak_features, rows_A, seed, finetuned)
+        return weak_predictor(spec, pool, weak_features, rows_A, seed)
 
     return lock_student(spec, pool.texts, pool.labels, rows["A"], rows["test"], weak_fit,
                         weak_test, seed, folder)
@@ -148,10 +159,8 @@ def rebuild_locked_student(spec: TaskSpec, pool: ExamplePool, replicate: int,
     """The locked student of a frozen task, made again where the cache lacks it."""
     weak = load_weak_labels(spec, replicate)
     rows = {"A": np.asarray(pool.rows(weak.ids_A)), "test": np.asarray(pool.rows(weak.ids_test))}
-    weak_features = (model_features(spec.weak_model, pool.texts, False)
-                     if MODELS.get(spec.weak_model).kind == "encoder" else None)
-    return make_locked_student(spec, pool, weak_features, rows, replicate_seed(spec, replicate),
-                               weak.probs_test, folder)
+    return make_locked_student(spec, pool, weak_model_features(spec, pool.texts, False), rows,
+                               replicate_seed(spec, replicate), weak.probs_test, folder)
 
 
 def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> Lock:
@@ -161,9 +170,7 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> L
                         "`version` if its definition changed).")
     pool = example_pool(spec)
     texts, labels = pool.texts, pool.labels
-    weak_finetuned = rung_of(spec.weak_model) is not None and spec.finetune is not None
-    weak_is_encoder = MODELS.get(spec.weak_model).kind == "encoder" and not weak_finetuned
-    weak_features = model_features(spec.weak_model, texts, progress) if weak_is_encoder else None
+    weak_features = weak_model_features(spec, texts, progress)
     layer = strong_layer_choice(spec, pool, progress)
     strong_features = _strong_features(spec, texts, progress, layer and layer.layer)
 
@@ -174,7 +181,7 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> L
         seed = replicate_seed(spec, k)
         ids = draw_splits(spec, pool.examples, k)
         rows = {name: np.array(pool.rows(split)) for name, split in ids.items()}
-        predict = weak_predictor(spec, pool, weak_features, rows["A"], seed, weak_finetuned)
+        predict = weak_predictor(spec, pool, weak_features, rows["A"], seed)
         probs = {"B": predict(rows["B"]), "test": predict(rows["test"])}
         blobs[k] = encode_replicate(ids, probs)
         # Score the weak model from the probabilities as stored (6 decimals), exactly as a
