@@ -81,6 +81,15 @@ class MethodInput:
     # trainers (train_probe, finetune) add it to every loss; a method that trains another
     # way must add it itself (``with_conflict``)
     conflict: tuple[int, float] | None = None
+    # a shift task: ``test_*`` hold the in-distribution test set and then the shifted one
+    # (both scored); ``unlabelled_*`` are further target-domain inputs, never labelled
+    unlabelled_ids: tuple[str, ...] = ()
+    unlabelled_features: np.ndarray | None = None
+    unlabelled_texts: tuple[str, ...] = field(default=(), repr=False)
+    unlabelled_rows: tuple[int, ...] = field(default=(), repr=False)
+    # several weak supervisors: each one's soft labels on split B, by name
+    # (``train_weak_probs`` is their average)
+    supervisor_probs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def num_classes(self) -> int:
@@ -100,7 +109,13 @@ class MethodInput:
         if self.train_features is not None or self.regime != "probe":
             return self
         train, test = self.features_at(self.strong_model.layer)
-        return replace(self, train_features=train, test_features=test)
+        unlabelled = None
+        if self.unlabelled_rows:
+            layers = np.load(self.feature_file, mmap_mode="r")
+            unlabelled = np.asarray(layers[self.strong_model.layer][list(self.unlabelled_rows)],
+                                    dtype=np.float32)
+        return replace(self, train_features=train, test_features=test,
+                       unlabelled_features=unlabelled)
 
     def train_probe(self, targets: np.ndarray, loss: Callable | None = None,
                     config: ProbeConfig | None = None, features: np.ndarray | None = None,
@@ -158,6 +173,7 @@ class Method:
     regimes: ClassVar[tuple[str, ...]] = ("probe", "finetune")  # where fit_predict works
     binary_only: ClassVar[bool] = False  # True: left out of tasks with more than two classes
     needs_decoder: ClassVar[bool] = False  # True: only where the strong model is a causal LM
+    needs_supervisors: ClassVar[bool] = False  # True: only where a task names several weak models
     control: ClassVar[bool] = False  # a reference point (e.g. prompting), not a W2S method
     paper: ClassVar[str | None] = None  # link shown on the leaderboard (submissions: yaml)
     code: ClassVar[str | None] = None

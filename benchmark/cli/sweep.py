@@ -27,8 +27,8 @@ class SweepPlan:
 def plan_sweep(args: argparse.Namespace) -> SweepPlan:
     """The runs ``run`` and ``status`` talk about: suite × tasks × methods × replicates."""
     from benchmark.core.paths import default_results_dir
+    from benchmark.methods.applicable import Skips, skip_reason
     from benchmark.methods.catalog import METHODS, select_methods
-    from benchmark.models.hub_ladder import is_decoder
     from benchmark.run.spec import RunSpec
     from benchmark.tasks.spec import select_tasks
 
@@ -44,30 +44,22 @@ def plan_sweep(args: argparse.Namespace) -> SweepPlan:
                                 f"finetune suite is {FINETUNE_SUITE!r}")
     methods = select_methods(args.methods)
     runs = []
+    skips = Skips()
     for spec in specs:
-        usable = [m for m in methods if spec.regime in METHODS.get(m).regimes]
-        if args.methods and len(usable) < len(methods):
-            skipped = sorted(set(methods) - set(usable))
-            print(f"note: {', '.join(skipped)} cannot run {spec.regime}-regime task "
-                  f"{spec.id!r} (the method works on cached probe features); skipped")
-        if not is_decoder(spec.strong_model):
-            prompted = [m for m in usable if METHODS.get(m).needs_decoder]
-            if prompted and args.methods:
-                print(f"note: {', '.join(prompted)} prompt the strong model, and "
-                      f"{spec.strong_model!r} of task {spec.id!r} is not a causal LM; skipped")
-            usable = [m for m in usable if m not in prompted]
-        if len(spec.label_names) > 2:
-            binary = [m for m in usable if METHODS.get(m).binary_only]
-            if binary:
-                print(f"note: {', '.join(binary)} declare{'s' if len(binary) == 1 else ''} "
-                      f"`binary_only` and cannot run {len(spec.label_names)}-class task "
-                      f"{spec.id!r}; skipped")
-            usable = [m for m in usable if m not in binary]
+        usable = []
+        for method in methods:
+            reason = skip_reason(METHODS.get(method), spec)
+            if reason is None:
+                usable.append(method)
+            else:
+                skips.add(method, spec.id, reason)
         count = spec.replicates if args.replicates is None else args.replicates
         if not 1 <= count <= spec.replicates:
             raise W2SBenchError(f"--replicates {count}: task {spec.id!r} has "
                                 f"{spec.replicates} replicates (choose 1..{spec.replicates})")
         runs += [RunSpec(suite, spec.id, m, k) for m in usable for k in range(count)]
+    for note in skips.notes():
+        print(note)
     results = Path(args.results_dir) if args.results_dir else default_results_dir()
     return SweepPlan(suite, specs, runs, results)
 

@@ -13,6 +13,7 @@ This is harness code: gold labels are used here and in scoring, nowhere else.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,11 +36,20 @@ from benchmark.labels.frozen import (
     is_frozen,
     load_references,
     load_weak_labels,
+    shifted_ceiling_file,
     stored_ceiling,
+    supervisors_file,
     write_frozen,
+)
+from benchmark.labels.kinds import (
+    ensemble_labels,
+    ensemble_reference,
+    scored_splits,
+    shift_reference,
 )
 from benchmark.labels.layers import choose_layer
 from benchmark.labels.locking import lock_student, locked_folder
+from benchmark.labels.pairwise import fit_pairwise_supervisor
 from benchmark.labels.supervisors import (
     Predictor,
     fit_finetuned_supervisor,
@@ -50,9 +60,10 @@ from benchmark.models import MODELS
 from benchmark.models.features import all_layer_features, model_features
 from benchmark.models.hub_ladder import rung_of
 from benchmark.tasks.checkpoints import model_checkpoint
+from benchmark.tasks.kinds import task_probe_config
 from benchmark.tasks.spec import TaskSpec
 from benchmark.tasks.splits import ExamplePool, draw_splits, example_pool, replicate_seed
-from benchmark.training.probe import ProbeConfig, one_hot, soft_cross_entropy, train_probe
+from benchmark.training.probe import one_hot, soft_cross_entropy, train_probe
 
 
 def finetune_ceiling(spec: TaskSpec, train_texts: list[str], gold: np.ndarray,
@@ -67,11 +78,11 @@ def finetune_ceiling(spec: TaskSpec, train_texts: list[str], gold: np.ndarray,
 
 def ceiling_predictions(spec: TaskSpec, pool: ExamplePool, strong_features: np.ndarray | None,
                         rows_B: np.ndarray, rows_test: np.ndarray, seed: int) -> np.ndarray:
-    """The strong student trained on gold B (the ceiling): its test probabilities, as frozen."""
+    """The strong student trained on gold B (the ceiling): its probabilities on ``rows_test``
+    (a shift task passes its test rows and then its shifted test rows), as frozen."""
     gold_B = one_hot(pool.labels[rows_B], len(spec.label_names))
     if strong_features is not None:
-        ceiling = train_probe(strong_features[rows_B], gold_B,
-                              ProbeConfig.from_defaults(spec.training), seed)
+        ceiling = train_probe(strong_features[rows_B], gold_B, task_probe_config(spec), seed)
         probs = ceiling.predict_proba(strong_features[rows_test])
     else:
         probs = finetune_ceiling(spec, [pool.texts[i] for i in rows_B], gold_B,
@@ -101,7 +112,7 @@ def strong_layer_choice(spec: TaskSpec, pool: ExamplePool, progress: bool
     stacked = all_layer_features(model.encoder or "", pool.texts, progress)
     rows_B = np.array(pool.rows(draw_splits(spec, pool.examples, 0)["B"]))
     return choose_layer(np.asarray(stacked)[:, rows_B], pool.labels[rows_B],
-                        len(spec.label_names), ProbeConfig.from_defaults(spec.training),
+                        len(spec.label_names), task_probe_config(spec),
                         replicate_seed(spec, 0))
 
 
@@ -110,12 +121,28 @@ def weak_is_finetuned(spec: TaskSpec) -> bool:
     return rung_of(spec.weak_model) is not None and spec.finetune is not None
 
 
-def weak_model_features(spec: TaskSpec, texts: list[str], progress: bool
-                        ) -> np.ndarray | None:
-    """The frozen features an encoder weak supervisor is fitted on (None otherwise)."""
-    if MODELS.get(spec.weak_model).kind != "encoder" or weak_is_finetuned(spec):
+def weak_model_features(spec: TaskSpec, texts: list[str], progress: bool,
+                        model: str | None = None) -> np.ndarray | None:
+    """The frozen features an encoder weak supervisor (``model``: one of several) is fitted
+    on (None otherwise)."""
+    model = model or spec.weak_model
+    if MODELS.get(model).kind != "encoder" or weak_is_finetuned(spec):
         return None
-    return model_features(spec.weak_model, texts, progress)
+    return model_features(model, texts, progress)
+
+
+def fit_supervisor(spec: TaskSpec, model: str, pool: ExamplePool, features: np.ndarray | None,
+                   rows: np.ndarray, targets: np.ndarray, seed: int) -> Predictor:
+    """One weak model fitted on gold ``rows`` as the task fits it: a Bradley-Terry reward
+    model for a pairwise task, finetuned for a paper-scale rung, else on frozen features."""
+    if spec.pairwise is not None:
+        return fit_pairwise_supervisor(model, rows, targets, spec.weak_c_of(model),
+                                       pool.texts, features, seed)
+    if weak_is_finetuned(spec):
+        return fit_finetuned_supervisor(model, rows, targets, pool.texts, spec.finetune, seed,
+                                        len(spec.label_names))
+    return fit_weak_supervisor(model, rows, targets, spec.weak_c_of(model), pool.texts,
+                               features, seed, len(spec.label_names))
 
 
 def weak_predictor(spec: TaskSpec, pool: ExamplePool, weak_features: np.ndarray | None,
@@ -129,11 +156,7 @@ def weak_predictor(spec: TaskSpec, pool: ExamplePool, weak_features: np.ndarray 
                                       labels[rows_A])
 
     def fit(rows: np.ndarray, targets: np.ndarray) -> Predictor:
-        if weak_is_finetuned(spec):
-            return fit_finetuned_supervisor(spec.weak_model, rows, targets, texts,
-                                            spec.finetune, seed, classes)
-        return fit_weak_supervisor(spec.weak_model, rows, targets, spec.training.weak_c,
-                                   texts, weak_features, seed, classes)
+        return fit_supervisor(spec, spec.weak_model, pool, weak_features, rows, targets, seed)
 
     if rule is not None and rule.blind_slice is not None:
         assert spec.slice is not None
@@ -163,49 +186,100 @@ def rebuild_locked_student(spec: TaskSpec, pool: ExamplePool, replicate: int,
                                replicate_seed(spec, replicate), weak.probs_test, folder)
 
 
+@dataclass
+class _Frozen:
+    """What freezing one replicate adds to the task's files."""
+
+    blob: bytes
+    ceiling: np.ndarray
+    reference: ReplicateReference
+    extras: dict[str, np.ndarray]
+
+
+def _weak_labels(spec: TaskSpec, pool: ExamplePool, features: dict[str, np.ndarray | None],
+                 rows: dict[str, np.ndarray], seed: int
+                 ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """The default weak labels per scored split, and an ensemble's per-supervisor stack."""
+    if spec.weak_models:
+        def fit(model: str) -> Predictor:
+            return fit_supervisor(spec, model, pool, features[model], rows["A"],
+                                  pool.labels[rows["A"]], seed)
+
+        return ensemble_labels(spec.supervisor_names, fit, rows)
+    predict = weak_predictor(spec, pool, features[spec.weak_model], rows["A"], seed)
+    return {split: predict(rows[split]) for split in scored_splits(rows)}, None
+
+
+def _freeze_replicate(spec: TaskSpec, pool: ExamplePool, k: int,
+                      features: dict[str, np.ndarray | None],
+                      strong_features: np.ndarray | None) -> _Frozen:
+    seed = replicate_seed(spec, k)
+    ids = draw_splits(spec, pool.examples, k)
+    rows = {name: np.array(pool.rows(split), dtype=np.int64) for name, split in ids.items()}
+    probs, stacked = _weak_labels(spec, pool, features, rows, seed)
+    blob = encode_replicate(ids, probs)
+    # Score the weak model from the probabilities as stored (6 decimals), exactly as a
+    # reader of the frozen file would.
+    _, stored = decode_replicate(blob, spec.id)
+    n_test = len(rows["test"])
+    shifted = spec.shift is not None
+    evaluated = np.concatenate([rows["test"], rows["target"]]) if shifted else rows["test"]
+    ceiling_all = ceiling_predictions(spec, pool, strong_features, rows["B"], evaluated, seed)
+    ceiling_probs = ceiling_all[:n_test]
+    gold_test = pool.labels[rows["test"]]
+    weak_test, extras, more = stored["test"], {}, {}
+    if stacked is not None:
+        extras[supervisors_file(k)] = stacked
+        more["ensemble"], weak_test = ensemble_reference(
+            spec.supervisor_names, stacked, len(rows["B"]), n_test, gold_test,
+            stored["test"])
+    if shifted:
+        extras[shifted_ceiling_file(k)] = ceiling_all[n_test:]
+        more["shifted"] = shift_reference(stored["target"], ceiling_all[n_test:],
+                                          pool.labels[rows["target"]], len(rows["U"]),
+                                          _oracle(spec, pool, strong_features, rows, seed))
+    if spec.sandbag is not None:
+        more["locked"] = make_locked_student(spec, pool, features[spec.weak_model], rows, seed,
+                                             stored["test"], locked_folder(spec, k))
+    reference = ReplicateReference(
+        replicate=k, seed=seed, weak_accuracy=accuracy(weak_test, gold_test),
+        weak_auroc=auroc(weak_test, gold_test),
+        ceiling_accuracy=accuracy(ceiling_probs, gold_test),
+        ceiling_auroc=auroc(ceiling_probs, gold_test),
+        n_A=len(rows["A"]), n_B=len(rows["B"]), n_test=n_test, **more)
+    return _Frozen(blob, ceiling_probs, reference, extras)
+
+
+def _oracle(spec: TaskSpec, pool: ExamplePool, strong_features: np.ndarray | None,
+            rows: dict[str, np.ndarray], seed: int) -> np.ndarray | None:
+    """A shift task's in-domain oracle: the probe trained on gold of the unlabelled target
+    inputs, on the shifted test set (for scale; no PGR uses it)."""
+    if strong_features is None or not len(rows["U"]):
+        return None
+    gold_U = one_hot(pool.labels[rows["U"]], len(spec.label_names))
+    probe = train_probe(strong_features[rows["U"]], gold_U, task_probe_config(spec), seed)
+    return probe.predict_proba(strong_features[rows["target"]])
+
+
 def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> Lock:
     if is_frozen(spec.id) and not force:
         raise SpecError(f"task {spec.id!r} is already frozen; re-freezing changes every score "
                         "measured against it. Pass --force to do it anyway (and bump the task's "
                         "`version` if its definition changed).")
     pool = example_pool(spec)
-    texts, labels = pool.texts, pool.labels
-    weak_features = weak_model_features(spec, texts, progress)
+    features = {model: weak_model_features(spec, pool.texts, progress, model)
+                for model in (spec.supervisor_names or [spec.weak_model])}
     layer = strong_layer_choice(spec, pool, progress)
-    strong_features = _strong_features(spec, texts, progress, layer and layer.layer)
-
-    blobs: dict[int, bytes] = {}
-    ceilings: dict[int, np.ndarray] = {}
-    refs: list[ReplicateReference] = []
-    for k in range(spec.replicates):
-        seed = replicate_seed(spec, k)
-        ids = draw_splits(spec, pool.examples, k)
-        rows = {name: np.array(pool.rows(split)) for name, split in ids.items()}
-        predict = weak_predictor(spec, pool, weak_features, rows["A"], seed)
-        probs = {"B": predict(rows["B"]), "test": predict(rows["test"])}
-        blobs[k] = encode_replicate(ids, probs)
-        # Score the weak model from the probabilities as stored (6 decimals), exactly as a
-        # reader of the frozen file would.
-        _, stored = decode_replicate(blobs[k], spec.id)
-        ceilings[k] = ceiling_probs = ceiling_predictions(spec, pool, strong_features,
-                                                          rows["B"], rows["test"], seed)
-        gold_test = labels[rows["test"]]
-        locked = None
-        if spec.sandbag is not None:
-            locked = make_locked_student(spec, pool, weak_features, rows, seed, stored["test"],
-                                         locked_folder(spec, k))
-        refs.append(ReplicateReference(
-            replicate=k, seed=seed,
-            weak_accuracy=accuracy(stored["test"], gold_test),
-            weak_auroc=auroc(stored["test"], gold_test),
-            ceiling_accuracy=accuracy(ceiling_probs, gold_test),
-            ceiling_auroc=auroc(ceiling_probs, gold_test),
-            n_A=len(rows["A"]), n_B=len(rows["B"]), n_test=len(rows["test"]), locked=locked))
+    strong_features = _strong_features(spec, pool.texts, progress, layer and layer.layer)
+    frozen = [_freeze_replicate(spec, pool, k, features, strong_features)
+              for k in range(spec.replicates)]
     references = References(task=spec.id, weak_model=spec.weak_model,
-                            strong_model=spec.strong_model, replicates=refs,
-                            strong_layer=layer)
-    return write_frozen(spec, blobs, references, package_versions(), hardware(),
-                        f"w2s-bench {__version__}", ceilings)
+                            strong_model=spec.strong_model,
+                            replicates=[f.reference for f in frozen], strong_layer=layer)
+    return write_frozen(spec, {k: f.blob for k, f in enumerate(frozen)}, references,
+                        package_versions(), hardware(), f"w2s-bench {__version__}",
+                        {k: f.ceiling for k, f in enumerate(frozen)},
+                        {name: array for f in frozen for name, array in f.extras.items()})
 
 
 def freeze_ceilings(spec: TaskSpec, progress: bool = True) -> Lock:

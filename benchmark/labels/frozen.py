@@ -40,6 +40,22 @@ def ceiling_file(replicate: int) -> str:
     return f"ceiling-{replicate}.npy"
 
 
+def shifted_ceiling_file(replicate: int) -> str:
+    """A shift task's ceiling (trained on gold source B) on the shifted test set."""
+    return f"shifted-ceiling-{replicate}.npy"
+
+
+def supervisors_file(replicate: int) -> str:
+    """An ensemble task's per-supervisor soft labels: float32 ``[supervisors, rows,
+    classes]`` (supervisors in sorted name order, ``TaskSpec.supervisor_names``; rows: B,
+    test, then a shifted test set)."""
+    return f"supervisors-{replicate}.npy"
+
+
+SPLITS = ("A", "B", "test", "target", "U")   # target: shifted test; U: unlabelled target
+SCORED = ("B", "test", "target")              # the splits that carry weak probabilities
+
+
 CEILING_DTYPE = np.float32
 
 
@@ -63,6 +79,31 @@ class LockedStudent(BaseModel):
     examples: int = Field(ge=0)
 
 
+class ShiftReference(BaseModel):
+    """A shift task's references on the shifted test set: the weak supervisor's accuracy
+    there and the ceiling's (trained on gold source B, evaluated on the target), which the
+    shifted PGR uses; and, for scale only, a probe trained on gold of the unlabelled target
+    inputs (the in-domain oracle; None without them, or in the finetune regime)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    weak_accuracy: float = Field(ge=0, le=1)
+    ceiling_accuracy: float = Field(ge=0, le=1)
+    n_test: int = Field(ge=0)
+    n_unlabelled: int = Field(ge=0)
+    oracle_accuracy: float | None = Field(default=None, ge=0, le=1)
+
+
+class EnsembleReference(BaseModel):
+    """An ensemble task's supervisors on the test set. The task's ``weak_accuracy`` is the
+    best single supervisor's (``best``), which PGR is measured against; ``mean_accuracy`` is
+    their average's (the default labels), which the second PGR uses."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    accuracies: dict[str, float]
+    best: str
+    mean_accuracy: float = Field(ge=0, le=1)
+
+
 class ReplicateReference(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     replicate: int = Field(ge=0)
@@ -75,6 +116,8 @@ class ReplicateReference(BaseModel):
     n_B: int
     n_test: int
     locked: LockedStudent | None = None   # sandbagging tasks only
+    shifted: ShiftReference | None = None  # shift tasks only
+    ensemble: EnsembleReference | None = None  # tasks with several weak supervisors only
 
 
 class LayerChoice(BaseModel):
@@ -124,6 +167,12 @@ class WeakLabelSet:
     ids_test: tuple[str, ...]
     probs_B: np.ndarray      # [n_B, classes] weak soft labels
     probs_test: np.ndarray   # [n_test, classes] weak predictions on test (for weak accuracy)
+    # shift tasks: the shifted test set (with the weak predictions there) and the unlabelled
+    # target inputs; ensemble tasks: each supervisor's soft labels on B, by name
+    ids_target: tuple[str, ...] = ()
+    ids_unlabelled: tuple[str, ...] = ()
+    probs_target: np.ndarray | None = None
+    supervisors: dict[str, np.ndarray] | None = None
 
 
 def encode_replicate(ids: dict[str, list[str]], probs: dict[str, np.ndarray]) -> bytes:
@@ -132,7 +181,7 @@ def encode_replicate(ids: dict[str, list[str]], probs: dict[str, np.ndarray]) ->
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(["id", "split", *[f"p{c}" for c in range(classes)]])
-    for split in ("A", "B", "test"):
+    for split in (s for s in SPLITS if s in ids):  # target, U: shift tasks only
         for i, example_id in enumerate(ids[split]):
             row = [f"{p:.6f}" for p in probs[split][i]] if split in probs else [""] * classes
             writer.writerow([example_id, split, *row])
@@ -153,9 +202,9 @@ def decode_replicate(data: bytes, source: str) -> tuple[dict[str, list[str]],
     except (OSError, EOFError, ValueError, pd.errors.ParserError) as exc:
         raise IntegrityError(f"{source}: not a readable weak-label file ({exc})") from None
     prob_cols = [c for c in frame.columns if c.startswith("p")]
-    ids = {split: frame.id[frame.split == split].tolist() for split in ("A", "B", "test")}
+    ids = {split: frame.id[frame.split == split].tolist() for split in SPLITS}
     probs = {split: frame.loc[frame.split == split, prob_cols].to_numpy(np.float32)
-             for split in ("B", "test")}
+             for split in SCORED}
     return ids, probs
 
 
@@ -165,7 +214,8 @@ def task_frozen_dir(task_id: str) -> Path:
 
 def write_frozen(spec: TaskSpec, replicate_blobs: dict[int, bytes], references: References,
                  packages: dict[str, str], hardware: dict[str, str | int], created_with: str,
-                 ceilings: dict[int, np.ndarray] | None = None) -> Lock:
+                 ceilings: dict[int, np.ndarray] | None = None,
+                 extras: dict[str, np.ndarray] | None = None) -> Lock:
     folder = task_frozen_dir(spec.id)
     files: dict[str, str] = {}
     for replicate, blob in sorted(replicate_blobs.items()):
@@ -173,6 +223,10 @@ def write_frozen(spec: TaskSpec, replicate_blobs: dict[int, bytes], references: 
         files[replicate_file(replicate)] = sha256_bytes(blob)
     for replicate, probs in sorted((ceilings or {}).items()):
         files[ceiling_file(replicate)] = _write_ceiling(folder, replicate, probs)
+    for name, array in sorted((extras or {}).items()):   # shifted ceilings, supervisors
+        data = npy_bytes(np.asarray(array, np.float32))
+        atomic_write_bytes(folder / name, data)
+        files[name] = sha256_bytes(data)
     # no key for an absent layer choice: tasks frozen before it keep byte-identical files
     atomic_write_json(folder / REFERENCES, references.model_dump(mode="json",
                                                                  exclude_none=True))
@@ -286,8 +340,22 @@ def load_weak_labels(spec: TaskSpec, replicate: int) -> WeakLabelSet:
     data, digest = verified_bytes(spec, name)
     ids, cached = _decoded(digest, data, str(task_frozen_dir(spec.id) / name))
     probs = {split: array.copy() for split, array in cached.items()}  # callers may write
+    supervisors = None
+    if spec.weak_models:
+        stacked = load_array(spec, supervisors_file(replicate))
+        supervisors = {name: np.array(stacked[i, :len(ids["B"])])
+                       for i, name in enumerate(spec.supervisor_names)}
     return WeakLabelSet(spec.id, replicate, digest, tuple(ids["A"]), tuple(ids["B"]),
-                        tuple(ids["test"]), probs["B"], probs["test"])
+                        tuple(ids["test"]), probs["B"], probs["test"],
+                        ids_target=tuple(ids["target"]), ids_unlabelled=tuple(ids["U"]),
+                        probs_target=probs["target"] if spec.shift else None,
+                        supervisors=supervisors)
+
+
+def load_array(spec: TaskSpec, name: str) -> np.ndarray:
+    """A frozen ``.npy`` file of the task (checked against the lock)."""
+    data, _ = verified_bytes(spec, name)
+    return read_npy(data, str(task_frozen_dir(spec.id) / name))
 
 
 @lru_cache(maxsize=64)
@@ -310,8 +378,7 @@ def load_ceiling(spec: TaskSpec, replicate: int) -> np.ndarray | None:
     name = ceiling_file(replicate)
     if name not in load_lock(spec).files:
         return None
-    data, _ = verified_bytes(spec, name)
-    return read_npy(data, str(task_frozen_dir(spec.id) / name))
+    return load_array(spec, name)
 
 
 def load_references(spec: TaskSpec) -> References:

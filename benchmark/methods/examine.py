@@ -51,6 +51,7 @@ class Examined(BaseModel):
     regimes: tuple[str, ...] = ("probe", "finetune")
     binary_only: bool = False
     needs_decoder: bool = False
+    needs_supervisors: bool = False
     control: bool = False
     paper: str | None = None
     code: str | None = None
@@ -112,6 +113,7 @@ def describe(cls: type[Method], name: str, config: dict[str, Any]) -> Examined:
         name=name, version=str(cls.version), regimes=tuple(cls.regimes),
         binary_only=bool(getattr(cls, "binary_only", False)),
         needs_decoder=bool(getattr(cls, "needs_decoder", False)),
+        needs_supervisors=bool(getattr(cls, "needs_supervisors", False)),
         control=bool(getattr(cls, "control", False)), paper=cls.paper,
         code=cls.code, config=config,
         summary=inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].replace("\n", " "),

@@ -55,7 +55,8 @@ class ModelSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
     family: str
-    kind: Literal["tfidf", "encoder", "rule"]   # rule: declared by the task (keywords)
+    # rule: declared by the task (keywords); ensemble: the task's several `weak_models`
+    kind: Literal["tfidf", "encoder", "rule", "ensemble"]
     description: str
     encoder: str | None = None
     layer: int | None = None   # hidden-state index probed; None means the last layer
@@ -98,6 +99,9 @@ for _model in [
     ModelSpec(name="keyword-rule", family="classical", kind="rule",
               description="a keyword rule declared in the task (`supervisor.keywords`), its "
                           "outcomes calibrated on split A (weak supervisor)"),
+    ModelSpec(name="ensemble", family="ensemble", kind="ensemble",
+              description="several weak supervisors named by the task (`weak_models`), each "
+                          "frozen on its own; the default labels are their average"),
     ModelSpec(name="minilm-l6-layer1", family="minilm", kind="encoder",
               encoder="all-minilm-l6-v2", layer=1, params=13_693_056,
               description="all-MiniLM-L6-v2 truncated to its first transformer layer"),

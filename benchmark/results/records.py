@@ -52,6 +52,17 @@ class Elicitation(_Strict):
     share: float | None
 
 
+class EnsembleScore(_Strict):
+    """A run of a task with several weak supervisors: ``pgr`` uses the best single one's
+    accuracy (``best_supervisor``); this is the run against their average (the default
+    labels) as well."""
+
+    best_supervisor: str
+    mean_accuracy: float = Field(ge=0, le=1)
+    pgr_vs_mean: float | None
+    pgr_vs_mean_note: str = ""
+
+
 class Metrics(_Strict):
     accuracy: float = Field(ge=0, le=1)
     auroc: float | None = Field(default=None, ge=0, le=1)
@@ -62,6 +73,10 @@ class Metrics(_Strict):
     # frontier tasks only (absent elsewhere, so older records read and rescore as before)
     parts: dict[Literal["slice", "complement"], PartScore] | None = None
     elicitation: Elicitation | None = None
+    # the beyond tasks only: the shifted test set (its PGR against the weak model's and the
+    # source-trained ceiling's accuracy there), and the several-supervisor scores
+    shifted: PartScore | None = None
+    ensemble: EnsembleScore | None = None
 
 
 class Region(_Strict):
@@ -160,6 +175,10 @@ class Setting(_Strict):
     conflict_weight: float | None = None
     sandbag: bool = False
     compare_with: str | None = None
+    # the beyond kinds (left out of the written record where unset)
+    shift_target: str | None = None        # the target-domain dataset
+    supervisors: list[str] | None = None   # several weak supervisors
+    pairwise: bool = False                 # reward modelling: pairwise accuracy
 
 
 class RunRecord(_Strict):
@@ -202,12 +221,16 @@ def predictions_ref(replicate: int, stored: np.ndarray) -> tuple[Predictions, by
 
 
 def record_json(record: RunRecord) -> dict[str, Any]:
-    """The record as written: the frontier fields are left out where unset, so every other
-    record is byte-for-byte what it was before they existed."""
+    """The record as written: the frontier and beyond fields are left out where unset, so
+    every other record is byte-for-byte what it was before they existed."""
     data = record.model_dump(mode="json")
     if data.get("setting") is None:
         data.pop("setting", None)
-    for key in ("parts", "elicitation"):
+    else:
+        for key, unset in (("shift_target", None), ("supervisors", None), ("pairwise", False)):
+            if data["setting"].get(key) == unset:
+                data["setting"].pop(key, None)
+    for key in ("parts", "elicitation", "shifted", "ensemble"):
         if data.get("metrics") and data["metrics"].get(key) is None:
             data["metrics"].pop(key, None)
     return data

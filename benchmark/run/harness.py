@@ -22,7 +22,7 @@ from benchmark.run.claims import Claim, record_job
 from benchmark.run.executors import Executor, ExecutorOptions, Job
 from benchmark.run.inputs import TaskContexts, build_input
 from benchmark.run.pool import NO_LIMITS, Limits
-from benchmark.run.scoring import Scored, build_record, slice_mask
+from benchmark.run.scoring import Scored, build_record, shifted_test, slice_mask
 from benchmark.run.spec import RunSpec
 from benchmark.run.sweep import Summary, Sweep
 from benchmark.tasks.spec import Resources, TaskSpec
@@ -89,6 +89,7 @@ class Harness:
         verify_frozen(spec)  # a run must not have touched the frozen files
         ctx = self.contexts.get(spec)
         return build_record(run.suite, spec, run.method, run.replicate, inp, weak,
-                            load_references(spec), ctx.gold(weak.ids_test), output,
-                            load_ceiling(spec, run.replicate),
-                            slice_mask(spec, ctx.texts(weak.ids_test)))
+                            load_references(spec), ctx.gold(weak.ids_test + weak.ids_target),
+                            output, load_ceiling(spec, run.replicate),
+                            slice_mask(spec, ctx.texts(weak.ids_test)),
+                            shifted_test(spec, weak))

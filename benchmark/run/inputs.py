@@ -25,6 +25,7 @@ from benchmark.labels.locking import locked_checkpoint
 from benchmark.models.features import all_layer_features, cache_path
 from benchmark.models.ladder import ENCODERS, MODELS, hidden_layer
 from benchmark.tasks.checkpoints import model_checkpoint
+from benchmark.tasks.kinds import task_probe_config
 from benchmark.tasks.spec import TaskSpec
 from benchmark.tasks.splits import (
     ExamplePool,
@@ -33,7 +34,6 @@ from benchmark.tasks.splits import (
     replicate_seed,
     task_examples,
 )
-from benchmark.training.probe import ProbeConfig
 
 
 @dataclass
@@ -50,6 +50,7 @@ class TaskContext:
         return self.pool.labels
 
     def gold(self, ids: tuple[str, ...]) -> np.ndarray:
+        """Gold labels of ``ids`` (harness-side only: scoring)."""
         return self.pool.labels[self.pool.rows(ids)]
 
     def texts(self, ids: tuple[str, ...]) -> list[str]:
@@ -120,7 +121,9 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
     """
     spec = ctx.spec
     weak = load_weak_labels(spec, replicate)
-    rows_B, rows_test = ctx.pool.rows(weak.ids_B), ctx.pool.rows(weak.ids_test)
+    rows_B = ctx.pool.rows(weak.ids_B)
+    rows_test = ctx.pool.rows(weak.ids_test + weak.ids_target)  # a shift task: both tests
+    rows_U = ctx.pool.rows(weak.ids_unlabelled)
     finetune: dict[str, Any] = {}
     if spec.regime == "finetune":
         assert spec.finetune is not None
@@ -128,7 +131,8 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
             regime="finetune", finetune_config=FinetuneConfig.from_settings(spec.finetune),
             checkpoint=strong_checkpoint(ctx, replicate), pooling=spec.finetune.pooling,
             train_texts=tuple(ctx.pool.texts[r] for r in rows_B),
-            test_texts=tuple(ctx.pool.texts[r] for r in rows_test))
+            test_texts=tuple(ctx.pool.texts[r] for r in rows_test),
+            unlabelled_texts=tuple(ctx.pool.texts[r] for r in rows_U))
     conflict = None
     if spec.conflict is not None:
         conflict = (spec.label_names.index(spec.conflict.reward_class), spec.conflict.weight)
@@ -137,7 +141,9 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
         label_names=tuple(spec.label_names), strong_model=ctx.strong,
         train_ids=opaque_ids(len(rows_B)), train_features=None,
         train_weak_probs=weak.probs_B, test_ids=opaque_ids(len(rows_test)), test_features=None,
-        probe_config=ProbeConfig.from_defaults(spec.training),
+        probe_config=task_probe_config(spec),
         scratch_dir=scratch, feature_file=str(ctx.feature_file),
-        train_rows=tuple(rows_B), test_rows=tuple(rows_test), conflict=conflict, **finetune)
+        train_rows=tuple(rows_B), test_rows=tuple(rows_test), conflict=conflict,
+        unlabelled_ids=opaque_ids(len(rows_U)), unlabelled_rows=tuple(rows_U),
+        supervisor_probs=dict(weak.supervisors or {}), **finetune)
     return inp, weak

@@ -23,7 +23,9 @@ from benchmark.labels.frozen import (
     References,
     ReplicateReference,
     WeakLabelSet,
+    load_array,
     load_lock,
+    shifted_ceiling_file,
 )
 from benchmark.methods.catalog import METHODS, method_info
 from benchmark.models import MODELS
@@ -31,6 +33,7 @@ from benchmark.results.records import (
     Compute,
     Diagnostics,
     Elicitation,
+    EnsembleScore,
     Metrics,
     PartScore,
     Provenance,
@@ -40,7 +43,7 @@ from benchmark.results.records import (
     predictions_ref,
     stored_predictions,
 )
-from benchmark.tasks.spec import ADVERSARIAL, TaskSpec
+from benchmark.tasks.spec import ADVERSARIAL, KINDS, TaskSpec
 
 
 @dataclass(frozen=True)
@@ -95,13 +98,41 @@ def elicitation(acc: float, locked: LockedStudent) -> Elicitation:
                        share=(acc - locked.accuracy) / hidden if hidden > 0 else None)
 
 
+@dataclass(frozen=True)
+class ShiftedTest:
+    """What a shift task's shifted test set is scored against: the weak supervisor's
+    predictions there (frozen) and the ceiling's (trained on gold source B)."""
+
+    weak: np.ndarray
+    ceiling: np.ndarray | None
+
+
+def ensemble_score(acc: float, ref: ReplicateReference) -> EnsembleScore | None:
+    if ref.ensemble is None:
+        return None
+    gap = pgr(acc, ref.ensemble.mean_accuracy, ref.ceiling_accuracy)
+    return EnsembleScore(best_supervisor=ref.ensemble.best,
+                         mean_accuracy=ref.ensemble.mean_accuracy, pgr_vs_mean=gap.value,
+                         pgr_vs_mean_note=gap.reason)
+
+
 def score_predictions(stored: np.ndarray, gold: np.ndarray, ref: ReplicateReference,
                       weak_test: np.ndarray, ceiling: np.ndarray | None,
-                      in_slice: np.ndarray | None = None) -> tuple[Metrics, Diagnostics]:
+                      in_slice: np.ndarray | None = None,
+                      shifted: ShiftedTest | None = None) -> tuple[Metrics, Diagnostics]:
     """Metrics and diagnostics of stored (float16) test probabilities: the one computation
     behind a record's numbers, at scoring time and when rescoring from the files.
-    ``in_slice``: the test examples in the task's slice, scored apart with the rest."""
+    ``in_slice``: the test examples in the task's slice, scored apart with the rest.
+    ``shifted``: the rows after the in-distribution test set (``len(weak_test)`` of them)
+    are a shifted test set, scored apart (``gold`` covers both)."""
     probs = np.asarray(stored, dtype=np.float64)
+    n_test = len(weak_test)
+    shifted_score = None
+    if shifted is not None:
+        every = np.ones(len(probs) - n_test, dtype=bool)
+        shifted_score = part_score(probs[n_test:], gold[n_test:],
+                                   np.asarray(shifted.weak, np.float64), shifted.ceiling, every)
+    probs, gold = probs[:n_test], gold[:n_test]
     acc = accuracy(probs, gold)
     gap = pgr(acc, ref.weak_accuracy, ref.ceiling_accuracy)
     parts = None
@@ -112,8 +143,17 @@ def score_predictions(stored: np.ndarray, gold: np.ndarray, ref: ReplicateRefere
     metrics = Metrics(accuracy=acc, auroc=auroc(probs, gold), pgr=gap.value,
                       pgr_note=gap.reason, weak_accuracy=ref.weak_accuracy,
                       ceiling_accuracy=ref.ceiling_accuracy, parts=parts,
-                      elicitation=elicitation(acc, ref.locked) if ref.locked else None)
+                      elicitation=elicitation(acc, ref.locked) if ref.locked else None,
+                      shifted=shifted_score, ensemble=ensemble_score(acc, ref))
     return metrics, Diagnostics(**diagnostics(probs, weak_test, gold, ceiling))
+
+
+def shifted_test(spec: TaskSpec, weak: WeakLabelSet) -> ShiftedTest | None:
+    """A shift task's shifted test set's references (None for other tasks)."""
+    if spec.shift is None or weak.probs_target is None:
+        return None
+    return ShiftedTest(weak=weak.probs_target,
+                       ceiling=load_array(spec, shifted_ceiling_file(weak.replicate)))
 
 
 def slice_mask(spec: TaskSpec, test_texts: list[str]) -> np.ndarray | None:
@@ -122,8 +162,9 @@ def slice_mask(spec: TaskSpec, test_texts: list[str]) -> np.ndarray | None:
 
 
 def task_setting(spec: TaskSpec) -> Setting | None:
-    """What a record says about its task's adversarial setting (None for other tasks)."""
-    if not any(getattr(spec, name) is not None for name in ADVERSARIAL):
+    """What a record says about its task's adversarial setting or kind (None for other
+    tasks)."""
+    if not any(getattr(spec, name) is not None for name in (*ADVERSARIAL, *KINDS)):
         return None
     rule = spec.supervisor
     kind = None if rule is None else ("keywords" if rule.keywords else
@@ -131,13 +172,17 @@ def task_setting(spec: TaskSpec) -> Setting | None:
     return Setting(slice=spec.slice.name if spec.slice else None, supervisor=kind,
                    conflict_class=spec.conflict.reward_class if spec.conflict else None,
                    conflict_weight=spec.conflict.weight if spec.conflict else None,
-                   sandbag=spec.sandbag is not None, compare_with=spec.compare_with)
+                   sandbag=spec.sandbag is not None, compare_with=spec.compare_with,
+                   shift_target=spec.shift.target if spec.shift else None,
+                   supervisors=spec.supervisor_names or None,
+                   pairwise=spec.pairwise is not None)
 
 
 def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: MethodInput,
                  weak: WeakLabelSet, references: References, gold_test: np.ndarray,
                  output: dict[str, Any], ceiling: np.ndarray | None = None,
-                 in_slice: np.ndarray | None = None) -> Scored:
+                 in_slice: np.ndarray | None = None, shifted: ShiftedTest | None = None
+                 ) -> Scored:
     ref = references.replicates[replicate]
     lock = load_lock(spec)
     method_cls = METHODS.get(method)
@@ -174,7 +219,7 @@ def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: M
                                 **common))
     stored = stored_predictions(probs)
     metrics, diagnosed = score_predictions(stored, gold_test, ref, weak.probs_test, ceiling,
-                                           in_slice)
+                                           in_slice, shifted)
     file, data = predictions_ref(replicate, stored)
     return Scored(RunRecord(status="ok", metrics=metrics, compute=run_compute,
                             diagnostics=diagnosed, predictions=file, **common), data)

@@ -23,6 +23,14 @@ from benchmark.datasets.hub import HUB_DATASETS
 from benchmark.models import MODELS
 from benchmark.models.hub_ladder import rung_of
 from benchmark.tasks.adversarial import Conflict, Sandbag, SliceRule, SupervisorRule
+from benchmark.tasks.kinds import (
+    ENSEMBLE,
+    PAIR_LABELS,
+    Pairwise,
+    Shift,
+    WeakMember,
+    check_kinds,
+)
 
 SLUG = r"^[a-z0-9][a-z0-9._-]*$"
 
@@ -161,6 +169,7 @@ class Resources(_Strict):
 
 
 ADVERSARIAL = ("slice", "supervisor", "conflict", "sandbag")
+KINDS = ("shift", "weak_models", "pairwise")   # benchmark.tasks.kinds
 
 
 class TaskSpec(_Strict):
@@ -184,6 +193,11 @@ class TaskSpec(_Strict):
     supervisor: SupervisorRule | None = None
     conflict: Conflict | None = None
     sandbag: Sandbag | None = None
+    # the kinds beyond one supervisor, distribution and label (benchmark.tasks.kinds); hashed
+    # only where set
+    shift: Shift | None = None
+    weak_models: dict[str, WeakMember] | None = Field(default=None, min_length=2, max_length=16)
+    pairwise: Pairwise | None = None
     # the same task without its adversarial setting, shown beside it on the site (not hashed)
     compare_with: str | None = Field(default=None, pattern=SLUG, max_length=80)
 
@@ -215,6 +229,38 @@ class TaskSpec(_Strict):
             raise ValueError("`sandbag:` is defined for two-class tasks")
         return self
 
+    @model_validator(mode="after")
+    def _kinds_fit(self) -> TaskSpec:
+        if (self.weak_model == ENSEMBLE) != (self.weak_models is not None):
+            raise ValueError(f"several weak supervisors are declared as `weak_model: {ENSEMBLE}`"
+                             " with `weak_models: {a: {}, b: {weak_c: 0.1}}`, the one with "
+                             "the other")
+        if self.strong_model in (self.weak_models or {}):
+            raise ValueError("`weak_models` names the strong model")
+        if self.weak_models and (self.supervisor or self.sandbag):
+            raise ValueError("`weak_models` does not combine with `supervisor:` or `sandbag:`")
+        if self.pairwise is not None:
+            if self.label_names != PAIR_LABELS:
+                raise ValueError(f"a pairwise task's `label_names` are {PAIR_LABELS} (class 1: "
+                                 "the first response is preferred)")
+            if self.regime != "probe" or self.shift or any(
+                    getattr(self, name) is not None for name in ADVERSARIAL):
+                raise ValueError("`pairwise:` tasks are probe-regime Bradley-Terry tasks, "
+                                 "without `shift` or the adversarial blocks")
+        if self.shift is not None and self.sandbag is not None:
+            raise ValueError("`shift:` does not combine with `sandbag:`")
+        return self
+
+    @property
+    def supervisor_names(self) -> list[str]:
+        """A task's several weak supervisors in canonical (sorted) order, the order of their
+        frozen labels; empty for a task with one."""
+        return sorted(self.weak_models or {})
+
+    def weak_c_of(self, model: str) -> float:
+        member = (self.weak_models or {}).get(model)
+        return member.weak_c if member and member.weak_c is not None else self.training.weak_c
+
     @property
     def sha256(self) -> str:
         """Content hash of the definition (resource hints excluded): frozen labels are tied
@@ -222,7 +268,7 @@ class TaskSpec(_Strict):
         # a probe task's absent `finetune` block is left out too, so adding the finetune
         # regime did not change the hash of any task frozen before it
         skip = {"resources", "compare_with"} | {
-            name for name in ("finetune", *ADVERSARIAL) if getattr(self, name) is None}
+            name for name in ("finetune", *ADVERSARIAL, *KINDS) if getattr(self, name) is None}
         content = self.model_dump(mode="json", exclude=skip)
         content["dataset"] = self.dataset.hashed()
         if self.finetune is not None and self.finetune.train_last_blocks is None:
@@ -270,6 +316,7 @@ def parse_task(path: Path) -> TaskSpec:
             raise SpecError(f"{path}: `dataset.asset` is {spec.dataset.asset!r}, but dataset "
                             f"{spec.dataset.name!r} is read from asset {expected!r}.")
     weak_kind = MODELS.get(spec.weak_model).kind
+    check_kinds(path, spec)
     if (weak_kind == "rule") != bool(spec.supervisor and spec.supervisor.keywords):
         raise SpecError(f"{path}: a keyword rule is declared as `weak_model: keyword-rule` "
                         "with `supervisor: {keywords: ...}`, the one with the other")

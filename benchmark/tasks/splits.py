@@ -18,6 +18,8 @@ from benchmark.core.bwrap import visible_to_methods
 from benchmark.core.errors import IntegrityError, SpecError
 from benchmark.core.paths import repo_root
 from benchmark.datasets import DATASETS, Example
+from benchmark.models.features import ConcatenatedTexts, PairTexts
+from benchmark.tasks.kinds import make_pairs, split_pair
 from benchmark.tasks.spec import TaskSpec
 
 SPLIT_NAMES = ("A", "B", "test")
@@ -127,12 +129,24 @@ def _hub_split(spec: TaskSpec, split: str) -> list[Example]:
 
 
 def task_pool(spec: TaskSpec, examples: list[Example] | None = None) -> list[Example]:
+    """The task's examples in canonical order. A shift task's pool is its source pool then
+    its target pool (each sorted by id; a target text also in the source is dropped); a
+    pairwise task's pool is drawn from the pairs made of the dataset's responses."""
     if spec.dataset.source == "hub":
         train, test = hub_parts(spec)
         return sorted(train + test, key=lambda e: e.id)
     if examples is None:
         examples = task_examples(spec)
-    return draw_pool(examples, spec.splits.total, spec.balance, spec.seed, len(spec.label_names))
+    if spec.pairwise is not None:
+        examples = make_pairs(examples, spec.seed)
+    pool = draw_pool(examples, spec.splits.total, spec.balance, spec.seed,
+                     len(spec.label_names))
+    if spec.shift is None:
+        return pool
+    held = {e.id for e in pool}
+    target = draw_pool(load_dataset(spec.shift.target), spec.shift.pool, spec.balance,
+                       spec.seed, len(spec.label_names))
+    return pool + [e for e in target if e.id not in held]
 
 
 @dataclass
@@ -147,7 +161,7 @@ class ExamplePool:
     row_of: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.texts = [e.text for e in self.examples]
+        self.texts = [e.text for e in self.examples]  # example_pool() may derive them
         self.labels = np.array([e.label for e in self.examples])
         self.row_of = {e.id: i for i, e in enumerate(self.examples)}
 
@@ -167,8 +181,16 @@ class ExamplePool:
 
 
 def example_pool(spec: TaskSpec, examples: list[Example] | None = None) -> ExamplePool:
-    """The task's pool (``examples``: the dataset, when the caller already loaded it)."""
-    return ExamplePool(spec.id, task_pool(spec, examples))
+    """The task's pool (``examples``: the dataset, when the caller already loaded it). The
+    texts of a shift or pairwise pool say how their features are made from cached entries
+    (:class:`~benchmark.models.features.DerivedTexts`)."""
+    pool = ExamplePool(spec.id, task_pool(spec, examples))
+    if spec.shift is not None:
+        cut = spec.splits.total
+        pool.texts = ConcatenatedTexts([pool.texts[:cut], pool.texts[cut:]])
+    elif spec.pairwise is not None:
+        pool.texts = PairTexts(pool.texts, split_pair)
+    return pool
 
 
 def replicate_seed(spec: TaskSpec, replicate: int) -> int:
@@ -185,9 +207,16 @@ def draw_splits(spec: TaskSpec, pool: list[Example], replicate: int) -> dict[str
         cut = spec.splits.weak_train
         return {"A": sorted(train[i].id for i in order[:cut]),
                 "B": sorted(train[i].id for i in order[cut:]), "test": sorted(test_ids)}
-    order = rng.permutation(len(pool))
     sizes = spec.splits
+    order = rng.permutation(sizes.total)   # the source part (the whole pool unless shifted)
     cuts = [sizes.weak_train, sizes.weak_train + sizes.student_train, sizes.total]
     parts = np.split(order, cuts[:2])
-    return {name: sorted(pool[i].id for i in part) for name, part in zip(SPLIT_NAMES, parts,
-                                                                         strict=True)}
+    splits = {name: sorted(pool[i].id for i in part) for name, part in zip(SPLIT_NAMES, parts,
+                                                                           strict=True)}
+    if spec.shift is not None:  # the target part: the shifted test set, then unlabelled
+        target = pool[sizes.total:]
+        drawn = np.random.default_rng([spec.seed, replicate, 2]).permutation(len(target))
+        cut = spec.shift.test
+        splits["target"] = sorted(target[i].id for i in drawn[:cut])
+        splits["U"] = sorted(target[i].id for i in drawn[cut:cut + spec.shift.unlabelled])
+    return splits

@@ -26,6 +26,9 @@ class ProbeConfig:
     batch_size: int = 128
     lr: float = 1e-2
     weight_decay: float = 0.0
+    # a Bradley-Terry scorer on pair features f(first) - f(second): no centring and no
+    # bias, so the logit is r(first) - r(second) and swapping a pair flips its probability
+    antisymmetric: bool = False
 
     @classmethod
     def from_defaults(cls, defaults: object) -> ProbeConfig:
@@ -84,13 +87,18 @@ def train_probe(features: np.ndarray, targets: np.ndarray, config: ProbeConfig, 
         raise ValueError(f"train_probe: features {features.shape} and targets {targets.shape} "
                          "must be [n, dim] and [n, classes]")
     mean, scale = standardizer(features)
+    if config.antisymmetric:
+        mean = np.zeros_like(mean)
+        scale = np.sqrt((np.asarray(features, np.float64) ** 2).mean(0)).astype(np.float32) \
+            + np.float32(1e-6)
     x = torch.from_numpy((features - mean) / scale)
     y = torch.from_numpy(targets)
     head = torch.nn.Linear(x.shape[1], y.shape[1])
     torch.nn.init.zeros_(head.weight)
     torch.nn.init.zeros_(head.bias)
-    optimizer = ProbeAdamW((head.weight, head.bias), lr=config.lr,
-                           weight_decay=config.weight_decay)
+    trained = (head.weight,) if config.antisymmetric else (head.weight, head.bias)
+    head.bias.requires_grad_(not config.antisymmetric)
+    optimizer = ProbeAdamW(trained, lr=config.lr, weight_decay=config.weight_decay)
     generator = torch.Generator().manual_seed(seed)
     n = len(x)
     steps_per_epoch = max(1, -(-n // config.batch_size))

@@ -1,0 +1,56 @@
+"""Freezing the task kinds beyond one supervisor and one distribution: several weak
+supervisors (each fitted on its own, their average the default labels) and the references
+of a shifted test set. :func:`benchmark.labels.freeze.freeze_task` calls these."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from benchmark.core.metrics import accuracy
+from benchmark.labels.frozen import SCORED, EnsembleReference, ShiftReference
+from benchmark.labels.supervisors import Predictor
+
+
+def scored_splits(rows: dict[str, np.ndarray]) -> list[str]:
+    """The replicate's splits that carry weak probabilities, in file order."""
+    return [split for split in SCORED if split in rows]
+
+
+def ensemble_labels(members: list[str], fit: Callable[[str], Predictor],
+                    rows: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Each supervisor fitted on gold A by ``fit(name)``: their average per scored split
+    (the default labels), and every one's probabilities as frozen, float32
+    ``[supervisors, rows, classes]`` with rows in :func:`scored_splits` order."""
+    splits = scored_splits(rows)
+    stacked = np.stack([
+        np.concatenate([predict(rows[split]) for split in splits]).astype(np.float32)
+        for predict in (fit(name) for name in members)])
+    mean = stacked.astype(np.float64).mean(axis=0)
+    edges = np.cumsum([0] + [len(rows[split]) for split in splits])
+    return ({split: mean[a:b] for split, a, b in zip(splits, edges[:-1], edges[1:],
+                                                     strict=True)}, stacked)
+
+
+def ensemble_reference(members: list[str], stacked: np.ndarray, n_B: int, n_test: int,
+                       gold_test: np.ndarray, mean_test: np.ndarray
+                       ) -> tuple[EnsembleReference, np.ndarray]:
+    """The supervisors' test accuracies, the best one's name and its test probabilities
+    (ties: the first named), and the average's accuracy."""
+    tests = stacked[:, n_B:n_B + n_test]
+    scores = {name: accuracy(tests[i], gold_test) for i, name in enumerate(members)}
+    best = max(members, key=lambda name: scores[name])
+    return (EnsembleReference(accuracies=scores, best=best,
+                              mean_accuracy=accuracy(mean_test, gold_test)),
+            tests[members.index(best)])
+
+
+def shift_reference(weak_target: np.ndarray, ceiling_target: np.ndarray,
+                    gold_target: np.ndarray, n_unlabelled: int,
+                    oracle_target: np.ndarray | None) -> ShiftReference:
+    return ShiftReference(
+        weak_accuracy=accuracy(weak_target, gold_target),
+        ceiling_accuracy=accuracy(ceiling_target, gold_target), n_test=len(gold_target),
+        n_unlabelled=n_unlabelled,
+        oracle_accuracy=None if oracle_target is None else accuracy(oracle_target, gold_target))
