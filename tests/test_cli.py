@@ -6,7 +6,7 @@ import pytest
 from benchmark.cli.main import main
 from benchmark.methods.catalog import METHODS, select_methods
 from benchmark.results.records import iter_records
-from tests.conftest import TINY_SUITE
+from tests.conftest import TINY_SUITE, TINY_TASK
 
 
 def test_list_shows_the_embedded_suite(capsys) -> None:
@@ -37,9 +37,15 @@ def test_run_writes_records_and_leaderboard_then_refuses_tampering(tiny_world, t
             str(board), "--workers", "1", "--no-progress"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    probe = [m for m in select_methods(None) if "probe" in METHODS.get(m).regimes]
+    from benchmark.methods.applicable import skip_reason
+    from benchmark.tasks.spec import TASKS
+
+    probe = [m for m in select_methods(None)
+             if skip_reason(METHODS.get(m), TASKS.get(TINY_TASK)) is None]
     assert len(probe) < len(select_methods(None))  # the prompting controls are finetune-only
     assert f"{2 * len(probe)} run(s) done, 0 already" in out
+    # and each skip says why, once per method
+    assert f"note: ensemble-weighted skipped on {TINY_TASK!r}: it uses several weak " in out
     assert {r.method for r in iter_records(results)} >= {"naive", "logconf"}
     assert f"leaderboard: {(board / 'index.html').resolve().as_uri()}" in out
     assert (board / "leaderboard.md").is_file() and (board / "leaderboard.json").is_file()
