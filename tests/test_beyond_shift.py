@@ -72,10 +72,10 @@ def test_a_shift_task_draws_its_shifted_test_set_from_the_target_only(shifted_wo
         assert (ref.n_test, ref.n_unlabelled) == (150, 100)
         # the method predicts both test sets and sees the unlabelled inputs, no label
         inp, _ = build_input(ctx, 0, tmp_path)
-        assert len(inp.test_ids) == 200 + 150 and len(inp.unlabelled_ids) == 100
+        assert len(inp.test_ids) == 200 + 150 and len(inp.target_domain_ids) == 100
         filled = inp.with_cached_features()
         assert filled.test_features.shape[0] == 350
-        assert filled.unlabelled_features.shape == (100, spec_hidden(filled))
+        assert filled.target_domain_features.shape == (100, spec_hidden(filled))
 
 
 def spec_hidden(inp) -> int:

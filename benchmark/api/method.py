@@ -82,11 +82,11 @@ class MethodInput:
     # way must add it itself (``with_conflict``)
     conflict: tuple[int, float] | None = None
     # a shift task: ``test_*`` hold the in-distribution test set and then the shifted one
-    # (both scored); ``unlabelled_*`` are further target-domain inputs, never labelled
-    unlabelled_ids: tuple[str, ...] = ()
-    unlabelled_features: np.ndarray | None = None
-    unlabelled_texts: tuple[str, ...] = field(default=(), repr=False)
-    unlabelled_rows: tuple[int, ...] = field(default=(), repr=False)
+    # (both scored); ``target_domain_*`` are further target-domain inputs, without labels
+    target_domain_ids: tuple[str, ...] = ()
+    target_domain_features: np.ndarray | None = None
+    target_domain_texts: tuple[str, ...] = field(default=(), repr=False)
+    target_domain_rows: tuple[int, ...] = field(default=(), repr=False)
     # several weak supervisors: each one's soft labels on split B, by name
     # (``train_weak_probs`` is their average)
     supervisor_probs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
@@ -109,13 +109,12 @@ class MethodInput:
         if self.train_features is not None or self.regime != "probe":
             return self
         train, test = self.features_at(self.strong_model.layer)
-        unlabelled = None
-        if self.unlabelled_rows:
-            layers = np.load(self.feature_file, mmap_mode="r")
-            unlabelled = np.asarray(layers[self.strong_model.layer][list(self.unlabelled_rows)],
-                                    dtype=np.float32)
+        domain = None
+        if self.target_domain_rows:
+            layer = np.load(self.feature_file, mmap_mode="r")[self.strong_model.layer]
+            domain = np.asarray(layer[list(self.target_domain_rows)], dtype=np.float32)
         return replace(self, train_features=train, test_features=test,
-                       unlabelled_features=unlabelled)
+                       target_domain_features=domain)
 
     def train_probe(self, targets: np.ndarray, loss: Callable | None = None,
                     config: ProbeConfig | None = None, features: np.ndarray | None = None,

@@ -132,7 +132,7 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
             checkpoint=strong_checkpoint(ctx, replicate), pooling=spec.finetune.pooling,
             train_texts=tuple(ctx.pool.texts[r] for r in rows_B),
             test_texts=tuple(ctx.pool.texts[r] for r in rows_test),
-            unlabelled_texts=tuple(ctx.pool.texts[r] for r in rows_U))
+            target_domain_texts=tuple(ctx.pool.texts[r] for r in rows_U))
     conflict = None
     if spec.conflict is not None:
         conflict = (spec.label_names.index(spec.conflict.reward_class), spec.conflict.weight)
@@ -144,6 +144,6 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
         probe_config=task_probe_config(spec),
         scratch_dir=scratch, feature_file=str(ctx.feature_file),
         train_rows=tuple(rows_B), test_rows=tuple(rows_test), conflict=conflict,
-        unlabelled_ids=opaque_ids(len(rows_U)), unlabelled_rows=tuple(rows_U),
+        target_domain_ids=opaque_ids(len(rows_U)), target_domain_rows=tuple(rows_U),
         supervisor_probs=dict(weak.supervisors or {}), **finetune)
     return inp, weak

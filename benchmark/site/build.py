@@ -23,6 +23,7 @@ from benchmark.core.errors import SpecError, W2SBenchError
 from benchmark.core.storage import atomic_write_bytes
 from benchmark.results.records import RunRecord, collect_records
 from benchmark.site import exports
+from benchmark.site.beyond import beyond_markdown, beyond_tables
 from benchmark.site.frame import method_infos, record_rows
 from benchmark.site.frontier import frontier_markdown, frontier_tables
 from benchmark.site.pages import BuildInfo, Figure, render_site
@@ -111,11 +112,13 @@ def _build_site(records: list[RunRecord], out_dir: Path, build_time: str | None,
 
     boards = standings(record_rows(records))
     frontier = frontier_tables(records)
+    beyond = beyond_tables(records)
     infos = method_infos(records)
     build = BuildInfo(version=__version__, git_commit=git_commit or current_commit(),
                       build_time=resolve_build_time(build_time), records=len(records))
     outputs = {DATA_FILES["markdown"]: exports.render_markdown(boards)
-               + (("\n" + frontier_markdown(frontier)) if frontier else ""),
+               + (("\n" + frontier_markdown(frontier)) if frontier else "")
+               + (("\n" + beyond_markdown(beyond)) if beyond else ""),
                DATA_FILES["csv"]: exports.render_csv(boards),
                DATA_FILES["json"]: exports.render_json(boards, infos),
                DATA_FILES["latex"]: exports.render_latex(boards)}
@@ -125,7 +128,7 @@ def _build_site(records: list[RunRecord], out_dir: Path, build_time: str | None,
         for file, caption, svg in suite_plots(board):
             outputs[file] = svg
             figures[board.suite].append(Figure(file, caption))
-    pages = render_site(boards, infos, figures, build, frontier)
+    pages = render_site(boards, infos, figures, build, frontier, beyond)
     outputs.update(pages)
     for relative, text in outputs.items():
         _write_if_changed(out_dir / relative, text.encode("utf-8"))

@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from benchmark.results.records import MethodInfo
 from benchmark.site import cells, exports
+from benchmark.site.beyond import BeyondTables
 from benchmark.site.diagnosis import REGION_NAMES
 from benchmark.site.frontier import FrontierTables
 from benchmark.site.links import method_page, task_page
@@ -61,12 +62,13 @@ def environment() -> Environment:
 
 def render_site(boards: list[SuiteBoard], infos: dict[str, MethodInfo],
                 figures: dict[str, list[Figure]], build: BuildInfo,
-                frontier: dict[str, FrontierTables] | None = None) -> dict[str, str]:
+                frontier: dict[str, FrontierTables] | None = None,
+                beyond: dict[str, BeyondTables] | None = None) -> dict[str, str]:
     """Every page as {relative path: html}."""
     env = environment()
     common = {"boards": boards, "infos": infos, "build": build}
     pages = {"index.html": env.get_template("index.html").render(
-        root="", figures=figures, frontier=frontier or {}, **common)}
+        root="", figures=figures, frontier=frontier or {}, beyond=beyond or {}, **common)}
     task_template = env.get_template("task.html")
     for task in sorted({t.task for b in boards for t in b.tasks}):
         sections = [(b, t) for b in boards for t in b.tasks if t.task == task]

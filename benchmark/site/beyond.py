@@ -1,0 +1,171 @@
+"""The beyond track's three tables, from run records only: distribution shift (in-distribution
+and shifted PGR side by side, and whether the student falls below its supervisor on the
+target), several weak supervisors (PGR against the best single one and their average), and
+reward modelling (pairwise accuracy and PGR). Intervals are Student-t over replicates
+(:func:`~benchmark.core.metrics.mean_ci`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from tabulate import tabulate
+
+from benchmark.core.metrics import Interval, mean_ci
+from benchmark.results.records import RunRecord
+from benchmark.site.exports import fmt
+
+
+@dataclass(frozen=True)
+class ShiftRow:
+    task: str
+    method: str
+    target: str
+    n: int
+    accuracy: Interval | None          # in distribution
+    pgr: Interval | None
+    shifted_accuracy: Interval | None
+    shifted_pgr: Interval | None
+    over_weak: Interval | None         # shifted accuracy − the supervisor's there
+    below_weak: int                    # replicates where the student is below it there
+    weak: float                        # mean weak accuracy: in distribution
+    ceiling: float
+    shifted_weak: float                # … and on the shifted test set
+    shifted_ceiling: float
+
+
+@dataclass(frozen=True)
+class EnsembleRow:
+    task: str
+    method: str
+    n: int
+    supervisors: tuple[str, ...]
+    best: str                          # the most frequent best single supervisor
+    accuracy: Interval | None
+    pgr_vs_best: Interval | None
+    pgr_vs_mean: Interval | None
+    best_accuracy: float
+    mean_accuracy: float
+    ceiling: float
+
+
+@dataclass(frozen=True)
+class PairRow:
+    task: str
+    method: str
+    n: int
+    accuracy: Interval | None          # pairwise accuracy
+    pgr: Interval | None
+    weak: float
+    ceiling: float
+
+
+@dataclass(frozen=True)
+class BeyondTables:
+    shift: tuple[ShiftRow, ...] = ()
+    ensemble: tuple[EnsembleRow, ...] = ()
+    pairwise: tuple[PairRow, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.shift or self.ensemble or self.pairwise)
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def _shift_row(task: str, method: str, runs: list[RunRecord]) -> ShiftRow | None:
+    scored = [(r.metrics, r.metrics.shifted) for r in runs
+              if r.metrics and r.metrics.shifted and r.metrics.shifted.accuracy is not None]
+    if not scored:
+        return None
+    over = [s.accuracy - s.weak_accuracy for _, s in scored]
+    return ShiftRow(
+        task, method, runs[0].setting.shift_target or "", len(scored),
+        mean_ci([m.accuracy for m, _ in scored]), mean_ci([m.pgr for m, _ in scored]),
+        mean_ci([s.accuracy for _, s in scored]), mean_ci([s.pgr for _, s in scored]),
+        mean_ci(over), sum(d < 0 for d in over),
+        _mean([m.weak_accuracy for m, _ in scored]), _mean([m.ceiling_accuracy for m, _ in scored]),
+        _mean([s.weak_accuracy for _, s in scored]),
+        _mean([s.ceiling_accuracy or 0.0 for _, s in scored]))
+
+
+def _ensemble_row(task: str, method: str, runs: list[RunRecord]) -> EnsembleRow | None:
+    scored = [r.metrics for r in runs if r.metrics and r.metrics.ensemble]
+    if not scored:
+        return None
+    best = Counter(m.ensemble.best_supervisor for m in scored).most_common(1)[0][0]
+    return EnsembleRow(
+        task, method, len(scored), tuple(runs[0].setting.supervisors or ()), best,
+        mean_ci([m.accuracy for m in scored]), mean_ci([m.pgr for m in scored]),
+        mean_ci([m.ensemble.pgr_vs_mean for m in scored]),
+        _mean([m.weak_accuracy for m in scored]), _mean([m.ensemble.mean_accuracy for m in scored]),
+        _mean([m.ceiling_accuracy for m in scored]))
+
+
+def _pair_row(task: str, method: str, runs: list[RunRecord]) -> PairRow | None:
+    scored = [r.metrics for r in runs if r.metrics]
+    if not scored:
+        return None
+    return PairRow(task, method, len(scored), mean_ci([m.accuracy for m in scored]),
+                   mean_ci([m.pgr for m in scored]), _mean([m.weak_accuracy for m in scored]),
+                   _mean([m.ceiling_accuracy for m in scored]))
+
+
+def beyond_tables(records: list[RunRecord]) -> dict[str, BeyondTables]:
+    """Each suite's beyond tables (suites without such tasks are left out)."""
+    groups: dict[str, dict[tuple[str, str], list[RunRecord]]] = defaultdict(
+        lambda: defaultdict(list))
+    for r in records:
+        if r.status == "ok" and r.setting is not None:
+            groups[r.suite][(r.task, r.method)].append(r)
+    tables = {}
+    for suite, by_key in sorted(groups.items()):
+        shift, ensemble, pairs = [], [], []
+        for (task, method), runs in sorted(by_key.items()):
+            setting = runs[0].setting
+            if setting.shift_target:
+                shift.append(_shift_row(task, method, runs))
+            if setting.supervisors:
+                ensemble.append(_ensemble_row(task, method, runs))
+            if setting.pairwise:
+                pairs.append(_pair_row(task, method, runs))
+        table = BeyondTables(tuple(r for r in shift if r), tuple(r for r in ensemble if r),
+                             tuple(r for r in pairs if r))
+        if table:
+            tables[suite] = table
+    return tables
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> list[str]:
+    return [tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), ""]
+
+
+def beyond_markdown(tables: dict[str, BeyondTables]) -> str:
+    """The beyond tables for ``leaderboard.md`` (the same numbers as the site's)."""
+    out: list[str] = []
+    for suite, t in tables.items():
+        out += [f"## Beyond tables (`{suite}`)", ""]
+        if t.shift:
+            out += ["### Distribution shift: in distribution and shifted", ""]
+            out += _table([[r.task, r.method, fmt(r.accuracy), fmt(r.pgr, 2),
+                            f"{r.shifted_weak:.3f} / {r.shifted_ceiling:.3f}",
+                            fmt(r.shifted_accuracy), fmt(r.shifted_pgr, 2), fmt(r.over_weak),
+                            f"{r.below_weak}/{r.n}"] for r in t.shift],
+                          ["task", "method", "accuracy", "PGR", "shifted: weak / ceiling",
+                           "shifted accuracy", "shifted PGR", "shifted − weak",
+                           "below weak"])
+        if t.ensemble:
+            out += ["### Several weak supervisors", ""]
+            out += _table([[r.task, r.method, f"{r.best} {r.best_accuracy:.3f}",
+                            f"{r.mean_accuracy:.3f}", fmt(r.accuracy), fmt(r.pgr_vs_best, 2),
+                            fmt(r.pgr_vs_mean, 2)] for r in t.ensemble],
+                          ["task", "method", "best single", "average", "accuracy",
+                           "PGR vs best", "PGR vs average"])
+        if t.pairwise:
+            out += ["### Reward modelling: pairwise accuracy", ""]
+            out += _table([[r.task, r.method, f"{r.weak:.3f} / {r.ceiling:.3f}",
+                            fmt(r.accuracy), fmt(r.pgr, 2)] for r in t.pairwise],
+                          ["task", "method", "weak / ceiling", "pairwise accuracy", "PGR"])
+    return "\n".join(out)

@@ -1,0 +1,66 @@
+"""The beyond tables on the site, from hand-made records with known answers: in-distribution
+and shifted PGR side by side with the replicates below the supervisor counted, PGR against
+the best single supervisor and their average, pairwise accuracy, and the HTML and markdown
+sections that show them."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmark.results.records import EnsembleScore, Metrics, PartScore, RunRecord, Setting
+from benchmark.site.beyond import beyond_tables
+from benchmark.site.build import build_site
+from tests.site_records import make_record
+
+
+def _with(record: RunRecord, metrics: Metrics, setting: Setting) -> RunRecord:
+    return record.model_copy(update={"metrics": metrics, "setting": setting})
+
+
+def beyond_records() -> list[RunRecord]:
+    records = []
+    for k, shifted_acc in enumerate([0.50, 0.62, 0.58]):      # weak .55 on the target
+        base = make_record("shift", "naive", k, 0.5, suite="beyond")
+        shifted = PartScore(n=100, accuracy=shifted_acc, pgr=(shifted_acc - 0.55) / 0.15,
+                            weak_accuracy=0.55, ceiling_accuracy=0.70)
+        records.append(_with(base, base.metrics.model_copy(update={"shifted": shifted}),
+                             Setting(shift_target="tweets")))
+    for k, best in enumerate(["tfidf", "tfidf", "layer1"]):
+        base = make_record("several", "naive", k, 0.5, suite="beyond")
+        score = EnsembleScore(best_supervisor=best, mean_accuracy=0.65,
+                              pgr_vs_mean=(base.metrics.accuracy - 0.65) / 0.15)
+        records.append(_with(base, base.metrics.model_copy(update={"ensemble": score}),
+                             Setting(supervisors=["layer1", "tfidf"])))
+    for k in range(2):
+        base = make_record("pairs", "naive", k, 0.1 * (k + 1), suite="beyond")
+        records.append(_with(base, base.metrics, Setting(pairwise=True)))
+    return records
+
+
+def test_the_three_tables_hold_the_known_answers():
+    tables = beyond_tables(beyond_records())["beyond"]
+    (shift,) = tables.shift
+    assert shift.shifted_accuracy.mean == pytest.approx(0.5667, abs=1e-4)
+    assert shift.below_weak == 1 and shift.n == 3                  # .50 < .55 once
+    assert shift.over_weak.mean == pytest.approx(0.5667 - 0.55, abs=1e-4)
+    assert shift.pgr.mean == pytest.approx(0.5)                    # in distribution
+    assert (shift.shifted_weak, shift.shifted_ceiling) == (pytest.approx(0.55),
+                                                           pytest.approx(0.70))
+    (several,) = tables.ensemble
+    assert several.best == "tfidf" and several.supervisors == ("layer1", "tfidf")
+    assert several.pgr_vs_best.mean == pytest.approx(0.5)
+    assert several.pgr_vs_mean.mean == pytest.approx((0.7 - 0.65) / 0.15)
+    (pairs,) = tables.pairwise
+    assert pairs.pgr.mean == pytest.approx(0.15) and pairs.n == 2
+
+
+def test_the_site_and_the_markdown_show_them(tmp_path):
+    build_site(beyond_records(), tmp_path, build_time="2026-01-01T00:00:00Z", git_commit="c")
+    html = (tmp_path / "index.html").read_text()
+    for heading in ("Distribution shift: in distribution and shifted, in the same run",
+                    "Several weak supervisors", "Reward modelling: pairwise accuracy"):
+        assert heading in html
+    assert "0.550 / 0.700" in html and "1/3" in html and "tfidf 0.600" in html
+    markdown = (tmp_path / "leaderboard.md").read_text()
+    assert "### Distribution shift: in distribution and shifted" in markdown
+    assert "| 1/3" in markdown
