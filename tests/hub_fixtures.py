@@ -20,6 +20,7 @@ ROWS: dict[str, list[dict]] = {
     "sciq_with_support": [SCIQ],
     "anthropic_hh": [HH],
     "anthropic_hh_pairwise": [HH],
+    "anthropic_hh_pairs": [HH],
     "cosmos_qa": [{"id": "3Q9", "context": "I missed the bus.", "question": "Why was I late?",
                    "answer0": "I overslept .", "answer1": "The bus left early .",
                    "answer2": "None of the above choices .", "answer3": "It rained .",

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from benchmark.core.errors import SpecError
-from benchmark.datasets.base import Example
+from benchmark.datasets.base import Example, pair_text, split_pair
 from benchmark.labels.frozen import load_references, load_weak_labels
 from benchmark.labels.pairwise import fit_pairwise_supervisor
-from benchmark.tasks.kinds import make_pairs, pair_text, split_pair
+from benchmark.tasks.kinds import make_pairs
 from benchmark.training.probe import ProbeConfig, one_hot, train_probe
 from tests.conftest import TASK_YAML
 
@@ -117,3 +117,53 @@ def test_a_pairwise_task_needs_the_pair_labels(tiny_world):
             parse_task(path)
     finally:
         path.unlink()
+
+
+def test_the_hub_path_reads_hh_rlhf_as_pairs_for_a_reward_model(tiny_world, tmp_path,
+                                                                  monkeypatch):
+    """HH-RLHF's chosen / rejected transcripts (here a mirror in its schema, as on machines
+    without hub access) as a pairwise task: each transcript scored alone by the reward
+    models, the preference as frozen weak labels, a Bradley-Terry student run on them."""
+    from benchmark.datasets.hub import HUB_DATASETS, MIRROR_ENV, write_mirror
+    from benchmark.results.records import iter_records
+    from benchmark.run.harness import Harness, RunSpec
+    from benchmark.run.inputs import TaskContexts
+
+    rng = np.random.default_rng(0)
+    good = ["Sure, here is how", "Happy to help, first", "Good question, you can"]
+    bad = ["No.", "Figure it out yourself", "I will not answer that"]
+
+    def rows(n: int, offset: int) -> list[dict]:
+        out = []
+        for i in range(offset, offset + n):
+            ask = f"\n\nHuman: How do I do task {i}?\n\nAssistant: "
+            out.append({"chosen": ask + f"{good[i % 3]} step {i}.",
+                        "rejected": ask + f"{bad[int(rng.integers(3))]} ({i})"})
+        return out
+
+    hh = HUB_DATASETS.get("anthropic_hh_pairs")
+    write_mirror(tmp_path, hh, "train", rows(200, 0))
+    write_mirror(tmp_path, hh, "test", rows(80, 1000))
+    monkeypatch.setenv(MIRROR_ENV, str(tmp_path))
+    text = TASK_YAML.format(id="tiny-hh").replace(
+        "label_names: [negative, positive]", "label_names: [second, first]").replace(
+        "weak_train: 60\n  student_train: 240\n  test: 200",
+        "weak_train: 40\n  student_train: 120\n  test: 60").replace(
+        "balance: true", "balance: false")
+    start, end = text.index("dataset:"), text.index("label_names:")
+    hub = ("dataset:\n  source: hub\n  name: anthropic_hh_pairs\n  hub_id: Anthropic/hh-rlhf\n"
+           f"  revision: {'a' * 40}\n")
+    with tiny_world.frozen_task("tiny-hh", text[:start] + hub + text[end:] + "pairwise: {}\n"
+                                ) as spec:
+        ctx = TaskContexts().get(spec)
+        weak = load_weak_labels(spec, 0)
+        first, second = split_pair(ctx.texts(weak.ids_test[:1])[0])
+        assert first.split("Assistant: ")[0] == second.split("Assistant: ")[0]   # one dialogue
+        gold = ctx.gold(weak.ids_test)
+        assert float((weak.probs_test.argmax(1) == gold).mean()) > 0.8   # tf-idf learns it
+        results = tmp_path / "results"
+        summary = Harness(results, workers=1, progress=False).run(
+            [RunSpec("s", spec.id, "naive", 0)], {spec.id: spec})
+        assert summary.done == 1 and not summary.failed
+        (record,) = iter_records(results)
+        assert record.setting.pairwise and record.provenance.dataset == "anthropic_hh_pairs"

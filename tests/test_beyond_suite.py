@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from benchmark.datasets.base import split_pair
 from benchmark.labels.frozen import load_references, load_weak_labels
-from benchmark.tasks.kinds import split_pair
 from benchmark.tasks.spec import SUITES, TASKS
 from benchmark.tasks.splits import example_pool
 

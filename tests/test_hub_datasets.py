@@ -33,7 +33,7 @@ def test_every_registered_hub_dataset_has_a_fixture_and_a_check() -> None:
     names = set(HUB_DATASETS.names())
     assert names == set(ROWS)
     checked = set(EXACT) | set(PICKS) | {"anthropic_hh", "anthropic_hh_pairwise",
-                                          "ethics-utilitarianism"}
+                                          "anthropic_hh_pairs", "ethics-utilitarianism"}
     assert names == checked
     for name in names:  # the fixture has every column the formatter declares it reads
         assert set(HUB_DATASETS.get(name).fields) <= set(ROWS[name][0]), name
@@ -85,6 +85,23 @@ def test_anthropic_pairwise_shows_dialogue_once_and_both_replies() -> None:
         labels.add(label)
     assert labels == {0, 1}
     assert HUB_DATASETS.get("anthropic_hh_pairwise").formatter(
+        {"chosen": "same", "rejected": "same"}, random.Random(0)) is None
+
+
+def test_anthropic_pairs_are_two_transcripts_for_a_reward_model() -> None:
+    from benchmark.datasets.base import split_pair
+
+    row = ROWS["anthropic_hh_pairs"][0]
+    labels = set()
+    for seed in SEEDS:
+        text, label = _format("anthropic_hh_pairs", row, seed)
+        first, second = split_pair(text)
+        for transcript in (first, second):   # each holds the dialogue and one reply
+            assert transcript.startswith("Human: How do I bake bread?\n\nAssistant: ")
+        assert ("Mix flour" in first) == (label == 1) and ("Mix flour" in second) != label
+        labels.add(label)
+    assert labels == {0, 1} and HUB_DATASETS.get("anthropic_hh_pairs").pairs
+    assert HUB_DATASETS.get("anthropic_hh_pairs").formatter(
         {"chosen": "same", "rejected": "same"}, random.Random(0)) is None
 
 
@@ -143,6 +160,18 @@ def test_mirror_loader_reads_jsonl_and_parquet_with_source_types(tmp_path, monke
     examples = load_examples("paws", "train")
     assert [(e.text, e.label) for e in examples][0] == EXACT["paws"]
     assert [e.label for e in examples] == [1, 0]
+
+
+def test_an_unreachable_hub_says_how_to_use_a_mirror(monkeypatch) -> None:
+    import datasets
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("Couldn't reach 'Anthropic/hh-rlhf' on the Hub")
+
+    monkeypatch.delenv(MIRROR_ENV, raising=False)
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    with pytest.raises(AssetError, match=r"W2S_BENCH_HF_MIRROR.*Anthropic__hh-rlhf/train"):
+        load_rows(HUB_DATASETS.get("anthropic_hh_pairs"), "train")
 
 
 def test_mirror_errors_name_the_missing_file_and_columns(tmp_path) -> None:

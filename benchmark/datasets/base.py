@@ -27,6 +27,21 @@ def example_id(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+PAIR_SEPARATOR = "\x1e"  # between a pair's two responses in its text (ASCII RS)
+
+
+def pair_text(first: str, second: str) -> str:
+    """One example holding two responses (a reward-modelling pair); see ``split_pair``."""
+    return f"{first}{PAIR_SEPARATOR}{second}"
+
+
+def split_pair(text: str) -> tuple[str, str]:
+    first, sep, second = text.partition(PAIR_SEPARATOR)
+    if not sep:
+        raise ValueError(f"not a pair text (no separator): {text[:60]!r}")
+    return first, second
+
+
 _SPACES = re.compile(r"\s+")
 
 

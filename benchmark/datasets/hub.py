@@ -51,6 +51,7 @@ class HubDataset:
     balance: bool = True            # undersample the majority class to 50/50
     revision: str | None = None     # a 40-hex commit, when pinned here; else the task pins it
     fields: tuple[str, ...] = ()    # source columns the formatter reads (checked on load)
+    pairs: bool = False             # texts are response pairs (``base.pair_text``)
 
     def source_split(self, split: str) -> str:
         if split not in self.splits:
@@ -118,8 +119,17 @@ def load_rows(dataset: HubDataset, split: str, *, revision: str | None = None,
         table = datasets.load_dataset(kind, data_files={source_split: str(path)},
                                       split=source_split)
     else:
-        table = datasets.load_dataset(dataset.hub_id, dataset.config, split=source_split,
-                                      revision=check_revision(dataset, revision))
+        pinned = check_revision(dataset, revision)
+        try:
+            table = datasets.load_dataset(dataset.hub_id, dataset.config, split=source_split,
+                                          revision=pinned)
+        except (ConnectionError, OSError) as exc:   # the hub unreachable, nothing cached
+            raise AssetError(
+                f"dataset {dataset.name!r}: cannot load {dataset.hub_id}@{pinned[:12]} from "
+                f"the hub ({type(exc).__name__}). On a machine without hub access, point "
+                f"${MIRROR_ENV} at a mirror folder holding "
+                f"{dataset.hub_id.replace('/', '__')}/{source_split}.parquet (written where "
+                "the hub is reachable: `datasets.load_dataset(...).to_parquet(...)`).") from None
     missing = [f for f in dataset.fields if f not in table.column_names]
     if missing:
         raise AssetError(f"dataset {dataset.name!r} split {source_split!r} lacks the columns "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import random
 
+from benchmark.datasets.base import pair_text
 from benchmark.datasets.hub import HubDataset, Row, register_hub
 
 ORIGIN = "openai/weak-to-strong weak_to_strong/datasets.py"
@@ -34,21 +35,43 @@ def format_anthropic_hh(row: Row, rng: random.Random) -> tuple[str, int]:
     return (row["chosen"] if label else row["rejected"]), label
 
 
-def format_anthropic_hh_pairwise(row: Row, rng: random.Random) -> tuple[str, int] | None:
-    """Shared dialogue once, then both final replies in random order; label = the first is
-    the chosen one. Rows whose two transcripts are identical carry no preference: dropped."""
+def _hh_parts(row: Row) -> tuple[str, str, str] | None:
+    """(shared dialogue, chosen final reply, rejected final reply), each reply starting at
+    its "Assistant:"; None when the two transcripts are identical (no preference)."""
     chosen, rejected = row["chosen"], row["rejected"]
     if chosen == rejected:
         return None
     cut = len(os.path.commonprefix([chosen, rejected]))
     marker = chosen.rfind("\n\nAssistant:", 0, cut + 1)
     cut = marker if marker >= 0 else cut
-    context, reply_c, reply_r = chosen[:cut], chosen[cut:].strip(), rejected[cut:].strip()
+    return chosen[:cut], chosen[cut:].strip(), rejected[cut:].strip()
+
+
+def format_anthropic_hh_pairwise(row: Row, rng: random.Random) -> tuple[str, int] | None:
+    """Shared dialogue once, then both final replies in random order; label = the first is
+    the chosen one. Rows whose two transcripts are identical carry no preference: dropped."""
+    parts = _hh_parts(row)
+    if parts is None:
+        return None
+    context, reply_c, reply_r = parts
     label = int(rng.random() < 0.5)
     first, second = (reply_c, reply_r) if label else (reply_r, reply_c)
     text = (f"{context.strip()}\n\nReply 1: {first}\n\nReply 2: {second}\n\n"
             "Q: Is reply 1 better than reply 2?")
     return text, label
+
+
+def format_anthropic_hh_pairs(row: Row, rng: random.Random) -> tuple[str, int] | None:
+    """The two transcripts as a reward-modelling pair (each the shared dialogue and its own
+    final reply), in random order; label = the first is the chosen one. A reward model
+    scores each transcript alone (the ``pairwise`` task kind)."""
+    parts = _hh_parts(row)
+    if parts is None:
+        return None
+    context, reply_c, reply_r = parts
+    label = int(rng.random() < 0.5)
+    chosen, rejected = (f"{context.strip()}\n\n{reply}".strip() for reply in (reply_c, reply_r))
+    return (pair_text(chosen, rejected) if label else pair_text(rejected, chosen)), label
 
 
 def format_cosmos_qa(row: Row, rng: random.Random) -> tuple[str, int]:
@@ -83,6 +106,10 @@ for _dataset in [
                ("second", "first"), "HH-RLHF: both replies, is the first the chosen one?",
                "W2S-Bench (pairwise form of the openai data)", balance=False,
                fields=("chosen", "rejected")),
+    HubDataset("anthropic_hh_pairs", "Anthropic/hh-rlhf", format_anthropic_hh_pairs,
+               ("second", "first"), "HH-RLHF as reward-modelling pairs: each transcript "
+               "apart, is the first the chosen one?", "W2S-Bench (the pairwise task kind)",
+               balance=False, fields=("chosen", "rejected"), pairs=True),
     HubDataset("cosmos_qa", "allenai/cosmos_qa", format_cosmos_qa, ("wrong", "correct"),
                "Cosmos QA context + question with the true or a random wrong answer", ORIGIN,
                splits=TEST_IS_VALIDATION, balance=False,

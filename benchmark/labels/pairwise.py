@@ -15,9 +15,9 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from benchmark.datasets.base import split_pair
 from benchmark.labels.supervisors import Predictor
 from benchmark.models import MODELS
-from benchmark.tasks.kinds import split_pair
 
 
 def _two_columns(p_first: np.ndarray) -> np.ndarray:

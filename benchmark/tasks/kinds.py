@@ -27,13 +27,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
 
 from benchmark.core.errors import SpecError
-from benchmark.datasets.base import DATASETS, Example
+from benchmark.datasets.base import DATASETS, Example, pair_text
 from benchmark.models import MODELS
 from benchmark.models.hub_ladder import rung_of
 from benchmark.training.probe import ProbeConfig
 
 ENSEMBLE = "ensemble"   # the weak_model of a task that names several (``weak_models``)
-PAIR_SEPARATOR = "\x1e"  # between a pair's two responses in its pool text (ASCII RS)
 
 
 class _Strict(BaseModel):
@@ -65,27 +64,17 @@ class WeakMember(_Strict):
 
 
 class Pairwise(_Strict):
-    """Pairs of responses from a dataset with ordinal classes (``levels``, least preferred
-    first, exactly the dataset's classes in order): a pair holds two responses of different
-    levels, and the one of the higher level is preferred. Every response is in one pair at
-    most, so splits never share a response. The task's ``label_names`` are
-    ``[second, first]``: class 1 means the first response is preferred."""
+    """Pairs of responses with a preference. From a dataset with ordinal classes
+    (``levels``, least preferred first, exactly the dataset's classes in order): a pair holds
+    two responses of different levels, the one of the higher level preferred, and every
+    response is in one pair at most, so splits never share a response. Without ``levels``,
+    from a hub dataset whose examples are pairs already (``anthropic_hh_pairs``). The task's
+    ``label_names`` are ``[second, first]``: class 1 means the first response is preferred."""
 
-    levels: list[str] = Field(min_length=2, max_length=100)
+    levels: list[str] | None = Field(default=None, min_length=2, max_length=100)
 
 
 PAIR_LABELS = ["second", "first"]
-
-
-def pair_text(first: str, second: str) -> str:
-    return f"{first}{PAIR_SEPARATOR}{second}"
-
-
-def split_pair(text: str) -> tuple[str, str]:
-    first, sep, second = text.partition(PAIR_SEPARATOR)
-    if not sep:
-        raise ValueError(f"not a pair text (no separator): {text[:60]!r}")
-    return first, second
 
 
 def make_pairs(examples: Sequence[Example], seed: int) -> list[Example]:
@@ -124,10 +113,7 @@ def check_kinds(path: Path, spec: Any) -> None:
                             "encoder supervisor (`w2s-bench list models`)")
     embedded = spec.dataset.source == "asset" and not spec.dataset.by_columns
     if spec.pairwise is not None:
-        levels = list(DATASETS.get(spec.dataset.name).label_names) if embedded else None
-        if levels is not None and spec.pairwise.levels != levels:
-            raise SpecError(f"{path}: `pairwise.levels` {spec.pairwise.levels} must be dataset "
-                            f"{spec.dataset.name!r}'s classes in order: {levels}")
+        _check_pairs(path, spec, embedded)
     shift = spec.shift
     if shift is None:
         return
@@ -141,6 +127,23 @@ def check_kinds(path: Path, spec: Any) -> None:
     if len(classes) != len(spec.label_names):
         raise SpecError(f"{path}: `shift.target` {shift.target!r} has classes {list(classes)}; "
                         f"the task has {len(spec.label_names)} ({spec.label_names})")
+
+
+def _check_pairs(path: Path, spec: Any, embedded: bool) -> None:
+    from benchmark.datasets.hub import HUB_DATASETS
+
+    declared = spec.pairwise.levels
+    if embedded:
+        levels = list(DATASETS.get(spec.dataset.name).label_names)
+        if declared != levels:
+            raise SpecError(f"{path}: `pairwise.levels` must be dataset "
+                            f"{spec.dataset.name!r}'s classes in order: {levels}")
+        return
+    hub = spec.dataset.source == "hub" and not spec.dataset.by_columns
+    if declared is not None or not (hub and HUB_DATASETS.get(spec.dataset.name).pairs):
+        raise SpecError(f"{path}: a pairwise task reads an embedded dataset with ordered "
+                        "classes (`levels: [...]`), or, without `levels`, a hub dataset of "
+                        "pairs (`name: anthropic_hh_pairs`)")
 
 
 def task_probe_config(spec: Any) -> ProbeConfig:

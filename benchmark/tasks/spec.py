@@ -302,7 +302,7 @@ def parse_task(path: Path) -> TaskSpec:
         if spec.dataset.hub_id != expected:
             raise SpecError(f"{path}: `dataset.hub_id` is {spec.dataset.hub_id!r}, but hub "
                             f"dataset {spec.dataset.name!r} is {expected!r}.")
-        if spec.regime != "finetune":
+        if spec.regime != "finetune" and spec.pairwise is None:
             raise SpecError(f"{path}: hub datasets are paper-scale; use `regime: finetune`.")
     if spec.dataset.source == "asset" and spec.dataset.by_columns:
         from benchmark.assets.catalog import ASSETS

@@ -18,8 +18,9 @@ from benchmark.core.bwrap import visible_to_methods
 from benchmark.core.errors import IntegrityError, SpecError
 from benchmark.core.paths import repo_root
 from benchmark.datasets import DATASETS, Example
+from benchmark.datasets.base import split_pair
 from benchmark.models.features import ConcatenatedTexts, PairTexts
-from benchmark.tasks.kinds import make_pairs, split_pair
+from benchmark.tasks.kinds import make_pairs
 from benchmark.tasks.spec import TaskSpec
 
 SPLIT_NAMES = ("A", "B", "test")
@@ -137,7 +138,7 @@ def task_pool(spec: TaskSpec, examples: list[Example] | None = None) -> list[Exa
         return sorted(train + test, key=lambda e: e.id)
     if examples is None:
         examples = task_examples(spec)
-    if spec.pairwise is not None:
+    if spec.pairwise is not None and spec.pairwise.levels is not None:
         examples = make_pairs(examples, spec.seed)
     pool = draw_pool(examples, spec.splits.total, spec.balance, spec.seed,
                      len(spec.label_names))
