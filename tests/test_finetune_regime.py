@@ -80,4 +80,5 @@ def test_probe_only_methods_are_left_out_of_finetune_sweeps(ft_task, tiny_world,
         suites.write_text(saved)
         SUITES.reset()
     assert [(r.task, r.method) for r in plan.runs] == [(FT_TASK, "naive")]
-    assert "relabel-knn cannot run finetune-regime task" in capsys.readouterr().out
+    assert f"relabel-knn skipped on {FT_TASK!r}: it works in the probe regime, not the " \
+        "finetune one" in capsys.readouterr().out

@@ -203,6 +203,7 @@ def decode_replicate(data: bytes, source: str) -> tuple[dict[str, list[str]],
         raise IntegrityError(f"{source}: not a readable weak-label file ({exc})") from None
     prob_cols = [c for c in frame.columns if c.startswith("p")]
     ids = {split: frame.id[frame.split == split].tolist() for split in SPLITS}
+    ids = {split: found for split, found in ids.items() if found or split in SPLITS[:3]}
     probs = {split: frame.loc[frame.split == split, prob_cols].to_numpy(np.float32)
              for split in SCORED}
     return ids, probs
@@ -347,7 +348,8 @@ def load_weak_labels(spec: TaskSpec, replicate: int) -> WeakLabelSet:
                        for i, name in enumerate(spec.supervisor_names)}
     return WeakLabelSet(spec.id, replicate, digest, tuple(ids["A"]), tuple(ids["B"]),
                         tuple(ids["test"]), probs["B"], probs["test"],
-                        ids_target=tuple(ids["target"]), ids_unlabelled=tuple(ids["U"]),
+                        ids_target=tuple(ids.get("target", ())),
+                        ids_unlabelled=tuple(ids.get("U", ())),
                         probs_target=probs["target"] if spec.shift else None,
                         supervisors=supervisors)
 

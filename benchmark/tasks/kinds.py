@@ -102,6 +102,28 @@ def make_pairs(examples: Sequence[Example], seed: int) -> list[Example]:
     return sorted(pairs, key=lambda e: e.id)
 
 
+def check_kind_fields(spec: Any, adversarial: Sequence[str]) -> None:
+    """ValueError where a task's kind blocks do not fit together or with the rest of it (a
+    TaskSpec validator; ``adversarial``: the names of its adversarial blocks)."""
+    if (spec.weak_model == ENSEMBLE) != (spec.weak_models is not None):
+        raise ValueError(f"several weak supervisors are declared as `weak_model: {ENSEMBLE}` "
+                         "with `weak_models: {a: {}, b: {weak_c: 0.1}}`, the one with the other")
+    if spec.strong_model in (spec.weak_models or {}):
+        raise ValueError("`weak_models` names the strong model")
+    if spec.weak_models and (spec.supervisor or spec.sandbag):
+        raise ValueError("`weak_models` does not combine with `supervisor:` or `sandbag:`")
+    if spec.pairwise is not None:
+        if spec.label_names != PAIR_LABELS:
+            raise ValueError(f"a pairwise task's `label_names` are {PAIR_LABELS} (class 1: "
+                             "the first response is preferred)")
+        if spec.regime != "probe" or spec.shift or any(
+                getattr(spec, name) is not None for name in adversarial):
+            raise ValueError("`pairwise:` tasks are probe-regime Bradley-Terry tasks, "
+                             "without `shift` or the adversarial blocks")
+    if spec.shift is not None and spec.sandbag is not None:
+        raise ValueError("`shift:` does not combine with `sandbag:`")
+
+
 def check_kinds(path: Path, spec: Any) -> None:
     """What a task's kind blocks cannot check alone: registered names, and datasets that
     fit (``spec``: a TaskSpec, whose module imports this one)."""

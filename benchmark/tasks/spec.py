@@ -24,11 +24,10 @@ from benchmark.models import MODELS
 from benchmark.models.hub_ladder import rung_of
 from benchmark.tasks.adversarial import Conflict, Sandbag, SliceRule, SupervisorRule
 from benchmark.tasks.kinds import (
-    ENSEMBLE,
-    PAIR_LABELS,
     Pairwise,
     Shift,
     WeakMember,
+    check_kind_fields,
     check_kinds,
 )
 
@@ -231,24 +230,7 @@ class TaskSpec(_Strict):
 
     @model_validator(mode="after")
     def _kinds_fit(self) -> TaskSpec:
-        if (self.weak_model == ENSEMBLE) != (self.weak_models is not None):
-            raise ValueError(f"several weak supervisors are declared as `weak_model: {ENSEMBLE}`"
-                             " with `weak_models: {a: {}, b: {weak_c: 0.1}}`, the one with "
-                             "the other")
-        if self.strong_model in (self.weak_models or {}):
-            raise ValueError("`weak_models` names the strong model")
-        if self.weak_models and (self.supervisor or self.sandbag):
-            raise ValueError("`weak_models` does not combine with `supervisor:` or `sandbag:`")
-        if self.pairwise is not None:
-            if self.label_names != PAIR_LABELS:
-                raise ValueError(f"a pairwise task's `label_names` are {PAIR_LABELS} (class 1: "
-                                 "the first response is preferred)")
-            if self.regime != "probe" or self.shift or any(
-                    getattr(self, name) is not None for name in ADVERSARIAL):
-                raise ValueError("`pairwise:` tasks are probe-regime Bradley-Terry tasks, "
-                                 "without `shift` or the adversarial blocks")
-        if self.shift is not None and self.sandbag is not None:
-            raise ValueError("`shift:` does not combine with `sandbag:`")
+        check_kind_fields(self, ADVERSARIAL)
         return self
 
     @property
