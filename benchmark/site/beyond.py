@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from tabulate import tabulate
-
 from benchmark.core.metrics import Interval, mean_ci
 from benchmark.results.records import RunRecord
 from benchmark.site.exports import fmt
+from benchmark.site.exports import markdown_table as _table
 
 
 @dataclass(frozen=True)
@@ -136,10 +135,6 @@ def beyond_tables(records: list[RunRecord]) -> dict[str, BeyondTables]:
         if table:
             tables[suite] = table
     return tables
-
-
-def _table(rows: list[list[str]], headers: list[str]) -> list[str]:
-    return [tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), ""]
 
 
 def beyond_markdown(tables: dict[str, BeyondTables]) -> str:

@@ -40,6 +40,11 @@ def fmt(interval: Interval | None, digits: int = 3, ci: bool = True) -> str:
     return text
 
 
+def markdown_table(rows: list[list[str]], headers: list[str]) -> list[str]:
+    """A GitHub-markdown table and the blank line after it (cells already formatted)."""
+    return [tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), ""]
+
+
 def fmt_ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}×"
 

@@ -15,11 +15,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from tabulate import tabulate
-
 from benchmark.core.metrics import Interval, mean_ci
 from benchmark.results.records import RunRecord
 from benchmark.site.exports import fmt
+from benchmark.site.exports import markdown_table as _table
 
 Key = tuple[str, str, int]   # (task, method, replicate)
 
@@ -204,10 +203,6 @@ def frontier_tables(records: list[RunRecord]) -> dict[str, FrontierTables]:
                                        tuple(_conflict_rows(groups, twin_of)),
                                        tuple(_elicit_rows(groups, twin_of)))
     return {suite: t for suite, t in tables.items() if t}
-
-
-def _table(rows: list[list[str]], headers: list[str]) -> list[str]:
-    return [tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), ""]
 
 
 def frontier_markdown(tables: dict[str, FrontierTables]) -> str:
