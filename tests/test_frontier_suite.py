@@ -28,7 +28,8 @@ def test_the_embedded_locked_students_were_locked_when_frozen(task):
 
 def test_each_twin_holds_the_same_frozen_weak_labels():
     # a blind supervisor's twin is the honest one: different labels by design
-    twins = [spec for spec in (TASKS.get(t) for t in SUITES.get("frontier").tasks)
+    tasks = SUITES.get("frontier").tasks + SUITES.get("frontier-decoder").tasks
+    twins = [spec for spec in (TASKS.get(t) for t in tasks)
              if spec.compare_with and (spec.conflict or spec.sandbag)]
     assert {s.id for s in twins if s.conflict} == {
         f"{ds}-tfidf-logreg-to-minilm-l6-conflict{light}"
@@ -48,3 +49,15 @@ def test_the_suite_holds_every_setting_on_both_datasets():
         assert any(s.supervisor and s.supervisor.keywords and s.slice for s in mine)
         assert any(s.supervisor and s.supervisor.blind_slice == "flip" for s in mine)
         assert any(s.conflict for s in mine) and any(s.sandbag for s in mine)
+
+
+def test_the_decoder_rung_was_locked_partly_when_frozen():
+    """SmolLM2-135M locked on its last 4 blocks (400 examples of A, 6 epochs): the trigger
+    opens a capability the plain face hides, but the face is the decoder's own, above the
+    supervisor's accuracy, not a copy of it (docs/frontier.md says so)."""
+    spec = TASKS.get("rt-tfidf-logreg-to-smollm2-135m-q4-locked")
+    for ref in load_references(spec).replicates:
+        lock = ref.locked
+        assert lock is not None
+        assert lock.unlocked_accuracy - lock.accuracy >= 0.04, ref
+        assert lock.accuracy > ref.weak_accuracy and lock.weak_agreement < 0.75, ref
