@@ -97,22 +97,23 @@ class MethodInput:
 
     def features_at(self, layer: int) -> tuple[np.ndarray, np.ndarray]:
         """(train, test) features from another hidden state (0 = embeddings)."""
+        return self._rows_at(layer, self.train_rows), self._rows_at(layer, self.test_rows)
+
+    def _rows_at(self, layer: int, rows: tuple[int, ...]) -> np.ndarray:
         if not self.feature_file:
             raise ValueError("this run has no per-layer features")
         layers = np.load(self.feature_file, mmap_mode="r")
-        return (np.asarray(layers[layer][list(self.train_rows)], dtype=np.float32),
-                np.asarray(layers[layer][list(self.test_rows)], dtype=np.float32))
+        return np.asarray(layers[layer][list(rows)], dtype=np.float32)
 
     def with_cached_features(self) -> MethodInput:
         """This input with its feature arrays read from the cache (the harness ships inputs
         without them; the process that runs the method fills them in here)."""
         if self.train_features is not None or self.regime != "probe":
             return self
-        train, test = self.features_at(self.strong_model.layer)
-        domain = None
-        if self.target_domain_rows:
-            layer = np.load(self.feature_file, mmap_mode="r")[self.strong_model.layer]
-            domain = np.asarray(layer[list(self.target_domain_rows)], dtype=np.float32)
+        layer = self.strong_model.layer
+        train, test = self.features_at(layer)
+        domain = self._rows_at(layer, self.target_domain_rows) if self.target_domain_rows \
+            else None
         return replace(self, train_features=train, test_features=test,
                        target_domain_features=domain)
 
