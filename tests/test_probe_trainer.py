@@ -137,7 +137,7 @@ def test_a_non_finite_loss_names_its_step():
 @pytest.mark.parametrize("layout", ["c", "fortran", "strided"])
 def test_standardizer_gives_numpys_mean_and_std_bits(layout):
     rng = np.random.default_rng(4)
-    features = (rng.normal(size=(1001, 40)) * rng.uniform(0.1, 100, 40) + 50).astype(np.float32)
+    features = (rng.normal(size=(1001, 400)) * rng.uniform(0.1, 100, 400) + 50).astype(np.float32)
     features = {"c": features, "fortran": np.asfortranarray(features),
                 "strided": features[::2, ::3]}[layout]
     mean, scale = standardizer(features)

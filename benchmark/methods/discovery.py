@@ -222,8 +222,8 @@ def import_one(registry: Registry[type[Method]], name: str, origin: str) -> type
     else:
         raise PluginError(f"method {name!r}: its code {origin} is neither in "
                           f"{baselines_dir()} nor in {submissions_dir()}")
-    if package not in sys.modules:
-        install_package(package, folder)
+    if package not in sys.modules:  # a run's fresh fork: nothing under it to drop
+        install_package(package, folder, drop_earlier=False)
     added = import_file(registry, module, path)
     if isinstance(added, str):
         raise PluginError(f"{origin}: {added}")

@@ -43,7 +43,7 @@ def run_job(plugin: PluginRef, config: dict[str, Any], inp: MethodInput, threads
                                 f"({why}); install bubblewrap on the nodes, or run the sweep "
                                 "where none is made at all with --trust-code"),
                 "sandbox": NONE}
-    pool = WorkerPool(1, threads, sandbox=RunSandbox(node_areas(),
+    pool = WorkerPool(1, threads, pin=False, sandbox=RunSandbox(node_areas(),
                                                      tuple(Path(p) for p in readable)))
     try:
         pool.start()
