@@ -29,7 +29,6 @@ from benchmark.api import (
     linear_ramp,
     openai_logconf_coefficient,
     register,
-    soft_cross_entropy,
 )
 
 SCHEDULES = ("paper", "openai")
@@ -75,8 +74,8 @@ class LogConf(Method):
             return harden_keep_prior(probs, class1_prior(weak_probs))
         return harden_keep_shares(probs, class_shares(weak_probs))  # K classes: every share
 
-    def loss(self, logits: torch.Tensor, weak_probs: torch.Tensor, progress: float
-             ) -> torch.Tensor:
+    def target(self, logits: torch.Tensor, weak_probs: torch.Tensor, progress: float
+               ) -> torch.Tensor:
         alpha = self.coefficient(progress)
-        own = self.self_target(torch.softmax(logits, dim=-1).detach(), weak_probs)
-        return soft_cross_entropy(logits, (1 - alpha) * weak_probs + alpha * own)
+        own = self.self_target(torch.softmax(logits, dim=-1), weak_probs)
+        return (1 - alpha) * weak_probs + alpha * own

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.api import Method, register, soft_cross_entropy
+from benchmark.api import Method, register
 
 
 @register("naive")
@@ -19,6 +19,6 @@ class Naive(Method):
     paper = "https://arxiv.org/abs/2312.09390"
     code = "https://github.com/openai/weak-to-strong"
 
-    def loss(self, logits: torch.Tensor, weak_probs: torch.Tensor, progress: float
-             ) -> torch.Tensor:
-        return soft_cross_entropy(logits, weak_probs)
+    def target(self, logits: torch.Tensor, weak_probs: torch.Tensor, progress: float
+               ) -> torch.Tensor:
+        return weak_probs

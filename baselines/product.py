@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.api import Method, register, soft_cross_entropy
+from benchmark.api import Method, register
 
 
 def product_target(student_logits: torch.Tensor, weak_probs: torch.Tensor, alpha: float,
@@ -36,7 +36,6 @@ class Product(Method):
     code = "https://github.com/openai/weak-to-strong"
     defaults = {"alpha": 1.0, "beta": 1.0}
 
-    def loss(self, logits: torch.Tensor, weak_probs: torch.Tensor, progress: float
-             ) -> torch.Tensor:
-        target = product_target(logits, weak_probs, self.config["alpha"], self.config["beta"])
-        return soft_cross_entropy(logits, target)
+    def target(self, logits: torch.Tensor, weak_probs: torch.Tensor, progress: float
+               ) -> torch.Tensor:
+        return product_target(logits, weak_probs, self.config["alpha"], self.config["beta"])

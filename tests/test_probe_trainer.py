@@ -13,7 +13,13 @@ import pytest
 import torch
 
 from benchmark.api.losses import class_shares, harden_keep_shares, with_conflict
-from benchmark.training.probe import ProbeConfig, soft_cross_entropy, standardizer, train_probe
+from benchmark.training.probe import (
+    CrossEntropyTo,
+    ProbeConfig,
+    soft_cross_entropy,
+    standardizer,
+    train_probe,
+)
 
 
 def reference_train(features: np.ndarray, targets: np.ndarray, config: ProbeConfig, seed: int,
@@ -64,8 +70,17 @@ def wrapped_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, progress:
     return with_conflict(soft_cross_entropy, 1, 0.3)(logits, targets, progress)
 
 
+def confidence_target(logits: torch.Tensor, targets: torch.Tensor, progress: float
+                      ) -> torch.Tensor:
+    """confidence_loss's target, declared as one (the trainer writes the gradient out)."""
+    hard = harden_keep_shares(torch.softmax(logits, -1), class_shares(targets))
+    alpha = 0.5 * min(1.0, progress / 0.2)
+    return (1 - alpha) * targets + alpha * hard
+
+
 @pytest.mark.parametrize("weight_decay", [0.0, 0.05])
-@pytest.mark.parametrize("loss", [soft_cross_entropy, confidence_loss, wrapped_cross_entropy])
+@pytest.mark.parametrize("loss", [soft_cross_entropy, confidence_loss, wrapped_cross_entropy,
+                                  CrossEntropyTo(confidence_target)])
 @pytest.mark.parametrize("classes", [2, 3])
 def test_probe_matches_torch_adamw_bit_for_bit(weight_decay, loss, classes):
     rng = np.random.default_rng(classes)
@@ -144,3 +159,38 @@ def test_standardizer_gives_numpys_mean_and_std_bits(layout):
     x = np.asarray(features, dtype=np.float64)
     assert np.array_equal(mean, x.mean(0).astype(np.float32))
     assert np.array_equal(scale, (x.std(0) + 1e-6).astype(np.float32))
+
+
+def test_a_declared_target_that_turns_nan_names_its_epoch():
+    def breaks(logits, targets, progress):
+        return targets * (float("nan") if progress >= 0.5 else 1.0)  # from step 9 of 16
+
+    features = np.random.default_rng(0).normal(size=(40, 3)).astype(np.float32)
+    with pytest.raises(FloatingPointError, match=r"non-finite in epoch 3 of 4"):
+        train_probe(features, np.full((40, 2), 0.5, np.float32),
+                    ProbeConfig(epochs=4, batch_size=10), 0, loss=CrossEntropyTo(breaks))
+
+
+def test_a_method_that_declares_a_target_trains_by_cross_entropy_to_it():
+    from benchmark.api import Method
+    from benchmark.methods.catalog import build_method
+
+    class ByTarget(Method):
+        def target(self, logits, weak_probs, progress):
+            return weak_probs.flip(-1)
+
+    class WithItsOwnLoss(ByTarget):
+        def loss(self, logits, weak_probs, progress):
+            return logits.sum()
+
+    logits = torch.tensor([[0.3, -1.2], [2.0, 0.5]])
+    weak = torch.tensor([[0.9, 0.1], [0.2, 0.8]])
+    declared = ByTarget().training_loss()
+    assert isinstance(declared, CrossEntropyTo)
+    assert torch.equal(declared(logits, weak, 0.0), soft_cross_entropy(logits, weak.flip(-1)))
+    assert torch.equal(ByTarget().loss(logits, weak, 0.0), declared(logits, weak, 0.0))
+    assert not isinstance(WithItsOwnLoss().training_loss(), CrossEntropyTo)
+    assert {name: isinstance(build_method(name).training_loss(), CrossEntropyTo)
+            for name in ("naive", "logconf", "entropy", "product", "window", "adaptconf")} == \
+        {"naive": True, "logconf": True, "entropy": True, "product": True, "window": False,
+         "adaptconf": False}

@@ -27,6 +27,7 @@ from benchmark.core.metrics import accuracy, auroc
 from benchmark.finetune.fit import FinetunedClassifier
 from benchmark.finetune.trainer import FinetuneConfig
 from benchmark.training.probe import (
+    CrossEntropyTo,
     LinearProbe,
     ProbeConfig,
     one_hot,
@@ -36,9 +37,9 @@ from benchmark.training.probe import (
 )
 
 __all__ = [
-    "FinetuneConfig", "FinetunedClassifier", "LinearProbe", "Method", "MethodInput",
-    "ProbeConfig", "SpecError", "StrongModelInfo", "accuracy", "auroc", "class1_prior",
-    "class_shares", "confidence_margin", "harden_argmax", "harden_keep_prior",
+    "CrossEntropyTo", "FinetuneConfig", "FinetunedClassifier", "LinearProbe", "Method",
+    "MethodInput", "ProbeConfig", "SpecError", "StrongModelInfo", "accuracy", "auroc",
+    "class1_prior", "class_shares", "confidence_margin", "harden_argmax", "harden_keep_prior",
     "harden_keep_shares", "linear_ramp", "one_hot",
     "openai_logconf_coefficient", "per_example_cross_entropy", "register",
     "soft_cross_entropy", "standardizer", "train_probe", "whole_batch",

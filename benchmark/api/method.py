@@ -28,7 +28,13 @@ from benchmark.core.registry import Registry
 from benchmark.finetune.classifier import Checkpoint
 from benchmark.finetune.fit import FinetunedClassifier, fit_classifier
 from benchmark.finetune.trainer import FinetuneConfig
-from benchmark.training.probe import LinearProbe, ProbeConfig, soft_cross_entropy, train_probe
+from benchmark.training.probe import (
+    CrossEntropyTo,
+    LinearProbe,
+    ProbeConfig,
+    soft_cross_entropy,
+    train_probe,
+)
 
 CHECKPOINT_EVERY = 100  # finetune steps between checkpoints in a harness run
 
@@ -198,8 +204,28 @@ class Method:
 
     def loss(self, logits: torch.Tensor, weak_probs: torch.Tensor, progress: float
              ) -> torch.Tensor:
-        """Training loss on a minibatch; ``progress`` runs from 0 to 1 over training."""
-        raise NotImplementedError(f"method {self.name!r} defines neither loss() nor fit_predict()")
+        """Training loss on a minibatch; ``progress`` runs from 0 to 1 over training.
+        By default, cross-entropy to :meth:`target` where the method defines one."""
+        if type(self).target is not Method.target:
+            return soft_cross_entropy(logits, self.target(logits.detach(), weak_probs,
+                                                          progress))
+        raise NotImplementedError(f"method {self.name!r} defines neither loss(), target() "
+                                  "nor fit_predict()")
+
+    def target(self, logits: torch.Tensor, weak_probs: torch.Tensor, progress: float
+               ) -> torch.Tensor:
+        """The soft target, when the loss is cross-entropy to a target that takes no
+        gradient (``logits`` arrive detached): define this instead of :meth:`loss`, and the
+        probe trainer writes the gradient out (:class:`CrossEntropyTo`)."""
+        raise NotImplementedError(f"method {self.name!r} defines no target()")
+
+    def training_loss(self) -> Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]:
+        """What the trainers get: :class:`CrossEntropyTo` of :meth:`target` where the method
+        defines a target and no loss of its own, else :meth:`loss`."""
+        cls = type(self)
+        if cls.target is not Method.target and cls.loss is Method.loss:
+            return CrossEntropyTo(self.target)
+        return self.loss
 
     def prepare(self, inp: MethodInput) -> None:
         """Set what :meth:`loss` needs from this run before training starts (override): e.g.
@@ -211,9 +237,9 @@ class Method:
         """Return test-set class probabilities, shape ``[n_test, classes]``."""
         self.prepare(inp)
         if inp.regime == "finetune":
-            model = inp.finetune(inp.train_weak_probs, loss=self.loss)
+            model = inp.finetune(inp.train_weak_probs, loss=self.training_loss())
             return model.predict_proba(inp.test_texts)
-        probe = inp.train_probe(inp.train_weak_probs, loss=self.loss)
+        probe = inp.train_probe(inp.train_weak_probs, loss=self.training_loss())
         return probe.predict_proba(inp.test_features)
 
 

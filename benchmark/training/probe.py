@@ -43,6 +43,24 @@ def soft_cross_entropy(logits: torch.Tensor, targets: torch.Tensor, progress: fl
     return -(targets * torch.log_softmax(logits, dim=-1)).sum(-1).mean()
 
 
+@dataclass(frozen=True)
+class CrossEntropyTo:
+    """A loss that is soft cross-entropy to a target that takes no gradient:
+    L = CE(softmax(logits), target(logits.detach(), weak_probs, progress)).
+
+    Most W2S losses have this form (naive: the weak labels; the confidence losses: a mix of
+    them and the student's hardened prediction; product: their normalised product). Declared
+    so, the probe trainer writes the gradient out instead of running autograd (the same
+    bits); called, it is an ordinary loss for every other trainer.
+    """
+
+    target: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
+
+    def __call__(self, logits: torch.Tensor, targets: torch.Tensor, progress: float = 0.0
+                 ) -> torch.Tensor:
+        return soft_cross_entropy(logits, self.target(logits.detach(), targets, progress))
+
+
 @dataclass
 class LinearProbe:
     mean: np.ndarray
@@ -145,6 +163,9 @@ def train_probe(features: np.ndarray, targets: np.ndarray, config: ProbeConfig, 
             head.backward(logit_gradient(loss, logits, batch_y, step, total, epoch), batch_x)
             optimizer.step()
             step += 1
+        if isinstance(loss, CrossEntropyTo) and not bool(torch.isfinite(head.flat).all()):
+            raise FloatingPointError(f"the probe became non-finite in epoch {epoch + 1} of "
+                                     f"{config.epochs}: the loss's target held nan or inf")
         if on_epoch is not None:
             on_epoch(epoch + 1, head.snapshot(mean, scale))
     compute.add_train(6.0 * head.num_params * n * config.epochs, n * config.epochs,
@@ -167,7 +188,10 @@ def _check_finite(features: np.ndarray, targets: np.ndarray, loss: LossFn) -> No
 def logit_gradient(loss: LossFn, logits: torch.Tensor, targets: torch.Tensor, step: int,
                    total: int, epoch: int) -> torch.Tensor:
     """d loss / d logits for one minibatch; autograd sees the loss alone, never the head."""
-    if loss is soft_cross_entropy:  # its backward written out: the kernels autograd runs
+    if isinstance(loss, CrossEntropyTo):
+        targets = loss.target(logits, targets, step / total)  # logits take no gradient here
+    if loss is soft_cross_entropy or isinstance(loss, CrossEntropyTo):
+        # cross-entropy's backward written out: the kernels autograd runs for it
         mean_grad = torch.full((), -1.0) / len(logits)  # neg, then mean's backward
         return torch._log_softmax_backward_data(targets * mean_grad,
                                                 torch.log_softmax(logits, dim=-1), -1,
