@@ -91,5 +91,6 @@ class Harness:
         return build_record(run.suite, spec, run.method, run.replicate, inp, weak,
                             load_references(spec), ctx.gold(weak.ids_test + weak.ids_target),
                             output, load_ceiling(spec, run.replicate),
-                            slice_mask(spec, ctx.texts(weak.ids_test)),
+                            slice_mask(spec, ctx.texts(weak.ids_test))
+                            if spec.slice is not None else None,
                             shifted_test(spec, weak))

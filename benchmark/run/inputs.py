@@ -8,6 +8,7 @@ the finetune regime, the texts, and is scored back here.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,6 @@ from benchmark.core.errors import SpecError
 from benchmark.datasets import Example
 from benchmark.finetune.classifier import Checkpoint
 from benchmark.finetune.trainer import FinetuneConfig
-from benchmark.labels.freeze import rebuild_locked_student
 from benchmark.labels.frozen import WeakLabelSet, load_references, load_weak_labels
 from benchmark.labels.locking import locked_checkpoint
 from benchmark.models.features import all_layer_features, cache_path
@@ -90,6 +90,7 @@ class TaskContexts:
         return self._contexts[spec.id]
 
 
+@functools.lru_cache(maxsize=16)
 def opaque_ids(n: int) -> tuple[str, ...]:
     """The ids a method sees: positions in this run's split. Stable example ids are a hash of
     the text, so a copy of the corpus anywhere would map them to gold labels; the harness
@@ -107,6 +108,8 @@ def strong_checkpoint(ctx: TaskContext, replicate: int) -> Checkpoint:
     if expected is None:
         raise SpecError(f"task {spec.id!r} declares `sandbag:` but its references hold no "
                         f"locked student; re-freeze it: `w2s-bench freeze {spec.id} --force`")
+    from benchmark.labels.freeze import rebuild_locked_student  # scikit-learn: only here
+
     return locked_checkpoint(spec, replicate, expected, lambda folder: rebuild_locked_student(
         spec, ctx.pool, replicate, folder))
 

@@ -160,6 +160,8 @@ class ExamplePool:
     texts: list[str] = field(init=False, repr=False)
     labels: np.ndarray = field(init=False, repr=False)
     row_of: dict[str, int] = field(init=False, repr=False)
+    _rows_memo: dict[tuple[str, ...], tuple[int, ...]] = field(init=False, repr=False,
+                                                               default_factory=dict)
 
     def __post_init__(self) -> None:
         self.texts = [e.text for e in self.examples]  # example_pool() may derive them
@@ -167,12 +169,22 @@ class ExamplePool:
         self.row_of = {e.id: i for i, e in enumerate(self.examples)}
 
     def rows(self, ids: Sequence[str]) -> list[int]:
+        """The pool rows of ``ids`` (memoised per id tuple: a sweep asks for the same
+        replicate's splits once per method, 2,400 times in the default job)."""
+        key = ids if isinstance(ids, tuple) else None
+        if key is not None and key in self._rows_memo:
+            return list(self._rows_memo[key])
         try:
-            return [self.row_of[i] for i in ids]
+            rows = [self.row_of[i] for i in ids]
         except KeyError as exc:
             raise IntegrityError(
                 f"frozen weak labels of task {self.task!r} name example {exc.args[0]} that "
                 "the dataset no longer yields; the asset or formatter changed.") from None
+        if key is not None:
+            if len(self._rows_memo) >= 64:
+                self._rows_memo.clear()
+            self._rows_memo[key] = tuple(rows)
+        return rows
 
     def __len__(self) -> int:
         return len(self.examples)
