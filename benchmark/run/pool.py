@@ -43,7 +43,7 @@ def _worker_main(conn: Connection, threads: int, sandboxed: bool,
                  cpus: tuple[int, ...] | None = None) -> None:
     from multiprocessing.reduction import recv_handle
 
-    from benchmark.run.worker import run_area_input, run_forked
+    from benchmark.run.worker import run_area_input, run_forked, with_worker_features
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the harness's to handle
     if cpus:
@@ -60,6 +60,7 @@ def _worker_main(conn: Connection, threads: int, sandboxed: bool,
         feature_fd = recv_handle(conn) if with_fd else None
         if sandboxed:
             inp = run_area_input(inp, Path(RUN_AREA_RUN), feature_fd)
+        inp = with_worker_features(inp)
         try:
             run_forked(plugin, config, inp, run_threads, conn.send)
         finally:
