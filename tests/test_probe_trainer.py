@@ -131,11 +131,13 @@ def test_global_generator_is_drawn_from_as_before():
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_non_finite_features_are_named_by_row():
+@pytest.mark.parametrize("loss", [soft_cross_entropy,
+                                  CrossEntropyTo(lambda logits, targets, progress: targets)])
+def test_non_finite_features_are_named_by_row(loss):
     features = np.ones((10, 3), np.float32)
     features[6, 1] = np.nan
     with pytest.raises(FloatingPointError, match=r"features of row 6 are not finite"):
-        train_probe(features, np.full((10, 2), 0.5, np.float32), ProbeConfig(), 0)
+        train_probe(features, np.full((10, 2), 0.5, np.float32), ProbeConfig(), 0, loss=loss)
 
 
 def test_a_non_finite_loss_names_its_step():

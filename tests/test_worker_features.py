@@ -3,6 +3,8 @@ before forking the run: the arrays are the ones the run's own read of the cache 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from benchmark.run import worker
@@ -28,7 +30,5 @@ def test_worker_features_are_the_cache_reads_and_the_hidden_state_is_kept(tiny_w
 
 def test_an_unreadable_cache_is_left_for_the_run_to_report(tiny_world, tiny_task, tmp_path):
     inp, _ = build_input(TaskContexts().get(tiny_task), 0, tmp_path)
-    from dataclasses import replace
-
     missing = replace(inp, feature_file=str(tmp_path / "gone.npy"))
     assert worker.with_worker_features(missing) is missing

@@ -106,9 +106,9 @@ class MethodInput:
         return self._rows_at(layer, self.train_rows), self._rows_at(layer, self.test_rows)
 
     def _rows_at(self, layer: int, rows: tuple[int, ...]) -> np.ndarray:
-        return np.asarray(self._hidden_state(layer)[list(rows)], dtype=np.float32)
+        return np.asarray(self.hidden_state(layer)[list(rows)], dtype=np.float32)
 
-    def _hidden_state(self, layer: int) -> np.ndarray:
+    def hidden_state(self, layer: int) -> np.ndarray:
         """One hidden state of the whole pool, memory-mapped from the feature cache."""
         if not self.feature_file:
             raise ValueError("this run has no per-layer features")
@@ -122,7 +122,7 @@ class MethodInput:
         if self.train_features is not None or self.regime != "probe":
             return self
         source = hidden if hidden is not None else \
-            self._hidden_state(self.strong_model.layer)
+            self.hidden_state(self.strong_model.layer)
 
         def pick(rows: tuple[int, ...]) -> np.ndarray:
             return np.asarray(source[list(rows)], dtype=np.float32)

@@ -33,6 +33,11 @@ LOG_TAIL_LINES = 20
 LOG_FILE = ".w2s-run.log"  # in the run's scratch dir, so a killed run's log can still be read
 
 
+# what set_threads last set in this process: a run's fork inherits it, and setting it again
+# there cost 10-14 ms a run (threadpoolctl walks every loaded library: fresh pages in a fork)
+_threads_set: int | None = None
+
+
 def set_threads(threads: int) -> None:
     """Cap torch *and* the BLAS/OpenMP pools numpy and scikit-learn use at ``threads``.
 
@@ -48,11 +53,6 @@ def set_threads(threads: int) -> None:
     torch.set_num_threads(threads)
     threadpool_limits(limits=threads)
     _threads_set = threads
-
-
-# what set_threads last set in this process: a run's fork inherits it, and setting it again
-# there cost 10-14 ms a run (threadpoolctl walks every loaded library: fresh pages in a fork)
-_threads_set: int | None = None
 
 
 # libraries the reference baselines import (never plugin code): imported once per worker,
@@ -81,8 +81,6 @@ def _no_numpy_hugepages() -> None:
     (THP defrag on madvise) a huge-page fault cost more than the 512 small ones it saves:
     standardising a 6,000 × 384 probe input took 36 ms in a fresh fork with them, 14 ms
     without (5 ms warm). Only paging changes, never a value."""
-    import numpy as np
-
     switch = getattr(getattr(np, "_core", None), "multiarray", None)
     if switch is not None and hasattr(switch, "_set_madvise_hugepage"):
         switch._set_madvise_hugepage(False)
@@ -196,7 +194,7 @@ def execute_run(plugin: PluginRef, config: dict[str, Any], inp: MethodInput,
 
 
 HIDDEN_KEPT = 4  # hidden states a worker keeps in memory (a mini one: 10,600 × 384 floats)
-_hidden: dict[tuple[int, ...], Any] = {}
+_hidden: dict[tuple[int, ...], np.ndarray] = {}
 
 
 def with_worker_features(inp: MethodInput) -> MethodInput:
@@ -213,7 +211,7 @@ def with_worker_features(inp: MethodInput) -> MethodInput:
         if key not in _hidden:
             if len(_hidden) >= HIDDEN_KEPT:
                 _hidden.pop(next(iter(_hidden)))
-            _hidden[key] = np.array(inp._hidden_state(inp.strong_model.layer))
+            _hidden[key] = np.array(inp.hidden_state(inp.strong_model.layer))
         return inp.with_cached_features(_hidden[key])
     except (OSError, ValueError):
         return inp

@@ -173,10 +173,16 @@ def train_probe(features: np.ndarray, targets: np.ndarray, config: ProbeConfig, 
     return head.snapshot(mean, scale)
 
 
+def written_out(loss: LossFn) -> bool:
+    """Whether the trainer writes this loss's gradient out (cross-entropy, plain or to a
+    declared target) rather than running autograd on it."""
+    return loss is soft_cross_entropy or isinstance(loss, CrossEntropyTo)
+
+
 def _check_finite(features: np.ndarray, targets: np.ndarray, loss: LossFn) -> None:
-    """Cross-entropy's written-out gradient never reads the loss, so a non-finite input is
-    named here instead of as a non-finite loss at some step."""
-    if loss is not soft_cross_entropy:
+    """A written-out gradient never reads the loss, so a non-finite input is named here
+    instead of as a non-finite loss at some step."""
+    if not written_out(loss):
         return  # other losses are checked at every step
     for name, values in (("features", features), ("targets", targets)):
         if not np.isfinite(values).all():
@@ -188,10 +194,9 @@ def _check_finite(features: np.ndarray, targets: np.ndarray, loss: LossFn) -> No
 def logit_gradient(loss: LossFn, logits: torch.Tensor, targets: torch.Tensor, step: int,
                    total: int, epoch: int) -> torch.Tensor:
     """d loss / d logits for one minibatch; autograd sees the loss alone, never the head."""
-    if isinstance(loss, CrossEntropyTo):
-        targets = loss.target(logits, targets, step / total)  # logits take no gradient here
-    if loss is soft_cross_entropy or isinstance(loss, CrossEntropyTo):
-        # cross-entropy's backward written out: the kernels autograd runs for it
+    if written_out(loss):  # cross-entropy's backward: the kernels autograd runs for it
+        if isinstance(loss, CrossEntropyTo):
+            targets = loss.target(logits, targets, step / total)  # logits take no gradient
         mean_grad = torch.full((), -1.0) / len(logits)  # neg, then mean's backward
         return torch._log_softmax_backward_data(targets * mean_grad,
                                                 torch.log_softmax(logits, dim=-1), -1,
