@@ -18,20 +18,28 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from benchmark.core.bwrap import ENV_SWITCH, NONE, bwrap_works, worker_policy, write_launcher
+from benchmark.core.storage import atomic_write_text
 from benchmark.run.claims import pid_alive
+from benchmark.run.spec import SCRATCH
 
 
 def move_in(scratch: Path, area: Path) -> None:
     """Move a run's scratch folder (kept from a failed or killed run, for its checkpoints)
-    into a worker's run area, where the sandboxed worker finds it at ``RUN_AREA_RUN``."""
+    into a worker's run area, where the sandboxed worker finds it at ``RUN_AREA_RUN``.
+
+    The note of where it came from is written first, and atomically: a driver killed at any
+    moment leaves either no note and the folder in place, or a whole note the next driver
+    moves it back by. (Written after the move, a kill in between lost the folder with the
+    dead driver's area; a kill mid-write left an empty note, read back as ".", the
+    driver's working directory, which the next driver then deleted.)"""
     run = area / "run"
     if run.exists():
         shutil.rmtree(run)
+    atomic_write_text(_origin(area), str(scratch.absolute()), durable=False)
     if scratch.is_dir():
         _move(scratch, run)
     else:
         run.mkdir(parents=True)
-    _origin(area).write_text(str(scratch), encoding="utf-8")
 
 
 def _origin(area: Path) -> Path:
@@ -74,7 +82,9 @@ class RunSandbox:
         areas.mkdir(parents=True, exist_ok=True)
         for origin in areas.glob("worker-*.origin"):  # a driver died mid-run: give back
             if not _alive(_owner(origin)):
-                move_out(areas / origin.stem, Path(origin.read_text(encoding="utf-8")))
+                scratch = _recorded_scratch(origin)
+                if scratch is not None:
+                    move_out(areas / origin.stem, scratch)
         for stale in areas.glob("worker-*"):  # a dead driver's areas and launchers
             if not _alive(_owner(stale)):
                 _remove(stale)
@@ -106,6 +116,20 @@ class RunSandbox:
                 yield
             finally:
                 context.set_executable(before)  # type: ignore[attr-defined]
+
+
+def _recorded_scratch(origin: Path) -> Path | None:
+    """The scratch folder a dead driver's note names, or None unless it is one: an absolute
+    path inside a results folder's ``.scratch``. Moving back replaces that path, so nothing
+    else (an empty or damaged note, a working directory) may ever be taken for it."""
+    try:
+        text = origin.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    path = Path(text)
+    if not text or not path.is_absolute() or ".." in path.parts or SCRATCH not in path.parts:
+        return None
+    return path
 
 
 def _owner(path: Path) -> int:
