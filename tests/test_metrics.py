@@ -50,6 +50,29 @@ def test_mean_ci_student_t() -> None:
     assert (single.low, single.high) == (0.4, 0.4)
 
 
+def test_the_t_quantile_is_scipy_stats_to_the_last_bit() -> None:
+    """The site's intervals use scipy.special.stdtrit (a lighter import than scipy.stats);
+    every published interval must stay what t.ppf gave."""
+    from scipy import stats
+
+    from benchmark.core.metrics import _t_quantile
+
+    for df in (1, 2, 3, 4, 5, 7, 9, 19, 29, 99, 999):
+        for q in (0.5, 0.9, 0.95, 0.975, 0.995):
+            assert _t_quantile(q, df) == float(stats.t.ppf(q, df)), (q, df)
+
+
+def test_the_minimum_detectable_difference_uses_scipy_stats_normal_quantiles() -> None:
+    from scipy import stats
+
+    from benchmark.core.paired import ALPHA, POWER, Comparison, minimum_detectable
+
+    comparisons = [Comparison("a", "b", 0.1, 0.01, 0.03, True, 8, se)
+                   for se in (0.01, 0.03, 0.02)]
+    z = stats.norm.ppf(1 - ALPHA / 2) + stats.norm.ppf(POWER)
+    assert minimum_detectable(comparisons) == float(z * 0.02)
+
+
 def test_bootstrap_ci_is_deterministic_and_brackets_the_mean() -> None:
     groups = [[0.1, 0.2, 0.3], [0.5, 0.6], [0.9]]
     a, b = bootstrap_ci(groups, seed=0), bootstrap_ci(groups, seed=0)
