@@ -27,10 +27,11 @@ def runs(methods=METHODS, replicates=2):
     return [RunSpec(TINY_SUITE, TINY_TASK, m, k) for m in methods for k in range(replicates)]
 
 
-def sweep(results: Path, tiny_task, executor="local", workers=1, methods=METHODS, **options):
+def sweep(results: Path, tiny_task, executor="local", workers=1, methods=METHODS,
+          replicates=2, **options):
     options = ExecutorOptions(workers=workers, folder=results / ".jobs", **options)
     harness = Harness(results, progress=False, executor=executor, options=options)
-    return harness.run(runs(methods), {TINY_TASK: tiny_task})
+    return harness.run(runs(methods, replicates), {TINY_TASK: tiny_task})
 
 
 def comparable(results: Path) -> dict:
@@ -226,3 +227,40 @@ def test_a_mixed_suite_shares_the_cores_by_cpu_count(tiny_world, tiny_task, tmp_
     assert max(cpus for _, cpus in seen) == 2          # never oversubscribed
     assert (2, 2) in seen                              # two 1-CPU runs side by side
     assert (1, 2) in seen                              # a 2-CPU run alone
+
+
+def test_a_freed_worker_gets_its_next_run_before_the_driver_scores(tiny_world, tiny_task,
+                                                                   tmp_path, monkeypatch):
+    """One worker: run k+1 is submitted before run k's record is written (scoring and
+    writing took ~10 ms a run, during which the worker sat idle: 5 core-s of the default
+    job)."""
+    from benchmark.run import sweep as sweep_module
+    from benchmark.run.executors import EXECUTORS
+    from benchmark.run.executors.local import LocalExecutor
+
+    events: list[tuple[str, str]] = []
+
+    @EXECUTORS.register("spy-local")
+    class SpyLocal(LocalExecutor):
+        name = "spy-local"
+
+        def submit(self, jobs):
+            events.extend(("submit", job.name) for job in jobs)
+            return super().submit(jobs)
+
+    def spied_write(results, record, predictions):
+        events.append(("write", f"{record.task}.{record.method}.r{record.replicate}"))
+        return write_record(results, record, predictions)
+
+    write_record = sweep_module.write_record
+    monkeypatch.setattr(sweep_module, "write_record", spied_write)
+    try:
+        summary = sweep(tmp_path / "spy", tiny_task, executor="spy-local", workers=1,
+                        methods=["naive", "product"])
+    finally:
+        EXECUTORS.remove("spy-local")
+    assert summary.done == 4
+    labels = [run.label for run in runs(["naive", "product"])]
+    order = [f"{kind} {label}" for kind, label in events]
+    for this, following in zip(labels[:-1], labels[1:], strict=True):
+        assert order.index(f"submit {following}") < order.index(f"write {this}"), order

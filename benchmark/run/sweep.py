@@ -6,7 +6,8 @@
 - ``ready``: claimed runs whose inputs are built ahead of a free slot (``READ_AHEAD``), so
   workers never wait for the driver to read weak labels;
 - ``in_flight``: submitted to the executor, with the input and weak-label set to score
-  their output against;
+  their output against; a collected run leaves it before it is scored, so its worker
+  gets the next run first (scoring and writing a record take ~10 ms a run);
 - scored: the record is written atomically and the claim released.
 
 A run whose record is complete and current is skipped when planned and again when taken
@@ -110,9 +111,12 @@ class Sweep:
         try:
             while self.todo or self.in_flight or self.ready:
                 self._submit_while_idle()
-                finished = self.executor.collect(POLL_SECONDS)
-                self._submit_while_idle()  # keep workers busy while this process scores
-                ok, failed = self._score(finished)
+                finished = [(run, output, self.in_flight.pop(run))
+                            for run, output in self.executor.collect(POLL_SECONDS)]
+                try:  # the freed workers get their next run before this process scores
+                    self._submit_while_idle()
+                finally:
+                    ok, failed = self._score(finished)
                 self._show(ok, failed)
                 self._read_ahead()
         finally:
@@ -201,10 +205,10 @@ class Sweep:
             if handle:
                 record_job(run.path(self.results), handle)
 
-    def _score(self, finished: list) -> tuple[int, int]:
+    def _score(self, finished: list[tuple[RunSpec, dict[str, Any], Prepared]]
+               ) -> tuple[int, int]:
         ok = failed = 0
-        for run, output in finished:
-            inp, weak = self.in_flight.pop(run)
+        for run, output, (inp, weak) in finished:
             output["executor"] = self.executor.name  # provenance: who ran it, in what
             output["sandbox"] = output.get("sandbox") or self.executor.sandbox
             scored = self.harness.score(run, self.tasks[run.task], inp, weak, output)
