@@ -51,7 +51,8 @@ class CrossEntropyTo:
     Most W2S losses have this form (naive: the weak labels; the confidence losses: a mix of
     them and the student's hardened prediction; product: their normalised product). Declared
     so, the probe trainer writes the gradient out instead of running autograd (the same
-    bits); called, it is an ordinary loss for every other trainer.
+    bits), and calls the target in ``torch.inference_mode``: it must not need autograd.
+    Called, it is an ordinary loss for every other trainer.
     """
 
     target: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
@@ -154,15 +155,19 @@ def train_probe(features: np.ndarray, targets: np.ndarray, config: ProbeConfig, 
     buffer_x, buffer_y = raw.new_empty(rows, raw.shape[1]), y.new_empty(rows, y.shape[1])
     for epoch in range(config.epochs):
         order = torch.randperm(n, generator=generator)
-        for start in range(0, n, config.batch_size):
-            idx = order[start:start + config.batch_size]
-            batch_x = torch.index_select(raw, 0, idx, out=buffer_x[:len(idx)])
-            batch_x.sub_(centre).div_(spread)
-            batch_y = torch.index_select(y, 0, idx, out=buffer_y[:len(idx)])
-            logits = head.forward(batch_x)
-            head.backward(logit_gradient(loss, logits, batch_y, step, total, epoch), batch_x)
-            optimizer.step()
-            step += 1
+        # a written-out gradient needs no autograd at all: in inference mode each of a
+        # step's ~15 small operations skips its bookkeeping (0.07 -> 0.06 s a probe)
+        with torch.inference_mode(written_out(loss)):
+            for start in range(0, n, config.batch_size):
+                idx = order[start:start + config.batch_size]
+                batch_x = torch.index_select(raw, 0, idx, out=buffer_x[:len(idx)])
+                batch_x.sub_(centre).div_(spread)
+                batch_y = torch.index_select(y, 0, idx, out=buffer_y[:len(idx)])
+                logits = head.forward(batch_x)
+                head.backward(logit_gradient(loss, logits, batch_y, step, total, epoch),
+                              batch_x)
+                optimizer.step()
+                step += 1
         if isinstance(loss, CrossEntropyTo) and not bool(torch.isfinite(head.flat).all()):
             raise FloatingPointError(f"the probe became non-finite in epoch {epoch + 1} of "
                                      f"{config.epochs}: the loss's target held nan or inf")
