@@ -107,6 +107,24 @@ def test_two_sweeps_on_one_results_dir_compute_each_run_once(tiny_world, tiny_ta
     assert _records_without_timing(shared) == _records_without_timing(tmp_path / "serial")
 
 
+def test_writes_a_crash_cut_short_are_cleared_when_their_run_is_taken(tiny_world, tiny_task,
+                                                                      tmp_path):
+    """A driver killed while writing a record, or the predictions file before it, leaves a
+    temp file; the sweep that takes the run over removes both kinds (and no other run's)."""
+    run = RunSpec(TINY_SUITE, TINY_TASK, "naive", 0)
+    folder = run.path(tmp_path).parent
+    folder.mkdir(parents=True)
+    torn = [folder / ".replicate-0.json.k2j4.tmp",
+            folder / ".replicate-0.8f1764ba91f508cc.predictions.npy.tzzwmb4g.tmp"]
+    other = folder / ".replicate-1.json.x9q1.tmp"  # replicate 1 is not in this sweep
+    for path in (*torn, other):
+        path.write_bytes(b"half a file")
+    summary = Harness(tmp_path, workers=1, progress=False).run([run], {TINY_TASK: tiny_task})
+    assert summary.done == 1
+    assert not any(path.exists() for path in torn)
+    assert other.exists()
+
+
 def test_claims_of_live_sweeps_are_honoured_and_dead_ones_taken_over(tiny_world, tiny_task,
                                                                      tmp_path):
     import json

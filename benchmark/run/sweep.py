@@ -152,8 +152,8 @@ class Sweep:
             if claim is None:
                 self.summary.claimed += 1  # another live sweep is computing it
                 continue
-            for torn in path.parent.glob(f".{path.name}.*.tmp"):
-                torn.unlink(missing_ok=True)  # a write cut short by a crash; ours now
+            for torn in path.parent.glob(f".{path.stem}.*.tmp"):
+                torn.unlink(missing_ok=True)  # a write (record or predictions) cut short
             if self._cached(run):
                 release(path)  # finished by another sweep since we planned
                 self.summary.skipped += 1
