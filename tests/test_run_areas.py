@@ -29,6 +29,7 @@ def _dead_drivers_area(areas: Path, name: str = "x") -> Path:
 
 # every note stays inside tmp_path: were the check gone, the test must not delete more
 @pytest.mark.parametrize("note", ["", "checkout", "TMP", "TMP/results/.scratch/../..",
+                                  "TMP/results/.scratch", "TMP/results/.scratch/s/t/m",
                                   "\udcff"])
 def test_a_damaged_note_of_a_dead_driver_never_deletes_anything_outside_its_area(
         tmp_path, monkeypatch, note):

@@ -49,6 +49,11 @@ class StrongModelInfo:
     layer: int  # hidden-state index the default features come from
 
 
+def _rows(hidden: np.ndarray, rows: tuple[int, ...]) -> np.ndarray:
+    """Some rows of a hidden state, as float32 (a copy, also of a memory-mapped one)."""
+    return np.asarray(hidden[list(rows)], dtype=np.float32)
+
+
 @dataclass(frozen=True)
 class MethodInput:
     """Everything a method may see for one run: split B's inputs with their weak soft labels,
@@ -103,10 +108,8 @@ class MethodInput:
 
     def features_at(self, layer: int) -> tuple[np.ndarray, np.ndarray]:
         """(train, test) features from another hidden state (0 = embeddings)."""
-        return self._rows_at(layer, self.train_rows), self._rows_at(layer, self.test_rows)
-
-    def _rows_at(self, layer: int, rows: tuple[int, ...]) -> np.ndarray:
-        return np.asarray(self.hidden_state(layer)[list(rows)], dtype=np.float32)
+        hidden = self.hidden_state(layer)
+        return _rows(hidden, self.train_rows), _rows(hidden, self.test_rows)
 
     def hidden_state(self, layer: int) -> np.ndarray:
         """One hidden state of the whole pool, memory-mapped from the feature cache."""
@@ -123,13 +126,10 @@ class MethodInput:
             return self
         source = hidden if hidden is not None else \
             self.hidden_state(self.strong_model.layer)
-
-        def pick(rows: tuple[int, ...]) -> np.ndarray:
-            return np.asarray(source[list(rows)], dtype=np.float32)
-
-        domain = pick(self.target_domain_rows) if self.target_domain_rows else None
-        return replace(self, train_features=pick(self.train_rows),
-                       test_features=pick(self.test_rows), target_domain_features=domain)
+        domain = _rows(source, self.target_domain_rows) if self.target_domain_rows else None
+        return replace(self, train_features=_rows(source, self.train_rows),
+                       test_features=_rows(source, self.test_rows),
+                       target_domain_features=domain)
 
     def train_probe(self, targets: np.ndarray, loss: Callable | None = None,
                     config: ProbeConfig | None = None, features: np.ndarray | None = None,
@@ -214,9 +214,8 @@ class Method:
              ) -> torch.Tensor:
         """Training loss on a minibatch; ``progress`` runs from 0 to 1 over training.
         By default, cross-entropy to :meth:`target` where the method defines one."""
-        if type(self).target is not Method.target:
-            return soft_cross_entropy(logits, self.target(logits.detach(), weak_probs,
-                                                          progress))
+        if self._defines_target():
+            return CrossEntropyTo(self.target)(logits, weak_probs, progress)
         raise NotImplementedError(f"method {self.name!r} defines neither loss(), target() "
                                   "nor fit_predict()")
 
@@ -230,10 +229,12 @@ class Method:
     def training_loss(self) -> Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]:
         """What the trainers get: :class:`CrossEntropyTo` of :meth:`target` where the method
         defines a target and no loss of its own, else :meth:`loss`."""
-        cls = type(self)
-        if cls.target is not Method.target and cls.loss is Method.loss:
+        if self._defines_target() and type(self).loss is Method.loss:
             return CrossEntropyTo(self.target)
         return self.loss
+
+    def _defines_target(self) -> bool:
+        return type(self).target is not Method.target
 
     def prepare(self, inp: MethodInput) -> None:
         """Set what :meth:`loss` needs from this run before training starts (override): e.g.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -120,14 +121,17 @@ class RunSandbox:
 
 def _recorded_scratch(origin: Path) -> Path | None:
     """The scratch folder a dead driver's note names, or None unless it is one: an absolute
-    path inside a results folder's ``.scratch``. Moving back replaces that path, so nothing
-    else (an empty or damaged note, a working directory) may ever be taken for it."""
+    path shaped as :meth:`RunSpec.scratch` makes them, ``<results>/.scratch/<suite>/<task>/
+    <method>/r<N>``. Moving back replaces that path, so nothing else (an empty or damaged
+    note, a working directory, the whole ``.scratch``) may ever be taken for it."""
     try:
         text = origin.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
     path = Path(text)
-    if not text or not path.is_absolute() or ".." in path.parts or SCRATCH not in path.parts:
+    parts = path.parts
+    if (not text or not path.is_absolute() or ".." in parts or len(parts) < 6
+            or parts[-5] != SCRATCH or not re.fullmatch(r"r\d+", parts[-1])):
         return None
     return path
 
