@@ -45,6 +45,7 @@ def comparable(results: Path) -> dict:
         for key in ("torch_threads", "executor"):
             data["provenance"]["hardware"].pop(key, None)
         data["provenance"].pop("sandbox")
+        data["provenance"].pop("sandbox_binary", None)
         out[record.method, record.replicate] = data
     return out
 

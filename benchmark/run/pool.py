@@ -7,6 +7,11 @@ over its wall-clock limit or its memory limit (resident set size, polled from /p
 Linux) gets its worker killed and replaced, and a worker that dies fails only its own run.
 
 Workers are started with ``spawn``: they inherit nothing from the harness (no gold labels).
+What a worker sends back is bytes parsed as a report (:mod:`benchmark.run.report`), never
+unpickled: one report per job, carrying the job's token. A report for another job, a second
+one, or one that is not a report fails the job it arrived during and replaces the worker;
+nothing else's record is touched. Besides wall time and resident memory, each run's disk
+writes (its run area) and its processes and threads are polled against its task's limits.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import secrets
+import shutil
 import signal
 import time
 from dataclasses import dataclass
@@ -23,10 +30,18 @@ from typing import Any
 
 from benchmark.core.bwrap import RUN_AREA_RUN
 from benchmark.core.exiting import exit_now
+from benchmark.run.report import ReportError, RunOutput, decode, failed_output, max_frame_bytes
 from benchmark.run.sandbox import SPAWN_LOCK, RunSandbox, move_in, move_out
-from benchmark.run.worker import LOG_FILE, LOG_TAIL_LINES, failed_output, init_worker
+from benchmark.run.worker import (
+    LOG_FILE,
+    LOG_TAIL_LINES,
+    NO_RUN_LIMITS,
+    RunLimits,
+    init_worker,
+)
 
 POLL_SECONDS = 0.1
+MAX_FILES = 100_000  # entries a run area may hold (a disk walk past it stops and fails the run)
 
 
 @dataclass(frozen=True)
@@ -57,16 +72,18 @@ def _worker_main(conn: Connection, threads: int, sandboxed: bool,
             return
         if job is None:  # all done: skip the interpreter's teardown (0.5 s with torch)
             exit_now(0)
-        plugin, config, inp, run_threads, with_fd = job
+        plugin, config, inp, run_threads, with_fd, token, limits = job
         feature_fd = recv_handle(conn) if with_fd else None
         if sandboxed:
             inp = run_area_input(inp, Path(RUN_AREA_RUN), feature_fd)
         inp = with_worker_features(inp)
         try:
-            run_forked(plugin, config, inp, run_threads, conn.send)
+            report = run_forked(plugin, config, inp, run_threads, token, limits,
+                                close_in_run=lambda: os.close(conn.fileno()))
         finally:
             if feature_fd is not None:
                 os.close(feature_fd)
+        conn.send_bytes(report)
 
 
 def passes_features(inp: Any) -> bool:
@@ -75,25 +92,67 @@ def passes_features(inp: Any) -> bool:
     return bool(inp.feature_file) and inp.regime == "probe" and os.path.isfile(inp.feature_file)
 
 
-def rss_mb(pid: int) -> float | None:
-    """Resident set size of a process and all its descendants in MB (Linux): a worker runs
-    each job in a fork, inside a sandbox process where there is one. None without /proc."""
-    total, seen, todo = 0, set(), [pid]
+@dataclass(frozen=True)
+class TreeUsage:
+    rss_mb: float       # the whole tree's resident set
+    run_tasks: int      # processes and threads below the worker: its run's, as the kernel counts
+
+
+def tree_usage(pid: int) -> TreeUsage | None:
+    """Resident set size (MB) of a worker's process tree and the tasks of the run it holds
+    (Linux): the tree is the sandbox's bwrap processes, then the worker's interpreter, then
+    the run's fork and whatever it started. None without /proc."""
+    total, run_tasks, seen = 0, 0, set()
+    todo = [(pid, False)]  # (process, whether it belongs to the run)
     while todo:
-        current = todo.pop()
+        current, in_run = todo.pop()
         if current in seen:
             continue
         seen.add(current)
         try:
             with open(f"/proc/{current}/statm", encoding="ascii") as statm:
                 total += int(statm.read().split()[1])
-            for task in os.listdir(f"/proc/{current}/task"):
+            threads = os.listdir(f"/proc/{current}/task")
+            if in_run:
+                run_tasks += len(threads)
+            # below the sandbox's own processes (named bwrap), the worker: its children run
+            below = in_run or _comm(current) != "bwrap"
+            for task in threads:
                 with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as kids:
-                    todo += [int(k) for k in kids.read().split()]
+                    todo += [(int(k), below) for k in kids.read().split()]
         except (OSError, ValueError, IndexError):
             if current == pid:
                 return None
-    return total * os.sysconf("SC_PAGE_SIZE") / 2**20
+    return TreeUsage(total * os.sysconf("SC_PAGE_SIZE") / 2**20, run_tasks)
+
+
+def _comm(pid: int) -> str:
+    with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as comm:
+        return comm.read().strip()
+
+
+def disk_mb(folder: Path, max_files: int = MAX_FILES) -> float | None:
+    """Bytes allocated under ``folder`` in MB (blocks, so a sparse file counts what it
+    holds), never following links; None once it holds more than ``max_files`` entries."""
+    total, entries, todo = 0, 0, [str(folder)]
+    while todo:
+        try:
+            scan = os.scandir(todo.pop())
+        except OSError:
+            continue
+        with scan:
+            for entry in scan:
+                entries += 1
+                if entries > max_files:
+                    return None
+                try:
+                    stat = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                total += stat.st_blocks * 512
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append(entry.path)
+    return total / 2**20
 
 
 def log_tail(scratch: Path) -> str:
@@ -120,6 +179,19 @@ def worker_cpus(slot: int, size: int, threads: int) -> tuple[int, ...] | None:
     return tuple(available[slot * threads:(slot + 1) * threads])
 
 
+@dataclass(frozen=True)
+class InFlight:
+    """The job a worker holds: what its one report must match."""
+
+    key: Any
+    scratch: Path
+    started: float
+    token: str
+    rows: int
+    classes: int
+    limits: RunLimits
+
+
 class _Worker:
     def __init__(self, context: Any, threads: int, sandbox: RunSandbox | None,
                  cpus: tuple[int, ...] | None = None) -> None:
@@ -136,19 +208,21 @@ class _Worker:
             with SPAWN_LOCK:  # never while another thread has the launcher set
                 self.process.start()
         child.close()
-        self.job: tuple[Any, Path, float] | None = None  # (key, scratch dir, start time)
+        self.job: InFlight | None = None
 
-    def send(self, plugin: Any, config: dict[str, Any], inp: Any, threads: int | None) -> None:
+    def send(self, plugin: Any, config: dict[str, Any], inp: Any, threads: int | None,
+             job: InFlight) -> None:
         """Hand over one job; in a sandbox, the run's scratch folder moves into this
         worker's run area and its feature file goes over the pipe as a descriptor."""
+        self.job = job
         if self.area is None:
-            self.conn.send((plugin, config, inp, threads, False))
+            self.conn.send((plugin, config, inp, threads, False, job.token, job.limits))
             return
         from multiprocessing.reduction import send_handle
 
         move_in(inp.scratch_dir, self.area)
         with_fd = passes_features(inp)
-        self.conn.send((plugin, config, inp, threads, with_fd))
+        self.conn.send((plugin, config, inp, threads, with_fd, job.token, job.limits))
         if with_fd:
             fd = os.open(inp.feature_file, os.O_RDONLY)
             try:
@@ -159,7 +233,20 @@ class _Worker:
     def finish(self) -> None:
         """The run is over (reported, killed or dead): its scratch folder moves back."""
         if self.area is not None and self.job is not None:
-            move_out(self.area, self.job[1])
+            move_out(self.area, self.job.scratch)
+
+    def written(self) -> Path | None:
+        """Where the current run writes on disk: its run area, or (unsandboxed) its folder."""
+        if self.job is None:
+            return None
+        return self.area if self.area is not None else self.job.scratch
+
+    def stale(self) -> bool:
+        """Whether this idle worker has sent something no job asked for."""
+        try:
+            return self.conn.poll(0)
+        except (OSError, EOFError):
+            return True
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -198,54 +285,102 @@ class WorkerPool:
         return self.size - self.idle()
 
     def submit(self, key: Any, plugin: Any, config: dict[str, Any], inp: Any,
-               threads: int | None = None) -> None:
+               threads: int | None = None, limits: RunLimits = NO_RUN_LIMITS) -> None:
         worker = next((w for w in self._workers if w.job is None), None)
         if worker is None:
             if len(self._workers) >= self.size:
                 raise RuntimeError("no idle worker: check idle() before submit()")
             worker = self._new_worker(len(self._workers))
             self._workers.append(worker)
-        worker.job = (key, inp.scratch_dir, time.monotonic())
-        worker.send(plugin, config, inp, threads)
+        elif worker.stale():  # it spoke out of turn: never let that reach this job
+            worker = self._replace(worker)
+        job = InFlight(key, inp.scratch_dir, time.monotonic(), secrets.token_hex(16),
+                       len(inp.test_ids), len(inp.label_names), limits)
+        try:
+            worker.send(plugin, config, inp, threads, job)
+        except (BrokenPipeError, ConnectionResetError, EOFError):
+            worker.job = None
+            worker = self._replace(worker)  # it died starting (its cause is in the log)
+            worker.send(plugin, config, inp, threads, job)
 
-    def collect(self, timeout: float = POLL_SECONDS) -> list[tuple[Any, dict[str, Any]]]:
+    def _replace(self, worker: _Worker) -> _Worker:
+        index = self._workers.index(worker)
+        worker.kill()
+        self._workers[index] = self._new_worker(index)
+        return self._workers[index]
+
+    def collect(self, timeout: float = POLL_SECONDS) -> list[tuple[Any, RunOutput]]:
         """Wait up to ``timeout`` s; return finished runs, including killed and dead ones."""
         busy = [w for w in self._workers if w.job is not None]
         if not busy:
             return []
         ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy],
                          timeout=timeout))
-        done: list[tuple[Any, dict[str, Any]]] = []
+        done: list[tuple[Any, RunOutput]] = []
         for worker in busy:
+            job = worker.job
+            assert job is not None
             output = None
             if worker.conn in ready:
-                try:
-                    output = worker.conn.recv()
-                except (EOFError, OSError):
-                    output = None
+                output = self._receive(worker, job)
             if output is None and (worker.conn in ready or worker.process.sentinel in ready
                                    or not worker.process.is_alive()):
                 output = self._failure(worker, "WorkerDied", self._death(worker))
             elif output is None:
-                output = self._check_limits(worker)
+                output = self._check_limits(worker, job)
             if output is not None:
                 if worker.job is not None:  # a failure already moved it back
                     worker.finish()
-                    done.append((worker.job[0], output))
                 worker.job = None
+                done.append((job.key, output))
         return done
 
-    def _check_limits(self, worker: _Worker) -> dict[str, Any] | None:
-        elapsed = time.monotonic() - worker.job[2]
+    def _receive(self, worker: _Worker, job: InFlight) -> RunOutput | None:
+        """The worker's report as data: bytes read up to the most this job can need, parsed
+        strictly, bound to this job by its token. None when the worker is gone."""
+        try:
+            data = worker.conn.recv_bytes(max_frame_bytes(job.rows, job.classes))
+        except (EOFError, ConnectionResetError):
+            return None
+        except OSError as exc:  # "bad message length": more than a report can be
+            return self._failure(worker, "InvalidReport", f"the run's report was refused "
+                                 f"({exc}); its worker was replaced")
+        try:
+            output = decode(data, job.rows, job.classes)
+        except ReportError as exc:
+            return self._failure(worker, "InvalidReport", f"{exc}; its worker was replaced")
+        if output.token != job.token:
+            return self._failure(worker, "InvalidReport", "the report is not for this run "
+                                 "(its token is another job's); its worker was replaced")
+        return output
+
+    def _check_limits(self, worker: _Worker, job: InFlight) -> RunOutput | None:
+        elapsed = time.monotonic() - job.started
         if self.limits.timeout_s is not None and elapsed > self.limits.timeout_s:
             return self._failure(worker, "Timeout", f"the run exceeded its wall-clock limit of "
                                  f"{self.limits.timeout_s:g} s; its worker was stopped")
-        if self.limits.memory_mb is not None:
-            used = rss_mb(worker.process.pid)
-            if used is not None and used > self.limits.memory_mb:
-                return self._failure(worker, "MemoryLimitExceeded", f"the run's worker reached "
-                                     f"{used:.0f} MB resident, over its limit of "
-                                     f"{self.limits.memory_mb:g} MB; it was stopped")
+        usage = tree_usage(worker.process.pid)
+        if usage is not None and self.limits.memory_mb is not None \
+                and usage.rss_mb > self.limits.memory_mb:
+            return self._failure(worker, "MemoryLimitExceeded", f"the run's worker reached "
+                                 f"{usage.rss_mb:.0f} MB resident, over its limit of "
+                                 f"{self.limits.memory_mb:g} MB; it was stopped")
+        limit = job.limits.processes
+        if usage is not None and limit is not None and usage.run_tasks > limit:
+            return self._failure(worker, "ProcessLimitExceeded", f"the run had "
+                                 f"{usage.run_tasks} processes and threads, over its limit of "
+                                 f"{limit} (resources.processes); it was stopped")
+        written = worker.written()
+        if job.limits.disk_mb is not None and written is not None:
+            used = disk_mb(written)
+            if used is None or used > job.limits.disk_mb:
+                shown = f"more than {MAX_FILES} files" if used is None else f"{used:.0f} MB"
+                output = self._failure(worker, "DiskLimitExceeded", f"the run wrote {shown} "
+                                       f"to its scratch folder, over its limit of "
+                                       f"{job.limits.disk_mb:g} MB (resources.disk_mb); it was "
+                                       "stopped and its folder deleted")
+                shutil.rmtree(job.scratch, ignore_errors=True)
+                return output
         return None
 
     @staticmethod
@@ -259,9 +394,10 @@ class WorkerPool:
         return f"the worker process exited with status {code} while running this (crash or " \
                "os._exit in the method)"
 
-    def _failure(self, worker: _Worker, kind: str, message: str) -> dict[str, Any]:
+    def _failure(self, worker: _Worker, kind: str, message: str) -> RunOutput:
         """Kill and replace ``worker``; its run becomes a failure with its log's last lines."""
-        scratch = worker.job[1]
+        assert worker.job is not None
+        scratch = worker.job.scratch
         worker.kill()
         worker.finish()
         tail = log_tail(scratch)  # the folder stays: a finetune's checkpoints resume the rerun

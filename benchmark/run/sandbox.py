@@ -18,7 +18,14 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from benchmark.core.bwrap import ENV_SWITCH, NONE, bwrap_works, worker_policy, write_launcher
+from benchmark.core.bwrap import (
+    DEFAULT_TMP_MB,
+    ENV_SWITCH,
+    NONE,
+    bwrap_works,
+    worker_policy,
+    write_launcher,
+)
 from benchmark.core.storage import atomic_write_text
 from benchmark.run.claims import pid_alive
 from benchmark.run.spec import SCRATCH
@@ -76,9 +83,11 @@ class RunSandbox:
     under ``areas`` (a folder the harness owns, beside the results). Areas are named
     ``worker-<driver pid>-<token>-*``: two pools of one process never clear each other's."""
 
-    def __init__(self, areas: Path, model_dirs: Iterable[Path] = ()) -> None:
+    def __init__(self, areas: Path, model_dirs: Iterable[Path] = (),
+                 tmp_mb: int = DEFAULT_TMP_MB) -> None:
         self.areas = areas
         self.model_dirs = tuple(model_dirs)
+        self.tmp_mb = tmp_mb
         self.prefix = f"worker-{os.getpid()}-{secrets.token_hex(4)}-"
         areas.mkdir(parents=True, exist_ok=True)
         for origin in areas.glob("worker-*.origin"):  # a driver died mid-run: give back
@@ -108,7 +117,7 @@ class RunSandbox:
         spawned after it died at once), hence the lock."""
         from multiprocessing import spawn
 
-        launcher = write_launcher(worker_policy(area, self.model_dirs),
+        launcher = write_launcher(worker_policy(area, self.model_dirs, self.tmp_mb),
                                   area.parent / f"{area.name}.launcher")
         with SPAWN_LOCK:
             before = spawn.get_executable()

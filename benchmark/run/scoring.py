@@ -10,7 +10,6 @@ the recorded numbers from the files alone (:func:`score_predictions` does both).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -43,6 +42,7 @@ from benchmark.results.records import (
     predictions_ref,
     stored_predictions,
 )
+from benchmark.run.report import RunOutput, check_probs
 from benchmark.tasks.spec import ADVERSARIAL, KINDS, TaskSpec
 
 
@@ -52,24 +52,6 @@ class Scored:
 
     record: RunRecord
     predictions: bytes | None = None
-
-
-def check_probs(probs: Any, n_test: int, classes: int) -> np.ndarray:
-    """The method's output as a float array, or ValueError saying what is wrong with it."""
-    try:
-        array = np.asarray(probs, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"fit_predict returned {type(probs).__name__}, not an array of "
-                         "probabilities") from None
-    if array.shape != (n_test, classes):
-        raise ValueError(f"fit_predict returned shape {array.shape}; expected ({n_test}, "
-                         f"{classes}) = (test examples, classes)")
-    if not np.isfinite(array).all():
-        raise ValueError("fit_predict returned NaN or infinite probabilities")
-    if (array < 0).any() or not np.allclose(array.sum(axis=1), 1.0, atol=1e-3):
-        raise ValueError("fit_predict must return probabilities: non-negative rows summing to 1 "
-                         "(apply a softmax)")
-    return array
 
 
 def part_score(probs: np.ndarray, gold: np.ndarray, weak_test: np.ndarray,
@@ -180,38 +162,40 @@ def task_setting(spec: TaskSpec) -> Setting | None:
 
 def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: MethodInput,
                  weak: WeakLabelSet, references: References, gold_test: np.ndarray,
-                 output: dict[str, Any], ceiling: np.ndarray | None = None,
+                 output: RunOutput, ceiling: np.ndarray | None = None,
                  in_slice: np.ndarray | None = None, shifted: ShiftedTest | None = None
                  ) -> Scored:
     ref = references.replicates[replicate]
     lock = load_lock(spec)
     method_cls = METHODS.get(method)
-    hw = dict(output.get("hardware") or hardware())  # the machine that ran the method
-    if "torch_threads" in output:
-        hw["torch_threads"] = output["torch_threads"]
-    if "executor" in output:
-        hw["executor"] = output["executor"]
+    hw = dict(output.hardware or hardware())  # the machine that ran the method
+    if output.torch_threads is not None:
+        hw["torch_threads"] = output.torch_threads
+    if output.executor is not None:
+        hw["executor"] = output.executor
     provenance = Provenance(
         task_version=spec.version, dataset=spec.dataset.name, task_sha256=spec.sha256,
         weak_labels_sha256=weak.sha256,
         references_sha256=lock.files["references.json"], weak_model=spec.weak_model,
         strong_model=spec.strong_model,
-        method_version=str(output.get("version", method_cls.version)),
-        method_config=output.get("config") or dict(method_cls.defaults),
+        method_version=str(output.version if output.version is not None
+                           else method_cls.version),
+        method_config=output.config or dict(method_cls.defaults),
         method_origin=METHODS.origin(method), packages=package_versions(),
-        git_commit=git_commit(), hardware=hw, sandbox=str(output.get("sandbox") or "none"))
+        git_commit=git_commit(), hardware=hw, sandbox=str(output.sandbox or "none"),
+        sandbox_binary=output.sandbox_binary if output.sandbox == "bwrap" else None)
     common = {"suite": suite, "task": spec.id, "method": method, "replicate": replicate,
               "seed": inp.seed, "provenance": provenance, "method_info": method_info(method),
               "setting": task_setting(spec)}
-    stats = output.get("compute")
+    stats = output.compute
     run_compute = None
     if stats:
         run_compute = Compute(strong_model_params=inp.strong_model.params,
                               weak_model_params=MODELS.get(spec.weak_model).params, **stats)
-    error = output.get("error")
+    error = output.error
     if error is None:
         try:
-            probs = check_probs(output["probs"], len(gold_test), len(spec.label_names))
+            probs = check_probs(output.probs, len(gold_test), len(spec.label_names))
         except ValueError as exc:
             error = {"type": "InvalidOutput", "message": str(exc)}
     if error is not None:

@@ -20,16 +20,18 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from benchmark.api.method import MethodInput
+from benchmark.core.bwrap import BWRAP, sandbox_binary
 from benchmark.core.errors import W2SBenchError
 from benchmark.labels.frozen import WeakLabelSet
 from benchmark.methods.catalog import is_baseline
 from benchmark.results.records import write_record
-from benchmark.run.claims import Claim, record_job, release, try_claim
+from benchmark.run.claims import Claim, clear_stale, record_job, release, try_claim
 from benchmark.run.executors import Executor, ExecutorOptions, Job, make_executor
 from benchmark.run.progress import SweepProgress
+from benchmark.run.report import RunOutput
 from benchmark.run.sandbox import model_dirs, why_no_sandbox
 from benchmark.run.scoring import Scored
 from benchmark.run.spec import RunSpec
@@ -63,7 +65,7 @@ class Host(Protocol):
               tasks: dict[str, TaskSpec]) -> Prepared | None: ...
 
     def score(self, run: RunSpec, spec: TaskSpec, inp: MethodInput, weak: WeakLabelSet,
-              output: dict[str, Any]) -> Scored: ...
+              output: RunOutput) -> Scored: ...
 
 
 @dataclass
@@ -89,6 +91,7 @@ class Sweep:
         self.in_flight: dict[RunSpec, Prepared] = {}
         for run in runs:
             if self._cached(run):
+                clear_stale(run.path(self.results))
                 self.summary.skipped += 1
             else:
                 self.todo.append(run)
@@ -205,12 +208,14 @@ class Sweep:
             if handle:
                 record_job(run.path(self.results), handle)
 
-    def _score(self, finished: list[tuple[RunSpec, dict[str, Any], Prepared]]
+    def _score(self, finished: list[tuple[RunSpec, RunOutput, Prepared]]
                ) -> tuple[int, int]:
         ok = failed = 0
-        for run, output, (inp, weak) in finished:
-            output["executor"] = self.executor.name  # provenance: who ran it, in what
-            output["sandbox"] = output.get("sandbox") or self.executor.sandbox
+        for run, reported, (inp, weak) in finished:
+            sandbox = reported.sandbox or self.executor.sandbox  # said harness-side, never by a run
+            output = reported.but(executor=self.executor.name, sandbox=sandbox,
+                                  sandbox_binary=reported.sandbox_binary or (
+                                      sandbox_binary() if sandbox == BWRAP else None))
             scored = self.harness.score(run, self.tasks[run.task], inp, weak, output)
             record = scored.record
             write_record(self.results, record, scored.predictions)

@@ -165,6 +165,10 @@ class Resources(_Strict):
     gpus: int = Field(default=0, ge=0, le=64)
     memory_mb: PositiveInt = Field(default=2048, le=2**24)
     minutes: float = Field(default=1.0, gt=0, le=7 * 24 * 60)  # expected wall time per run
+    # limits every executor's sandbox holds a run to (a run over one fails, naming it):
+    disk_mb: PositiveInt = Field(default=4096, le=2**24)   # written to its scratch folder
+    tmp_mb: PositiveInt = Field(default=512, le=2**20)     # its in-memory /tmp and /dev/shm, each
+    processes: PositiveInt = Field(default=512, le=2**16)  # processes and threads at once
 
 
 ADVERSARIAL = ("slice", "supervisor", "conflict", "sandbag")

@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 from benchmark.api.method import MethodInput
 from benchmark.methods.catalog import PluginRef
 from benchmark.run.pool import NO_LIMITS, Limits
+from benchmark.run.report import RunOutput
+from benchmark.run.worker import RunLimits
 from benchmark.tasks.spec import Resources
 
 
@@ -38,6 +40,16 @@ class Job:
     @property
     def threads(self) -> int:
         return self.resources.cpus
+
+    @property
+    def limits(self) -> RunLimits:
+        """What the run's process may write and start (its task's resources)."""
+        return RunLimits(disk_mb=self.resources.disk_mb, processes=self.resources.processes)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, classes) of the probabilities its report must carry."""
+        return len(self.inp.test_ids), len(self.inp.label_names)
 
 
 @dataclass(frozen=True)
@@ -101,9 +113,9 @@ class Executor(ABC):
         return False
 
     @abstractmethod
-    def collect(self, timeout: float) -> list[tuple[Hashable, dict[str, Any]]]:
+    def collect(self, timeout: float) -> list[tuple[Hashable, RunOutput]]:
         """Wait up to ``timeout`` s; return ``(key, output)`` of finished runs, failures
-        included (as :func:`benchmark.run.worker.failed_output`)."""
+        included (as :func:`benchmark.run.report.failed_output`)."""
 
     @abstractmethod
     def counts(self) -> Counts:
@@ -113,6 +125,10 @@ class Executor(ABC):
     def close(self) -> None:
         """Stop what this driver still runs; jobs of a ``reattachable`` engine are left to
         finish, for the next driver to adopt."""
+
+    def tmp_mb(self) -> int:
+        """The size of a sandboxed worker's /tmp and /dev/shm: the largest any task asks."""
+        return max((r.tmp_mb for r in self.resources), default=Resources().tmp_mb)
 
     def describe_job(self, resources: Resources) -> str:
         """How one run is requested from this engine (for ``run --dry-run``)."""

@@ -10,6 +10,7 @@ from benchmark.core.bwrap import BWRAP, sandbox_kind
 from benchmark.run.executors.base import Counts, Executor, Job
 from benchmark.run.executors.registry import EXECUTORS
 from benchmark.run.pool import WorkerPool
+from benchmark.run.report import RunOutput
 from benchmark.run.sandbox import RunSandbox, run_areas
 
 # Probe heads are tiny matrices that gain nothing from intra-op threads; one thread per worker
@@ -65,16 +66,17 @@ class LocalExecutor(Executor):
         self.sandbox = sandbox_kind()
         box = None
         if self.sandbox == BWRAP:
-            box = RunSandbox(run_areas(self.options), self.options.readable)
+            box = RunSandbox(run_areas(self.options), self.options.readable, self.tmp_mb())
         self._pool = WorkerPool(self.capacity, BASE_THREADS, self.options.limits, sandbox=box)
         self._pool.start()
 
     def submit(self, jobs: list[Job]) -> dict[Hashable, dict[str, Any] | None]:
         for job in jobs:
-            self._pool.submit(job.key, job.plugin, job.config, job.inp, job.threads)
+            self._pool.submit(job.key, job.plugin, job.config, job.inp, job.threads,
+                              job.limits)
         return {job.key: None for job in jobs}
 
-    def collect(self, timeout: float) -> list[tuple[Hashable, dict[str, Any]]]:
+    def collect(self, timeout: float) -> list[tuple[Hashable, RunOutput]]:
         return self._pool.collect(timeout)
 
     def counts(self) -> Counts:

@@ -23,8 +23,8 @@ from benchmark.core.bwrap import sandbox_kind
 from benchmark.core.errors import W2SBenchError
 from benchmark.run.executors.base import Counts, Executor, Job
 from benchmark.run.executors.registry import EXECUTORS
-from benchmark.run.node import run_job
-from benchmark.run.worker import failed_output
+from benchmark.run.node import read_node_result, run_job
+from benchmark.run.report import RunOutput, failed_output
 
 # Variables a Ray worker needs to find this checkout's tasks, plugins and caches.
 FORWARDED_ENV = ("W2S_BENCH_ROOT", "W2S_BENCH_CACHE", "HF_HOME", "HF_HUB_OFFLINE")
@@ -65,7 +65,8 @@ class RayExecutor(Executor):
         cpus = max((r.cpus for r in self.resources), default=1)
         self._cluster_slots = max(1, int(ray.cluster_resources().get("CPU", 1) // cpus))
         self._remote = ray.remote(run_job)
-        self._refs: dict[Any, tuple[Hashable, float]] = {}  # ref -> (key, submit time)
+        # ref -> (key, submit time, the (rows, classes) its report must carry)
+        self._refs: dict[Any, tuple[Hashable, float, tuple[int, int]]] = {}
 
     def submit(self, jobs: list[Job]) -> dict[Hashable, dict[str, Any] | None]:
         for job in jobs:
@@ -74,20 +75,23 @@ class RayExecutor(Executor):
                 num_cpus=res.cpus, num_gpus=res.gpus, memory=res.memory_mb * 2**20,
                 max_retries=0, name=job.name,
             ).remote(job.plugin, job.config, job.inp.with_cached_features(), job.threads,
-                      self.sandbox, self.readable)
-            self._refs[ref] = (job.key, time.monotonic())
+                      self.sandbox, self.readable, job.limits, self.tmp_mb())
+            self._refs[ref] = (job.key, time.monotonic(), job.shape)
         return {job.key: None for job in jobs}
 
-    def collect(self, timeout: float) -> list[tuple[Hashable, dict[str, Any]]]:
+    def collect(self, timeout: float) -> list[tuple[Hashable, RunOutput]]:
         if not self._refs:
             return []
         ready, _ = self._ray.wait(list(self._refs), num_returns=len(self._refs),
                                   timeout=timeout)
-        finished = [(self._refs.pop(ref)[0], self._output(ref)) for ref in ready]
+        finished = []
+        for ref in ready:
+            key, _, shape = self._refs.pop(ref)
+            finished.append((key, self._output(ref, shape)))
         limit = self.options.limits.timeout_s
         if limit is not None:
             now = time.monotonic()
-            for ref, (key, started) in list(self._refs.items()):
+            for ref, (key, started, _) in list(self._refs.items()):
                 if now - started > limit:
                     self._ray.cancel(ref, force=True)
                     del self._refs[ref]
@@ -96,9 +100,9 @@ class RayExecutor(Executor):
                         "(counted from submission); its Ray task was cancelled")))
         return finished
 
-    def _output(self, ref: Any) -> dict[str, Any]:
+    def _output(self, ref: Any, shape: tuple[int, int]) -> RunOutput:
         try:
-            return self._ray.get(ref)
+            return read_node_result(self._ray.get(ref), *shape)  # the node runner's bytes
         except Exception as exc:  # WorkerCrashedError, OutOfMemoryError, TaskCancelledError
             kind = {"OutOfMemoryError": "MemoryLimitExceeded",
                     "WorkerCrashedError": "WorkerDied"}.get(type(exc).__name__, "JobFailed")

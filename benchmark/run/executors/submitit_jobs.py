@@ -29,8 +29,9 @@ from benchmark.core.paths import cache_dir
 from benchmark.run.claims import pid_alive
 from benchmark.run.executors.base import Counts, Executor, Job
 from benchmark.run.executors.registry import EXECUTORS
-from benchmark.run.node import run_job
-from benchmark.run.worker import LOG_TAIL_LINES, failed_output
+from benchmark.run.node import read_node_result, run_job
+from benchmark.run.report import RunOutput, failed_output
+from benchmark.run.worker import LOG_TAIL_LINES
 from benchmark.tasks.spec import Resources
 
 LEDGER = "submissions.jsonl"
@@ -72,6 +73,7 @@ class SubmititExecutor(Executor):
                                 "--executor submitit-local.") from None
         self._jobs: dict[Hashable, Any] = {}
         self._pids: dict[Hashable, int] = {}  # adopted local jobs: watched by pid
+        self._shapes: dict[Hashable, tuple[int, int]] = {}  # what each report must carry
 
     def parameters(self, resources: Resources) -> dict[str, Any]:
         """submitit parameters for one run (generic names plus ``slurm_*`` ones)."""
@@ -134,8 +136,9 @@ class SubmititExecutor(Executor):
     def _submit_one(self, job: Job) -> Any:
         # The input is light (features stay in the shared cache and the job reads them):
         # a job pickle is a few hundred KB instead of a mini task's ~14 MB of arrays.
+        self._shapes[job.key] = job.shape
         return self._executor.submit(run_job, job.plugin, job.config, job.inp, job.threads,
-                                     self.sandbox, self.readable)
+                                     self.sandbox, self.readable, job.limits, self.tmp_mb())
 
     def reattach(self, job: Job, handle: dict[str, Any]) -> bool:
         if handle.get("executor") != self.name or "job_id" not in handle:
@@ -149,6 +152,7 @@ class SubmititExecutor(Executor):
                 return False  # it died without an answer: run it again
             self._pids[job.key] = pid
         self._jobs[job.key] = adopted
+        self._shapes[job.key] = job.shape
         return True
 
     def _done(self, key: Hashable, job: Any) -> bool:
@@ -156,7 +160,7 @@ class SubmititExecutor(Executor):
             return not pid_alive(self._pids[key])
         return job.done()
 
-    def collect(self, timeout: float) -> list[tuple[Hashable, dict[str, Any]]]:
+    def collect(self, timeout: float) -> list[tuple[Hashable, RunOutput]]:
         deadline = time.monotonic() + timeout
         while True:
             done = [key for key, job in self._jobs.items() if self._done(key, job)]
@@ -167,13 +171,13 @@ class SubmititExecutor(Executor):
         for key in done:
             job = self._jobs.pop(key)
             self._pids.pop(key, None)
-            finished.append((key, self._output(job)))
+            finished.append((key, self._output(job, self._shapes.pop(key))))
         return finished
 
-    def _output(self, job: Any) -> dict[str, Any]:
+    def _output(self, job: Any, shape: tuple[int, int]) -> RunOutput:
         """The run's output, or a failure saying what the engine did to the job."""
         try:
-            output = job.result()
+            result = job.result()  # written by the node runner, outside any sandbox
         except Exception as exc:  # UncompletedJobError, FailedJobError, unpickling errors
             state = str(getattr(job, "state", "UNKNOWN")).split()[0]
             kind = STATE_FAILURES.get(state, "JobFailed")
@@ -182,7 +186,8 @@ class SubmititExecutor(Executor):
             return failed_output(kind, f"{self.name} job {job.job_id} ended in state {state} "
                                  f"without a result ({type(exc).__name__}); its logs are in "
                                  f"{job.paths.folder}", tail)
-        if output.get("error") is None:  # keep a failed job's folder (logs) for a post-mortem
+        output = read_node_result(result, *shape)
+        if output.ok:  # keep a failed job's folder (logs) for a post-mortem
             shutil.rmtree(job.paths.folder, ignore_errors=True)
         return output
 
@@ -202,6 +207,7 @@ class SubmititExecutor(Executor):
             (self.folder / "%j").rmdir()  # submitit makes the unexpanded pattern folder too
         self._jobs.clear()
         self._pids.clear()
+        self._shapes.clear()
 
 
 @EXECUTORS.register("slurm")
