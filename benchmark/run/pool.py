@@ -29,19 +29,16 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.core.bwrap import RUN_AREA_RUN
+from benchmark.core.errors import W2SBenchError
 from benchmark.core.exiting import exit_now
+from benchmark.run.forked import NO_RUN_LIMITS, RunLimits
 from benchmark.run.report import ReportError, RunOutput, decode, failed_output, max_frame_bytes
-from benchmark.run.sandbox import SPAWN_LOCK, RunSandbox, move_in, move_out
-from benchmark.run.worker import (
-    LOG_FILE,
-    LOG_TAIL_LINES,
-    NO_RUN_LIMITS,
-    RunLimits,
-    init_worker,
-)
+from benchmark.run.sandbox import SPAWN_LOCK, RunSandbox, move_in, move_out, startup_log
+from benchmark.run.usage import MAX_FILES, disk_mb, log_tail, tree_usage
+from benchmark.run.worker import init_worker
 
 POLL_SECONDS = 0.1
-MAX_FILES = 100_000  # entries a run area may hold (a disk walk past it stops and fails the run)
+DISK_LIMIT = "DiskLimitExceeded"
 
 
 @dataclass(frozen=True)
@@ -59,7 +56,8 @@ def _worker_main(conn: Connection, threads: int, sandboxed: bool,
                  cpus: tuple[int, ...] | None = None) -> None:
     from multiprocessing.reduction import recv_handle
 
-    from benchmark.run.worker import run_area_input, run_forked, with_worker_features
+    from benchmark.run.forked import run_forked
+    from benchmark.run.worker import run_area_input, with_worker_features
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the harness's to handle
     if cpus:
@@ -90,79 +88,6 @@ def passes_features(inp: Any) -> bool:
     """Probe-regime runs read a feature file; the sandbox gets it as a descriptor (where
     this machine has it: a Ray input may carry its arrays to a node without the cache)."""
     return bool(inp.feature_file) and inp.regime == "probe" and os.path.isfile(inp.feature_file)
-
-
-@dataclass(frozen=True)
-class TreeUsage:
-    rss_mb: float       # the whole tree's resident set
-    run_tasks: int      # processes and threads below the worker: its run's, as the kernel counts
-
-
-def tree_usage(pid: int) -> TreeUsage | None:
-    """Resident set size (MB) of a worker's process tree and the tasks of the run it holds
-    (Linux): the tree is the sandbox's bwrap processes, then the worker's interpreter, then
-    the run's fork and whatever it started. None without /proc."""
-    total, run_tasks, seen = 0, 0, set()
-    todo = [(pid, False)]  # (process, whether it belongs to the run)
-    while todo:
-        current, in_run = todo.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        try:
-            with open(f"/proc/{current}/statm", encoding="ascii") as statm:
-                total += int(statm.read().split()[1])
-            threads = os.listdir(f"/proc/{current}/task")
-            if in_run:
-                run_tasks += len(threads)
-            # below the sandbox's own processes (named bwrap), the worker: its children run
-            below = in_run or _comm(current) != "bwrap"
-            for task in threads:
-                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as kids:
-                    todo += [(int(k), below) for k in kids.read().split()]
-        except (OSError, ValueError, IndexError):
-            if current == pid:
-                return None
-    return TreeUsage(total * os.sysconf("SC_PAGE_SIZE") / 2**20, run_tasks)
-
-
-def _comm(pid: int) -> str:
-    with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as comm:
-        return comm.read().strip()
-
-
-def disk_mb(folder: Path, max_files: int = MAX_FILES) -> float | None:
-    """Bytes allocated under ``folder`` in MB (blocks, so a sparse file counts what it
-    holds), never following links; None once it holds more than ``max_files`` entries."""
-    total, entries, todo = 0, 0, [str(folder)]
-    while todo:
-        try:
-            scan = os.scandir(todo.pop())
-        except OSError:
-            continue
-        with scan:
-            for entry in scan:
-                entries += 1
-                if entries > max_files:
-                    return None
-                try:
-                    stat = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                total += stat.st_blocks * 512
-                if entry.is_dir(follow_symlinks=False):
-                    todo.append(entry.path)
-    return total / 2**20
-
-
-def log_tail(scratch: Path) -> str:
-    if (scratch / LOG_FILE).is_symlink():  # written by the run: never follow where it points
-        return ""
-    try:
-        lines = (scratch / LOG_FILE).read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return ""
-    return "\n".join(lines[-LOG_TAIL_LINES:])
 
 
 def worker_cpus(slot: int, size: int, threads: int) -> tuple[int, ...] | None:
@@ -241,6 +166,17 @@ class _Worker:
             return None
         return self.area if self.area is not None else self.job.scratch
 
+    def last_words(self) -> str:
+        """The end of a sandboxed worker's standard error (empty unsandboxed: it shares the
+        driver's)."""
+        if self.area is None:
+            return ""
+        try:
+            lines = startup_log(self.area).read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return "; its last words: " + " | ".join(lines[-3:])[-600:] if lines else ""
+
     def stale(self) -> bool:
         """Whether this idle worker has sent something no job asked for."""
         try:
@@ -296,12 +232,17 @@ class WorkerPool:
             worker = self._replace(worker)
         job = InFlight(key, inp.scratch_dir, time.monotonic(), secrets.token_hex(16),
                        len(inp.test_ids), len(inp.label_names), limits)
-        try:
-            worker.send(plugin, config, inp, threads, job)
-        except (BrokenPipeError, ConnectionResetError, EOFError):
-            worker.job = None
-            worker = self._replace(worker)  # it died starting (its cause is in the log)
-            worker.send(plugin, config, inp, threads, job)
+        why = ""
+        for _ in range(2):  # a worker that died starting is replaced once
+            try:
+                worker.send(plugin, config, inp, threads, job)
+                return
+            except (BrokenPipeError, ConnectionResetError, EOFError):
+                why = self._death(worker) + worker.last_words()
+                worker.finish()  # the run's folder, if it had moved in, comes back
+                worker.job = None
+                worker = self._replace(worker)
+        raise W2SBenchError(f"a worker could not start ({why}); see docs/integrity.md")
 
     def _replace(self, worker: _Worker) -> _Worker:
         index = self._workers.index(worker)
@@ -325,13 +266,16 @@ class WorkerPool:
                 output = self._receive(worker, job)
             if output is None and (worker.conn in ready or worker.process.sentinel in ready
                                    or not worker.process.is_alive()):
-                output = self._failure(worker, "WorkerDied", self._death(worker))
+                output = self._failure(worker, "WorkerDied",
+                                       self._death(worker) + worker.last_words())
             elif output is None:
                 output = self._check_limits(worker, job)
             if output is not None:
                 if worker.job is not None:  # a failure already moved it back
                     worker.finish()
                 worker.job = None
+                if output.error is not None and output.error["type"] == DISK_LIMIT:
+                    shutil.rmtree(job.scratch, ignore_errors=True)  # not kept for a rerun
                 done.append((job.key, output))
         return done
 
@@ -375,19 +319,23 @@ class WorkerPool:
             used = disk_mb(written)
             if used is None or used > job.limits.disk_mb:
                 shown = f"more than {MAX_FILES} files" if used is None else f"{used:.0f} MB"
-                output = self._failure(worker, "DiskLimitExceeded", f"the run wrote {shown} "
-                                       f"to its scratch folder, over its limit of "
-                                       f"{job.limits.disk_mb:g} MB (resources.disk_mb); it was "
-                                       "stopped and its folder deleted")
-                shutil.rmtree(job.scratch, ignore_errors=True)
-                return output
+                return self._failure(worker, DISK_LIMIT, f"the run wrote {shown} to its "
+                                     f"scratch folder, over its limit of "
+                                     f"{job.limits.disk_mb:g} MB (resources.disk_mb); it was "
+                                     "stopped and its folder deleted")
         return None
 
     @staticmethod
     def _death(worker: _Worker) -> str:
-        worker.process.join(timeout=5)
+        """Why ``worker`` is gone. Its exit is polled, never waited on: a readable sentinel
+        alone proves nothing about a process that is still alive."""
+        deadline = time.monotonic() + 5
+        while worker.process.exitcode is None and time.monotonic() < deadline:
+            time.sleep(0.01)
         code = worker.process.exitcode
-        if code is not None and code < 0:
+        if code is None:
+            return "the worker process stopped answering while running this; it was stopped"
+        if code < 0:
             name = signal.Signals(-code).name
             hint = " (killed: by the kernel for memory, or by a user)" if code == -9 else ""
             return f"the worker process died from signal {name}{hint} while running this"

@@ -175,10 +175,11 @@ def decode(data: bytes, rows: int, classes: int) -> RunOutput:
         raise ReportError(f"the report's header is malformed: `{where}`: {first['msg']}") \
             from None
     body = data[start + size:]
-    probs = _read_probs(body, rows, classes) if header.has_probs else None
-    if not header.has_probs and body:
-        raise ReportError(f"{len(body)} bytes follow a report without probabilities "
-                          "(a second report?)")
+    probs, used = _read_probs(body, rows, classes) if header.has_probs else (None, 0)
+    if used < len(body):
+        rest = body[used:]
+        raise ReportError("the run sent more than one report" if rest.startswith(MAGIC)
+                          else f"{len(rest)} bytes follow the report")
     return RunOutput(
         probs=probs, error=header.error.model_dump() if header.error else None,
         version=header.version, config=header.config,
@@ -186,16 +187,14 @@ def decode(data: bytes, rows: int, classes: int) -> RunOutput:
         torch_threads=header.torch_threads, hardware=header.hardware, token=header.token)
 
 
-def _read_probs(body: bytes, rows: int, classes: int) -> np.ndarray:
+def _read_probs(body: bytes, rows: int, classes: int) -> tuple[np.ndarray, int]:
+    """The probabilities at the start of ``body``, and how many bytes they took."""
     stream = io.BytesIO(body)
     try:
         array = np.load(stream, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         raise ReportError(f"the report's probabilities are not a plain .npy array ({exc})") \
             from None
-    if stream.tell() != len(body):
-        raise ReportError(f"{len(body) - stream.tell()} bytes follow the report's "
-                          "probabilities (a second report?)")
     if not isinstance(array, np.ndarray) or array.dtype.kind != "f" or array.ndim != 2:
         raise ReportError(f"the report's probabilities are {getattr(array, 'dtype', '?')} "
                           f"with {getattr(array, 'ndim', '?')} dimensions; expected a 2-D "
@@ -205,4 +204,4 @@ def _read_probs(body: bytes, rows: int, classes: int) -> np.ndarray:
                           f"given ({rows}, {classes})")
     if not np.isfinite(array).all():
         raise ReportError("the report's probabilities hold NaN or infinite values")
-    return array.astype(np.float64, copy=False)
+    return array.astype(np.float64, copy=False), stream.tell()

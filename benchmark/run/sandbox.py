@@ -118,7 +118,7 @@ class RunSandbox:
         from multiprocessing import spawn
 
         launcher = write_launcher(worker_policy(area, self.model_dirs, self.tmp_mb),
-                                  area.parent / f"{area.name}.launcher")
+                                  area.parent / f"{area.name}.launcher", startup_log(area))
         with SPAWN_LOCK:
             before = spawn.get_executable()
             context.set_executable(str(launcher))  # type: ignore[attr-defined]
@@ -126,6 +126,12 @@ class RunSandbox:
                 yield
             finally:
                 context.set_executable(before)  # type: ignore[attr-defined]
+
+
+def startup_log(area: Path) -> Path:
+    """Where a sandboxed worker's standard error goes (beside its area, which the run can
+    write): the cause when a worker dies before it takes a job."""
+    return area.parent / f"{area.name}.log"
 
 
 def _recorded_scratch(origin: Path) -> Path | None:

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Protocol
 
 from benchmark.api.method import MethodInput
-from benchmark.core.bwrap import BWRAP, sandbox_binary
+from benchmark.core.bwrap import BWRAP
+from benchmark.core.bwrap_binary import sandbox_binary
 from benchmark.core.errors import W2SBenchError
 from benchmark.labels.frozen import WeakLabelSet
 from benchmark.methods.catalog import is_baseline

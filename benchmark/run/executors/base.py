@@ -16,9 +16,9 @@ from typing import Any, ClassVar
 
 from benchmark.api.method import MethodInput
 from benchmark.methods.catalog import PluginRef
+from benchmark.run.forked import RunLimits
 from benchmark.run.pool import NO_LIMITS, Limits
 from benchmark.run.report import RunOutput
-from benchmark.run.worker import RunLimits
 from benchmark.tasks.spec import Resources
 
 

@@ -1,0 +1,225 @@
+"""Red team, second round: what a run sends back, and the resources it takes.
+
+Each attacker is a real submission in a real sandboxed sweep beside ``naive``:
+
+- a pickle whose unpickling would create a file on the host, written to every pipe and
+  socket the run can reach (the old driver read its connection with ``Connection.recv``);
+- a second report written to the run's own report pipe before the harness writes the real
+  one (the old pool took an extra message as the next job's result);
+- an object returned from ``fit_predict`` that is no array (the old worker put it in the
+  result as it was, and the driver unpickled it);
+- a report larger than any run of its shape can need;
+- a run over each resource limit: disk (one large file, and many small ones), its
+  in-memory /tmp and /dev/shm, processes.
+
+Each is stopped with its reason, no marker file appears, the driver never unpickles a byte
+(``Connection.recv``'s unpickler is replaced by one that fails the test), and ``naive``
+scores exactly what it scores in a clean sweep.
+"""
+
+from __future__ import annotations
+
+import multiprocessing.connection
+import os
+from multiprocessing.reduction import ForkingPickler
+
+import numpy as np
+import pytest
+
+from benchmark.core.bwrap import bwrap_works
+from benchmark.results.records import iter_records
+from benchmark.run.harness import Harness, RunSpec
+from benchmark.run.report import RunOutput, encode
+from benchmark.tasks.spec import Resources
+from tests.conftest import TINY_SUITE, TINY_TASK
+from tests.test_redteam import attacker
+
+pytestmark = pytest.mark.skipif(
+    bool(bwrap_works()) and not os.environ.get("CI"),
+    reason=f"no sandbox on this machine ({bwrap_works()})")
+
+SPRAY = '''
+import pickle
+class Payload:
+    def __reduce__(self):
+        return (open, ({marker!r}, "w"))
+blob = pickle.dumps(Payload())
+message = len(blob).to_bytes(4, "big") + blob  # a multiprocessing Connection message
+for fd in map(int, os.listdir("/proc/self/fd")):
+    try:
+        kind = os.readlink(f"/proc/self/fd/{{fd}}")
+    except OSError:
+        continue
+    if fd > 2 and kind.startswith(("pipe:", "socket:")):
+        try:
+            os.set_blocking(fd, False)
+            os.write(fd, message)
+        except OSError:
+            pass
+return chance(inp)'''
+
+SECOND_REPORT = '''
+for fd in map(int, os.listdir("/proc/self/fd")):
+    try:
+        kind = os.readlink(f"/proc/self/fd/{{fd}}")
+    except OSError:
+        continue
+    if fd > 2 and kind.startswith("pipe:"):
+        try:
+            os.write(fd, {frame!r})
+        except OSError:
+            pass
+return chance(inp)'''
+
+NOT_AN_ARRAY = '''
+class Payload:
+    def __reduce__(self):
+        return (open, ({marker!r}, "w"))
+return Payload()'''
+
+OVERSIZED = '''
+junk = b"x" * (1 << 20)
+for fd in map(int, os.listdir("/proc/self/fd")):
+    try:
+        kind = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        continue
+    if fd > 2 and kind.startswith("pipe:"):
+        try:
+            for _ in range(64):
+                os.write(fd, junk)
+        except OSError:
+            pass
+return chance(inp)'''
+
+BIG_FILE = '''
+with open("big.bin", "wb") as out:
+    for _ in range(64):
+        out.write(b"x" * (1 << 20))
+return chance(inp)'''
+
+MANY_FILES = '''
+import time
+for i in range(40):
+    with open(f"part-{i}.bin", "wb") as out:
+        out.write(b"x" * (1 << 20))
+time.sleep(30)
+return chance(inp)'''
+
+FILL_TMP = '''
+with open("{folder}/fill.bin", "wb") as out:
+    for _ in range(64):
+        out.write(b"x" * (1 << 20))
+return chance(inp)'''
+
+FORK_MANY = '''
+import time
+children = []
+for _ in range(64):
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(30)
+        os._exit(0)
+    children.append(pid)
+time.sleep(30)
+return chance(inp)'''
+
+
+class NoUnpickling(ForkingPickler):
+    """``Connection``'s pickler in the driver, whose unpickling is a failure: the driver may
+    pickle jobs to its workers, never unpickle what comes back."""
+
+    calls: list[int] = []
+
+    @classmethod
+    def loads(cls, data, *args, **kwargs):
+        cls.calls.append(len(bytes(data)))
+        raise AssertionError("the driver unpickled bytes from a connection")
+
+
+@pytest.fixture
+def no_unpickling(monkeypatch):
+    NoUnpickling.calls = []
+    monkeypatch.setattr(multiprocessing.connection, "_ForkingPickler", NoUnpickling)
+    yield NoUnpickling.calls
+
+
+def limited(spec, **limits):
+    return spec.model_copy(update={"resources": Resources(**{
+        **spec.resources.model_dump(), **limits})})
+
+
+def test_nothing_a_run_sends_back_is_unpickled_and_one_report_counts(
+        tiny_world, tiny_task, tmp_path, monkeypatch, no_unpickling) -> None:
+    monkeypatch.delenv("W2S_BENCH_SANDBOX", raising=False)
+    monkeypatch.delenv("W2S_BENCH_TRUST_CODE", raising=False)
+    clean = tmp_path / "clean"
+    Harness(clean, workers=1, progress=False).run(
+        [RunSpec(TINY_SUITE, TINY_TASK, "naive", k) for k in range(2)], {TINY_TASK: tiny_task})
+
+    marker = tmp_path / "host-marker"  # a host path: only an unpickler outside could make it
+    n_test = tiny_task.splits.test
+    frame = encode(RunOutput(probs=np.full((n_test, 2), 0.5)))
+    table = {
+        "fd-spray": (SPRAY.format(marker=str(marker)), "InvalidReport",
+                     "not a W2S-Bench run report"),
+        "second-report": (SECOND_REPORT.format(frame=frame), "InvalidReport",
+                          "more than one report"),
+        "not-an-array": (NOT_AN_ARRAY.format(marker=str(marker)), "InvalidOutput",
+                         "not an array of probabilities"),
+        "oversized": (OVERSIZED, "InvalidReport", "bytes as its report"),
+    }
+    for name, (body, _, _) in table.items():
+        tiny_world.add_submission(name, attacker(name, body))
+    results = tmp_path / "attacked"
+    methods = ["naive", *table]
+    summary = Harness(results, workers=2, progress=False).run(
+        [RunSpec(TINY_SUITE, TINY_TASK, m, k) for m in methods for k in range(2)],
+        {TINY_TASK: tiny_task})
+    assert summary.done + len(summary.failed) == 2 * len(methods)
+    records = {(r.method, r.replicate): r for r in iter_records(results)}
+    for name, (_, kind, reason) in table.items():
+        for k in range(2):
+            record = records[name, k]
+            assert record.status == "failed", (name, record.metrics)
+            assert (record.error.type, record.provenance.sandbox) == (kind, "bwrap"), \
+                (name, record.error)
+            assert reason in record.error.message, (name, record.error.message)
+    assert not marker.exists(), "a pickle a run wrote was unpickled outside the sandbox"
+    assert no_unpickling == [], "the driver unpickled a connection's bytes"
+    alone = {r.replicate: r for r in iter_records(clean)}
+    for k in range(2):
+        assert records["naive", k].status == "ok"
+        assert records["naive", k].metrics == alone[k].metrics, "an attacker changed naive"
+
+
+def test_each_resource_limit_stops_its_run_and_names_itself(
+        tiny_world, tiny_task, tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("W2S_BENCH_SANDBOX", raising=False)
+    monkeypatch.delenv("W2S_BENCH_TRUST_CODE", raising=False)
+    spec = limited(tiny_task, disk_mb=16, tmp_mb=8, processes=16)
+    clean = tmp_path / "clean"
+    Harness(clean, workers=1, progress=False).run(
+        [RunSpec(TINY_SUITE, TINY_TASK, "naive", 0)], {TINY_TASK: spec})
+    table = {
+        "big-file": (BIG_FILE, "DiskLimitExceeded", "16 MB"),
+        "many-files": (MANY_FILES, "DiskLimitExceeded", "16 MB"),
+        "fill-tmp": (FILL_TMP.format(folder="/tmp"), "TmpLimitExceeded", "8 MB"),
+        "fill-shm": (FILL_TMP.format(folder="/dev/shm"), "TmpLimitExceeded", "8 MB"),
+        "fork-many": (FORK_MANY, "ProcessLimitExceeded", "16"),
+    }
+    for name, (body, _, _) in table.items():
+        tiny_world.add_submission(name, attacker(name, body))
+    results = tmp_path / "limited"
+    methods = ["naive", *table]
+    Harness(results, workers=2, progress=False).run(
+        [RunSpec(TINY_SUITE, TINY_TASK, m, 0) for m in methods], {TINY_TASK: spec})
+    records = {r.method: r for r in iter_records(results)}
+    for name, (_, kind, value) in table.items():
+        record = records[name]
+        assert record.status == "failed" and record.error.type == kind, (name, record.error)
+        assert value in record.error.message and "resources." in record.error.message, \
+            (name, record.error.message)
+    # nothing over the limit stays on disk: a run stopped for its disk has no folder left
+    assert not list((results / ".scratch").rglob("*.bin"))
+    assert records["naive"].metrics == next(iter_records(clean)).metrics
