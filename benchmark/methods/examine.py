@@ -31,7 +31,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from benchmark.api.method import Method
-from benchmark.core.bwrap import die_with_parent, prevent_tracing, reap_strays, worker_policy
+from benchmark.core.bwrap import worker_policy
+from benchmark.core.confine import close_channels, die_with_parent, prevent_tracing, reap_strays
 from benchmark.core.errors import PluginError, SpecError
 from benchmark.core.registry import Registry
 from benchmark.methods.submissions import METADATA_FILE, load_submission_meta
@@ -254,6 +255,7 @@ def _examine_forked(wanted: Wanted, taken: dict[str, str], seconds: float) -> Ex
         os.close(read)
         code = 1
         try:
+            close_channels(keep=write)  # the examiner's answer to the driver among them
             die_with_parent()
             data = examine(wanted, taken).model_dump_json().encode()
             with os.fdopen(write, "wb") as pipe:

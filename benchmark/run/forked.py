@@ -19,15 +19,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmark.api.method import MethodInput
-from benchmark.core.bwrap import (
-    BWRAP,
-    ENV_SWITCH,
+from benchmark.core.bwrap import BWRAP, ENV_SWITCH
+from benchmark.core.confine import (
     clear_run_leftovers,
+    close_channels,
+    describe_change,
     die_with_parent,
     full_tmpfs,
     prevent_tracing,
     reap_strays,
     tmp_size_mb,
+    worker_state,
 )
 from benchmark.methods.catalog import PluginRef
 from benchmark.run.report import (
@@ -66,6 +68,7 @@ def run_forked(plugin: PluginRef, config: dict[str, Any], inp: MethodInput,
     never imports plugin code."""
     rows, classes = len(inp.test_ids), inp.num_classes
     prevent_tracing()  # a run cannot read or write this process's memory
+    before = worker_state()
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the run's process
@@ -89,30 +92,13 @@ def run_forked(plugin: PluginRef, config: dict[str, Any], inp: MethodInput,
     reap_strays()
     output = _parse(data, status, rows, classes, limits)  # before /tmp is emptied: is it full?
     clear_run_leftovers()
+    if (after := worker_state()) != before:  # it reached into its worker: fail it, replace
+        output = failed_output("WorkerTampered", f"the run changed its worker process "
+                               f"({describe_change(before, after)}), which every later run "
+                               "would inherit; the worker was replaced")
     from benchmark.core.provenance import hardware
 
     return encode(output.but(token=token, hardware=hardware()))
-
-
-def close_channels(keep: int) -> None:
-    """Close every pipe and socket this process inherited except ``keep`` (the run's report
-    pipe): the worker's connection to the driver, the sentinel its exit is watched by, the
-    resource tracker's pipe. Plugin code then has no channel out but its report and its
-    log. Standard input becomes /dev/null."""
-    for name in os.listdir("/proc/self/fd"):
-        fd = int(name)
-        if fd <= 2 or fd == keep:
-            continue
-        try:
-            kind = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if kind.startswith(("pipe:", "socket:", "anon_inode:")):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
 
 
 def frame_of(output: RunOutput) -> bytes:
@@ -152,7 +138,7 @@ def _read_report(fd: int, pid: int, cap: int) -> tuple[bytes | None, int]:
         done, code = os.waitpid(pid, os.WNOHANG)
         if done:
             status = code
-            while chunk := _read_some(fd):  # what it wrote before it exited
+            while size <= cap and (chunk := _read_some(fd)):  # written before it exited
                 size += len(chunk)
                 chunks.append(chunk)
             break

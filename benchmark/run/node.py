@@ -23,6 +23,7 @@ from typing import Any, TypedDict
 from benchmark.api.method import MethodInput
 from benchmark.core.bwrap import BWRAP, DEFAULT_TMP_MB, NONE, bwrap_works
 from benchmark.core.bwrap_binary import sandbox_binary
+from benchmark.core.errors import W2SBenchError
 from benchmark.methods.catalog import PluginRef
 from benchmark.run.forked import NO_RUN_LIMITS, RunLimits, frame_of
 from benchmark.run.pool import WorkerPool
@@ -59,8 +60,17 @@ def read_node_result(result: Any, rows: int, classes: int) -> RunOutput:
 
 
 def node_areas() -> Path:
-    """Run areas on this node's own disk (a pid is only meaningful on its own machine)."""
-    return Path(tempfile.gettempdir()) / "w2s-run-areas"
+    """Run areas on this node's own disk (a pid is only meaningful on its own machine), in
+    a folder of this user's alone (another user of a shared node must not plant launchers
+    or notes there)."""
+    import os
+
+    folder = Path(tempfile.gettempdir()) / f"w2s-run-areas-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    info = folder.lstat()
+    if folder.is_symlink() or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise W2SBenchError(f"{folder} is not a private folder of this user; remove it")
+    return folder
 
 
 def run_job(plugin: PluginRef, config: dict[str, Any], inp: MethodInput, threads: int = 1,

@@ -28,7 +28,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from benchmark.core.bwrap import RUN_AREA_RUN
+from benchmark.core.bwrap import RUN_AREA, RUN_AREA_RUN
 from benchmark.core.errors import W2SBenchError
 from benchmark.core.exiting import exit_now
 from benchmark.run.forked import NO_RUN_LIMITS, RunLimits
@@ -39,6 +39,7 @@ from benchmark.run.worker import init_worker
 
 POLL_SECONDS = 0.1
 DISK_LIMIT = "DiskLimitExceeded"
+TAMPERED = "WorkerTampered"  # a run changed its worker (limits, CPUs, priority)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ def _worker_main(conn: Connection, threads: int, sandboxed: bool,
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the harness's to handle
     if cpus:
         os.sched_setaffinity(0, cpus)  # its runs' forks inherit it
+    if sandboxed:  # not the driver's directory, which may lie in the /tmp runs empty
+        os.chdir(RUN_AREA)
     init_worker(threads)
     while True:
         try:
@@ -140,7 +143,7 @@ class _Worker:
         """Hand over one job; in a sandbox, the run's scratch folder moves into this
         worker's run area and its feature file goes over the pipe as a descriptor."""
         self.job = job
-        if self.area is None:
+        if self.area is None or self.sandbox is None:
             self.conn.send((plugin, config, inp, threads, False, job.token, job.limits))
             return
         from multiprocessing.reduction import send_handle
@@ -149,11 +152,7 @@ class _Worker:
         with_fd = passes_features(inp)
         self.conn.send((plugin, config, inp, threads, with_fd, job.token, job.limits))
         if with_fd:
-            fd = os.open(inp.feature_file, os.O_RDONLY)
-            try:
-                send_handle(self.conn, fd, self.process.pid)
-            finally:
-                os.close(fd)
+            send_handle(self.conn, self.sandbox.sealed(inp.feature_file), self.process.pid)
 
     def finish(self) -> None:
         """The run is over (reported, killed or dead): its scratch folder moves back."""
@@ -276,6 +275,9 @@ class WorkerPool:
                 worker.job = None
                 if output.error is not None and output.error["type"] == DISK_LIMIT:
                     shutil.rmtree(job.scratch, ignore_errors=True)  # not kept for a rerun
+                if output.error is not None and output.error["type"] == TAMPERED \
+                        and worker in self._workers:
+                    self._replace(worker)
                 done.append((job.key, output))
         return done
 
@@ -303,7 +305,7 @@ class WorkerPool:
         if self.limits.timeout_s is not None and elapsed > self.limits.timeout_s:
             return self._failure(worker, "Timeout", f"the run exceeded its wall-clock limit of "
                                  f"{self.limits.timeout_s:g} s; its worker was stopped")
-        usage = tree_usage(worker.process.pid)
+        usage = tree_usage(worker.process.pid, worker.area is not None)
         if usage is not None and self.limits.memory_mb is not None \
                 and usage.rss_mb > self.limits.memory_mb:
             return self._failure(worker, "MemoryLimitExceeded", f"the run's worker reached "

