@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import time
 
+import pytest
+
+from benchmark.core.bwrap import bwrap_works
 from benchmark.results.records import iter_records
 from benchmark.run.harness import Harness, RunSpec
 from benchmark.run.pool import Limits
@@ -147,42 +151,75 @@ def test_claims_of_live_sweeps_are_honoured_and_dead_ones_taken_over(tiny_world,
     assert claim_path(runs[0].path(tmp_path)).exists()  # still the live owner's
 
 
-def test_sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing(tiny_world,
-                                                                           tmp_path):
-    """Kill a real sweep (driver and workers) with SIGKILL, rerun it, compare the records."""
+KILLED_METHODS = ["naive", "logconf", "product", "entropy", "adaptconf", "early-stop"]
+
+
+def _sweep_child(tiny_world, results, kill_after=None):
+    """Run a sweep of KILLED_METHODS in a child process to the end (its summary), or SIGKILL
+    it, driver and workers, once ``kill_after(results, seconds)`` says so."""
     import json
-    import os
-    import random
     import signal
     import subprocess
     import sys
 
-    from benchmark.results.records import load_predictions, read_record
     from tests.conftest import REPO
 
-    methods = ["naive", "logconf", "product", "entropy", "adaptconf", "early-stop"]
+    spec = {"root": str(tiny_world.root), "cache": str(tiny_world.cache),
+            "wheel": str(tiny_world.wheel), "bert_dir": str(tiny_world.bert_dir),
+            "results": str(results), "methods": KILLED_METHODS, "replicates": 2}
+    proc = subprocess.Popen([sys.executable, "-m", "tests.sweep_child", json.dumps(spec)],
+                            cwd=REPO, start_new_session=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    if kill_after is None:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-3000:]
+        return json.loads(out.strip().splitlines()[-1])
+    start = time.monotonic()
+    while proc.poll() is None and not kill_after(results, time.monotonic() - start):
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole sweep: driver and its workers
+    proc.communicate()
+    return None
+
+
+def written(results):
+    return len(list(results.rglob("replicate-*.json")))
+
+
+@pytest.mark.skipif(bool(bwrap_works()) and not os.environ.get("CI"),
+                    reason=f"no sandbox on this machine ({bwrap_works()})")
+def test_a_sandboxed_sweep_killed_again_and_again_resumes_whole(tiny_world, tmp_path):
+    """The red team's check, repeated: one results folder, its sandboxed sweep killed at
+    eight moments in a row (starting up, between records, part-way), then a plain rerun.
+    Every rerun starts its workers, and the last one ends with every record, as a sweep
+    never killed writes them."""
+    import random
+
+    _sweep_child(tiny_world, tmp_path / "ref")
+    reference = _records_without_timing(tmp_path / "ref")
+    results = tmp_path / "killed"
+    rng = random.Random(1)
+    for _ in range(8):
+        already, delay = written(results), rng.uniform(0.2, 3.0)
+        _sweep_child(tiny_world, results,
+                     lambda r, t, a=already, d=delay: t > d or written(r) > a + 2)
+    summary = _sweep_child(tiny_world, results)
+    assert summary["failed"] == 0 and summary["done"] + summary["skipped"] == len(reference)
+    assert _records_without_timing(results) == reference
+    assert not list(results.rglob("*.claim")) and not list(results.rglob("*.tmp"))
+
+
+def test_sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing(tiny_world,
+                                                                           tmp_path):
+    """Kill a real sweep (driver and workers) with SIGKILL, rerun it, compare the records."""
+    import random
+
+    from benchmark.results.records import load_predictions, read_record
+
+    methods = KILLED_METHODS
 
     def child(results, kill_after=None):
-        """Run a sweep to the end, or SIGKILL it once ``kill_after(results)`` says so."""
-        spec = {"root": str(tiny_world.root), "cache": str(tiny_world.cache),
-                "wheel": str(tiny_world.wheel), "bert_dir": str(tiny_world.bert_dir),
-                "results": str(results), "methods": methods, "replicates": 2}
-        proc = subprocess.Popen([sys.executable, "-m", "tests.sweep_child", json.dumps(spec)],
-                                cwd=REPO, start_new_session=True, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, text=True)
-        if kill_after is None:
-            out, _ = proc.communicate(timeout=300)
-            assert proc.returncode == 0
-            return json.loads(out.strip().splitlines()[-1])
-        start = time.monotonic()
-        while proc.poll() is None and not kill_after(results, time.monotonic() - start):
-            time.sleep(0.02)
-        os.killpg(proc.pid, signal.SIGKILL)  # the whole sweep: driver and its workers
-        proc.wait()
-        return None
-
-    def written(results):
-        return len(list(results.rglob("replicate-*.json")))
+        return _sweep_child(tiny_world, results, kill_after)
 
     child(tmp_path / "ref")
     reference = _records_without_timing(tmp_path / "ref")
