@@ -264,6 +264,31 @@ worker = os.getppid()
 resource.prlimit(worker, resource.RLIMIT_NOFILE, (64, 64))  # every later run inherits it
 return chance(inp)'''
 
+TAMPER_SCHEDULER = '''
+os.sched_setscheduler(os.getppid(), os.SCHED_IDLE, os.sched_param(0))  # later runs starve
+return chance(inp)'''
+
+INIT_ATTACH = '''
+import ctypes, signal
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.ptrace(16, 1, None, None) == 0:  # PTRACE_ATTACH to the sandbox's init
+    raise RuntimeError("attached to the sandbox's init, which outlives every run")
+os.kill(1, signal.SIGKILL)
+return chance(inp)'''
+
+CLOSED_TMP = '''
+os.makedirs("/tmp/.cache/kept")
+with open("/tmp/.cache/kept/poison", "w") as out:
+    out.write("for the next method")
+os.chmod("/tmp/.cache/kept", 0o500)  # its owner, without CAP_DAC_OVERRIDE, cannot empty it
+os.chmod("/tmp/.cache", 0o500)
+return chance(inp)'''
+
+TMP_READER = '''
+if os.path.exists("/tmp/.cache/kept/poison"):
+    raise RuntimeError("read what the previous run left")
+return chance(inp)'''
+
 
 def test_a_run_cannot_reach_other_runs_through_the_cache_its_worker_or_its_area(
         tiny_world, tiny_task, tmp_path, monkeypatch) -> None:
@@ -289,16 +314,23 @@ def test_a_run_cannot_reach_other_runs_through_the_cache_its_worker_or_its_area(
              "forking-survivor": (FORKING_SURVIVOR, "ok", ""),
              "area-vandal": (AREA_VANDAL, None, ""),
              "fifo-log": (FIFO_LOG, "failed", "WorkerDied"),
-             "tamper": (TAMPER, "failed", "WorkerTampered")}
+             "tamper": (TAMPER, "failed", "WorkerTampered"),
+             "tamper-scheduler": (TAMPER_SCHEDULER, "failed", "WorkerTampered"),
+             "init-attach": (INIT_ATTACH, "ok", ""),
+             "closed-tmp": (CLOSED_TMP, "ok", "")}
+    followers = {"closed-tmp": ["tmp-reader"]}  # runs between the attacker and naive
+    tiny_world.add_submission("tmp-reader", attacker("tmp-reader", TMP_READER))
     for name, (body, _, _) in table.items():
         tiny_world.add_submission(name, attacker(name, body))
     for name, (_, status, reason) in table.items():
         results = tmp_path / name
-        runs = [RunSpec(TINY_SUITE, TINY_TASK, name, 0), RunSpec(TINY_SUITE, TINY_TASK,
-                                                                "naive", 0)]
+        methods = [name, *followers.get(name, []), "naive"]
+        runs = [RunSpec(TINY_SUITE, TINY_TASK, m, 0) for m in methods]
         summary = Harness(results, workers=1, progress=False).run(runs, {TINY_TASK: spec})
-        assert summary.done + len(summary.failed) == 2, name
+        assert summary.done + len(summary.failed) == len(methods), name
         records = {r.method: r for r in iter_records(results)}
+        for follower in followers.get(name, []):
+            assert records[follower].status == "ok", (name, records[follower].error)
         if status is not None:
             attack = records[name]
             assert attack.status == status, (name, attack.error)

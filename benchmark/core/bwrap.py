@@ -53,8 +53,11 @@ BWRAP, NONE = "bwrap", "none"
 # Every namespace, a user namespace of its own in which the sandbox can create no other, and
 # no capabilities (as root, bwrap would otherwise keep them, and with CAP_SYS_ADMIN a run
 # could remount its read-only view writable).
+# The sandboxed process is the namespace's init itself (--as-pid-1): bwrap's own init stayed
+# dumpable, so a run could ptrace it, take its descriptors and outlive every kill(-1); the
+# worker is not dumpable, and as init it cannot be killed from inside the namespace.
 ISOLATION = ("--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
-             "--die-with-parent", "--new-session")
+             "--die-with-parent", "--new-session", "--as-pid-1")
 ENV_SWITCH = "W2S_BENCH_SANDBOX"      # "none" to run without one; "bwrap" to insist on one
 RUN_AREA = "/w2s/run"                 # a worker's run area, inside its sandbox
 RUN_AREA_RUN = f"{RUN_AREA}/run"      # the current run's scratch folder, inside
@@ -224,8 +227,9 @@ def write_launcher(policy: SandboxPolicy, folder: Path, log: Path | None = None)
     folder.mkdir(parents=True, exist_ok=True)
     script = folder / "python-in-sandbox"
     command = shlex.join([*policy.argv(), sys.executable])
-    errors = f" 2>>{shlex.quote(str(log))}" if log is not None else ""
-    script.write_text(f"#!/bin/sh\nexec {command} \"$@\"{errors}\n", encoding="utf-8")
+    # no standard input, and its output and errors to its log (never the driver's terminal)
+    output = f" </dev/null >>{shlex.quote(str(log))} 2>&1" if log is not None else " </dev/null"
+    script.write_text(f"#!/bin/sh\nexec {command} \"$@\"{output}\n", encoding="utf-8")
     script.chmod(0o755)
     return script
 

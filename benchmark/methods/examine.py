@@ -216,8 +216,10 @@ def examine_in_sandbox(wanted: list[Wanted], taken: dict[str, str]) -> list[Exam
             why = f"the examination took longer than {timeout} s"
             return [Examined(name=w.name, problem=f"could not be examined: {why}") for w in wanted]
     try:
+        if done.returncode != 0:  # an examiner that did not finish did not write its answer
+            raise ValueError(f"exit {done.returncode}")
         found = {e.name: e for e in TypeAdapter(list[Examined]).validate_json(done.stdout)}
-    except ValidationError:
+    except (ValidationError, ValueError):
         tail = " ".join(done.stderr.strip().splitlines()[-3:])[-400:]
         why = f"the sandboxed examination failed (exit {done.returncode}): {tail}"
         return [Examined(name=w.name, problem=f"could not be examined: {why}") for w in wanted]

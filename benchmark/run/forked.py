@@ -91,11 +91,12 @@ def run_forked(plugin: PluginRef, config: dict[str, Any], inp: MethodInput,
         os.close(read_end)
     reap_strays()
     output = _parse(data, status, rows, classes, limits)  # before /tmp is emptied: is it full?
-    clear_run_leftovers()
-    if (after := worker_state()) != before:  # it reached into its worker: fail it, replace
+    kept = clear_run_leftovers()
+    if (after := worker_state()) != before or kept:  # it reached into its worker: replace it
+        what = describe_change(before, after) or f"{', '.join(kept)} could not be emptied"
         output = failed_output("WorkerTampered", f"the run changed its worker process "
-                               f"({describe_change(before, after)}), which every later run "
-                               "would inherit; the worker was replaced")
+                               f"({what}), which every later run would inherit; the worker "
+                               "was replaced")
     from benchmark.core.provenance import hardware
 
     return encode(output.but(token=token, hardware=hardware()))

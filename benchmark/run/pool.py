@@ -31,10 +31,11 @@ from typing import Any
 from benchmark.core.bwrap import RUN_AREA, RUN_AREA_RUN
 from benchmark.core.errors import W2SBenchError
 from benchmark.core.exiting import exit_now
+from benchmark.run.claims import pid_alive
 from benchmark.run.forked import NO_RUN_LIMITS, RunLimits
 from benchmark.run.report import ReportError, RunOutput, decode, failed_output, max_frame_bytes
 from benchmark.run.sandbox import SPAWN_LOCK, RunSandbox, move_in, move_out, startup_log
-from benchmark.run.usage import MAX_FILES, disk_mb, log_tail, tree_usage
+from benchmark.run.usage import MAX_FILES, disk_mb, log_tail, tail_lines, tree_pids, tree_usage
 from benchmark.run.worker import init_worker
 
 POLL_SECONDS = 0.1
@@ -170,11 +171,8 @@ class _Worker:
         driver's)."""
         if self.area is None:
             return ""
-        try:
-            lines = startup_log(self.area).read_text(errors="replace").strip().splitlines()
-        except OSError:
-            return ""
-        return "; its last words: " + " | ".join(lines[-3:])[-600:] if lines else ""
+        lines = tail_lines(startup_log(self.area), 3).strip().splitlines()
+        return "; its last words: " + " | ".join(lines)[-600:] if lines else ""
 
     def stale(self) -> bool:
         """Whether this idle worker has sent something no job asked for."""
@@ -184,9 +182,19 @@ class _Worker:
             return True
 
     def kill(self) -> None:
+        """Kill the worker and everything in its sandbox, and wait until all of it is gone:
+        a run's folder moves out only once nothing of the run is left to swap a link into
+        it. (The worker is its namespace's init; once it is gone, so is the namespace.)"""
+        pids = tree_pids(self.process.pid) if self.process.is_alive() else []
         if self.process.is_alive():
             self.process.kill()
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
         self.process.join(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(pid_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.01)
         self.conn.close()
 
 

@@ -26,6 +26,7 @@ from benchmark.core.bwrap import (
     worker_policy,
     write_launcher,
 )
+from benchmark.core.confine import empty_folder
 from benchmark.core.storage import atomic_write_text
 from benchmark.run.claims import pid_alive
 from benchmark.run.spec import SCRATCH
@@ -50,14 +51,8 @@ def move_in(scratch: Path, area: Path) -> None:
 
 def empty_area(area: Path) -> None:
     """Remove everything in a run area (what a run left beside or instead of its folder:
-    files, links, pipes), never following a link."""
-    with contextlib.suppress(FileNotFoundError), os.scandir(area) as entries:
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
+    files, links, pipes, folders it closed), never following a link."""
+    empty_folder(area)
 
 
 def _origin(area: Path) -> Path:

@@ -92,12 +92,17 @@ LOG_BYTES = 65536  # of a run's log, read from its end
 
 
 def log_tail(scratch: Path) -> str:
-    """The last lines of a run's log. The run wrote it, so it is opened without following a
+    """The last lines of a run's log (see :func:`tail_lines`)."""
+    return tail_lines(scratch / LOG_FILE, LOG_TAIL_LINES)
+
+
+def tail_lines(path: Path, lines: int) -> str:
+    """The last ``lines`` lines of a file a run could write: opened without following a
     link or waiting on a pipe, read only if it is a plain file, and only its end."""
     import stat
 
     try:
-        fd = os.open(scratch / LOG_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return ""
     try:
@@ -110,5 +115,19 @@ def log_tail(scratch: Path) -> str:
         return ""
     finally:
         os.close(fd)
-    lines = data.decode("utf-8", errors="replace").splitlines()
-    return "\n".join(lines[-LOG_TAIL_LINES:])
+    return "\n".join(data.decode("utf-8", errors="replace").splitlines()[-lines:])
+
+
+def tree_pids(pid: int) -> list[int]:
+    """``pid`` and every process below it, as the tree is now."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as out:
+                    todo += [int(k) for k in out.read().split()]
+        except (OSError, ValueError):
+            continue
+    return found

@@ -59,6 +59,9 @@ def main() -> None:
     parser.add_argument("--modes", default="cold,warm")
     parser.add_argument("--warm-rounds", type=int, default=3,
                         help="warm jobs per side, alternating (the machines are noisy)")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="warm: one feature cache both sides use, already filled (e.g. "
+                             "~/.cache/w2s-bench after a run), instead of priming one each")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="w2s-default-job-"))
     old_root = work / "old"
@@ -72,7 +75,9 @@ def main() -> None:
             for attempt in range(args.warm_rounds if mode == "warm" else 1):
                 for name, root in paths.items():
                     cache = work / f"cache-{name}"
-                    if mode == "cold":
+                    if mode == "warm" and args.cache is not None:
+                        cache = args.cache
+                    elif mode == "cold":
                         cache = work / f"cache-{name}-cold"
                     elif not cache.exists():  # warm: the features a cold run left, or make them
                         cold = work / f"cache-{name}-cold"
@@ -89,6 +94,13 @@ def main() -> None:
             rounds = f" (mean of {len(times[mode, 'new'])})" if len(times[mode, "new"]) > 1 else ""
             print(f"{mode:<6} {old:>14.1f} s {new:>12.1f} s {old / new:>6.2f}x   "
                   f"{agreement(work / f'{mode}-old-0', work / f'{mode}-new-0')}{rounds}")
+            if len(times[mode, "new"]) > 1:
+                median = {n: sorted(times[mode, n])[len(times[mode, n]) // 2]
+                          for n in ("old", "new")}
+                print(f"{'':<6} medians {median['old']:.1f} s and {median['new']:.1f} s: "
+                      f"{median['old'] / median['new']:.2f}x; every job: "
+                      + ", ".join(f"{n} {' '.join(f'{t:.1f}' for t in times[mode, n])}"
+                                  for n in ("old", "new")))
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(old_root)], cwd=ROOT,
                        check=False, capture_output=True)
