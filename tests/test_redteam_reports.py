@@ -38,37 +38,39 @@ pytestmark = pytest.mark.skipif(
     bool(bwrap_works()) and not os.environ.get("CI"),
     reason=f"no sandbox on this machine ({bwrap_works()})")
 
-SPRAY = '''
+# what every channel attack starts with: the descriptors above 2 of the given kinds
+CHANNELS = '''
+def channels(*kinds):
+    for fd in map(int, os.listdir("/proc/self/fd")):
+        try:
+            kind = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if fd > 2 and kind.startswith(kinds):
+            yield fd
+'''
+
+SPRAY = CHANNELS + '''
 import pickle
 class Payload:
     def __reduce__(self):
-        return (open, ({marker!r}, "w"))
+        return (open, (MARKER, "w"))
 blob = pickle.dumps(Payload())
 message = len(blob).to_bytes(4, "big") + blob  # a multiprocessing Connection message
-for fd in map(int, os.listdir("/proc/self/fd")):
+for fd in channels("pipe:", "socket:"):
     try:
-        kind = os.readlink(f"/proc/self/fd/{{fd}}")
+        os.set_blocking(fd, False)
+        os.write(fd, message)
     except OSError:
-        continue
-    if fd > 2 and kind.startswith(("pipe:", "socket:")):
-        try:
-            os.set_blocking(fd, False)
-            os.write(fd, message)
-        except OSError:
-            pass
+        pass
 return chance(inp)'''
 
-SECOND_REPORT = '''
-for fd in map(int, os.listdir("/proc/self/fd")):
+SECOND_REPORT = CHANNELS + '''
+for fd in channels("pipe:"):
     try:
-        kind = os.readlink(f"/proc/self/fd/{{fd}}")
+        os.write(fd, FRAME)
     except OSError:
-        continue
-    if fd > 2 and kind.startswith("pipe:"):
-        try:
-            os.write(fd, {frame!r})
-        except OSError:
-            pass
+        pass
 return chance(inp)'''
 
 NOT_AN_ARRAY = '''
@@ -77,25 +79,14 @@ class Payload:
         return (open, ({marker!r}, "w"))
 return Payload()'''
 
-OVERSIZED = '''
+OVERSIZED = CHANNELS + '''
 junk = b"x" * (1 << 20)
-for fd in map(int, os.listdir("/proc/self/fd")):
+for fd in channels("pipe:"):
     try:
-        kind = os.readlink(f"/proc/self/fd/{fd}")
+        for _ in range(64):
+            os.write(fd, junk)
     except OSError:
-        continue
-    if fd > 2 and kind.startswith("pipe:"):
-        try:
-            for _ in range(64):
-                os.write(fd, junk)
-        except OSError:
-            pass
-return chance(inp)'''
-
-BIG_FILE = '''
-with open("big.bin", "wb") as out:
-    for _ in range(64):
-        out.write(b"x" * (1 << 20))
+        pass
 return chance(inp)'''
 
 MANY_FILES = '''
@@ -111,6 +102,7 @@ with open("{folder}/fill.bin", "wb") as out:
     for _ in range(64):
         out.write(b"x" * (1 << 20))
 return chance(inp)'''
+BIG_FILE = FILL_TMP.format(folder=".")  # in its scratch folder: one file past disk_mb
 
 FORK_MANY = '''
 import time
@@ -161,9 +153,9 @@ def test_nothing_a_run_sends_back_is_unpickled_and_one_report_counts(
     n_test = tiny_task.splits.test
     frame = encode(RunOutput(probs=np.full((n_test, 2), 0.5)))
     table = {
-        "fd-spray": (SPRAY.format(marker=str(marker)), "InvalidReport",
+        "fd-spray": (SPRAY.replace("MARKER", repr(str(marker))), "InvalidReport",
                      "not a W2S-Bench run report"),
-        "second-report": (SECOND_REPORT.format(frame=frame), "InvalidReport",
+        "second-report": (SECOND_REPORT.replace("FRAME", repr(frame)), "InvalidReport",
                           "more than one report"),
         "not-an-array": (NOT_AN_ARRAY.format(marker=str(marker)), "InvalidOutput",
                          "not an array of probabilities"),
@@ -221,7 +213,7 @@ def test_each_resource_limit_stops_its_run_and_names_itself(
         assert value in record.error.message and "resources." in record.error.message, \
             (name, record.error.message)
     # nothing over the limit stays on disk: a run stopped for its disk has no folder left
-    assert not list((results / ".scratch").rglob("*.bin"))
+    assert not list((results / ".scratch").rglob("*.bin"))  # fill.bin, part-*.bin
     assert records["naive"].metrics == next(iter_records(clean)).metrics
 
 
