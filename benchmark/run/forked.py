@@ -14,7 +14,6 @@ import os
 import resource
 import select
 import signal
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,15 +56,14 @@ NO_RUN_LIMITS = RunLimits()
 
 
 def run_forked(plugin: PluginRef, config: dict[str, Any], inp: MethodInput,
-               threads: int | None, token: str, limits: RunLimits = NO_RUN_LIMITS,
-               close_in_run: Callable[[], None] = lambda: None) -> bytes:
+               threads: int | None, token: str, limits: RunLimits = NO_RUN_LIMITS) -> bytes:
     """Run one job in a fork of this worker; return the report this worker sends on.
 
-    The run gets a pipe of its own for its one report and nothing else: ``close_in_run``
-    closes the worker's connection to the driver in the fork before plugin code runs. What
-    comes back through the pipe is parsed as data (:mod:`benchmark.run.report`), one frame
-    exactly; a run that dies without reporting is reported as WorkerDied. The worker itself
-    never imports plugin code."""
+    The run gets a pipe of its own for its one report and nothing else: before plugin code
+    runs, the fork closes every pipe and socket it inherited, the worker's connection to
+    the driver among them. What comes back through the pipe is parsed as data
+    (:mod:`benchmark.run.report`), one frame exactly; a run that dies without reporting is
+    reported as WorkerDied. The worker itself never imports plugin code."""
     rows, classes = len(inp.test_ids), inp.num_classes
     prevent_tracing()  # a run cannot read or write this process's memory
     before = worker_state()
@@ -75,7 +73,6 @@ def run_forked(plugin: PluginRef, config: dict[str, Any], inp: MethodInput,
         code = 1
         try:
             os.close(read_end)
-            close_in_run()
             close_channels(keep=write_end)
             die_with_parent()
             apply_run_limits(limits)

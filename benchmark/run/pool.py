@@ -80,8 +80,7 @@ def _worker_main(conn: Connection, threads: int, sandboxed: bool,
             inp = run_area_input(inp, Path(RUN_AREA_RUN), feature_fd)
         inp = with_worker_features(inp)
         try:
-            report = run_forked(plugin, config, inp, run_threads, token, limits,
-                                close_in_run=lambda: os.close(conn.fileno()))
+            report = run_forked(plugin, config, inp, run_threads, token, limits)
         finally:
             if feature_fd is not None:
                 os.close(feature_fd)
@@ -252,8 +251,9 @@ class WorkerPool:
         raise W2SBenchError(f"a worker could not start ({why}); see docs/integrity.md")
 
     def _replace(self, worker: _Worker) -> _Worker:
-        index = self._workers.index(worker)
+        """Kill ``worker`` (and all of its sandbox) and start a new one in its slot."""
         worker.kill()
+        index = self._workers.index(worker)
         self._workers[index] = self._new_worker(index)
         return self._workers[index]
 
@@ -356,11 +356,10 @@ class WorkerPool:
         """Kill and replace ``worker``; its run becomes a failure with its log's last lines."""
         assert worker.job is not None
         scratch = worker.job.scratch
-        worker.kill()
+        self._replace(worker)
         worker.finish()
+        worker.job = None
         tail = log_tail(scratch)  # the folder stays: a finetune's checkpoints resume the rerun
-        index = self._workers.index(worker)
-        self._workers[index] = self._new_worker(index)
         return failed_output(kind, message, tail)
 
     def close(self) -> None:

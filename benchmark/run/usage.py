@@ -21,13 +21,13 @@ class TreeUsage:
 def tree_usage(pid: int, sandboxed: bool) -> TreeUsage | None:
     """Resident set size (MB) of a worker's process tree and the tasks of its run (Linux).
 
-    Unsandboxed, ``pid`` is the worker and everything below it is the run's. Sandboxed,
-    ``pid`` is bubblewrap, its one child the sandbox's init, and the init's children the
-    worker and whatever a run left to it: the worker is the oldest of them (no run can start
-    a process before its worker), and every task under the init but the worker's own
-    threads is the run's, whatever it is named. None without /proc."""
+    Unsandboxed, ``pid`` is the worker; sandboxed, ``pid`` is bubblewrap and its one child
+    the worker, which is the sandbox's init (``--as-pid-1``), so whatever a run starts, left
+    running or orphaned, is below the worker. Every task below the worker is the run's,
+    whatever it is named. None without /proc."""
     total, run_tasks = 0, 0
     todo = [(pid, "plumbing" if sandboxed else "worker")]
+    below = {"plumbing": "worker", "worker": "run", "run": "run"}
     seen: set[int] = set()
     while todo:
         current, role = todo.pop()
@@ -38,30 +38,16 @@ def tree_usage(pid: int, sandboxed: bool) -> TreeUsage | None:
             with open(f"/proc/{current}/statm", encoding="ascii") as statm:
                 total += int(statm.read().split()[1])
             threads = os.listdir(f"/proc/{current}/task")
-            kids: list[int] = []
             for task in threads:
                 with open(f"/proc/{current}/task/{task}/children", encoding="ascii") as out:
-                    kids += [int(k) for k in out.read().split()]
+                    todo += [(int(kid), below[role]) for kid in out.read().split()]
         except (OSError, ValueError, IndexError):
             if current == pid:
                 return None
             continue
         if role == "run":
             run_tasks += len(threads)
-        if role == "plumbing" and current != pid:  # the init: its oldest child is the worker
-            kids.sort(key=_started)
-            todo += [(kid, "worker" if i == 0 else "run") for i, kid in enumerate(kids)]
-        else:
-            todo += [(kid, "plumbing" if role == "plumbing" else "run") for kid in kids]
     return TreeUsage(total * os.sysconf("SC_PAGE_SIZE") / 2**20, run_tasks)
-
-
-def _started(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, ValueError, IndexError):
-        return 0
 
 
 def disk_mb(folder: Path, max_files: int = MAX_FILES) -> float | None:
