@@ -88,7 +88,8 @@ def _relative(origin: str) -> str:
 def cmd_freeze(args: argparse.Namespace) -> int:
     from benchmark.assets.catalog import ensure_fetched
     from benchmark.labels.freeze import freeze_ceilings, freeze_task
-    from benchmark.labels.frozen import has_ceilings
+    from benchmark.labels.frozen import has_ceilings, load_references
+    from benchmark.labels.protocol import freeze_report
     from benchmark.tasks.requirements import required_assets
     from benchmark.tasks.spec import TASKS, suite_tasks
 
@@ -117,6 +118,7 @@ def cmd_freeze(args: argparse.Namespace) -> int:
         lock = freeze_task(spec, force=args.force, progress=not args.no_progress)
         print(f"froze {spec.id} (version {spec.version}, {lock.replicates} replicates) "
               f"→ tasks/frozen/{spec.id}/")
+        print("\n".join(freeze_report(spec, load_references(spec).replicates)))
     return 0
 
 

@@ -19,11 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from benchmark import __version__
+from benchmark.core.controls import Controls
 from benchmark.core.errors import IntegrityError, SpecError
 from benchmark.core.metrics import accuracy, auroc
 from benchmark.core.provenance import hardware, package_versions
 from benchmark.finetune.fit import fit_classifier
 from benchmark.finetune.trainer import FinetuneConfig
+from benchmark.labels.controls import label_free_accuracy, self_training_accuracy
 from benchmark.labels.frozen import (
     LayerChoice,
     Lock,
@@ -50,9 +52,11 @@ from benchmark.labels.kinds import (
 from benchmark.labels.layers import choose_layer
 from benchmark.labels.locking import lock_student, locked_folder
 from benchmark.labels.pairwise import fit_pairwise_supervisor
+from benchmark.labels.protocol import check_capability_gap, check_equal_gold
 from benchmark.labels.supervisors import (
     Predictor,
     fit_finetuned_supervisor,
+    fit_probe_supervisor,
     fit_weak_supervisor,
 )
 from benchmark.labels.systematic import fit_blind_supervisor, fit_keyword_supervisor
@@ -63,6 +67,7 @@ from benchmark.tasks.checkpoints import model_checkpoint
 from benchmark.tasks.kinds import task_probe_config
 from benchmark.tasks.spec import TaskSpec
 from benchmark.tasks.splits import ExamplePool, draw_splits, example_pool, replicate_seed
+from benchmark.tasks.supervisors import resolve
 from benchmark.training.probe import one_hot, soft_cross_entropy, train_probe
 
 
@@ -141,8 +146,15 @@ def fit_supervisor(spec: TaskSpec, model: str, pool: ExamplePool, features: np.n
     if weak_is_finetuned(spec):
         return fit_finetuned_supervisor(model, rows, targets, pool.texts, spec.finetune, seed,
                                         len(spec.label_names))
-    return fit_weak_supervisor(model, rows, targets, spec.weak_c_of(model), pool.texts,
-                               features, seed, len(spec.label_names))
+    definition = (resolve(spec.weak_supervisor)
+                  if spec.weak_supervisor is not None and model == spec.weak_model else None)
+    if definition is not None and definition.probe is not None:
+        assert features is not None, f"encoder supervisor {model!r} needs features"
+        return fit_probe_supervisor(features, rows, targets, definition.probe, seed,
+                                    len(spec.label_names))
+    c = definition.c if definition is not None and definition.c else spec.weak_c_of(model)
+    return fit_weak_supervisor(model, rows, targets, c, pool.texts, features, seed,
+                               len(spec.label_names))
 
 
 def weak_predictor(spec: TaskSpec, pool: ExamplePool, weak_features: np.ndarray | None,
@@ -238,6 +250,9 @@ def _freeze_replicate(spec: TaskSpec, pool: ExamplePool, k: int,
         more["shifted"] = shift_reference(stored["target"], ceiling_all[n_test:],
                                           pool.labels[rows["target"]], len(rows["U"]),
                                           _oracle(spec, pool, strong_features, rows, seed))
+    if spec.weak_supervisor is not None:
+        check_equal_gold(spec, len(rows["A"]), len(rows["B"]))
+        more["controls"] = _controls(spec, pool, features, strong_features, rows, seed)
     if spec.sandbag is not None:
         more["locked"] = make_locked_student(spec, pool, features[spec.weak_model], rows, seed,
                                              stored["test"], locked_folder(spec, k))
@@ -248,6 +263,22 @@ def _freeze_replicate(spec: TaskSpec, pool: ExamplePool, k: int,
         ceiling_auroc=auroc(ceiling_probs, gold_test),
         n_A=len(rows["A"]), n_B=len(rows["B"]), n_test=n_test, **more)
     return _Frozen(blob, ceiling_probs, reference, extras)
+
+
+def _controls(spec: TaskSpec, pool: ExamplePool, features: dict[str, np.ndarray | None],
+              strong_features: np.ndarray | None, rows: dict[str, np.ndarray],
+              seed: int) -> Controls:
+    """The weak ceiling (the supervisor fitted on gold B) and, in the probe regime, the
+    self-training control and the label-free floor (:mod:`benchmark.labels.controls`)."""
+    test, gold, classes = rows["test"], pool.labels, len(spec.label_names)
+    weak_ceiling = weak_predictor(spec, pool, features[spec.weak_model], rows["B"], seed)
+    controls = {"weak_ceiling_accuracy": accuracy(weak_ceiling(test), gold[test])}
+    if strong_features is not None and spec.pairwise is None:
+        controls["self_training_accuracy"] = self_training_accuracy(
+            strong_features, gold, rows, task_probe_config(spec), seed, classes)
+        controls["label_free_accuracy"] = label_free_accuracy(strong_features, gold, rows,
+                                                              seed, classes)
+    return Controls(**controls)
 
 
 def _oracle(spec: TaskSpec, pool: ExamplePool, strong_features: np.ndarray | None,
@@ -273,6 +304,8 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> L
     strong_features = _strong_features(spec, pool.texts, progress, layer and layer.layer)
     frozen = [_freeze_replicate(spec, pool, k, features, strong_features)
               for k in range(spec.replicates)]
+    if spec.weak_supervisor is not None:   # refused before a file is written
+        check_capability_gap(spec, [f.reference for f in frozen])
     references = References(task=spec.id, weak_model=spec.weak_model,
                             strong_model=spec.strong_model,
                             replicates=[f.reference for f in frozen], strong_layer=layer)

@@ -22,6 +22,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from benchmark.core.arrays import npy_bytes, read_npy
+from benchmark.core.controls import Controls
 from benchmark.core.errors import IntegrityError, SpecError
 from benchmark.core.paths import frozen_dir
 from benchmark.core.schema import validate
@@ -118,6 +119,7 @@ class ReplicateReference(BaseModel):
     locked: LockedStudent | None = None   # sandbagging tasks only
     shifted: ShiftReference | None = None  # shift tasks only
     ensemble: EnsembleReference | None = None  # tasks with several weak supervisors only
+    controls: Controls | None = None   # frozen under the equal-gold protocol only
 
 
 class LayerChoice(BaseModel):

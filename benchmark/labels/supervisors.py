@@ -1,8 +1,10 @@
 """Weak supervisors: the weak model trained on gold split A, predicting soft labels.
 
-A weak supervisor is a logistic regression (scikit-learn, deterministic L-BFGS) on the weak
-model's view of the text: tf-idf n-grams fitted on A for ``tfidf-logreg``, or the standardised
-frozen features of an encoder rung. A paper-scale ladder rung is instead finetuned on A, as
+A weak supervisor is fitted on the weak model's view of the text. A task that names a
+definition (``weak_supervisor``) gets its learner: the ceiling's linear probe on an encoder
+rung's features, or a logistic regression (scikit-learn, deterministic L-BFGS) on tf-idf
+n-grams. Older tasks fit a logistic regression on either view with the task's ``weak_c``.
+A paper-scale ladder rung is instead finetuned on A, as
 the original trains its weak models, with the task's recipe and the rung's own learning rate,
 eval batch size and checkpointing. Only the harness's freeze step calls this: it is the one
 place, besides the ceiling, where gold labels train anything.
@@ -25,7 +27,8 @@ from benchmark.finetune.trainer import FinetuneConfig
 from benchmark.models import MODELS
 from benchmark.models.hub_ladder import LADDER
 from benchmark.tasks.checkpoints import model_checkpoint
-from benchmark.training.probe import one_hot, soft_cross_entropy
+from benchmark.tasks.supervisors import ProbeRecipe
+from benchmark.training.probe import ProbeConfig, one_hot, soft_cross_entropy, train_probe
 
 Predictor = Callable[[np.ndarray], np.ndarray]
 
@@ -44,6 +47,15 @@ def fit_finetuned_supervisor(model: str, train_rows: np.ndarray, labels: np.ndar
                             [texts[i] for i in train_rows], one_hot(labels, classes), config, seed,
                             soft_cross_entropy)
     return lambda rows: fitted.predict_proba([texts[i] for i in rows])
+
+
+def fit_probe_supervisor(features: np.ndarray, train_rows: np.ndarray, labels: np.ndarray,
+                         recipe: ProbeRecipe, seed: int, classes: int = 2) -> Predictor:
+    """A defined encoder supervisor: the ceiling's linear probe trainer on its features."""
+    config = ProbeConfig(epochs=recipe.epochs, batch_size=recipe.batch_size, lr=recipe.lr,
+                         weight_decay=recipe.weight_decay)
+    probe = train_probe(features[train_rows], one_hot(labels, classes), config, seed)
+    return lambda rows: probe.predict_proba(features[rows])
 
 
 def _every_class(pipeline, inputs, classes: int) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from benchmark.core.arrays import checked_npy, npy_bytes
+from benchmark.core.controls import Controls
 from benchmark.core.errors import IntegrityError, SpecError
 from benchmark.core.schema import read_json_model
 from benchmark.core.storage import atomic_write_bytes, atomic_write_json, sha256_bytes
@@ -77,6 +78,10 @@ class Metrics(_Strict):
     # source-trained ceiling's accuracy there), and the several-supervisor scores
     shifted: PartScore | None = None
     ensemble: EnsembleScore | None = None
+    # tasks frozen under the equal-gold protocol: the weak ceiling and the controls, copied
+    # from the task's references so the board reads them from records alone
+    controls: Controls | None = None
+    n_test: int | None = Field(default=None, ge=1)
 
 
 class Region(_Strict):
@@ -232,7 +237,7 @@ def record_json(record: RunRecord) -> dict[str, Any]:
         for key, unset in (("shift_target", None), ("supervisors", None), ("pairwise", False)):
             if data["setting"].get(key) == unset:
                 data["setting"].pop(key, None)
-    for key in ("parts", "elicitation", "shifted", "ensemble"):
+    for key in ("parts", "elicitation", "shifted", "ensemble", "controls", "n_test"):
         if data.get("metrics") and data["metrics"].get(key) is None:
             data["metrics"].pop(key, None)
     if data["provenance"].get("sandbox_binary") is None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +22,7 @@ from benchmark.datasets.hub import HUB_DATASETS
 from benchmark.models import MODELS
 from benchmark.models.hub_ladder import rung_of
 from benchmark.tasks.adversarial import Conflict, Sandbag, SliceRule, SupervisorRule
+from benchmark.tasks.dataset_ref import SLUG, DatasetRef
 from benchmark.tasks.kinds import (
     Pairwise,
     Shift,
@@ -30,86 +30,11 @@ from benchmark.tasks.kinds import (
     check_kind_fields,
     check_kinds,
 )
-
-SLUG = r"^[a-z0-9][a-z0-9._-]*$"
+from benchmark.tasks.supervisors import check_task_definition, resolve
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-COLUMN_FIELDS = ("text", "template", "label", "label_map")
-FILE_FIELDS = ("path", "sha256", "format", *COLUMN_FIELDS)
-DECLARED_FIELDS = (*FILE_FIELDS, "config", "hub_splits")   # hashed only where set
-
-
-class DatasetRef(_Strict):
-    """Which data. Read by a registered formatter: an asset, or a hub dataset at a revision
-    (a hub task draws A and B from the source's train split and test from its test split).
-    Read by the column mapping declared here (``label`` set): a local file pinned by its
-    sha256, a file inside an asset (``path``), or any hub dataset (``config``,
-    ``hub_splits``)."""
-
-    source: Literal["asset", "hub", "file"]
-    name: str = Field(pattern=SLUG, max_length=80)
-    asset: str | None = None
-    hub_id: str | None = None
-    revision: str | None = None
-    config: str | None = None          # hub by columns: the dataset's config (subset)
-    hub_splits: dict[Literal["train", "test"], str] | None = None  # our split → the source's
-    path: str | None = None            # file: relative to the checkout root, or absolute
-    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-    format: Literal["csv", "tsv", "jsonl", "parquet"] | None = None   # default: the suffix
-    text: str | None = None            # the text column ...
-    template: str | None = None        # ... or a template over columns: "{question} {answer}"
-    label: str | None = None           # the label column
-    label_map: dict[str, str | None] | None = None   # stored value → class name (None: drop)
-
-    @model_validator(mode="after")
-    def _pinned(self) -> DatasetRef:
-        if self.source == "asset" and not self.asset:
-            raise ValueError("an asset dataset needs `asset`")
-        if self.source == "hub" and not (self.hub_id and self.revision
-                                         and re.fullmatch(r"[0-9a-f]{40}", self.revision)):
-            raise ValueError("a hub dataset needs `hub_id` and a pinned `revision` (a 40-hex "
-                             "commit; `w2s-bench pin NAME` finds the current one)")
-        declared = any(getattr(self, f) is not None for f in COLUMN_FIELDS)
-        allowed = {"file": FILE_FIELDS, "asset": FILE_FIELDS if declared else (),
-                   "hub": (*COLUMN_FIELDS, "config", "hub_splits") if declared else ()}
-        stray = [f for f in DECLARED_FIELDS
-                 if getattr(self, f) is not None and f not in allowed[self.source]]
-        if stray:
-            how = " read by a registered formatter" if not declared else ""
-            raise ValueError(f"{', '.join(stray)}: not for a `source: {self.source}` "
-                             f"dataset{how} (file fields go with `source: file`, or with "
-                             "`source: asset` plus `path`; hub columns with `label`)")
-        if self.source == "file" and not (self.path and self.sha256 and self.label):
-            raise ValueError("a file dataset needs `path`, `sha256` (`sha256sum FILE`) and "
-                             "`label` (the label column)")
-        if self.source == "asset" and declared and not (self.path and self.label):
-            raise ValueError("an asset dataset read by columns needs `path` (the file inside "
-                             "the asset) and `label` (the label column)")
-        if self.source == "hub" and declared and not self.label:
-            raise ValueError("a hub dataset read by columns needs `label` (the label column)")
-        if self.source == "file" or declared:
-            self._one_text_field(f"a {self.source} dataset read by columns")
-        return self
-
-    def _one_text_field(self, what: str) -> None:
-        if (self.text is None) == (self.template is None):
-            raise ValueError(f"{what} needs one of `text` (the text column) or `template` "
-                             "(e.g. \"{question} {answer}\")")
-
-    @property
-    def by_columns(self) -> bool:
-        """Read by the column mapping in the YAML rather than by a registered formatter."""
-        return self.label is not None
-
-    def hashed(self) -> dict:
-        """The fields the task hash covers: file fields only where set, so adding them left
-        the hash of every asset and hub task as it was."""
-        content = self.model_dump(mode="json")
-        return {k: v for k, v in content.items() if k not in DECLARED_FIELDS or v is not None}
 
 
 class SplitSizes(_Strict):
@@ -173,6 +98,7 @@ class Resources(_Strict):
 
 ADVERSARIAL = ("slice", "supervisor", "conflict", "sandbag")
 KINDS = ("shift", "weak_models", "pairwise")   # benchmark.tasks.kinds
+PROTOCOL = ("weak_supervisor", "gap_exception")   # added with the equal-gold protocol
 
 
 class TaskSpec(_Strict):
@@ -184,6 +110,9 @@ class TaskSpec(_Strict):
     balance: bool = True
     splits: SplitSizes
     weak_model: str
+    # the supervisor's one definition (tasks/supervisors/*.yaml), NAME@VERSION; hashed as
+    # resolved, and only where set
+    weak_supervisor: str | None = Field(default=None, max_length=90)
     strong_model: str
     regime: Literal["probe", "finetune"]
     finetune: FinetuneSettings | None = None  # required by (and only for) the finetune regime
@@ -201,6 +130,9 @@ class TaskSpec(_Strict):
     shift: Shift | None = None
     weak_models: dict[str, WeakMember] | None = Field(default=None, min_length=2, max_length=16)
     pairwise: Pairwise | None = None
+    # why a task whose capability gap is not clearly positive is kept (freeze refuses it
+    # otherwise; the board marks it); hashed only where set
+    gap_exception: str | None = Field(default=None, min_length=10, max_length=500)
     # the same task without its adversarial setting, shown beside it on the site (not hashed)
     compare_with: str | None = Field(default=None, pattern=SLUG, max_length=80)
 
@@ -254,9 +186,13 @@ class TaskSpec(_Strict):
         # a probe task's absent `finetune` block is left out too, so adding the finetune
         # regime did not change the hash of any task frozen before it
         skip = {"resources", "compare_with"} | {
-            name for name in ("finetune", *ADVERSARIAL, *KINDS) if getattr(self, name) is None}
+            name for name in ("finetune", *ADVERSARIAL, *KINDS, *PROTOCOL)
+            if getattr(self, name) is None}
         content = self.model_dump(mode="json", exclude=skip)
         content["dataset"] = self.dataset.hashed()
+        if self.weak_supervisor is not None:
+            content["weak_supervisor"] = {"name": self.weak_supervisor,
+                                          **resolve(self.weak_supervisor).hashed()}
         if self.finetune is not None and self.finetune.train_last_blocks is None:
             del content["finetune"]["train_last_blocks"]  # added later: old hashes hold
         # a hub-ladder model is pinned by the ladder, not the task: hash the pin too, so
@@ -303,6 +239,8 @@ def parse_task(path: Path) -> TaskSpec:
                             f"{spec.dataset.name!r} is read from asset {expected!r}.")
     weak_kind = MODELS.get(spec.weak_model).kind
     check_kinds(path, spec)
+    if spec.weak_supervisor is not None:
+        check_task_definition(path, spec)
     if (weak_kind == "rule") != bool(spec.supervisor and spec.supervisor.keywords):
         raise SpecError(f"{path}: a keyword rule is declared as `weak_model: keyword-rule` "
                         "with `supervisor: {keywords: ...}`, the one with the other")
