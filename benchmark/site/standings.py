@@ -33,6 +33,15 @@ from benchmark.core.paired import (
 )
 from benchmark.site.diagnosis import DiagnosticSummary, over_tasks, summarize
 from benchmark.site.frame import Row
+from benchmark.site.protocol import (
+    ControlLine,
+    TaskControls,
+    above_floor,
+    control_lines,
+    median,
+    pgr_of_means,
+    task_controls,
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,9 @@ class Entry:
     missing: tuple[str, ...] = ()
     unsandboxed: bool = False     # some run had no sandbox (trusted code): marked on the site
     diagnostics: DiagnosticSummary | None = None   # mean over tasks of the task means
+    pgr_median: float | None = None    # over (task, replicate) units with a PGR
+    pgr_of_means: float | None = None  # mean over tasks of each task's PGR of mean accuracies
+    above_floor: float | None = None   # mean accuracy − max(weak, label-free floor)
 
 
 @dataclass(frozen=True)
@@ -76,10 +88,13 @@ class TaskResult:
     wall_s: float | None
     diagnostics: DiagnosticSummary | None = None   # mean over replicates
     misfit_gain: tuple[tuple[float, float], ...] = ()   # (misfit, gain) of each run that has them
+    pgr_median: float | None = None
+    pgr_of_means: float | None = None
+    small_gaps: int = 0   # replicates whose gap is under two standard errors (no PGR)
 
     @property
     def pgr_undefined(self) -> int:
-        return sum(p is None for p in self.pgrs)
+        return sum(p is None for p in self.pgrs) - self.small_gaps
 
 
 @dataclass(frozen=True)
@@ -95,6 +110,8 @@ class TaskSummary:
     ceiling_accuracy: Interval | None
     results: tuple[TaskResult, ...]
     weak_params: float | None = None   # the weak supervisor's parameters (None: tf-idf)
+    controls: TaskControls | None = None
+    regime: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,6 +126,8 @@ class SuiteBoard:
     failed_runs: tuple[dict, ...] = field(default=())
     comparisons: tuple[Comparison, ...] = field(default=())   # every pair of ranked entries
     detectable_pgr: float | None = None   # smallest difference found at 80% power (α .05)
+    controls: tuple[ControlLine, ...] = ()   # harness-side controls scored like methods
+    regimes: tuple[str, ...] = ()
 
 
 Key = tuple[str, int]  # (task, replicate)
@@ -186,7 +205,10 @@ def _entry(method: str, rows: list[Row], is_ref, tasks: list[str],
         flops_vs_naive=_ratio(flops, naive[0]), wall_s=wall,
         wall_vs_naive=_ratio(wall, naive[1]), peak_rss_mb=max(peaks) if peaks else None,
         missing=missing, unsandboxed=any(r.sandbox == "none" for r in ok),
-        diagnostics=over_tasks([diagnosed.get((task, method)) for (task,) in by_task]))
+        diagnostics=over_tasks([diagnosed.get((task, method)) for (task,) in by_task]),
+        pgr_median=median([r.pgr for r in ok]),
+        pgr_of_means=_mean([pgr_of_means(group) for group in by_task.values()]),
+        above_floor=above_floor(ok))
 
 
 def _with_intervals(entries: list[Entry], rows: list[Row], is_ref) -> list[Entry]:
@@ -252,7 +274,9 @@ def _task_summary(task: str, rows: list[Row]) -> TaskSummary:
             wall_s=_mean([r.wall_s for r in good]),
             diagnostics=summarize([r.diagnostics for r in good]),
             misfit_gain=tuple((r.diagnostics.misfit, r.diagnostics.gain) for r in good
-                              if r.diagnostics is not None)))
+                              if r.diagnostics is not None),
+            pgr_median=median(pgrs), pgr_of_means=pgr_of_means(good),
+            small_gaps=sum(r.small_gap for r in good)))
     results.sort(key=lambda r: (r.pgr is None, -(r.pgr.mean if r.pgr else 0), r.method))
     shas = sorted({(r.replicate, r.weak_labels_sha256) for r in rows})
     sizes = [r.strong_params for r in ok if r.strong_params is not None]
@@ -264,7 +288,8 @@ def _task_summary(task: str, rows: list[Row]) -> TaskSummary:
         strong_params=max(sizes) if sizes else None, weak_labels_sha256=tuple(shas),
         weak_accuracy=mean_ci([r.weak_accuracy for r in first_per_replicate]),
         ceiling_accuracy=mean_ci([r.ceiling_accuracy for r in first_per_replicate]),
-        results=tuple(results), weak_params=max(weak_sizes) if weak_sizes else None)
+        results=tuple(results), weak_params=max(weak_sizes) if weak_sizes else None,
+        controls=task_controls(first_per_replicate), regime=first.regime)
 
 
 def _not_comparable(odd: list[Row], ref_versions: dict[str, int]) -> tuple[dict, ...]:
@@ -301,6 +326,9 @@ def suite_board(suite: str, rows: list[Row]) -> SuiteBoard:
         tasks=summaries,
         ranked=tuple(ranked), comparisons=tuple(comparisons),
         detectable_pgr=minimum_detectable(comparisons),
+        controls=tuple(control_lines(list({(r.task, r.replicate): r for r in comparable
+                                           if r.status == "ok"}.values()))),
+        regimes=tuple(sorted({r.regime for r in comparable if r.regime})),
         incomplete=tuple(sorted((e for e in entries if e.missing),
                                 key=lambda e: (-e.tasks_covered, e.method))),
         not_comparable=_not_comparable([r for r in rows if not is_ref(r)], ref_versions),

@@ -96,6 +96,9 @@ def resolve(reference: str) -> SupervisorDefinition:
 def check_task_definition(path: Path, spec: Any) -> None:
     """A task's ``weak_supervisor`` exists and is defined on its ``weak_model``."""
     reference = spec.weak_supervisor or ""
+    if not REFERENCE.match(reference):
+        raise SpecError(f"{path}: `weak_supervisor` {reference!r}: write NAME@VERSION, e.g. "
+                        "tfidf-logreg@1")
     if reference not in SUPERVISORS:
         raise SpecError(f"{path}: `weak_supervisor`: {SUPERVISORS.unknown_message(reference)}")
     definition = resolve(reference)
