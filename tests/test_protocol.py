@@ -166,3 +166,22 @@ def test_board_leaves_small_gaps_out_and_reports_median_pgr_of_means_and_control
     assert lines["self-training control"].units == 3
     controls = board.tasks[0].controls
     assert controls.equal_gold and controls.small_gaps == 1 and controls.replicates == 4
+
+
+def test_kl_misfit_and_gain_on_a_worked_example() -> None:
+    from benchmark.core.diagnostics import diagnostics
+
+    student = np.array([[0.8, 0.2], [0.5, 0.5]])
+    weak = np.array([[0.6, 0.4], [0.5, 0.5]])
+    ceiling = np.array([[0.9, 0.1], [0.5, 0.5]])
+    out = diagnostics(student, weak, np.array([0, 1]), ceiling)
+
+    def kl(p, q):
+        return sum(a * np.log(a / b) for a, b in zip(p, q, strict=True))
+
+    assert out["misfit_kl"] == pytest.approx(kl([0.6, 0.4], [0.8, 0.2]) / 2, rel=1e-5)
+    weak_error = kl([0.9, 0.1], [0.6, 0.4]) / 2
+    student_error = kl([0.9, 0.1], [0.8, 0.2]) / 2
+    assert out["weak_error_kl"] == pytest.approx(weak_error, rel=1e-5)
+    assert out["gain_kl"] == pytest.approx(weak_error - student_error, rel=1e-5)
+    assert "misfit_kl" not in diagnostics(student, weak, np.array([0, 1]))  # no ceiling

@@ -13,6 +13,13 @@ Given, on one test split, the student's probabilities ``student``, the weak supe
   labels, misfit = d(student, weak), weak_error = d(weak, f*), student_error =
   d(student, f*), gain = weak_error − student_error. Under their assumptions (realisable
   target, convex strong class, student fitted to the weak model) gain ≥ misfit.
+- **the KL form** (Mulgund & Pabbaraju 2025, arXiv 2501.19105; Yao et al. 2025, arXiv
+  2502.01458), for students trained with cross-entropy, with the gold-trained ceiling's
+  predictions f_c as the realisable target (one-hot gold is outside any probe's reach):
+  misfit_kl = mean KL(weak ‖ student), the divergence cross-entropy to the weak labels
+  minimises; weak_error_kl = mean KL(f_c ‖ weak), student_error_kl = mean KL(f_c ‖
+  student), gain_kl = weak_error_kl − student_error_kl. Probabilities are clipped at 1e-6.
+  Only where the ceiling's predictions are given.
 - **knowledge regions** (Yang et al. 2025): weak-known (WK) / weak-unknown (WU) = weak right
   / wrong; strong-known (SK) / strong-unknown (SU) = ceiling right / wrong. For each of the
   four regions: its share of the test set and the student's accuracy in it.
@@ -42,6 +49,14 @@ def _sq_distance(a: np.ndarray, b: np.ndarray) -> float:
     return float(((a - b) ** 2).sum(axis=1).mean())
 
 
+def _kl(p: np.ndarray, q: np.ndarray) -> float:
+    """Mean over rows of KL(p ‖ q), both clipped at 1e-6 and renormalised."""
+    p = np.clip(p, 1e-6, 1.0)
+    q = np.clip(q, 1e-6, 1.0)
+    p, q = p / p.sum(axis=1, keepdims=True), q / q.sum(axis=1, keepdims=True)
+    return float((p * (np.log(p) - np.log(q))).sum(axis=1).mean())
+
+
 def diagnostics(student: np.ndarray, weak: np.ndarray, gold: np.ndarray,
                 ceiling: np.ndarray | None = None) -> dict[str, Any]:
     """The diagnostics above as a flat dict (regions only when ``ceiling`` is given)."""
@@ -66,7 +81,11 @@ def diagnostics(student: np.ndarray, weak: np.ndarray, gold: np.ndarray,
     }
     if ceiling is None:
         return out
-    c_right = np.asarray(ceiling).argmax(1) == gold
+    ceiling = np.asarray(ceiling, np.float64)
+    weak_kl, student_kl = _kl(ceiling, weak), _kl(ceiling, student)
+    out.update(misfit_kl=_kl(weak, student), weak_error_kl=weak_kl,
+               student_error_kl=student_kl, gain_kl=weak_kl - student_kl)
+    c_right = ceiling.argmax(1) == gold
     regions = {"sk_wk": c_right & w_right, "sk_wu": c_right & ~w_right,
                "su_wk": ~c_right & w_right, "su_wu": ~c_right & ~w_right}
     n = len(gold)

@@ -106,6 +106,11 @@ class Diagnostics(_Strict):
     regions: dict[Literal["sk_wk", "sk_wu", "su_wk", "su_wu"], Region] | None = None
     deception_error: float | None = Field(default=None, ge=0, le=1)
     deception_share: float | None = Field(default=None, ge=0, le=1)
+    # the KL form against the ceiling's predictions (absent in older records)
+    misfit_kl: float | None = Field(default=None, ge=0)
+    weak_error_kl: float | None = Field(default=None, ge=0)
+    student_error_kl: float | None = Field(default=None, ge=0)
+    gain_kl: float | None = None
 
 
 PREDICTIONS_DTYPE = "float16"
@@ -241,6 +246,9 @@ def record_json(record: RunRecord) -> dict[str, Any]:
     for key in ("parts", "elicitation", "shifted", "ensemble", "controls", "n_test"):
         if data.get("metrics") and data["metrics"].get(key) is None:
             data["metrics"].pop(key, None)
+    for key in ("misfit_kl", "weak_error_kl", "student_error_kl", "gain_kl"):
+        if data.get("diagnostics") and data["diagnostics"].get(key) is None:
+            data["diagnostics"].pop(key, None)
     if data["provenance"].get("sandbox_binary") is None:
         data["provenance"].pop("sandbox_binary", None)
     return data

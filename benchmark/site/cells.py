@@ -11,8 +11,9 @@ from markupsafe import Markup, escape
 
 from benchmark.core.metrics import Interval
 
-DIAGNOSTIC_CELLS = ("agreement", "fixed", "copied", "kept", "misfit", "gain", "deception_error")
-DIGITS = {"misfit": 3, "gain": 3}
+DIAGNOSTIC_CELLS = ("agreement", "fixed", "copied", "kept", "misfit", "gain", "misfit_kl",
+                    "gain_kl", "deception_error")
+DIGITS = {"misfit": 3, "gain": 3, "misfit_kl": 3, "gain_kl": 3}
 
 
 def _sort_key(value: object) -> str:
@@ -41,7 +42,7 @@ def share_cell(value: float | None, digits: int = 2) -> Markup:
 def diagnostics_cells(summary) -> Markup:
     """The diagnostics columns of one row (a DiagnosticSummary, or None: no predictions)."""
     if summary is None:
-        return Markup('<td colspan="7" class="ci">no stored predictions</td>')
+        return Markup('<td colspan="9" class="ci">no stored predictions</td>')
     return Markup("").join(share_cell(summary.means[name], DIGITS.get(name, 2))
                            for name in DIAGNOSTIC_CELLS)
 

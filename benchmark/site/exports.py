@@ -75,10 +75,11 @@ ENTRY_HEADERS = ["rank", "method", "version", "mean PGR [95% CI]", "median PGR",
                  "wall s/run (vs naive)", "peak MB"]
 
 
-DIAGNOSTIC_COLUMNS = ("agreement", "fixed", "copied", "kept", "misfit", "gain",
-                      "deception_error")
+DIAGNOSTIC_COLUMNS = ("agreement", "fixed", "copied", "kept", "misfit", "gain", "misfit_kl",
+                      "gain_kl", "deception_error")
 DIAGNOSTIC_HEADERS = ["agreement", "fixes weak errors", "copies weak errors",
-                      "keeps weak right", "misfit", "gain", "deception (SK∩WU error)"]
+                      "keeps weak right", "misfit", "gain", "misfit (KL)", "gain (KL)",
+                      "deception (SK∩WU error)"]
 
 
 def render_markdown(boards: list[SuiteBoard]) -> str:

@@ -49,6 +49,15 @@ class SplitSizes(_Strict):
         return self.weak_train + self.student_train + self.test
 
 
+class PoolSpec(_Strict):
+    """The pool the splits are drawn from, when it is larger than the splits: every task of
+    a dataset that names the same pool shares its examples (and their cached features) while
+    drawing its own splits from it with its own seed."""
+
+    size: PositiveInt = Field(le=10_000_000)
+    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+
+
 class TrainingDefaults(_Strict):
     """Shared probe-training defaults (the ceiling and every method start from these)."""
 
@@ -98,7 +107,7 @@ class Resources(_Strict):
 
 ADVERSARIAL = ("slice", "supervisor", "conflict", "sandbag")
 KINDS = ("shift", "weak_models", "pairwise")   # benchmark.tasks.kinds
-PROTOCOL = ("weak_supervisor", "gap_exception")   # added with the equal-gold protocol
+PROTOCOL = ("weak_supervisor", "gap_exception", "pool")   # added with the equal-gold protocol
 
 
 class TaskSpec(_Strict):
@@ -109,6 +118,7 @@ class TaskSpec(_Strict):
     label_names: list[str] = Field(min_length=2, max_length=1000)
     balance: bool = True
     splits: SplitSizes
+    pool: PoolSpec | None = None   # hashed only where set; None: a pool of the splits' total
     weak_model: str
     # the supervisor's one definition (tasks/supervisors/*.yaml), NAME@VERSION; hashed as
     # resolved, and only where set
@@ -167,6 +177,18 @@ class TaskSpec(_Strict):
     @model_validator(mode="after")
     def _kinds_fit(self) -> TaskSpec:
         check_kind_fields(self, ADVERSARIAL)
+        return self
+
+    @property
+    def pool_size(self) -> int:
+        """How many examples the source pool holds (the splits are drawn from it)."""
+        return self.pool.size if self.pool is not None else self.splits.total
+
+    @model_validator(mode="after")
+    def _pool_holds_splits(self) -> TaskSpec:
+        if self.pool is not None and self.pool.size < self.splits.total:
+            raise ValueError(f"`pool.size` {self.pool.size} is smaller than the splits' total "
+                             f"{self.splits.total}")
         return self
 
     @property

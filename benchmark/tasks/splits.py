@@ -140,7 +140,8 @@ def task_pool(spec: TaskSpec, examples: list[Example] | None = None) -> list[Exa
         examples = task_examples(spec)
     if spec.pairwise is not None and spec.pairwise.levels is not None:
         examples = make_pairs(examples, spec.seed)
-    pool = draw_pool(examples, spec.splits.total, spec.balance, spec.seed,
+    pool = draw_pool(examples, spec.pool_size, spec.balance,
+                     spec.pool.seed if spec.pool is not None else spec.seed,
                      len(spec.label_names))
     if spec.shift is None:
         return pool
@@ -199,7 +200,7 @@ def example_pool(spec: TaskSpec, examples: list[Example] | None = None) -> Examp
     (:class:`~benchmark.models.features.DerivedTexts`)."""
     pool = ExamplePool(spec.id, task_pool(spec, examples))
     if spec.shift is not None:
-        cut = spec.splits.total
+        cut = spec.pool_size
         pool.texts = ConcatenatedTexts([pool.texts[:cut], pool.texts[cut:]])
     elif spec.pairwise is not None:
         pool.texts = PairTexts(pool.texts, split_pair)
@@ -221,13 +222,15 @@ def draw_splits(spec: TaskSpec, pool: list[Example], replicate: int) -> dict[str
         return {"A": sorted(train[i].id for i in order[:cut]),
                 "B": sorted(train[i].id for i in order[cut:]), "test": sorted(test_ids)}
     sizes = spec.splits
-    order = rng.permutation(sizes.total)   # the source part (the whole pool unless shifted)
+    # the source part (the whole pool unless shifted); a declared larger pool is permuted
+    # whole and its first `total` examples split, the same draw as before pools existed
+    order = rng.permutation(spec.pool_size)[:sizes.total]
     cuts = [sizes.weak_train, sizes.weak_train + sizes.student_train, sizes.total]
     parts = np.split(order, cuts[:2])
     splits = {name: sorted(pool[i].id for i in part) for name, part in zip(SPLIT_NAMES, parts,
                                                                            strict=True)}
     if spec.shift is not None:  # the target part: the shifted test set, then unlabelled
-        target = pool[sizes.total:]
+        target = pool[spec.pool_size:]
         drawn = np.random.default_rng([spec.seed, replicate, 2]).permutation(len(target))
         cut = spec.shift.test
         splits["target"] = sorted(target[i].id for i in drawn[:cut])
