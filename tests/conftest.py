@@ -180,8 +180,9 @@ def unconfined(monkeypatch: pytest.MonkeyPatch) -> None:
 def reset_registries() -> None:
     from benchmark.methods.catalog import METHODS
     from benchmark.tasks.spec import SUITES, TASKS
+    from benchmark.tasks.supervisors import SUPERVISORS
 
-    for registry in (TASKS, SUITES, METHODS):
+    for registry in (TASKS, SUITES, METHODS, SUPERVISORS):
         registry.reset()
 
 
@@ -249,6 +250,7 @@ def tiny_world_built(tmp_path_factory: pytest.TempPathFactory) -> TinyWorld:
     shutil.copytree(REPO / "baselines", root / "baselines",
                     ignore=shutil.ignore_patterns("__pycache__"))
     (root / "pyproject.toml").write_text("")
+    shutil.copytree(REPO / "tasks" / "supervisors", root / "tasks" / "supervisors")
     (root / "tasks" / f"{TINY_TASK}.yaml").write_text(TASK_YAML.format(id=TINY_TASK))
     (root / "tasks" / "suites.yaml").write_text(
         f"{TINY_SUITE}:\n  description: tests\n  tasks: [{TINY_TASK}]\n")

@@ -187,13 +187,18 @@ def test_new_task_checks_the_data_and_writes_a_task_that_freezes(tiny_world, cap
             "--strong", "tiny-bert", "--replicates", "2"]
     task_file = tiny_world.root / "tasks" / "scaffolded.yaml"
     try:
-        assert main([*args, "--splits", "100,400,200"]) == 2  # 700 > the 600 rows
-        assert "sizes that fit: {'weak_train': 60, 'student_train': 360, 'test': 180}" in \
+        assert main([*args, "--splits", "100,400,100"]) == 2  # unequal gold
+        assert "must learn from as much gold" in capsys.readouterr().err
+        assert main([*args, "--splits", "200,200,400"]) == 2  # 800 > the 600 rows
+        assert "sizes that fit: {'weak_train': 150, 'student_train': 150, 'test': 300}" in \
             capsys.readouterr().err
         assert main(args) == 0
         out = capsys.readouterr().out
-        assert "600 rows; columns head, tail, review, verdict; classes: negative 300, " \
+        assert "600 rows (0 dropped: empty, duplicate or conflicting texts, or labels mapped " \
+               "to null); columns head, tail, review, verdict; classes: negative 300, " \
                "positive 300; largest balanced pool 600" in out
+        assert "A 150 gold (supervisor) · B 150 (student; its gold trains the ceiling) · " \
+               "test 300; supervisor tfidf-logreg@1" in out
         assert "w2s-bench freeze scaffolded" in out
         from benchmark.labels.freeze import freeze_task
         from benchmark.tasks.spec import TASKS
@@ -203,7 +208,17 @@ def test_new_task_checks_the_data_and_writes_a_task_that_freezes(tiny_world, cap
         assert spec.dataset.path == "scaffold.csv" and spec.label_names == ["negative",
                                                                             "positive"]
         assert spec.splits.total == 600 and spec.replicates == 2
-        freeze_task(spec, progress=False)
+        # the tiny encoder is no stronger than tf-idf: freezing refuses, writing nothing
+        with pytest.raises(SpecError, match="(?s)not clearly positive.*under 2 se"):
+            freeze_task(spec, progress=False)
+        from benchmark.labels.frozen import is_frozen
+
+        assert not is_frozen("scaffolded")
+        with task_file.open("a") as out:
+            out.write("gap_exception: the tiny test encoder is weaker than tf-idf\n")
+        TASKS.reset()
+        freeze_task(TASKS.get("scaffolded"), progress=False)
+        assert is_frozen("scaffolded")
         assert main(args) == 2 and "exists; pass --force" in capsys.readouterr().err
     finally:
         task_file.unlink(missing_ok=True)

@@ -35,6 +35,7 @@ def _splits(text: str | None) -> dict[str, int] | None:
 
 def cmd_new_task(args: argparse.Namespace) -> int:
     from benchmark.tasks.scaffold import scaffold_task
+    from benchmark.tasks.spec import TASKS
 
     if (args.text is None) == (args.template is None):
         raise SpecError("give the text as --text COLUMN or --template \"{a} {b}\"")
@@ -43,7 +44,12 @@ def cmd_new_task(args: argparse.Namespace) -> int:
         label_map=_label_map(args.label_map), weak_model=args.weak, strong_model=args.strong,
         fmt=args.format, replicates=args.replicates, splits=_splits(args.splits),
         force=args.force)
+    spec = TASKS.get(args.id)
+    sizes = spec.splits
     print(f"{args.file}: {check.summary()}\n"
+          f"splits per replicate: A {sizes.weak_train:,} gold (supervisor) · B "
+          f"{sizes.student_train:,} (student; its gold trains the ceiling) · test "
+          f"{sizes.test:,}; supervisor {spec.weak_supervisor}\n"
           f"wrote {path}\nnext:\n  w2s-bench freeze {args.id}\n"
           f"  w2s-bench run --tasks {args.id}")
     return 0

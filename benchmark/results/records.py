@@ -82,6 +82,7 @@ class Metrics(_Strict):
     # from the task's references so the board reads them from records alone
     controls: Controls | None = None
     n_test: int | None = Field(default=None, ge=1)
+    n_gold: int | None = Field(default=None, ge=1)   # |A| = |B|: the gold budget of each
 
 
 class Region(_Strict):
@@ -243,7 +244,8 @@ def record_json(record: RunRecord) -> dict[str, Any]:
         for key, unset in (("shift_target", None), ("supervisors", None), ("pairwise", False)):
             if data["setting"].get(key) == unset:
                 data["setting"].pop(key, None)
-    for key in ("parts", "elicitation", "shifted", "ensemble", "controls", "n_test"):
+    for key in ("parts", "elicitation", "shifted", "ensemble", "controls", "n_test",
+                "n_gold"):
         if data.get("metrics") and data["metrics"].get(key) is None:
             data["metrics"].pop(key, None)
     for key in ("misfit_kl", "weak_error_kl", "student_error_kl", "gain_kl"):

@@ -127,7 +127,8 @@ def score_predictions(stored: np.ndarray, gold: np.ndarray, ref: ReplicateRefere
                       ceiling_accuracy=ref.ceiling_accuracy, parts=parts,
                       elicitation=elicitation(acc, ref.locked) if ref.locked else None,
                       shifted=shifted_score, ensemble=ensemble_score(acc, ref),
-                      controls=ref.controls, n_test=n_test if ref.controls else None)
+                      controls=ref.controls, n_test=n_test if ref.controls else None,
+                      n_gold=ref.n_B if ref.controls else None)
     return metrics, Diagnostics(**diagnostics(probs, weak_test, gold, ceiling))
 
 

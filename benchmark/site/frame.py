@@ -43,6 +43,7 @@ class Row(NamedTuple):
     regime: str = ""                  # "" in records from before it was kept
     controls: Controls | None = None  # tasks frozen under the equal-gold protocol
     small_gap: bool = False   # gap under 2 standard errors: its PGR is left out (pgr None)
+    n_gold: int | None = None  # the gold budget of supervisor and ceiling (equal-gold tasks)
 
 
 def record_rows(records: Iterable[RunRecord]) -> list[Row]:
@@ -61,7 +62,7 @@ def record_rows(records: Iterable[RunRecord]) -> list[Row]:
             c.peak_rss_mb if c else None,
             f"{r.error.type}: {r.error.message}" if r.error else "", p.sandbox,
             r.diagnostics, c.weak_model_params if c else None, p.regime,
-            m.controls if m else None, noise))
+            m.controls if m else None, noise, m.n_gold if m else None))
     return sorted(rows, key=lambda row: (row.suite, row.task, row.method, row.replicate))
 
 

@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from benchmark.results.records import MethodInfo
 from benchmark.site import cells, exports
 from benchmark.site.beyond import BeyondTables
+from benchmark.site.budget import budget_lines
 from benchmark.site.diagnosis import REGION_NAMES
 from benchmark.site.frontier import FrontierTables
 from benchmark.site.links import method_page, task_page
@@ -53,7 +54,8 @@ def environment() -> Environment:
     env.filters.update(fmt=exports.fmt, ratio=exports.fmt_ratio, sci=exports.fmt_sci,
                        number=exports.fmt_number, safe_url=safe_url)
     env.globals.update(method_page=method_page, task_page=task_page, note=exports.PGR_NOTE,
-                       zip=zip, pairwise=matrix, region_names=REGION_NAMES,
+                       zip=zip, pairwise=matrix, budget_lines=budget_lines,
+                       region_names=REGION_NAMES,
                        interval_cell=cells.interval_cell, value_cell=cells.value_cell,
                        share_cell=cells.share_cell, diagnostics_cells=cells.diagnostics_cells,
                        replicate_values=cells.replicate_values)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from benchmark.core.metrics import Interval
+from benchmark.site.budget import budget_lines
 from benchmark.site.standings import SuiteBoard
 
 
@@ -42,4 +43,16 @@ def protocol_markdown(b: SuiteBoard) -> list[str]:
                                     "ceiling", "capability gap [95% CI]", "data share",
                                     "small-gap replicates"], tablefmt="github",
                      disable_numparse=True), ""]
+    lines = budget_lines(b)
+    if lines:
+        leader = lines[0].points[0].leader
+        out += [f"### Gold budget (`{b.suite}`)", "",
+                tabulate([[line.dataset, f"{line.weak_model} → {line.strong_model}", pt.n_gold,
+                           _num(pt.weak), _num(pt.ceiling), _ci(pt.capability_gap, sign=True),
+                           _ci(pt.naive_pgr), _ci(pt.leader_pgr)]
+                          for line in lines for pt in line.points],
+                         headers=["dataset", "weak → strong", "gold each", "weak acc",
+                                  "ceiling", "capability gap [95% CI]", "naive PGR [95% CI]",
+                                  f"{leader} PGR [95% CI]"], tablefmt="github",
+                         disable_numparse=True), ""]
     return out

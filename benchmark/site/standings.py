@@ -112,6 +112,7 @@ class TaskSummary:
     weak_params: float | None = None   # the weak supervisor's parameters (None: tf-idf)
     controls: TaskControls | None = None
     regime: str = ""
+    n_gold: int | None = None
 
 
 @dataclass(frozen=True)
@@ -289,7 +290,8 @@ def _task_summary(task: str, rows: list[Row]) -> TaskSummary:
         weak_accuracy=mean_ci([r.weak_accuracy for r in first_per_replicate]),
         ceiling_accuracy=mean_ci([r.ceiling_accuracy for r in first_per_replicate]),
         results=tuple(results), weak_params=max(weak_sizes) if weak_sizes else None,
-        controls=task_controls(first_per_replicate), regime=first.regime)
+        controls=task_controls(first_per_replicate), regime=first.regime,
+        n_gold=first.n_gold)
 
 
 def _not_comparable(odd: list[Row], ref_versions: dict[str, int]) -> tuple[dict, ...]:

@@ -19,8 +19,9 @@ from benchmark.core.schema import validate
 from benchmark.core.storage import sha256_file
 from benchmark.datasets.files import column_examples, file_format, read_table
 from benchmark.tasks.spec import TASKS, TaskSpec
+from benchmark.tasks.supervisors import SUPERVISORS
 
-MAX_POOL = 10_000   # the embedded tasks' size: 1,000 A + 6,000 B + 3,000 test
+MAX_POOL = 10_000   # the embedded pools' size
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,18 @@ class DataCheck:
     classes: dict[str, int]      # class name → examples after dedup, in label order
     largest_pool: int            # the biggest class-balanced pool: smallest class × classes
 
+    @property
+    def dropped(self) -> int:
+        """Rows that became no example: empty, duplicate or conflicting texts, or labels
+        mapped to null."""
+        return self.rows - sum(self.classes.values())
+
     def summary(self) -> str:
         counts = ", ".join(f"{name} {count:,}" for name, count in self.classes.items())
-        return (f"{self.rows:,} rows; columns {', '.join(self.columns)}; classes: {counts}; "
-                f"largest balanced pool {self.largest_pool:,}")
+        return (f"{self.rows:,} rows ({self.dropped:,} dropped: empty, duplicate or "
+                f"conflicting texts, or labels mapped to null); columns "
+                f"{', '.join(self.columns)}; classes: {counts}; largest balanced pool "
+                f"{self.largest_pool:,}")
 
 
 def _relative(path: Path) -> str:
@@ -70,10 +79,18 @@ def check_data(path: Path, text: str | None, template: str | None, label: str,
 
 
 def default_splits(pool: int) -> dict[str, int]:
-    """A : B : test = 1 : 6 : 3, as the embedded tasks, in the largest pool that fits."""
+    """A : B : test = 1 : 1 : 2 in the largest pool that fits: the supervisor and the
+    ceiling learn from as much gold (the paper's protocol), and half the pool tests."""
     total = min(pool, MAX_POOL)
-    weak, test = total // 10, (3 * total) // 10
-    return {"weak_train": weak, "student_train": total - weak - test, "test": test}
+    gold = total // 4
+    return {"weak_train": gold, "student_train": gold, "test": total - 2 * gold}
+
+
+def latest_definition(model: str) -> str | None:
+    """The newest version of the supervisor definition named after ``model``, if any."""
+    versions = [int(name.rsplit("@", 1)[1]) for name in SUPERVISORS
+                if name.rsplit("@", 1)[0] == model]
+    return f"{model}@{max(versions)}" if versions else None
 
 
 def scaffold_task(task_id: str, path: Path, *, text: str | None, template: str | None,
@@ -88,11 +105,20 @@ def scaffold_task(task_id: str, path: Path, *, text: str | None, template: str |
                         "`version` if it was frozen)")
     check, names = check_data(path, text, template, label, label_map, fmt)
     sizes = splits or default_splits(check.largest_pool)
+    if sizes["weak_train"] != sizes["student_train"]:
+        raise SpecError(f"splits {sizes}: the supervisor (A) and the ceiling (B) must learn "
+                        "from as much gold, the paper's protocol; give WEAK_TRAIN = "
+                        "STUDENT_TRAIN, e.g. --splits 500,500,1000")
     if sum(sizes.values()) > check.largest_pool:
         fit = default_splits(check.largest_pool)
         raise SpecError(f"splits {sizes} need a balanced pool of {sum(sizes.values()):,}, but "
                         f"the smallest class ({min(check.classes, key=check.classes.get)}) "
                         f"allows {check.largest_pool:,}; sizes that fit: {fit}")
+    definition = latest_definition(weak_model)
+    if definition is None:
+        raise SpecError(f"no supervisor definition is named {weak_model!r} in "
+                        "tasks/supervisors/; add one there (its model, learner and settings) "
+                        f"or choose one of: {', '.join(sorted(SUPERVISORS))}")
     dataset: dict = {"source": "file", "name": task_id, "path": _relative(path),
                      "sha256": sha256_file(path)}
     dataset.update({"text": text} if template is None else {"template": template})
@@ -105,9 +131,10 @@ def scaffold_task(task_id: str, path: Path, *, text: str | None, template: str |
             "description": description or f"{weak_model} supervises {strong_model} on "
                                           f"{path.name} ({len(names)} classes)",
             "dataset": dataset, "label_names": names, "balance": True, "splits": sizes,
-            "weak_model": weak_model, "strong_model": strong_model, "regime": "probe",
+            "weak_model": weak_model, "weak_supervisor": definition,
+            "strong_model": strong_model, "regime": "probe",
             "replicates": replicates, "seed": 0,
-            "training": {"epochs": 5, "batch_size": 64, "lr": 0.001, "weak_c": 10.0}}
+            "training": {"epochs": 5, "batch_size": 64, "lr": 0.001}}
     validate(TaskSpec, body, str(target))
     text_out = yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
     target.write_text(f"# written by `w2s-bench new-task`; {check.summary()}\n{text_out}")
