@@ -45,6 +45,15 @@ def test_freeze_records_the_choice_and_methods_read_that_layer(tiny_world, tiny_
         freeze_task(task, progress=False)
         chosen = load_references(task).strong_layer
         assert chosen is not None and chosen.layer in (1, 2)
+        # chosen on examples no replicate trains or tests on: the corpus minus the pool
+        from benchmark.labels.layers import choice_examples
+        from benchmark.tasks.splits import example_pool
+
+        pool = example_pool(task)
+        outside = choice_examples(task, pool)
+        assert chosen.source == "outside-pool"
+        assert chosen.n_fit + chosen.n_held_out == len(outside) >= 40
+        assert not {e.id for e in outside} & {e.id for e in pool}
         assert chosen.accuracy[chosen.layer] == max(chosen.accuracy.values())
         raw = json.loads((task_frozen_dir(task_id) / "references.json").read_text())
         assert raw["strong_layer"]["layer"] == chosen.layer

@@ -49,7 +49,7 @@ from benchmark.labels.kinds import (
     scored_splits,
     shift_reference,
 )
-from benchmark.labels.layers import choose_layer
+from benchmark.labels.layers import choice_examples, choose_layer
 from benchmark.labels.locking import lock_student, locked_folder
 from benchmark.labels.pairwise import fit_pairwise_supervisor
 from benchmark.labels.protocol import check_capability_gap, check_equal_gold
@@ -110,13 +110,13 @@ def _strong_features(spec: TaskSpec, texts: list[str], progress: bool,
 def strong_layer_choice(spec: TaskSpec, pool: ExamplePool, progress: bool
                         ) -> LayerChoice | None:
     """For a rung declared ``layer_search: ceiling``: its best hidden state on held-out gold
-    of replicate 0's split B (see :mod:`benchmark.labels.layers`); else None."""
+    of examples outside the pool (see :mod:`benchmark.labels.layers`); else None."""
     model = MODELS.get(spec.strong_model)
     if spec.regime != "probe" or model.layer_search != "ceiling":
         return None
-    stacked = all_layer_features(model.encoder or "", pool.texts, progress)
-    rows_B = np.array(pool.rows(draw_splits(spec, pool.examples, 0)["B"]))
-    return choose_layer(np.asarray(stacked)[:, rows_B], pool.labels[rows_B],
+    chosen = choice_examples(spec, pool)
+    stacked = all_layer_features(model.encoder or "", [e.text for e in chosen], progress)
+    return choose_layer(np.asarray(stacked), np.array([e.label for e in chosen]),
                         len(spec.label_names), task_probe_config(spec),
                         replicate_seed(spec, 0))
 
@@ -268,17 +268,46 @@ def _freeze_replicate(spec: TaskSpec, pool: ExamplePool, k: int,
 def _controls(spec: TaskSpec, pool: ExamplePool, features: dict[str, np.ndarray | None],
               strong_features: np.ndarray | None, rows: dict[str, np.ndarray],
               seed: int) -> Controls:
-    """The weak ceiling (the supervisor fitted on gold B) and, in the probe regime, the
-    self-training control and the label-free floor (:mod:`benchmark.labels.controls`)."""
+    """The weak ceiling (the supervisor fitted on gold B), the self-training control and
+    the label-free floor (:mod:`benchmark.labels.controls`). In the finetune regime the
+    control is finetuned twice, and the floor clusters the strong model's frozen features."""
     test, gold, classes = rows["test"], pool.labels, len(spec.label_names)
     weak_ceiling = weak_predictor(spec, pool, features[spec.weak_model], rows["B"], seed)
     controls = {"weak_ceiling_accuracy": accuracy(weak_ceiling(test), gold[test])}
-    if strong_features is not None and spec.pairwise is None:
+    if spec.pairwise is not None:
+        return Controls(**controls)
+    if strong_features is not None:
         controls["self_training_accuracy"] = self_training_accuracy(
             strong_features, gold, rows, task_probe_config(spec), seed, classes)
-        controls["label_free_accuracy"] = label_free_accuracy(strong_features, gold, rows,
-                                                              seed, classes)
+        frozen = strong_features
+    else:
+        controls["self_training_accuracy"] = _finetuned_self_training(spec, pool, rows, seed)
+        frozen = _frozen_strong_features(spec, pool)
+    if frozen is not None:
+        controls["label_free_accuracy"] = label_free_accuracy(frozen, gold, rows, seed,
+                                                              classes)
     return Controls(**controls)
+
+
+def _finetuned_self_training(spec: TaskSpec, pool: ExamplePool, rows: dict[str, np.ndarray],
+                             seed: int) -> float:
+    """The strong model finetuned on gold A labels B; a fresh finetune learns from that."""
+    texts, gold = pool.texts, pool.labels
+    classes = len(spec.label_names)
+    teacher = finetune_ceiling(spec, [texts[i] for i in rows["A"]],
+                               one_hot(gold[rows["A"]], classes),
+                               [texts[i] for i in rows["B"]], seed)
+    student = finetune_ceiling(spec, [texts[i] for i in rows["B"]], teacher,
+                               [texts[i] for i in rows["test"]], seed)
+    return accuracy(student, gold[rows["test"]])
+
+
+def _frozen_strong_features(spec: TaskSpec, pool: ExamplePool) -> np.ndarray | None:
+    """The strong model's frozen features where it is an encoder with them (the floor
+    needs no finetuning); None for a decoder rung."""
+    if MODELS.get(spec.strong_model).kind != "encoder" or rung_of(spec.strong_model):
+        return None
+    return np.asarray(model_features(spec.strong_model, pool.texts, False), np.float32)
 
 
 def _oracle(spec: TaskSpec, pool: ExamplePool, strong_features: np.ndarray | None,

@@ -17,6 +17,7 @@ import io
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -131,6 +132,9 @@ class LayerChoice(BaseModel):
     accuracy: dict[int, float]        # each candidate's held-out accuracy
     n_fit: int
     n_held_out: int
+    # where the gold came from: examples outside the task's pool, which no replicate ever
+    # tests on (None: replicate 0's split B, as tasks frozen before it were chosen)
+    source: Literal["outside-pool"] | None = None
 
 
 class References(BaseModel):

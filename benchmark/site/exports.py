@@ -20,6 +20,7 @@ from benchmark.results.records import MethodInfo
 from benchmark.site.diagnosis import REGIONS, SCALARS, DiagnosticSummary
 from benchmark.site.links import slug
 from benchmark.site.protocol_tables import protocol_markdown
+from benchmark.site.regimes import regime_agreement
 from benchmark.site.standings import Entry, SuiteBoard
 
 SCHEMA_VERSION = 1
@@ -84,12 +85,18 @@ DIAGNOSTIC_HEADERS = ["agreement", "fixes weak errors", "copies weak errors",
 
 def render_markdown(boards: list[SuiteBoard]) -> str:
     out = ["# W2S-Bench leaderboard", "", PGR_NOTE, ""]
+    agreements = {a.finetune_suite: a for a in regime_agreement(boards)}
     for b in boards:
         out += [f"## Suite `{b.suite}` (tasks @ `{b.fingerprint}`, {b.records} records)", "",
                 f"Regime: {', '.join(b.regimes) or 'not recorded'}.", ""]
         out += [tabulate([_entry_row(e) for e in b.ranked], headers=ENTRY_HEADERS,
                          tablefmt="github", disable_numparse=True), ""]
         out += protocol_markdown(b)
+        if b.suite in agreements:
+            a = agreements[b.suite]
+            out += [f"Agreement with the probe board `{a.probe_suite}`: Spearman ρ = "
+                    f"{a.spearman:.2f} [{a.low:.2f}, {a.high:.2f}] over {len(a.methods)} "
+                    f"methods (95% bootstrap over each suite's units, {a.draws} draws).", ""]
         separated = sum(c.significant for c in b.comparisons)
         out += [f"Paired comparisons: {separated} of {len(b.comparisons)} pairs separated "
                 f"(Holm, α = 0.05); smallest PGR difference detectable at 80% power: "

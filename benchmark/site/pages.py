@@ -21,6 +21,7 @@ from benchmark.site.diagnosis import REGION_NAMES
 from benchmark.site.frontier import FrontierTables
 from benchmark.site.links import method_page, task_page
 from benchmark.site.pairwise import matrix
+from benchmark.site.regimes import regime_agreement
 from benchmark.site.standings import SuiteBoard
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -68,7 +69,8 @@ def render_site(boards: list[SuiteBoard], infos: dict[str, MethodInfo],
                 beyond: dict[str, BeyondTables] | None = None) -> dict[str, str]:
     """Every page as {relative path: html}."""
     env = environment()
-    common = {"boards": boards, "infos": infos, "build": build}
+    common = {"boards": boards, "infos": infos, "build": build,
+              "agreements": regime_agreement(boards)}
     pages = {"index.html": env.get_template("index.html").render(
         root="", figures=figures, frontier=frontier or {}, beyond=beyond or {}, **common)}
     task_template = env.get_template("task.html")
