@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.core.errors import UnknownNameError
+from benchmark.core.errors import SpecError, UnknownNameError
 from benchmark.tasks.grid import LADDER, grid_pairs, grid_tasks, write_grid
 from tests.conftest import TINY_TASK
 
@@ -22,20 +22,35 @@ def test_pairs_put_every_weaker_rung_under_every_stronger_one() -> None:
 def test_the_embedded_grid_reuses_the_mini_tasks() -> None:
     tasks = grid_tasks(["tfidf-logreg", "minilm-l6-layer1", "minilm-l6"])
     ids = [t.spec.id for t in tasks]
-    assert ids == ["rt-tfidf-logreg-to-minilm-l6-layer1", "rt-tfidf-logreg-to-minilm-l6",
-                   "rt-minilm-l6-layer1-to-minilm-l6", "tweets-tfidf-logreg-to-minilm-l6-layer1",
-                   "tweets-tfidf-logreg-to-minilm-l6", "tweets-minilm-l6-layer1-to-minilm-l6"]
+    assert ids == ["rt-tfidf-logreg-to-minilm-l6-layer1-g1000",
+                   "rt-tfidf-logreg-to-minilm-l6-g1000",
+                   "rt-minilm-l6-layer1-to-minilm-l6-g1000",
+                   "tweets-tfidf-logreg-to-minilm-l6-layer1-g1000",
+                   "tweets-tfidf-logreg-to-minilm-l6-g1000",
+                   "tweets-minilm-l6-layer1-to-minilm-l6-g1000"]
     from benchmark.tasks.spec import TASKS
 
-    reused = {t.spec.id: t for t in tasks if t.spec.id in ("rt-tfidf-logreg-to-minilm-l6",)}
-    assert reused["rt-tfidf-logreg-to-minilm-l6"].exists
-    assert reused["rt-tfidf-logreg-to-minilm-l6"].spec.sha256 == TASKS.get(
-        "rt-tfidf-logreg-to-minilm-l6").sha256  # the frozen task itself, not a copy
-    new = next(t.spec for t in tasks if t.spec.id == "rt-tfidf-logreg-to-minilm-l6-layer1")
-    template = TASKS.get("rt-tfidf-logreg-to-minilm-l6")
-    assert (new.splits, new.seed, new.training, new.dataset) == (
-        template.splits, template.seed, template.training, template.dataset)
+    reused = {t.spec.id: t for t in tasks}["rt-tfidf-logreg-to-minilm-l6-g1000"]
+    assert reused.exists
+    assert reused.spec.sha256 == TASKS.get(
+        "rt-tfidf-logreg-to-minilm-l6-g1000").sha256  # the frozen task itself, not a copy
+    new = next(t.spec for t in tasks if t.spec.id == "rt-tfidf-logreg-to-minilm-l6-layer1-g1000")
+    template = TASKS.get("rt-tfidf-logreg-to-minilm-l6-g1000")
+    assert (new.splits, new.pool, new.training, new.dataset) == (
+        template.splits, template.pool, template.training, template.dataset)
     assert new.description.startswith("tfidf-logreg supervises minilm-l6-layer1 on Rotten")
+    # its own draws, the same whichever rungs the grid is cut from; the weak rung's own
+    # definition, never the template's settings; kept whatever its gap
+    assert new.seed not in {TASKS.get(t).seed for t in TASKS if t != new.id}
+    whole = {t.spec.id: t.spec for t in grid_tasks(LADDER)}
+    assert whole[new.id].seed == new.seed
+    layer1 = whole["rt-minilm-l6-layer1-to-minilm-l6-layer3-g1000"]
+    assert layer1.weak_supervisor == "minilm-l6-layer1@1" and layer1.gap_exception
+
+
+def test_a_grid_never_copies_a_template_supervisor() -> None:
+    with pytest.raises(SpecError, match="no supervisor definition is named 'mpnet-base'"):
+        grid_tasks(["mpnet-base", "minilm-l6"])
 
 
 def test_writing_the_grid_adds_tasks_and_a_suite(tiny_world) -> None:

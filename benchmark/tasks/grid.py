@@ -2,15 +2,19 @@
 embedded dataset, as ordinary task files (the paper's figure-3 design).
 
 A grid task is its dataset's template task (the ``tfidf-logreg → minilm-l6`` task of
-``mini``: same pool, splits, seed and probe recipe) with the weak and strong models swapped
-in, named ``<prefix>-<weak>-to-<strong>``, the scheme the embedded tasks already use, so a
-pair that already exists is that task (its frozen files are reused, never rewritten). The
-rung order is the caller's, weakest first; the default is the embedded ladder ordered by
-the accuracy of each rung trained on gold (see :data:`LADDER`).
+``mini``: same pool, splits and probe recipe) with the weak and strong models swapped in,
+named ``<prefix>-<weak>-to-<strong><suffix>`` (the suffix is the template's, e.g. ``-g1000``),
+so a pair that already exists is that task (its frozen files are reused, never rewritten).
+The weak rung is supervised by its own definition (``tasks/supervisors/``), never by the
+template's settings, and each pair draws its own splits (its own seed). A grid pair is kept
+whatever its capability gap (``gap_exception``), so the grid is whole; the board shows the
+gap of each. The rung order is the caller's, weakest first; the default is the embedded
+ladder ordered by the accuracy of each rung trained on gold (see :data:`LADDER`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +25,7 @@ from benchmark.core.errors import SpecError
 from benchmark.core.paths import tasks_dir
 from benchmark.models import MODELS
 from benchmark.tasks.spec import TASKS, TaskSpec
+from benchmark.tasks.supervisors import SUPERVISORS
 
 # Weakest first. tf-idf cannot be a student, so it is the floor; the others by their mean
 # ceiling (the rung trained on gold B, mean of 5 replicates) over the two datasets (rt /
@@ -31,7 +36,10 @@ from benchmark.tasks.spec import TASKS, TaskSpec
 # against mpnet's 108.9M) but the weaker student: capability and size disagree there.
 LADDER = ("tfidf-logreg", "minilm-l6-layer1", "paraphrase-minilm-l3", "minilm-l6-layer3",
           "minilm-l6", "smollm2-135m-q4", "mpnet-base")
-TEMPLATES = {"rt": "rt-tfidf-logreg-to-minilm-l6", "tweets": "tweets-tfidf-logreg-to-minilm-l6"}
+TEMPLATES = {"rt": "rt-tfidf-logreg-to-minilm-l6-g1000",
+             "tweets": "tweets-tfidf-logreg-to-minilm-l6-g1000"}
+GAP_EXCEPTION = ("a pair of the weak x strong grid: kept whatever its capability gap so the "
+                 "grid is whole; the board shows the gap")
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,30 @@ def _describe(template: TaskSpec, weak: str, strong: str) -> str:
     return f"{weak} supervises {strong} on {base[1]}" if len(base) == 2 else template.description
 
 
+def _suffix(prefix: str, template: TaskSpec) -> str:
+    """What follows ``<weak>-to-<strong>`` in the template's id (e.g. ``-g1000``)."""
+    stem = f"{prefix}-{template.weak_model}-to-{template.strong_model}"
+    return template.id[len(stem):] if template.id.startswith(stem) else ""
+
+
+def pair_seed(template: TaskSpec, weak: str, strong: str) -> int:
+    """A seed of the pair's own, the same whichever rungs the grid is cut from."""
+    if weak in LADDER and strong in LADDER:
+        index = 1 + len(LADDER) * LADDER.index(weak) + LADDER.index(strong)
+    else:
+        index = 100 + int(hashlib.sha256(f"{weak}>{strong}".encode()).hexdigest()[:6], 16) % 900
+    return template.seed + 100_000 * index
+
+
+def _definition(weak: str) -> str:
+    versions = [int(name.rsplit("@", 1)[1]) for name in SUPERVISORS
+                if name.rsplit("@", 1)[0] == weak]
+    if not versions:
+        raise SpecError(f"grid: no supervisor definition is named {weak!r}; add one to "
+                        "tasks/supervisors/ (a grid never copies a template's settings)")
+    return f"{weak}@{max(versions)}"
+
+
 def grid_tasks(rungs: Sequence[str] = LADDER,
                templates: dict[str, str] | None = None) -> list[GridTask]:
     """The grid's tasks, in (dataset, weak, strong) order."""
@@ -60,10 +92,14 @@ def grid_tasks(rungs: Sequence[str] = LADDER,
     for prefix, template_id in (templates or TEMPLATES).items():
         template = TASKS.get(template_id)
         for weak, strong in grid_pairs(rungs):
-            task_id = f"{prefix}-{weak}-to-{strong}"
+            task_id = f"{prefix}-{weak}-to-{strong}{_suffix(prefix, template)}"
             body = template.model_dump(mode="json", exclude_none=True)
             body.update(id=task_id, weak_model=weak, strong_model=strong,
                         description=_describe(template, weak, strong))
+            if template.weak_supervisor is not None:
+                body.update(weak_supervisor=_definition(weak),
+                            seed=pair_seed(template, weak, strong),
+                            gap_exception=GAP_EXCEPTION)
             spec = TaskSpec.model_validate(body)
             if task_id in TASKS:
                 existing = TASKS.get(task_id)
