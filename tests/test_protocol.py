@@ -185,3 +185,33 @@ def test_kl_misfit_and_gain_on_a_worked_example() -> None:
     assert out["weak_error_kl"] == pytest.approx(weak_error, rel=1e-5)
     assert out["gain_kl"] == pytest.approx(weak_error - student_error, rel=1e-5)
     assert "misfit_kl" not in diagnostics(student, weak, np.array([0, 1]))  # no ceiling
+
+
+def test_every_mini_task_is_frozen_at_equal_gold_with_a_clear_capability_gap() -> None:
+    from benchmark.labels.frozen import load_references, verify_frozen
+    from benchmark.labels.protocol import capability_interval, gap_lines
+    from benchmark.tasks.spec import suite_tasks
+
+    seeds = set()
+    for spec in suite_tasks("mini"):
+        verify_frozen(spec)
+        replicates = load_references(spec).replicates
+        assert all(r.n_A == r.n_B == 1000 and r.controls is not None for r in replicates)
+        interval = capability_interval(gap_lines(replicates))
+        assert interval.n == spec.replicates and interval.low > 0, spec.id
+        seeds |= {spec.seed + k for k in range(spec.replicates)}
+    assert len(seeds) == 8 * 20   # no two (task, replicate) units share a split draw
+
+
+def test_a_shared_pool_gives_each_task_its_own_disjoint_splits() -> None:
+    from benchmark.tasks.splits import draw_splits, task_pool
+
+    a = TASKS.get("rt-tfidf-logreg-to-minilm-l6-g1000")
+    b = TASKS.get("rt-keyword-rule-to-minilm-l6-g1000")
+    pool = task_pool(a)
+    assert [e.id for e in pool] == [e.id for e in task_pool(b)] and len(pool) == 10_000
+    first, other = draw_splits(a, pool, 0), draw_splits(b, pool, 0)
+    assert [len(first[s]) for s in ("A", "B", "test")] == [1000, 1000, 4000]
+    assert not set(first["A"]) & set(first["B"]) and not set(first["B"]) & set(first["test"])
+    assert first["test"] != other["test"]                  # its own draw
+    assert draw_splits(a, pool, 0) == first                 # the same draw every time

@@ -97,6 +97,11 @@ def test_committed_weak_labels_verify_and_join_the_real_data(fetched) -> None:
         refs = load_references(spec)
         for k in range(spec.replicates):
             weak = load_weak_labels(spec, k)  # sha256-verified against the lock
-            assert set(weak.ids_A) | set(weak.ids_B) | set(weak.ids_test) == set(pool)
+            drawn = [set(weak.ids_A), set(weak.ids_B), set(weak.ids_test)]
+            assert [len(d) for d in drawn] == [spec.splits.weak_train,
+                                                spec.splits.student_train, spec.splits.test]
+            assert set.union(*drawn) <= set(pool) and sum(map(len, drawn)) == len(
+                set.union(*drawn))  # disjoint, all from the task's pool
+            assert len(pool) == spec.pool_size
             gold = np.array([pool[i] for i in weak.ids_test])
             assert accuracy(weak.probs_test, gold) == refs.replicates[k].weak_accuracy

@@ -59,6 +59,12 @@ class TaskControls:
     small_gaps: int                   # replicates whose PGR is left out
     replicates: int
 
+    @property
+    def gap_not_clear(self) -> bool:
+        """The capability gap's lower 95% bound is not above zero: a task kept by its own
+        declared reason (``gap_exception``), marked wherever its gap is shown."""
+        return self.capability_gap is not None and self.capability_gap.low <= 0
+
 
 def task_controls(first_per_replicate: Sequence[Row]) -> TaskControls:
     rows = [r for r in first_per_replicate if r.weak_accuracy is not None]

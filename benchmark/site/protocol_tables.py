@@ -34,7 +34,8 @@ def protocol_markdown(b: SuiteBoard) -> list[str]:
              _num(t.weak_accuracy.mean if t.weak_accuracy else None),
              _ci(t.controls.weak_ceiling if t.controls else None),
              _num(t.ceiling_accuracy.mean if t.ceiling_accuracy else None),
-             _ci(t.controls.capability_gap if t.controls else None, sign=True),
+             _ci(t.controls.capability_gap if t.controls else None, sign=True)
+             + (" (not clearly positive)" if t.controls and t.controls.gap_not_clear else ""),
              _num(t.controls.data_share if t.controls else None),
              f"{t.controls.small_gaps}/{t.controls.replicates}" if t.controls else "n/a"]
             for t in b.tasks]
