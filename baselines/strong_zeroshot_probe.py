@@ -67,6 +67,7 @@ def match_by_weak(train_probs: np.ndarray, test_probs: np.ndarray, weak_probs: n
 class StrongZeroShotProbe(Method):
     """Control: unsupervised K-cluster split of the strong features (weak labels name it only)."""
 
+    control = True
     version = "1"
     regimes = ("probe",)  # works on cached features; no finetune form yet
     defaults = {"components": 16, "orient": "weak"}

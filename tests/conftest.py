@@ -154,7 +154,7 @@ class TinyWorld:
         TASKS.reset()
         try:
             spec = TASKS.get(task_id)
-            freeze_task(spec, force=True, progress=False)
+            freeze_task(spec, force=True, progress=False, legacy=True)
             yield spec
         finally:
             path.unlink()
@@ -270,7 +270,7 @@ def tiny_world_built(tmp_path_factory: pytest.TempPathFactory) -> TinyWorld:
         from benchmark.labels.freeze import freeze_task
         from benchmark.tasks.spec import TASKS
 
-        freeze_task(TASKS.get(TINY_TASK), progress=False)
+        freeze_task(TASKS.get(TINY_TASK), progress=False, legacy=True)
     return world
 
 

@@ -269,7 +269,7 @@ def test_a_corpus_in_a_users_own_pinned_wheel(tiny_world, capsys) -> None:
                                                                 + base[end:])
     TASKS.reset()
     try:
-        assert main(["freeze", "wheel-task", "--no-progress"]) == 0  # fetches from the cache
+        assert main(["freeze", "wheel-task", "--no-progress", "--legacy-protocol"]) == 0
         assert [e.id for e in example_pool(TASKS.get("wheel-task"))] == \
             [e.id for e in example_pool(TASKS.get(TINY_TASK))]
         escaping = declared.replace("data/reviews.jsonl", "../../../etc/passwd")

@@ -42,7 +42,7 @@ def test_freeze_records_the_choice_and_methods_read_that_layer(tiny_world, tiny_
     reset_registries()
     try:
         task = TASKS.get(task_id)
-        freeze_task(task, progress=False)
+        freeze_task(task, progress=False, legacy=True)
         chosen = load_references(task).strong_layer
         assert chosen is not None and chosen.layer in (1, 2)
         # chosen on examples no replicate trains or tests on: the corpus minus the pool

@@ -3,6 +3,8 @@ controls beside PGR and aggregates that survive small gaps."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import yaml
@@ -98,13 +100,18 @@ def test_prior_match_puts_the_prior_share_in_each_class() -> None:
     matched = match_prior(probs, np.array([0.5, 0.5]))
     assert (matched.argmax(1) == 1).sum() == 5
     assert np.argsort(matched[:, 1]).tolist() == np.argsort(probs[:, 1]).tolist()  # same order
-    three = np.random.default_rng(0).dirichlet([1, 1, 5], 300)
-    shares = np.bincount(match_prior(three, np.full(3, 1 / 3)).argmax(1), minlength=3) / 300
-    assert np.abs(shares - 1 / 3).max() < 0.02
+    rng = np.random.default_rng(0)
+    for spread in (0.05, 0.2, 1.0, 3.0):    # close logits once sent every row to one class
+        logits = rng.normal(0, spread, (300, 3)) + [0.0, 0.0, spread]
+        three = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+        matched = match_prior(three, np.full(3, 1 / 3))
+        assert np.abs(matched.mean(0) - 1 / 3).max() < 1e-4          # soft shares: the prior
+        shares = np.bincount(matched.argmax(1), minlength=3) / 300
+        assert np.abs(shares - 1 / 3).max() < 0.1, spread
 
 
 def _task_file(tmp_path, **changes) -> object:
-    raw = yaml.safe_load(open(f"tasks/{MINI}.yaml"))
+    raw = yaml.safe_load(Path(f"tasks/{MINI}.yaml").read_text())
     raw.update(changes)
     raw["id"] = "my-task"
     path = tmp_path / "my-task.yaml"
@@ -159,6 +166,8 @@ def test_board_leaves_small_gaps_out_and_reports_median_pgr_of_means_and_control
     # of means over all four replicates: accuracies .64 .68 .78 .625 vs weak .6, ceiling .75125
     assert naive.pgr_of_means == pytest.approx((0.68125 - 0.6) / (0.75125 - 0.6))
     entry = next(e for e in board.ranked if e.method == "naive")
+    # over a suite, the notebook's median: over tasks of each task's PGR of means
+    assert entry.pgr_median == pytest.approx(naive.pgr_of_means)
     assert entry.above_floor == pytest.approx(np.mean([0.64, 0.68, 0.78, 0.625]) - 0.65)
     lines = {c.name: c for c in board.controls}
     assert lines["self-training control"].pgr == pytest.approx(0.75)   # (.75 − .6) / .2
@@ -170,6 +179,7 @@ def test_board_leaves_small_gaps_out_and_reports_median_pgr_of_means_and_control
 
 def test_kl_misfit_and_gain_on_a_worked_example() -> None:
     from benchmark.core.diagnostics import diagnostics
+    from benchmark.training.probe import one_hot, train_probe
 
     student = np.array([[0.8, 0.2], [0.5, 0.5]])
     weak = np.array([[0.6, 0.4], [0.5, 0.5]])
@@ -180,11 +190,27 @@ def test_kl_misfit_and_gain_on_a_worked_example() -> None:
         return sum(a * np.log(a / b) for a, b in zip(p, q, strict=True))
 
     assert out["misfit_kl"] == pytest.approx(kl([0.6, 0.4], [0.8, 0.2]) / 2, rel=1e-5)
-    weak_error = kl([0.9, 0.1], [0.6, 0.4]) / 2
-    student_error = kl([0.9, 0.1], [0.8, 0.2]) / 2
+    weak_error = kl([0.6, 0.4], [0.9, 0.1]) / 2
+    student_error = kl([0.8, 0.2], [0.9, 0.1]) / 2
     assert out["weak_error_kl"] == pytest.approx(weak_error, rel=1e-5)
     assert out["gain_kl"] == pytest.approx(weak_error - student_error, rel=1e-5)
     assert "misfit_kl" not in diagnostics(student, weak, np.array([0, 1]))  # no ceiling
+    # a logistic student fitted to convergence on the weak labels, the target in its class:
+    # on the data it was fitted on, gain = misfit (the Pythagorean relation, equality)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3)).astype(np.float32)
+
+    def softmax(z):
+        e = np.exp(z - z.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    target = softmax(np.c_[np.zeros(400), x @ [1.5, -1.0, 0.5]])
+    weak = softmax(np.c_[np.zeros(400), x @ [0.5, 0.2, 0.0] + rng.normal(0, 1, 400)])
+    fitted = train_probe(x, weak.astype(np.float32), ProbeConfig(epochs=300, batch_size=400,
+                                                                lr=0.05), 0)
+    out = diagnostics(fitted.predict_proba(x), weak, one_hot(np.zeros(400, int), 2).argmax(1),
+                      target)
+    assert out["gain_kl"] == pytest.approx(out["misfit_kl"], abs=2e-3)
 
 
 def test_every_mini_task_is_frozen_at_equal_gold_with_a_clear_capability_gap() -> None:
@@ -215,3 +241,19 @@ def test_a_shared_pool_gives_each_task_its_own_disjoint_splits() -> None:
     assert not set(first["A"]) & set(first["B"]) and not set(first["B"]) & set(first["test"])
     assert first["test"] != other["test"]                  # its own draw
     assert draw_splits(a, pool, 0) == first                 # the same draw every time
+
+
+def test_a_task_without_a_definition_freezes_only_as_legacy_and_nothing_trains_first(
+        monkeypatch) -> None:
+    from benchmark.labels import freeze
+
+    def trained(*args, **kwargs):
+        raise AssertionError("nothing may train before the protocol is checked")
+
+    monkeypatch.setattr(freeze, "example_pool", trained)
+    legacy = TASKS.get("rt-tfidf-logreg-to-minilm-l6")      # frozen before the protocol
+    with pytest.raises(SpecError, match="names no `weak_supervisor.*--legacy-protocol"):
+        freeze.freeze_task(legacy, force=True)
+    unequal = TASKS.get(MINI).model_copy(update={"splits": legacy.splits})
+    with pytest.raises(SpecError, match="1000 gold labels .* and the ceiling from 6000"):
+        freeze.freeze_task(unequal, force=True)

@@ -74,11 +74,11 @@ def test_refreezing_needs_force_and_is_reproducible(tiny_world, tiny_task, tmp_p
     from benchmark.labels.freeze import freeze_task
 
     with pytest.raises(SpecError, match="already frozen.*--force"):
-        freeze_task(tiny_task, progress=False)
+        freeze_task(tiny_task, progress=False, legacy=True)
     backup = tmp_path / "frozen"
     shutil.copytree(tiny_world.frozen, backup)
     try:
-        freeze_task(tiny_task, force=True, progress=False)
+        freeze_task(tiny_task, force=True, progress=False, legacy=True)
         for original in backup.iterdir():  # same seed, same machine: byte-identical files
             assert (tiny_world.frozen / original.name).read_bytes() == original.read_bytes()
     finally:

@@ -115,7 +115,8 @@ def cmd_freeze(args: argparse.Namespace) -> int:
         return 0
     ensure_fetched(required_assets(specs, include_weak=True), not args.no_progress)
     for spec in specs:
-        lock = freeze_task(spec, force=args.force, progress=not args.no_progress)
+        lock = freeze_task(spec, force=args.force, progress=not args.no_progress,
+                           legacy=args.legacy_protocol)
         print(f"froze {spec.id} (version {spec.version}, {lock.replicates} replicates) "
               f"→ tasks/frozen/{spec.id}/")
         print("\n".join(freeze_report(spec, load_references(spec).replicates)))
@@ -153,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tasks", nargs="*", default=[])
     p.add_argument("--suite", help="freeze every task of this suite")
     p.add_argument("--force", action="store_true", help="re-freeze a task that is already locked")
+    p.add_argument("--legacy-protocol", action="store_true",
+                   help="freeze a task that names no supervisor definition as tasks were "
+                        "frozen before the equal-gold protocol (no checks, no controls)")
     p.add_argument("--add-ceilings", action="store_true",
                    help="only add the ceiling's test predictions to tasks frozen without them "
                         "(weak labels untouched; refused unless the frozen ceiling accuracy "

@@ -13,13 +13,15 @@ Given, on one test split, the student's probabilities ``student``, the weak supe
   labels, misfit = d(student, weak), weak_error = d(weak, f*), student_error =
   d(student, f*), gain = weak_error − student_error. Under their assumptions (realisable
   target, convex strong class, student fitted to the weak model) gain ≥ misfit.
-- **the KL form** (Mulgund & Pabbaraju 2025, arXiv 2501.19105; Yao et al. 2025, arXiv
-  2502.01458), for students trained with cross-entropy, with the gold-trained ceiling's
-  predictions f_c as the realisable target (one-hot gold is outside any probe's reach):
-  misfit_kl = mean KL(weak ‖ student), the divergence cross-entropy to the weak labels
-  minimises; weak_error_kl = mean KL(f_c ‖ weak), student_error_kl = mean KL(f_c ‖
-  student), gain_kl = weak_error_kl − student_error_kl. Probabilities are clipped at 1e-6.
-  Only where the ceiling's predictions are given.
+- **the KL form** (Mulgund & Pabbaraju 2025, arXiv 2501.19105, for Bregman divergences),
+  for students trained with cross-entropy, with the gold-trained ceiling's predictions f_c
+  as the realisable target (one-hot gold is outside any probe's reach). Cross-entropy to
+  the weak labels minimises KL(weak ‖ student) over the student class, and for that
+  projection the Pythagorean relation reads KL(weak ‖ f_c) ≥ KL(student ‖ f_c) +
+  KL(weak ‖ student) (with equality for a converged fit in a log-linear class, on the data
+  it was fitted on). So: misfit_kl = mean KL(weak ‖ student), weak_error_kl = mean
+  KL(weak ‖ f_c), student_error_kl = mean KL(student ‖ f_c), gain_kl = weak_error_kl −
+  student_error_kl. Probabilities are clipped at 1e-6. Only where f_c is given.
 - **knowledge regions** (Yang et al. 2025): weak-known (WK) / weak-unknown (WU) = weak right
   / wrong; strong-known (SK) / strong-unknown (SU) = ceiling right / wrong. For each of the
   four regions: its share of the test set and the student's accuracy in it.
@@ -82,7 +84,7 @@ def diagnostics(student: np.ndarray, weak: np.ndarray, gold: np.ndarray,
     if ceiling is None:
         return out
     ceiling = np.asarray(ceiling, np.float64)
-    weak_kl, student_kl = _kl(ceiling, weak), _kl(ceiling, student)
+    weak_kl, student_kl = _kl(weak, ceiling), _kl(student, ceiling)
     out.update(misfit_kl=_kl(weak, student), weak_error_kl=weak_kl,
                student_error_kl=student_kl, gain_kl=weak_kl - student_kl)
     c_right = ceiling.argmax(1) == gold

@@ -52,7 +52,11 @@ from benchmark.labels.kinds import (
 from benchmark.labels.layers import choice_examples, choose_layer
 from benchmark.labels.locking import lock_student, locked_folder
 from benchmark.labels.pairwise import fit_pairwise_supervisor
-from benchmark.labels.protocol import check_capability_gap, check_equal_gold
+from benchmark.labels.protocol import (
+    check_capability_gap,
+    check_equal_gold,
+    check_protocol_declared,
+)
 from benchmark.labels.supervisors import (
     Predictor,
     fit_finetuned_supervisor,
@@ -321,7 +325,11 @@ def _oracle(spec: TaskSpec, pool: ExamplePool, strong_features: np.ndarray | Non
     return probe.predict_proba(strong_features[rows["target"]])
 
 
-def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True) -> Lock:
+def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True,
+                legacy: bool = False) -> Lock:
+    """Freeze a task; one without a supervisor definition only with ``legacy`` (the earlier
+    protocol: no equal-gold check, no weak ceiling, no controls, no gap check)."""
+    check_protocol_declared(spec, legacy)
     if is_frozen(spec.id) and not force:
         raise SpecError(f"task {spec.id!r} is already frozen; re-freezing changes every score "
                         "measured against it. Pass --force to do it anyway (and bump the task's "

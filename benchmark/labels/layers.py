@@ -31,6 +31,10 @@ MIN_CHOICE = 40
 def choice_examples(spec: TaskSpec, pool: ExamplePool) -> list[Example]:
     """Up to CHOICE_SIZE examples of the task's dataset outside its pool (class-balanced
     where the task is), drawn with the pool's seed; refused where too few remain."""
+    if spec.dataset.source == "hub" or spec.pairwise is not None or spec.shift is not None:
+        raise SpecError(f"task {spec.id!r}: `layer_search` chooses the layer on examples of "
+                        "the dataset outside the pool, which hub, pairwise and shift tasks "
+                        "do not define; use a rung without layer_search there")
     held = {e.id for e in pool}
     outside = [e for e in task_examples(spec) if e.id not in held]
     classes = len(spec.label_names)

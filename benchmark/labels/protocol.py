@@ -28,6 +28,24 @@ def check_equal_gold(spec: TaskSpec, n_A: int, n_B: int) -> None:
             "task, half of the source's train split), the paper's protocol.")
 
 
+def check_protocol_declared(spec: TaskSpec, legacy: bool) -> None:
+    """Before anything trains: a task frozen under the protocol names its supervisor's
+    definition and gives A and B the same size; any other needs ``legacy`` on purpose."""
+    if spec.weak_supervisor is None:
+        if legacy:
+            return
+        kind = ("a task with several supervisors has no definition path yet"
+                if spec.weak_models else "it names no `weak_supervisor: NAME@VERSION`")
+        raise SpecError(
+            f"task {spec.id!r}: {kind}, so freezing it would skip the paper's protocol (equal "
+            "gold, the weak ceiling, the controls and the capability-gap check). Name the "
+            "supervisor's definition (tasks/supervisors/definitions.yaml), or pass "
+            "--legacy-protocol to freeze it as tasks were frozen before (the board marks it "
+            "'unequal gold').")
+    if spec.dataset.source != "hub":
+        check_equal_gold(spec, spec.splits.weak_train, spec.splits.student_train)
+
+
 @dataclass(frozen=True)
 class GapLine:
     replicate: int

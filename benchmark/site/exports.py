@@ -96,7 +96,9 @@ def render_markdown(boards: list[SuiteBoard]) -> str:
             a = agreements[b.suite]
             out += [f"Agreement with the probe board `{a.probe_suite}`: Spearman ρ = "
                     f"{a.spearman:.2f} [{a.low:.2f}, {a.high:.2f}] over {len(a.methods)} "
-                    f"methods (95% bootstrap over each suite's units, {a.draws} draws).", ""]
+                    f"methods, on the task pairs both suites hold ({', '.join(a.tasks)}); "
+                    f"95% bootstrap over each suite's replicates of those tasks, {a.draws} "
+                    f"draws ({a.undefined} undefined).", ""]
         separated = sum(c.significant for c in b.comparisons)
         out += [f"Paired comparisons: {separated} of {len(b.comparisons)} pairs separated "
                 f"(Holm, α = 0.05); smallest PGR difference detectable at 80% power: "

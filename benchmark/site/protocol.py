@@ -2,9 +2,11 @@
 frozen controls (weak ceiling, capability gap, self-training, label-free floor).
 
 The mean of per-replicate PGRs is the headline (the literature's number). Beside it: the
-median (openai/weak-to-strong's notebook), and the PGR of mean accuracies (a ratio of means,
-stabler than a mean of ratios when some gaps are small). Replicates whose gap is under two
-standard errors of the test accuracy have no PGR on the board (counted, never averaged).
+PGR of mean accuracies (a ratio of means, stabler than a mean of ratios when some gaps are
+small) and, over a suite, the median over tasks of that (openai/weak-to-strong's notebook:
+seed-averaged accuracies, median over pairs); within a task, the median over replicates.
+Replicates whose gap is under two standard errors of the test accuracy have no PGR on the
+board (counted, never averaged).
 """
 
 from __future__ import annotations
@@ -111,7 +113,8 @@ def control_lines(first_per_unit: Sequence[Row]) -> list[ControlLine]:
                 and read(r.controls) is not None]
         if not rows:
             continue
-        pgrs = [None if r.small_gap else (read(r.controls) - r.weak_accuracy)
+        pgrs = [None if r.small_gap or not r.ceiling_accuracy > r.weak_accuracy
+                else (read(r.controls) - r.weak_accuracy)
                 / (r.ceiling_accuracy - r.weak_accuracy) for r in rows]
         tasks = sorted({r.task for r in rows})
         of_means = [pgr_of_means([r for r in rows if r.task == t],

@@ -1,7 +1,10 @@
 """Do the two regimes rank methods alike? The rank correlation between a finetune suite's
 board and its probe counterpart (``mini-finetune`` ↔ ``mini``: the name without
-``-finetune``), over the methods both rank, with a bootstrap interval that resamples each
-suite's (task, replicate) units on its own (the units of one method pair across methods)."""
+``-finetune``), over the methods both rank, on the tasks whose (dataset, weak, strong) pair
+both suites hold (so the task set is not confounded with the regime). The interval
+resamples each suite's replicates within its tasks on its own (a method's units pair across
+methods); tasks stay fixed, so with one task per side it is an interval over replicates of
+that task only. Draws where a ranking is constant count as undefined and are reported."""
 
 from __future__ import annotations
 
@@ -24,12 +27,18 @@ class RegimeAgreement:
     low: float
     high: float
     draws: int
+    undefined: int                 # draws where a ranking had no spread
+    tasks: tuple[str, ...]         # the finetune suite's matched tasks
 
 
-def _pgr_table(board: SuiteBoard, methods: list[str]) -> list[np.ndarray]:
-    """Per task: [methods, replicates] PGRs (NaN where a replicate has none)."""
+def _pair(task) -> tuple[str, str, str]:
+    return (task.dataset, task.weak_model, task.strong_model)
+
+
+def _pgr_table(board: SuiteBoard, methods: list[str], pairs: set) -> list[np.ndarray]:
+    """Per matched task: [methods, replicates] PGRs (NaN where a replicate has none)."""
     tables = []
-    for task in board.tasks:
+    for task in (t for t in board.tasks if _pair(t) in pairs):
         by_method = {r.method: dict(zip(r.replicates, r.pgrs, strict=True))
                      for r in task.results}
         replicates = sorted({k for r in task.results for k in r.replicates})
@@ -64,9 +73,10 @@ def regime_agreement(boards: list[SuiteBoard], seed: int = 0) -> list[RegimeAgre
         ranked = {e.method for e in probe.ranked if e.pgr is not None}
         methods = sorted(e.method for e in board.ranked if e.pgr is not None
                          and e.method in ranked)
-        if len(methods) < 3:
+        pairs = {_pair(t) for t in board.tasks} & {_pair(t) for t in probe.tasks}
+        if len(methods) < 3 or not pairs:
             continue
-        tables = [_pgr_table(board, methods), _pgr_table(probe, methods)]
+        tables = [_pgr_table(board, methods, pairs), _pgr_table(probe, methods, pairs)]
         rho = spearman(_means(tables[0]), _means(tables[1]))
         rng = np.random.default_rng(seed)
         draws = []
@@ -76,5 +86,7 @@ def regime_agreement(boards: list[SuiteBoard], seed: int = 0) -> list[RegimeAgre
             draws.append(spearman(*resampled))
         low, high = np.nanpercentile(draws, [2.5, 97.5])
         out.append(RegimeAgreement(board.suite, probe.suite, tuple(methods), rho,
-                                   float(low), float(high), DRAWS))
+                                   float(low), float(high), DRAWS,
+                                   int(np.isnan(draws).sum()),
+                                   tuple(t.task for t in board.tasks if _pair(t) in pairs)))
     return out

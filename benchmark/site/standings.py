@@ -67,7 +67,7 @@ class Entry:
     missing: tuple[str, ...] = ()
     unsandboxed: bool = False     # some run had no sandbox (trusted code): marked on the site
     diagnostics: DiagnosticSummary | None = None   # mean over tasks of the task means
-    pgr_median: float | None = None    # over (task, replicate) units with a PGR
+    pgr_median: float | None = None    # over tasks, of each task's PGR of mean accuracies
     pgr_of_means: float | None = None  # mean over tasks of each task's PGR of mean accuracies
     above_floor: float | None = None   # mean accuracy − max(weak, label-free floor)
 
@@ -207,7 +207,7 @@ def _entry(method: str, rows: list[Row], is_ref, tasks: list[str],
         wall_vs_naive=_ratio(wall, naive[1]), peak_rss_mb=max(peaks) if peaks else None,
         missing=missing, unsandboxed=any(r.sandbox == "none" for r in ok),
         diagnostics=over_tasks([diagnosed.get((task, method)) for (task,) in by_task]),
-        pgr_median=median([r.pgr for r in ok]),
+        pgr_median=median([pgr_of_means(group) for group in by_task.values()]),
         pgr_of_means=_mean([pgr_of_means(group) for group in by_task.values()]),
         above_floor=above_floor(ok))
 

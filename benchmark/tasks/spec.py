@@ -186,6 +186,9 @@ class TaskSpec(_Strict):
 
     @model_validator(mode="after")
     def _pool_holds_splits(self) -> TaskSpec:
+        if self.pool is not None and self.dataset.source == "hub":
+            raise ValueError("`pool:` is for asset and file datasets; a hub task draws A and B "
+                             "from the source's train split and tests on its test split")
         if self.pool is not None and self.pool.size < self.splits.total:
             raise ValueError(f"`pool.size` {self.pool.size} is smaller than the splits' total "
                              f"{self.splits.total}")
