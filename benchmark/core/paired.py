@@ -12,9 +12,11 @@ their separate intervals overlap (a weak test). For a pair (a, b):
   that a and b are exchangeable on every unit, each unit's difference is as likely to have
   either sign; p is the share of sign patterns whose |difference| is at least the observed
   one: every pattern when there are at most ``EXACT_UNITS`` units, else ``draws`` seeded
-  random ones (with the usual +1, so p is never 0). It needs no normality and no
-  independence between units; tasks stay fixed (the suite's question is "better on these
-  tasks"), and replicates are what varies;
+  random ones (with the usual +1, so p is never 0). It needs no normality, but it does need
+  units whose signs can flip independently under the null: units that share a split draw
+  are one block (flipping them apart overstates the evidence), and units drawn from one
+  pool share examples, which the test ignores. Tasks stay fixed (the suite's question is
+  "better on these tasks"), and replicates are what varies;
 - **family**: all pairs of ranked entries, Holm-corrected at ``alpha``, so every claim the
   board makes holds jointly at 95%. An entry's rank range runs from 1 + (entries
   significantly above it) to (entries not significantly below it).
