@@ -91,7 +91,8 @@ def task_controls(first_per_replicate: Sequence[Row]) -> TaskControls:
 @dataclass(frozen=True)
 class ControlLine:
     """A harness-side control scored like a method on a suite: its mean PGR over the
-    (task, replicate) units with a PGR, median, PGR of means (mean over tasks) and accuracy."""
+    (task, replicate) units with a PGR, and over tasks the median and the mean of each
+    task's PGR of mean accuracies (as the methods' columns), and its mean accuracy."""
 
     name: str
     pgr: float | None
@@ -121,7 +122,7 @@ def control_lines(first_per_unit: Sequence[Row]) -> list[ControlLine]:
                                  lambda r, read=read: read(r.controls)) for t in tasks]
         kept = [p for p in pgrs if p is not None]
         out.append(ControlLine(
-            name=name, pgr=float(np.mean(kept)) if kept else None, pgr_median=median(pgrs),
+            name=name, pgr=float(np.mean(kept)) if kept else None, pgr_median=median(of_means),
             pgr_of_means=_mean(of_means), accuracy=float(np.mean([read(r.controls)
                                                                    for r in rows])),
             units=len(kept)))
