@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -49,11 +50,19 @@ def test_run_writes_records_and_leaderboard_then_refuses_tampering(tiny_world, t
     assert {r.method for r in iter_records(results)} >= {"naive", "logconf"}
     assert f"leaderboard: {(board / 'index.html').resolve().as_uri()}" in out
     assert (board / "leaderboard.md").is_file() and (board / "leaderboard.json").is_file()
-    pgrs = [r.metrics.pgr for r in iter_records(results)
-            if r.method == "naive" and r.metrics.pgr is not None]
+    from benchmark.core.metrics import small_gap
+
+    naive = [r for r in iter_records(results) if r.method == "naive"]
+    # a replicate whose gap is under two standard errors of its test accuracy has no PGR
+    kept = [r.metrics.pgr for r in naive if r.metrics.pgr is not None and not small_gap(
+        r.metrics.weak_accuracy, r.metrics.ceiling_accuracy, r.predictions.shape[0])]
     csv = pd.read_csv(board / "leaderboard.csv")
     task_row = csv[(csv.level == "task") & (csv.method == "naive")].iloc[0]
-    assert task_row.pgr_mean == pytest.approx(sum(pgrs) / len(pgrs), rel=1e-5)  # %.6g
+    assert task_row.pgr_small_gap == len(naive) - len(kept)
+    if kept:
+        assert task_row.pgr_mean == pytest.approx(sum(kept) / len(kept), rel=1e-5)  # %.6g
+    else:
+        assert np.isnan(task_row.pgr_mean)
 
     assert main([*argv, "--replicates", "3"]) == 2
     assert "choose 1..2" in capsys.readouterr().err
