@@ -65,11 +65,17 @@ def pgr(student_accuracy: float, weak_accuracy: float, ceiling_accuracy: float) 
     return PGR((student_accuracy - weak_accuracy) / gap)
 
 
-def small_gap(weak_accuracy: float, ceiling_accuracy: float, n_test: int) -> bool:
-    """The gap is under two standard errors of a test accuracy (sqrt(p(1-p)/n), p the mean
-    of the two): a PGR divided by it is noise, so aggregates leave that replicate out."""
+def gap_se(weak_accuracy: float, ceiling_accuracy: float, n_test: int) -> float:
+    """Standard error of one test accuracy, sqrt(p(1-p)/n), at p the mean of the two."""
     p = (weak_accuracy + ceiling_accuracy) / 2
-    return ceiling_accuracy - weak_accuracy < 2 * math.sqrt(p * (1 - p) / max(n_test, 1))
+    return math.sqrt(p * (1 - p) / max(n_test, 1))
+
+
+def small_gap(weak_accuracy: float, ceiling_accuracy: float, n_test: int) -> bool:
+    """The gap is under two standard errors of a test accuracy: a PGR divided by it is
+    noise, so aggregates leave that replicate out."""
+    return ceiling_accuracy - weak_accuracy < 2 * gap_se(weak_accuracy, ceiling_accuracy,
+                                                         n_test)
 
 
 @dataclass(frozen=True)

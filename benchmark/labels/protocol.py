@@ -9,12 +9,11 @@ in ``gap_exception`` why it is kept. The report says per replicate what was froz
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from benchmark.core.errors import SpecError
-from benchmark.core.metrics import Interval, mean_ci, small_gap
+from benchmark.core.metrics import Interval, gap_se, mean_ci, small_gap
 from benchmark.labels.frozen import ReplicateReference
 from benchmark.tasks.spec import TaskSpec
 
@@ -60,9 +59,7 @@ class GapLine:
 
     @property
     def se(self) -> float:
-        """Standard error of one test accuracy at the mean of weak and ceiling."""
-        p = (self.weak + self.ceiling) / 2
-        return math.sqrt(p * (1 - p) / max(self.n_test, 1))
+        return gap_se(self.weak, self.ceiling, self.n_test)
 
     @property
     def capability_gap(self) -> float | None:

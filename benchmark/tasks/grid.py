@@ -25,7 +25,7 @@ from benchmark.core.errors import SpecError
 from benchmark.core.paths import tasks_dir
 from benchmark.models import MODELS
 from benchmark.tasks.spec import TASKS, TaskSpec
-from benchmark.tasks.supervisors import SUPERVISORS
+from benchmark.tasks.supervisors import latest_definition
 
 # Weakest first. tf-idf cannot be a student, so it is the floor; the others by their mean
 # ceiling (the rung's probe trained on 1,000 gold labels of B, mean of 20 replicates) over
@@ -78,12 +78,11 @@ def pair_seed(template: TaskSpec, weak: str, strong: str) -> int:
 
 
 def _definition(weak: str) -> str:
-    versions = [int(name.rsplit("@", 1)[1]) for name in SUPERVISORS
-                if name.rsplit("@", 1)[0] == weak]
-    if not versions:
+    definition = latest_definition(weak)
+    if definition is None:
         raise SpecError(f"grid: no supervisor definition is named {weak!r}; add one to "
                         "tasks/supervisors/ (a grid never copies a template's settings)")
-    return f"{weak}@{max(versions)}"
+    return definition
 
 
 def grid_tasks(rungs: Sequence[str] = LADDER,

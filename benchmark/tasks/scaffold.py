@@ -19,7 +19,7 @@ from benchmark.core.schema import validate
 from benchmark.core.storage import sha256_file
 from benchmark.datasets.files import column_examples, file_format, read_table
 from benchmark.tasks.spec import TASKS, TaskSpec
-from benchmark.tasks.supervisors import SUPERVISORS
+from benchmark.tasks.supervisors import SUPERVISORS, latest_definition
 
 MAX_POOL = 10_000   # the embedded pools' size
 
@@ -84,13 +84,6 @@ def default_splits(pool: int) -> dict[str, int]:
     total = min(pool, MAX_POOL)
     gold = total // 4
     return {"weak_train": gold, "student_train": gold, "test": total - 2 * gold}
-
-
-def latest_definition(model: str) -> str | None:
-    """The newest version of the supervisor definition named after ``model``, if any."""
-    versions = [int(name.rsplit("@", 1)[1]) for name in SUPERVISORS
-                if name.rsplit("@", 1)[0] == model]
-    return f"{model}@{max(versions)}" if versions else None
 
 
 def scaffold_task(task_id: str, path: Path, *, text: str | None, template: str | None,

@@ -85,6 +85,13 @@ def _load(registry: Registry[SupervisorDefinition]) -> None:
 SUPERVISORS: Registry[SupervisorDefinition] = Registry("supervisor definition", loader=_load)
 
 
+def latest_definition(model: str) -> str | None:
+    """The newest version of the supervisor definition named after ``model``, if any."""
+    versions = [int(name.rsplit("@", 1)[1]) for name in SUPERVISORS
+                if name.rsplit("@", 1)[0] == model]
+    return f"{model}@{max(versions)}" if versions else None
+
+
 def resolve(reference: str) -> SupervisorDefinition:
     """The definition a task's ``weak_supervisor: NAME@VERSION`` names."""
     if not REFERENCE.match(reference):
