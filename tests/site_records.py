@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from benchmark.results.records import (
     Compute,
     Diagnostics,
@@ -20,14 +22,21 @@ def make_record(task: str, method: str, replicate: int, pgr: float | None, *, su
                 ok: bool = True, task_version: int = 1, weak_sha: str | None = None,
                 flops: float = 100.0, wall_s: float = 0.5, dataset: str = "d",
                 strong_params: int = 22_000_000, info: MethodInfo | None = None,
-                version: str = "1", diagnostics: Diagnostics | None = None) -> RunRecord:
-    """A record whose accuracy is exactly what ``pgr`` implies for weak .6 / ceiling .8."""
+                version: str = "1", diagnostics: Diagnostics | None = None,
+                split: str | None = "own") -> RunRecord:
+    """A record whose accuracy is exactly what ``pgr`` implies for weak .6 / ceiling .8.
+
+    ``split``: the name of its split draw ("own": one of its own for each (task, replicate);
+    None: none recorded, as in records written before they kept it)."""
+    if split == "own":
+        split = f"{dataset}/{task}/{replicate}"
     provenance = Provenance(
         task_version=task_version, dataset=dataset, task_sha256="t",
         weak_labels_sha256=weak_sha or f"{task}-v{task_version}-r{replicate}",
         references_sha256="r", weak_model="weak", strong_model="strong",
         method_version=version, method_config={}, method_origin="x", packages={},
-        git_commit="c", hardware={})
+        git_commit="c", hardware={},
+        split_sha256=None if split is None else hashlib.sha256(split.encode()).hexdigest())
     common = dict(suite=suite, task=task, method=method, replicate=replicate, seed=replicate,
                   provenance=provenance, method_info=info)
     if not ok:

@@ -67,9 +67,9 @@ def test_the_minimum_detectable_difference_uses_scipy_stats_normal_quantiles() -
 
     from benchmark.core.paired import ALPHA, POWER, Comparison, minimum_detectable
 
-    comparisons = [Comparison("a", "b", 0.1, 0.01, 0.03, True, 8, se)
+    comparisons = [Comparison("a", "b", 0.1, 0.01, 0.03, True, 8, se, blocks=8)
                    for se in (0.01, 0.03, 0.02)]
-    z = stats.norm.ppf(1 - ALPHA / 2) + stats.norm.ppf(POWER)
+    z = stats.norm.ppf(1 - ALPHA / 3 / 2) + stats.norm.ppf(POWER)   # Holm's first level
     assert minimum_detectable(comparisons) == float(z * 0.02)
 
 

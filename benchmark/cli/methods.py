@@ -24,8 +24,8 @@ def cmd_new_method(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from benchmark.core.paths import default_results_dir
     from benchmark.methods.catalog import METHODS
-    from benchmark.results.compare import paired_rows, render
     from benchmark.results.records import collect_records
+    from benchmark.site.compare import paired_rows, render
 
     for name in [args.method, *args.against]:
         METHODS.get(name)
@@ -90,7 +90,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("name")
     p.set_defaults(func=cmd_new_method)
 
-    p = sub.add_parser("compare", help="paired per-task differences against other methods")
+    p = sub.add_parser("compare", help="a method against rivals: the board's blocked test")
     p.add_argument("method")
     p.add_argument("--against", type=csv_list, default=[REFERENCE_METHOD],
                    help=f"comma list of methods (default: {REFERENCE_METHOD})")

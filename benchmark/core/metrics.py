@@ -57,6 +57,9 @@ class PGR:
     reason: str = ""
 
 
+ACCURACY_BOUNDS = (0.0, 1.0)
+
+
 def pgr(student_accuracy: float, weak_accuracy: float, ceiling_accuracy: float) -> PGR:
     gap = ceiling_accuracy - weak_accuracy
     if not gap > 0:
@@ -84,6 +87,7 @@ class Interval:
     low: float
     high: float
     n: int
+    clipped: bool = False   # a Student-t interval cut at its quantity's bounds: a poor fit
 
 
 @lru_cache(maxsize=256)
@@ -96,8 +100,11 @@ def _t_quantile(q: float, df: int) -> float:
     return float(stdtrit(df, q))
 
 
-def mean_ci(values: Sequence[float], level: float = 0.95) -> Interval | None:
-    """Mean with a Student-t interval (ddof=1); a single value gets a zero-width interval."""
+def mean_ci(values: Sequence[float], level: float = 0.95,
+            bounds: tuple[float, float] | None = None) -> Interval | None:
+    """Mean with a Student-t interval (ddof=1); a single value gets a zero-width interval.
+    ``bounds``: the quantity's range (an accuracy's [0, 1]); an interval that leaves it is
+    cut there and marked ``clipped``, since the t-interval is then a poor fit."""
     data = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
     if len(data) == 0:
         return None
@@ -106,7 +113,15 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> Interval | None:
         return Interval(mean, mean, mean, 1)
     half = float(_t_quantile(0.5 + level / 2, len(data) - 1) * data.std(ddof=1)
                  / math.sqrt(len(data)))
-    return Interval(mean, mean - half, mean + half, len(data))
+    low, high = mean - half, mean + half
+    if bounds is not None and (low < bounds[0] or high > bounds[1]):
+        return Interval(mean, max(low, bounds[0]), min(high, bounds[1]), len(data), True)
+    return Interval(mean, low, high, len(data))
+
+
+def accuracy_ci(values: Sequence[float], level: float = 0.95) -> Interval | None:
+    """:func:`mean_ci` of accuracies, kept within [0, 1]."""
+    return mean_ci(values, level, ACCURACY_BOUNDS)
 
 
 def bootstrap_ci(groups: Sequence[Sequence[float]], level: float = 0.95, draws: int = 2000,

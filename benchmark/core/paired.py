@@ -1,29 +1,30 @@
-"""Paired comparisons of methods over shared (task, replicate) units, and the ranks they
-support.
+"""Paired comparisons of methods over shared (task, replicate) units, tested over blocks.
 
 Every method of a suite runs on the same units (task × replicate: the same split draw and
 weak labels), so two methods are compared on their per-unit differences, not on whether
-their separate intervals overlap (a weak test). For a pair (a, b):
+their separate intervals overlap (a weak test). Units that share a split draw are one
+*block* (:mod:`benchmark.core.blocks`): the block, never the unit, is what varies
+independently. For a pair (a, b):
 
 - **units**: the (task, replicate) units where both have a PGR; **difference**: the mean over
   their tasks of the mean over replicates of PGR_a − PGR_b (each task counts equally, as in
   the suite's score);
-- **p-value**: a sign-flip (paired randomisation) test of that difference. Under the null
-  that a and b are exchangeable on every unit, each unit's difference is as likely to have
-  either sign; p is the share of sign patterns whose |difference| is at least the observed
-  one: every pattern when there are at most ``EXACT_UNITS`` units, else ``draws`` seeded
-  random ones (with the usual +1, so p is never 0). It needs no normality, but it does need
-  units whose signs can flip independently under the null: units that share a split draw
-  are one block (flipping them apart overstates the evidence), and units drawn from one
-  pool share examples, which the test ignores. Tasks stay fixed (the suite's question is
-  "better on these tasks"), and replicates are what varies;
+- **p-value**: a sign-flip (paired randomisation) test over blocks. Under the null that a
+  and b are exchangeable within every block, each block's contribution to the difference is
+  as likely to have either sign; all units of a block flip together. p is the share of sign
+  patterns whose |difference| is at least the observed one: every pattern when there are at
+  most ``EXACT_BLOCKS`` blocks (so the smallest p is 2 / 2^blocks), else ``draws`` seeded
+  random ones (with the usual +1, so p is never 0). Tasks stay fixed (the suite's question
+  is "better on these tasks"); split draws are what varies;
 - **family**: all pairs of ranked entries, Holm-corrected at ``alpha``, so every claim the
   board makes holds jointly at 95%. An entry's rank range runs from 1 + (entries
   significantly above it) to (entries not significantly below it).
 
-The smallest detectable difference at 80% power uses the observed paired variance: the
-pooled within-task variance of the per-unit differences, s², gives the standard error of the
-difference se² = s² · Σ_t 1/(T² n_t), and MDE = (z₁₋α/₂ + z₀.₈) · se.
+The standard error of a difference is the stratified block variance: blocks that hold the
+same tasks are independent draws of one cell, so se² = Σ_strata n_s · var_s(block sums).
+The smallest detectable difference at 80% power is taken at the family's corrected level
+(Holm's first threshold, alpha / pairs): (z₁₋α/(2m) + z₀.₈) · se; where the blocks are too
+few for any p to reach that level there is none.
 """
 
 from __future__ import annotations
@@ -35,20 +36,32 @@ from itertools import combinations
 
 import numpy as np
 
+from benchmark.core.blocks import block_sums, layout, smallest_p, stratified_variance
+
 ALPHA = 0.05
 POWER = 0.8
-EXACT_UNITS = 12      # 4,096 sign patterns: enumerate them all
+EXACT_BLOCKS = 12     # 4,096 sign patterns: enumerate them all
 DRAWS = 10_000        # Monte Carlo sign patterns otherwise (more for large families)
 MAX_DRAWS = 100_000
 
 
 @dataclass(frozen=True)
 class Units:
-    """The per-unit PGRs of a suite: ``values[m, u]`` for method m on unit u (NaN: none)."""
+    """The per-unit PGRs of a suite: ``values[m, u]`` for method m on unit u (NaN: none);
+    ``blocks[u]``: the split draw unit u was measured on."""
 
     methods: tuple[str, ...]
     tasks: tuple[str, ...]          # the task of each unit
     values: np.ndarray
+    blocks: tuple[str, ...] = ()    # empty: every unit its own block
+
+    def block_names(self) -> tuple[str, ...]:
+        if self.blocks:
+            if len(self.blocks) != len(self.tasks):
+                raise ValueError(f"Units: {len(self.blocks)} block names for "
+                                 f"{len(self.tasks)} units")
+            return self.blocks
+        return tuple(f"unit-{u}" for u in range(len(self.tasks)))
 
 
 @dataclass(frozen=True)
@@ -60,7 +73,24 @@ class Comparison:
     p_holm: float
     significant: bool
     units: int
-    se: float | None    # standard error of the difference (None with one replicate a task)
+    se: float | None    # standard error of the difference (None: a stratum of one block)
+    blocks: int = 0     # the independent split draws the test flipped
+
+
+@dataclass(frozen=True)
+class Family:
+    """What a suite's family of tests can say at all: its blocks, the smallest p an exact
+    test over them reaches, Holm's strictest threshold, and the detectable difference."""
+
+    pairs: int
+    blocks: int
+    smallest_p: float
+    threshold: float
+    detectable: float | None
+
+    @property
+    def can_separate(self) -> bool:
+        return self.pairs > 0 and self.smallest_p <= self.threshold
 
 
 def pair_weights(tasks: np.ndarray, shared: np.ndarray) -> np.ndarray:
@@ -74,27 +104,15 @@ def pair_weights(tasks: np.ndarray, shared: np.ndarray) -> np.ndarray:
     return weights
 
 
-def standard_error(differences: np.ndarray, tasks: np.ndarray) -> float | None:
-    """se of the stratified mean difference from the pooled within-task variance."""
-    names = np.unique(tasks)
-    sizes = np.array([(tasks == t).sum() for t in names])
-    dof = int((sizes - 1).sum())
-    if dof == 0:
-        return None
-    squares = sum(float(((differences[tasks == t] - differences[tasks == t].mean()) ** 2).sum())
-                  for t in names)
-    return math.sqrt(squares / dof * float((1.0 / (len(names) ** 2 * sizes)).sum()))
-
-
 @lru_cache(maxsize=16)
-def sign_patterns(units: int, draws: int, seed: int = 0) -> np.ndarray:
-    """±1 patterns [patterns, units]: all 2^units of them when few, else ``draws`` random."""
-    if units <= EXACT_UNITS:
-        codes = np.arange(2 ** units)[:, None] >> np.arange(units) & 1
+def sign_patterns(count: int, draws: int, seed: int = 0) -> np.ndarray:
+    """±1 patterns [patterns, count]: all 2^count of them when few, else ``draws`` random."""
+    if count <= EXACT_BLOCKS:
+        codes = np.arange(2 ** count)[:, None] >> np.arange(count) & 1
         patterns = 1.0 - 2.0 * codes
     else:
         rng = np.random.default_rng(seed)
-        patterns = 1.0 - 2.0 * rng.integers(0, 2, size=(draws, units))
+        patterns = 1.0 - 2.0 * rng.integers(0, 2, size=(draws, count))
     patterns.setflags(write=False)
     return patterns
 
@@ -108,14 +126,20 @@ def _p_values(flipped: np.ndarray, observed: np.ndarray, exact: bool) -> np.ndar
     return (extreme + 1) / (flipped.shape[0] + 1)
 
 
-def sign_flip_p(differences: np.ndarray, weights: np.ndarray, draws: int = DRAWS,
-                seed: int = 0) -> float:
-    """Two-sided sign-flip p-value of Σ w_u d_u (units with weight 0 are left out)."""
+def sign_flip_p(differences: np.ndarray, weights: np.ndarray, blocks: np.ndarray | None = None,
+                draws: int = DRAWS, seed: int = 0) -> float:
+    """Two-sided sign-flip p-value of Σ w_u d_u, flipping whole blocks (``blocks[u]``: the
+    block index of unit u; None: every unit its own block). Units of weight 0 are left out."""
     keep = weights > 0
-    a = (weights * differences)[keep]
-    patterns = sign_patterns(int(keep.sum()), draws, seed)
-    return float(_p_values(patterns @ a[:, None], np.array([a.sum()]),
-                           keep.sum() <= EXACT_UNITS)[0])
+    contributions = (weights * differences)[keep]
+    if blocks is None:
+        sums = contributions
+    else:
+        _, index = np.unique(np.asarray(blocks)[keep], return_inverse=True)
+        sums = np.bincount(index, contributions)
+    patterns = sign_patterns(len(sums), draws, seed)
+    return float(_p_values(patterns @ sums[:, None], np.array([sums.sum()]),
+                           len(sums) <= EXACT_BLOCKS)[0])
 
 
 def holm(p_values: list[float]) -> list[float]:
@@ -135,31 +159,23 @@ def family_draws(pairs: int, alpha: float = ALPHA) -> int:
     return int(min(MAX_DRAWS, max(DRAWS, math.ceil(2 * pairs / alpha))))
 
 
-def _complete_pairs(values: np.ndarray, tasks: np.ndarray, draws: int, seed: int
-                    ) -> dict[tuple[int, int], tuple[float, float, int, float | None]]:
-    """Every pair of methods that have all units, in one pass per row.
-
-    The flipped scores of all methods come from one product, laid out one method per row
-    so that each row's pairs are counted over contiguous memory, in float32 and into reused
-    buffers (3–4× faster than columns; near-ties within float32's rounding count as extreme,
-    which only makes p larger). Standard errors come from the Gram matrix of the within-task
-    centred values: ‖c_a − c_b‖² = ‖c_a‖² + ‖c_b‖² − 2 c_a·c_b.
-    """
+def _tested(values: np.ndarray, tasks: np.ndarray, blocks: np.ndarray, draws: int, seed: int
+            ) -> dict[tuple[int, int], tuple[float, float, int, float | None, int]]:
+    """Every pair of methods (rows of ``values``, all present on every unit), in one pass
+    per row: each method's weighted block sums are flipped once, and a pair's flipped
+    difference is the difference of two rows. Rows are contiguous (3–4× faster than
+    columns); past ``EXACT_BLOCKS`` in float32 into reused buffers (near-ties within its
+    rounding count as extreme, which only makes p larger)."""
     methods, n = values.shape
+    lay = layout(list(tasks), list(blocks))
     weights = pair_weights(tasks, np.ones(n, bool))
-    exact = n <= EXACT_UNITS
-    patterns = sign_patterns(n, draws, seed)
-    scores = values @ weights
-    flipped = (values * weights) @ patterns.T              # [methods, patterns], rows contiguous
+    sums = block_sums(values * weights, lay.unit_block, lay.blocks)     # [methods, blocks]
+    exact = lay.blocks <= EXACT_BLOCKS
+    patterns = sign_patterns(lay.blocks, draws, seed)
+    scores = sums.sum(axis=1)
+    flipped = sums @ patterns.T                                         # [methods, patterns]
     if not exact:
         flipped = flipped.astype(np.float32)
-    names, task_index = np.unique(tasks, return_inverse=True)
-    sizes = np.bincount(task_index)
-    dof = int((sizes - 1).sum())
-    onehot = (task_index == np.arange(len(names))[:, None]).astype(float)   # [tasks, units]
-    centred = values - ((values @ onehot.T) / sizes)[:, task_index]
-    gram = centred @ centred.T
-    scale = float((1.0 / (len(names) ** 2 * sizes)).sum()) / dof if dof else 0.0
     buffer = np.empty_like(flipped)
     extreme_buffer = np.empty(flipped.shape, bool)
     out = {}
@@ -173,44 +189,51 @@ def _complete_pairs(values: np.ndarray, tasks: np.ndarray, draws: int, seed: int
             limit = (np.abs(observed) * (1 - 1e-5)).astype(np.float32)[:, None]
             extreme = np.greater_equal(np.abs(diff, out=diff), limit, out=extreme_buffer[rest])
             p = (np.count_nonzero(extreme, axis=1) + 1) / (flipped.shape[1] + 1)
-        squares = np.maximum(gram[a, a] + np.diag(gram)[a + 1:] - 2 * gram[a, a + 1:], 0.0)
+        variances = stratified_variance(sums[a] - sums[a + 1:], lay.block_stratum, lay.strata)
         for k, b in enumerate(range(a + 1, methods)):
-            se = math.sqrt(float(squares[k]) * scale) if dof else None
-            out[(a, b)] = (float(observed[k]), float(p[k]), n, se)
+            se = None if variances is None else math.sqrt(max(float(variances[k]), 0.0))
+            out[(a, b)] = (float(observed[k]), float(p[k]), n, se, lay.blocks)
     return out
 
 
 def compare_all(units: Units, alpha: float = ALPHA, seed: int = 0) -> list[Comparison]:
-    """Every pair of ``units.methods``, tested and Holm-corrected as one family."""
+    """Every pair of ``units.methods``, tested over blocks and Holm-corrected as one family."""
     tasks = np.asarray(units.tasks)
+    blocks = np.asarray(units.block_names())
     values = units.values
     pairs = list(combinations(range(len(units.methods)), 2))
     draws = family_draws(len(pairs), alpha)
     present = ~np.isnan(values)
-    complete = [m for m in range(len(units.methods)) if present[m].all()]
-    results: dict[tuple[int, int], tuple[float, float, int, float | None]] = {}
+    usable = present.any(axis=0)   # units some method has (a small gap: none has)
+    complete = [m for m in range(len(units.methods)) if present[m, usable].all()]
+    results: dict[tuple[int, int], tuple[float, float, int, float | None, int]] = {}
     if len(complete) >= 2:  # the usual case: one set of units, every pair from one product
-        for (i, j), entry in _complete_pairs(values[complete], tasks, draws, seed).items():
+        tested = _tested(values[np.ix_(complete, usable)], tasks[usable], blocks[usable],
+                         draws, seed)
+        for (i, j), entry in tested.items():
             results[(complete[i], complete[j])] = entry
     for a, b in pairs:
-        if (a, b) in results:
-            continue
-        shared = present[a] & present[b]
-        if not shared.any():
-            results[(a, b)] = (0.0, 1.0, 0, None)
-            continue
-        d = np.where(shared, values[a] - values[b], 0.0)
-        weights = pair_weights(tasks, shared)
-        results[(a, b)] = (float(weights @ d), sign_flip_p(d, weights, draws, seed),
-                           int(shared.sum()), standard_error(d[shared], tasks[shared]))
+        if (a, b) not in results:
+            results[(a, b)] = _one_pair(values[a], values[b], tasks, blocks, draws, seed)
     adjusted = holm([results[pair][1] for pair in pairs])
     out = []
     for (a, b), p_holm in zip(pairs, adjusted, strict=True):
-        diff, p, n, se = results[(a, b)]
+        diff, p, n, se, count = results[(a, b)]
         better, worse = (a, b) if diff >= 0 else (b, a)
         out.append(Comparison(units.methods[better], units.methods[worse], abs(diff), p,
-                              p_holm, p_holm < alpha, n, se))
+                              p_holm, p_holm < alpha, n, se, count))
     return out
+
+
+def _one_pair(a: np.ndarray, b: np.ndarray, tasks: np.ndarray, blocks: np.ndarray,
+              draws: int, seed: int) -> tuple[float, float, int, float | None, int]:
+    """One pair on the units both have."""
+    shared = ~np.isnan(a) & ~np.isnan(b)
+    if not shared.any():
+        return 0.0, 1.0, 0, None, 0
+    entry = _tested(np.stack([a[shared], b[shared]]), tasks[shared], blocks[shared], draws,
+                    seed)
+    return entry[(0, 1)]
 
 
 def rank_ranges(order: list[str], comparisons: list[Comparison]) -> dict[str, tuple[int, int]]:
@@ -224,15 +247,34 @@ def rank_ranges(order: list[str], comparisons: list[Comparison]) -> dict[str, tu
     return {m: (1 + above[m], len(order) - below[m]) for m in order}
 
 
-def minimum_detectable(comparisons: list[Comparison], alpha: float = ALPHA,
-                       power: float = POWER) -> float | None:
-    """The smallest difference a typical pair of this suite detects with ``power`` at level
-    ``alpha``: (z₁₋α/₂ + z_power) × the median standard error over the pairs. The normal
-    quantiles are scipy.special's ``ndtri``, which ``scipy.stats.norm.ppf`` calls (the
-    same bits), without the 0.5 s import of scipy.stats in the leaderboard's build."""
+def normal_quantile(q: float) -> float:
+    """scipy.special's ``ndtri``, which ``scipy.stats.norm.ppf`` calls (the same bits),
+    without the 0.5 s import of scipy.stats in the leaderboard's build."""
     from scipy.special import ndtri
 
+    return float(ndtri(q))
+
+
+def minimum_detectable(comparisons: list[Comparison], alpha: float = ALPHA,
+                       power: float = POWER) -> float | None:
+    """The smallest difference a typical pair of this family detects with ``power`` at the
+    family's corrected level alpha / pairs: (z₁₋α/(2m) + z_power) × the median standard
+    error over the pairs. None when there is no se, or no p can reach that level."""
+    return family(comparisons, alpha, power).detectable
+
+
+def family(comparisons: list[Comparison], alpha: float = ALPHA, power: float = POWER
+           ) -> Family:
+    """What the family of ``comparisons`` can separate at all (see :class:`Family`)."""
+    pairs = len(comparisons)
+    blocks = min((c.blocks for c in comparisons if c.units), default=0)
+    threshold = alpha / pairs if pairs else alpha
+    lowest = smallest_p(blocks) if blocks else 1.0
+    if blocks > EXACT_BLOCKS:   # Monte Carlo: the draws bound the smallest p too
+        lowest = max(lowest, 1.0 / (family_draws(pairs, alpha) + 1))
     errors = [c.se for c in comparisons if c.se is not None]
-    if not errors:
-        return None
-    return float((ndtri(1 - alpha / 2) + ndtri(power)) * np.median(errors))
+    detectable = None
+    if errors and lowest <= threshold:
+        detectable = (normal_quantile(1 - threshold / 2) + normal_quantile(power)) \
+            * float(np.median(errors))
+    return Family(pairs, blocks, lowest, threshold, detectable)

@@ -1,3 +1,2 @@
-"""Run records (the schema the harness writes and the leaderboard reads), reading and collecting
-them, and paired comparisons.
-"""
+"""Run records: the schema the harness writes and the leaderboard reads, reading and
+collecting them."""

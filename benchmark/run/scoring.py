@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmark.api.method import MethodInput
+from benchmark.core.blocks import split_draw_sha256
 from benchmark.core.diagnostics import diagnostics
 from benchmark.core.metrics import accuracy, auroc, pgr
 from benchmark.core.provenance import git_commit, hardware, package_versions
@@ -162,6 +163,13 @@ def task_setting(spec: TaskSpec) -> Setting | None:
                    pairwise=spec.pairwise is not None)
 
 
+def split_draw(spec: TaskSpec, weak: WeakLabelSet) -> str:
+    """The replicate's split draw, every split's ids: runs that share it are one block."""
+    return split_draw_sha256(spec.dataset.name, {
+        "A": weak.ids_A, "B": weak.ids_B, "test": weak.ids_test, "target": weak.ids_target,
+        "U": weak.ids_unlabelled})
+
+
 def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: MethodInput,
                  weak: WeakLabelSet, references: References, gold_test: np.ndarray,
                  output: RunOutput, ceiling: np.ndarray | None = None,
@@ -185,7 +193,7 @@ def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: M
         method_config=output.config or dict(method_cls.defaults),
         method_origin=METHODS.origin(method), packages=package_versions(),
         git_commit=git_commit(), hardware=hw, sandbox=str(output.sandbox or "none"),
-        regime=spec.regime,
+        regime=spec.regime, split_sha256=split_draw(spec, weak),
         sandbox_binary=output.sandbox_binary if output.sandbox == "bwrap" else None)
     common = {"suite": suite, "task": spec.id, "method": method, "replicate": replicate,
               "seed": inp.seed, "provenance": provenance, "method_info": method_info(method),

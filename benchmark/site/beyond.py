@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from benchmark.core.metrics import Interval, mean_ci
+from benchmark.core.metrics import Interval, accuracy_ci, mean_ci
 from benchmark.results.records import RunRecord
 from benchmark.site.exports import fmt
 from benchmark.site.exports import markdown_table as _table
@@ -82,8 +82,8 @@ def _shift_row(task: str, method: str, runs: list[RunRecord]) -> ShiftRow | None
     over = [s.accuracy - s.weak_accuracy for _, s in scored]
     return ShiftRow(
         task, method, runs[0].setting.shift_target or "", len(scored),
-        mean_ci([m.accuracy for m, _ in scored]), mean_ci([m.pgr for m, _ in scored]),
-        mean_ci([s.accuracy for _, s in scored]), mean_ci([s.pgr for _, s in scored]),
+        accuracy_ci([m.accuracy for m, _ in scored]), mean_ci([m.pgr for m, _ in scored]),
+        accuracy_ci([s.accuracy for _, s in scored]), mean_ci([s.pgr for _, s in scored]),
         mean_ci(over), sum(d < 0 for d in over),
         _mean([m.weak_accuracy for m, _ in scored]), _mean([m.ceiling_accuracy for m, _ in scored]),
         _mean([s.weak_accuracy for _, s in scored]),
@@ -97,7 +97,7 @@ def _ensemble_row(task: str, method: str, runs: list[RunRecord]) -> EnsembleRow 
     best = Counter(m.ensemble.best_supervisor for m in scored).most_common(1)[0][0]
     return EnsembleRow(
         task, method, len(scored), tuple(runs[0].setting.supervisors or ()), best,
-        mean_ci([m.accuracy for m in scored]), mean_ci([m.pgr for m in scored]),
+        accuracy_ci([m.accuracy for m in scored]), mean_ci([m.pgr for m in scored]),
         mean_ci([m.ensemble.pgr_vs_mean for m in scored]),
         _mean([m.weak_accuracy for m in scored]), _mean([m.ensemble.mean_accuracy for m in scored]),
         _mean([m.ceiling_accuracy for m in scored]))
@@ -107,7 +107,7 @@ def _pair_row(task: str, method: str, runs: list[RunRecord]) -> PairRow | None:
     scored = [r.metrics for r in runs if r.metrics]
     if not scored:
         return None
-    return PairRow(task, method, len(scored), mean_ci([m.accuracy for m in scored]),
+    return PairRow(task, method, len(scored), accuracy_ci([m.accuracy for m in scored]),
                    mean_ci([m.pgr for m in scored]), _mean([m.weak_accuracy for m in scored]),
                    _mean([m.ceiling_accuracy for m in scored]))
 

@@ -27,6 +27,8 @@ def interval_cell(interval: Interval | None, digits: int = 3) -> Markup:
     text = f"{interval.mean:.{digits}f}"
     if interval.high > interval.low:
         text += f' <span class="ci">[{interval.low:.{digits}f}, {interval.high:.{digits}f}]</span>'
+        text += '<span title="Student-t interval cut at the bounds: a poor fit">†</span>' \
+            if interval.clipped else ""
     return Markup(f'<td class="num" data-sort="{interval.mean}">{text}</td>')
 
 

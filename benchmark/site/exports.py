@@ -18,6 +18,7 @@ from tabulate import tabulate
 from benchmark.core.metrics import Interval
 from benchmark.results.records import MethodInfo
 from benchmark.site.diagnosis import REGIONS, SCALARS, DiagnosticSummary
+from benchmark.site.inference import INTERVAL_NOTE, family_text, rank_rows
 from benchmark.site.links import slug
 from benchmark.site.protocol_tables import protocol_markdown
 from benchmark.site.regimes import regime_agreement
@@ -26,9 +27,8 @@ from benchmark.site.standings import Entry, SuiteBoard
 SCHEMA_VERSION = 1
 PGR_NOTE = ("PGR = (student accuracy − weak accuracy) / (ceiling − weak accuracy): 0 means "
             "the student only matched its weak supervisor, 1 means it recovered the whole gap "
-            "to a student trained on gold labels. Suite intervals: 95% bootstrap over tasks × "
-            "replicates; task intervals: 95% Student-t over replicates. Ranks come from paired "
-            "sign-flip tests over the (task, replicate) units two entries share, Holm-corrected "
+            "to a student trained on gold labels. " + INTERVAL_NOTE + " Ranks come from paired "
+            "sign-flip tests over the blocks (split draws) two entries share, Holm-corrected "
             "over all pairs: a range \"2–4\" means the tests place the entry no higher than 2nd "
             "and no lower than 4th.")
 
@@ -39,6 +39,7 @@ def fmt(interval: Interval | None, digits: int = 3, ci: bool = True) -> str:
     text = f"{interval.mean:.{digits}f}"
     if ci and interval.high > interval.low:
         text += f" [{interval.low:.{digits}f}, {interval.high:.{digits}f}]"
+        text += "†" if interval.clipped else ""
     return text
 
 
@@ -99,10 +100,12 @@ def render_markdown(boards: list[SuiteBoard]) -> str:
                     f"methods, on the task pairs both suites hold ({', '.join(a.tasks)}); "
                     f"95% bootstrap over each suite's replicates of those tasks, {a.draws} "
                     f"draws ({a.undefined} undefined).", ""]
-        separated = sum(c.significant for c in b.comparisons)
-        out += [f"Paired comparisons: {separated} of {len(b.comparisons)} pairs separated "
-                f"(Holm, α = 0.05); smallest PGR difference detectable at 80% power: "
-                f"{fmt_number(b.detectable_pgr, 3)}.", ""]
+        words = family_text(b)
+        if words is not None:
+            out += [words.test, "", words.reach, "", words.stability, ""]
+            out += [f"### Ranks over block resamples (`{b.suite}`)", ""]
+            out += markdown_table(rank_rows(b), ["method", "rank", "share of resamples at it",
+                                                 "95% range"])
         diagnosed = [e for e in (*b.ranked, *b.incomplete) if e.diagnostics]
         if diagnosed:
             out += [f"### Diagnostics (`{b.suite}`, mean over tasks)", ""]
@@ -274,9 +277,9 @@ def render_latex(boards: list[SuiteBoard]) -> str:
         out += ["", r"\begin{table}[t]", r"\centering", table.replace("–", "--"),
                 rf"\caption{{W2S-Bench suite \texttt{{{_latex_escape(b.suite)}}} "
                 rf"({len(b.tasks)} tasks, fingerprint \texttt{{{b.fingerprint}}}): mean PGR "
-                r"with 95\% bootstrap intervals over tasks $\times$ replicates; ranks from "
-                r"paired sign-flip tests over shared (task, replicate) units, Holm-corrected "
-                r"over all pairs ($\alpha = 0.05$)"
+                r"with 95\% bootstrap intervals over split draws (blocks, tasks fixed); ranks "
+                r"from paired sign-flip tests over shared blocks, Holm-corrected over all "
+                r"pairs ($\alpha = 0.05$)"
                 + (r"; Agree.: share of test predictions equal to the weak supervisor's, "
                    r"Fixed: share of its mistakes the student gets right (mean over tasks)"
                    if diagnosed else "") + ".}",

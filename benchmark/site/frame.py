@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from benchmark.core.blocks import legacy_block
 from benchmark.core.controls import Controls
 from benchmark.core.metrics import small_gap
 from benchmark.results.records import Diagnostics, MethodInfo, RunRecord
@@ -44,6 +45,7 @@ class Row(NamedTuple):
     controls: Controls | None = None  # tasks frozen under the equal-gold protocol
     small_gap: bool = False   # gap under 2 standard errors: its PGR is left out (pgr None)
     n_gold: int | None = None  # the gold budget of supervisor and ceiling (equal-gold tasks)
+    block: str = ""   # the split draw (benchmark.core.blocks): the unit of every test
 
 
 def record_rows(records: Iterable[RunRecord]) -> list[Row]:
@@ -62,7 +64,8 @@ def record_rows(records: Iterable[RunRecord]) -> list[Row]:
             c.peak_rss_mb if c else None,
             f"{r.error.type}: {r.error.message}" if r.error else "", p.sandbox,
             r.diagnostics, c.weak_model_params if c else None, p.regime,
-            m.controls if m else None, noise, m.n_gold if m else None))
+            m.controls if m else None, noise, m.n_gold if m else None,
+            p.split_sha256 or legacy_block(p.dataset or r.task, r.replicate)))
     return sorted(rows, key=lambda row: (row.suite, row.task, row.method, row.replicate))
 
 

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from benchmark.core.metrics import Interval, mean_ci
+from benchmark.core.metrics import Interval, accuracy_ci, mean_ci
 from benchmark.results.records import RunRecord
 from benchmark.site.exports import fmt
 from benchmark.site.exports import markdown_table as _table
@@ -100,7 +100,7 @@ def _slice_rows(groups: dict[tuple[str, str], list[RunRecord]]) -> list[SliceRow
             continue
         rows.append(SliceRow(
             task, method, setting.slice, setting.supervisor or "honest", len(parts),
-            {p: mean_ci([x[p].accuracy for x in parts]) for p in PARTS},
+            {p: accuracy_ci([x[p].accuracy for x in parts]) for p in PARTS},
             {p: mean_ci([x[p].pgr for x in parts]) for p in PARTS},
             {p: _mean(x[p].weak_accuracy for x in parts) for p in PARTS},
             {p: _mean(x[p].ceiling_accuracy for x in parts) for p in PARTS}))
@@ -149,7 +149,7 @@ def _conflict_rows(groups: dict[tuple[str, str], list[RunRecord]],
         rows.append(ConflictRow(
             task, method, setting.compare_with, setting.conflict_class,
             setting.conflict_weight or 0.0, len(twins),
-            mean_ci([_accuracy(r) for r in runs]),
+            accuracy_ci([_accuracy(r) for r in runs]),
             _paired(runs, twins, _accuracy), _paired(runs, twins, _weak_known_accuracy),
             mean_ci([_deception(r) for r in runs]),
             mean_ci([_deception(t) for t in twins.values()]),
@@ -167,11 +167,11 @@ def _elicit_rows(groups: dict[tuple[str, str], list[RunRecord]],
             continue
         twins = [t for r in found if (t := twin_of(r)) is not None]
         rows.append(ElicitRow(
-            task, method, len(found), mean_ci([_accuracy(r) for r in found]),
+            task, method, len(found), accuracy_ci([_accuracy(r) for r in found]),
             _mean(r.metrics.elicitation.locked_accuracy for r in found) or 0.0,
             _mean(r.metrics.elicitation.unlocked_accuracy for r in found) or 0.0,
             mean_ci([r.metrics.elicitation.share for r in found]),
-            mean_ci([_accuracy(t) for t in twins]) if twins else None))
+            accuracy_ci([_accuracy(t) for t in twins]) if twins else None))
     return rows
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from benchmark.results.records import MethodInfo
-from benchmark.site import cells, exports
+from benchmark.site import cells, exports, inference
 from benchmark.site.beyond import BeyondTables
 from benchmark.site.budget import budget_lines
 from benchmark.site.diagnosis import REGION_NAMES
@@ -56,6 +56,7 @@ def environment() -> Environment:
                        number=exports.fmt_number, safe_url=safe_url)
     env.globals.update(method_page=method_page, task_page=task_page, note=exports.PGR_NOTE,
                        zip=zip, pairwise=matrix, budget_lines=budget_lines,
+                       family_text=inference.family_text, rank_rows=inference.rank_rows,
                        region_names=REGION_NAMES,
                        interval_cell=cells.interval_cell, value_cell=cells.value_cell,
                        share_cell=cells.share_cell, diagnostics_cells=cells.diagnostics_cells,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmark.core.metrics import Interval, mean_ci
+from benchmark.core.metrics import Interval, accuracy_ci, mean_ci
 from benchmark.site.frame import Row
 
 
@@ -83,8 +83,8 @@ def task_controls(first_per_replicate: Sequence[Row]) -> TaskControls:
         capability_gap=mean_ci([r.ceiling_accuracy - r.controls.weak_ceiling_accuracy
                                 for r in kept]),
         data_share=share,
-        self_training=mean_ci([r.controls.self_training_accuracy for r in kept]),
-        label_free=mean_ci([r.controls.label_free_accuracy for r in kept]),
+        self_training=accuracy_ci([r.controls.self_training_accuracy for r in kept]),
+        label_free=accuracy_ci([r.controls.label_free_accuracy for r in kept]),
         small_gaps=sum(r.small_gap for r in rows), replicates=len(rows))
 
 

@@ -23,14 +23,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from benchmark.core.metrics import REFERENCE_METHOD, Interval, bootstrap_cis, mean_ci
-from benchmark.core.paired import (
-    Comparison,
-    Units,
-    compare_all,
-    minimum_detectable,
-    rank_ranges,
-)
+from benchmark.core.metrics import REFERENCE_METHOD, Interval, accuracy_ci, mean_ci
+from benchmark.core.paired import Comparison, Family, Units, compare_all, family, rank_ranges
+from benchmark.core.resampled import RankStability, rank_stability, suite_intervals
 from benchmark.site.diagnosis import DiagnosticSummary, over_tasks, summarize
 from benchmark.site.frame import Row
 from benchmark.site.protocol import (
@@ -126,7 +121,9 @@ class SuiteBoard:
     not_comparable: tuple[dict, ...] = field(default=())
     failed_runs: tuple[dict, ...] = field(default=())
     comparisons: tuple[Comparison, ...] = field(default=())   # every pair of ranked entries
-    detectable_pgr: float | None = None   # smallest difference found at 80% power (α .05)
+    detectable_pgr: float | None = None   # found at 80% power at the family's corrected level
+    family: Family | None = None          # blocks, smallest p, threshold of the ranked pairs
+    stability: RankStability | None = None   # split-half and resampled ranks
     controls: tuple[ControlLine, ...] = ()   # harness-side controls scored like methods
     regimes: tuple[str, ...] = ()
 
@@ -213,39 +210,55 @@ def _entry(method: str, rows: list[Row], is_ref, tasks: list[str],
 
 
 def _with_intervals(entries: list[Entry], rows: list[Row], is_ref) -> list[Entry]:
-    """Each entry's bootstrap intervals of PGR and accuracy over its tasks × replicates,
-    from the same ok comparable runs :func:`_entry` counted (one product for the suite)."""
-    runs = _group([r for r in rows if r.status == "ok" and is_ref(r)], "method", "task")
-    by_method: dict[str, list[list[Row]]] = defaultdict(list)
-    for (method, _), group in runs.items():   # each method's tasks in first-seen order
-        by_method[method].append(group)
-    groups = [by_method.get(e.method, []) for e in entries]
-    pgrs = bootstrap_cis([[[r.pgr for r in g if r.pgr is not None] for g in task_groups]
-                          for task_groups in groups])
-    accuracies = bootstrap_cis([[[r.accuracy for r in g] for g in task_groups]
-                                for task_groups in groups])
+    """Each entry's intervals of PGR and accuracy over stratified block resamples, from the
+    same ok comparable runs :func:`_entry` counted (one resampling for the suite)."""
+    ok = [r for r in rows if r.status == "ok" and is_ref(r)]
+    methods = [e.method for e in entries]
+    if not ok or not methods:
+        return entries
+    pgr_units = unit_values(methods, ok)
+    accuracy_units = unit_values(methods, ok, "accuracy")
+    pgrs = suite_intervals(pgr_units.values, pgr_units.tasks, pgr_units.blocks)
+    accuracies = suite_intervals(accuracy_units.values, accuracy_units.tasks,
+                                 accuracy_units.blocks)
     return [replace(e, pgr=p, accuracy=a)
             for e, p, a in zip(entries, pgrs, accuracies, strict=True)]
 
 
-def unit_values(methods: list[str], rows: list[Row]) -> Units:
-    """Each method's PGR per (task, replicate) unit, NaN where it has none."""
+def unit_values(methods: list[str], rows: list[Row], value: str = "pgr") -> Units:
+    """Each method's PGR (or ``value``) per (task, replicate) unit, NaN where it has none,
+    with each unit's block: its split draw (the coarser legacy block where records of one
+    unit disagree, which only a mix of old and new records can make)."""
     keys = sorted({(r.task, r.replicate) for r in rows if r.method in set(methods)})
     column = {key: i for i, key in enumerate(keys)}
     row_of = {m: i for i, m in enumerate(methods)}
     values = np.full((len(methods), len(keys)), np.nan)
+    found: dict[Key, set[str]] = defaultdict(set)
     for r in rows:
-        if r.method in row_of and r.pgr is not None and r.status == "ok":
-            values[row_of[r.method], column[(r.task, r.replicate)]] = r.pgr
-    return Units(tuple(methods), tuple(t for t, _ in keys), values)
+        if r.method in row_of and getattr(r, value) is not None and r.status == "ok":
+            values[row_of[r.method], column[(r.task, r.replicate)]] = getattr(r, value)
+        if r.method in row_of:
+            found[(r.task, r.replicate)].add(r.block)
+    blocks = tuple(min(found[key], key=lambda b: (not b.startswith("legacy:"), b))
+                   for key in keys)
+    return Units(tuple(methods), tuple(t for t, _ in keys), values, blocks)
 
 
-def rank(entries: list[Entry], rows: list[Row]) -> tuple[list[Entry], list[Comparison]]:
-    """Order complete entries by mean PGR; rank ranges from the paired family of tests."""
+def rank(entries: list[Entry], rows: list[Row]
+         ) -> tuple[list[Entry], list[Comparison], RankStability | None]:
+    """Order complete entries by mean PGR; rank ranges from the paired family of tests over
+    blocks, and how stable the order is under resampled blocks."""
     order = sorted(entries, key=lambda e: (e.pgr is None, -(e.pgr.mean if e.pgr else 0),
                                            e.method))
     scored = [e.method for e in order if e.pgr is not None]
-    comparisons = compare_all(unit_values(scored, rows)) if len(scored) > 1 else []
+    units = unit_values(scored, rows)
+    comparisons = compare_all(units) if len(scored) > 1 else []
+    stability = None
+    if len(scored) > 1:
+        usable = ~np.isnan(units.values).all(axis=0)
+        stability = rank_stability(scored, units.values[:, usable],
+                                   np.asarray(units.tasks)[usable],
+                                   np.asarray(units.blocks)[usable])
     ranges = rank_ranges(scored, comparisons)
     leader = scored[0] if scored else None
     separated = {c.worse for c in comparisons if c.better == leader and c.significant}
@@ -255,7 +268,7 @@ def rank(entries: list[Entry], rows: list[Row]) -> tuple[list[Entry], list[Compa
         ranked.append(replace(
             e, position=i + 1, rank_label=str(low) if low == high else f"{low}–{high}",
             tied_with_leader=i > 0 and e.method in ranges and e.method not in separated))
-    return ranked, comparisons
+    return ranked, comparisons, stability
 
 
 def _task_summary(task: str, rows: list[Row]) -> TaskSummary:
@@ -269,7 +282,7 @@ def _task_summary(task: str, rows: list[Row]) -> TaskSummary:
             method=method, versions=",".join(sorted({r.method_version for r in group})),
             replicates=tuple(r.replicate for r in good),
             accuracies=tuple(r.accuracy for r in good), pgrs=pgrs,
-            accuracy=mean_ci([r.accuracy for r in good]),
+            accuracy=accuracy_ci([r.accuracy for r in good]),
             pgr=mean_ci([p for p in pgrs if p is not None]),
             failed=len(group) - len(good), train_flops=_mean([r.train_flops for r in good]),
             wall_s=_mean([r.wall_s for r in good]),
@@ -287,8 +300,8 @@ def _task_summary(task: str, rows: list[Row]) -> TaskSummary:
         task=task, dataset=first.dataset, task_version=first.task_version,
         weak_model=first.weak_model, strong_model=first.strong_model,
         strong_params=max(sizes) if sizes else None, weak_labels_sha256=tuple(shas),
-        weak_accuracy=mean_ci([r.weak_accuracy for r in first_per_replicate]),
-        ceiling_accuracy=mean_ci([r.ceiling_accuracy for r in first_per_replicate]),
+        weak_accuracy=accuracy_ci([r.weak_accuracy for r in first_per_replicate]),
+        ceiling_accuracy=accuracy_ci([r.ceiling_accuracy for r in first_per_replicate]),
         results=tuple(results), weak_params=max(weak_sizes) if weak_sizes else None,
         controls=task_controls(first_per_replicate), regime=first.regime,
         n_gold=first.n_gold)
@@ -322,12 +335,14 @@ def suite_board(suite: str, rows: list[Row]) -> SuiteBoard:
     diagnosed = {(t.task, r.method): r.diagnostics for t in summaries for r in t.results}
     entries = _with_intervals([_entry(m, group, is_ref, tasks, ref_versions, naive, diagnosed)
                                for (m,), group in _group(rows, "method").items()], rows, is_ref)
-    ranked, comparisons = rank([e for e in entries if not e.missing], comparable)
+    ranked, comparisons, stability = rank([e for e in entries if not e.missing], comparable)
+    tested = family(comparisons)
     return SuiteBoard(
         suite=suite, fingerprint=_fingerprint(refs), records=len(rows),
         tasks=summaries,
         ranked=tuple(ranked), comparisons=tuple(comparisons),
-        detectable_pgr=minimum_detectable(comparisons),
+        detectable_pgr=tested.detectable, family=tested if comparisons else None,
+        stability=stability,
         controls=tuple(control_lines(list({(r.task, r.replicate): r for r in comparable
                                            if r.status == "ok"}.values()))),
         regimes=tuple(sorted({r.regime for r in comparable if r.regime})),

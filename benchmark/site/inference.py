@@ -1,0 +1,91 @@
+"""What a suite's tests can say, in words: blocks, test, correction, and rank stability.
+
+Every sentence the board prints about its paired comparisons names its units (blocks, the
+split draws), the test, the correction and what the blocks allow at all, so no reader takes
+a difference for a finding that its blocks cannot carry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from benchmark.core.paired import EXACT_BLOCKS
+from benchmark.site.standings import SuiteBoard
+
+TARGET_PGR = 0.05   # the difference a suite should be able to separate (issue 34)
+
+INTERVAL_NOTE = ("Suite intervals: 95% percentile bootstrap over split draws (blocks "
+                 "resampled within strata: blocks that hold the same tasks), tasks fixed; "
+                 "task intervals: 95% Student-t over replicates (accuracy's clipped at its "
+                 "bounds, marked †, where the t-interval is a poor fit).")
+
+
+@dataclass(frozen=True)
+class FamilyText:
+    test: str           # how the pairs were tested
+    reach: str          # what the blocks allow
+    stability: str      # how firm the order is
+
+
+def blocks_needed(board: SuiteBoard, target: float = TARGET_PGR) -> int | None:
+    """Blocks the median pair would need to detect ``target`` at the same power and level:
+    the se shrinks as 1/sqrt(blocks), so blocks × (detectable / target)²."""
+    tested = board.family
+    if tested is None or tested.detectable is None:
+        return None
+    return int(-(-tested.blocks * (tested.detectable / target) ** 2 // 1))
+
+
+def family_text(board: SuiteBoard) -> FamilyText | None:
+    tested = board.family
+    if tested is None:
+        return None
+    separated = sum(c.significant for c in board.comparisons)
+    units = max((c.units for c in board.comparisons), default=0)
+    how = "exact (every sign pattern)" if tested.blocks <= EXACT_BLOCKS else "Monte Carlo"
+    test = (f"Paired sign-flip tests ({how}) of each pair's PGR difference, flipping whole "
+            f"blocks: {tested.blocks} blocks (split draws) holding {units} (task, replicate) "
+            f"units; Holm over {tested.pairs} pairs at α = 0.05. {separated} of "
+            f"{tested.pairs} pairs separated.")
+    if not tested.can_separate:
+        reach = (f"With {tested.blocks} blocks no p can go below {tested.smallest_p:.2g}, "
+                 f"above Holm's first threshold {tested.threshold:.2g}: this suite cannot "
+                 "separate any pair, and its differences are descriptive only.")
+    elif tested.detectable is None:
+        reach = ("The smallest detectable difference is not estimated: some stratum has a "
+                 "single block.")
+    else:
+        needed = blocks_needed(board)
+        reach = (f"Smallest PGR difference detectable at 80% power at Holm's first level "
+                 f"({tested.threshold:.2g}), median pair: {tested.detectable:.3f}")
+        if needed is not None and tested.detectable > TARGET_PGR:
+            reach += (f"; detecting {TARGET_PGR} would take about {needed} blocks "
+                      f"(now {tested.blocks})")
+        reach += "."
+    return FamilyText(test, reach, stability_text(board))
+
+
+def stability_text(board: SuiteBoard) -> str:
+    s = board.stability
+    if s is None:
+        return ""
+    leader = next((e.method for e in board.ranked if e.pgr is not None), None)
+    parts = []
+    if s.split_half is not None:
+        parts.append(f"split-half rank correlation (Spearman, the blocks of each stratum "
+                     f"halved at random) median {s.split_half:.2f}, 95% of {s.splits} halvings "
+                     f"in [{s.split_half_low:.2f}, {s.split_half_high:.2f}]")
+    if leader is not None:
+        parts.append(f"{leader} ranks first in {s.rank_share[leader]:.0%} of {s.draws} "
+                     "block resamples")
+    return ("Rank stability: " + "; ".join(parts) + ".") if parts else ""
+
+
+def rank_rows(board: SuiteBoard) -> list[list[str]]:
+    """Per ranked entry: observed rank, share of resamples at it, 95% range of its rank."""
+    s = board.stability
+    if s is None:
+        return []
+    return [[e.method, str(e.position), f"{s.rank_share[e.method]:.0%}",
+             "–".join(dict.fromkeys(str(r) for r in s.rank_range[e.method]))]
+            for e in board.ranked if e.method in s.rank_share]
