@@ -269,7 +269,7 @@ def test_diagnostics_reach_the_exports_pages_and_plots(tmp_path) -> None:
     assert site.plots == 5
 
 
-def test_the_size_gap_trend_is_a_least_squares_line_with_a_bootstrap_interval() -> None:
+def test_the_size_gap_trend_is_a_least_squares_line_with_a_cluster_bootstrap() -> None:
     from benchmark.site.scaling import gap_trend
 
     exact = [(x, 0.1 + 0.2 * x) for x in (0.5, 1.0, 1.5, 2.0)]
@@ -281,3 +281,9 @@ def test_the_size_gap_trend_is_a_least_squares_line_with_a_bootstrap_interval() 
     spread = gap_trend(noisy)
     assert spread.low < spread.slope < spread.high
     assert gap_trend(exact[:2]) is None and gap_trend([(1.0, 0.1)] * 4) is None
+    # tasks of one student × dataset move together: the cluster, not the task, is resampled,
+    # and one cluster alone gives no interval
+    assert gap_trend([(x, y, "one") for x, y in noisy]) is None
+    clustered = [(x, y, f"c{i % 2}") for i, (x, y) in enumerate(noisy)]
+    wide = gap_trend(clustered)
+    assert wide.clusters == 2 and wide.slope == pytest.approx(spread.slope)

@@ -4,7 +4,9 @@
   (bottom) against the strong student's parameters, one line per weak supervisor, for
   ``naive`` (solid) and the suite's leader (dashed).
 - **PGR against the size gap**, log10(strong / weak parameters), one point per task, with a
-  least-squares line and its 95% bootstrap band (tasks resampled) per method shown.
+  least-squares line and its 95% bootstrap band per method shown. Tasks that share a strong
+  student and a dataset are not independent points (one student's features, one pool), so
+  the bootstrap resamples those clusters (student × dataset), never single tasks.
 
 :func:`gap_trend` is the fit both the figure and the guide's sentences use.
 """
@@ -43,44 +45,64 @@ def spans_sizes(board: SuiteBoard) -> bool:
 @dataclass(frozen=True)
 class Trend:
     slope: float          # PGR per decade of strong / weak parameters
-    low: float            # 95% bootstrap interval of the slope
+    low: float            # 95% cluster-bootstrap interval of the slope
     high: float
     points: int
+    clusters: int = 0     # the student × dataset clusters resampled
 
 
-def gap_points(board: SuiteBoard, method: str) -> list[tuple[float, float]]:
-    """(log10 strong/weak parameters, mean PGR) of each task where both sizes are known."""
+Point = tuple[float, float, str]   # (log10 strong/weak parameters, mean PGR, cluster)
+
+
+def gap_points(board: SuiteBoard, method: str) -> list[Point]:
+    """Each task's point where both sizes are known, with its cluster (student × dataset)."""
     out = []
     for t in board.tasks:
         if not (t.strong_params and t.weak_params):
             continue
         result = next((r for r in t.results if r.method == method and r.pgr), None)
         if result is not None:
-            out.append((math.log10(t.strong_params / t.weak_params), result.pgr.mean))
+            out.append((math.log10(t.strong_params / t.weak_params), result.pgr.mean,
+                        f"{t.strong_model} × {t.dataset}"))
     return out
 
 
-def _fits(x: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Least-squares (slope, intercept), and the same on ``DRAWS`` resamples of the points."""
+def _fits(x: np.ndarray, y: np.ndarray, clusters: np.ndarray, seed: int = 0
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares (slope, intercept), and the same on ``DRAWS`` resamples of whole
+    clusters (every point of a drawn cluster comes along)."""
     design = np.stack([x, np.ones_like(x)], axis=1)
     fit = np.linalg.lstsq(design, y, rcond=None)[0]
+    names, index = np.unique(clusters, return_inverse=True)
+    members = [np.flatnonzero(index == c) for c in range(len(names))]
     rng = np.random.default_rng(seed)
     draws = []
-    for rows in rng.integers(0, len(x), size=(DRAWS, len(x))):
+    for picked in rng.integers(0, len(names), size=(DRAWS, len(names))):
+        rows = np.concatenate([members[c] for c in picked])
         if np.ptp(x[rows]) > 0:
             draws.append(np.linalg.lstsq(design[rows], y[rows], rcond=None)[0])
     return fit, np.array(draws)
 
 
-def gap_trend(points: list[tuple[float, float]]) -> Trend | None:
-    """The PGR-vs-gap slope with its 95% bootstrap interval (None: under 3 points or one
-    gap only)."""
-    if len(points) < 3 or len({x for x, _ in points}) < 2:
+def _arrays(points: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x, y and clusters of points given as (x, y, cluster), or (x, y): each its own."""
+    x = np.array([p[0] for p in points], dtype=float)
+    y = np.array([p[1] for p in points], dtype=float)
+    clusters = np.array([p[2] if len(p) > 2 else f"point-{i}" for i, p in enumerate(points)])
+    return x, y, clusters
+
+
+def gap_trend(points: list) -> Trend | None:
+    """The PGR-vs-gap slope with its 95% cluster-bootstrap interval (None: under 3 points,
+    one gap only, or one cluster: nothing independent to resample)."""
+    if len(points) < 3 or len({p[0] for p in points}) < 2:
         return None
-    x, y = (np.array(v, dtype=float) for v in zip(*points, strict=True))
-    fit, draws = _fits(x, y)
+    x, y, clusters = _arrays(points)
+    if len(set(clusters)) < 2:
+        return None
+    fit, draws = _fits(x, y, clusters)
     low, high = np.quantile(draws[:, 0], [0.025, 0.975]) if len(draws) else (fit[0], fit[0])
-    return Trend(float(fit[0]), float(low), float(high), len(points))
+    return Trend(float(fit[0]), float(low), float(high), len(points), len(set(clusters)))
 
 
 def _series(board: SuiteBoard, dataset: str, method: str, field: str
@@ -155,14 +177,15 @@ def pgr_vs_gap(board: SuiteBoard) -> str:
             points = gap_points(board, method)
             if not points:
                 continue
-            x, y = (np.array(v, dtype=float) for v in zip(*points, strict=True))
+            x, y, clusters = _arrays(points)
             trend = gap_trend(points)
             text = (f"{label(method)}: {trend.slope:+.2f} PGR/decade "
-                    f"[{trend.low:+.2f}, {trend.high:+.2f}]" if trend else label(method))
+                    f"[{trend.low:+.2f}, {trend.high:+.2f}], {trend.clusters} clusters"
+                    if trend else label(method))
             ax.plot(x, y, "o", ms=3.5, color=colour, label=text)
             if trend:
                 grid = np.linspace(x.min(), x.max(), 50)
-                fit, draws = _fits(x, y)
+                fit, draws = _fits(x, y, clusters)
                 lines = draws[:, :1] * grid + draws[:, 1:]
                 ax.fill_between(grid, *np.quantile(lines, [0.025, 0.975], axis=0),
                                 color=colour, alpha=0.15, lw=0)
@@ -177,6 +200,7 @@ def pgr_vs_gap(board: SuiteBoard) -> str:
                     transform=ax.transAxes, color=NAIVE)
         ax.set_xlabel("size gap: log10(strong / weak parameters)")
         ax.set_ylabel("PGR (task mean)")
-        ax.set_title(f"{label(board.suite)}: PGR vs size gap (fit, 95% bootstrap band)",
+        ax.set_title(f"{label(board.suite)}: PGR vs size gap (fit, 95% band: "
+                     "student × dataset clusters resampled)",
                      fontsize=9)
     return svg(fig)
