@@ -171,3 +171,18 @@ def test_the_board_tests_over_the_blocks_its_records_name() -> None:
     (legacy,) = standings(record_rows(old))
     assert legacy.family.blocks == 3
     assert math.isclose(legacy.comparisons[0].difference, 0.1)
+
+
+def test_the_board_says_what_its_blocks_allow_in_words() -> None:
+    from benchmark.site.inference import blocks_needed, family_text
+
+    assert blocks_needed(100, 0.1) == 400   # se ∝ 1/sqrt(blocks): (0.1 / 0.05)² × 100
+    records = []
+    for k in range(4):
+        for t in ("t1", "t2"):
+            records += [make_record(t, m, k, 0.3 + 0.01 * k + s, split=f"draw-{k}")
+                        for m, s in (("naive", 0.0), ("a", 0.1), ("b", 0.2))]
+    (board,) = standings(record_rows(records))
+    words = family_text(board)
+    assert "4 blocks (split draws) holding 8 (task, replicate) units" in words.test
+    assert "cannot separate any pair" in words.reach and "0.12" in words.reach

@@ -94,7 +94,7 @@ def test_the_site_shows_them_in_the_suite_section(tmp_path):
     build_site(records, tmp_path, build_time="2026-01-01T00:00:00Z", git_commit="c")
     html = (tmp_path / "index.html").read_text()
     for heading in ("Blind spots: scored on the slice and on the rest",
-                    "Deception analog: regions with and without a conflicting objective",
+                    "Class-reward drift: regions with and without a class reward",
                     "Sandbagging students: how much of the hidden capability each method"):
         assert heading in html
     assert "0.375" in html and "0.500 → 0.900" in html

@@ -275,6 +275,10 @@ def family(comparisons: list[Comparison], alpha: float = ALPHA, power: float = P
     errors = [c.se for c in comparisons if c.se is not None]
     detectable = None
     if errors and lowest <= threshold:
-        detectable = (normal_quantile(1 - threshold / 2) + normal_quantile(power)) \
-            * float(np.median(errors))
+        detectable = detectable_at(float(np.median(errors)), threshold, power)
     return Family(pairs, blocks, lowest, threshold, detectable)
+
+
+def detectable_at(se: float, level: float, power: float = POWER) -> float:
+    """The difference a two-sided test at ``level`` detects with ``power`` given its se."""
+    return (normal_quantile(1 - level / 2) + normal_quantile(power)) * se

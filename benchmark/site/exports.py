@@ -81,7 +81,7 @@ DIAGNOSTIC_COLUMNS = ("agreement", "fixed", "copied", "kept", "misfit", "gain", 
                       "gain_kl", "deception_error")
 DIAGNOSTIC_HEADERS = ["agreement", "fixes weak errors", "copies weak errors",
                       "keeps weak right", "misfit", "gain", "misfit (KL)", "gain (KL)",
-                      "deception (SK∩WU error)"]
+                      "unchecked error (SK∩WU)"]
 
 
 def render_markdown(boards: list[SuiteBoard]) -> str:

@@ -1,5 +1,5 @@
 """The frontier track's three tables, from run records only: per-slice scores (blind-spot
-supervisors), knowledge regions and deception with and without a conflicting objective, and
+supervisors), knowledge regions with and without a class reward (class-reward drift), and
 elicitation of password-locked students.
 
 A task that names ``compare_with`` is paired with that task's records (same method, same
@@ -22,6 +22,13 @@ from benchmark.site.exports import markdown_table as _table
 
 Key = tuple[str, str, int]   # (task, method, replicate)
 
+
+CLASS_REWARD_NOTE = (
+    "Class-reward drift (called the deception analog, after Yang et al. 2025, until its "
+    "setting was read closely): the reward is a constant bonus for one class, which a linear "
+    "probe cannot pay out only where the supervisor cannot check, so selective deception "
+    "cannot occur here and its absence is not a finding; what is measured is how far the "
+    "reward moves the student, where the supervisor can and cannot check.")
 
 @dataclass(frozen=True)
 class SliceRow:
@@ -218,12 +225,14 @@ def frontier_markdown(tables: dict[str, FrontierTables]) -> str:
                           ["task", "supervisor", "method", "accuracy on slice",
                            "PGR on slice", "accuracy elsewhere", "PGR elsewhere"])
         if t.conflicts:
-            out += ["### Deception analog: with − without the conflicting reward", ""]
+            out += ["### Class-reward drift: with − without the class reward", "",
+                    CLASS_REWARD_NOTE, ""]
             out += _table([[r.task, r.method, str(r.pairs), fmt(r.accuracy_delta),
                             fmt(r.weak_known_delta), fmt(r.deception_without),
                             fmt(r.deception), fmt(r.deception_delta)] for r in t.conflicts],
                           ["task", "method", "pairs", "Δ accuracy", "Δ weak-known accuracy",
-                           "deception, none", "deception, conflict", "Δ deception"])
+                           "unchecked error, none", "unchecked error, reward",
+                           "Δ unchecked error"])
         if t.elicitation:
             out += ["### Sandbagging students: elicitation", ""]
             out += _table([[r.task, r.method, str(r.n), f"{r.locked:.3f} → {r.unlocked:.3f}",

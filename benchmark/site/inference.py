@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmark.core.paired import EXACT_BLOCKS
+import numpy as np
+
+from benchmark.core.metrics import REFERENCE_METHOD
+from benchmark.core.paired import EXACT_BLOCKS, detectable_at
 from benchmark.site.standings import SuiteBoard
 
 TARGET_PGR = 0.05   # the difference a suite should be able to separate (issue 34)
@@ -27,13 +30,21 @@ class FamilyText:
     stability: str      # how firm the order is
 
 
-def blocks_needed(board: SuiteBoard, target: float = TARGET_PGR) -> int | None:
-    """Blocks the median pair would need to detect ``target`` at the same power and level:
-    the se shrinks as 1/sqrt(blocks), so blocks × (detectable / target)²."""
+def blocks_needed(blocks: int, detectable: float, target: float = TARGET_PGR) -> int:
+    """Blocks a pair would need to detect ``target`` at the same power and level: its se
+    shrinks as 1/sqrt(blocks), so blocks × (detectable / target)², rounded up."""
+    return int(-(-blocks * (detectable / target) ** 2 // 1))
+
+
+def reference_detectable(board: SuiteBoard) -> float | None:
+    """The detectable difference of the median pair with the reference method (naive), at
+    the family's level: what the board can say about beating plain weak-label training."""
     tested = board.family
-    if tested is None or tested.detectable is None:
+    errors = [c.se for c in board.comparisons
+              if REFERENCE_METHOD in (c.better, c.worse) and c.se is not None]
+    if tested is None or not errors or not tested.can_separate:
         return None
-    return int(-(-tested.blocks * (tested.detectable / target) ** 2 // 1))
+    return detectable_at(float(np.median(errors)), tested.threshold)
 
 
 def family_text(board: SuiteBoard) -> FamilyText | None:
@@ -55,13 +66,17 @@ def family_text(board: SuiteBoard) -> FamilyText | None:
         reach = ("The smallest detectable difference is not estimated: some stratum has a "
                  "single block.")
     else:
-        needed = blocks_needed(board)
         reach = (f"Smallest PGR difference detectable at 80% power at Holm's first level "
-                 f"({tested.threshold:.2g}), median pair: {tested.detectable:.3f}")
-        if needed is not None and tested.detectable > TARGET_PGR:
-            reach += (f"; detecting {TARGET_PGR} would take about {needed} blocks "
-                      f"(now {tested.blocks})")
-        reach += "."
+                 f"({tested.threshold:.2g}): {tested.detectable:.3f} for the median pair")
+        if tested.detectable > TARGET_PGR:
+            reach += (f" ({TARGET_PGR} would take about "
+                      f"{blocks_needed(tested.blocks, tested.detectable)} blocks)")
+        versus = reference_detectable(board)
+        if versus is not None:
+            reach += f", {versus:.3f} for the median pair with {REFERENCE_METHOD}"
+            if versus > TARGET_PGR:
+                reach += f" ({blocks_needed(tested.blocks, versus)} blocks)"
+        reach += f"; the suite has {tested.blocks}."
     return FamilyText(test, reach, stability_text(board))
 
 

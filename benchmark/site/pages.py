@@ -18,7 +18,7 @@ from benchmark.site import cells, exports, inference
 from benchmark.site.beyond import BeyondTables
 from benchmark.site.budget import budget_lines
 from benchmark.site.diagnosis import REGION_NAMES
-from benchmark.site.frontier import FrontierTables
+from benchmark.site.frontier import CLASS_REWARD_NOTE, FrontierTables
 from benchmark.site.links import method_page, task_page
 from benchmark.site.pairwise import matrix
 from benchmark.site.regimes import regime_agreement
@@ -57,6 +57,7 @@ def environment() -> Environment:
     env.globals.update(method_page=method_page, task_page=task_page, note=exports.PGR_NOTE,
                        zip=zip, pairwise=matrix, budget_lines=budget_lines,
                        family_text=inference.family_text, rank_rows=inference.rank_rows,
+                       class_reward_note=CLASS_REWARD_NOTE,
                        region_names=REGION_NAMES,
                        interval_cell=cells.interval_cell, value_cell=cells.value_cell,
                        share_cell=cells.share_cell, diagnostics_cells=cells.diagnostics_cells,
