@@ -104,3 +104,26 @@ def test_the_site_shows_them_in_the_suite_section(tmp_path):
     plain = [r for r in records if r.setting is None]
     build_site(plain, tmp_path / "plain", build_time="2026-01-01T00:00:00Z", git_commit="c")
     assert "Frontier" not in (tmp_path / "plain" / "index.html").read_text()
+
+
+def test_a_blind_spot_is_a_paired_test_over_blocks_not_two_intervals() -> None:
+    """Slice PGR below the rest by 0.2 ± 0.05 in each of six runs: the paired slice − rest
+    interval excludes 0 and the exact sign-flip p is 2/2^6; with two runs of one shared
+    draw the same gap is one block and cannot be tested at all."""
+    def run(task: str, k: int, gap: float, split: str = "own") -> RunRecord:
+        base = make_record(task, "naive", k, 0.5, suite="frontier", split=split)
+        metrics = base.metrics.model_copy(update={"parts": {
+            "slice": _part(0.6, 0.5 - gap), "complement": _part(0.7, 0.5)}})
+        return _with(base, metrics=metrics,
+                     setting=Setting(slice="negation", supervisor="keywords"))
+
+    gaps = [0.15, 0.25, 0.2, 0.18, 0.22, 0.2]
+    records = [run("kw", k, g) for k, g in enumerate(gaps)]
+    records += [run("kw-shared", k, 0.2, split="one-draw") for k in range(2)]
+    rows = {r.task: r for r in frontier_tables(records)["frontier"].slices}
+    tested = rows["kw"]
+    assert tested.gap.mean == pytest.approx(-0.2) and tested.gap.high < 0
+    assert tested.blocks == 6 and tested.p_value == pytest.approx(2 / 2 ** 6)
+    assert tested.p_holm == pytest.approx(min(1.0, 2 * 2 / 2 ** 6))   # Holm over two rows
+    shared = rows["kw-shared"]
+    assert shared.blocks == 1 and shared.p_value == pytest.approx(1.0)

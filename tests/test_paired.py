@@ -17,7 +17,6 @@ from benchmark.core.paired import (
     pair_weights,
     rank_ranges,
     sign_flip_p,
-    standard_error,
 )
 
 
@@ -58,12 +57,14 @@ def test_holm_step_down_on_a_worked_example() -> None:
     assert holm([0.5, 0.9]) == [1.0, 1.0]  # running max: never below an earlier step
 
 
-def test_standard_error_pools_within_task_variance() -> None:
+def test_standard_error_is_the_stratified_variance_over_blocks() -> None:
+    """Each unit its own block, tasks a (2 units) and b (3): se² = (1/T²) Σ_t s_t² / n_t =
+    (1/4) (2/2 + 0/3), so se = 0.5 (each task's own variance, not a pooled one)."""
     d = np.array([1.0, 3.0, 2.0, 2.0, 2.0])
-    tasks = np.array(["a", "a", "b", "b", "b"])
-    # pooled s² = (2 + 0) / (1 + 2); se² = s² · (1/(4·2) + 1/(4·3))
-    assert standard_error(d, tasks) == pytest.approx(math.sqrt(2 / 3 * (1 / 8 + 1 / 12)))
-    assert standard_error(np.array([1.0, 2.0]), np.array(["a", "b"])) is None  # one each
+    (c,) = compare_all(Units(("a", "b"), ("a", "a", "b", "b", "b"), np.stack([d, 0 * d])))
+    assert c.se == pytest.approx(0.5) and c.blocks == 5
+    (one,) = compare_all(Units(("a", "b"), ("a", "b"), np.array([[1.0, 2.0], [0.0, 0.0]])))
+    assert one.se is None   # a stratum of one block: nothing estimates its variance
 
 
 def test_family_ranks_and_minimum_detectable_difference() -> None:
@@ -82,7 +83,8 @@ def test_family_ranks_and_minimum_detectable_difference() -> None:
     assert all(1 / 10_001 <= c.p_value <= c.p_holm <= 1 for c in comparisons)
     mde = minimum_detectable(comparisons)
     errors = sorted(c.se for c in comparisons)
-    assert mde == pytest.approx((1.959964 + 0.841621) * np.median(errors), rel=1e-5)
+    z = 2.638257 + 0.841621   # z at 1 − .05/(2 · 6 pairs), Holm's first level, and z.8
+    assert mde == pytest.approx(z * np.median(errors), rel=1e-5)
 
 
 def test_pairs_with_missing_units_use_what_they_share() -> None:

@@ -6,16 +6,22 @@ A task that names ``compare_with`` is paired with that task's records (same meth
 replicate and the same frozen weak labels, so the only difference is the setting), taken
 from the same suite where it holds them, else from any suite. Intervals are Student-t
 over replicates (:func:`~benchmark.core.metrics.mean_ci`); paired ones are over the
-per-replicate differences.
+per-replicate differences. A blind spot is tested, not read off two intervals: slice PGR −
+PGR elsewhere within each run, a sign-flip test over the task's blocks, Holm over the
+suite's slice rows.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
+
+from benchmark.core.blocks import legacy_block
 from benchmark.core.metrics import Interval, accuracy_ci, mean_ci
+from benchmark.core.paired import holm, sign_flip_p
 from benchmark.results.records import RunRecord
 from benchmark.site.exports import fmt
 from benchmark.site.exports import markdown_table as _table
@@ -41,6 +47,12 @@ class SliceRow:
     pgr: dict[str, Interval | None]
     weak: dict[str, float | None]          # part -> mean weak accuracy there
     ceiling: dict[str, float | None]
+    # the paired test of a blind spot: slice PGR − PGR elsewhere in each run, a t-interval
+    # and a sign-flip p over the task's blocks, Holm over every slice row of the suite
+    gap: Interval | None = None
+    blocks: int = 0
+    p_value: float | None = None
+    p_holm: float | None = None
 
 
 @dataclass(frozen=True)
@@ -102,15 +114,29 @@ def _slice_rows(groups: dict[tuple[str, str], list[RunRecord]]) -> list[SliceRow
         setting = runs[0].setting
         if setting is None or setting.slice is None:
             continue
-        parts = [r.metrics.parts for r in runs if r.metrics and r.metrics.parts]
+        scored = [r for r in runs if r.metrics and r.metrics.parts]
+        parts = [r.metrics.parts for r in scored]
         if not parts:
             continue
+        paired = [(x["slice"].pgr - x["complement"].pgr, r.provenance.split_sha256 or
+                   legacy_block(r.provenance.dataset, r.replicate))
+                  for r, x in zip(scored, parts, strict=True)
+                  if x["slice"].pgr is not None and x["complement"].pgr is not None]
+        gap = mean_ci([d for d, _ in paired])
+        p = None
+        if len(paired) >= 2:
+            d = np.array([d for d, _ in paired])
+            p = sign_flip_p(d, np.full(len(d), 1.0 / len(d)), np.array([b for _, b in paired]))
         rows.append(SliceRow(
             task, method, setting.slice, setting.supervisor or "honest", len(parts),
             {p: accuracy_ci([x[p].accuracy for x in parts]) for p in PARTS},
             {p: mean_ci([x[p].pgr for x in parts]) for p in PARTS},
             {p: _mean(x[p].weak_accuracy for x in parts) for p in PARTS},
-            {p: _mean(x[p].ceiling_accuracy for x in parts) for p in PARTS}))
+            {p: _mean(x[p].ceiling_accuracy for x in parts) for p in PARTS},
+            gap, len({b for _, b in paired}), p))
+    tested = [i for i, r in enumerate(rows) if r.p_value is not None]
+    for i, adjusted in zip(tested, holm([rows[i].p_value for i in tested]), strict=True):
+        rows[i] = replace(rows[i], p_holm=adjusted)
     return rows
 
 
@@ -218,12 +244,18 @@ def frontier_markdown(tables: dict[str, FrontierTables]) -> str:
     for suite, t in tables.items():
         out += [f"## Frontier tables (`{suite}`)", ""]
         if t.slices:
-            out += ["### Blind spots: the slice and the rest", ""]
+            out += ["### Blind spots: the slice and the rest", "",
+                    "Slice − rest: PGR on the slice minus PGR elsewhere, paired within each "
+                    "run (95% t-interval over the task's blocks); p: sign-flip test over "
+                    "those blocks, Holm over the table's rows.", ""]
             out += _table([[r.task, r.supervisor, r.method, fmt(r.accuracy["slice"]),
                             fmt(r.pgr["slice"], 2), fmt(r.accuracy["complement"]),
-                            fmt(r.pgr["complement"], 2)] for r in t.slices],
+                            fmt(r.pgr["complement"], 2), fmt(r.gap, 2), str(r.blocks),
+                            "n/a" if r.p_holm is None else f"{r.p_holm:.3g}"]
+                           for r in t.slices],
                           ["task", "supervisor", "method", "accuracy on slice",
-                           "PGR on slice", "accuracy elsewhere", "PGR elsewhere"])
+                           "PGR on slice", "accuracy elsewhere", "PGR elsewhere",
+                           "slice − rest", "blocks", "Holm p"])
         if t.conflicts:
             out += ["### Class-reward drift: with − without the class reward", "",
                     CLASS_REWARD_NOTE, ""]
