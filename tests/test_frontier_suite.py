@@ -61,3 +61,33 @@ def test_the_decoder_rung_was_locked_partly_when_frozen():
         assert lock is not None
         assert lock.unlocked_accuracy - lock.accuracy >= 0.04, ref
         assert lock.accuracy > ref.weak_accuracy and lock.weak_agreement < 0.75, ref
+
+
+def test_the_equal_gold_frontier_shares_its_twins_blocks():
+    """frontier-g1000: every task under the paper's protocol (|A| = |B|, a supervisor
+    definition); each conflict task holds its twin's very weak labels, and the blind
+    supervisor its twin's split draws with other labels, so every comparison is paired
+    within blocks."""
+    import gzip
+    import io
+
+    import pandas as pd
+
+    from benchmark.labels.frozen import task_frozen_dir
+
+    specs = [TASKS.get(t) for t in SUITES.get("frontier-g1000").tasks]
+    assert all(s.weak_supervisor and s.splits.weak_train == s.splits.student_train
+               for s in specs)
+    assert all(s.replicates >= 10 for s in specs)
+    for spec in (s for s in specs if s.compare_with):
+        twin = TASKS.get(spec.compare_with)
+        for k in range(spec.replicates):
+            name = f"replicate-{k}.csv.gz"
+            mine, theirs = (gzip.decompress((task_frozen_dir(t.id) / name).read_bytes())
+                            for t in (spec, twin))
+            if spec.conflict:
+                assert load_lock(spec).files[name] == load_lock(twin).files[name]
+            else:
+                ids = [pd.read_csv(io.BytesIO(b), usecols=["id", "split"]) for b in (mine,
+                                                                                  theirs)]
+                assert ids[0].equals(ids[1]) and mine != theirs, (spec.id, k)
