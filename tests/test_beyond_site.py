@@ -43,6 +43,8 @@ def test_the_three_tables_hold_the_known_answers():
     assert shift.shifted_accuracy.mean == pytest.approx(0.5667, abs=1e-4)
     assert shift.below_weak == 1 and shift.n == 3                  # .50 < .55 once
     assert shift.over_weak.mean == pytest.approx(0.5667 - 0.55, abs=1e-4)
+    # −.05, +.07, +.03 over three blocks: |sum| ≥ .05 in 6 of the 8 sign patterns
+    assert shift.over_weak_p == pytest.approx(6 / 8)
     assert shift.pgr.mean == pytest.approx(0.5)                    # in distribution
     assert (shift.shifted_weak, shift.shifted_ceiling) == (pytest.approx(0.55),
                                                            pytest.approx(0.70))
@@ -50,6 +52,7 @@ def test_the_three_tables_hold_the_known_answers():
     assert several.best == "tfidf" and several.supervisors == ("layer1", "tfidf")
     assert several.pgr_vs_best.mean == pytest.approx(0.5)
     assert several.pgr_vs_mean.mean == pytest.approx((0.7 - 0.65) / 0.15)
+    assert several.vs_mean_p == pytest.approx(2 / 8)   # three equal positive blocks
     (pairs,) = tables.pairwise
     assert pairs.pgr.mean == pytest.approx(0.15) and pairs.n == 2
 

@@ -186,3 +186,23 @@ def test_the_board_says_what_its_blocks_allow_in_words() -> None:
     words = family_text(board)
     assert "4 blocks (split draws) holding 8 (task, replicate) units" in words.test
     assert "cannot separate any pair" in words.reach and "0.12" in words.reach
+
+
+def test_blocks_from_the_committed_frozen_splits() -> None:
+    """On the real frozen tasks: a shift task is in its plain twin's block (same A, B and
+    test; the target is a further draw), a conflict task in its honest twin's, and mini's
+    tasks and replicates are all blocks of their own."""
+    from benchmark.labels.frozen import load_weak_labels
+    from benchmark.run.scoring import split_draw
+    from benchmark.tasks.spec import SUITES, TASKS
+
+    def draw(task: str, k: int) -> str:
+        spec = TASKS.get(task)
+        return split_draw(spec, load_weak_labels(spec, k))
+
+    assert draw("rt-tfidf-logreg-to-minilm-l6-shift-tweets", 3) == \
+        draw("rt-ensemble-to-minilm-l6", 3) != draw("rt-ensemble-to-minilm-l6", 4)
+    assert draw("tweets-tfidf-logreg-to-minilm-l6-g1000-conflict", 7) == \
+        draw("tweets-tfidf-logreg-to-minilm-l6-g1000", 7)
+    mini = [draw(t, k) for t in SUITES.get("mini").tasks for k in range(3)]
+    assert len(set(mini)) == len(mini)

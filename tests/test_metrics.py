@@ -80,3 +80,17 @@ def test_bootstrap_ci_is_deterministic_and_brackets_the_mean() -> None:
     assert a.mean == pytest.approx(np.mean([0.2, 0.55, 0.9]))
     assert a.low < a.mean < a.high
     assert bootstrap_ci([[None], []]) is None
+
+
+def test_an_accuracy_interval_never_leaves_0_1_and_says_when_it_was_cut() -> None:
+    """Five replicates of a 5-class task once gave a t-interval of [0.688, 1.056]: accuracy
+    intervals are cut at their bounds and marked as a poor fit, others left as they are."""
+    from benchmark.core.metrics import accuracy_ci, mean_ci
+
+    values = [0.80, 0.99, 1.0, 0.70, 0.95]
+    plain = mean_ci(values)
+    assert plain.high > 1.0 and not plain.clipped
+    cut = accuracy_ci(values)
+    assert (cut.low, cut.high, cut.mean) == (plain.low, 1.0, plain.mean) and cut.clipped
+    inside = accuracy_ci([0.70, 0.72, 0.71])
+    assert not inside.clipped and inside == mean_ci([0.70, 0.72, 0.71])

@@ -4,7 +4,6 @@ answers (:mod:`benchmark.core.paired`)."""
 from __future__ import annotations
 
 import itertools
-import math
 
 import numpy as np
 import pytest

@@ -1,13 +1,14 @@
 """Blocks: the runs that share a split draw, the independent unit of every test and interval.
 
 Two (task, replicate) units are in one block when they were trained and tested on the same
-examples: the same A, B and test ids (and the shift tasks' target and unlabelled ids). The
-block is derived from those ids, never from names, so tasks that happen to draw identical
-splits (legacy tasks of one dataset share a seed) are one block, and every (task, replicate)
-drawn on its own is its own block. A record carries its block as ``split_sha256``.
+examples: the same A, B and test ids. The block is derived from those ids, never from names,
+so tasks that happen to draw identical splits (legacy tasks of one dataset share a seed, a
+shift task shares its plain twin's) are one block, and every (task, replicate) drawn on its
+own is its own block. A record carries its block as ``split_sha256``.
 
-Units drawn apart from one finite pool still share examples; conditional on the pool their
-draws are independent, so inference from blocks speaks about that pool's examples.
+Units drawn apart from one finite pool still share examples (a shift task's target set is a
+draw from the other dataset, overlapping that dataset's tasks by chance); conditional on the
+pool their draws are independent, so inference from blocks speaks about the pool's examples.
 
 Blocks that hold the same tasks are replicates of one design cell (a *stratum*): the
 variance of a suite score is estimated within strata, and resampling stays within them.

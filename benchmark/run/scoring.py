@@ -164,10 +164,11 @@ def task_setting(spec: TaskSpec) -> Setting | None:
 
 
 def split_draw(spec: TaskSpec, weak: WeakLabelSet) -> str:
-    """The replicate's split draw, every split's ids: runs that share it are one block."""
+    """The replicate's split draw, its A, B and test ids: runs that share it are one block.
+    A shift task's target and unlabelled sets are a further draw from the other dataset, so
+    a shift task shares its block with the tasks that draw its A, B and test."""
     return split_draw_sha256(spec.dataset.name, {
-        "A": weak.ids_A, "B": weak.ids_B, "test": weak.ids_test, "target": weak.ids_target,
-        "U": weak.ids_unlabelled})
+        "A": weak.ids_A, "B": weak.ids_B, "test": weak.ids_test})
 
 
 def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: MethodInput,

@@ -2,18 +2,21 @@
 and shifted PGR side by side, and whether the student falls below its supervisor on the
 target), several weak supervisors (PGR against the best single one and their average), and
 reward modelling (pairwise accuracy and PGR). Intervals are Student-t over replicates
-(:func:`~benchmark.core.metrics.mean_ci`).
+(:func:`~benchmark.core.metrics.mean_ci`); the shift's student − supervisor and the
+ensemble's PGR against the average are tested per row over blocks, Holm over each table's
+rows (:mod:`benchmark.site.row_tests`).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from benchmark.core.metrics import Interval, accuracy_ci, mean_ci
 from benchmark.results.records import RunRecord
 from benchmark.site.exports import fmt
 from benchmark.site.exports import markdown_table as _table
+from benchmark.site.row_tests import block_of, block_p, holm_over
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class ShiftRow:
     ceiling: float
     shifted_weak: float                # … and on the shifted test set
     shifted_ceiling: float
+    over_weak_p: float | None = None   # sign-flip over blocks, then Holm over the table
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class EnsembleRow:
     best_accuracy: float
     mean_accuracy: float
     ceiling: float
+    vs_mean_p: float | None = None     # PGR against the average: sign-flip, Holm
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,8 @@ def _shift_row(task: str, method: str, runs: list[RunRecord]) -> ShiftRow | None
     if not scored:
         return None
     over = [s.accuracy - s.weak_accuracy for _, s in scored]
+    blocks = [block_of(r) for r in runs
+              if r.metrics and r.metrics.shifted and r.metrics.shifted.accuracy is not None]
     return ShiftRow(
         task, method, runs[0].setting.shift_target or "", len(scored),
         accuracy_ci([m.accuracy for m, _ in scored]), mean_ci([m.pgr for m, _ in scored]),
@@ -87,20 +94,24 @@ def _shift_row(task: str, method: str, runs: list[RunRecord]) -> ShiftRow | None
         mean_ci(over), sum(d < 0 for d in over),
         _mean([m.weak_accuracy for m, _ in scored]), _mean([m.ceiling_accuracy for m, _ in scored]),
         _mean([s.weak_accuracy for _, s in scored]),
-        _mean([s.ceiling_accuracy or 0.0 for _, s in scored]))
+        _mean([s.ceiling_accuracy or 0.0 for _, s in scored]), block_p(over, blocks))
 
 
 def _ensemble_row(task: str, method: str, runs: list[RunRecord]) -> EnsembleRow | None:
-    scored = [r.metrics for r in runs if r.metrics and r.metrics.ensemble]
+    kept = [r for r in runs if r.metrics and r.metrics.ensemble]
+    scored = [r.metrics for r in kept]
     if not scored:
         return None
+    versus = [(m.ensemble.pgr_vs_mean, block_of(r)) for r, m in zip(kept, scored, strict=True)
+              if m.ensemble.pgr_vs_mean is not None]
     best = Counter(m.ensemble.best_supervisor for m in scored).most_common(1)[0][0]
     return EnsembleRow(
         task, method, len(scored), tuple(runs[0].setting.supervisors or ()), best,
         accuracy_ci([m.accuracy for m in scored]), mean_ci([m.pgr for m in scored]),
         mean_ci([m.ensemble.pgr_vs_mean for m in scored]),
         _mean([m.weak_accuracy for m in scored]), _mean([m.ensemble.mean_accuracy for m in scored]),
-        _mean([m.ceiling_accuracy for m in scored]))
+        _mean([m.ceiling_accuracy for m in scored]),
+        block_p([v for v, _ in versus], [b for _, b in versus]))
 
 
 def _pair_row(task: str, method: str, runs: list[RunRecord]) -> PairRow | None:
@@ -130,11 +141,20 @@ def beyond_tables(records: list[RunRecord]) -> dict[str, BeyondTables]:
                 ensemble.append(_ensemble_row(task, method, runs))
             if setting.pairwise:
                 pairs.append(_pair_row(task, method, runs))
-        table = BeyondTables(tuple(r for r in shift if r), tuple(r for r in ensemble if r),
-                             tuple(r for r in pairs if r))
+        shift = [r for r in shift if r]
+        ensemble = [r for r in ensemble if r]
+        shift = [replace(r, over_weak_p=p) for r, p in
+                 zip(shift, holm_over([r.over_weak_p for r in shift]), strict=True)]
+        ensemble = [replace(r, vs_mean_p=p) for r, p in
+                    zip(ensemble, holm_over([r.vs_mean_p for r in ensemble]), strict=True)]
+        table = BeyondTables(tuple(shift), tuple(ensemble), tuple(r for r in pairs if r))
         if table:
             tables[suite] = table
     return tables
+
+
+def _p(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
 
 
 def beyond_markdown(tables: dict[str, BeyondTables]) -> str:
@@ -143,21 +163,25 @@ def beyond_markdown(tables: dict[str, BeyondTables]) -> str:
     for suite, t in tables.items():
         out += [f"## Beyond tables (`{suite}`)", ""]
         if t.shift:
-            out += ["### Distribution shift: in distribution and shifted", ""]
+            out += ["### Distribution shift: in distribution and shifted", "",
+                    "Holm p: sign-flip test of shifted − weak over the row's blocks, Holm "
+                    "over the table's rows.", ""]
             out += _table([[r.task, r.method, fmt(r.accuracy), fmt(r.pgr, 2),
                             f"{r.shifted_weak:.3f} / {r.shifted_ceiling:.3f}",
                             fmt(r.shifted_accuracy), fmt(r.shifted_pgr, 2), fmt(r.over_weak),
-                            f"{r.below_weak}/{r.n}"] for r in t.shift],
+                            _p(r.over_weak_p), f"{r.below_weak}/{r.n}"] for r in t.shift],
                           ["task", "method", "accuracy", "PGR", "shifted: weak / ceiling",
                            "shifted accuracy", "shifted PGR", "shifted − weak",
-                           "below weak"])
+                           "Holm p", "below weak"])
         if t.ensemble:
-            out += ["### Several weak supervisors", ""]
+            out += ["### Several weak supervisors", "",
+                    "Holm p: sign-flip test of PGR against the average over the row's "
+                    "blocks, Holm over the table's rows.", ""]
             out += _table([[r.task, r.method, f"{r.best} {r.best_accuracy:.3f}",
                             f"{r.mean_accuracy:.3f}", fmt(r.accuracy), fmt(r.pgr_vs_best, 2),
-                            fmt(r.pgr_vs_mean, 2)] for r in t.ensemble],
+                            fmt(r.pgr_vs_mean, 2), _p(r.vs_mean_p)] for r in t.ensemble],
                           ["task", "method", "best single", "average", "accuracy",
-                           "PGR vs best", "PGR vs average"])
+                           "PGR vs best", "PGR vs average", "Holm p"])
         if t.pairwise:
             out += ["### Reward modelling: pairwise accuracy", ""]
             out += _table([[r.task, r.method, f"{r.weak:.3f} / {r.ceiling:.3f}",

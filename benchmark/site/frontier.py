@@ -17,14 +17,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-import numpy as np
-
-from benchmark.core.blocks import legacy_block
 from benchmark.core.metrics import Interval, accuracy_ci, mean_ci
-from benchmark.core.paired import holm, sign_flip_p
 from benchmark.results.records import RunRecord
 from benchmark.site.exports import fmt
 from benchmark.site.exports import markdown_table as _table
+from benchmark.site.row_tests import block_of, block_p, holm_over
 
 Key = tuple[str, str, int]   # (task, method, replicate)
 
@@ -118,15 +115,11 @@ def _slice_rows(groups: dict[tuple[str, str], list[RunRecord]]) -> list[SliceRow
         parts = [r.metrics.parts for r in scored]
         if not parts:
             continue
-        paired = [(x["slice"].pgr - x["complement"].pgr, r.provenance.split_sha256 or
-                   legacy_block(r.provenance.dataset, r.replicate))
+        paired = [(x["slice"].pgr - x["complement"].pgr, block_of(r))
                   for r, x in zip(scored, parts, strict=True)
                   if x["slice"].pgr is not None and x["complement"].pgr is not None]
         gap = mean_ci([d for d, _ in paired])
-        p = None
-        if len(paired) >= 2:
-            d = np.array([d for d, _ in paired])
-            p = sign_flip_p(d, np.full(len(d), 1.0 / len(d)), np.array([b for _, b in paired]))
+        p = block_p([d for d, _ in paired], [b for _, b in paired])
         rows.append(SliceRow(
             task, method, setting.slice, setting.supervisor or "honest", len(parts),
             {p: accuracy_ci([x[p].accuracy for x in parts]) for p in PARTS},
@@ -134,10 +127,8 @@ def _slice_rows(groups: dict[tuple[str, str], list[RunRecord]]) -> list[SliceRow
             {p: _mean(x[p].weak_accuracy for x in parts) for p in PARTS},
             {p: _mean(x[p].ceiling_accuracy for x in parts) for p in PARTS},
             gap, len({b for _, b in paired}), p))
-    tested = [i for i, r in enumerate(rows) if r.p_value is not None]
-    for i, adjusted in zip(tested, holm([rows[i].p_value for i in tested]), strict=True):
-        rows[i] = replace(rows[i], p_holm=adjusted)
-    return rows
+    adjusted = holm_over([r.p_value for r in rows])
+    return [replace(r, p_holm=a) for r, a in zip(rows, adjusted, strict=True)]
 
 
 def _weak_known_accuracy(record: RunRecord) -> float | None:

@@ -1,0 +1,41 @@
+"""One paired test per table row, over the row's blocks, Holm over the table's rows.
+
+The frontier and beyond tables report per-(task, method) differences (slice − rest, the
+student − its supervisor on the target, PGR against the supervisors' average). Each is tested
+as the board's pairs are: a sign-flip test that flips whole blocks (the runs that share a
+split draw), corrected over the rows the table shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from benchmark.core.blocks import legacy_block
+from benchmark.core.paired import holm, sign_flip_p
+from benchmark.results.records import RunRecord
+
+
+def block_of(record: RunRecord) -> str:
+    """The record's split draw (the coarsest legacy block where it names none)."""
+    p = record.provenance
+    return p.split_sha256 or legacy_block(p.dataset, record.replicate)
+
+
+def block_p(values: Sequence[float], blocks: Sequence[str]) -> float | None:
+    """Two-sided sign-flip p of the mean of ``values`` over their blocks (None: under two
+    values)."""
+    if len(values) < 2:
+        return None
+    d = np.asarray(values, dtype=float)
+    return sign_flip_p(d, np.full(len(d), 1.0 / len(d)), np.asarray(blocks))
+
+
+def holm_over(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm-adjusted p-values of the rows that have one, None elsewhere."""
+    tested = [i for i, p in enumerate(p_values) if p is not None]
+    out: list[float | None] = [None] * len(p_values)
+    for i, adjusted in zip(tested, holm([p_values[i] for i in tested]), strict=True):
+        out[i] = adjusted
+    return out
