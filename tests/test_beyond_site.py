@@ -67,3 +67,15 @@ def test_the_site_and_the_markdown_show_them(tmp_path):
     markdown = (tmp_path / "leaderboard.md").read_text()
     assert "### Distribution shift: in distribution and shifted" in markdown
     assert "| 1/3" in markdown
+
+
+def test_a_re_frozen_tasks_old_runs_stay_out_of_the_tables_and_their_tests():
+    """After a re-freeze (version 2) a method's version-1 runs are not the ranked ones: the
+    tables, like the board, leave them out."""
+    records = beyond_records()
+    stale = [r.model_copy(update={"method": "stale"}) for r in records if r.task == "shift"]
+    old = [s.model_copy(update={"provenance": s.provenance.model_copy(
+        update={"task_version": 0, "weak_labels_sha256": f"old-{s.replicate}"})})
+        for s in stale]
+    tables = beyond_tables(records + old)["beyond"]
+    assert {r.method for r in tables.shift} == {"naive"}

@@ -46,16 +46,15 @@ def test_blocks_group_by_draw_and_strata_by_the_tasks_they_hold() -> None:
 
 def test_unit_level_flipping_claims_what_block_level_flipping_refuses() -> None:
     """Three tasks share each of five split draws, and method a beats b on every unit. As
-    15 independent units the test gives its smallest p (1/10,001 by Monte Carlo; 2/2^15
-    exactly) and separates them; as the 5 blocks they are, no sign pattern can go below
-    2/2^5 = .0625."""
+    15 independent units the exact test gives p = 2/2^15 and separates them; as the 5 blocks
+    they are, no sign pattern can go below 2/2^5 = .0625."""
     tasks = tuple(t for _ in range(5) for t in ("t1", "t2", "t3"))
     blocks = tuple(f"draw-{k}" for k in range(5) for _ in range(3))
     a = np.array([0.30 + 0.01 * u for u in range(15)])
     b = a - 0.05
     as_units = compare_all(Units(("a", "b"), tasks, np.stack([a, b])))
     as_blocks = compare_all(Units(("a", "b"), tasks, np.stack([a, b]), blocks))
-    assert as_units[0].p_value == pytest.approx(1 / 10_001) and as_units[0].significant
+    assert as_units[0].p_value == pytest.approx(2 / 2 ** 15) and as_units[0].significant
     assert as_blocks[0].p_value == pytest.approx(2 / 2 ** 5)
     assert not as_blocks[0].significant and as_blocks[0].blocks == 5
     assert as_blocks[0].difference == pytest.approx(0.05)
@@ -206,3 +205,38 @@ def test_blocks_from_the_committed_frozen_splits() -> None:
         draw("tweets-tfidf-logreg-to-minilm-l6-g1000", 7)
     mini = [draw(t, k) for t in SUITES.get("mini").tasks for k in range(3)]
     assert len(set(mini)) == len(mini)
+
+
+def test_old_and_new_records_of_one_draw_never_split_it_in_two() -> None:
+    """Two tasks share each replicate's draw; one was re-run (its records name the draw),
+    the other was not (they name none). Taken apart they would be 8 blocks; the board puts
+    every unit of a dataset's replicate with an old record in the coarse block: 4."""
+    records = []
+    for k in range(4):
+        for m, p in (("a", 0.4), ("b", 0.3)):
+            records.append(make_record("new", m, k, p + 0.01 * k, split=f"draw-{k}"))
+            records.append(make_record("old", m, k, p + 0.02 * k, split=None))
+    (board,) = standings(record_rows(records))
+    assert board.family.blocks == 4
+
+
+def test_a_unit_without_a_pgr_keeps_its_block_in_its_stratum() -> None:
+    """Three tasks share each of eight draws; one unit has a gap too small for a PGR. Its
+    block stays in the design's single stratum (a stratum of its own would have no
+    variance, and every standard error would vanish)."""
+    tasks = tuple(t for _ in range(8) for t in ("t1", "t2", "t3"))
+    blocks = tuple(f"draw-{k}" for k in range(8) for _ in range(3))
+    rng = np.random.default_rng(4)
+    values = rng.normal(0.3, 0.1, (2, 24))
+    values[:, 5] = np.nan
+    (c,) = compare_all(Units(("a", "b"), tasks, values, blocks))
+    assert c.se is not None and c.blocks == 8 and c.units == 23
+
+
+def test_a_block_with_no_data_is_no_observation_in_the_variance() -> None:
+    """Own draws, one task of six blocks, one without a PGR: the se is the five present
+    blocks' s/√5, not a variance inflated by a zero standing in for the missing block."""
+    d = np.array([0.1, 0.3, 0.2, 0.4, 0.0, np.nan])
+    values = np.stack([d, np.where(np.isnan(d), np.nan, 0.0)])
+    (c,) = compare_all(Units(("a", "b"), ("t",) * 6, values, tuple(f"b{u}" for u in range(6))))
+    assert c.se == pytest.approx(np.std(d[:5], ddof=1) / np.sqrt(5)) and c.blocks == 5

@@ -30,14 +30,18 @@ def test_sign_flip_p_enumerates_small_cases_exactly() -> None:
     assert sign_flip_p(np.zeros(4), np.ones(4) / 4) == 1.0
 
 
-def test_monte_carlo_p_matches_full_enumeration() -> None:
+def test_exact_counting_matches_brute_force_and_monte_carlo_matches_it() -> None:
+    from benchmark.core.paired import exact_p
+
     rng = np.random.default_rng(1)
     d = rng.normal(0.3, 1.0, 14)
     w = np.ones(14) / 14
     observed = abs(d @ w)
-    exact = np.mean([abs(np.array(s) @ (d * w)) >= observed - 1e-12
+    brute = np.mean([abs(np.array(s) @ (d * w)) >= observed - 1e-12
                      for s in itertools.product((1, -1), repeat=14)])
-    assert sign_flip_p(d, w) == pytest.approx(exact, abs=0.01)  # 10,000 draws: sd ~ .003
+    assert sign_flip_p(d, w) == pytest.approx(brute, rel=1e-12)   # met in the middle
+    many = rng.normal(0.1, 1.0, 34)   # past EXACT_BLOCKS: 10,000 random patterns, sd ~ .005
+    assert sign_flip_p(many, np.ones(34) / 34) == pytest.approx(exact_p(many / 34), abs=0.02)
 
 
 def test_tasks_weigh_equally_whatever_their_replicates() -> None:
@@ -78,8 +82,8 @@ def test_family_ranks_and_minimum_detectable_difference() -> None:
     assert significant == {("w", "x"), ("w", "y"), ("w", "z"), ("x", "z"), ("y", "z")}
     ranges = rank_ranges(["w", "x", "y", "z"], comparisons)
     assert ranges == {"w": (1, 1), "x": (2, 3), "y": (2, 3), "z": (4, 4)}
-    # every p-value is at least the Monte Carlo floor, and Holm never lowers one
-    assert all(1 / 10_001 <= c.p_value <= c.p_holm <= 1 for c in comparisons)
+    # 16 blocks: exact, so every p-value is at least 2/2^16, and Holm never lowers one
+    assert all(2 / 2 ** 16 <= c.p_value <= c.p_holm <= 1 for c in comparisons)
     mde = minimum_detectable(comparisons)
     errors = sorted(c.se for c in comparisons)
     z = 2.638257 + 0.841621   # z at 1 − .05/(2 · 6 pairs), Holm's first level, and z.8

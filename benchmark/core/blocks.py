@@ -74,19 +74,23 @@ def block_sums(values: np.ndarray, unit_block: np.ndarray, count: int) -> np.nda
     return values @ onehot
 
 
-def stratified_variance(sums: np.ndarray, block_stratum: np.ndarray, strata: int
-                        ) -> np.ndarray | None:
+def stratified_variance(sums: np.ndarray, block_stratum: np.ndarray, strata: int,
+                        kept: np.ndarray | None = None) -> np.ndarray | None:
     """Variance of Σ_b sums[..., b] when the blocks of a stratum are independent draws of
-    one design cell: Σ_s n_s · var_s (sample variance, ddof 1). None when a stratum has a
-    single block, whose variance nothing here estimates."""
-    sizes = np.bincount(block_stratum, minlength=strata)
-    if (sizes < 2).any():
+    one design cell: Σ_s n_s · var_s (sample variance, ddof 1) over the ``kept`` blocks
+    (those holding data; a block with none is no observation, not a zero). None when a
+    stratum keeps a single block, whose variance nothing here estimates."""
+    kept = np.ones(len(block_stratum), bool) if kept is None else np.asarray(kept, bool)
+    stratum = block_stratum[kept]
+    sums = sums[..., kept]
+    sizes = np.bincount(stratum, minlength=strata)
+    if (sizes == 1).any() or not sizes.any():
         return None
-    onehot = np.zeros((len(block_stratum), strata))
-    onehot[np.arange(len(block_stratum)), block_stratum] = 1.0
-    means = (sums @ onehot) / sizes
-    centred = sums - means[..., block_stratum]
-    factor = (sizes / (sizes - 1.0))[block_stratum]
+    onehot = np.zeros((len(stratum), strata))
+    onehot[np.arange(len(stratum)), stratum] = 1.0
+    means = (sums @ onehot) / np.maximum(sizes, 1)
+    centred = sums - means[..., stratum]
+    factor = (sizes / np.maximum(sizes - 1.0, 1.0))[stratum]
     return (centred ** 2 * factor).sum(axis=-1)
 
 

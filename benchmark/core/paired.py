@@ -12,9 +12,10 @@ independently. For a pair (a, b):
 - **p-value**: a sign-flip (paired randomisation) test over blocks. Under the null that a
   and b are exchangeable within every block, each block's contribution to the difference is
   as likely to have either sign; all units of a block flip together. p is the share of sign
-  patterns whose |difference| is at least the observed one: every pattern when there are at
-  most ``EXACT_BLOCKS`` blocks (so the smallest p is 2 / 2^blocks), else ``draws`` seeded
-  random ones (with the usual +1, so p is never 0). Tasks stay fixed (the suite's question
+  patterns whose |difference| is at least the observed one: counted over every pattern when
+  there are at most ``EXACT_BLOCKS`` blocks (the two halves' sums enumerated apart and
+  matched by sorting, so the smallest p is exactly 2 / 2^blocks), else over ``draws``
+  seeded random ones (with the usual +1, so p is never 0). Tasks stay fixed (the suite's question
   is "better on these tasks"); split draws are what varies;
 - **family**: all pairs of ranked entries, Holm-corrected at ``alpha``, so every claim the
   board makes holds jointly at 95%. An entry's rank range runs from 1 + (entries
@@ -40,7 +41,7 @@ from benchmark.core.blocks import block_sums, layout, smallest_p, stratified_var
 
 ALPHA = 0.05
 POWER = 0.8
-EXACT_BLOCKS = 12     # 4,096 sign patterns: enumerate them all
+EXACT_BLOCKS = 30     # up to 2^30 sign patterns, counted exactly by meeting in the middle
 DRAWS = 10_000        # Monte Carlo sign patterns otherwise (more for large families)
 MAX_DRAWS = 100_000
 
@@ -106,24 +107,57 @@ def pair_weights(tasks: np.ndarray, shared: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=16)
 def sign_patterns(count: int, draws: int, seed: int = 0) -> np.ndarray:
-    """±1 patterns [patterns, count]: all 2^count of them when few, else ``draws`` random."""
-    if count <= EXACT_BLOCKS:
-        codes = np.arange(2 ** count)[:, None] >> np.arange(count) & 1
-        patterns = 1.0 - 2.0 * codes
-    else:
-        rng = np.random.default_rng(seed)
-        patterns = 1.0 - 2.0 * rng.integers(0, 2, size=(draws, count))
+    """``draws`` seeded random ±1 patterns [draws, count] (Monte Carlo past exact counting)."""
+    rng = np.random.default_rng(seed)
+    patterns = 1.0 - 2.0 * rng.integers(0, 2, size=(draws, count))
     patterns.setflags(write=False)
     return patterns
 
 
-def _p_values(flipped: np.ndarray, observed: np.ndarray, exact: bool) -> np.ndarray:
-    """p per column from flipped statistics [patterns, pairs] and observed [pairs]."""
+@lru_cache(maxsize=32)
+def all_signs(count: int) -> np.ndarray:
+    """Every ±1 pattern of ``count`` signs [2^count, count]."""
+    codes = np.arange(2 ** count)[:, None] >> np.arange(count) & 1
+    patterns = 1.0 - 2.0 * codes
+    patterns.setflags(write=False)
+    return patterns
+
+
+def _half_sums(values: np.ndarray) -> np.ndarray:
+    """Σ ± values over all 2^len sign patterns."""
+    return all_signs(len(values)) @ values
+
+
+def exact_p(sums: np.ndarray) -> float:
+    """Two-sided exact sign-flip p of Σ sums: the share of all 2^n sign patterns with
+    |Σ ± sums| ≥ |Σ sums| (ties count as extreme), by enumerating each half's 2^(n/2) sums
+    and counting the matching ones of the other half among its sorted sums."""
+    sums = np.asarray(sums, dtype=float)
+    observed = abs(float(sums.sum()))
+    limit = observed - 1e-9 * max(observed, 1e-12)
+    half = len(sums) // 2
+    left, right = _half_sums(sums[:half]), np.sort(_half_sums(sums[half:]))
+    above = len(right) - np.searchsorted(right, limit - left, side="left")   # l + r ≥ limit
+    below = np.searchsorted(right, -limit - left, side="right")              # l + r ≤ −limit
+    both = np.minimum(above + below, len(right))   # a zero statistic: every pattern counts
+    return float(both.sum()) / (len(left) * len(right))
+
+
+def _p_values(flipped: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """Monte Carlo p per column from flipped statistics [patterns, pairs] and observed."""
     tolerance = 1e-9 * np.maximum(np.abs(observed), 1e-12)  # ties count as extreme
     extreme = (np.abs(flipped) >= np.abs(observed) - tolerance).sum(axis=0)
-    if exact:
-        return extreme / flipped.shape[0]
     return (extreme + 1) / (flipped.shape[0] + 1)
+
+
+def block_p(sums: np.ndarray, draws: int = DRAWS, seed: int = 0) -> float:
+    """Two-sided sign-flip p of Σ sums over blocks: exact up to ``EXACT_BLOCKS``, else
+    Monte Carlo."""
+    sums = np.asarray(sums, dtype=float)
+    if len(sums) <= EXACT_BLOCKS:
+        return exact_p(sums)
+    patterns = sign_patterns(len(sums), draws, seed)
+    return float(_p_values(patterns @ sums[:, None], np.array([sums.sum()]))[0])
 
 
 def sign_flip_p(differences: np.ndarray, weights: np.ndarray, blocks: np.ndarray | None = None,
@@ -137,9 +171,7 @@ def sign_flip_p(differences: np.ndarray, weights: np.ndarray, blocks: np.ndarray
     else:
         _, index = np.unique(np.asarray(blocks)[keep], return_inverse=True)
         sums = np.bincount(index, contributions)
-    patterns = sign_patterns(len(sums), draws, seed)
-    return float(_p_values(patterns @ sums[:, None], np.array([sums.sum()]),
-                           len(sums) <= EXACT_BLOCKS)[0])
+    return block_p(sums, draws, seed)
 
 
 def holm(p_values: list[float]) -> list[float]:
@@ -161,21 +193,56 @@ def family_draws(pairs: int, alpha: float = ALPHA) -> int:
 
 def _tested(values: np.ndarray, tasks: np.ndarray, blocks: np.ndarray, draws: int, seed: int
             ) -> dict[tuple[int, int], tuple[float, float, int, float | None, int]]:
-    """Every pair of methods (rows of ``values``, all present on every unit), in one pass
-    per row: each method's weighted block sums are flipped once, and a pair's flipped
-    difference is the difference of two rows. Rows are contiguous (3–4× faster than
-    columns); past ``EXACT_BLOCKS`` in float32 into reused buffers (near-ties within its
-    rounding count as extreme, which only makes p larger)."""
-    methods, n = values.shape
+    """Every pair of methods (rows of ``values``, NaN where a method has no PGR).
+
+    The layout (blocks, and strata: the blocks holding the same tasks) is the design's, from
+    every unit, so a unit without a PGR (a small gap) leaves its block in its stratum with a
+    zero weight rather than making a stratum of its own. A pair's statistic is over the
+    units both have; its blocks are those holding any of them."""
+    methods, _ = values.shape
     lay = layout(list(tasks), list(blocks))
-    weights = pair_weights(tasks, np.ones(n, bool))
-    sums = block_sums(values * weights, lay.unit_block, lay.blocks)     # [methods, blocks]
-    exact = lay.blocks <= EXACT_BLOCKS
-    patterns = sign_patterns(lay.blocks, draws, seed)
+    present = ~np.isnan(values)
+    filled = np.where(present, values, 0.0)
+    common = present.all(axis=0)
+    if (present == common).all():   # one set of units: every pair from one product
+        weights = pair_weights(tasks, common)
+        sums = block_sums(filled * weights, lay.unit_block, lay.blocks)   # [methods, blocks]
+        kept = block_sums(weights, lay.unit_block, lay.blocks) > 0
+        out = {}
+        for (a, b), p in _pair_p_values(sums[:, kept], draws, seed).items():
+            variance = stratified_variance(sums[a] - sums[b], lay.block_stratum, lay.strata,
+                                           kept)
+            se = None if variance is None else math.sqrt(max(float(variance), 0.0))
+            out[(a, b)] = (float(sums[a].sum() - sums[b].sum()), p, int(common.sum()), se,
+                           int(kept.sum()))
+        return out
+    out = {}
+    for a, b in combinations(range(methods), 2):
+        shared = present[a] & present[b]
+        if not shared.any():
+            out[(a, b)] = (0.0, 1.0, 0, None, 0)
+            continue
+        weights = pair_weights(tasks, shared)
+        d = block_sums((filled[a] - filled[b]) * weights, lay.unit_block, lay.blocks)
+        kept = block_sums(weights, lay.unit_block, lay.blocks) > 0
+        variance = stratified_variance(d, lay.block_stratum, lay.strata, kept)
+        se = None if variance is None else math.sqrt(max(float(variance), 0.0))
+        out[(a, b)] = (float(d.sum()), block_p(d[kept], draws, seed), int(shared.sum()), se,
+                       int(kept.sum()))
+    return out
+
+
+def _pair_p_values(sums: np.ndarray, draws: int, seed: int) -> dict[tuple[int, int], float]:
+    """p of every pair of rows of block sums [methods, blocks]: exact per pair when the
+    blocks are few, else one Monte Carlo product for all, laid out one method per row so
+    each row's pairs are counted over contiguous memory, in float32 into reused buffers
+    (3–4× faster than columns; near-ties within float32's rounding count as extreme)."""
+    methods, count = sums.shape
+    if count <= EXACT_BLOCKS:
+        return {(a, b): exact_p(sums[a] - sums[b]) for a, b in combinations(range(methods), 2)}
+    patterns = sign_patterns(count, draws, seed)
+    flipped = (sums @ patterns.T).astype(np.float32)                 # [methods, patterns]
     scores = sums.sum(axis=1)
-    flipped = sums @ patterns.T                                         # [methods, patterns]
-    if not exact:
-        flipped = flipped.astype(np.float32)
     buffer = np.empty_like(flipped)
     extreme_buffer = np.empty(flipped.shape, bool)
     out = {}
@@ -183,38 +250,19 @@ def _tested(values: np.ndarray, tasks: np.ndarray, blocks: np.ndarray, draws: in
         observed = scores[a] - scores[a + 1:]
         rest = slice(0, methods - a - 1)
         diff = np.subtract(flipped[a + 1:], flipped[a], out=buffer[rest])   # −(a − b): |·| same
-        if exact:
-            p = _p_values(diff.T, observed, True)
-        else:
-            limit = (np.abs(observed) * (1 - 1e-5)).astype(np.float32)[:, None]
-            extreme = np.greater_equal(np.abs(diff, out=diff), limit, out=extreme_buffer[rest])
-            p = (np.count_nonzero(extreme, axis=1) + 1) / (flipped.shape[1] + 1)
-        variances = stratified_variance(sums[a] - sums[a + 1:], lay.block_stratum, lay.strata)
+        limit = (np.abs(observed) * (1 - 1e-5)).astype(np.float32)[:, None]
+        extreme = np.greater_equal(np.abs(diff, out=diff), limit, out=extreme_buffer[rest])
+        p = (np.count_nonzero(extreme, axis=1) + 1) / (flipped.shape[1] + 1)
         for k, b in enumerate(range(a + 1, methods)):
-            se = None if variances is None else math.sqrt(max(float(variances[k]), 0.0))
-            out[(a, b)] = (float(observed[k]), float(p[k]), n, se, lay.blocks)
+            out[(a, b)] = float(p[k])
     return out
 
 
 def compare_all(units: Units, alpha: float = ALPHA, seed: int = 0) -> list[Comparison]:
     """Every pair of ``units.methods``, tested over blocks and Holm-corrected as one family."""
-    tasks = np.asarray(units.tasks)
-    blocks = np.asarray(units.block_names())
-    values = units.values
     pairs = list(combinations(range(len(units.methods)), 2))
-    draws = family_draws(len(pairs), alpha)
-    present = ~np.isnan(values)
-    usable = present.any(axis=0)   # units some method has (a small gap: none has)
-    complete = [m for m in range(len(units.methods)) if present[m, usable].all()]
-    results: dict[tuple[int, int], tuple[float, float, int, float | None, int]] = {}
-    if len(complete) >= 2:  # the usual case: one set of units, every pair from one product
-        tested = _tested(values[np.ix_(complete, usable)], tasks[usable], blocks[usable],
-                         draws, seed)
-        for (i, j), entry in tested.items():
-            results[(complete[i], complete[j])] = entry
-    for a, b in pairs:
-        if (a, b) not in results:
-            results[(a, b)] = _one_pair(values[a], values[b], tasks, blocks, draws, seed)
+    results = _tested(units.values, np.asarray(units.tasks), np.asarray(units.block_names()),
+                      family_draws(len(pairs), alpha), seed)
     adjusted = holm([results[pair][1] for pair in pairs])
     out = []
     for (a, b), p_holm in zip(pairs, adjusted, strict=True):
@@ -223,17 +271,6 @@ def compare_all(units: Units, alpha: float = ALPHA, seed: int = 0) -> list[Compa
         out.append(Comparison(units.methods[better], units.methods[worse], abs(diff), p,
                               p_holm, p_holm < alpha, n, se, count))
     return out
-
-
-def _one_pair(a: np.ndarray, b: np.ndarray, tasks: np.ndarray, blocks: np.ndarray,
-              draws: int, seed: int) -> tuple[float, float, int, float | None, int]:
-    """One pair on the units both have."""
-    shared = ~np.isnan(a) & ~np.isnan(b)
-    if not shared.any():
-        return 0.0, 1.0, 0, None, 0
-    entry = _tested(np.stack([a[shared], b[shared]]), tasks[shared], blocks[shared], draws,
-                    seed)
-    return entry[(0, 1)]
 
 
 def rank_ranges(order: list[str], comparisons: list[Comparison]) -> dict[str, tuple[int, int]]:

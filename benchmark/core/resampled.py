@@ -70,8 +70,10 @@ def suite_intervals(values: np.ndarray, tasks: Sequence[str], blocks: Sequence[s
 @dataclass(frozen=True)
 class RankStability:
     """How firmly the order holds: the split-half rank correlation (median and 95% range
-    over random halvings of each stratum's blocks) and each method's rank over block
-    resamples (share at its observed rank, 95% range)."""
+    over random halvings of each stratum's blocks), over all entries and over the contested
+    ones (those the tests do not place at one rank: controls and clearly worse methods
+    inflate the first), and each method's rank over block resamples (share at its observed
+    rank, 95% range)."""
 
     split_half: float | None
     split_half_low: float | None
@@ -80,6 +82,8 @@ class RankStability:
     rank_range: dict[str, tuple[int, int]]  # 2.5% and 97.5% quantiles of the rank
     draws: int
     splits: int
+    contested: tuple[str, ...] = ()
+    contested_split_half: tuple[float, float, float] | None = None   # median, low, high
 
 
 def _ranks(score_rows: np.ndarray) -> np.ndarray:
@@ -99,11 +103,28 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (ra * rb).sum(axis=1) / np.sqrt((ra ** 2).sum(axis=1) * (rb ** 2).sum(axis=1))
 
 
+def _split_half(values: np.ndarray, tasks: np.ndarray, lay: BlockLayout, splits: int,
+                 seed: int) -> tuple[float, float, float] | None:
+    """Median and 95% range of the Spearman correlation between the orders two random halves
+    of each stratum's blocks give (None: under three methods or no halves)."""
+    halves = half_splits(lay.block_stratum, lay.strata, splits, seed)
+    if values.shape[0] < 3 or not halves[:, 0].any():
+        return None
+    first = scores(halves[:, 0].astype(float)[:, lay.unit_block], values, tasks)
+    second = scores(halves[:, 1].astype(float)[:, lay.unit_block], values, tasks)
+    correlation = _spearman(np.nan_to_num(first, nan=-np.inf),
+                            np.nan_to_num(second, nan=-np.inf))
+    if np.isnan(correlation).all():
+        return None
+    low, mid, high = np.nanquantile(correlation, [0.025, 0.5, 0.975])
+    return float(mid), float(low), float(high)
+
+
 def rank_stability(methods: Sequence[str], values: np.ndarray, tasks: Sequence[str],
                    blocks: Sequence[str], draws: int = DRAWS, splits: int = SPLITS,
-                   seed: int = 0) -> RankStability:
-    """Rank stability of complete methods (``values`` [methods, units], observed order =
-    by score, best first)."""
+                   seed: int = 0, contested: Sequence[str] = ()) -> RankStability:
+    """Rank stability of complete methods (``values`` [methods, units], NaN: no PGR; the
+    observed order is by score, best first)."""
     task_array = np.asarray(tasks)
     lay = layout(list(tasks), list(blocks))
     observed = _ranks(scores(np.ones((1, values.shape[1])), values, task_array))[0]
@@ -113,14 +134,8 @@ def rank_stability(methods: Sequence[str], values: np.ndarray, tasks: Sequence[s
     ranges = {m: (int(np.quantile(resampled[:, i], 0.025, method="lower")),
                   int(np.quantile(resampled[:, i], 0.975, method="higher")))
               for i, m in enumerate(methods)}
-    halves = half_splits(lay.block_stratum, lay.strata, splits, seed)
-    correlation: np.ndarray | None = None
-    if len(methods) > 2 and halves[:, 0].any():
-        first = scores(halves[:, 0].astype(float)[:, lay.unit_block], values, task_array)
-        second = scores(halves[:, 1].astype(float)[:, lay.unit_block], values, task_array)
-        correlation = _spearman(np.nan_to_num(first, nan=-np.inf),
-                                np.nan_to_num(second, nan=-np.inf))
-    if correlation is None or np.isnan(correlation).all():
-        return RankStability(None, None, None, share, ranges, draws, 0)
-    low, mid, high = np.nanquantile(correlation, [0.025, 0.5, 0.975])
-    return RankStability(float(mid), float(low), float(high), share, ranges, draws, splits)
+    every = _split_half(values, task_array, lay, splits, seed)
+    rows = [i for i, m in enumerate(methods) if m in set(contested)]
+    among = _split_half(values[rows], task_array, lay, splits, seed) if rows else None
+    return RankStability(*(every or (None, None, None)), share, ranges, draws,
+                         splits if every else 0, tuple(methods[i] for i in rows), among)

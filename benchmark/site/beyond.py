@@ -16,7 +16,7 @@ from benchmark.core.metrics import Interval, accuracy_ci, mean_ci
 from benchmark.results.records import RunRecord
 from benchmark.site.exports import fmt
 from benchmark.site.exports import markdown_table as _table
-from benchmark.site.row_tests import block_of, block_p, holm_over
+from benchmark.site.row_tests import block_of, block_p, comparable, holm_over
 
 
 @dataclass(frozen=True)
@@ -127,8 +127,8 @@ def beyond_tables(records: list[RunRecord]) -> dict[str, BeyondTables]:
     """Each suite's beyond tables (suites without such tasks are left out)."""
     groups: dict[str, dict[tuple[str, str], list[RunRecord]]] = defaultdict(
         lambda: defaultdict(list))
-    for r in records:
-        if r.status == "ok" and r.setting is not None:
+    for r in comparable(records):   # the board's guard: one task version, one labels file
+        if r.setting is not None:
             groups[r.suite][(r.task, r.method)].append(r)
     tables = {}
     for suite, by_key in sorted(groups.items()):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmark.core.errors import W2SBenchError
-from benchmark.core.paired import Units, compare_all, holm
+from benchmark.core.paired import Units
 from benchmark.results.records import RunRecord
 from benchmark.site.frame import Row, record_rows
 from benchmark.site.standings import SuiteBoard, references, suite_board, unit_values
@@ -92,32 +92,27 @@ def _suite_rows(suite: str, rows: list[Row], method: str, against: list[str]
     board = suite_board(suite, rows)
     ok = _guarded(rows)
     overall: dict[str, PairedRow] = {}
-    off_board = [r for r in against if _from_board(board, method, r) is None]
-    off_tests = {}
-    if off_board:   # the same blocked test, one family over the rivals asked for
-        tested = []
-        for rival in off_board:
-            units = unit_values([method, rival], ok)
-            (c,) = compare_all(units)
-            tested.append((rival, c, units))
-        adjusted = holm([c.p_value for _, c, _ in tested])
-        for (rival, c, _), p in zip(tested, adjusted, strict=True):
-            sign = 1.0 if c.better == method else -1.0
-            off_tests[rival] = (sign * c.difference, p, p < 0.05, c.units, c.blocks)
     for rival in against:
-        found = _from_board(board, method, rival) or off_tests[rival]
-        difference, p_holm, significant, units, blocks = found
-        source = "board" if rival not in off_tests else "; ".join(
-            why for why in (_why_off(board, method), _why_off(board, rival)) if why)
+        found = _from_board(board, method, rival)
         accuracies = unit_values([method, rival], ok, "accuracy")
         both = accuracies.values[:, ~np.isnan(accuracies.values).any(axis=0)]
         accuracy = both[0] - both[1]
+        wins = (int((accuracy > 0).sum()), int((accuracy == 0).sum()), int((accuracy < 0).sum()))
+        if found is not None:   # the board's own comparison: the two never disagree
+            difference, p_holm, significant, units, blocks = found
+            overall[rival] = PairedRow(
+                suite, rival, ALL_TASKS, units, blocks, difference if units else None,
+                _stratified_mean(accuracies), *wins, p_holm if units else None,
+                _verdict(difference, significant) if units else "no shared units with a PGR",
+                "board")
+            continue
+        pgrs = unit_values([method, rival], ok)
+        shared = ~np.isnan(pgrs.values).any(axis=0)
+        why = "; ".join(w for w in (_why_off(board, method), _why_off(board, rival)) if w)
         overall[rival] = PairedRow(
-            suite, rival, ALL_TASKS, units, blocks, difference if units else None,
-            _stratified_mean(accuracies),
-            int((accuracy > 0).sum()), int((accuracy == 0).sum()), int((accuracy < 0).sum()),
-            p_holm if units else None, _verdict(difference, significant) if units
-            else "no shared units with a PGR", source)
+            suite, rival, ALL_TASKS, int(shared.sum()), None, _stratified_mean(pgrs),
+            _stratified_mean(accuracies), *wins, None,
+            "descriptive (not on the board: no test)", why)
     out = []
     for rival in against:
         out += _task_rows(suite, method, rival, ok) + [overall[rival]]

@@ -21,7 +21,7 @@ from benchmark.core.metrics import Interval, accuracy_ci, mean_ci
 from benchmark.results.records import RunRecord
 from benchmark.site.exports import fmt
 from benchmark.site.exports import markdown_table as _table
-from benchmark.site.row_tests import block_of, block_p, holm_over
+from benchmark.site.row_tests import block_of, block_p, comparable, holm_over
 
 Key = tuple[str, str, int]   # (task, method, replicate)
 
@@ -200,8 +200,9 @@ def _elicit_rows(groups: dict[tuple[str, str], list[RunRecord]],
 
 
 def frontier_tables(records: list[RunRecord]) -> dict[str, FrontierTables]:
-    """Each suite's frontier tables (suites without frontier tasks are left out)."""
-    ok = [r for r in records if r.status == "ok"]
+    """Each suite's frontier tables (suites without frontier tasks are left out), from the
+    records the board ranks together (twins too)."""
+    ok = comparable(records)
     index: dict[Key, list[RunRecord]] = defaultdict(list)
     for r in ok:
         index[(r.task, r.method, r.replicate)].append(r)

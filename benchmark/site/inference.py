@@ -89,7 +89,13 @@ def stability_text(board: SuiteBoard) -> str:
     if s.split_half is not None:
         parts.append(f"split-half rank correlation (Spearman, the blocks of each stratum "
                      f"halved at random) median {s.split_half:.2f}, 95% of {s.splits} halvings "
-                     f"in [{s.split_half_low:.2f}, {s.split_half_high:.2f}]")
+                     f"in [{s.split_half_low:.2f}, {s.split_half_high:.2f}] over all "
+                     f"{len(s.rank_share)} entries")
+    if s.contested_split_half is not None:
+        mid, low, high = s.contested_split_half
+        parts.append(f"{mid:.2f} [{low:.2f}, {high:.2f}] among the {len(s.contested)} entries "
+                     "the tests do not place at one rank (the contested order; controls and "
+                     "clearly separated entries inflate the first)")
     if leader is not None:
         parts.append(f"{leader} ranks first in {s.rank_share[leader]:.0%} of {s.draws} "
                      "block resamples")

@@ -201,8 +201,8 @@ def suite_plots(board: SuiteBoard) -> Iterator[tuple[str, str, str]]:
                accuracy_and_pgr_vs_size(board))
         yield (plot_file(board.suite, "pgr-vs-gap"),
                "PGR against the size gap log10(strong / weak parameters), one point per task, "
-               "with a least-squares line and its 95% bootstrap band (student × dataset "
-               "clusters resampled: their tasks share one student and one pool)",
+               "with a least-squares line and its 95% bootstrap band (strong students "
+               "resampled, their tasks together; a rough guide, not a test)",
                pgr_vs_gap(board))
     if has_diagnostics(board):
         yield (plot_file(board.suite, "gain-vs-misfit"),

@@ -15,6 +15,8 @@ import numpy as np
 from benchmark.core.blocks import legacy_block
 from benchmark.core.paired import holm, sign_flip_p
 from benchmark.results.records import RunRecord
+from benchmark.site.frame import record_rows
+from benchmark.site.standings import references
 
 
 def block_of(record: RunRecord) -> str:
@@ -38,4 +40,20 @@ def holm_over(p_values: Sequence[float | None]) -> list[float | None]:
     out: list[float | None] = [None] * len(p_values)
     for i, adjusted in zip(tested, holm([p_values[i] for i in tested]), strict=True):
         out[i] = adjusted
+    return out
+
+
+def comparable(records: Sequence[RunRecord]) -> list[RunRecord]:
+    """The ok records the board would rank together: per suite, each (task, replicate) on its
+    reference task version and weak-label file (the board's guard), so a table's rows and
+    their tests never mix a re-frozen task's old runs with its new ones."""
+    by_suite: dict[str, list[RunRecord]] = {}
+    for r in records:
+        if r.status == "ok":
+            by_suite.setdefault(r.suite, []).append(r)
+    out = []
+    for mine in by_suite.values():
+        refs = references(record_rows(mine))
+        out += [r for r in mine if refs.get((r.task, r.replicate))
+                == (r.provenance.task_version, r.provenance.weak_labels_sha256)]
     return out

@@ -5,8 +5,10 @@
   ``naive`` (solid) and the suite's leader (dashed).
 - **PGR against the size gap**, log10(strong / weak parameters), one point per task, with a
   least-squares line and its 95% bootstrap band per method shown. Tasks that share a strong
-  student and a dataset are not independent points (one student's features, one pool), so
-  the bootstrap resamples those clusters (student × dataset), never single tasks.
+  student are not independent points (one student's features, on both datasets), so the
+  bootstrap resamples students, never single tasks. Supervisors recur across students too,
+  which this one-way clustering ignores, and a percentile bootstrap over a handful of
+  clusters undercovers: the band is a rough guide, not a test.
 
 :func:`gap_trend` is the fit both the figure and the guide's sentences use.
 """
@@ -48,14 +50,14 @@ class Trend:
     low: float            # 95% cluster-bootstrap interval of the slope
     high: float
     points: int
-    clusters: int = 0     # the student × dataset clusters resampled
+    clusters: int = 0     # the strong students resampled
 
 
 Point = tuple[float, float, str]   # (log10 strong/weak parameters, mean PGR, cluster)
 
 
 def gap_points(board: SuiteBoard, method: str) -> list[Point]:
-    """Each task's point where both sizes are known, with its cluster (student × dataset)."""
+    """Each task's point where both sizes are known, with its cluster (the student)."""
     out = []
     for t in board.tasks:
         if not (t.strong_params and t.weak_params):
@@ -63,7 +65,7 @@ def gap_points(board: SuiteBoard, method: str) -> list[Point]:
         result = next((r for r in t.results if r.method == method and r.pgr), None)
         if result is not None:
             out.append((math.log10(t.strong_params / t.weak_params), result.pgr.mean,
-                        f"{t.strong_model} × {t.dataset}"))
+                        t.strong_model))
     return out
 
 
@@ -201,6 +203,6 @@ def pgr_vs_gap(board: SuiteBoard) -> str:
         ax.set_xlabel("size gap: log10(strong / weak parameters)")
         ax.set_ylabel("PGR (task mean)")
         ax.set_title(f"{label(board.suite)}: PGR vs size gap (fit, 95% band: "
-                     "student × dataset clusters resampled)",
+                     "students resampled)",
                      fontsize=9)
     return svg(fig)

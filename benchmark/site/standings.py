@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from benchmark.core.blocks import legacy_block
 from benchmark.core.metrics import REFERENCE_METHOD, Interval, accuracy_ci, mean_ci
 from benchmark.core.paired import Comparison, Family, Units, compare_all, family, rank_ranges
 from benchmark.core.resampled import RankStability, rank_stability, suite_intervals
@@ -227,20 +228,28 @@ def _with_intervals(entries: list[Entry], rows: list[Row], is_ref) -> list[Entry
 
 def unit_values(methods: list[str], rows: list[Row], value: str = "pgr") -> Units:
     """Each method's PGR (or ``value``) per (task, replicate) unit, NaN where it has none,
-    with each unit's block: its split draw (the coarser legacy block where records of one
-    unit disagree, which only a mix of old and new records can make)."""
+    with each unit's block: its split draw. Where any record of a dataset's replicate names
+    no draw (written before records kept it), every unit of that dataset and replicate takes
+    the coarse legacy block, so old and new records of one draw never split it in two."""
     keys = sorted({(r.task, r.replicate) for r in rows if r.method in set(methods)})
     column = {key: i for i, key in enumerate(keys)}
     row_of = {m: i for i, m in enumerate(methods)}
     values = np.full((len(methods), len(keys)), np.nan)
-    found: dict[Key, set[str]] = defaultdict(set)
+    drawn: dict[Key, str] = {}
+    dataset_of: dict[str, str] = {}
+    coarse: set[tuple[str, int]] = set()
     for r in rows:
-        if r.method in row_of and getattr(r, value) is not None and r.status == "ok":
+        if r.method not in row_of:
+            continue
+        if getattr(r, value) is not None and r.status == "ok":
             values[row_of[r.method], column[(r.task, r.replicate)]] = getattr(r, value)
-        if r.method in row_of:
-            found[(r.task, r.replicate)].add(r.block)
-    blocks = tuple(min(found[key], key=lambda b: (not b.startswith("legacy:"), b))
-                   for key in keys)
+        dataset_of[r.task] = r.dataset
+        if r.block.startswith("legacy:"):
+            coarse.add((r.dataset, r.replicate))
+        else:
+            drawn.setdefault((r.task, r.replicate), r.block)
+    blocks = tuple(legacy_block(dataset_of[t], k) if (dataset_of[t], k) in coarse
+                   else drawn[(t, k)] for t, k in keys)
     return Units(tuple(methods), tuple(t for t, _ in keys), values, blocks)
 
 
@@ -253,13 +262,12 @@ def rank(entries: list[Entry], rows: list[Row]
     scored = [e.method for e in order if e.pgr is not None]
     units = unit_values(scored, rows)
     comparisons = compare_all(units) if len(scored) > 1 else []
-    stability = None
-    if len(scored) > 1:
-        usable = ~np.isnan(units.values).all(axis=0)
-        stability = rank_stability(scored, units.values[:, usable],
-                                   np.asarray(units.tasks)[usable],
-                                   np.asarray(units.blocks)[usable])
     ranges = rank_ranges(scored, comparisons)
+    stability = None
+    if len(scored) > 1:   # the contested: entries the tests do not place at one rank
+        contested = [m for m in scored if ranges[m][0] != ranges[m][1]]
+        stability = rank_stability(scored, units.values, units.tasks, units.blocks,
+                                   contested=contested)
     leader = scored[0] if scored else None
     separated = {c.worse for c in comparisons if c.better == leader and c.significant}
     ranked = []
