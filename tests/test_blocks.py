@@ -88,8 +88,10 @@ def test_the_stratified_variance_is_the_familiar_formula_in_both_designs() -> No
     totals = (weights * d).reshape(6, 2).sum(axis=1)
     variance = stratified_variance(totals, lay.block_stratum, lay.strata)
     assert float(variance) == pytest.approx(6 * totals.var(ddof=1))
-    # a stratum of one block: nothing estimates its variance
-    assert stratified_variance(np.ones(2), np.array([0, 1]), 2) is None
+    # a stratum of one block: nothing estimates its variance, so its square stands in
+    # for it (E[x²] ≥ var x: an upper bound, never a vanished se)
+    assert float(stratified_variance(np.array([0.5, 2.0]), np.array([0, 1]), 2)) == \
+        pytest.approx(0.25 + 4.0)
 
 
 def test_the_family_says_when_the_blocks_are_too_few_to_separate_anything() -> None:

@@ -4,6 +4,7 @@ answers (:mod:`benchmark.core.paired`)."""
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -67,7 +68,8 @@ def test_standard_error_is_the_stratified_variance_over_blocks() -> None:
     (c,) = compare_all(Units(("a", "b"), ("a", "a", "b", "b", "b"), np.stack([d, 0 * d])))
     assert c.se == pytest.approx(0.5) and c.blocks == 5
     (one,) = compare_all(Units(("a", "b"), ("a", "b"), np.array([[1.0, 2.0], [0.0, 0.0]])))
-    assert one.se is None   # a stratum of one block: nothing estimates its variance
+    # strata of one block each: their squares bound the variance, (1/2)² + (2/2)²
+    assert one.se == pytest.approx(math.sqrt(0.25 + 1.0))
 
 
 def test_family_ranks_and_minimum_detectable_difference() -> None:

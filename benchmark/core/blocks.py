@@ -78,19 +78,21 @@ def stratified_variance(sums: np.ndarray, block_stratum: np.ndarray, strata: int
                         kept: np.ndarray | None = None) -> np.ndarray | None:
     """Variance of Σ_b sums[..., b] when the blocks of a stratum are independent draws of
     one design cell: Σ_s n_s · var_s (sample variance, ddof 1) over the ``kept`` blocks
-    (those holding data; a block with none is no observation, not a zero). None when a
-    stratum keeps a single block, whose variance nothing here estimates."""
+    (those holding data; a block with none is no observation, not a zero). A stratum that
+    keeps a single block has no variance estimate: it contributes its square, E[x²] ≥
+    var(x), an upper bound. None when nothing is kept."""
     kept = np.ones(len(block_stratum), bool) if kept is None else np.asarray(kept, bool)
     stratum = block_stratum[kept]
     sums = sums[..., kept]
-    sizes = np.bincount(stratum, minlength=strata)
-    if (sizes == 1).any() or not sizes.any():
+    if not len(stratum):
         return None
+    sizes = np.bincount(stratum, minlength=strata)
     onehot = np.zeros((len(stratum), strata))
     onehot[np.arange(len(stratum)), stratum] = 1.0
     means = (sums @ onehot) / np.maximum(sizes, 1)
-    centred = sums - means[..., stratum]
-    factor = (sizes / np.maximum(sizes - 1.0, 1.0))[stratum]
+    single = (sizes == 1)[stratum]
+    centred = np.where(single, sums, sums - means[..., stratum])
+    factor = np.where(single, 1.0, sizes[stratum] / np.maximum(sizes[stratum] - 1.0, 1.0))
     return (centred ** 2 * factor).sum(axis=-1)
 
 

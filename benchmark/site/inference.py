@@ -63,8 +63,7 @@ def family_text(board: SuiteBoard) -> FamilyText | None:
                  f"above Holm's first threshold {tested.threshold:.2g}: this suite cannot "
                  "separate any pair, and its differences are descriptive only.")
     elif tested.detectable is None:
-        reach = ("The smallest detectable difference is not estimated: some stratum has a "
-                 "single block.")
+        reach = "The smallest detectable difference is not estimated: no pair has an se."
     else:
         reach = (f"Smallest PGR difference detectable at 80% power at Holm's first level "
                  f"({tested.threshold:.2g}): {tested.detectable:.3f} for the median pair")
