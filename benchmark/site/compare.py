@@ -109,10 +109,11 @@ def _suite_rows(suite: str, rows: list[Row], method: str, against: list[str]
         pgrs = unit_values([method, rival], ok)
         shared = ~np.isnan(pgrs.values).any(axis=0)
         why = "; ".join(w for w in (_why_off(board, method), _why_off(board, rival)) if w)
+        verdict = ("descriptive (not on the board: no test)" if why
+                   else "no shared units with a PGR")   # both ranked, neither with a PGR
         overall[rival] = PairedRow(
             suite, rival, ALL_TASKS, int(shared.sum()), None, _stratified_mean(pgrs),
-            _stratified_mean(accuracies), *wins, None,
-            "descriptive (not on the board: no test)", why)
+            _stratified_mean(accuracies), *wins, None, verdict, why or "board")
     out = []
     for rival in against:
         out += _task_rows(suite, method, rival, ok) + [overall[rival]]
