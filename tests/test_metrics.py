@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from benchmark.core.metrics import accuracy, auroc, bootstrap_ci, mean_ci, pgr
+from benchmark.core.metrics import accuracy, auroc, mean_ci, pgr
 
 
 def test_pgr_worked_examples() -> None:
@@ -71,15 +71,6 @@ def test_the_minimum_detectable_difference_uses_scipy_stats_normal_quantiles() -
                    for se in (0.01, 0.03, 0.02)]
     z = stats.norm.ppf(1 - ALPHA / 3 / 2) + stats.norm.ppf(POWER)   # Holm's first level
     assert minimum_detectable(comparisons) == float(z * 0.02)
-
-
-def test_bootstrap_ci_is_deterministic_and_brackets_the_mean() -> None:
-    groups = [[0.1, 0.2, 0.3], [0.5, 0.6], [0.9]]
-    a, b = bootstrap_ci(groups, seed=0), bootstrap_ci(groups, seed=0)
-    assert a == b
-    assert a.mean == pytest.approx(np.mean([0.2, 0.55, 0.9]))
-    assert a.low < a.mean < a.high
-    assert bootstrap_ci([[None], []]) is None
 
 
 def test_an_accuracy_interval_never_leaves_0_1_and_says_when_it_was_cut() -> None:

@@ -16,7 +16,8 @@ from benchmark.core.metrics import Interval, accuracy_ci, mean_ci
 from benchmark.results.records import RunRecord
 from benchmark.site.exports import fmt
 from benchmark.site.exports import markdown_table as _table
-from benchmark.site.row_tests import block_of, block_p, comparable, holm_over
+from benchmark.site.frame import record_block as block_of
+from benchmark.site.row_tests import block_p, comparable, holm_over
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import numpy as np
 
 from benchmark.core.errors import W2SBenchError
 from benchmark.core.paired import Units
+from benchmark.core.resampled import scores
 from benchmark.results.records import RunRecord
 from benchmark.site.frame import Row, record_rows
 from benchmark.site.standings import SuiteBoard, references, suite_board, unit_values
@@ -121,14 +122,15 @@ def _suite_rows(suite: str, rows: list[Row], method: str, against: list[str]
 
 
 def _stratified_mean(units: Units) -> float | None:
-    """Mean over tasks of the mean difference of the two methods on the units both have."""
+    """Mean over tasks of the mean difference of the two methods on the units both have:
+    the board's score of the difference."""
     values = units.values
     shared = ~np.isnan(values).any(axis=0)
     if not shared.any():
         return None
-    tasks = np.asarray(units.tasks)[shared]
-    d = values[0, shared] - values[1, shared]
-    return float(np.mean([d[tasks == t].mean() for t in np.unique(tasks)]))
+    difference = (values[0] - values[1])[None, shared]
+    return float(scores(np.ones((1, int(shared.sum()))), difference,
+                        np.asarray(units.tasks)[shared])[0, 0])
 
 
 def paired_rows(records: list[RunRecord], method: str, against: list[str],

@@ -65,8 +65,14 @@ def record_rows(records: Iterable[RunRecord]) -> list[Row]:
             f"{r.error.type}: {r.error.message}" if r.error else "", p.sandbox,
             r.diagnostics, c.weak_model_params if c else None, p.regime,
             m.controls if m else None, noise, m.n_gold if m else None,
-            p.split_sha256 or legacy_block(p.dataset or r.task, r.replicate)))
+            record_block(r)))
     return sorted(rows, key=lambda row: (row.suite, row.task, row.method, row.replicate))
+
+
+def record_block(record: RunRecord) -> str:
+    """The record's block: its split draw, or the coarse legacy block where it names none."""
+    p = record.provenance
+    return p.split_sha256 or legacy_block(p.dataset or record.task, record.replicate)
 
 
 def _small_gap(record: RunRecord) -> bool:

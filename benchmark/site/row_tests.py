@@ -12,17 +12,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from benchmark.core.blocks import legacy_block
 from benchmark.core.paired import holm, sign_flip_p
 from benchmark.results.records import RunRecord
 from benchmark.site.frame import record_rows
 from benchmark.site.standings import references
-
-
-def block_of(record: RunRecord) -> str:
-    """The record's split draw (the coarsest legacy block where it names none)."""
-    p = record.provenance
-    return p.split_sha256 or legacy_block(p.dataset, record.replicate)
 
 
 def block_p(values: Sequence[float], blocks: Sequence[str]) -> float | None:
