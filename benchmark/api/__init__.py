@@ -3,12 +3,14 @@
 A submission (and every baseline, written exactly as one) imports ``benchmark.api`` and
 nothing else of ``benchmark``; the code scan refuses anything else. What is here: the
 :class:`Method` base class and ``@register``, the :class:`MethodInput` a run receives, the
-loss helpers, the shared probe trainer and the finetune entry points a method calls, and the
+loss helpers, the shared probe trainer (whole, or an epoch at a time: :class:`ProbeTrainer`),
+the finetune entry points, compute reporting for a method's own loops, and the
 metrics a method may compute on its *own* held-out weak labels (never on gold).
 """
 
 from __future__ import annotations
 
+from benchmark.api.compute import counting_flops, report_inference, report_training
 from benchmark.api.losses import (
     class1_prior,
     class_shares,
@@ -20,6 +22,7 @@ from benchmark.api.losses import (
     openai_logconf_coefficient,
     per_example_cross_entropy,
     whole_batch,
+    with_conflict,
 )
 from benchmark.api.method import Method, MethodInput, StrongModelInfo, register
 from benchmark.core.errors import SpecError
@@ -30,6 +33,7 @@ from benchmark.training.probe import (
     CrossEntropyTo,
     LinearProbe,
     ProbeConfig,
+    ProbeTrainer,
     one_hot,
     soft_cross_entropy,
     standardizer,
@@ -38,9 +42,10 @@ from benchmark.training.probe import (
 
 __all__ = [
     "CrossEntropyTo", "FinetuneConfig", "FinetunedClassifier", "LinearProbe", "Method",
-    "MethodInput", "ProbeConfig", "SpecError", "StrongModelInfo", "accuracy", "auroc",
-    "class1_prior", "class_shares", "confidence_margin", "harden_argmax", "harden_keep_prior",
-    "harden_keep_shares", "linear_ramp", "one_hot",
+    "MethodInput", "ProbeConfig", "ProbeTrainer", "SpecError", "StrongModelInfo", "accuracy",
+    "auroc", "class1_prior", "class_shares", "confidence_margin", "counting_flops",
+    "harden_argmax", "harden_keep_prior", "harden_keep_shares", "linear_ramp", "one_hot",
     "openai_logconf_coefficient", "per_example_cross_entropy", "register",
-    "soft_cross_entropy", "standardizer", "train_probe", "whole_batch",
+    "report_inference", "report_training", "soft_cross_entropy", "standardizer",
+    "train_probe", "whole_batch", "with_conflict",
 ]

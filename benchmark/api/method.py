@@ -32,6 +32,7 @@ from benchmark.training.probe import (
     CrossEntropyTo,
     LinearProbe,
     ProbeConfig,
+    ProbeTrainer,
     soft_cross_entropy,
     train_probe,
 )
@@ -140,6 +141,20 @@ class MethodInput:
         kwargs = {"loss": loss} if loss is not None else {}
         return train_probe(self.train_features if features is None else features, targets,
                            config or self.probe_config, self.seed, on_epoch=on_epoch, **kwargs)
+
+    def probe_trainer(self, targets: np.ndarray, loss: Callable | None = None,
+                      config: ProbeConfig | None = None, features: np.ndarray | None = None,
+                      init: LinearProbe | None = None, seed: int | None = None
+                      ) -> ProbeTrainer:
+        """The shared probe's trainer, an epoch at a time (default: on split B, with the
+        task's settings and the run's seed): weight or select rows between epochs, resume
+        from ``init``, or run several side by side (give each its own ``seed``)."""
+        loss = loss or soft_cross_entropy
+        if self.conflict is not None:
+            loss = with_conflict(loss, *self.conflict)
+        return ProbeTrainer(self.train_features if features is None else features, targets,
+                            config or self.probe_config, self.seed if seed is None else seed,
+                            loss, init=init)
 
     def prompt_probs(self, texts: tuple[str, ...] | None = None,
                      shots: tuple[tuple[str, int], ...] = ()) -> np.ndarray:

@@ -118,7 +118,22 @@ def train_probe(features: np.ndarray, targets: np.ndarray, config: ProbeConfig, 
     Deterministic for a given seed on a given machine: the shuffling generator and the
     zero-initialised head depend on nothing else. FLOPs (6 × head parameters per example
     seen) and examples seen go to the compute meter. ``on_epoch(epoch, probe)`` sees a
-    snapshot of the head after each epoch (early stopping picks one of them).
+    snapshot of the head after each epoch (early stopping picks one of them). A method that
+    acts between epochs (weights, selection, a resumed head) drives :class:`ProbeTrainer`.
+    """
+    trainer = ProbeTrainer(features, targets, config, seed, loss)
+    for epoch in range(config.epochs):
+        trainer.run_epoch()
+        if on_epoch is not None:
+            on_epoch(epoch + 1, trainer.probe())
+    return trainer.probe()
+
+
+class ProbeTrainer:
+    """The shared probe's loop, one epoch per :meth:`run_epoch`, so a method can act between
+    epochs: weight or select rows from the student's current per-example losses
+    (:meth:`per_example_loss`), resume from a given head (``init``), or train several heads
+    side by side (one trainer each). Every example it trains on is counted.
 
     The loop is written for speed without changing a bit of what it computes (a probe step
     is ~0.3 MFLOP, so torch's per-operation overhead is the cost): the head's forward and
@@ -127,55 +142,126 @@ def train_probe(features: np.ndarray, targets: np.ndarray, config: ProbeConfig, 
     weight and bias as one flat tensor. ``tests/test_probe_trainer.py`` holds every path to
     the plain ``nn.Linear`` + autograd + ``torch.optim.AdamW`` loop bit for bit.
     """
-    features = np.asarray(features, dtype=np.float32)
-    targets = np.asarray(targets, dtype=np.float32)
-    if features.ndim != 2 or targets.ndim != 2 or len(features) != len(targets):
-        raise ValueError(f"train_probe: features {features.shape} and targets {targets.shape} "
-                         "must be [n, dim] and [n, classes]")
-    _check_finite(features, targets, loss)
-    mean, scale = standardizer(features)
-    if config.antisymmetric:
-        mean = np.zeros_like(mean)
-        scale = np.sqrt((np.asarray(features, np.float64) ** 2).mean(0)).astype(np.float32) \
-            + np.float32(1e-6)
-    # standardised a minibatch at a time (the same float32 subtraction and division, so the
-    # same bits): a forked run pays for every fresh page it touches, and a standardised
-    # copy of the inputs plus a shuffled one were 18 MB of them on a mini task
-    raw, y = torch.from_numpy(features), torch.from_numpy(targets)
-    centre, spread = torch.from_numpy(mean), torch.from_numpy(scale)
-    head = FlatHead(raw.shape[1], y.shape[1], train_bias=not config.antisymmetric)
-    optimizer = ProbeAdamW(head.trained, head.grad, lr=config.lr,
-                           weight_decay=config.weight_decay)
-    generator = torch.Generator().manual_seed(seed)
-    n = len(raw)
-    steps_per_epoch = max(1, -(-n // config.batch_size))
-    total = config.epochs * steps_per_epoch
-    step = 0
-    rows = min(n, config.batch_size)
-    buffer_x, buffer_y = raw.new_empty(rows, raw.shape[1]), y.new_empty(rows, y.shape[1])
-    for epoch in range(config.epochs):
-        order = torch.randperm(n, generator=generator)
+
+    def __init__(self, features: np.ndarray, targets: np.ndarray, config: ProbeConfig,
+                 seed: int, loss: LossFn = soft_cross_entropy,
+                 init: LinearProbe | None = None) -> None:
+        features = np.asarray(features, dtype=np.float32)
+        targets = np.asarray(targets, dtype=np.float32)
+        if features.ndim != 2 or targets.ndim != 2 or len(features) != len(targets):
+            raise ValueError(f"train_probe: features {features.shape} and targets "
+                             f"{targets.shape} must be [n, dim] and [n, classes]")
+        _check_finite(features, targets, loss)
+        self.config, self.loss = config, loss
+        if init is not None:  # the given head's coordinates, so its weights mean the same
+            _check_init(init, features.shape[1], targets.shape[1])
+            mean, scale = init.mean, init.scale
+        else:
+            mean, scale = standardizer(features)
+            if config.antisymmetric:
+                mean = np.zeros_like(mean)
+                scale = np.sqrt((np.asarray(features, np.float64) ** 2).mean(0)).astype(
+                    np.float32) + np.float32(1e-6)
+        self.mean, self.scale = mean, scale
+        # standardised a minibatch at a time (the same float32 subtraction and division, so
+        # the same bits): a forked run pays for every fresh page it touches
+        self.raw, self.y = torch.from_numpy(features), torch.from_numpy(targets)
+        self.centre, self.spread = torch.from_numpy(mean), torch.from_numpy(scale)
+        self.head = FlatHead(self.raw.shape[1], self.y.shape[1],
+                             train_bias=not config.antisymmetric)
+        if init is not None:
+            self.head.weight.copy_(torch.from_numpy(np.asarray(init.weight, np.float32)))
+            self.head.bias.copy_(torch.from_numpy(np.asarray(init.bias, np.float32)))
+        self.optimizer = ProbeAdamW(self.head.trained, self.head.grad, lr=config.lr,
+                                    weight_decay=config.weight_decay)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.n = len(self.raw)
+        self.steps_per_epoch = max(1, -(-self.n // config.batch_size))
+        self.total = config.epochs * self.steps_per_epoch
+        self.epochs_done = self.step = self.examples_seen = 0
+        rows = min(self.n, config.batch_size)
+        self.buffer_x = self.raw.new_empty(rows, self.raw.shape[1])
+        self.buffer_y = self.y.new_empty(rows, self.y.shape[1])
+
+    def run_epoch(self, weights: np.ndarray | None = None,
+                  after_step: Callable[[ProbeTrainer], None] | None = None) -> None:
+        """One pass over the rows in a fresh seeded order. ``weights`` ([n], ≥ 0): each
+        row's gradient is scaled by its weight (the gradient of the batch mean of
+        w_i · loss_i for a per-example loss), and rows of weight 0 sit this epoch out (the
+        batches, and any batch statistic a loss takes, hold only the others).
+        ``after_step(trainer)`` runs after each optimizer step (``examples_seen`` and
+        :meth:`probe` tell it where training stands)."""
+        if self.epochs_done >= self.config.epochs:
+            raise ValueError(f"this probe trainer was set up for {self.config.epochs} epochs;"
+                             " give a config with more to train longer")
+        order = torch.randperm(self.n, generator=self.generator)
+        scale = None
+        if weights is not None:
+            scale = torch.from_numpy(_checked_weights(weights, self.n))
+            order = order[scale[order] > 0]
+        steps = max(1, -(-len(order) // self.config.batch_size))
+        bs = self.config.batch_size
         # a written-out gradient needs no autograd at all: in inference mode each of a
-        # step's ~15 small operations skips its bookkeeping (0.07 -> 0.06 s a probe)
-        with torch.inference_mode(written_out(loss)):
-            for start in range(0, n, config.batch_size):
-                idx = order[start:start + config.batch_size]
-                batch_x = torch.index_select(raw, 0, idx, out=buffer_x[:len(idx)])
-                batch_x.sub_(centre).div_(spread)
-                batch_y = torch.index_select(y, 0, idx, out=buffer_y[:len(idx)])
-                logits = head.forward(batch_x)
-                head.backward(logit_gradient(loss, logits, batch_y, step, total, epoch),
-                              batch_x)
-                optimizer.step()
-                step += 1
-        if isinstance(loss, CrossEntropyTo) and not bool(torch.isfinite(head.flat).all()):
-            raise FloatingPointError(f"the probe became non-finite in epoch {epoch + 1} of "
-                                     f"{config.epochs}: the loss's target held nan or inf")
-        if on_epoch is not None:
-            on_epoch(epoch + 1, head.snapshot(mean, scale))
-    compute.add_train(6.0 * head.num_params * n * config.epochs, n * config.epochs,
-                      head.num_params)
-    return head.snapshot(mean, scale)
+        # step's ~15 small operations skips its bookkeeping
+        with torch.inference_mode(written_out(self.loss)):
+            for b, start in enumerate(range(0, len(order), bs)):
+                idx = order[start:start + bs]
+                batch_x = torch.index_select(self.raw, 0, idx, out=self.buffer_x[:len(idx)])
+                batch_x.sub_(self.centre).div_(self.spread)
+                batch_y = torch.index_select(self.y, 0, idx, out=self.buffer_y[:len(idx)])
+                logits = self.head.forward(batch_x)
+                progress = self.step / self.total if steps == self.steps_per_epoch \
+                    else (self.epochs_done + b / steps) / self.config.epochs
+                grad = logit_gradient(self.loss, logits, batch_y, progress, self.step,
+                                      self.total, self.epochs_done)
+                if scale is not None:
+                    grad = grad * scale[idx].unsqueeze(1)
+                self.head.backward(grad, batch_x)
+                self.optimizer.step()
+                self.step += 1
+                self.examples_seen += len(idx)
+                if after_step is not None:
+                    after_step(self)
+        self.epochs_done += 1
+        if isinstance(self.loss, CrossEntropyTo) and not bool(
+                torch.isfinite(self.head.flat).all()):
+            raise FloatingPointError(
+                f"the probe became non-finite in epoch {self.epochs_done} of "
+                f"{self.config.epochs}: the loss's target held nan or inf")
+        compute.add_train(6.0 * self.head.num_params * len(order), len(order),
+                          self.head.num_params)
+
+    def per_example_loss(self, targets: np.ndarray | None = None) -> np.ndarray:
+        """[n] cross-entropy of the current head against ``targets`` (default: the ones it
+        trains on), on every row: what small-loss selection and reweighting read."""
+        target = self.y if targets is None else torch.from_numpy(
+            np.asarray(targets, dtype=np.float32))
+        if target.shape != self.y.shape:
+            raise ValueError(f"per_example_loss: targets {tuple(target.shape)} must be "
+                             f"{tuple(self.y.shape)}")
+        with torch.inference_mode():
+            x = (self.raw - self.centre) / self.spread
+            logits = self.head.forward(x)
+            compute.add_inference(2.0 * self.head.num_params * self.n)
+            return (-(target * torch.log_softmax(logits, -1)).sum(-1)).numpy().copy()
+
+    def probe(self) -> LinearProbe:
+        """The head as it stands (a copy)."""
+        return self.head.snapshot(self.mean, self.scale)
+
+
+def _checked_weights(weights: np.ndarray, n: int) -> np.ndarray:
+    w = np.asarray(weights, dtype=np.float32)
+    if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any() or not (w > 0).any():
+        raise ValueError(f"run_epoch: weights must be [{n}] finite numbers ≥ 0, at least one "
+                         f"above 0 (got shape {w.shape})")
+    return w
+
+
+def _check_init(init: LinearProbe, dim: int, classes: int) -> None:
+    if np.shape(init.weight) != (classes, dim) or np.shape(init.bias) != (classes,):
+        raise ValueError(f"init: a head of weight {np.shape(init.weight)} cannot resume on "
+                         f"{dim} features and {classes} classes")
 
 
 def written_out(loss: LossFn) -> bool:
@@ -196,18 +282,18 @@ def _check_finite(features: np.ndarray, targets: np.ndarray, loss: LossFn) -> No
                                      "or inf); drop or repair that row")
 
 
-def logit_gradient(loss: LossFn, logits: torch.Tensor, targets: torch.Tensor, step: int,
-                   total: int, epoch: int) -> torch.Tensor:
+def logit_gradient(loss: LossFn, logits: torch.Tensor, targets: torch.Tensor,
+                   progress: float, step: int, total: int, epoch: int) -> torch.Tensor:
     """d loss / d logits for one minibatch; autograd sees the loss alone, never the head."""
     if written_out(loss):  # cross-entropy's backward: the kernels autograd runs for it
         if isinstance(loss, CrossEntropyTo):
-            targets = loss.target(logits, targets, step / total)  # logits take no gradient
+            targets = loss.target(logits, targets, progress)  # logits take no gradient
         mean_grad = torch.full((), -1.0) / len(logits)  # neg, then mean's backward
         return torch._log_softmax_backward_data(targets * mean_grad,
                                                 torch.log_softmax(logits, dim=-1), -1,
                                                 torch.float32)
     logits.requires_grad_(True)
-    value = loss(logits, targets, step / total)
+    value = loss(logits, targets, progress)
     number = value.item()
     if not math.isfinite(number):
         raise FloatingPointError(f"the training loss became {number} at step "
