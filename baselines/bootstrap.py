@@ -1,5 +1,10 @@
-"""``bootstrap``: weak-to-strong through intermediate rungs (Burns et al. 2023, §4.3.1,
-"bootstrapping with intermediate model sizes").
+"""``bootstrap-layers``: our variant of bootstrapping (Burns et al. 2023, §4.3.1,
+"bootstrapping with intermediate model sizes"), with the strong model's own earlier layers
+as the rungs. The paper's chain goes through separate, increasingly large *models*; this one
+does not: a rung here may be weaker than the supervisor (layer 2 of MiniLM-L6 when layer 3
+supervises) or be the supervisor's own layer, and a student of one layer has no rung (the
+method then runs as ``naive``). Read it as a layer-wise smoothing of the weak labels, not as
+the paper's method.
 
 The weak labels train the first intermediate model m1; m1's predictions on split B train m2;
 …; the last intermediate model's predictions train the strong student. In the probe regime
@@ -63,14 +68,12 @@ def out_of_fold_finetuned(inp: MethodInput, layers: int, targets: np.ndarray, fo
     return out
 
 
-@register("bootstrap")
-class Bootstrap(Method):
-    """Weak labels passed up a chain of intermediate rungs (the strong model's earlier layers)."""
+@register("bootstrap-layers")
+class BootstrapLayers(Method):
+    """Our variant: weak labels passed up the strong model's own earlier layers as rungs."""
 
     version = "1"
     regimes = ("probe", "finetune")
-    paper = "https://arxiv.org/abs/2312.09390"
-    code = "https://github.com/openai/weak-to-strong"
     defaults = {"steps": 2, "folds": 2}
 
     def check_config(self) -> None:

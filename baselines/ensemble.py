@@ -4,9 +4,11 @@ supervisor's soft labels on split B by name (``MethodInput.supervisor_probs``).
 - ``ensemble-mean``: cross-entropy on the supervisors' average. The task's default labels
   are that same average, so on these tasks it reproduces ``naive`` from the named labels;
   it is the reference a method using the named labels has to beat.
-- ``ensemble-weighted``: a learned weight per supervisor, in the spirit of RAVEN (Jeon et
-  al. 2025: adaptive weights over an ensemble of weak models, initialised on easy samples)
-  and co-supervised learning (Liu & Alahi 2024: trust the teacher the student agrees with).
+- ``ensemble-agreement``: our variant: one learned weight per supervisor, the same for every
+  example. It borrows from RAVEN (Jeon et al. 2025: adaptive weights over an ensemble of
+  weak models, initialised on easy samples) and co-supervised learning (Liu & Alahi 2024:
+  trust the teacher the student agrees with), but RAVEN weights each example and this does
+  not, so its results say nothing about RAVEN.
   A student is first trained on the easy examples (every supervisor names the same class),
   then for ``rounds`` rounds: each supervisor is scored by the mean log-probability it gives
   the student's current answers on all of B, the weights are a softmax of those scores at
@@ -55,14 +57,13 @@ class EnsembleMean(Method):
         return inp.train_probe(targets).predict_proba(inp.test_features)
 
 
-@register("ensemble-weighted")
-class EnsembleWeighted(Method):
-    """A learned weight per supervisor: agreement with a student started on easy examples."""
+@register("ensemble-agreement")
+class EnsembleAgreement(Method):
+    """Our variant: one global weight per supervisor, from agreement with a student."""
 
     version = "1"
     needs_supervisors = True
     regimes = ("probe",)
-    paper = "https://arxiv.org/abs/2510.21332"
     defaults = {"rounds": 2, "temperature": 0.1}
 
     def check_config(self) -> None:
@@ -78,7 +79,7 @@ class EnsembleWeighted(Method):
         if easy.sum() < 10 * inp.num_classes:   # too few to start from: start from all
             easy = np.ones(len(easy), dtype=bool)
         probe = inp.train_probe(labels.mean(axis=0)[easy], features=inp.train_features[easy])
-        print(f"ensemble-weighted: {int(easy.sum())} easy examples of {len(easy)}")
+        print(f"ensemble-agreement: {int(easy.sum())} easy examples of {len(easy)}")
         for round_ in range(self.config["rounds"]):
             weights = agreement_weights(labels, probe.predict_proba(inp.train_features),
                                         self.config["temperature"])

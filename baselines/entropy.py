@@ -1,25 +1,24 @@
-"""``entropy``: the confidence loss with the student's un-hardened prediction (EleutherAI w2s,
-``log_confidence_loss(harden=False)``, their "entropy" loss).
+"""``entropy``: EleutherAI w2s's "entropy" loss, ``log_confidence_loss(harden=False)``, with
+their schedule (see :mod:`baselines.eleuther`).
 
-target = (1 − α)·y_weak + α·p_student (detached); loss = CE(p_student, target)
-= (1 − α)·CE(p_student, y_weak) + α·H(p_student) in value: an entropy penalty that pushes
-the student towards confident predictions. α follows the same schedule as ``logconf``.
+target = (1 − c)·y_weak + c·p_student, p_student detached; loss = CE(p_student, target).
+Because the self-target takes no gradient, d loss / d logits = p − target =
+(1 − c)·(p − y_weak): the gradient of plain cross-entropy on the weak labels, scaled by
+1 − c. It is a rescaled ``naive``, not an entropy penalty (under Adam, whose steps hardly
+depend on the gradient's scale, it trains almost the same probe). The method that does
+penalise entropy, with the gradient through H(p), is ``entropy-min``.
 """
 
 from __future__ import annotations
 
-import torch
-
-from baselines.logconf import LogConf
+from baselines.eleuther import EleutherSchedule
 from benchmark.api import register
 
 
 @register("entropy")
-class Entropy(LogConf):
-    """Confidence loss with the soft (un-hardened) student prediction: entropy minimisation."""
+class Entropy(EleutherSchedule):
+    """EleutherAI's "entropy" loss: a detached soft self-target, in effect a rescaled naive."""
 
-    version = "2"  # 2: logconf's options are honoured under ``schedule: openai`` too
+    version = "3"  # 3: EleutherAI's step ramp and the docstring's claim corrected
     code = "https://github.com/EleutherAI/w2s"
-
-    def self_target(self, probs: torch.Tensor, weak_probs: torch.Tensor) -> torch.Tensor:
-        return probs
+    harden = False

@@ -6,9 +6,9 @@ choice is deterministic), then train with cross-entropy on their weak soft label
 ``per_class: true`` (default) the fraction is taken within each weak-predicted class, so
 the kept set has the weak labels' class balance: a global cut would drop mostly the class
 the weak model is less sure of and turn the filter into a shift of the class prior. A
-classic noisy-label filter; in the W2S literature it appears as confidence-based data
-selection (e.g. EleutherAI w2s probe filtering, and the "easy" subsets of Burns et al.'s
-easy-to-hard analysis).
+classic noisy-label filter, our variant: it keeps the weak model's most confident labels,
+which is not EleutherAI's probe filter (``probe-filter`` drops the 10% a kNN probe on the
+strong activations disagrees with most; on one input the two keep 150 and 270 of 300).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def confident_rows(weak_probs: np.ndarray, keep_fraction: float, per_class: bool
 
 @register("filter-confident")
 class FilterConfident(Method):
-    """Cross-entropy on the most confident fraction of the weak labels only."""
+    """Our variant: cross-entropy on the most confident fraction of the weak labels only."""
 
     version = "1"
     regimes = ("probe",)  # works on cached features; no finetune form yet

@@ -7,9 +7,11 @@ find the clusters. A clustering cannot know which cluster is which class, so ``o
 weak`` (default) uses the weak labels for exactly one bit: the cluster whose B examples have
 the higher mean weak class-1 probability is called class 1 (with K classes, clusters and
 classes are matched one to one by their mean weak probabilities). ``orient: none`` keeps the
-mixture's arbitrary order. This is the unsupervised-elicitation floor (cf. Burns et al.
-2022, "Discovering Latent Knowledge"): a method that does not beat it has added nothing
-the strong model did not already separate on its own.
+mixture's arbitrary order. A label-free floor: what an unsupervised clustering of the
+strong features gives, not how well they separate the classes (a gold-trained linear probe
+on the same features is the ceiling, .76-.84 on the embedded tasks). It is one simple
+unsupervised method, not CCS (Burns et al. 2022) or any search for a consistent labelling
+(``mutual-predictability`` is one); a method below it has done worse than clustering.
 """
 
 from __future__ import annotations

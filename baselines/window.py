@@ -1,14 +1,16 @@
-"""``window``: cross-entropy only where the weak label is uncertain (EleutherAI w2s
-``confidence_window_loss`` with ``radius: midweak``).
+"""``window`` and ``window-weak``: cross-entropy only on examples inside an uncertainty window
+(EleutherAI w2s ``confidence_window_loss`` with ``radius: midweak``).
 
 r = median over split B of the weak label's margin |y_weak,1 − 0.5| (with K classes
-max_c y_weak,c − 1/K, see :func:`benchmark.api.losses.confidence_margin`). With
-``select_by: weak`` (default) an example counts when its margin ≤ r: training sees only the
-less confident half of the weak labels (ties at the median count, so the window is never
-empty). ``select_by: student`` is the EleutherAI code's rule: an example counts when
-max_c p_student,c < 1/K + r (0.5 + r with two classes). Either way
-the loss is the sum of CE(p_student, y_weak) over the counted examples divided by the batch
-size.
+max_c y_weak,c − 1/K, see :func:`benchmark.api.losses.confidence_margin`), the source's
+``midweak`` radius. The loss is the sum of CE(p_student, y_weak) over the counted examples
+divided by the batch size.
+
+- ``window`` is the source's rule: an example counts while the *student* is unsure,
+  max_c p_student,c < 1/K + r (0.5 + r with two classes).
+- ``window-weak`` is our variant: an example counts when the *weak label's* margin is at
+  most r, so training sees the less confident half of the weak labels (ties at the median
+  count, so the window is never empty). It is not EleutherAI's rule.
 """
 
 from __future__ import annotations
@@ -24,8 +26,6 @@ from benchmark.api import (
     register,
 )
 
-SELECT_BY = ("weak", "student")
-
 
 def midweak_radius(weak_probs: np.ndarray) -> float:
     return float(np.median(confidence_margin(np.asarray(weak_probs))))
@@ -40,15 +40,13 @@ def window_mask(logits: torch.Tensor, weak_probs: torch.Tensor, radius: float, s
 
 @register("window")
 class Window(Method):
-    """Cross-entropy only on examples inside the uncertainty window (radius: median margin)."""
+    """EleutherAI's window: cross-entropy only while the student is unsure (radius: midweak)."""
 
-    version = "1"
+    version = "2"  # 2: selects by the student, as the source (1 selected by the weak label)
     code = "https://github.com/EleutherAI/w2s"
-    defaults = {"select_by": "weak"}
+    select_by = "student"
 
     def check_config(self) -> None:
-        if self.config["select_by"] not in SELECT_BY:
-            raise self.option_error("select_by", " or ".join(map(repr, SELECT_BY)))
         self.radius = 0.0
 
     def prepare(self, inp: MethodInput) -> None:
@@ -56,6 +54,15 @@ class Window(Method):
 
     def loss(self, logits: torch.Tensor, weak_probs: torch.Tensor, progress: float
              ) -> torch.Tensor:
-        mask = window_mask(logits, weak_probs, self.radius, self.config["select_by"])
+        mask = window_mask(logits, weak_probs, self.radius, self.select_by)
         per_example = per_example_cross_entropy(logits, weak_probs)
         return (per_example * mask).sum() / len(logits)
+
+
+@register("window-weak")
+class WindowWeak(Window):
+    """Our variant of window: cross-entropy only where the weak label's margin is at most r."""
+
+    version = "1"
+    code = None
+    select_by = "weak"

@@ -76,7 +76,7 @@ def test_ensemble_mean_is_naive_on_the_average_and_records_both_pgrs(ensemble_wo
     with ensemble_world.frozen_task("tiny-ensemble", ensemble_yaml("tiny-ensemble")) as spec:
         results = tmp_path / "results"
         runs = [RunSpec("s", spec.id, m, 0) for m in ("naive", "ensemble-mean",
-                                                      "ensemble-weighted")]
+                                                      "ensemble-agreement")]
         summary = Harness(results, workers=1, progress=False).run(runs, {spec.id: spec})
         assert summary.done == 3 and not summary.failed
         records = {r.method: r for r in iter_records(results)}

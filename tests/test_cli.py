@@ -46,7 +46,7 @@ def test_run_writes_records_and_leaderboard_then_refuses_tampering(tiny_world, t
     assert len(probe) < len(select_methods(None))  # the prompting controls are finetune-only
     assert f"{2 * len(probe)} run(s) done, 0 already" in out
     # and each skip says why, once per method
-    assert f"note: ensemble-weighted skipped on {TINY_TASK!r}: it uses several weak " in out
+    assert f"note: ensemble-agreement skipped on {TINY_TASK!r}: it uses several weak " in out
     assert {r.method for r in iter_records(results)} >= {"naive", "logconf"}
     assert f"leaderboard: {(board / 'index.html').resolve().as_uri()}" in out
     assert (board / "leaderboard.md").is_file() and (board / "leaderboard.json").is_file()

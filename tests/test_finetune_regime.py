@@ -37,7 +37,7 @@ def test_finetune_task_freezes_runs_and_scores(ft_task, tiny_world, tmp_path, mo
     refs = load_references(ft_task).replicates
     assert all(r.ceiling_accuracy > r.weak_accuracy for r in refs)  # finetuned on gold
     runs = [RunSpec("tiny", FT_TASK, m, k) for m in ("naive", "logconf") for k in range(2)] \
-        + [RunSpec("tiny", FT_TASK, "bootstrap", 0)]
+        + [RunSpec("tiny", FT_TASK, "bootstrap-layers", 0)]
     summary = Harness(tmp_path / "results", workers=1, progress=False).run(
         runs, {FT_TASK: ft_task})
     assert summary.done == 5 and not summary.failed
