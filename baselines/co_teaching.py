@@ -1,0 +1,66 @@
+"""``co-teaching``: two students select each other's training examples by small loss (Han et
+al. 2018, "Co-teaching: Robust Training of Deep Neural Networks with Extremely Noisy
+Labels"; a noisy-label method applied to weak labels, written with the probe trainer's
+epoch hooks as a submitter would).
+
+Two linear heads on the strong features start apart (seeds ``seed`` and ``seed + 1``) and
+train side by side on the weak soft labels. Before each epoch e, each head ranks split B by
+its own per-example cross-entropy against the weak labels and keeps the 1 − r(e) fraction
+with the smallest loss; the *other* head trains that epoch on those rows only. The forget
+rate r(e) = ``forget_rate`` · min(1, e / (``ramp`` · epochs)) grows from 0, as in the paper
+(its r = the estimated noise rate; here a fixed option). Returns the first head's test
+probabilities.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmark.api import Method, MethodInput, register
+
+
+def small_loss_rows(losses: np.ndarray, forget: float) -> np.ndarray:
+    """0/1 weights keeping the round((1 − forget)·n) rows of smallest loss (ties by row)."""
+    keep = max(1, int(round((1.0 - forget) * len(losses))))
+    weights = np.zeros(len(losses), dtype=np.float32)
+    weights[np.argsort(losses, kind="stable")[:keep]] = 1.0
+    return weights
+
+
+def forget_rate(epoch: int, epochs: int, rate: float, ramp: float) -> float:
+    """r(e) = rate · min(1, e / (ramp · epochs)), e counted from 0."""
+    span = ramp * epochs
+    return rate if span <= 0 else rate * min(1.0, epoch / span)
+
+
+@register("co-teaching")
+class CoTeaching(Method):
+    """Two heads; each trains on the examples the other finds easiest (small-loss selection)."""
+
+    version = "1"
+    regimes = ("probe",)
+    paper = "https://arxiv.org/abs/1804.06872"
+    defaults = {"forget_rate": 0.2, "ramp": 0.5}
+
+    def check_config(self) -> None:
+        r = self.config["forget_rate"]
+        if not (isinstance(r, int | float) and 0 <= r < 1):
+            raise self.option_error("forget_rate", "a number in [0, 1)")
+        ramp = self.config["ramp"]
+        if not (isinstance(ramp, int | float) and 0 <= ramp <= 1):
+            raise self.option_error("ramp", "a number in [0, 1]")
+
+    def fit_predict(self, inp: MethodInput) -> np.ndarray:
+        epochs = inp.probe_config.epochs
+        first = inp.probe_trainer(inp.train_weak_probs, seed=inp.seed)
+        second = inp.probe_trainer(inp.train_weak_probs, seed=inp.seed + 1)
+        self.kept: list[tuple[np.ndarray, np.ndarray]] = []
+        for epoch in range(epochs):
+            rate = forget_rate(epoch, epochs, self.config["forget_rate"],
+                               self.config["ramp"])
+            for_second = small_loss_rows(first.per_example_loss(), rate)
+            for_first = small_loss_rows(second.per_example_loss(), rate)
+            self.kept.append((for_first, for_second))
+            first.run_epoch(weights=for_first)
+            second.run_epoch(weights=for_second)
+        return first.probe().predict_proba(inp.test_features)
