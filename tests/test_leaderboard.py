@@ -70,6 +70,31 @@ def test_paired_ranks_separate_what_overlapping_intervals_cannot() -> None:
     assert board.detectable_pgr is not None and board.detectable_pgr < 0.05
 
 
+def test_a_control_is_shown_where_it_scores_but_never_ranked_tested_or_leader(tmp_path
+                                                                                ) -> None:
+    """A control that beats every method stays a control: no rank, no paired test, not the
+    leader, and the methods' ranks and family are what they are without it."""
+    control = MethodInfo(kind="baseline", control=True, summary="a reference point")
+    records = []
+    for task in ("t1", "t2"):
+        for k in range(6):
+            records += [record(task, "prior", k, 0.9 + 0.01 * k, info=control),
+                        record(task, "a", k, 0.5 + 0.01 * k), record(task, "b", k, 0.2)]
+    (board,) = standings(record_rows(records))
+    assert [(e.method, e.rank_label, e.position) for e in board.ranked] == [
+        ("prior", "control", 0), ("a", "1", 1), ("b", "2", 2)]
+    assert {(c.better, c.worse) for c in board.comparisons} == {("a", "b")}
+    from benchmark.site.standings import best_method
+
+    assert best_method(board) == "a"
+    (without,) = standings(record_rows([r for r in records if r.method != "prior"]))
+    assert [c.p_value for c in without.comparisons] == [c.p_value for c in board.comparisons]
+    site = build(records, tmp_path)
+    suite = pd.read_csv(site.files["csv"]).query("level == 'suite'").set_index("method")
+    assert suite.loc["prior", "rank_label"] == "control" and np.isnan(suite.loc["prior", "rank"])
+    assert "(control)" in (tmp_path / "index.html").read_text()
+
+
 def test_only_identical_task_versions_and_weak_labels_are_ranked_together(tmp_path) -> None:
     tasks = ("t1", "t2")
     records = [record(t, m, k, p, task_version=2) for t in tasks for k in range(3)

@@ -52,9 +52,11 @@ def cmd_list(args: argparse.Namespace) -> int:
                 for _, m in MODELS.items()]
         headers = ["model", "family", "kind", "params", "tier", "description"]
     elif kind == "methods":
-        rows = [[n, c.version, (c.__doc__ or "").strip().splitlines()[0] if c.__doc__ else "",
+        rows = [[n, c.version, "control" if getattr(c, "control", False) else "method",
+                 (c.__doc__ or "").strip().splitlines()[0] if c.__doc__ else "",
+                 c.code or c.paper or "(none: a variant of ours)",
                  _relative(METHODS.origin(n))] for n, c in METHODS.items()]
-        headers = ["method", "version", "summary", "defined in"]
+        headers = ["method", "version", "kind", "summary", "source", "defined in"]
     elif kind == "suites":
         rows = [[n, len(s.tasks), s.description] for n, s in SUITES.items()]
         headers = ["suite", "tasks", "description"]

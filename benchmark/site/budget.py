@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from benchmark.core.metrics import Interval
-from benchmark.site.standings import SuiteBoard, TaskSummary
+from benchmark.site.standings import SuiteBoard, TaskSummary, best_method
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def budget_lines(board: SuiteBoard) -> list[BudgetLine]:
     for t in board.tasks:
         if t.n_gold is not None:
             groups[(t.dataset, t.weak_model, t.strong_model)].append(t)
-    leader = board.ranked[0].method if board.ranked else None
+    leader = best_method(board)
     lines = []
     for (dataset, weak, strong), tasks in sorted(groups.items()):
         if len({t.n_gold for t in tasks}) < 2:

@@ -30,7 +30,9 @@ PGR_NOTE = ("PGR = (student accuracy − weak accuracy) / (ceiling − weak accu
             "to a student trained on gold labels. " + INTERVAL_NOTE + " Ranks come from paired "
             "sign-flip tests over the blocks (split draws) two entries share, Holm-corrected "
             "over all pairs: a range \"2–4\" means the tests place the entry no higher than 2nd "
-            "and no lower than 4th.")
+            "and no lower than 4th. Rows ranked \"control\" are reference points (a label-free "
+            "search, the known test prior, prompting): shown where they score, never ranked "
+            "nor tested, and never the leader.")
 
 
 def fmt(interval: Interval | None, digits: int = 3, ci: bool = True) -> str:

@@ -46,6 +46,7 @@ class Row(NamedTuple):
     small_gap: bool = False   # gap under 2 standard errors: its PGR is left out (pgr None)
     n_gold: int | None = None  # the gold budget of supervisor and ceiling (equal-gold tasks)
     block: str = ""   # the split draw (benchmark.core.blocks): the unit of every test
+    control: bool = False  # the method is a control (a reference point), never ranked
 
 
 def record_rows(records: Iterable[RunRecord]) -> list[Row]:
@@ -65,7 +66,7 @@ def record_rows(records: Iterable[RunRecord]) -> list[Row]:
             f"{r.error.type}: {r.error.message}" if r.error else "", p.sandbox,
             r.diagnostics, c.weak_model_params if c else None, p.regime,
             m.controls if m else None, noise, m.n_gold if m else None,
-            record_block(r)))
+            record_block(r), bool(r.method_info and r.method_info.control)))
     return sorted(rows, key=lambda row: (row.suite, row.task, row.method, row.replicate))
 
 

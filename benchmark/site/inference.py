@@ -13,7 +13,7 @@ import numpy as np
 
 from benchmark.core.metrics import REFERENCE_METHOD
 from benchmark.core.paired import EXACT_BLOCKS, detectable_at
-from benchmark.site.standings import SuiteBoard
+from benchmark.site.standings import SuiteBoard, best_method
 
 TARGET_PGR = 0.05   # the difference a suite should be able to separate (issue 34)
 
@@ -83,7 +83,7 @@ def stability_text(board: SuiteBoard) -> str:
     s = board.stability
     if s is None:
         return ""
-    leader = next((e.method for e in board.ranked if e.pgr is not None), None)
+    leader = best_method(board)
     parts = []
     if s.split_half is not None:
         parts.append(f"split-half rank correlation (Spearman, the blocks of each stratum "

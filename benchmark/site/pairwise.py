@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmark.site.standings import SuiteBoard
+from benchmark.site.standings import SuiteBoard, ranked_methods
 
 ABOVE, BELOW = (27, 108, 168), (214, 39, 40)   # row better: blue; row worse: red
 
@@ -36,7 +36,7 @@ def _mix(rgb: tuple[int, int, int], strength: float) -> str:
 
 def matrix(board: SuiteBoard) -> tuple[list[str], list[list[Cell]]]:
     """The ranked methods in rank order and the cells of their matrix, row by row."""
-    methods = [e.method for e in board.ranked if e.pgr is not None]
+    methods = [e.method for e in ranked_methods(board) if e.pgr is not None]
     found = {}
     for c in board.comparisons:
         found[(c.better, c.worse)] = (c.difference, c)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from benchmark.site.standings import SuiteBoard
+from benchmark.site.standings import SuiteBoard, ranked_methods
 
 DRAWS = 2000
 
@@ -70,8 +70,8 @@ def regime_agreement(boards: list[SuiteBoard], seed: int = 0) -> list[RegimeAgre
         probe = by_name.get(board.suite.removesuffix("-finetune"))
         if not board.suite.endswith("-finetune") or probe is None:
             continue
-        ranked = {e.method for e in probe.ranked if e.pgr is not None}
-        methods = sorted(e.method for e in board.ranked if e.pgr is not None
+        ranked = {e.method for e in ranked_methods(probe) if e.pgr is not None}
+        methods = sorted(e.method for e in ranked_methods(board) if e.pgr is not None
                          and e.method in ranked)
         pairs = {_pair(t) for t in board.tasks} & {_pair(t) for t in probe.tasks}
         if len(methods) < 3 or not pairs:

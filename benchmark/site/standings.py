@@ -46,8 +46,9 @@ class Entry:
 
     method: str
     versions: str
-    position: int                 # 1-based order among complete entries; 0 if incomplete
-    rank_label: str               # "1", "1–3" (not separable from 1st to 3rd), "—" (incomplete)
+    position: int                 # 1-based order among ranked methods; 0: incomplete, control
+    rank_label: str               # "1", "1–3" (not separable from 1st to 3rd), "—"
+                                  # (incomplete), "control" (shown, never ranked)
     tied_with_leader: bool        # the paired test cannot separate it from the leader
     pgr: Interval | None
     accuracy: Interval | None
@@ -66,6 +67,7 @@ class Entry:
     pgr_median: float | None = None    # over tasks, of each task's PGR of mean accuracies
     pgr_of_means: float | None = None  # mean over tasks of each task's PGR of mean accuracies
     above_floor: float | None = None   # mean accuracy − max(weak, label-free floor)
+    control: bool = False   # a reference point (label-free, prior, prompting): never ranked
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,7 @@ def _entry(method: str, rows: list[Row], is_ref, tasks: list[str],
         diagnostics=over_tasks([diagnosed.get((task, method)) for (task,) in by_task]),
         pgr_median=median([pgr_of_means(group) for group in by_task.values()]),
         pgr_of_means=_mean([pgr_of_means(group) for group in by_task.values()]),
-        above_floor=above_floor(ok))
+        above_floor=above_floor(ok), control=any(r.control for r in rows))
 
 
 def _with_intervals(entries: list[Entry], rows: list[Row], is_ref) -> list[Entry]:
@@ -256,10 +258,12 @@ def unit_values(methods: list[str], rows: list[Row], value: str = "pgr") -> Unit
 def rank(entries: list[Entry], rows: list[Row]
          ) -> tuple[list[Entry], list[Comparison], RankStability | None]:
     """Order complete entries by mean PGR; rank ranges from the paired family of tests over
-    blocks, and how stable the order is under resampled blocks."""
+    blocks, and how stable the order is under resampled blocks. Controls keep their place in
+    the order (what a reference point scores is worth seeing beside the methods) but take no
+    rank and no test: the family and the ranks are the methods' alone."""
     order = sorted(entries, key=lambda e: (e.pgr is None, -(e.pgr.mean if e.pgr else 0),
                                            e.method))
-    scored = [e.method for e in order if e.pgr is not None]
+    scored = [e.method for e in order if e.pgr is not None and not e.control]
     units = unit_values(scored, rows)
     comparisons = compare_all(units) if len(scored) > 1 else []
     ranges = rank_ranges(scored, comparisons)
@@ -270,12 +274,17 @@ def rank(entries: list[Entry], rows: list[Row]
                                    contested=contested)
     leader = scored[0] if scored else None
     separated = {c.worse for c in comparisons if c.better == leader and c.significant}
-    ranked = []
-    for i, e in enumerate(order):
-        low, high = ranges.get(e.method, (i + 1, i + 1))
+    ranked, position = [], 0
+    for e in order:
+        if e.control:
+            ranked.append(replace(e, position=0, rank_label="control", tied_with_leader=False))
+            continue
+        position += 1
+        low, high = ranges.get(e.method, (position, position))
         ranked.append(replace(
-            e, position=i + 1, rank_label=str(low) if low == high else f"{low}–{high}",
-            tied_with_leader=i > 0 and e.method in ranges and e.method not in separated))
+            e, position=position, rank_label=str(low) if low == high else f"{low}–{high}",
+            tied_with_leader=position > 1 and e.method in ranges
+            and e.method not in separated))
     return ranked, comparisons, stability
 
 
@@ -367,5 +376,10 @@ def standings(rows: list[Row]) -> list[SuiteBoard]:
 
 
 def best_method(board: SuiteBoard) -> str | None:
-    """The suite's leader (first complete entry with a PGR), for plots and summaries."""
-    return next((e.method for e in board.ranked if e.pgr is not None), None)
+    """The suite's leader (first ranked method with a PGR; never a control)."""
+    return next((e.method for e in ranked_methods(board) if e.pgr is not None), None)
+
+
+def ranked_methods(board: SuiteBoard) -> list[Entry]:
+    """The ranked entries that are methods (controls left out)."""
+    return [e for e in board.ranked if not e.control]
