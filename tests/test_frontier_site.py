@@ -127,3 +127,27 @@ def test_a_blind_spot_is_a_paired_test_over_blocks_not_two_intervals() -> None:
     assert tested.p_holm == pytest.approx(min(1.0, 2 * 2 / 2 ** 6))   # Holm over two rows
     shared = rows["kw-shared"]
     assert shared.blocks == 1 and shared.p_value == pytest.approx(1.0)
+
+
+def test_a_locked_student_is_paired_with_its_honest_twin_per_block() -> None:
+    """Six blocks: the locked student ends .05 below its twin in each, and elicits .2 of the
+    hidden gap in each; both are sign-flip tests over the six blocks (smallest two-sided p
+    2/2^6), Holm over the table's two tests."""
+    records = []
+    for k in range(6):
+        labels = f"shared-{k}"
+        twin = make_record("honest-ft", "naive", k, 0.5, suite="f", weak_sha=labels)
+        records.append(_with(twin, metrics=twin.metrics.model_copy(
+            update={"accuracy": 0.70 + 0.01 * k})))
+        base = make_record("locked", "naive", k, 0.0, suite="f", weak_sha=labels)
+        acc = 0.65 + 0.01 * k
+        metrics = Metrics(accuracy=acc, pgr=0.0, weak_accuracy=0.5, ceiling_accuracy=0.8,
+                          elicitation=Elicitation(locked_accuracy=acc - 0.08,
+                                                  unlocked_accuracy=acc + 0.2, share=0.2))
+        records.append(_with(base, metrics=metrics,
+                             setting=Setting(sandbag=True, compare_with="honest-ft")))
+    (row,) = frontier_tables(records)["f"].elicitation
+    assert row.blocks == 6 and row.honest_delta.mean == pytest.approx(-0.05)
+    assert row.share_p == pytest.approx(2 / 64) and row.delta_p == pytest.approx(2 / 64)
+    # Holm over the two: the smaller is doubled, the other may not fall below it
+    assert row.share_holm == pytest.approx(4 / 64) and row.delta_holm == pytest.approx(4 / 64)
