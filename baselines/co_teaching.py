@@ -1,12 +1,13 @@
-"""``co-teaching``: two students select each other's training examples by small loss (Han et
-al. 2018, "Co-teaching: Robust Training of Deep Neural Networks with Extremely Noisy
-Labels"; a noisy-label method applied to weak labels, written with the probe trainer's
-epoch hooks as a submitter would).
+"""``co-teaching``: our per-epoch variant of co-teaching (Han et al. 2018, "Co-teaching:
+Robust Training of Deep Neural Networks with Extremely Noisy Labels"), a noisy-label method
+applied to weak labels, written with the probe trainer's epoch hooks as a submitter would.
 
-Two linear heads on the strong features start apart (seeds ``seed`` and ``seed + 1``) and
+Two linear heads on the strong features start apart, from random heads drawn with seeds
+``seed`` and ``seed + 1`` (weights N(0, ``init_scale``²) on the standardised features), and
 train side by side on the weak soft labels. Before each epoch e, each head ranks split B by
 its own per-example cross-entropy against the weak labels and keeps the 1 − r(e) fraction
-with the smallest loss; the *other* head trains that epoch on those rows only. The forget
+with the smallest loss; the *other* head trains that epoch on those rows only. The paper
+exchanges rows every minibatch; here every epoch. The forget
 rate r(e) = ``forget_rate`` · min(1, e / (``ramp`` · epochs)) grows from 0, as in the paper
 (its r = the estimated noise rate; here a fixed option). Returns the first head's test
 probabilities.
@@ -16,7 +17,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.api import Method, MethodInput, register
+from benchmark.api import LinearProbe, Method, MethodInput, register, standardizer
+
+
+def random_head(features: np.ndarray, classes: int, scale: float, seed: int) -> LinearProbe:
+    """A head with N(0, scale²) weights and zero bias on ``features``' standardised view."""
+    mean, spread = standardizer(features)
+    weight = np.random.default_rng(seed).normal(0.0, scale, (classes, features.shape[1]))
+    return LinearProbe(mean, spread, weight.astype(np.float32), np.zeros(classes, np.float32))
 
 
 def small_loss_rows(losses: np.ndarray, forget: float) -> np.ndarray:
@@ -35,12 +43,12 @@ def forget_rate(epoch: int, epochs: int, rate: float, ramp: float) -> float:
 
 @register("co-teaching")
 class CoTeaching(Method):
-    """Two heads; each trains on the examples the other finds easiest (small-loss selection)."""
+    """Our per-epoch co-teaching: two heads, each trained on the rows the other finds easiest."""
 
     version = "1"
     regimes = ("probe",)
     paper = "https://arxiv.org/abs/1804.06872"
-    defaults = {"forget_rate": 0.2, "ramp": 0.5}
+    defaults = {"forget_rate": 0.2, "ramp": 0.5, "init_scale": 0.1}
 
     def check_config(self) -> None:
         r = self.config["forget_rate"]
@@ -49,17 +57,24 @@ class CoTeaching(Method):
         ramp = self.config["ramp"]
         if not (isinstance(ramp, int | float) and 0 <= ramp <= 1):
             raise self.option_error("ramp", "a number in [0, 1]")
+        if not (isinstance(self.config["init_scale"], int | float)
+                and self.config["init_scale"] >= 0):
+            raise self.option_error("init_scale", "a number ≥ 0")
 
     def fit_predict(self, inp: MethodInput) -> np.ndarray:
-        epochs = inp.probe_config.epochs
-        first = inp.probe_trainer(inp.train_weak_probs, seed=inp.seed)
-        second = inp.probe_trainer(inp.train_weak_probs, seed=inp.seed + 1)
+        epochs, scale = inp.probe_config.epochs, float(self.config["init_scale"])
+        first, second = (inp.probe_trainer(inp.train_weak_probs, seed=seed, init=random_head(
+            inp.train_features, inp.num_classes, scale, seed)) for seed in (inp.seed,
+                                                                            inp.seed + 1))
         self.kept: list[tuple[np.ndarray, np.ndarray]] = []
+        self.losses: list[tuple[np.ndarray, np.ndarray]] = []
         for epoch in range(epochs):
             rate = forget_rate(epoch, epochs, self.config["forget_rate"],
                                self.config["ramp"])
-            for_second = small_loss_rows(first.per_example_loss(), rate)
-            for_first = small_loss_rows(second.per_example_loss(), rate)
+            losses = (first.per_example_loss(), second.per_example_loss())
+            for_second = small_loss_rows(losses[0], rate)
+            for_first = small_loss_rows(losses[1], rate)
+            self.losses.append(losses)
             self.kept.append((for_first, for_second))
             first.run_epoch(weights=for_first)
             second.run_epoch(weights=for_second)

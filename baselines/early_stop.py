@@ -4,14 +4,17 @@ w2s's rule: ``eval_steps: 25``, ``metric_for_best_model: val_auroc``,
 
 Every ``eval_every_steps`` optimizer updates of 32 examples (800 examples seen by default)
 the student is scored on a validation split labelled by the weak model only: the AUROC of
-its class-1 score against the weak labels hardened at 0.5 (the argmax with K classes; never
-gold). Training runs the task's full budget and the best-scoring head is returned (the
-earliest on ties: the trainer replaces its best only on a strictly higher score).
+its class-1 logit (as the source scores ``predictions[:, 1]``, the logits) against the weak
+labels hardened at 0.5 (never gold). Training runs the task's full budget and the
+best-scoring head is returned (the earliest on ties: the trainer replaces its best only on a
+strictly higher score).
 
 Where it differs from the source, by necessity: EleutherAI validates on a separate
 1,000-example split; a run here has only split B, so ``holdout_fraction`` (default 0.2) of B,
 drawn with the run's seed, is held out and never trained on. A run too short to reach one
-scoring point is scored once at its end.
+scoring point is scored once at its end. EleutherAI's trainer stops every method this way
+(``load_best_model_at_end``); here only this row does, the others train their full budget.
+With K > 2 classes (the source has two) each class's logit is scored one against the rest.
 """
 
 from __future__ import annotations
@@ -73,8 +76,10 @@ class EarlyStop(Method):
         def score(trainer: ProbeTrainer) -> None:
             probe = trainer.probe()
             snapshots[trainer.examples_seen] = probe
-            scores.append((trainer.examples_seen, auroc(probe.predict_proba(held_x),
-                                                        held_weak)))
+            logits = probe.logits(held_x)
+            if logits.shape[1] == 2:  # the score is the class-1 logit, not z1 − z0
+                logits = np.stack([-logits[:, 1], logits[:, 1]], axis=1)
+            scores.append((trainer.examples_seen, auroc(logits, held_weak)))
 
         def maybe_score(trainer: ProbeTrainer) -> None:
             if trainer.examples_seen // interval > len(scores):

@@ -1,21 +1,26 @@
 """EleutherAI w2s's confidence losses, as their code runs them (``w2s/loss.py`` and
-``w2s/sft.py`` at commit a929af0).
+``w2s/sft.py`` at commit a929af0, with their defaults: ``minibatch_size: 1``, 32 minibatches
+accumulated into each optimizer update).
 
-- ``logconf-eleuther``: target = (1 − c)·y_weak + c·ŷ (detached), c = 0.5·min(1, step/100),
-  step = optimizer updates of 32 examples completed before this minibatch (their
-  ``global_step``); ŷ hardens the student's class-0 probability at the threshold t =
-  quantile of a rolling buffer of its last 32 class-0 probabilities (this minibatch's last
-  ones included) at the level of the minibatch's mean weak class-1 label (0.5 for a one-row
-  minibatch): class 1 where p_0 < t. Binary only, as the source.
+- ``logconf-eleuther``: each example's target is (1 − c)·y_weak + c·ŷ (ŷ detached), with
+  c = 0.5·min(1, step/100) and step = optimizer updates of 32 examples completed before it
+  (their ``global_step``). Their trainer calls the loss on one example at a time, so the
+  prior is 0.5 (a one-row minibatch) and ŷ hardens the student's class-0 probability at the
+  median of a rolling buffer of its last 32 class-0 probabilities, this example's included:
+  class 1 where p_0 < that median. Here a minibatch of any size is streamed through that
+  rule row by row, in order. Binary only, as the source.
 - ``entropy`` (module ``baselines.entropy``) runs the same schedule with the un-hardened
   student prediction.
 
-The step and the buffer are kept per run (reset in :meth:`prepare`). A finetune run resumed
-from a checkpoint starts them afresh; a whole run never does.
+The step and the buffer are kept per run (reset in :meth:`prepare`); a run resumed from a
+checkpoint takes its step from its progress and starts an empty buffer. Single-process
+only: under data parallelism each rank would count its own rows. Their evaluation passes
+also stream predictions into the buffer; none does here.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from benchmark.api import Method, MethodInput, register
@@ -32,12 +37,16 @@ def eleuther_coefficient(step: int, weight: float = AUX_WEIGHT,
     return weight * min(1.0, step / warmup_steps) if warmup_steps > 0 else weight
 
 
-def buffer_harden(p0: torch.Tensor, buffer: list[float], prior: float) -> torch.Tensor:
-    """One-hot targets from class-0 probabilities ``p0``: class 1 where p_0 is below the
-    ``prior`` quantile of ``buffer`` (the last predictions, this minibatch's included)."""
-    threshold = torch.quantile(torch.tensor(buffer, dtype=p0.dtype), prior)
-    class1 = p0 < threshold
-    return torch.stack([~class1, class1], dim=1).to(p0.dtype)
+def streamed_thresholds(p0: np.ndarray, buffer: list[float]) -> tuple[np.ndarray, list[float]]:
+    """Per row, the median of the last 32 class-0 probabilities streamed so far (the earlier
+    ``buffer`` and this minibatch up to and including the row), and the buffer after it."""
+    stream = np.concatenate([np.asarray(buffer, np.float64), np.asarray(p0, np.float64)])
+    start = len(buffer)
+    out = np.empty(len(p0))
+    for i in range(len(p0)):
+        end = start + i + 1
+        out[i] = np.median(stream[max(0, end - BUFFER):end])
+    return out, stream[-BUFFER:].tolist()
 
 
 class EleutherSchedule(Method):
@@ -52,28 +61,37 @@ class EleutherSchedule(Method):
     def reset(self) -> None:
         self.examples_seen = 0
         self.buffer: list[float] = []
+        self.total_examples = 0
 
     def prepare(self, inp: MethodInput) -> None:
         self.reset()
+        if inp is not None:
+            epochs = (inp.finetune_config.epochs if inp.regime == "finetune"
+                      and inp.finetune_config else inp.probe_config.epochs)
+            self.total_examples = int(epochs * len(inp.train_weak_probs))
 
     def target(self, logits: torch.Tensor, weak_probs: torch.Tensor, progress: float
                ) -> torch.Tensor:
-        step = self.examples_seen // EXAMPLES_PER_STEP
-        self.examples_seen += len(logits)
-        coef = eleuther_coefficient(step)
-        probs = torch.softmax(logits.detach(), dim=-1)
-        self.buffer = (self.buffer + probs[:, 0].tolist())[-BUFFER:]
+        if self.examples_seen == 0 and progress > 0 and self.total_examples:
+            self.examples_seen = int(round(progress * self.total_examples))  # resumed run
+        n = len(logits)
+        steps = (self.examples_seen + np.arange(n)) // EXAMPLES_PER_STEP
+        self.examples_seen += n
+        coef = torch.tensor([eleuther_coefficient(int(s)) for s in steps],
+                            dtype=weak_probs.dtype).unsqueeze(1)
+        probs = torch.softmax(logits.detach(), dim=-1).to(weak_probs.dtype)
+        thresholds, self.buffer = streamed_thresholds(probs[:, 0].numpy(), self.buffer)
         if not self.harden:
             own = probs
         else:
-            prior = float(weak_probs[:, 1].mean()) if len(weak_probs) > 1 else 0.5
-            own = buffer_harden(probs[:, 0], self.buffer, prior)
+            class1 = probs[:, 0] < torch.from_numpy(thresholds).to(probs.dtype)
+            own = torch.stack([~class1, class1], dim=1).to(probs.dtype)
         return (1 - coef) * weak_probs + coef * own
 
 
 @register("logconf-eleuther")
 class LogConfEleuther(EleutherSchedule):
-    """Confidence loss as EleutherAI w2s runs it: step-count ramp, rolling-buffer hardening."""
+    """Confidence loss as EleutherAI w2s runs it: step ramp, streamed 32-prediction buffer."""
 
     version = "1"
     binary_only = True

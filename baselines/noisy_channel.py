@@ -1,5 +1,8 @@
 """``noisy-channel-em``: the weak label as a corrupted true label (the noisy-channel view of
-learning from noisy labels, Bekker & Goldberger 2016; our W2S baseline).
+learning from noisy labels, Bekker & Goldberger 2016); our variant, not any paper's method:
+Patrini et al.'s anchor estimate takes row y of T as the student's predicted weak-label
+distribution at the surest anchor, this one as the weak labels' shares among the surest
+10%, and the loop alternates an E-step with retraining, without an M-step for T.
 
 Model: p(ỹ | x) = Σ_y p_student(y | x)·T[y, ỹ], with T the weak supervisor's flip matrix
 (rows: true class, columns: weak class; ỹ is the weak label's argmax). Start: the student
@@ -46,7 +49,7 @@ def true_class_posterior(student: np.ndarray, flips: np.ndarray, weak_class: np.
 
 @register("noisy-channel-em")
 class NoisyChannelEM(Method):
-    """A flip matrix from anchors; the student retrains on the posterior of the true class."""
+    """Our noisy-channel variant: flip matrix from anchors, student retrained on the posterior."""
 
     version = "1"
     regimes = ("probe",)

@@ -1,5 +1,5 @@
-"""``reliability-weighted``: each example weighted by how far its supervisors agree, for tasks
-with several weak supervisors (after Guo & Yang 2024, "Improving Weak-to-Strong
+"""``reliability-weighted``: our variant: each example weighted by how far its supervisors
+agree, for tasks with several weak supervisors (after Guo & Yang 2024, "Improving Weak-to-Strong
 Generalization with Reliability-Aware Alignment": query the supervision several ways and
 trust a label by their agreement; here the several ways are the task's supervisors).
 
@@ -27,7 +27,7 @@ def reliability(labels: np.ndarray) -> np.ndarray:
 
 @register("reliability-weighted")
 class ReliabilityWeighted(Method):
-    """Supervisors' mean labels, each example weighted by the supervisors' agreement on it."""
+    """Our variant after Guo & Yang: supervisors' mean, each example weighted by their agreement."""
 
     version = "1"
     needs_supervisors = True

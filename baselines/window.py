@@ -1,10 +1,10 @@
 """``window`` and ``window-weak``: cross-entropy only on examples inside an uncertainty window
 (EleutherAI w2s ``confidence_window_loss`` with ``radius: midweak``).
 
-r = median over split B of the weak label's margin |y_weak,1 − 0.5| (with K classes
-max_c y_weak,c − 1/K, see :func:`benchmark.api.losses.confidence_margin`), the source's
-``midweak`` radius. The loss is the sum of CE(p_student, y_weak) over the counted examples
-divided by the batch size.
+r = median (the lower middle value, as ``torch.median``) over split B of the weak label's
+margin |y_weak,1 − 0.5| (with K classes max_c y_weak,c − 1/K, see
+:func:`benchmark.api.losses.confidence_margin`), the source's ``midweak`` radius. The loss
+is the sum of CE(p_student, y_weak) over the counted examples divided by the batch size.
 
 - ``window`` is the source's rule: an example counts while the *student* is unsure,
   max_c p_student,c < 1/K + r (0.5 + r with two classes).
@@ -28,7 +28,10 @@ from benchmark.api import (
 
 
 def midweak_radius(weak_probs: np.ndarray) -> float:
-    return float(np.median(confidence_margin(np.asarray(weak_probs))))
+    """The median margin as the source takes it (``torch.median``: the lower of the two
+    middle values when their number is even)."""
+    margins = np.sort(confidence_margin(np.asarray(weak_probs)))
+    return float(margins[(len(margins) - 1) // 2])
 
 
 def window_mask(logits: torch.Tensor, weak_probs: torch.Tensor, radius: float, select_by: str
@@ -42,7 +45,7 @@ def window_mask(logits: torch.Tensor, weak_probs: torch.Tensor, radius: float, s
 class Window(Method):
     """EleutherAI's window: cross-entropy only while the student is unsure (radius: midweak)."""
 
-    version = "2"  # 2: selects by the student, as the source (1 selected by the weak label)
+    version = "2"  # 2: the source's rule and median (1 selected by the weak label)
     code = "https://github.com/EleutherAI/w2s"
     select_by = "student"
 

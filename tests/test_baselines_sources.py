@@ -19,9 +19,11 @@ def weak_of(p1: np.ndarray) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("name,harden", [("logconf-eleuther", True), ("entropy", False)])
-def test_eleuther_confidence_losses_match_the_source_over_a_run(name, harden, tmp_path):
-    """Batches of 64 (the probe's), one of 40 and one of a single row, over 120 steps of 32:
-    the ramp, the rolling buffer and the one-row prior all as the source computes them."""
+def test_eleuther_confidence_losses_match_the_source_over_a_run(name, harden):
+    """Their trainer calls the loss one example at a time (``minibatch_size: 1``, 32
+    accumulated per update): our minibatches of 64, 40 and 1, over 120 updates of 32, give
+    the mean of the source's one-row losses, row by row in order (the ramp, the streamed
+    buffer and the one-row prior of 0.5 all as the source computes them)."""
     method = build_method(name)
     method.prepare(None)
     loss = method.training_loss()
@@ -32,25 +34,33 @@ def test_eleuther_confidence_losses_match_the_source_over_a_run(name, harden, tm
         logits = torch.tensor(rng.normal(size=(size, 2)) * 2, dtype=torch.float32)
         weak1 = torch.tensor(rng.uniform(0.05, 0.95, size), dtype=torch.float32)
         ours = loss(logits, weak_of(weak1), 0.0)
-        theirs = log_confidence_loss(logits, weak1, seen // 32, warmup_steps=100,
-                                     aux_coef=0.5, harden=harden, buffer=buffer)
-        assert ours.item() == pytest.approx(theirs.item(), abs=1e-6), (size, seen)
+        theirs = [log_confidence_loss(logits[i:i + 1], weak1[i:i + 1], (seen + i) // 32,
+                                      warmup_steps=100, aux_coef=0.5, harden=harden,
+                                      buffer=buffer) for i in range(size)]
+        assert ours.item() == pytest.approx(torch.stack(theirs).mean().item(), abs=1e-6), seen
         seen += size
 
 
-def test_eleuther_logconf_hardens_on_the_buffer_not_the_batch():
-    from baselines.eleuther import buffer_harden
+def test_eleuther_logconf_hardens_on_the_streamed_buffer_not_the_batch():
+    from baselines.eleuther import streamed_thresholds
 
-    # 28 earlier predictions at p0 = .9, then a batch at .2 .4 .6 .8: the buffer's median is
-    # .9, so every row of the batch is hardened to class 1 (per-batch hardening: two).
-    p0 = torch.tensor([0.2, 0.4, 0.6, 0.8])
-    hard = buffer_harden(p0, [0.9] * 28 + p0.tolist(), 0.5)
-    assert hard[:, 1].tolist() == [1, 1, 1, 1]
-    # a one-row batch: prior .5, its own p0 in the buffer
+    # after 28 predictions at p0 = .9, rows at .2 .4 .6 .8: each row's median is over the
+    # last 32 streamed values up to it, .9 for all four, so all four harden to class 1
+    # (a per-batch quantile at a prior of .5 would harden two)
+    thresholds, buffer = streamed_thresholds(np.array([0.2, 0.4, 0.6, 0.8]), [0.9] * 28)
+    assert thresholds.tolist() == pytest.approx([0.9, 0.9, 0.9, 0.9]) and len(buffer) == 32
+    # a 64-row batch, its first half sure of class 0, each half rising: streamed, no row of
+    # the first half is below the median of what came before it, and the first 16 of the
+    # second half are (their window is still mostly first-half predictions)
+    p0 = np.r_[np.linspace(0.6, 0.95, 32), np.linspace(0.05, 0.4, 32)]
+    thresholds, _ = streamed_thresholds(p0, [])
+    hardened = p0 < thresholds
+    assert not hardened[:32].any() and hardened[32:48].all()
+    # one row past the ramp: c = .5, the row is its own median, so it is hardened to class 0
     one = build_method("logconf-eleuther")
-    one.examples_seen = 3200  # past the ramp: c = .5
+    one.examples_seen = 3200
     target = one.target(logits_of([0.998]).float(), weak_of(np.array([0.9])), 0.0)
-    assert target[0, 1].item() == pytest.approx(0.5 * 0.9 + 0.5 * 0.0)  # p0 = .002 is the median
+    assert target[0, 1].item() == pytest.approx(0.5 * 0.9 + 0.5 * 0.0)
 
 
 def test_entropy_is_a_rescaled_naive_and_entropy_min_is_not():
@@ -72,7 +82,13 @@ def test_entropy_is_a_rescaled_naive_and_entropy_min_is_not():
 
 
 def test_window_selects_by_the_student_and_window_weak_by_the_weak_label():
+    from baselines.window import midweak_radius
+
     weak = torch.tensor([[0.5, 0.5], [0.4, 0.6], [0.1, 0.9], [0.9, 0.1]])
+    # margins 0, .1, .4, .4: torch.median, as the source, takes the lower middle value
+    assert midweak_radius(weak.numpy()) == pytest.approx(0.1)
+    assert midweak_radius(weak.numpy()) == pytest.approx(torch.median(
+        (weak[:, 1] - 0.5).abs()).item())
     p1 = [0.7, 0.3, 0.6, 0.2]
     source = build_method("window")
     source.radius = 0.25  # counts rows whose max p < .75: .7, .7, .6 yes; .8 no
@@ -118,8 +134,8 @@ def test_relabel_knn_uses_raw_middle_layer_activations_with_k_50(tmp_path):
     raw = knn_relabel(x, weak, k=2, exclude_self=False)[:, 1]
     assert raw.tolist() == pytest.approx([0.85, 0.15, 0.85, 0.15])  # neighbours share col 2
     assert build_method("relabel-knn").config["k"] == 50
-    inp = make_input(x, np.full(4, 0.5), x, tmp_path, layers=np.zeros((7, 8, 3), np.float32))
-    assert middle_layer(inp) == 3  # 6 layers: hidden states 0..6, the source's 7 // 2
+    inp = make_input(x, np.full(4, 0.5), x, tmp_path, layers=np.zeros((4, 8, 3), np.float32))
+    assert middle_layer(inp) == 2  # 3 layers: hidden states 0..3, the source's 4 // 2
 
 
 def test_topo_filter_matches_the_source_and_removes_planted_noise_first():
@@ -137,6 +153,11 @@ def test_topo_filter_matches_the_source_and_removes_planted_noise_first():
         dropped = np.setdiff1d(np.arange(400), kept)
         assert len(dropped) == 40
         assert flipped[dropped].mean() > 0.8 > 0.1  # mostly planted flips, at a 10% base rate
+    # the source's counts: the kNN filter drops int(0.1·n), TopoFilter round(0.1·n)
+    x, y = blobs(415, dim=5, shift=2.5, seed=3)
+    weak1 = y * 0.8 + 0.1
+    assert len(knn_filter(x, weak1, 50, 0.1)) == 415 - 41
+    assert len(topo_filter(x, weak1, 0.1, 50, 50)) == 415 - 42
 
 
 def test_noisy_channel_em_recovers_a_planted_flip_matrix(tmp_path):
@@ -180,10 +201,16 @@ def test_co_teaching_each_head_trains_on_the_rows_the_other_finds_easiest(tmp_pa
     weak1 = np.where(flipped, 1 - y, y) * 0.9 + 0.05
     method = build_method("co-teaching")
     method.fit_predict(make_input(x, weak1, x[:10], tmp_path, epochs=10))
+    for (for_first, for_second), (first_loss, second_loss), rate in zip(
+            method.kept, method.losses, [forget_rate(e, 10, 0.2, 0.5) for e in range(10)],
+            strict=True):  # each head trains on the rows the *other* head finds easiest
+        assert np.array_equal(for_first, small_loss_rows(second_loss, rate))
+        assert np.array_equal(for_second, small_loss_rows(first_loss, rate))
     for_first, for_second = method.kept[-1]
     for weights in (for_first, for_second):
         assert weights.sum() == 480  # 1 − .2 of 600
         assert flipped[weights == 0].mean() > 0.7  # the left-out rows are mostly planted flips
+    assert not np.array_equal(*method.losses[0])  # two heads started apart
 
 
 def test_reliability_weights_examples_by_supervisor_agreement(tmp_path):
@@ -200,8 +227,16 @@ def test_reliability_weights_examples_by_supervisor_agreement(tmp_path):
                                     "b": labels[1].repeat(67, 0)[:200].astype(np.float32),
                                     "c": labels[2].repeat(67, 0)[:200].astype(np.float32)})
     method = build_method("reliability-weighted")
-    method.fit_predict(inp)
+    probs = method.fit_predict(inp)
     assert set(np.round(method.weights, 6)) == {1.0, round(2 / 3, 6)}
+    # the student is the shared probe trained with those per-example weights, not without
+    weighted = inp.probe_trainer(np.mean(np.stack(list(inp.supervisor_probs.values())), 0))
+    plain = inp.probe_trainer(np.mean(np.stack(list(inp.supervisor_probs.values())), 0))
+    for _ in range(inp.probe_config.epochs):
+        weighted.run_epoch(weights=method.weights)
+        plain.run_epoch()
+    np.testing.assert_allclose(probs, weighted.probe().predict_proba(x[:10]), atol=1e-6)
+    assert np.abs(probs - plain.probe().predict_proba(x[:10])).max() > 1e-3
 
 
 def test_mutual_predictability_finds_a_planted_direction_without_labels(tmp_path):

@@ -125,5 +125,6 @@ def test_a_custom_loop_is_counted_when_it_reports():
     report_training(counted.flops, examples=8, params=64)
     assert (compute.METER.train_flops, compute.METER.examples_seen,
             compute.METER.trained_params) == (1024.0, 8, 64)
-    with pytest.raises(ValueError):
-        report_training(-1, 1, 1)
+    for bad in (-1.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError):
+            report_training(bad, 1, 1)

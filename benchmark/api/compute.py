@@ -7,26 +7,31 @@ loop for it (:func:`counting_flops`), so its record does not read "trains nothin
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from benchmark.core import compute
-
 
 def report_training(flops: float, examples: int, params: int) -> None:
     """Add a custom loop's training to the run's meter: its FLOPs (forward and backward),
-    the examples it went through (each pass counts) and the parameters it trained."""
-    if not (flops >= 0 and examples >= 0 and params >= 0):
-        raise ValueError("report_training: flops, examples and params must be ≥ 0")
-    compute.add_train(float(flops), int(examples), int(params))
+    the examples it went through (each pass counts) and the parameters it trained. Like
+    every compute figure, what a run reports about itself is its own word
+    (docs/integrity.md: forgeable by the run, about its own record only)."""
+    if not (math.isfinite(flops) and flops >= 0 and examples >= 0 and params >= 0):
+        raise ValueError("report_training: flops (finite), examples and params must be ≥ 0")
+    from benchmark.core.compute import add_train
+
+    add_train(float(flops), int(examples), int(params))
 
 
 def report_inference(flops: float) -> None:
     """Add forward-only FLOPs (predictions the method makes) to the run's meter."""
-    if not flops >= 0:
-        raise ValueError("report_inference: flops must be ≥ 0")
-    compute.add_inference(float(flops))
+    if not (math.isfinite(flops) and flops >= 0):
+        raise ValueError("report_inference: flops must be finite and ≥ 0")
+    from benchmark.core.compute import add_inference
+
+    add_inference(float(flops))
 
 
 @dataclass

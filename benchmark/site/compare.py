@@ -21,7 +21,13 @@ from benchmark.core.paired import Units
 from benchmark.core.resampled import scores
 from benchmark.results.records import RunRecord
 from benchmark.site.frame import Row, record_rows
-from benchmark.site.standings import SuiteBoard, references, suite_board, unit_values
+from benchmark.site.standings import (
+    SuiteBoard,
+    ranked_methods,
+    references,
+    suite_board,
+    unit_values,
+)
 
 ALL_TASKS = "(all tasks)"
 
@@ -82,8 +88,10 @@ def _from_board(board: SuiteBoard, method: str, rival: str) -> tuple | None:
 
 
 def _why_off(board: SuiteBoard, name: str) -> str:
-    if any(e.method == name for e in board.ranked):
+    if any(e.method == name for e in ranked_methods(board)):
         return ""
+    if any(e.method == name for e in board.ranked):
+        return f"{name} is a control (shown on the board, never ranked or tested)"
     found = next((e for e in board.incomplete if e.method == name), None)
     return f"{name} not ranked" + (f" ({found.missing[0]})" if found and found.missing else "")
 

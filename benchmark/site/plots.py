@@ -32,7 +32,7 @@ from benchmark.site.plotting import (
     svg,
 )
 from benchmark.site.scaling import accuracy_and_pgr_vs_size, pgr_vs_gap, spans_sizes
-from benchmark.site.standings import SuiteBoard, best_method
+from benchmark.site.standings import SuiteBoard, best_method, ranked_methods
 
 PGR_FLOOR = -1.0  # panels are cut here; means below are written as numbers at the edge
 
@@ -96,11 +96,11 @@ def pgr_by_task(board: SuiteBoard) -> str:
 
 def pgr_vs_compute(board: SuiteBoard) -> str:
     """Mean PGR against training FLOPs relative to ``naive``, with the Pareto front."""
-    points = [(e.flops_vs_naive, e) for e in board.ranked
-              if e.pgr is not None and e.flops_vs_naive]
+    methods = ranked_methods(board)   # a control is no point on a method's front
+    points = [(e.flops_vs_naive, e) for e in methods if e.pgr is not None and e.flops_vs_naive]
     relative = bool(points)
     if not relative:  # no naive to compare with: absolute FLOPs per run
-        points = [(e.train_flops, e) for e in board.ranked if e.pgr is not None and e.train_flops]
+        points = [(e.train_flops, e) for e in methods if e.pgr is not None and e.train_flops]
     fig = new_figure(6.4, 4.2)
     with matplotlib.rc_context(SVG_STYLE):
         fig.subplots_adjust(left=0.11, right=0.97, bottom=0.12, top=0.92)

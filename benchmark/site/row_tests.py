@@ -39,10 +39,12 @@ def holm_over(p_values: Sequence[float | None]) -> list[float | None]:
 def comparable(records: Sequence[RunRecord]) -> list[RunRecord]:
     """The ok records the board would rank together: per suite, each (task, replicate) on its
     reference task version and weak-label file (the board's guard), so a table's rows and
-    their tests never mix a re-frozen task's old runs with its new ones."""
+    their tests never mix a re-frozen task's old runs with its new ones. Controls are left
+    out: like the board, a table tests methods only (a control in a Holm family would also
+    weaken every method's correction)."""
     by_suite: dict[str, list[RunRecord]] = {}
     for r in records:
-        if r.status == "ok":
+        if r.status == "ok" and not (r.method_info and r.method_info.control):
             by_suite.setdefault(r.suite, []).append(r)
     out = []
     for mine in by_suite.values():
