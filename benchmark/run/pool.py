@@ -201,10 +201,14 @@ class WorkerPool:
     """``submit(key, method, config, inp)`` then ``collect()`` the finished ``(key, output)``."""
 
     def __init__(self, size: int, threads: int, limits: Limits = NO_LIMITS,
-                 sandbox: RunSandbox | None = None, pin: bool = True) -> None:
+                 sandbox: RunSandbox | None = None, pin: bool = True,
+                 pin_width: int | None = None) -> None:
         self.size = max(1, size)
         self.pin = pin
         self.threads = threads
+        # CPUs each worker is pinned to: as many as its widest run uses (a run of a task
+        # declaring 2 CPUs pinned to one would get one core whatever its thread count)
+        self.pin_width = max(threads, pin_width or threads)
         self.limits = limits
         self.sandbox = sandbox
         self._context = multiprocessing.get_context("spawn")
@@ -217,7 +221,7 @@ class WorkerPool:
             self._workers.append(self._new_worker(len(self._workers)))
 
     def _new_worker(self, slot: int) -> _Worker:
-        cpus = worker_cpus(slot, self.size, self.threads) if self.pin else None
+        cpus = worker_cpus(slot, self.size, self.pin_width) if self.pin else None
         return _Worker(self._context, self.threads, self.sandbox, cpus)
 
     def idle(self) -> int:

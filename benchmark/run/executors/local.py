@@ -67,7 +67,9 @@ class LocalExecutor(Executor):
         box = None
         if self.sandbox == BWRAP:
             box = RunSandbox(run_areas(self.options), self.options.readable, self.tmp_mb())
-        self._pool = WorkerPool(self.capacity, BASE_THREADS, self.options.limits, sandbox=box)
+        widest = max((r.cpus for r in self.resources), default=BASE_THREADS)
+        self._pool = WorkerPool(self.capacity, BASE_THREADS, self.options.limits, sandbox=box,
+                                pin_width=widest)
         self._pool.start()
 
     def submit(self, jobs: list[Job]) -> dict[Hashable, dict[str, Any] | None]:
