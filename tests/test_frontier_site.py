@@ -148,6 +148,8 @@ def test_a_locked_student_is_paired_with_its_honest_twin_per_block() -> None:
                              setting=Setting(sandbag=True, compare_with="honest-ft")))
     (row,) = frontier_tables(records)["f"].elicitation
     assert row.blocks == 6 and row.honest_delta.mean == pytest.approx(-0.05)
+    assert row.short_of_unlocked.mean == pytest.approx(-0.2)  # accuracy − (acc + .2)
     assert row.share_p == pytest.approx(2 / 64) and row.delta_p == pytest.approx(2 / 64)
-    # Holm over the two: the smaller is doubled, the other may not fall below it
-    assert row.share_holm == pytest.approx(4 / 64) and row.delta_holm == pytest.approx(4 / 64)
+    assert row.short_p == pytest.approx(2 / 64)
+    # Holm over the three: the smallest is tripled, none may fall below an earlier one
+    assert (row.short_holm, row.share_holm, row.delta_holm) == pytest.approx((6 / 64,) * 3)

@@ -83,8 +83,11 @@ class ElicitRow:
     blocks: int = 0
     share_p: float | None = None              # elicited share against 0 (sign flip)
     delta_p: float | None = None              # locked − honest against 0 (sign flip)
-    share_holm: float | None = None           # Holm over the table's 2 × rows tests
+    share_holm: float | None = None           # Holm over the table's 3 × rows tests
     delta_holm: float | None = None
+    short_of_unlocked: Interval | None = None  # accuracy − unlocked accuracy, per block
+    short_p: float | None = None
+    short_holm: float | None = None
 
 
 @dataclass(frozen=True)
@@ -204,18 +207,24 @@ def _elicit_rows(groups: dict[tuple[str, str], list[RunRecord]],
                   if r.metrics.elicitation.share is not None]
         deltas = [(r.metrics.accuracy - twins[r.replicate].metrics.accuracy, block_of(r))
                   for r in found if r.replicate in twins]
+        short = [(r.metrics.accuracy - r.metrics.elicitation.unlocked_accuracy, block_of(r))
+                 for r in found]
         rows.append(ElicitRow(
             task, method, len(found), accuracy_ci([_accuracy(r) for r in found]),
             _mean(r.metrics.elicitation.locked_accuracy for r in found) or 0.0,
             _mean(r.metrics.elicitation.unlocked_accuracy for r in found) or 0.0,
             mean_ci([v for v, _ in shares]),
             accuracy_ci([_accuracy(t) for t in twins.values()]) if twins else None,
-            mean_ci([d for d, _ in deltas]), len({b for _, b in shares}),
+            mean_ci([d for d, _ in deltas]), len({b for _, b in short}),
             block_p([v for v, _ in shares], [b for _, b in shares]),
-            block_p([d for d, _ in deltas], [b for _, b in deltas])))
-    adjusted = holm_over([r.share_p for r in rows] + [r.delta_p for r in rows])
-    return [replace(r, share_holm=a, delta_holm=b)
-            for r, a, b in zip(rows, adjusted[:len(rows)], adjusted[len(rows):], strict=True)]
+            block_p([d for d, _ in deltas], [b for _, b in deltas]),
+            short_of_unlocked=mean_ci([d for d, _ in short]),
+            short_p=block_p([d for d, _ in short], [b for _, b in short])))
+    n = len(rows)
+    adjusted = holm_over([r.short_p for r in rows] + [r.share_p for r in rows]
+                         + [r.delta_p for r in rows])
+    return [replace(r, short_holm=a, share_holm=b, delta_holm=c) for r, a, b, c in
+            zip(rows, adjusted[:n], adjusted[n:2 * n], adjusted[2 * n:], strict=True)]
 
 
 def frontier_tables(records: list[RunRecord]) -> dict[str, FrontierTables]:
@@ -249,10 +258,14 @@ def frontier_tables(records: list[RunRecord]) -> dict[str, FrontierTables]:
     return {suite: t for suite, t in tables.items() if t}
 
 
-ELICIT_NOTE = ("Elicited: (accuracy − locked) / (unlocked − locked), the share of the hidden "
-               "gap a method closed. Locked − honest: the method's accuracy from the locked "
-               "student minus from its honest twin on the same weak labels, paired per "
-               "block. Intervals: 95% t over the task's blocks; p: sign-flip test over those "
+ELICIT_NOTE = ("Short of unlocked: the method's accuracy minus what the locked student "
+               "scores with its trigger, per block (below 0: the hidden capability was not "
+               "all recovered). Elicited: (accuracy − locked) / (unlocked − locked), the "
+               "share of the hidden gap closed: a ratio, unstable where a replicate's lock "
+               "hides little. Locked − honest: the accuracy from the locked copy minus from "
+               "the honest twin on the same weak labels; the locked copy was also trained on "
+               "split A's texts (half with gold labels), so this is not the lock's effect "
+               "alone. Intervals: 95% t over the task's blocks; p: sign-flip test over those "
                "blocks, Holm over every test of the table.")
 
 
@@ -290,11 +303,12 @@ def frontier_markdown(tables: dict[str, FrontierTables]) -> str:
         if t.elicitation:
             out += ["### Sandbagging students: elicitation", "", ELICIT_NOTE, ""]
             out += _table([[r.task, r.method, str(r.n), f"{r.locked:.3f} → {r.unlocked:.3f}",
-                            fmt(r.accuracy), fmt(r.share, 2), _p(r.share_holm),
+                            fmt(r.accuracy), fmt(r.short_of_unlocked), _p(r.short_holm),
+                            fmt(r.share, 2), _p(r.share_holm),
                             fmt(r.honest_accuracy), fmt(r.honest_delta), _p(r.delta_holm),
                             str(r.blocks)]
                            for r in t.elicitation],
                           ["task", "method", "replicates", "locked → unlocked",
-                           "accuracy, no trigger", "elicited", "Holm p", "honest twin",
-                           "locked − honest", "Holm p", "blocks"])
+                           "accuracy, no trigger", "short of unlocked", "Holm p", "elicited",
+                           "Holm p", "honest twin", "locked − honest", "Holm p", "blocks"])
     return "\n".join(out)
