@@ -216,11 +216,10 @@ def test_co_teaching_each_head_trains_on_the_rows_the_other_finds_easiest(tmp_pa
 def test_reliability_weights_examples_by_supervisor_agreement(tmp_path):
     from dataclasses import replace
 
-    from benchmark.methods.catalog import METHODS
-
-    # the function as the registry loaded it (importing the module again, in a suite whose
+    # the function as the catalog loaded it (importing the module again, in a suite whose
     # earlier tests reloaded the baselines, would register its classes a second time)
-    reliability = METHODS.get("reliability-weighted").fit_predict.__globals__["reliability"]
+    reliability = type(build_method("reliability-weighted")).fit_predict.__globals__[
+        "reliability"]
 
     votes = np.array([[0.8, 0.3, 0.6], [0.9, 0.8, 0.4], [0.7, 0.6, 0.2]])  # [S, n] class-1
     labels = np.stack([1 - votes, votes], axis=2)
