@@ -216,14 +216,8 @@ def test_co_teaching_each_head_trains_on_the_rows_the_other_finds_easiest(tmp_pa
 def test_reliability_weights_examples_by_supervisor_agreement(tmp_path):
     from dataclasses import replace
 
-    # the function as the catalog loaded it (importing the module again, in a suite whose
-    # earlier tests reloaded the baselines, would register its classes a second time)
-    reliability = type(build_method("reliability-weighted")).fit_predict.__globals__[
-        "reliability"]
-
     votes = np.array([[0.8, 0.3, 0.6], [0.9, 0.8, 0.4], [0.7, 0.6, 0.2]])  # [S, n] class-1
     labels = np.stack([1 - votes, votes], axis=2)
-    assert reliability(labels).tolist() == pytest.approx([1.0, 2 / 3, 2 / 3])
     x, y = blobs(200, shift=2.0)
     inp = replace(make_input(x, np.full(200, 0.5), x[:10], tmp_path),
                   supervisor_probs={"a": labels[0].repeat(67, 0)[:200].astype(np.float32),
@@ -231,6 +225,9 @@ def test_reliability_weights_examples_by_supervisor_agreement(tmp_path):
                                     "c": labels[2].repeat(67, 0)[:200].astype(np.float32)})
     method = build_method("reliability-weighted")
     probs = method.fit_predict(inp)
+    # the worked example's rows 0, 1, 2 fill rows 0-66, 67-133, 134-199: all three
+    # supervisors name row 0's class (weight 1), two of three rows 1's and 2's (2/3)
+    assert method.weights[[0, 67, 134]].tolist() == pytest.approx([1.0, 2 / 3, 2 / 3])
     assert set(np.round(method.weights, 6)) == {1.0, round(2 / 3, 6)}
     # the student is the shared probe trained with those per-example weights, not without
     weighted = inp.probe_trainer(np.mean(np.stack(list(inp.supervisor_probs.values())), 0))
