@@ -13,8 +13,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from baselines.ensemble import stacked_supervisors
 from benchmark.api import Method, MethodInput, register
+
+
+def stacked_supervisors(inp: MethodInput) -> np.ndarray:
+    """The supervisors' labels on B, ``[supervisors, n_B, classes]``, in name order (kept
+    here rather than imported from ``baselines.ensemble``: a plugin that imports a sibling
+    fails to load where that sibling was imported outside the catalog first)."""
+    if not inp.supervisor_probs:
+        raise ValueError(f"task {inp.task!r} names one weak supervisor; this method needs "
+                         "several (`weak_models`)")
+    return np.stack([np.asarray(inp.supervisor_probs[n], np.float64)
+                     for n in sorted(inp.supervisor_probs)])
 
 
 def reliability(labels: np.ndarray) -> np.ndarray:
@@ -41,7 +51,7 @@ class ReliabilityWeighted(Method):
             raise self.option_error("sharpness", "a number ≥ 0")
 
     def fit_predict(self, inp: MethodInput) -> np.ndarray:
-        _, labels = stacked_supervisors(inp)
+        labels = stacked_supervisors(inp)
         weights = reliability(labels) ** float(self.config["sharpness"])
         self.weights = weights
         trainer = inp.probe_trainer(labels.mean(axis=0).astype(np.float32))
