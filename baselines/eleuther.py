@@ -39,13 +39,20 @@ def eleuther_coefficient(step: int, weight: float = AUX_WEIGHT,
 
 def streamed_thresholds(p0: np.ndarray, buffer: list[float]) -> tuple[np.ndarray, list[float]]:
     """Per row, the median of the last 32 class-0 probabilities streamed so far (the earlier
-    ``buffer`` and this minibatch up to and including the row), and the buffer after it."""
+    ``buffer`` and this minibatch up to and including the row), and the buffer after it.
+
+    Rows whose window is full take their medians as one ``np.median`` over sliding windows:
+    the same order statistics of the same numbers as a per-row call, so the same bits."""
     stream = np.concatenate([np.asarray(buffer, np.float64), np.asarray(p0, np.float64)])
-    start = len(buffer)
-    out = np.empty(len(p0))
-    for i in range(len(p0)):
-        end = start + i + 1
-        out[i] = np.median(stream[max(0, end - BUFFER):end])
+    start, n = len(buffer), len(p0)
+    out = np.empty(n)
+    first_full = min(max(0, BUFFER - start - 1), n)  # rows before it see a short buffer
+    for i in range(first_full):
+        out[i] = np.median(stream[:start + i + 1])
+    if first_full < n:
+        windows = np.lib.stride_tricks.sliding_window_view(stream, BUFFER)
+        ends = start + np.arange(first_full, n) + 1
+        out[first_full:] = np.median(windows[ends - BUFFER], axis=1)
     return out, stream[-BUFFER:].tolist()
 
 
@@ -77,13 +84,15 @@ class EleutherSchedule(Method):
         n = len(logits)
         steps = (self.examples_seen + np.arange(n)) // EXAMPLES_PER_STEP
         self.examples_seen += n
-        coef = torch.tensor([eleuther_coefficient(int(s)) for s in steps],
-                            dtype=weak_probs.dtype).unsqueeze(1)
+        coef = torch.from_numpy(AUX_WEIGHT * np.minimum(1.0, steps / WARMUP_STEPS)
+                                ).to(weak_probs.dtype).unsqueeze(1)  # eleuther_coefficient
         probs = torch.softmax(logits.detach(), dim=-1).to(weak_probs.dtype)
-        thresholds, self.buffer = streamed_thresholds(probs[:, 0].numpy(), self.buffer)
-        if not self.harden:
+        if not self.harden:  # no thresholds; the buffer streams all the same
             own = probs
+            p0 = probs[:, 0].numpy().astype(np.float64)
+            self.buffer = (self.buffer + p0.tolist())[-BUFFER:]
         else:
+            thresholds, self.buffer = streamed_thresholds(probs[:, 0].numpy(), self.buffer)
             class1 = probs[:, 0] < torch.from_numpy(thresholds).to(probs.dtype)
             own = torch.stack([~class1, class1], dim=1).to(probs.dtype)
         return (1 - coef) * weak_probs + coef * own

@@ -35,10 +35,19 @@ def knn_filter(acts: np.ndarray, weak1: np.ndarray, k: int, contamination: float
     return np.sort(order[int(contamination * len(disagree)):])
 
 
-def largest_component(adjacency: np.ndarray) -> np.ndarray:
+def largest_component(nearest: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Mask of the largest strongly connected component of the graph whose edges are each
+    of ``rows``' out-edges to its ``nearest`` (the other rows have none)."""
+    from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import connected_components
 
-    count, labels = connected_components(adjacency, connection="strong")
+    n, k = nearest.shape
+    targets = np.sort(nearest[rows], axis=1)  # sorted per row, as a dense graph's csr form
+    counts = np.zeros(n + 1, np.int64)
+    counts[1:][rows] = k
+    graph = csr_matrix((np.ones(targets.size, bool), targets.ravel(), np.cumsum(counts)),
+                       shape=(n, n))
+    count, labels = connected_components(graph, connection="strong")
     return labels == np.bincount(labels, minlength=count).argmax()
 
 
@@ -49,10 +58,8 @@ def topo_cc(x: np.ndarray, weak1: np.ndarray, k: int) -> np.ndarray:
     t = torch.from_numpy(np.asarray(x, np.float32))
     distances = torch.cdist(t, t).fill_diagonal_(float("inf"))
     nearest = distances.topk(min(k, len(t) - 1), largest=False).indices.numpy()
-    adjacency = np.zeros((len(t), len(t)), dtype=bool)
-    np.put_along_axis(adjacency, nearest, True, axis=1)
-    positive = (np.asarray(weak1) > 0.5)[:, None]
-    return largest_component(adjacency & positive) | largest_component(adjacency & ~positive)
+    positive = np.asarray(weak1) > 0.5
+    return largest_component(nearest, positive) | largest_component(nearest, ~positive)
 
 
 def topo_filter(x: np.ndarray, weak1: np.ndarray, contamination: float, k_cc: int,
