@@ -161,10 +161,11 @@ def test_nothing_a_run_sends_back_is_unpickled_and_one_report_counts(
     n_test = tiny_task.splits.test
     frame = encode(RunOutput(probs=np.full((n_test, 2), 0.5)))
     table = {
+        # a run's reports are length-prefixed frames: bytes before its own read as a length
         "fd-spray": (SPRAY.replace("MARKER", repr(str(marker))), "InvalidReport",
-                     "not a W2S-Bench run report"),
+                     "not one report"),
         "second-report": (SECOND_REPORT.replace("FRAME", repr(frame)), "InvalidReport",
-                          "more than one report"),
+                          "not one report"),
         "not-an-array": (NOT_AN_ARRAY.format(marker=str(marker)), "InvalidOutput",
                          "not an array of probabilities"),
         "oversized": (OVERSIZED, "InvalidReport", "bytes as its report"),

@@ -38,8 +38,28 @@ def add_inference(flops: float) -> None:
     METER.infer_flops += flops
 
 
+def reset_peak_rss() -> bool:
+    """Start this process's peak resident memory again from what it holds now (Linux
+    ``clear_refs``), so that a process running several runs reports each one's own peak.
+    False where the kernel refuses (then the peak is the process's since it started)."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+            refs.write("5")
+    except OSError:
+        return False
+    return True
+
+
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    """Peak resident memory of this process since it started or since :func:`reset_peak_rss`
+    (VmHWM on Linux; ru_maxrss, KiB on Linux and bytes on macOS, elsewhere)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
 

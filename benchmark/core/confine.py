@@ -53,14 +53,15 @@ def reap_strays() -> None:
                 break
 
 
-def close_channels(keep: int) -> None:
-    """Close every pipe and socket this process inherited except ``keep`` (its own answer's
-    pipe): whatever connects its parent to the harness (a connection, the sentinel a worker's
-    exit is watched by, the resource tracker's pipe, an examiner's answer). Plugin code then
-    has no channel out but its own pipe. Standard input becomes /dev/null."""
+def close_channels(keep: int | tuple[int, ...]) -> None:
+    """Close every pipe and socket this process inherited except ``keep`` (its own pipes):
+    whatever connects its parent to the harness (a connection, the sentinel a worker's exit
+    is watched by, the resource tracker's pipe, an examiner's answer). Plugin code then has
+    no channel out but its own. Standard input becomes /dev/null."""
+    kept = (keep,) if isinstance(keep, int) else keep
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
-        if fd <= 2 or fd == keep:
+        if fd <= 2 or fd in kept:
             continue
         try:
             kind = os.readlink(f"/proc/self/fd/{fd}")

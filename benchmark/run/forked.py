@@ -1,10 +1,9 @@
-"""A run in a fork of its worker: one pipe for its one report, its limits, nothing else.
+"""What a run's process is held to and what its report may be: the kernel limits of its
+task, its report as one frame, and the failure that names the limit a run ran into.
 
-The worker forks; the fork closes every channel it inherited (the driver's connection, the
-sentinel, the resource tracker's pipe), sets the kernel limits of its task, runs the method
-and writes its report (:mod:`benchmark.run.report`) to a pipe of its own. The worker reads
-that pipe as data, refuses anything but one well-formed report, names the limit a failed
-run ran into, clears what the run left in the sandbox, and hands the report on.
+The process itself is a method's session (:mod:`benchmark.run.session`), a fork of its
+worker; the worker reads each report as data (:mod:`benchmark.run.report`) and refuses
+anything but one well-formed frame.
 """
 
 from __future__ import annotations
@@ -12,25 +11,14 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
-import select
 import signal
 from dataclasses import dataclass
-from typing import Any
 
-from benchmark.api.method import MethodInput
 from benchmark.core.bwrap import BWRAP, ENV_SWITCH
 from benchmark.core.confine import (
-    clear_run_leftovers,
-    close_channels,
-    describe_change,
-    die_with_parent,
     full_tmpfs,
-    prevent_tracing,
-    reap_strays,
     tmp_size_mb,
-    worker_state,
 )
-from benchmark.methods.catalog import PluginRef
 from benchmark.run.report import (
     TEXT_MAX,
     ReportError,
@@ -40,7 +28,6 @@ from benchmark.run.report import (
     failed_output,
     max_frame_bytes,
 )
-from benchmark.run.worker import run_light
 
 
 @dataclass(frozen=True)
@@ -55,50 +42,6 @@ class RunLimits:
 NO_RUN_LIMITS = RunLimits()
 
 
-def run_forked(plugin: PluginRef, config: dict[str, Any], inp: MethodInput,
-               threads: int | None, token: str, limits: RunLimits = NO_RUN_LIMITS) -> bytes:
-    """Run one job in a fork of this worker; return the report this worker sends on.
-
-    The run gets a pipe of its own for its one report and nothing else: before plugin code
-    runs, the fork closes every pipe and socket it inherited, the worker's connection to
-    the driver among them. What comes back through the pipe is parsed as data
-    (:mod:`benchmark.run.report`), one frame exactly; a run that dies without reporting is
-    reported as WorkerDied. The worker itself never imports plugin code."""
-    rows, classes = len(inp.test_ids), inp.num_classes
-    prevent_tracing()  # a run cannot read or write this process's memory
-    before = worker_state()
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the run's process
-        code = 1
-        try:
-            os.close(read_end)
-            close_channels(keep=write_end)
-            die_with_parent()
-            apply_run_limits(limits)
-            _write_all(write_end, frame_of(run_light(plugin, config, inp, threads,
-                                                     own_output=True)))
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_end)
-    try:
-        data, status = _read_report(read_end, pid, max_frame_bytes(rows, classes))
-    finally:
-        os.close(read_end)
-    reap_strays()
-    output = _parse(data, status, rows, classes, limits)  # before /tmp is emptied: is it full?
-    kept = clear_run_leftovers()
-    if (after := worker_state()) != before or kept:  # it reached into its worker: replace it
-        what = describe_change(before, after) or f"{', '.join(kept)} could not be emptied"
-        output = failed_output("WorkerTampered", f"the run changed its worker process "
-                               f"({what}), which every later run would inherit; the worker "
-                               "was replaced")
-    from benchmark.core.provenance import hardware
-
-    return encode(output.but(token=token, hardware=hardware()))
-
-
 def frame_of(output: RunOutput) -> bytes:
     """``output`` as a report; one that cannot be encoded becomes the run's failure."""
     try:
@@ -108,70 +51,27 @@ def frame_of(output: RunOutput) -> bytes:
                                     f"as data: {str(exc)[:1000]}"))
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-    os.close(fd)
-
-
-def _read_report(fd: int, pid: int, cap: int) -> tuple[bytes | None, int]:
-    """Everything the run writes to its report pipe (None past ``cap`` bytes), and its exit
-    status. Reading goes on while it runs (a report is larger than a pipe's buffer); once
-    it has exited, whatever it left holding the pipe is not waited for."""
-    chunks: list[bytes] = []
-    size, status = 0, None
-    os.set_blocking(fd, False)
-    while True:
-        ready, _, _ = select.select([fd], [], [], 0.1)
-        chunk = _read_some(fd) if ready else None
-        if chunk == b"":  # end of file: every writer is gone
-            break
-        if chunk:
-            size += len(chunk)
-            if size > cap:
-                break
-            chunks.append(chunk)
-            continue
-        done, code = os.waitpid(pid, os.WNOHANG)
-        if done:
-            status = code
-            while size <= cap and (chunk := _read_some(fd)):  # written before it exited
-                size += len(chunk)
-                chunks.append(chunk)
-            break
-    if status is None:
-        if size > cap:
-            os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
-    return (None if size > cap else b"".join(chunks)), status
-
-
-def _read_some(fd: int) -> bytes | None:
-    try:
-        return os.read(fd, 1 << 20)
-    except BlockingIOError:
-        return None
-
-
-def _parse(data: bytes | None, status: int, rows: int, classes: int,
-           limits: RunLimits) -> RunOutput:
-    """The run's report as data, or the failure that says why there is none."""
+def parse_report(data: bytes | None, status: int, rows: int, classes: int,
+                 limits: RunLimits, log_tail: str = "") -> tuple[RunOutput, bool]:
+    """The run's report as data, or the failure that says why there is none; and whether
+    the report was a well-formed frame (its process may then take another run)."""
     if data is None:
         return failed_output("InvalidReport", f"the run sent more than "
-                             f"{max_frame_bytes(rows, classes)} bytes as its report")
+                             f"{max_frame_bytes(rows, classes)} bytes as its report, or wrote "
+                             "into its report pipe what is not one report"), False
     if not data:
         if os.WIFSIGNALED(status):
             why = f"signal {signal.Signals(os.WTERMSIG(status)).name}"
         else:
             why = f"status {os.WEXITSTATUS(status)}"
         return failed_output("WorkerDied", f"the run's process died ({why}) before "
-                             "reporting (a crash, os._exit or a kill in the method)")
+                             "reporting (a crash, os._exit or a kill in the method)",
+                             log_tail), False
     try:
         output = decode(data, rows, classes)
     except ReportError as exc:
-        return failed_output("InvalidReport", str(exc))
-    return _name_the_limit(output, limits)
+        return failed_output("InvalidReport", str(exc)), False
+    return _name_the_limit(output, limits), True
 
 
 def _name_the_limit(output: RunOutput, limits: RunLimits) -> RunOutput:

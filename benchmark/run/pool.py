@@ -58,8 +58,8 @@ def _worker_main(conn: Connection, threads: int, sandboxed: bool,
                  cpus: tuple[int, ...] | None = None) -> None:
     from multiprocessing.reduction import recv_handle
 
-    from benchmark.run.forked import run_forked
-    from benchmark.run.worker import run_area_input, with_worker_features
+    from benchmark.run.session import SessionHolder
+    from benchmark.run.worker import run_area_input
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the harness's to handle
     if cpus:
@@ -67,20 +67,21 @@ def _worker_main(conn: Connection, threads: int, sandboxed: bool,
     if sandboxed:  # not the driver's directory, which may lie in the /tmp runs empty
         os.chdir(RUN_AREA)
     init_worker(threads)
+    sessions = SessionHolder()  # one fork per method, kept while its runs come
     while True:
         try:
             job = conn.recv()
         except (EOFError, OSError):
             return
         if job is None:  # all done: skip the interpreter's teardown (0.5 s with torch)
+            sessions.close()
             exit_now(0)
         plugin, config, inp, run_threads, with_fd, token, limits = job
         feature_fd = recv_handle(conn) if with_fd else None
         if sandboxed:
             inp = run_area_input(inp, Path(RUN_AREA_RUN), feature_fd)
-        inp = with_worker_features(inp)
         try:
-            report = run_forked(plugin, config, inp, run_threads, token, limits)
+            report = sessions.run(plugin, config, inp, run_threads, token, limits)
         finally:
             if feature_fd is not None:
                 os.close(feature_fd)

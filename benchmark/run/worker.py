@@ -66,6 +66,7 @@ def init_worker(threads: int) -> None:
 
     set_threads(threads)
     _no_numpy_hugepages()
+    _keep_freed_memory()
     for module in PRELOADED:
         importlib.import_module(module)
     from benchmark.core.provenance import hardware
@@ -83,6 +84,30 @@ def _no_numpy_hugepages() -> None:
     switch = getattr(getattr(np, "_core", None), "multiarray", None)
     if switch is not None and hasattr(switch, "_set_madvise_hugepage"):
         switch._set_madvise_hugepage(False)
+
+
+def _keep_freed_memory() -> None:
+    """Let glibc keep freed memory for the next allocation instead of handing it back to
+    the kernel (large blocks are mapped and unmapped per allocation by default, and the heap
+    is trimmed): a run's arrays of a few MB were faulted in afresh each time, in every run
+    of a session. Only paging changes, never a value. Blocks over 64 MB are still mapped
+    and unmapped one by one, and the heap is trimmed past 64 MB free, so a run's large
+    arrays are not held for the next one."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (musl): its allocator has no such switches
+        return
+    libc.mallopt(M_MMAP_THRESHOLD, KEPT_BYTES)
+    libc.mallopt(M_TRIM_THRESHOLD, KEPT_BYTES)
+
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters
+KEPT_BYTES = 64 << 20  # blocks up to this size are reused; larger ones go back at once
 
 
 def _warm_up() -> None:
@@ -143,7 +168,7 @@ def execute_run(plugin: PluginRef, config: dict[str, Any], inp: MethodInput,
                 os.dup2(log.fileno(), 1)
                 os.dup2(log.fileno(), 2)
             try:
-                torch.manual_seed(inp.seed)
+                seed_global_generators(inp.seed)
                 with redirect_stdout(log), redirect_stderr(log):
                     instance = _build(plugin, config)
                     probs = instance.fit_predict(inp)
@@ -168,6 +193,19 @@ def execute_run(plugin: PluginRef, config: dict[str, Any], inp: MethodInput,
                       torch_threads=torch.get_num_threads())
 
 
+def seed_global_generators(seed: int) -> None:
+    """Seed torch's, numpy's legacy and Python's global generators with the run's seed, so a
+    method that draws from them unseeded gets the same numbers in any process: a fresh
+    worker seeds numpy's and Python's from the OS, and a session's earlier runs move them."""
+    import random
+
+    import torch
+
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
 def plain_config(config: Any) -> dict[str, Any]:
     """A method's configuration as JSON data (tuples become lists, as in its record)."""
     import json
@@ -179,14 +217,12 @@ HIDDEN_KEPT = 4  # hidden states a worker keeps in memory (a mini one: 10,600 ×
 _hidden: dict[tuple[int, ...], np.ndarray] = {}
 
 
-def with_worker_features(inp: MethodInput) -> MethodInput:
-    """Fill in a probe run's feature arrays here in the worker, from its in-memory copy of
-    the hidden state, before forking the run: the fork reads them as inherited memory. Read
-    in each fork instead, they were 14 MB of fresh pages and ~15 ms a run (half of it
-    faulting the memory-mapped cache in again). Values are the cache's, as the fork's own
-    read would give; a cache this worker cannot read is left to that read to report."""
-    if inp.train_features is not None or inp.regime != "probe" or not inp.feature_file:
-        return inp
+def worker_hidden(inp: MethodInput) -> tuple[tuple[int, ...], np.ndarray] | None:
+    """The hidden state a probe run reads, from this worker's in-memory copy (loaded once
+    per feature file and layer), with the key it is kept under; None where the run has no
+    feature file this worker can read (the run's own read reports that)."""
+    if inp.regime != "probe" or not inp.feature_file:
+        return None
     try:
         stat = os.stat(inp.feature_file)
         key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, inp.strong_model.layer)
@@ -194,9 +230,21 @@ def with_worker_features(inp: MethodInput) -> MethodInput:
             if len(_hidden) >= HIDDEN_KEPT:
                 _hidden.pop(next(iter(_hidden)))
             _hidden[key] = np.array(inp.hidden_state(inp.strong_model.layer))
-        return inp.with_cached_features(_hidden[key])
     except (OSError, ValueError):
+        return None
+    return key, _hidden[key]
+
+
+def with_worker_features(inp: MethodInput) -> MethodInput:
+    """Fill in a probe run's feature arrays here in the worker, from its in-memory copy of
+    the hidden state, before forking the run: the fork reads them as inherited memory. Read
+    in each fork instead, they were 14 MB of fresh pages and ~15 ms a run (half of it
+    faulting the memory-mapped cache in again). Values are the cache's, as the fork's own
+    read would give; a cache this worker cannot read is left to that read to report."""
+    if inp.train_features is not None:
         return inp
+    found = worker_hidden(inp)
+    return inp if found is None else inp.with_cached_features(found[1])
 
 
 def run_area_input(inp: MethodInput, area: Path, feature_fd: int | None) -> MethodInput:

@@ -1,0 +1,196 @@
+"""A method's runs share one process of its worker (its session); other methods never do.
+
+Each test runs real submissions through the harness on the local executor: a method's runs
+come back from one process, each with the bits a fresh process would give; the next method
+starts from a clean fork; a session that writes more than its report is ended.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmark.results.records import iter_records, load_predictions, read_record
+from benchmark.run.harness import Harness, RunSpec
+from benchmark.run.sweep import DECODED_KEPT, session_order
+from tests.conftest import TINY_SUITE, TINY_TASK
+
+HEADER = '''
+import os
+import random
+import numpy as np
+from benchmark.api import Method, register
+'''
+
+WHO = HEADER + '''
+@register("{name}")
+class Who(Method):
+    """Fails on purpose, saying which process ran it (tests)."""
+
+    def fit_predict(self, inp):
+        raise RuntimeError(f"pid={{os.getpid()}}")
+'''
+
+UNSEEDED = HEADER + '''
+CALLS = []
+
+@register("unseeded")
+class Unseeded(Method):
+    """Reads numpy's and Python's global generators without seeding them (tests)."""
+
+    def fit_predict(self, inp):
+        CALLS.append(1)  # module state: it does persist within the session
+        noise = np.random.random((len(inp.test_ids), 1)) * random.random()
+        p1 = np.clip(0.5 + noise[:, 0] - 0.25, 0, 1)
+        print(f"calls={len(CALLS)}")
+        return np.stack([1 - p1, p1], axis=1)
+'''
+
+BIG_THEN_SMALL = HEADER + '''
+@register("big-then-small")
+class BigThenSmall(Method):
+    """Touches 400 MB on replicate 0 only (tests)."""
+
+    def fit_predict(self, inp):
+        if inp.replicate == 0:
+            block = np.ones(50_000_000)
+            block.sum()
+        return np.full((len(inp.test_ids), 2), 0.5)
+'''
+
+JAMMER = HEADER + '''
+import stat
+
+@register("jammer")
+class Jammer(Method):
+    """Writes junk into every pipe it can write to, then reports (tests)."""
+
+    def fit_predict(self, inp):
+        for fd in range(3, 64):
+            try:
+                if stat.S_ISFIFO(os.fstat(fd).st_mode):
+                    os.write(fd, b"\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x10" + b"junk" * 4)
+            except OSError:
+                pass
+        return np.full((len(inp.test_ids), 2), 0.5)
+'''
+
+
+def _runs(methods: list[str], replicates: int = 2) -> list[RunSpec]:
+    return [RunSpec(TINY_SUITE, TINY_TASK, m, k) for m in methods for k in range(replicates)]
+
+
+def test_a_methods_runs_share_its_session_and_no_other_method_shares_it(tiny_world, tiny_task,
+                                                                         tmp_path) -> None:
+    for name in ("who-a", "who-b"):
+        tiny_world.add_submission(name, WHO.format(name=name))
+    Harness(tmp_path, workers=1, progress=False).run(_runs(["who-a", "who-b"]),
+                                                     {TINY_TASK: tiny_task})
+    pids = {(r.method, r.replicate): r.error.message for r in iter_records(tmp_path)}
+    assert pids["who-a", 0] == pids["who-a", 1]  # one worker, one session for who-a
+    assert pids["who-b", 0] == pids["who-b", 1]
+    assert pids["who-a", 0] != pids["who-b", 0]  # who-b never ran in who-a's process
+
+
+def test_a_run_in_a_session_gives_the_bits_a_fresh_process_gives(tiny_world, tiny_task,
+                                                                 tmp_path) -> None:
+    tiny_world.add_submission("unseeded", UNSEEDED)
+    together, alone = tmp_path / "together", tmp_path / "alone"
+    Harness(together, workers=1, progress=False).run(_runs(["unseeded"]),
+                                                     {TINY_TASK: tiny_task})
+    Harness(alone, workers=1, progress=False).run([RunSpec(TINY_SUITE, TINY_TASK, "unseeded", 1)],
+                                                  {TINY_TASK: tiny_task})
+    path = RunSpec(TINY_SUITE, TINY_TASK, "unseeded", 1).path
+    second, single = read_record(path(together)), read_record(path(alone))
+    assert second.status == single.status == "ok"
+    assert np.array_equal(load_predictions(path(together), second),
+                          load_predictions(path(alone), single))
+    assert second.metrics == single.metrics
+
+
+def test_each_run_reports_its_own_peak_memory(tiny_world, tiny_task, tmp_path) -> None:
+    tiny_world.add_submission("big-then-small", BIG_THEN_SMALL)
+    Harness(tmp_path, workers=1, progress=False).run(_runs(["big-then-small"]),
+                                                     {TINY_TASK: tiny_task})
+    peak = {r.replicate: r.compute.peak_rss_mb for r in iter_records(tmp_path)}
+    assert peak[0] > peak[1] + 300, peak  # the second run is not charged the first's 400 MB
+
+
+def test_a_session_writing_more_than_its_report_fails_and_the_next_method_is_clean(
+        tiny_world, tiny_task, tmp_path) -> None:
+    tiny_world.add_submission("jammer", JAMMER)
+    clean = tmp_path / "clean"
+    Harness(clean, workers=1, progress=False).run(_runs(["naive"]), {TINY_TASK: tiny_task})
+    Harness(tmp_path / "jammed", workers=1, progress=False).run(
+        _runs(["jammer", "naive"]), {TINY_TASK: tiny_task})
+    records = {(r.method, r.replicate): r for r in iter_records(tmp_path / "jammed")}
+    for k in range(2):
+        assert records["jammer", k].status == "failed"
+        assert records["jammer", k].error.type in {"InvalidReport", "WorkerDied"}, \
+            records["jammer", k].error
+        honest = read_record(RunSpec(TINY_SUITE, TINY_TASK, "naive", k).path(clean))
+        assert records["naive", k].status == "ok"
+        assert records["naive", k].metrics == honest.metrics
+
+
+FORGER = HEADER + '''
+import stat
+
+@register("forger")
+class Forger(Method):
+    """Writes a well-formed report of its own into every pipe, then returns another (tests)."""
+
+    def fit_predict(self, inp):
+        for fd in range(3, 64):
+            try:
+                if stat.S_ISFIFO(os.fstat(fd).st_mode):
+                    os.write(fd, len(FRAME).to_bytes(8, "big") + FRAME)
+            except OSError:
+                pass
+        p1 = 0.1 + 0.1 * inp.replicate
+        return np.tile([1 - p1, p1], (len(inp.test_ids), 1))
+'''
+
+
+def test_a_forged_second_report_never_becomes_another_runs_report(tiny_world, tiny_task,
+                                                                   tmp_path) -> None:
+    """Whichever of its two reports the worker reads first, a run is scored on its own
+    output or on the one it forged, and the session ends before the next run can read the
+    other: no run is scored on a report another run sent."""
+    from benchmark.run.report import RunOutput, encode
+
+    frame = encode(RunOutput(probs=np.tile([0.1, 0.9], (tiny_task.splits.test, 1))))
+    tiny_world.add_submission("forger", FORGER.replace("FRAME", repr(frame)))
+    Harness(tmp_path, workers=1, progress=False).run(_runs(["forger", "naive"]),
+                                                     {TINY_TASK: tiny_task})
+    for record in iter_records(tmp_path):
+        if record.method == "naive":
+            assert record.status == "ok"
+            continue
+        if record.status == "failed":
+            assert record.error.type == "InvalidReport", record.error
+            continue
+        path = RunSpec(TINY_SUITE, TINY_TASK, "forger", record.replicate).path(tmp_path)
+        p1 = set(np.round(load_predictions(path, record)[:, 1].astype(float), 2))
+        assert p1 in ({0.9}, {round(0.1 + 0.1 * record.replicate, 2)}), (record.replicate, p1)
+
+
+class _Spec:
+    def __init__(self, dataset: str, strong: str = "s", regime: str = "probe") -> None:
+        self.dataset = type("D", (), {"name": dataset})()
+        self.strong_model, self.regime = strong, regime
+
+
+def test_session_order_keeps_a_methods_runs_together_within_bounded_chunks() -> None:
+    tasks = {"r1": _Spec("rt"), "r2": _Spec("rt"), "t1": _Spec("tw"), "big": _Spec("tw")}
+    counts = {"r1": 3, "r2": 3, "t1": 3, "big": DECODED_KEPT}
+    runs = [RunSpec("s", t, m, k) for t in tasks for m in ("a", "b") for k in range(counts[t])]
+    ordered = session_order(runs, tasks)
+    assert len(ordered) == len(runs) and set(ordered) == set(runs)
+    labels = [(r.task, r.method) for r in ordered]
+    # within the rt chunk, a's runs on both tasks, then b's; tasks and replicates in order
+    assert labels[:12] == [("r1", "a")] * 3 + [("r2", "a")] * 3 + [("r1", "b")] * 3 + \
+        [("r2", "b")] * 3
+    assert [r.replicate for r in ordered[:3]] == [0, 1, 2]
+    # t1 and big together would hold more replicates than the driver keeps decoded
+    assert labels[12:18] == [("t1", "a")] * 3 + [("t1", "b")] * 3
+    assert {t for t, _ in labels[18:]} == {"big"}
