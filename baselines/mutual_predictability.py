@@ -28,13 +28,17 @@ def balanced_hard(scores: np.ndarray) -> np.ndarray:
     margin take their best class while it has room."""
     n, k = scores.shape
     room = [n // k + (1 if c < n % k else 0) for c in range(k)]
-    chosen = np.full(n, -1)
+    chosen = [-1] * n
+    left = n
     order = np.argsort(-scores.reshape(-1), kind="stable")
-    for flat in order:
-        row, cls = divmod(int(flat), k)
-        if chosen[row] < 0 and room[cls] > 0:
+    rows, classes = divmod(order, k)
+    for row, cls in zip(rows.tolist(), classes.tolist(), strict=True):  # plain ints: a numpy
+        if chosen[row] < 0 and room[cls] > 0:  # scalar a step cost more than the loop itself
             chosen[row], room[cls] = cls, room[cls] - 1
-    return chosen
+            left -= 1
+            if not left:
+                break
+    return np.array(chosen)
 
 
 def fold_maps(x: np.ndarray, folds: np.ndarray, ridge: float) -> list[tuple]:

@@ -123,6 +123,30 @@ def test_verify_catches_a_same_size_rewrite_with_its_mtime_put_back(tiny_world, 
     verify_frozen(tiny_task)
 
 
+def test_a_runs_check_covers_its_replicates_files_and_the_tasks_own(tiny_world, tiny_task):
+    """After a run the harness checks the files that run is scored against: the task's own
+    (lock, references) and its replicate's. An altered file of that replicate or of the task
+    stops it; the other replicate's file is that replicate's runs' to check."""
+    from benchmark.labels.frozen import REFERENCES, verify_frozen
+
+    for name, caught_by in ((replicate_file(1), {1}), (REFERENCES, {0, 1})):
+        path = tiny_world.frozen / name
+        original = path.read_bytes()
+        try:
+            path.write_bytes(original + b" ")
+            for replicate in (0, 1):
+                if replicate in caught_by:
+                    with pytest.raises(IntegrityError, match="does not match its lock"):
+                        verify_frozen(tiny_task, replicate)
+                else:
+                    verify_frozen(tiny_task, replicate)
+            with pytest.raises(IntegrityError):
+                verify_frozen(tiny_task)  # the whole task: every file
+        finally:
+            path.write_bytes(original)
+        verify_frozen(tiny_task)
+
+
 def test_weak_labels_read_twice_are_equal_and_independent(tiny_world, tiny_task):
     first = load_weak_labels(tiny_task, 0)
     first.probs_B[:] = 0  # a caller that writes into its arrays

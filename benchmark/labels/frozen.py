@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -313,14 +314,17 @@ def verified_bytes(spec: TaskSpec, name: str) -> tuple[bytes, str]:
     return data, actual
 
 
-def verify_frozen(spec: TaskSpec) -> None:
-    """Check every frozen file of ``spec`` against its lock (the harness does after each run:
-    a method that wrote into ``tasks/`` stops the sweep before anything is scored against
-    altered files). A file is re-hashed unless its inode, size, mtime and ctime are those
-    it had when it last hashed to the locked digest: any write, rename or ``touch`` moves
-    ctime, which no unprivileged process can set back."""
+def verify_frozen(spec: TaskSpec, replicate: int | None = None) -> None:
+    """Check the frozen files of ``spec`` against its lock: all of them, or those a run of
+    ``replicate`` is scored against (the task's own and that replicate's). The harness
+    checks a run's files after it runs: a method that wrote into ``tasks/`` stops the sweep
+    before anything is scored against altered files. A file is re-hashed unless its inode,
+    size, mtime and ctime are those it had when it last hashed to the locked digest: any
+    write, rename or ``touch`` moves ctime, which no unprivileged process can set back."""
     lock = load_lock(spec)
     for name, digest in lock.files.items():
+        if replicate is not None and _replicate_of(name) not in (None, replicate):
+            continue
         path = task_frozen_dir(spec.id) / name
         try:
             stamp = _stamp(path)
@@ -332,6 +336,12 @@ def verify_frozen(spec: TaskSpec) -> None:
 
 
 _VERIFIED: dict[Path, tuple[tuple[int, ...] | None, str]] = {}
+
+
+def _replicate_of(name: str) -> int | None:
+    """The replicate a frozen file belongs to (``ceiling-3.npy``: 3), None for the task's."""
+    found = re.fullmatch(r"[a-z-]+-(\d+)\.[a-z.]+", name)
+    return int(found.group(1)) if found else None
 
 
 def _stamp(path: Path) -> tuple[int, ...]:
@@ -366,7 +376,7 @@ def load_array(spec: TaskSpec, name: str) -> np.ndarray:
     return read_npy(data, str(task_frozen_dir(spec.id) / name))
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=128)  # a sweep's chunk of runs spans at most 128 (run.sweep.DECODED_KEPT)
 def _decoded(digest: str, data: bytes, source: str) -> tuple[dict[str, list[str]],
                                                              dict[str, np.ndarray]]:
     """Decoded weak labels, memoised on the verified bytes' sha256: every method of a sweep
@@ -390,7 +400,14 @@ def load_ceiling(spec: TaskSpec, replicate: int) -> np.ndarray | None:
 
 
 def load_references(spec: TaskSpec) -> References:
+    data, digest = verified_bytes(spec, REFERENCES)
+    return _parsed_references(digest, data, str(task_frozen_dir(spec.id) / REFERENCES))
+
+
+@lru_cache(maxsize=64)
+def _parsed_references(digest: str, data: bytes, source: str) -> References:
+    """References parsed once per verified content (the harness reads them for every run's
+    record; they are frozen, so every caller may share one)."""
     import json
 
-    data, _ = verified_bytes(spec, REFERENCES)
-    return validate(References, json.loads(data), str(task_frozen_dir(spec.id) / REFERENCES))
+    return validate(References, json.loads(data), source)

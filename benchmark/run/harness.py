@@ -87,7 +87,7 @@ class Harness:
 
     def score(self, run: RunSpec, spec: TaskSpec, inp: MethodInput, weak: WeakLabelSet,
               output: RunOutput) -> Scored:
-        verify_frozen(spec)  # a run must not have touched the frozen files
+        verify_frozen(spec, run.replicate)  # a run must not have touched its frozen files
         ctx = self.contexts.get(spec)
         return build_record(run.suite, spec, run.method, run.replicate, inp, weak,
                             load_references(spec), ctx.gold(weak.ids_test + weak.ids_target),

@@ -63,7 +63,7 @@ class SweepProgress:
                               failed=counts.failed, refresh=not (done or failed))
         if done or failed:
             self._bar.update(done + failed)  # redraws, with the postfix just set
-        if done or failed or time.time() - self._written >= WRITE_EVERY_S:
+        if time.time() - self._written >= WRITE_EVERY_S:
             self._write()
 
     def _write(self) -> None:

@@ -166,9 +166,19 @@ def task_setting(spec: TaskSpec) -> Setting | None:
 def split_draw(spec: TaskSpec, weak: WeakLabelSet) -> str:
     """The replicate's split draw, its A, B and test ids: runs that share it are one block.
     A shift task's target and unlabelled sets are a further draw from the other dataset, so
-    a shift task shares its block with the tasks that draw its A, B and test."""
-    return split_draw_sha256(spec.dataset.name, {
-        "A": weak.ids_A, "B": weak.ids_B, "test": weak.ids_test})
+    a shift task shares its block with the tasks that draw its A, B and test. Memoised on
+    the weak-label file's sha256, which fixes the ids (every method of a sweep asks)."""
+    key = (spec.dataset.name, weak.sha256)
+    if key not in _DRAWS:
+        if len(_DRAWS) >= DRAWS_KEPT:
+            _DRAWS.pop(next(iter(_DRAWS)))
+        _DRAWS[key] = split_draw_sha256(spec.dataset.name, {
+            "A": weak.ids_A, "B": weak.ids_B, "test": weak.ids_test})
+    return _DRAWS[key]
+
+
+DRAWS_KEPT = 4096
+_DRAWS: dict[tuple[str, str], str] = {}
 
 
 def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: MethodInput,

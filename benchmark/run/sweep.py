@@ -17,7 +17,7 @@ a dead driver's job is adopted straight into ``in_flight`` when the executor can
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
@@ -28,7 +28,6 @@ from benchmark.core.bwrap_binary import sandbox_binary
 from benchmark.core.errors import W2SBenchError
 from benchmark.labels.frozen import WeakLabelSet
 from benchmark.methods.catalog import is_baseline
-from benchmark.results.records import write_record
 from benchmark.run.claims import Claim, clear_stale, record_job, release, try_claim
 from benchmark.run.executors import Executor, ExecutorOptions, Job, make_executor
 from benchmark.run.progress import SweepProgress
@@ -37,6 +36,7 @@ from benchmark.run.sandbox import model_dirs, why_no_sandbox
 from benchmark.run.scoring import Scored
 from benchmark.run.spec import RunSpec
 from benchmark.run.state import is_current
+from benchmark.run.writer import RecordWriter
 from benchmark.tasks.spec import Resources, TaskSpec
 
 POLL_SECONDS = 0.1
@@ -78,6 +78,34 @@ class Summary:
     failed: list[tuple[RunSpec, str]] = field(default_factory=list)
 
 
+DECODED_KEPT = 128  # weak-label files a chunk of runs may span (the driver keeps them decoded)
+
+
+def session_order(runs: list[RunSpec], tasks: dict[str, TaskSpec]) -> list[RunSpec]:
+    """The runs reordered so that one method's runs on tasks that read the same features
+    come one after another: a worker keeps one process per method while its runs come
+    (:mod:`benchmark.run.session`), so the method changes as seldom as possible. Tasks are
+    taken in chunks of consecutive tasks of one dataset, strong model and regime that hold
+    at most ``DECODED_KEPT`` replicates, so the weak labels a chunk reads stay decoded in
+    the driver; within a chunk, method by method, tasks and replicates in their order."""
+    replicates = Counter(task for task, _ in {(r.task, r.replicate) for r in runs})
+    chunks: list[list[str]] = []
+    size = 0
+    group = None
+    for task in dict.fromkeys(r.task for r in runs):
+        spec = tasks[task]
+        key = (spec.dataset.name, spec.strong_model, spec.regime)
+        if not chunks or key != group or size + replicates[task] > DECODED_KEPT:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(task)
+        group, size = key, size + replicates[task]
+    chunk_of = {task: i for i, chunk in enumerate(chunks) for task in chunk}
+    methods = {m: i for i, m in enumerate(dict.fromkeys(r.method for r in runs))}
+    tasks_in = {t: i for i, t in enumerate(dict.fromkeys(r.task for r in runs))}
+    return sorted(runs, key=lambda r: (chunk_of[r.task], methods[r.method], tasks_in[r.task]))
+
+
 class Sweep:
     """The todo → ready → in-flight → scored pipeline of one ``Harness.run`` call."""
 
@@ -90,7 +118,7 @@ class Sweep:
         self.todo: deque[RunSpec] = deque()
         self.ready: deque[tuple[RunSpec, MethodInput, WeakLabelSet]] = deque()
         self.in_flight: dict[RunSpec, Prepared] = {}
-        for run in runs:
+        for run in session_order(runs, tasks):
             if self._cached(run):
                 clear_stale(run.path(self.results))
                 self.summary.skipped += 1
@@ -105,6 +133,7 @@ class Sweep:
         self.capacity = 1
         self.bar = SweepProgress(self.results, self.executor.name, len(self.todo),
                                  harness.progress)
+        self.writer: RecordWriter | None = None
 
     def execute(self) -> Summary:
         """Run everything to completion (or to the first error of the sweep itself)."""
@@ -112,6 +141,7 @@ class Sweep:
             self.executor.start()
             self.capacity = self.executor.capacity
             self._refuse_unsandboxed_plugins()
+            self.writer = RecordWriter(self.results)
         try:
             while self.todo or self.in_flight or self.ready:
                 self._submit_while_idle()
@@ -123,6 +153,8 @@ class Sweep:
                     ok, failed = self._score(finished)
                 self._show(ok, failed)
                 self._read_ahead()
+            if self.writer is not None:
+                self.writer.flush()  # a failed write is this sweep's error
         finally:
             self._close()
         return self.summary
@@ -219,8 +251,8 @@ class Sweep:
                                       sandbox_binary() if sandbox == BWRAP else None))
             scored = self.harness.score(run, self.tasks[run.task], inp, weak, output)
             record = scored.record
-            write_record(self.results, record, scored.predictions)
-            release(run.path(self.results))
+            assert self.writer is not None
+            self.writer.put(run, record, scored.predictions)  # it releases the claim
             if record.status == "ok":
                 self.summary.done += 1
                 ok += 1
@@ -243,6 +275,8 @@ class Sweep:
                         running=counts.running if counts else 0, done=done, failed=failed)
 
     def _close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()  # every scored record written, its claim released
         self.bar.close()
         if self.started:
             self.executor.close()
