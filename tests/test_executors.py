@@ -235,7 +235,7 @@ def test_a_freed_worker_gets_its_next_run_before_the_driver_scores(tiny_world, t
     """One worker: run k+1 is submitted before run k's record is written (scoring and
     writing took ~10 ms a run, during which the worker sat idle: 5 core-s of the default
     job)."""
-    from benchmark.run import sweep as sweep_module
+    from benchmark.run import writer as writer_module
     from benchmark.run.executors import EXECUTORS
     from benchmark.run.executors.local import LocalExecutor
 
@@ -253,8 +253,8 @@ def test_a_freed_worker_gets_its_next_run_before_the_driver_scores(tiny_world, t
         events.append(("write", f"{record.task}.{record.method}.r{record.replicate}"))
         return write_record(results, record, predictions)
 
-    write_record = sweep_module.write_record
-    monkeypatch.setattr(sweep_module, "write_record", spied_write)
+    write_record = writer_module.write_record  # records are written on the writer's thread
+    monkeypatch.setattr(writer_module, "write_record", spied_write)
     try:
         summary = sweep(tmp_path / "spy", tiny_task, executor="spy-local", workers=1,
                         methods=["naive", "product"])

@@ -1,11 +1,16 @@
-"""A method's runs share one process of its worker (its session); other methods never do.
+"""A reference baseline's runs share one process of their worker (its session); a
+submission's runs never share one, and no two methods ever do.
 
-Each test runs real submissions through the harness on the local executor: a method's runs
-come back from one process, each with the bits a fresh process would give; the next method
-starts from a clean fork; a session that writes more than its report is ended.
+Each test runs real methods through the harness on the local executor (a baseline is a file
+added to the test world's ``baselines/`` for the test): a baseline's runs come back from one
+process, each with the bits a fresh process gives; a submission gets a fresh process per run;
+the next method starts from a clean fork; a session that writes besides its report is ended
+and no run is scored on another run's report.
 """
 
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -79,26 +84,44 @@ def _runs(methods: list[str], replicates: int = 2) -> list[RunSpec]:
     return [RunSpec(TINY_SUITE, TINY_TASK, m, k) for m in methods for k in range(replicates)]
 
 
-def test_a_methods_runs_share_its_session_and_no_other_method_shares_it(tiny_world, tiny_task,
-                                                                         tmp_path) -> None:
+@contextmanager
+def baseline(world, module: str, source: str):
+    """``source`` as a reference baseline of the test world for the duration."""
+    from benchmark.methods.catalog import METHODS
+
+    path = world.root / "baselines" / f"{module}.py"
+    path.write_text(source)
+    METHODS.reset()
+    try:
+        yield
+    finally:
+        path.unlink()
+        METHODS.reset()
+
+
+def test_a_baselines_runs_share_a_session_and_a_submissions_never_do(tiny_world, tiny_task,
+                                                                    tmp_path) -> None:
     for name in ("who-a", "who-b"):
         tiny_world.add_submission(name, WHO.format(name=name))
-    Harness(tmp_path, workers=1, progress=False).run(_runs(["who-a", "who-b"]),
-                                                     {TINY_TASK: tiny_task})
+    with baseline(tiny_world, "zz_who_base", WHO.format(name="who-base")):
+        Harness(tmp_path, workers=1, progress=False).run(
+            _runs(["who-base", "who-a", "who-b"]), {TINY_TASK: tiny_task})
     pids = {(r.method, r.replicate): r.error.message for r in iter_records(tmp_path)}
-    assert pids["who-a", 0] == pids["who-a", 1]  # one worker, one session for who-a
-    assert pids["who-b", 0] == pids["who-b", 1]
-    assert pids["who-a", 0] != pids["who-b", 0]  # who-b never ran in who-a's process
+    assert pids["who-base", 0] == pids["who-base", 1]  # one worker, one session
+    assert pids["who-a", 0] != pids["who-a", 1]  # a submission: a fresh process per run
+    assert len(set(pids.values())) == 5  # no process ran two methods
 
 
 def test_a_run_in_a_session_gives_the_bits_a_fresh_process_gives(tiny_world, tiny_task,
                                                                  tmp_path) -> None:
-    tiny_world.add_submission("unseeded", UNSEEDED)
+    """Replicate 1 after replicate 0 in one session, and alone in a fresh worker: the same
+    bits, although the method draws from the global generators without seeding them."""
     together, alone = tmp_path / "together", tmp_path / "alone"
-    Harness(together, workers=1, progress=False).run(_runs(["unseeded"]),
-                                                     {TINY_TASK: tiny_task})
-    Harness(alone, workers=1, progress=False).run([RunSpec(TINY_SUITE, TINY_TASK, "unseeded", 1)],
-                                                  {TINY_TASK: tiny_task})
+    with baseline(tiny_world, "zz_unseeded", UNSEEDED):
+        Harness(together, workers=1, progress=False).run(_runs(["unseeded"]),
+                                                         {TINY_TASK: tiny_task})
+        Harness(alone, workers=1, progress=False).run(
+            [RunSpec(TINY_SUITE, TINY_TASK, "unseeded", 1)], {TINY_TASK: tiny_task})
     path = RunSpec(TINY_SUITE, TINY_TASK, "unseeded", 1).path
     second, single = read_record(path(together)), read_record(path(alone))
     assert second.status == single.status == "ok"
@@ -108,20 +131,20 @@ def test_a_run_in_a_session_gives_the_bits_a_fresh_process_gives(tiny_world, tin
 
 
 def test_each_run_reports_its_own_peak_memory(tiny_world, tiny_task, tmp_path) -> None:
-    tiny_world.add_submission("big-then-small", BIG_THEN_SMALL)
-    Harness(tmp_path, workers=1, progress=False).run(_runs(["big-then-small"]),
-                                                     {TINY_TASK: tiny_task})
+    with baseline(tiny_world, "zz_big_then_small", BIG_THEN_SMALL):
+        Harness(tmp_path, workers=1, progress=False).run(_runs(["big-then-small"]),
+                                                         {TINY_TASK: tiny_task})
     peak = {r.replicate: r.compute.peak_rss_mb for r in iter_records(tmp_path)}
     assert peak[0] > peak[1] + 300, peak  # the second run is not charged the first's 400 MB
 
 
 def test_a_session_writing_more_than_its_report_fails_and_the_next_method_is_clean(
         tiny_world, tiny_task, tmp_path) -> None:
-    tiny_world.add_submission("jammer", JAMMER)
     clean = tmp_path / "clean"
     Harness(clean, workers=1, progress=False).run(_runs(["naive"]), {TINY_TASK: tiny_task})
-    Harness(tmp_path / "jammed", workers=1, progress=False).run(
-        _runs(["jammer", "naive"]), {TINY_TASK: tiny_task})
+    with baseline(tiny_world, "zz_jammer", JAMMER):
+        Harness(tmp_path / "jammed", workers=1, progress=False).run(
+            _runs(["jammer", "naive"]), {TINY_TASK: tiny_task})
     records = {(r.method, r.replicate): r for r in iter_records(tmp_path / "jammed")}
     for k in range(2):
         assert records["jammer", k].status == "failed"
@@ -134,16 +157,21 @@ def test_a_session_writing_more_than_its_report_fails_and_the_next_method_is_cle
 
 FORGER = HEADER + '''
 import stat
+import struct
+
+RUNS = []
 
 @register("forger")
 class Forger(Method):
-    """Writes a well-formed report of its own into every pipe, then returns another (tests)."""
+    """Writes a report of its own, numbered as the session numbers them, into every pipe,
+    then returns another (tests)."""
 
     def fit_predict(self, inp):
+        RUNS.append(1)
         for fd in range(3, 64):
             try:
                 if stat.S_ISFIFO(os.fstat(fd).st_mode):
-                    os.write(fd, len(FRAME).to_bytes(8, "big") + FRAME)
+                    os.write(fd, struct.pack(">QQ", len(RUNS) - 1, len(FRAME)) + FRAME)
             except OSError:
                 pass
         p1 = 0.1 + 0.1 * inp.replicate
@@ -159,9 +187,9 @@ def test_a_forged_second_report_never_becomes_another_runs_report(tiny_world, ti
     from benchmark.run.report import RunOutput, encode
 
     frame = encode(RunOutput(probs=np.tile([0.1, 0.9], (tiny_task.splits.test, 1))))
-    tiny_world.add_submission("forger", FORGER.replace("FRAME", repr(frame)))
-    Harness(tmp_path, workers=1, progress=False).run(_runs(["forger", "naive"]),
-                                                     {TINY_TASK: tiny_task})
+    with baseline(tiny_world, "zz_forger", FORGER.replace("FRAME", repr(frame))):
+        Harness(tmp_path, workers=1, progress=False).run(_runs(["forger", "naive"]),
+                                                         {TINY_TASK: tiny_task})
     for record in iter_records(tmp_path):
         if record.method == "naive":
             assert record.status == "ok"

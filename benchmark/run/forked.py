@@ -61,7 +61,11 @@ def parse_report(data: bytes | None, status: int, rows: int, classes: int,
                              "into its report pipe what is not one report"), False
     if not data:
         if os.WIFSIGNALED(status):
-            why = f"signal {signal.Signals(os.WTERMSIG(status)).name}"
+            number = os.WTERMSIG(status)
+            try:
+                why = f"signal {signal.Signals(number).name}"
+            except ValueError:  # a real-time signal has no name
+                why = f"signal {number}"
         else:
             why = f"status {os.WEXITSTATUS(status)}"
         return failed_output("WorkerDied", f"the run's process died ({why}) before "

@@ -1,21 +1,23 @@
-"""A method's session: one fork of a worker that runs that method's runs one after another.
+"""A reference baseline's session: one fork of a worker that runs its runs one after another.
 
-Runs of one method (one plugin, configuration, thread count, limits and feature file) belong
-to one trust domain: nothing one of them could learn or leave behind reaches another
-method's run or the harness. So a worker keeps one fork per method while it is handed that
-method's runs, and forks a new one when another method comes (a fork and its exit cost more
-than a probe run's own work). The boundary between method and harness stays where it was:
-the session closes every channel it inherited but its two pipes, reads its jobs from the
-worker (pickles only in that direction: the worker is harness code), and writes one
-length-prefixed report per run, which the worker parses as data exactly as before
-(:mod:`benchmark.run.report`).
+A fork and its exit cost more than a probe run's own work, so a worker keeps one fork for a
+reference baseline (code in ``baselines/``, reviewed and bound by the same import rules) while
+that baseline's probe runs come, and forks anew when another method comes. A submission never
+shares a process between runs: each of its runs is a session of one run, a fresh fork, as
+before. Runs that shared a process could carry what one saw (the weak labels of examples that
+are another replicate's test rows, say) into the next, which would make a submission's runs
+dependent measurements; the baselines are checked not to, and every one of their records is
+bit-identical to a fresh fork's (3,520 of the default job, docs/performance.md).
 
-What stays per run: the log and scratch folder, the global generators (torch's, numpy's and
-Python's, seeded from the run's seed, so a run gives the bits a fresh process gives), the
-compute meter and peak memory, and the worker's checks after it (its limits and CPUs
-unchanged, /tmp and /dev/shm emptied). What a run leaves in the session's memory, and any
-process it leaves running, reaches only later runs of its own method; the session's whole
-process tree is killed when it ends. Finetune runs get a session of one run.
+The boundary between the method's process and the harness is unchanged: the session closes
+every channel it inherited but its two pipes, reads jobs from the worker (pickles only in that
+direction: the worker is harness code), and writes one report per run, numbered and
+length-prefixed, which the worker parses as data (:mod:`benchmark.run.report`). A malformed or
+misnumbered frame, or bytes besides it, ends the session; the run fails. Between runs the
+session and everything it started are stopped (SIGSTOP): nothing of it acts while the harness
+moves the run's folder out and the next one in, empties /tmp and /dev/shm and checks the
+worker. Per run stay the log and scratch folder, the global generators (torch's, numpy's and
+Python's, seeded from the run's seed), the thread count, the compute meter and peak memory.
 """
 
 from __future__ import annotations
@@ -28,14 +30,15 @@ import select
 import signal
 import struct
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from benchmark.api.method import MethodInput
 from benchmark.core.bwrap import BWRAP, ENV_SWITCH
 from benchmark.core.compute import reset_peak_rss
 from benchmark.core.confine import (
+    PR_SET_DUMPABLE,
+    _prctl,
     clear_run_leftovers,
     close_channels,
     describe_change,
@@ -44,12 +47,14 @@ from benchmark.core.confine import (
     reap_strays,
     worker_state,
 )
+from benchmark.core.paths import baselines_dir
 from benchmark.methods.catalog import PluginRef
 from benchmark.run.forked import RunLimits, apply_run_limits, frame_of, parse_report
 from benchmark.run.report import RunOutput, encode, failed_output, max_frame_bytes
 from benchmark.run.worker import run_light, worker_hidden
 
-LENGTH = struct.Struct(">Q")  # each message on a session's pipes: its length, then itself
+HEAD = struct.Struct(">QQ")  # a report on the pipe: its run's number, its length, then itself
+LENGTH = struct.Struct(">Q")  # a job on the pipe: its length, then the pickle
 
 
 @dataclass(frozen=True)
@@ -57,25 +62,39 @@ class SessionKey:
     """What runs must share to run in one session."""
 
     plugin: PluginRef
-    config: str                     # the method's options as canonical JSON
+    config: str                     # the method's options as canonical JSON (compared only)
     threads: int | None
     limits: RunLimits
     hidden: tuple[int, ...] | None  # the feature file and layer the session holds in memory
 
 
+def reference_code(plugin: PluginRef) -> bool:
+    """Whether the method is a reference baseline (its code lies in ``baselines/``)."""
+    try:
+        return Path(plugin.origin).parent.resolve() == baselines_dir().resolve()
+    except (OSError, ValueError):
+        return False
+
+
 class Session:
     """One fork of this worker running one method's runs; :meth:`run` one at a time."""
 
-    def __init__(self, key: SessionKey, first: MethodInput) -> None:
+    def __init__(self, key: SessionKey, first: MethodInput, config: dict[str, Any],
+                 shared: bool) -> None:
         self.key = key
-        self.before = worker_state()
+        self.shared = shared  # False: this session takes one run
         prevent_tracing()  # a run cannot read or write this process's memory
         found = worker_hidden(first) if key.hidden is not None else None
         if found is not None:
             first = first.with_cached_features(found[1])  # the fork inherits the arrays
         jobs_read, self.jobs = os.pipe()
         self.reports, reports_write = os.pipe()
-        self.pid = os.fork()
+        try:
+            self.pid = os.fork()
+        except OSError:
+            for fd in (jobs_read, self.jobs, self.reports, reports_write):
+                os.close(fd)
+            raise
         if self.pid == 0:  # the session's process
             code = 1
             try:
@@ -83,26 +102,30 @@ class Session:
                 os.close(self.reports)
                 close_channels(keep=(jobs_read, reports_write))
                 die_with_parent()
+                _prctl(PR_SET_DUMPABLE, 1)  # its own /proc files, to reset its peak memory
                 apply_run_limits(key.limits)
-                _serve(key, first, None if found is None else found[1], jobs_read,
+                _serve(key, first, config, None if found is None else found[1], jobs_read,
                        reports_write)
                 code = 0
             finally:
                 os._exit(code)
         os.close(jobs_read)
         os.close(reports_write)
-        self.started = False  # the first run's input went with the fork
+        self.runs = 0  # runs handed to it (the first went with the fork)
         self.alive = True
 
-    def run(self, inp: MethodInput) -> tuple[RunOutput, bool]:
-        """Run ``inp`` here; the output, and whether this session may take another run."""
+    def run(self, inp: MethodInput, config: dict[str, Any], before: dict[str, object]
+            ) -> tuple[RunOutput, bool]:
+        """Run ``inp`` here; the output, and whether this session may take another run.
+        ``before``: the worker's state as it started, which no run may change."""
         rows, classes = len(inp.test_ids), inp.num_classes
-        if self.started:
+        if self.runs:
+            self._signal(signal.SIGCONT)
             with contextlib.suppress(OSError):  # it is gone: reading the report says how
-                _send(self.jobs, pickle.dumps(inp, protocol=pickle.HIGHEST_PROTOCOL))
-        self.started = True
-        cap = max_frame_bytes(rows, classes)
-        data, status, extra = _read_frame(self.reports, self.pid, cap)
+                _send(self.jobs, pickle.dumps((inp, config), protocol=pickle.HIGHEST_PROTOCOL))
+        number, self.runs = self.runs, self.runs + 1
+        data, status, extra = _read_frame(self.reports, self.pid, number,
+                                          max_frame_bytes(rows, classes))
         if status is not None:
             self.alive = False
         output, well_formed = parse_report(data, status or 0, rows, classes, self.key.limits,
@@ -110,30 +133,55 @@ class Session:
         if extra and well_formed:
             output = failed_output("InvalidReport", "the run wrote more than its one report; "
                                    "its method's session was ended")
-        keep = self.alive and well_formed and not extra
-        if not keep:
+        keep = self.shared and self.alive and well_formed and not extra
+        if keep:
+            self.pause()  # nothing of the method acts while its folder moves and /tmp empties
+        else:
             self.close()
         kept = clear_run_leftovers()
-        if (after := worker_state()) != self.before or kept:
-            what = describe_change(self.before, after) or \
-                f"{', '.join(kept)} could not be emptied"
+        if (after := worker_state()) != before or kept:
+            what = describe_change(before, after) or f"{', '.join(kept)} could not be emptied"
             output = failed_output("WorkerTampered", f"the run changed its worker process "
                                    f"({what}), which every later run would inherit; the worker "
                                    "was replaced")
             keep = False
-        return output, keep and self.key.hidden is not None
+            self.close()
+        return output, keep
 
-    def stray_bytes(self) -> bool:
-        """Whether anything was written to the report pipe since the last report (a run's
-        thread writing late, say): the next run must not read it as its own."""
-        return self.alive and _more(self.reports)
+    def pause(self) -> None:
+        """Stop the session and everything it started (in a sandbox, every process but its
+        worker) until its next run."""
+        self._signal(signal.SIGSTOP)
+        try:
+            _, status = os.waitpid(self.pid, os.WUNTRACED)  # stopped, or ended meanwhile
+        except ChildProcessError:
+            status = 0
+        if not os.WIFSTOPPED(status):
+            self.alive = False
+
+    def usable(self) -> bool:
+        """Whether this paused session can take the next run: still there, and nothing
+        written to its report pipe since its last report (a late write would otherwise be
+        read as the next run's)."""
+        if not self.alive:
+            return False
+        try:
+            done, _ = os.waitpid(self.pid, os.WNOHANG)
+        except ChildProcessError:
+            done = self.pid
+        if done:
+            self.alive = False
+            return False
+        return not _more(self.reports)
 
     def close(self) -> None:
-        """End the session: it and every process it left (in a sandbox, all but its worker)."""
-        if self.jobs >= 0:
-            os.close(self.jobs)
-            os.close(self.reports)
-            self.jobs = self.reports = -1
+        """End the session: it and every process it left (in a sandbox, all but its worker),
+        then empty /tmp and /dev/shm of what they left."""
+        if self.jobs < 0:
+            return
+        for fd in (self.jobs, self.reports):
+            os.close(fd)
+        self.jobs = self.reports = -1
         if os.environ.get(ENV_SWITCH) == BWRAP:
             reap_strays()
         elif self.alive:
@@ -141,6 +189,11 @@ class Session:
         with contextlib.suppress(ChildProcessError):  # reaped already (with the strays)
             os.waitpid(self.pid, 0)
         self.alive = False
+        clear_run_leftovers()
+
+    def _signal(self, number: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(-1 if os.environ.get(ENV_SWITCH) == BWRAP else self.pid, number)
 
 
 class SessionHolder:
@@ -148,19 +201,20 @@ class SessionHolder:
 
     def __init__(self) -> None:
         self.session: Session | None = None
+        self.before = worker_state()  # what no run may change, from the worker's start
 
     def run(self, plugin: PluginRef, config: dict[str, Any], inp: MethodInput,
             threads: int | None, token: str, limits: RunLimits) -> bytes:
         """Run one job in this worker's session for its method; the report to send on."""
         found = worker_hidden(inp)
-        key = SessionKey(plugin, json.dumps(config, sort_keys=True, default=str), threads,
-                         limits, found[0] if found is not None else None)
-        if self.session is not None and (self.session.key != key
-                                         or self.session.stray_bytes()):
+        key = SessionKey(plugin, _canonical(config), threads, limits,
+                         found[0] if found is not None else None)
+        if self.session is not None and (self.session.key != key or not self.session.usable()):
             self.close()
         if self.session is None:
-            self.session = Session(key, inp)
-        output, keep = self.session.run(inp)
+            shared = reference_code(plugin) and key.hidden is not None
+            self.session = Session(key, inp, config, shared)
+        output, keep = self.session.run(inp, config, self.before)
         if not keep:
             self.close()
         from benchmark.core.provenance import hardware
@@ -173,6 +227,14 @@ class SessionHolder:
             self.session = None
 
 
+def _canonical(config: dict[str, Any]) -> str:
+    """The options as text to compare sessions by (the run gets the options themselves)."""
+    try:
+        return json.dumps(config, sort_keys=True, default=repr)
+    except (TypeError, ValueError):  # keys of mixed types: no sorted form
+        return repr(config)
+
+
 def _log_tail(inp: MethodInput) -> str:
     """The end of the run's log, for a run whose process ended without a report."""
     from benchmark.run.usage import log_tail
@@ -180,24 +242,37 @@ def _log_tail(inp: MethodInput) -> str:
     return log_tail(inp.scratch_dir)
 
 
-def _serve(key: SessionKey, first: MethodInput, hidden: np.ndarray | None, jobs: int,
-           reports: int) -> None:
+def _serve(key: SessionKey, first: MethodInput, config: dict[str, Any], hidden: Any,
+           jobs: int, reports: int) -> None:
     """The session's loop: run, report, take the next job, until the worker closes it."""
+    import torch
+
+    from benchmark.run.worker import set_threads
+
+    feature_file = first.feature_file  # the descriptor this process holds
     inp: MethodInput | None = first
+    del first
+    number = 0
     while inp is not None:
-        reset_peak_rss()  # the run seeds the global generators itself (run_light)
-        _send(reports, frame_of(run_light(key.plugin, json.loads(key.config), inp,
-                                          key.threads, own_output=True)))
+        reset_peak_rss()
+        if torch.get_num_threads() != (key.threads or 1):  # an earlier run changed it
+            set_threads(key.threads or 1)
+        frame = frame_of(run_light(key.plugin, config, inp, key.threads, own_output=True))
+        inp = None  # its arrays are not carried into the next run
+        _send(reports, frame, number)
+        number += 1
         data = _read_job(jobs)
         if data is None:
             return
-        inp = pickle.loads(data)  # from the worker, harness code: never from a run
-        if hidden is not None:  # the feature file descriptor this process holds
-            inp = replace(inp, feature_file=first.feature_file).with_cached_features(hidden)
+        job, config = pickle.loads(data)  # from the worker, harness code: never from a run
+        inp = replace(job, feature_file=feature_file) if hidden is not None else job
+        if hidden is not None:
+            inp = inp.with_cached_features(hidden)
 
 
-def _send(fd: int, data: bytes) -> None:
-    view = memoryview(LENGTH.pack(len(data)) + data)
+def _send(fd: int, data: bytes, number: int | None = None) -> None:
+    head = LENGTH.pack(len(data)) if number is None else HEAD.pack(number, len(data))
+    view = memoryview(head + data)
     while view:
         view = view[os.write(fd, view):]
 
@@ -221,42 +296,49 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _read_frame(fd: int, pid: int, cap: int) -> tuple[bytes | None, int | None, bool]:
-    """One length-prefixed report from the session: (the frame, or b"" when it ended
-    without one, or None past ``cap`` bytes; its exit status once it has ended; whether
-    more bytes were waiting after the frame). A session sending too much is killed."""
+def _read_frame(fd: int, pid: int, number: int, cap: int
+                ) -> tuple[bytes | None, int | None, bool]:
+    """Report ``number`` from the session: (the frame, or b"" when it ended without one,
+    or None when what came is not that report or is over ``cap`` bytes; its exit status
+    once it has ended; whether more bytes were waiting after the frame). A session that
+    sends anything else is killed."""
     buffer = bytearray()
     need: int | None = None
+    status: int | None = None
     while True:
-        if need is None and len(buffer) >= LENGTH.size:
-            need = LENGTH.size + LENGTH.unpack(buffer[:LENGTH.size])[0]
-            if need - LENGTH.size > cap:
-                os.kill(pid, signal.SIGKILL)
-                return None, os.waitpid(pid, 0)[1], False
+        if need is None and len(buffer) >= HEAD.size:
+            sent, size = HEAD.unpack(buffer[:HEAD.size])
+            if sent != number or size > cap:
+                if status is None:
+                    os.kill(pid, signal.SIGKILL)
+                    status = os.waitpid(pid, 0)[1]
+                return None, status, False
+            need = HEAD.size + size
         if need is not None and len(buffer) >= need:
-            return bytes(buffer[LENGTH.size:need]), None, len(buffer) > need or _more(fd)
+            extra = len(buffer) > need or (status is None and _more(fd))
+            return bytes(buffer[HEAD.size:need]), status, extra
+        if status is not None:
+            return b"", status, False  # it ended before its report was whole
         ready, _, _ = select.select([fd], [], [], 0.1)
         if ready:
             chunk = os.read(fd, 1 << 20)
             if chunk:
                 buffer += chunk
-                continue
-            return b"", os.waitpid(pid, 0)[1], False  # every writer is gone: it ended
-        done, status = os.waitpid(pid, os.WNOHANG)
+            else:  # every writer is gone: it has ended, or is about to
+                status = os.waitpid(pid, 0)[1]
+            continue
+        done, code = os.waitpid(pid, os.WNOHANG)
         if done:
+            status = code
             os.set_blocking(fd, False)
-            try:
-                while chunk := os.read(fd, 1 << 20):  # written before it ended
+            with contextlib.suppress(BlockingIOError):  # written before it ended, up to cap
+                while len(buffer) <= cap + HEAD.size and (chunk := os.read(fd, 1 << 20)):
                     buffer += chunk
-            except BlockingIOError:
-                pass
             os.set_blocking(fd, True)
-            whole = need is not None and len(buffer) >= need
-            return (bytes(buffer[LENGTH.size:need]) if whole else b""), status, False
 
 
 def _more(fd: int) -> bool:
-    """Whether the session wrote anything after its report (its end alone is not that)."""
+    """Whether anything was written after the report (the session's end alone is not)."""
     if not select.select([fd], [], [], 0)[0]:
         return False
     os.set_blocking(fd, False)

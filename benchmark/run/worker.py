@@ -3,9 +3,10 @@
 Pool workers are started with ``spawn`` (inside the sandbox where there is one,
 :mod:`benchmark.run.sandbox`), so they inherit nothing from the harness process (in
 particular no gold labels). Each is long-lived and imports torch once, but never a plugin:
-every run is a fork of the worker that imports its own method's code alone
-(:func:`benchmark.methods.discovery.import_one`), runs, reports and exits. So a submission's
-import-time code, or anything its run leaves behind in memory, never reaches another run.
+runs happen in forks of the worker that import their own method's code alone
+(:func:`benchmark.methods.discovery.import_one`): a fresh fork for every run of a submission,
+so its import-time code, or anything a run leaves behind in memory, never reaches another
+run; one fork for a reference baseline's consecutive probe runs (:mod:`benchmark.run.session`).
 A cluster job (Slurm, Ray) starts such a worker on its node (:mod:`benchmark.run.node`).
 """
 
