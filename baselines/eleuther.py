@@ -41,8 +41,8 @@ def streamed_thresholds(p0: np.ndarray, buffer: list[float]) -> tuple[np.ndarray
     """Per row, the median of the last 32 class-0 probabilities streamed so far (the earlier
     ``buffer`` and this minibatch up to and including the row), and the buffer after it.
 
-    Rows whose window is full take their medians as one ``np.median`` over sliding windows:
-    the same order statistics of the same numbers as a per-row call, so the same bits."""
+    Rows whose window is full take their medians at once: the two middle order statistics
+    of each window, averaged as ``np.median`` does (the same bits as a per-row call)."""
     stream = np.concatenate([np.asarray(buffer, np.float64), np.asarray(p0, np.float64)])
     start, n = len(buffer), len(p0)
     out = np.empty(n)
@@ -50,9 +50,10 @@ def streamed_thresholds(p0: np.ndarray, buffer: list[float]) -> tuple[np.ndarray
     for i in range(first_full):
         out[i] = np.median(stream[:start + i + 1])
     if first_full < n:
-        windows = np.lib.stride_tricks.sliding_window_view(stream, BUFFER)
         ends = start + np.arange(first_full, n) + 1
-        out[first_full:] = np.median(windows[ends - BUFFER], axis=1)
+        windows = stream[ends[:, None] - BUFFER + np.arange(BUFFER)]
+        middle = np.partition(windows, (BUFFER // 2 - 1, BUFFER // 2), axis=1)
+        out[first_full:] = (middle[:, BUFFER // 2 - 1] + middle[:, BUFFER // 2]) / 2
     return out, stream[-BUFFER:].tolist()
 
 

@@ -207,7 +207,18 @@ class TaskSpec(_Strict):
     @property
     def sha256(self) -> str:
         """Content hash of the definition (resource hints excluded): frozen labels are tied
-        to it."""
+        to it. Memoised per task object and the supervisor definition and model pins it
+        covers (the harness asks several times a run; the task itself is immutable)."""
+        definition = resolve(self.weak_supervisor) if self.weak_supervisor is not None else None
+        # a hub-ladder model is pinned by the ladder, not the task: hash the pin too, so
+        # re-pinning a model invalidates labels frozen with the old weights
+        pins = {role: rung.revision for role, rung in (("weak", rung_of(self.weak_model)),
+                                                       ("strong", rung_of(self.strong_model)))
+                if rung is not None}
+        cached = _DIGESTS.get(id(self))
+        if cached is not None and cached[0] is self and cached[1] is definition \
+                and cached[2] == pins:
+            return cached[3]
         # a probe task's absent `finetune` block is left out too, so adding the finetune
         # regime did not change the hash of any task frozen before it
         skip = {"resources", "compare_with"} | {
@@ -215,19 +226,21 @@ class TaskSpec(_Strict):
             if getattr(self, name) is None}
         content = self.model_dump(mode="json", exclude=skip)
         content["dataset"] = self.dataset.hashed()
-        if self.weak_supervisor is not None:
-            content["weak_supervisor"] = {"name": self.weak_supervisor,
-                                          **resolve(self.weak_supervisor).hashed()}
+        if definition is not None:
+            content["weak_supervisor"] = {"name": self.weak_supervisor, **definition.hashed()}
         if self.finetune is not None and self.finetune.train_last_blocks is None:
             del content["finetune"]["train_last_blocks"]  # added later: old hashes hold
-        # a hub-ladder model is pinned by the ladder, not the task: hash the pin too, so
-        # re-pinning a model invalidates labels frozen with the old weights
-        pins = {role: rung.revision for role, rung in (("weak", rung_of(self.weak_model)),
-                                                       ("strong", rung_of(self.strong_model)))
-                if rung is not None}
         if pins:
             content["model_revisions"] = pins
-        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+        digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+        if len(_DIGESTS) >= DIGESTS_KEPT:
+            _DIGESTS.clear()
+        _DIGESTS[id(self)] = (self, definition, pins, digest)  # holds the task: ids stay its
+        return digest
+
+
+DIGESTS_KEPT = 4096
+_DIGESTS: dict[int, tuple[TaskSpec, object, dict[str, str], str]] = {}
 
 
 def parse_task(path: Path) -> TaskSpec:
