@@ -7,12 +7,11 @@ import pytest
 
 from benchmark.core.errors import IntegrityError, SpecError
 from benchmark.labels.frozen import (
-    decode_replicate,
-    encode_replicate,
     load_references,
     load_weak_labels,
     replicate_file,
 )
+from benchmark.labels.replicate_csv import decode_replicate, encode_replicate
 
 
 def test_encoding_is_deterministic_and_round_trips() -> None:

@@ -33,8 +33,6 @@ from benchmark.labels.frozen import (
     References,
     ReplicateReference,
     add_ceilings,
-    decode_replicate,
-    encode_replicate,
     is_frozen,
     load_references,
     load_weak_labels,
@@ -57,6 +55,7 @@ from benchmark.labels.protocol import (
     check_equal_gold,
     check_protocol_declared,
 )
+from benchmark.labels.replicate_csv import decode_replicate, encode_replicate
 from benchmark.labels.supervisors import (
     Predictor,
     fit_finetuned_supervisor,

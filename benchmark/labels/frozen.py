@@ -11,9 +11,6 @@ is an error, never a silent regeneration. No text and no gold label is stored he
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,6 +26,7 @@ from benchmark.core.errors import IntegrityError, SpecError
 from benchmark.core.paths import frozen_dir
 from benchmark.core.schema import validate
 from benchmark.core.storage import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
+from benchmark.labels.replicate_csv import decode_replicate
 from benchmark.tasks.spec import TaskSpec
 
 LOCK = "lock.json"
@@ -55,8 +53,6 @@ def supervisors_file(replicate: int) -> str:
     return f"supervisors-{replicate}.npy"
 
 
-SPLITS = ("A", "B", "test", "target", "U")   # target: shifted test; U: unlabelled target
-SCORED = ("B", "test", "target")              # the splits that carry weak probabilities
 
 
 CEILING_DTYPE = np.float32
@@ -180,40 +176,6 @@ class WeakLabelSet:
     ids_unlabelled: tuple[str, ...] = ()
     probs_target: np.ndarray | None = None
     supervisors: dict[str, np.ndarray] | None = None
-
-
-def encode_replicate(ids: dict[str, list[str]], probs: dict[str, np.ndarray]) -> bytes:
-    """Deterministic gzip'd CSV (mtime 0) of one replicate's split draw and weak labels."""
-    classes = next(iter(probs.values())).shape[1]
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(["id", "split", *[f"p{c}" for c in range(classes)]])
-    for split in (s for s in SPLITS if s in ids):  # target, U: shift tasks only
-        for i, example_id in enumerate(ids[split]):
-            row = [f"{p:.6f}" for p in probs[split][i]] if split in probs else [""] * classes
-            writer.writerow([example_id, split, *row])
-    buffer = io.BytesIO()
-    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, filename="") as gz:
-        gz.write(text.getvalue().encode("ascii"))
-    return buffer.getvalue()
-
-
-def decode_replicate(data: bytes, source: str) -> tuple[dict[str, list[str]],
-                                                        dict[str, np.ndarray]]:
-    import pandas as pd
-
-    try:
-        # ids are hex digests and splits A/B/test, so no value of theirs reads as NA; the
-        # empty probabilities of A rows do.
-        frame = pd.read_csv(io.BytesIO(gzip.decompress(data)), dtype={"id": str, "split": str})
-    except (OSError, EOFError, ValueError, pd.errors.ParserError) as exc:
-        raise IntegrityError(f"{source}: not a readable weak-label file ({exc})") from None
-    prob_cols = [c for c in frame.columns if c.startswith("p")]
-    ids = {split: frame.id[frame.split == split].tolist() for split in SPLITS}
-    ids = {split: found for split, found in ids.items() if found or split in SPLITS[:3]}
-    probs = {split: frame.loc[frame.split == split, prob_cols].to_numpy(np.float32)
-             for split in SCORED}
-    return ids, probs
 
 
 def task_frozen_dir(task_id: str) -> Path:

@@ -9,7 +9,8 @@ from collections.abc import Callable
 import numpy as np
 
 from benchmark.core.metrics import accuracy
-from benchmark.labels.frozen import SCORED, EnsembleReference, ShiftReference
+from benchmark.labels.frozen import EnsembleReference, ShiftReference
+from benchmark.labels.replicate_csv import SCORED
 from benchmark.labels.supervisors import Predictor
 
 

@@ -37,7 +37,7 @@ from benchmark.core.storage import atomic_write_bytes, sha256_bytes
 from benchmark.datasets.hub import load_examples
 from benchmark.finetune.fit import FinetunedClassifier, fit_classifier
 from benchmark.finetune.trainer import FinetuneConfig, accelerator
-from benchmark.labels.frozen import decode_replicate, encode_replicate
+from benchmark.labels.replicate_csv import decode_replicate, encode_replicate
 from benchmark.methods.catalog import build_method
 from benchmark.models.hub_ladder import LADDER
 from benchmark.paper.records import (
