@@ -222,3 +222,23 @@ def test_session_order_keeps_a_methods_runs_together_within_bounded_chunks() -> 
     # t1 and big together would hold more replicates than the driver keeps decoded
     assert labels[12:18] == [("t1", "a")] * 3 + [("t1", "b")] * 3
     assert {t for t, _ in labels[18:]} == {"big"}
+
+
+def test_only_a_file_of_baselines_is_taken_for_a_baseline(tiny_world) -> None:
+    """An entry point's origin is free text: ending it in ``[/../../…/baselines/x]`` makes a
+    lenient resolve land in ``baselines/``; a strict one on an existing file does not."""
+    from benchmark.core.paths import baselines_dir
+    from benchmark.methods.catalog import PluginRef
+    from benchmark.run.session import reference_code
+
+    ups = "/.." * 40
+    assert reference_code(PluginRef("naive", str(baselines_dir() / "naive.py")))
+    spoofed = f"entry point evil = json:JSONDecoder [{ups}{baselines_dir()}/x]"
+    assert not reference_code(PluginRef("evil", spoofed))
+    assert not reference_code(PluginRef("evil", f"{ups}{baselines_dir()}/x.py"))  # no such file
+    submission = tiny_world.add_submission("who-a", WHO.format(name="who-a")) / "method.py"
+    assert not reference_code(PluginRef("who-a", str(submission)))
+    link = tiny_world.root / "submissions" / "who-a" / "linked.py"
+    link.symlink_to(baselines_dir() / "naive.py")  # a link into baselines/ is baseline code
+    assert reference_code(PluginRef("who-a", str(link)))
+    assert not reference_code(PluginRef("naive", str(baselines_dir() / "naive.py"), "refused"))

@@ -1,23 +1,27 @@
 """A reference baseline's session: one fork of a worker that runs its runs one after another.
 
 A fork and its exit cost more than a probe run's own work, so a worker keeps one fork for a
-reference baseline (code in ``baselines/``, reviewed and bound by the same import rules) while
-that baseline's probe runs come, and forks anew when another method comes. A submission never
-shares a process between runs: each of its runs is a session of one run, a fresh fork, as
-before. Runs that shared a process could carry what one saw (the weak labels of examples that
-are another replicate's test rows, say) into the next, which would make a submission's runs
-dependent measurements; the baselines are checked not to, and every one of their records is
-bit-identical to a fresh fork's (3,520 of the default job, docs/performance.md).
+reference baseline (an existing file of ``baselines/``: our code, reviewed, bound by the same
+import rules) while that baseline's probe runs come, and forks anew when another method
+comes. A submission or an entry point never shares a process between runs: each of its runs
+is a session of one run, a fresh fork, killed with all it started before the worker replies,
+as before. Runs that shared a process could carry what one saw (the weak labels of examples
+that are another replicate's test rows, say) into the next, which would make a submission's
+runs dependent measurements; the baselines keep no state between runs, and every record of
+the default job (3,520) equals a fresh fork's bit for bit.
 
 The boundary between the method's process and the harness is unchanged: the session closes
 every channel it inherited but its two pipes, reads jobs from the worker (pickles only in that
 direction: the worker is harness code), and writes one report per run, numbered and
 length-prefixed, which the worker parses as data (:mod:`benchmark.run.report`). A malformed or
-misnumbered frame, or bytes besides it, ends the session; the run fails. Between runs the
-session and everything it started are stopped (SIGSTOP): nothing of it acts while the harness
-moves the run's folder out and the next one in, empties /tmp and /dev/shm and checks the
-worker. Per run stay the log and scratch folder, the global generators (torch's, numpy's and
-Python's, seeded from the run's seed), the thread count, the compute meter and peak memory.
+misnumbered frame, or bytes after it seen before the session is paused, fails the run; bytes
+seen later, before the next job, end the session. Between runs the session (in a sandbox,
+with everything it started) is stopped with SIGSTOP while the harness moves the run's folder
+out and the next one in, empties /tmp and /dev/shm and checks the worker: a safeguard for
+our own code, not a barrier against hostile code (a process can arrange to be continued,
+and io_uring's workers are not stopped), which is why only reference baselines get it. Per
+run stay the log and scratch folder, the global generators (torch's, numpy's and Python's,
+seeded from the run's seed), torch's thread count, the compute meter and peak memory.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import contextlib
 import json
 import os
 import pickle
+import resource
 import select
 import signal
 import struct
@@ -69,10 +74,17 @@ class SessionKey:
 
 
 def reference_code(plugin: PluginRef) -> bool:
-    """Whether the method is a reference baseline (its code lies in ``baselines/``)."""
+    """Whether the method is a reference baseline: its origin is an existing ``.py`` file of
+    ``baselines/`` itself, resolved strictly (an entry point's origin is free text that a
+    lenient resolve could bring there with enough ``..``; a link is followed to where it
+    really points)."""
+    origin = plugin.origin
+    if plugin.refusal is not None or not origin.endswith(".py") or not os.path.isabs(origin):
+        return False
     try:
-        return Path(plugin.origin).parent.resolve() == baselines_dir().resolve()
-    except (OSError, ValueError):
+        path = Path(origin).resolve(strict=True)
+        return path.is_file() and path.parent == baselines_dir().resolve(strict=True)
+    except (OSError, RuntimeError):
         return False
 
 
@@ -102,9 +114,13 @@ class Session:
                 os.close(self.reports)
                 close_channels(keep=(jobs_read, reports_write))
                 die_with_parent()
-                _prctl(PR_SET_DUMPABLE, 1)  # its own /proc files, to reset its peak memory
+                resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file, anywhere
+                if shared:  # its own /proc files, to reset its peak memory between runs
+                    _prctl(PR_SET_DUMPABLE, 1)
                 apply_run_limits(key.limits)
-                _serve(key, first, config, None if found is None else found[1], jobs_read,
+                box = [first]  # handed on, so that no frame here holds its arrays
+                del first
+                _serve(key, box, config, None if found is None else found[1], jobs_read,
                        reports_write)
                 code = 0
             finally:
@@ -135,8 +151,9 @@ class Session:
                                    "its method's session was ended")
         keep = self.shared and self.alive and well_formed and not extra
         if keep:
-            self.pause()  # nothing of the method acts while its folder moves and /tmp empties
-        else:
+            self.pause()  # our own code stops while its folder moves and /tmp empties
+            keep = self.alive
+        if not keep:
             self.close()
         kept = clear_run_leftovers()
         if (after := worker_state()) != before or kept:
@@ -206,8 +223,13 @@ class SessionHolder:
     def run(self, plugin: PluginRef, config: dict[str, Any], inp: MethodInput,
             threads: int | None, token: str, limits: RunLimits) -> bytes:
         """Run one job in this worker's session for its method; the report to send on."""
+        config_text = _canonical(config)
+        if self.session is not None and (self.session.key.plugin, self.session.key.config,
+                                         self.session.key.threads, self.session.key.limits) \
+                != (plugin, config_text, threads, limits):
+            self.close()  # before this run's features load: another method's
         found = worker_hidden(inp)
-        key = SessionKey(plugin, _canonical(config), threads, limits,
+        key = SessionKey(plugin, config_text, threads, limits,
                          found[0] if found is not None else None)
         if self.session is not None and (self.session.key != key or not self.session.usable()):
             self.close()
@@ -242,16 +264,16 @@ def _log_tail(inp: MethodInput) -> str:
     return log_tail(inp.scratch_dir)
 
 
-def _serve(key: SessionKey, first: MethodInput, config: dict[str, Any], hidden: Any,
+def _serve(key: SessionKey, box: list[MethodInput], config: dict[str, Any], hidden: Any,
            jobs: int, reports: int) -> None:
     """The session's loop: run, report, take the next job, until the worker closes it."""
     import torch
 
     from benchmark.run.worker import set_threads
 
-    feature_file = first.feature_file  # the descriptor this process holds
-    inp: MethodInput | None = first
-    del first
+    inp: MethodInput | None = box.pop()
+    assert inp is not None
+    feature_file = inp.feature_file  # the descriptor this process holds
     number = 0
     while inp is not None:
         reset_peak_rss()
