@@ -269,8 +269,9 @@ def _serve(key: SessionKey, box: list[MethodInput], config: dict[str, Any], hidd
     """The session's loop: run, report, take the next job, until the worker closes it."""
     import torch
 
-    from benchmark.run.worker import set_threads
+    from benchmark.run.worker import keep_freed_memory, set_threads
 
+    keep_freed_memory()
     inp: MethodInput | None = box.pop()
     assert inp is not None
     feature_file = inp.feature_file  # the descriptor this process holds

@@ -67,7 +67,6 @@ def init_worker(threads: int) -> None:
 
     set_threads(threads)
     _no_numpy_hugepages()
-    _keep_freed_memory()
     for module in PRELOADED:
         importlib.import_module(module)
     from benchmark.core.provenance import hardware
@@ -87,13 +86,14 @@ def _no_numpy_hugepages() -> None:
         switch._set_madvise_hugepage(False)
 
 
-def _keep_freed_memory() -> None:
+def keep_freed_memory() -> None:
     """Let glibc keep freed memory for the next allocation instead of handing it back to
     the kernel (large blocks are mapped and unmapped per allocation by default, and the heap
     is trimmed): a run's arrays of a few MB were faulted in afresh each time, in every run
-    of a session. Only paging changes, never a value. Blocks over 64 MB are still mapped
-    and unmapped one by one, and the heap is trimmed past 64 MB free, so a run's large
-    arrays are not held for the next one."""
+    of a session. Only paging changes, never a value. Blocks over 64 MB are still mapped and
+    unmapped one by one, and the heap is trimmed past 64 MB free. Called in a session, never
+    in the worker: the worker's heap is what every later fork inherits, and freed blocks
+    kept there would hold earlier runs' bytes."""
     import ctypes
     import sys
 
