@@ -17,13 +17,15 @@ def test_worker_features_are_the_cache_reads_and_the_hidden_state_is_kept(tiny_w
     assert inp.train_features is None  # the harness ships inputs without arrays
     own_read = inp.with_cached_features()
     worker._hidden.clear()
-    filled = worker.with_worker_features(inp)
+    found = worker.worker_hidden(inp)
+    assert found is not None
+    filled = inp.with_cached_features(found[1])  # what the session's fork starts from
     for name in ("train_features", "test_features"):
         ours, theirs = getattr(filled, name), getattr(own_read, name)
         assert ours.dtype == theirs.dtype == np.float32 and np.array_equal(ours, theirs)
     assert len(worker._hidden) == 1
     kept = next(iter(worker._hidden.values()))
-    worker.with_worker_features(build_input(TaskContexts().get(tiny_task), 1, tmp_path)[0])
+    worker.worker_hidden(build_input(TaskContexts().get(tiny_task), 1, tmp_path)[0])
     assert len(worker._hidden) == 1 and next(iter(worker._hidden.values())) is kept
     assert filled.with_cached_features() is filled  # the fork reads nothing more
 
@@ -31,4 +33,4 @@ def test_worker_features_are_the_cache_reads_and_the_hidden_state_is_kept(tiny_w
 def test_an_unreadable_cache_is_left_for_the_run_to_report(tiny_world, tiny_task, tmp_path):
     inp, _ = build_input(TaskContexts().get(tiny_task), 0, tmp_path)
     missing = replace(inp, feature_file=str(tmp_path / "gone.npy"))
-    assert worker.with_worker_features(missing) is missing
+    assert worker.worker_hidden(missing) is None  # the fork's own read reports it

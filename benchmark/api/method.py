@@ -24,6 +24,7 @@ import torch
 
 from benchmark.api.losses import with_conflict
 from benchmark.core.errors import SpecError
+from benchmark.core.memo import BoundedMemo
 from benchmark.core.registry import Registry
 from benchmark.finetune.classifier import Checkpoint
 from benchmark.finetune.fit import FinetunedClassifier, fit_classifier
@@ -50,8 +51,7 @@ class StrongModelInfo:
     layer: int  # hidden-state index the default features come from
 
 
-MAPPED_KEPT = 2  # feature files a process keeps mapped
-_MAPPINGS: dict[tuple[str, int, int, int, int], np.ndarray] = {}
+_MAPPINGS: BoundedMemo[tuple[str, int, int, int, int], np.ndarray] = BoundedMemo(2)
 
 
 def _mapped(path: str) -> np.ndarray:
@@ -63,11 +63,7 @@ def _mapped(path: str) -> np.ndarray:
 
     info = os.stat(path)
     key = (path, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
-    if key not in _MAPPINGS:
-        if len(_MAPPINGS) >= MAPPED_KEPT:
-            _MAPPINGS.pop(next(iter(_MAPPINGS)))
-        _MAPPINGS[key] = np.load(path, mmap_mode="r")
-    return _MAPPINGS[key]
+    return _MAPPINGS.get_or_make(key, lambda: np.load(path, mmap_mode="r"))
 
 
 def _rows(hidden: np.ndarray, rows: tuple[int, ...]) -> np.ndarray:

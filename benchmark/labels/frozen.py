@@ -338,7 +338,10 @@ def load_array(spec: TaskSpec, name: str) -> np.ndarray:
     return read_npy(data, str(task_frozen_dir(spec.id) / name))
 
 
-@lru_cache(maxsize=128)  # a sweep's chunk of runs spans at most 128 (run.sweep.DECODED_KEPT)
+DECODED_KEPT = 128  # weak-label files kept decoded (a sweep orders its runs in chunks of this)
+
+
+@lru_cache(maxsize=DECODED_KEPT)
 def _decoded(digest: str, data: bytes, source: str) -> tuple[dict[str, list[str]],
                                                              dict[str, np.ndarray]]:
     """Decoded weak labels, memoised on the verified bytes' sha256: every method of a sweep

@@ -16,6 +16,7 @@ import numpy as np
 from benchmark.api.method import MethodInput
 from benchmark.core.blocks import split_draw_sha256
 from benchmark.core.diagnostics import diagnostics
+from benchmark.core.memo import BoundedMemo
 from benchmark.core.metrics import accuracy, auroc, pgr
 from benchmark.core.provenance import git_commit, hardware, package_versions
 from benchmark.labels.frozen import (
@@ -168,17 +169,11 @@ def split_draw(spec: TaskSpec, weak: WeakLabelSet) -> str:
     A shift task's target and unlabelled sets are a further draw from the other dataset, so
     a shift task shares its block with the tasks that draw its A, B and test. Memoised on
     the weak-label file's sha256, which fixes the ids (every method of a sweep asks)."""
-    key = (spec.dataset.name, weak.sha256)
-    if key not in _DRAWS:
-        if len(_DRAWS) >= DRAWS_KEPT:
-            _DRAWS.pop(next(iter(_DRAWS)))
-        _DRAWS[key] = split_draw_sha256(spec.dataset.name, {
-            "A": weak.ids_A, "B": weak.ids_B, "test": weak.ids_test})
-    return _DRAWS[key]
+    return _DRAWS.get_or_make((spec.dataset.name, weak.sha256), lambda: split_draw_sha256(
+        spec.dataset.name, {"A": weak.ids_A, "B": weak.ids_B, "test": weak.ids_test}))
 
 
-DRAWS_KEPT = 4096
-_DRAWS: dict[tuple[str, str], str] = {}
+_DRAWS: BoundedMemo[tuple[str, str], str] = BoundedMemo(4096)
 
 
 def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: MethodInput,

@@ -92,13 +92,12 @@ class Session:
     """One fork of this worker running one method's runs; :meth:`run` one at a time."""
 
     def __init__(self, key: SessionKey, first: MethodInput, config: dict[str, Any],
-                 shared: bool) -> None:
+                 shared: bool, hidden: Any = None) -> None:
         self.key = key
         self.shared = shared  # False: this session takes one run
         prevent_tracing()  # a run cannot read or write this process's memory
-        found = worker_hidden(first) if key.hidden is not None else None
-        if found is not None:
-            first = first.with_cached_features(found[1])  # the fork inherits the arrays
+        if hidden is not None:  # the worker's copy of the run's hidden state
+            first = first.with_cached_features(hidden)  # the fork inherits the arrays
         jobs_read, self.jobs = os.pipe()
         self.reports, reports_write = os.pipe()
         try:
@@ -120,8 +119,7 @@ class Session:
                 apply_run_limits(key.limits)
                 box = [first]  # handed on, so that no frame here holds its arrays
                 del first
-                _serve(key, box, config, None if found is None else found[1], jobs_read,
-                       reports_write)
+                _serve(key, box, config, hidden, jobs_read, reports_write)
                 code = 0
             finally:
                 os._exit(code)
@@ -235,7 +233,8 @@ class SessionHolder:
             self.close()
         if self.session is None:
             shared = reference_code(plugin) and key.hidden is not None
-            self.session = Session(key, inp, config, shared)
+            self.session = Session(key, inp, config, shared,
+                                   found[1] if found is not None else None)
         output, keep = self.session.run(inp, config, self.before)
         if not keep:
             self.close()

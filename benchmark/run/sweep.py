@@ -26,7 +26,7 @@ from benchmark.api.method import MethodInput
 from benchmark.core.bwrap import BWRAP
 from benchmark.core.bwrap_binary import sandbox_binary
 from benchmark.core.errors import W2SBenchError
-from benchmark.labels.frozen import WeakLabelSet
+from benchmark.labels.frozen import DECODED_KEPT, WeakLabelSet
 from benchmark.methods.catalog import is_baseline
 from benchmark.run.claims import Claim, clear_stale, record_job, release, try_claim
 from benchmark.run.executors import Executor, ExecutorOptions, Job, make_executor
@@ -76,9 +76,6 @@ class Summary:
     claimed: int = 0  # left to another sweep running on the same results directory
     adopted: int = 0  # jobs a dead driver had submitted, collected instead of resubmitted
     failed: list[tuple[RunSpec, str]] = field(default_factory=list)
-
-
-DECODED_KEPT = 128  # weak-label files a chunk of runs may span (the driver keeps them decoded)
 
 
 def session_order(runs: list[RunSpec], tasks: dict[str, TaskSpec]) -> list[RunSpec]:

@@ -25,6 +25,7 @@ import numpy as np
 from benchmark.api.method import MethodInput
 from benchmark.core import compute
 from benchmark.core.errors import PluginError
+from benchmark.core.memo import BoundedMemo
 from benchmark.methods.catalog import METHODS, PluginRef
 from benchmark.methods.discovery import import_one
 from benchmark.run.report import RunOutput, check_probs, failed_output
@@ -215,37 +216,24 @@ def plain_config(config: Any) -> dict[str, Any]:
 
 
 HIDDEN_KEPT = 4  # hidden states a worker keeps in memory (a mini one: 10,600 × 384 floats)
-_hidden: dict[tuple[int, ...], np.ndarray] = {}
+_hidden: BoundedMemo[tuple[int, ...], np.ndarray] = BoundedMemo(HIDDEN_KEPT)
 
 
 def worker_hidden(inp: MethodInput) -> tuple[tuple[int, ...], np.ndarray] | None:
     """The hidden state a probe run reads, from this worker's in-memory copy (loaded once
     per feature file and layer), with the key it is kept under; None where the run has no
-    feature file this worker can read (the run's own read reports that)."""
+    feature file this worker can read (the run's own read reports that). The worker fills a
+    run's features from it before forking, so the fork reads them as inherited memory: read
+    in each fork instead, they were 14 MB of fresh pages and ~15 ms a run."""
     if inp.regime != "probe" or not inp.feature_file:
         return None
     try:
         stat = os.stat(inp.feature_file)
         key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, inp.strong_model.layer)
-        if key not in _hidden:
-            if len(_hidden) >= HIDDEN_KEPT:
-                _hidden.pop(next(iter(_hidden)))
-            _hidden[key] = np.array(inp.hidden_state(inp.strong_model.layer))
+        return key, _hidden.get_or_make(
+            key, lambda: np.array(inp.hidden_state(inp.strong_model.layer)))
     except (OSError, ValueError):
         return None
-    return key, _hidden[key]
-
-
-def with_worker_features(inp: MethodInput) -> MethodInput:
-    """Fill in a probe run's feature arrays here in the worker, from its in-memory copy of
-    the hidden state, before forking the run: the fork reads them as inherited memory. Read
-    in each fork instead, they were 14 MB of fresh pages and ~15 ms a run (half of it
-    faulting the memory-mapped cache in again). Values are the cache's, as the fork's own
-    read would give; a cache this worker cannot read is left to that read to report."""
-    if inp.train_features is not None:
-        return inp
-    found = worker_hidden(inp)
-    return inp if found is None else inp.with_cached_features(found[1])
 
 
 def run_area_input(inp: MethodInput, area: Path, feature_fd: int | None) -> MethodInput:
