@@ -141,21 +141,22 @@ def weak_model_features(spec: TaskSpec, texts: list[str], progress: bool,
 
 def fit_supervisor(spec: TaskSpec, model: str, pool: ExamplePool, features: np.ndarray | None,
                    rows: np.ndarray, targets: np.ndarray, seed: int) -> Predictor:
-    """One weak model fitted on gold ``rows`` as the task fits it: a Bradley-Terry reward
-    model for a pairwise task, finetuned for a paper-scale rung, else on frozen features."""
-    if spec.pairwise is not None:
-        return fit_pairwise_supervisor(model, rows, targets, spec.weak_c_of(model),
-                                       pool.texts, features, seed)
+    """One weak model fitted on gold ``rows`` as the task fits it: finetuned for a
+    paper-scale rung; else as its definition says (the ceiling's probe on an encoder's
+    features, a pair's being its responses' difference; tf-idf's logistic regression); a
+    Bradley-Terry logistic regression for a pairwise task frozen before definitions."""
     if weak_is_finetuned(spec):
         return fit_finetuned_supervisor(model, rows, targets, pool.texts, spec.finetune, seed,
                                         len(spec.label_names))
-    definition = (resolve(spec.weak_supervisor)
-                  if spec.weak_supervisor is not None and model == spec.weak_model else None)
+    reference = spec.definition_reference(model)
+    definition = resolve(reference) if reference is not None else None
     if definition is not None and definition.probe is not None:
         assert features is not None, f"encoder supervisor {model!r} needs features"
         return fit_probe_supervisor(features, rows, targets, definition.probe, seed,
                                     len(spec.label_names))
     c = definition.c if definition is not None and definition.c else spec.weak_c_of(model)
+    if spec.pairwise is not None:
+        return fit_pairwise_supervisor(model, rows, targets, c, pool.texts, features, seed)
     return fit_weak_supervisor(model, rows, targets, c, pool.texts, features, seed,
                                len(spec.label_names))
 
@@ -253,7 +254,7 @@ def _freeze_replicate(spec: TaskSpec, pool: ExamplePool, k: int,
         more["shifted"] = shift_reference(stored["target"], ceiling_all[n_test:],
                                           pool.labels[rows["target"]], len(rows["U"]),
                                           _oracle(spec, pool, strong_features, rows, seed))
-    if spec.weak_supervisor is not None:
+    if spec.under_protocol:
         check_equal_gold(spec, len(rows["A"]), len(rows["B"]))
         more["controls"] = _controls(spec, pool, features, strong_features, rows, seed)
     if spec.sandbag is not None:
@@ -274,11 +275,8 @@ def _controls(spec: TaskSpec, pool: ExamplePool, features: dict[str, np.ndarray 
     """The weak ceiling (the supervisor fitted on gold B), the self-training control and
     the label-free floor (:mod:`benchmark.labels.controls`). In the finetune regime the
     control is finetuned twice, and the floor clusters the strong model's frozen features."""
-    test, gold, classes = rows["test"], pool.labels, len(spec.label_names)
-    weak_ceiling = weak_predictor(spec, pool, features[spec.weak_model], rows["B"], seed)
-    controls = {"weak_ceiling_accuracy": accuracy(weak_ceiling(test), gold[test])}
-    if spec.pairwise is not None:
-        return Controls(**controls)
+    gold, classes = pool.labels, len(spec.label_names)
+    controls = {"weak_ceiling_accuracy": _weak_ceiling(spec, pool, features, rows, seed)}
     if strong_features is not None:
         controls["self_training_accuracy"] = self_training_accuracy(
             strong_features, gold, rows, task_probe_config(spec), seed, classes)
@@ -290,6 +288,19 @@ def _controls(spec: TaskSpec, pool: ExamplePool, features: dict[str, np.ndarray 
         controls["label_free_accuracy"] = label_free_accuracy(frozen, gold, rows, seed,
                                                               classes)
     return Controls(**controls)
+
+
+def _weak_ceiling(spec: TaskSpec, pool: ExamplePool, features: dict[str, np.ndarray | None],
+                  rows: dict[str, np.ndarray], seed: int) -> float:
+    """The supervisor fitted on gold B, scored on the test set. With several supervisors,
+    the best of them (the task's weak reference is the best of them fitted on A)."""
+    test, gold = rows["test"], pool.labels
+    if spec.weak_models:
+        return max(accuracy(fit_supervisor(spec, m, pool, features[m], rows["B"],
+                                           gold[rows["B"]], seed)(test), gold[test])
+                   for m in spec.supervisor_names)
+    predict = weak_predictor(spec, pool, features[spec.weak_model], rows["B"], seed)
+    return accuracy(predict(test), gold[test])
 
 
 def _finetuned_self_training(spec: TaskSpec, pool: ExamplePool, rows: dict[str, np.ndarray],
@@ -340,7 +351,7 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True,
     strong_features = _strong_features(spec, pool.texts, progress, layer and layer.layer)
     frozen = [_freeze_replicate(spec, pool, k, features, strong_features)
               for k in range(spec.replicates)]
-    if spec.weak_supervisor is not None:   # refused before a file is written
+    if spec.under_protocol:   # refused before a file is written
         check_capability_gap(spec, [f.reference for f in frozen])
     references = References(task=spec.id, weak_model=spec.weak_model,
                             strong_model=spec.strong_model,

@@ -30,10 +30,10 @@ def check_equal_gold(spec: TaskSpec, n_A: int, n_B: int) -> None:
 def check_protocol_declared(spec: TaskSpec, legacy: bool) -> None:
     """Before anything trains: a task frozen under the protocol names its supervisor's
     definition and gives A and B the same size; any other needs ``legacy`` on purpose."""
-    if spec.weak_supervisor is None:
+    if not spec.under_protocol:
         if legacy:
             return
-        kind = ("a task with several supervisors has no definition path yet"
+        kind = ("its `weak_models` name no `supervisor: NAME@VERSION`"
                 if spec.weak_models else "it names no `weak_supervisor: NAME@VERSION`")
         raise SpecError(
             f"task {spec.id!r}: {kind}, so freezing it would skip the paper's protocol (equal "

@@ -30,6 +30,7 @@ from benchmark.core.errors import SpecError
 from benchmark.datasets.base import DATASETS, Example, pair_text
 from benchmark.models import MODELS
 from benchmark.models.hub_ladder import rung_of
+from benchmark.tasks.supervisors import SUPERVISORS, resolve
 from benchmark.training.probe import ProbeConfig
 
 ENSEMBLE = "ensemble"   # the weak_model of a task that names several (``weak_models``)
@@ -57,10 +58,19 @@ class Shift(_Strict):
 
 
 class WeakMember(_Strict):
-    """One of several weak supervisors: its inverse L2 strength (default: ``training.weak_c``;
-    the embedded tasks fit tf-idf at 10 and encoder features at 0.1)."""
+    """One of several weak supervisors: under the paper's protocol its definition
+    (``supervisor: NAME@VERSION``, as a one-supervisor task's ``weak_supervisor``); in tasks
+    frozen before it, its inverse L2 strength (default: ``training.weak_c``)."""
 
+    supervisor: str | None = Field(default=None, max_length=90)
     weak_c: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _one_definition(self) -> WeakMember:
+        if self.supervisor is not None and self.weak_c is not None:
+            raise ValueError("a member's `supervisor:` definition fixes its learner and "
+                             "settings; drop `weak_c`")
+        return self
 
 
 class Pairwise(_Strict):
@@ -133,6 +143,7 @@ def check_kinds(path: Path, spec: Any) -> None:
         if MODELS.get(member).kind not in ("tfidf", "encoder") or rung_of(member) is not None:
             raise SpecError(f"{path}: `weak_models`: {member!r} is not an embedded tf-idf or "
                             "encoder supervisor (`w2s-bench list models`)")
+    _check_member_definitions(path, spec)
     embedded = spec.dataset.source == "asset" and not spec.dataset.by_columns
     if spec.pairwise is not None:
         _check_pairs(path, spec, embedded)
@@ -173,3 +184,21 @@ def task_probe_config(spec: Any) -> ProbeConfig:
     ``training`` block, antisymmetric (a Bradley-Terry scorer) for a pairwise task."""
     config = ProbeConfig.from_defaults(spec.training)
     return replace(config, antisymmetric=True) if spec.pairwise is not None else config
+
+
+def _check_member_definitions(path: Path, spec: Any) -> None:
+    """Every member names a definition of its own model, or none does (a legacy task)."""
+    members = spec.weak_models or {}
+    named = {name: m.supervisor for name, m in members.items() if m.supervisor is not None}
+    if named and len(named) != len(members):
+        missing = ", ".join(sorted(set(members) - set(named)))
+        raise SpecError(f"{path}: `weak_models`: name a `supervisor: NAME@VERSION` for every "
+                        f"member or for none (missing: {missing})")
+    for member, reference in sorted(named.items()):
+        if reference not in SUPERVISORS:
+            raise SpecError(f"{path}: `weak_models.{member}.supervisor`: "
+                            f"{SUPERVISORS.unknown_message(reference)}")
+        if resolve(reference).model != member:
+            raise SpecError(f"{path}: `weak_models.{member}.supervisor` {reference} is "
+                            f"defined on model {resolve(reference).model!r}; name a "
+                            f"definition of {member!r}")

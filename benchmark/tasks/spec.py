@@ -184,6 +184,12 @@ class TaskSpec(_Strict):
         """How many examples the source pool holds (the splits are drawn from it)."""
         return self.pool.size if self.pool is not None else self.splits.total
 
+    @property
+    def pool_seed(self) -> int:
+        """The seed the pool (and a pairwise task's pairing, a shift task's target pool) is
+        drawn with: the declared pool's, shared by the dataset's tasks, else the task's."""
+        return self.pool.seed if self.pool is not None else self.seed
+
     @model_validator(mode="after")
     def _pool_holds_splits(self) -> TaskSpec:
         if self.pool is not None and self.dataset.source == "hub":
@@ -204,19 +210,36 @@ class TaskSpec(_Strict):
         member = (self.weak_models or {}).get(model)
         return member.weak_c if member and member.weak_c is not None else self.training.weak_c
 
+    def definition_reference(self, model: str) -> str | None:
+        """The ``NAME@VERSION`` that defines ``model`` as this task's supervisor (a member's
+        own for several supervisors), or None for a task frozen before the protocol."""
+        member = (self.weak_models or {}).get(model)
+        if member is not None:
+            return member.supervisor
+        return self.weak_supervisor if model == self.weak_model else None
+
+    @property
+    def under_protocol(self) -> bool:
+        """It names every supervisor's definition: frozen with equal gold and controls."""
+        if self.weak_models:
+            return all(m.supervisor is not None for m in self.weak_models.values())
+        return self.weak_supervisor is not None
+
     @property
     def sha256(self) -> str:
         """Content hash of the definition (resource hints excluded): frozen labels are tied
         to it. Memoised per task object and the supervisor definition and model pins it
         covers (the harness asks several times a run; the task itself is immutable)."""
         definition = resolve(self.weak_supervisor) if self.weak_supervisor is not None else None
+        members = {name: resolve(m.supervisor) for name, m in (self.weak_models or {}).items()
+                   if m.supervisor is not None}
         # a hub-ladder model is pinned by the ladder, not the task: hash the pin too, so
         # re-pinning a model invalidates labels frozen with the old weights
         pins = {role: rung.revision for role, rung in (("weak", rung_of(self.weak_model)),
                                                        ("strong", rung_of(self.strong_model)))
                 if rung is not None}
         cached = _DIGESTS.get(id(self))
-        if cached is not None and cached[0] is self and cached[1] is definition \
+        if cached is not None and cached[0] is self and cached[1] == (definition, members) \
                 and cached[2] == pins:
             return cached[3]
         # a probe task's absent `finetune` block is left out too, so adding the finetune
@@ -228,6 +251,10 @@ class TaskSpec(_Strict):
         content["dataset"] = self.dataset.hashed()
         if definition is not None:
             content["weak_supervisor"] = {"name": self.weak_supervisor, **definition.hashed()}
+        for name, body in (content.get("weak_models") or {}).items():
+            reference = body.pop("supervisor")   # absent from tasks frozen before it
+            if reference is not None:
+                body["supervisor"] = {"name": reference, **members[name].hashed()}
         if self.finetune is not None and self.finetune.train_last_blocks is None:
             del content["finetune"]["train_last_blocks"]  # added later: old hashes hold
         if pins:
@@ -235,7 +262,8 @@ class TaskSpec(_Strict):
         digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
         if len(_DIGESTS) >= DIGESTS_KEPT:
             _DIGESTS.clear()
-        _DIGESTS[id(self)] = (self, definition, pins, digest)  # holds the task: ids stay its
+        # the entry holds the task, so its id stays its own
+        _DIGESTS[id(self)] = (self, (definition, members), pins, digest)
         return digest
 
 

@@ -139,15 +139,14 @@ def task_pool(spec: TaskSpec, examples: list[Example] | None = None) -> list[Exa
     if examples is None:
         examples = task_examples(spec)
     if spec.pairwise is not None and spec.pairwise.levels is not None:
-        examples = make_pairs(examples, spec.seed)
-    pool = draw_pool(examples, spec.pool_size, spec.balance,
-                     spec.pool.seed if spec.pool is not None else spec.seed,
+        examples = make_pairs(examples, spec.pool_seed)
+    pool = draw_pool(examples, spec.pool_size, spec.balance, spec.pool_seed,
                      len(spec.label_names))
     if spec.shift is None:
         return pool
     held = {e.id for e in pool}
     target = draw_pool(load_dataset(spec.shift.target), spec.shift.pool, spec.balance,
-                       spec.seed, len(spec.label_names))
+                       spec.pool_seed, len(spec.label_names))
     return pool + [e for e in target if e.id not in held]
 
 

@@ -1,0 +1,129 @@
+"""The beyond kinds under the paper's protocol: several supervisors each named by a
+definition, equal gold, the weak ceiling and the controls on every shift, ensemble and
+pairwise task of the suite, and a shift task's target drawn from the target's shared pool."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from benchmark.core.errors import SpecError
+from benchmark.tasks.spec import SUITES, TASKS, parse_task
+
+ENSEMBLE = "rt-ensemble-to-minilm-l6-g1000"
+
+
+def _ensemble_file(tmp_path: Path, **members: dict) -> Path:
+    raw = yaml.safe_load(Path(f"tasks/{ENSEMBLE}.yaml").read_text())
+    raw["weak_models"] = {**raw["weak_models"], **members}
+    path = tmp_path / f"{ENSEMBLE}.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_every_member_of_an_ensemble_names_a_definition_of_its_own_model(tmp_path) -> None:
+    spec = parse_task(_ensemble_file(tmp_path))
+    assert spec.under_protocol
+    assert spec.definition_reference("paraphrase-minilm-l3") == "paraphrase-minilm-l3@1"
+    with pytest.raises(SpecError, match="for every member or for none .*minilm-l6-layer1"):
+        parse_task(_ensemble_file(tmp_path, **{"minilm-l6-layer1": {}}))
+    with pytest.raises(SpecError, match="defined on model 'tfidf-logreg'"):
+        parse_task(_ensemble_file(tmp_path, **{"minilm-l6-layer1":
+                                               {"supervisor": "tfidf-logreg@1"}}))
+    with pytest.raises(SpecError, match="minilm-l6-layer1@1"):   # the near miss is offered
+        parse_task(_ensemble_file(tmp_path, **{"minilm-l6-layer1":
+                                               {"supervisor": "minilm-l6-layer1@7"}}))
+    with pytest.raises((SpecError, ValueError), match="drop `weak_c`"):
+        parse_task(_ensemble_file(tmp_path, **{"tfidf-logreg":
+                                               {"supervisor": "tfidf-logreg@1", "weak_c": 1}}))
+
+
+def test_a_members_definition_edited_in_place_changes_the_task_hash(monkeypatch) -> None:
+    import benchmark.tasks.spec as spec_module
+
+    spec = TASKS.get(ENSEMBLE)
+    before = spec.sha256
+    real = spec_module.resolve
+
+    def edited(reference: str):
+        definition = real(reference)
+        if reference != "minilm-l6-layer1@1":
+            return definition
+        return definition.model_copy(update={"probe": definition.probe.model_copy(
+            update={"epochs": 6})})
+
+    monkeypatch.setattr(spec_module, "resolve", edited)
+    assert spec.sha256 != before
+
+
+def test_an_ensemble_without_definitions_freezes_only_as_legacy(monkeypatch) -> None:
+    from benchmark.labels import freeze
+
+    def trained(*args, **kwargs):
+        raise AssertionError("nothing may train before the protocol is checked")
+
+    monkeypatch.setattr(freeze, "example_pool", trained)
+    with pytest.raises(SpecError, match="`weak_models` name no `supervisor.*--legacy-protocol"):
+        freeze.freeze_task(TASKS.get("rt-ensemble-to-minilm-l6"), force=True)
+
+
+def test_every_beyond_task_is_frozen_at_equal_gold_with_controls_and_a_clear_gap() -> None:
+    from benchmark.labels.frozen import load_references, verify_frozen
+    from benchmark.labels.protocol import capability_interval, gap_lines
+
+    specs = [TASKS.get(t) for t in SUITES.get("beyond").tasks]
+    assert {bool(s.shift) for s in specs} == {True, False} and any(s.pairwise for s in specs)
+    assert any(s.weak_models for s in specs)
+    seeds: set[int] = set()
+    for spec in specs:
+        assert spec.under_protocol, spec.id
+        verify_frozen(spec)
+        replicates = load_references(spec).replicates
+        for r in replicates:
+            assert r.n_A == r.n_B == 1000, spec.id
+            assert r.controls is not None and r.controls.self_training_accuracy is not None
+        interval = capability_interval(gap_lines(replicates))
+        assert interval.n == spec.replicates >= 20
+        assert interval.low > 0 or spec.gap_exception, spec.id
+        seeds |= {spec.seed + k for k in range(spec.replicates)}
+    assert len(seeds) == sum(s.replicates for s in specs)   # every unit its own split draw
+
+
+def test_an_ensembles_weak_reference_and_ceiling_are_its_best_member() -> None:
+    from benchmark.labels.frozen import load_references
+
+    for r in load_references(TASKS.get(ENSEMBLE)).replicates:
+        assert r.weak_accuracy == max(r.ensemble.accuracies.values())
+        assert r.controls.weak_ceiling_accuracy is not None
+
+
+def test_a_shift_tasks_target_is_drawn_from_the_target_datasets_shared_pool() -> None:
+    from benchmark.labels.frozen import load_weak_labels
+    from benchmark.tasks.splits import task_pool
+
+    spec = TASKS.get("rt-tfidf-logreg-to-minilm-l6-g1000-shift-tweets")
+    tweets = {e.id for e in task_pool(TASKS.get("tweets-tfidf-logreg-to-minilm-l6-g1000"))}
+    weak = load_weak_labels(spec, 0)
+    assert len(weak.ids_target) == 3000 and set(weak.ids_target) <= tweets
+    assert set(weak.ids_target).isdisjoint(weak.ids_A + weak.ids_B + weak.ids_test)
+
+
+def test_an_ensemble_member_is_refitted_as_its_definition_says() -> None:
+    """The frozen per-supervisor labels are each definition fitted on gold A (the encoder
+    member is the ceiling's probe, not a logistic regression)."""
+    from benchmark.labels.freeze import fit_supervisor, weak_model_features
+    from benchmark.labels.frozen import load_weak_labels
+    from benchmark.tasks.splits import example_pool, replicate_seed
+
+    spec = TASKS.get(ENSEMBLE)
+    pool = example_pool(spec)
+    weak = load_weak_labels(spec, 0)
+    rows_A, rows_B = np.asarray(pool.rows(weak.ids_A)), np.asarray(pool.rows(weak.ids_B))
+    for member, atol in (("tfidf-logreg", 1e-6), ("minilm-l6-layer1", 2e-3)):
+        features = weak_model_features(spec, pool.texts, False, member)
+        predict = fit_supervisor(spec, member, pool, features, rows_A, pool.labels[rows_A],
+                                 replicate_seed(spec, 0))
+        np.testing.assert_allclose(weak.supervisors[member], predict(rows_B), atol=atol)
