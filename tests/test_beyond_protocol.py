@@ -127,3 +127,22 @@ def test_an_ensemble_member_is_refitted_as_its_definition_says() -> None:
         predict = fit_supervisor(spec, member, pool, features, rows_A, pool.labels[rows_A],
                                  replicate_seed(spec, 0))
         np.testing.assert_allclose(weak.supervisors[member], predict(rows_B), atol=atol)
+
+
+def test_a_pairwise_probe_supervisor_is_a_bradley_terry_reward_model() -> None:
+    """Swapping a pair negates its features and must flip its preference, as the ceiling's
+    antisymmetric probe does; the frozen layer-1 reward model is that probe."""
+    from benchmark.labels.freeze import fit_supervisor, weak_model_features
+    from benchmark.labels.frozen import load_weak_labels
+    from benchmark.tasks.splits import example_pool, replicate_seed
+
+    spec = TASKS.get("tweets-pairs-minilm-l6-layer1-to-minilm-l6-g1000")
+    pool = example_pool(spec)
+    weak = load_weak_labels(spec, 0)
+    rows_A, rows_B = np.asarray(pool.rows(weak.ids_A)), np.asarray(pool.rows(weak.ids_B))
+    features = weak_model_features(spec, pool.texts, False)
+    both = np.concatenate([features, -features])   # rows n.. hold every pair swapped
+    fit = fit_supervisor(spec, spec.weak_model, pool, both, rows_A, pool.labels[rows_A],
+                         replicate_seed(spec, 0))
+    np.testing.assert_allclose(weak.probs_B, fit(rows_B), atol=2e-3)
+    np.testing.assert_allclose(fit(rows_B + len(features)), fit(rows_B)[:, ::-1], atol=1e-6)

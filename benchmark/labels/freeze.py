@@ -153,7 +153,7 @@ def fit_supervisor(spec: TaskSpec, model: str, pool: ExamplePool, features: np.n
     if definition is not None and definition.probe is not None:
         assert features is not None, f"encoder supervisor {model!r} needs features"
         return fit_probe_supervisor(features, rows, targets, definition.probe, seed,
-                                    len(spec.label_names))
+                                    len(spec.label_names), spec.pairwise is not None)
     c = definition.c if definition is not None and definition.c else spec.weak_c_of(model)
     if spec.pairwise is not None:
         return fit_pairwise_supervisor(model, rows, targets, c, pool.texts, features, seed)

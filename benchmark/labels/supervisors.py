@@ -50,10 +50,12 @@ def fit_finetuned_supervisor(model: str, train_rows: np.ndarray, labels: np.ndar
 
 
 def fit_probe_supervisor(features: np.ndarray, train_rows: np.ndarray, labels: np.ndarray,
-                         recipe: ProbeRecipe, seed: int, classes: int = 2) -> Predictor:
-    """A defined encoder supervisor: the ceiling's linear probe trainer on its features."""
+                         recipe: ProbeRecipe, seed: int, classes: int = 2,
+                         antisymmetric: bool = False) -> Predictor:
+    """A defined encoder supervisor: the ceiling's linear probe trainer on its features
+    (``antisymmetric`` for pairs, as the ceiling's: a Bradley-Terry reward model)."""
     config = ProbeConfig(epochs=recipe.epochs, batch_size=recipe.batch_size, lr=recipe.lr,
-                         weight_decay=recipe.weight_decay)
+                         weight_decay=recipe.weight_decay, antisymmetric=antisymmetric)
     probe = train_probe(features[train_rows], one_hot(labels, classes), config, seed)
     return lambda rows: probe.predict_proba(features[rows])
 
