@@ -126,6 +126,29 @@ def test_only_identical_task_versions_and_weak_labels_are_ranked_together(tmp_pa
     assert "Incomplete entries (not ranked)" in html and "t2: not run" in html
 
 
+def test_a_task_the_suite_no_longer_lists_is_listed_apart_never_ranked(tmp_path) -> None:
+    """A suite re-frozen under new task ids: the old tasks' records (no version or label
+    guard can catch them) stay out of its board, its frontier/beyond tables and its tests."""
+    records = [record(t, m, k, p, suite="s") for t in ("new1", "new2") for k in range(3)
+               for m, p in (("a", 0.5), ("b", 0.4))]
+    records += [record("old", m, k, p, suite="s") for k in range(3)
+                for m, p in (("a", -2.0), ("b", 1.5))]   # would reverse the ranks if joined
+    records += [record("x", "a", k, 0.1, suite="ad-hoc") for k in range(2)]  # not declared
+    site = build_site(records, tmp_path, build_time="0",
+                      suite_tasks={"s": {"new1", "new2"}})
+    data = {s["suite"]: s for s in json.loads(site.files["json"].read_text())["suites"]}
+    assert [e["method"] for e in data["s"]["ranked"]] == ["a", "b"]
+    assert {t["task"] for t in data["s"]["tasks"]} == {"new1", "new2"}
+    assert {t["task"] for t in data["ad-hoc"]["tasks"]} == {"x"}
+    markdown = site.files["markdown"].read_text()
+    assert "| a        | old    | 3      | v1            | —           | no longer in the suite" \
+        in markdown
+    assert "no longer in the suite" in site.index.read_text()
+    everything = build_site(records, tmp_path / "all", build_time="0")   # no suites given
+    data = {s["suite"]: s for s in json.loads(everything.files["json"].read_text())["suites"]}
+    assert [e["method"] for e in data["s"]["ranked"]] == ["b", "a"]
+
+
 def test_compute_is_relative_to_naive_and_peak_memory_is_the_largest(tmp_path) -> None:
     records = [record("t", "naive", k, 0.3, flops=100.0, wall_s=1.0) for k in range(2)]
     records += [record("t", "heavy", k, 0.5, flops=300.0, wall_s=k + 1.0) for k in range(2)]

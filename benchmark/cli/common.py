@@ -20,10 +20,24 @@ def print_plugin_problems() -> None:
               file=sys.stderr)
 
 
+def declared_suites() -> dict[str, frozenset[str]] | None:
+    """Each declared suite's tasks now, so the board ranks only those; None (every record
+    kept) where the task files do not load, with a warning."""
+    from benchmark.core.errors import SpecError
+    from benchmark.tasks.spec import SUITES
+
+    try:
+        return {name: frozenset(SUITES.get(name).tasks) for name in SUITES}
+    except SpecError as exc:
+        print(f"warning: suites not read ({exc}); every record is on the board",
+              file=sys.stderr)
+        return None
+
+
 def build_leaderboard(results: Path, out: Path, build_time: str | None = None) -> None:
     """Build the static site from every record and say where it is."""
     from benchmark.site.build import build_leaderboard as build
 
-    site = build(results, out, build_time=build_time)
+    site = build(results, out, build_time=build_time, suite_tasks=declared_suites())
     print(f"leaderboard: {site.index.resolve().as_uri()}  ({site.pages} pages, {site.plots} "
           f"plots; data: {', '.join(p.name for p in site.files.values())} in {out})")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,6 +28,7 @@ from benchmark.site.frame import method_infos, record_rows
 from benchmark.site.frontier import frontier_markdown, frontier_tables
 from benchmark.site.pages import BuildInfo, Figure, render_site
 from benchmark.site.plots import suite_plots
+from benchmark.site.retired import retired_lines, split_retired
 from benchmark.site.standings import standings
 
 GENERATED_FOLDERS = ("methods", "tasks", "plots")
@@ -96,26 +97,32 @@ def _records_out_of_gc() -> Iterator[None]:
 
 
 def build_site(records: list[RunRecord], out_dir: Path, build_time: str | None = None,
-               git_commit: str | None = None) -> SiteResult:
-    """Write index.html, task and method pages, plots and the data exports to ``out_dir``."""
+               git_commit: str | None = None,
+               suite_tasks: Mapping[str, Collection[str]] | None = None) -> SiteResult:
+    """Write index.html, task and method pages, plots and the data exports to ``out_dir``.
+    ``suite_tasks``: the suites as declared now, so records of tasks a suite no longer
+    lists are listed apart instead of ranked (:mod:`benchmark.site.retired`)."""
     with _records_out_of_gc():
-        return _build_site(records, out_dir, build_time, git_commit)
+        return _build_site(records, out_dir, build_time, git_commit, suite_tasks)
 
 
-def _build_site(records: list[RunRecord], out_dir: Path, build_time: str | None,
-                git_commit: str | None) -> SiteResult:
-    if not records:
+def _build_site(all_records: list[RunRecord], out_dir: Path, build_time: str | None,
+                git_commit: str | None,
+                suite_tasks: Mapping[str, Collection[str]] | None) -> SiteResult:
+    if not all_records:
         raise W2SBenchError("no run records found; run `w2s-bench run` first (or point "
                             "--results-dir at a folder of records)")
     from benchmark import __version__
     from benchmark.core.provenance import git_commit as current_commit
 
-    boards = standings(record_rows(records))
+    records, retired = split_retired(all_records, suite_tasks)
+    boards = standings(record_rows(records),
+                       {suite: retired_lines(group) for suite, group in retired.items()})
     frontier = frontier_tables(records)
     beyond = beyond_tables(records)
     infos = method_infos(records)
     build = BuildInfo(version=__version__, git_commit=git_commit or current_commit(),
-                      build_time=resolve_build_time(build_time), records=len(records))
+                      build_time=resolve_build_time(build_time), records=len(all_records))
     outputs = {DATA_FILES["markdown"]: exports.render_markdown(boards)
                + (("\n" + frontier_markdown(frontier)) if frontier else "")
                + (("\n" + beyond_markdown(beyond)) if beyond else ""),
@@ -138,7 +145,8 @@ def _build_site(records: list[RunRecord], out_dir: Path, build_time: str | None,
                       pages=len(pages), plots=sum(len(f) for f in figures.values()))
 
 
-def build_leaderboard(results_dir: Path, out_dir: Path, build_time: str | None = None
-                      ) -> SiteResult:
+def build_leaderboard(results_dir: Path, out_dir: Path, build_time: str | None = None,
+                      suite_tasks: Mapping[str, Collection[str]] | None = None) -> SiteResult:
     """The site from every record in ``results_dir`` and every ``submissions/*/results/``."""
-    return build_site(collect_records(results_dir), out_dir, build_time=build_time)
+    return build_site(collect_records(results_dir), out_dir, build_time=build_time,
+                      suite_tasks=suite_tasks)

@@ -124,9 +124,11 @@ def render_markdown(boards: list[SuiteBoard]) -> str:
                                       "missing"], tablefmt="github", disable_numparse=True),
                     ""]
         if b.not_comparable:
-            out += ["### Not comparable (other task version or weak labels)", ""]
+            out += ["### Not comparable (other task version or weak labels, or a task the "
+                    "suite no longer lists)", ""]
             out += [tabulate([[n["method"], n["task"], n["runs"], f"v{n['task_version']}",
-                               f"v{n['ranked_task_version']}", n["reason"]]
+                               "—" if n["ranked_task_version"] is None
+                               else f"v{n['ranked_task_version']}", n["reason"]]
                               for n in b.not_comparable],
                              headers=["method", "task", "runs", "measured on", "ranked on",
                                       "why"], tablefmt="github", disable_numparse=True), ""]

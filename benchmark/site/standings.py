@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -370,9 +371,13 @@ def suite_board(suite: str, rows: list[Row]) -> SuiteBoard:
                            "error": r.error[:300]} for r in comparable if r.status != "ok"))
 
 
-def standings(rows: list[Row]) -> list[SuiteBoard]:
-    """One board per suite, in suite-name order."""
-    return [suite_board(suite, group) for (suite,), group in _group(rows, "suite").items()]
+def standings(rows: list[Row], retired: Mapping[str, tuple[dict, ...]] | None = None
+              ) -> list[SuiteBoard]:
+    """One board per suite, in suite-name order; ``retired``: per suite, the lines of records
+    of tasks it no longer lists (:mod:`benchmark.site.retired`), listed as not comparable."""
+    boards = [suite_board(suite, group) for (suite,), group in _group(rows, "suite").items()]
+    return [replace(b, not_comparable=b.not_comparable + (retired or {}).get(b.suite, ()))
+            for b in boards]
 
 
 def best_method(board: SuiteBoard) -> str | None:
