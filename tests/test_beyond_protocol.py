@@ -153,3 +153,33 @@ def test_a_pairwise_probe_supervisor_is_a_bradley_terry_reward_model() -> None:
                          replicate_seed(spec, 0))
     np.testing.assert_allclose(weak.probs_B, fit(rows_B), atol=2e-3)
     np.testing.assert_allclose(fit(rows_B + len(features)), fit(rows_B)[:, ::-1], atol=1e-6)
+
+
+def test_the_tfidf_reward_model_takes_its_definitions_strength() -> None:
+    """tf-idf's pairwise supervisor is fitted with its definition's C (10), not the task's
+    `training.weak_c` default (1): the frozen labels are that fit's."""
+    from benchmark.labels.freeze import fit_supervisor
+    from benchmark.labels.frozen import load_weak_labels
+    from benchmark.tasks.splits import example_pool, replicate_seed
+
+    spec = TASKS.get("tweets-pairs-tfidf-logreg-to-minilm-l6-g1000")
+    assert spec.training.weak_c != 10.0
+    pool = example_pool(spec)
+    weak = load_weak_labels(spec, 0)
+    rows_A, rows_B = np.asarray(pool.rows(weak.ids_A)), np.asarray(pool.rows(weak.ids_B))
+    fit = fit_supervisor(spec, spec.weak_model, pool, None, rows_A, pool.labels[rows_A],
+                         replicate_seed(spec, 0))
+    np.testing.assert_allclose(weak.probs_B, fit(rows_B), atol=1e-6)
+
+
+def test_several_supervisors_have_no_data_share() -> None:
+    """PGR's weak reference is the best member fitted on A and the weak ceiling the average
+    fitted on B: their difference is mostly the averaging, so no data share is reported."""
+    from benchmark.labels.frozen import load_references
+    from benchmark.labels.protocol import gap_lines
+
+    lines = gap_lines(load_references(TASKS.get(ENSEMBLE)).replicates)
+    assert all(g.data_share is None and g.capability_gap > 0 for g in lines)
+    single = gap_lines(load_references(TASKS.get("tweets-minilm-l6-layer1-to-minilm-l6-g1000"
+                                                 "-shift-rt")).replicates)
+    assert all(g.data_share is not None for g in single)

@@ -79,3 +79,30 @@ def test_a_re_frozen_tasks_old_runs_stay_out_of_the_tables_and_their_tests():
         for s in stale]
     tables = beyond_tables(records + old)["beyond"]
     assert {r.method for r in tables.shift} == {"naive"}
+
+
+def test_a_replicate_whose_gap_is_under_two_standard_errors_is_left_out_of_each_pgr():
+    """As on the board: a PGR divided by a gap of a few test examples is noise (here 10 and
+    20), so the tables' PGR columns and the test against the average leave it out."""
+    records = []
+    for k, (ceiling, shifted_ceiling, mean) in enumerate(
+            [(0.8, 0.70, 0.62), (0.8, 0.70, 0.62), (0.605, 0.552, 0.7995)]):
+        base = make_record("shift", "naive", k, 0.5, suite="beyond")
+        pgr = 10.0 if k == 2 else 0.5
+        metrics = base.metrics.model_copy(update={
+            "n_test": 4000, "ceiling_accuracy": ceiling, "pgr": pgr,
+            "shifted": PartScore(n=3000, accuracy=0.60, pgr=20.0 if k == 2 else 0.3,
+                                 weak_accuracy=0.55, ceiling_accuracy=shifted_ceiling)})
+        records.append(_with(base, metrics, Setting(shift_target="tweets")))
+        several = make_record("several", "naive", k, 0.5, suite="beyond")
+        score = EnsembleScore(best_supervisor="tfidf", mean_accuracy=mean,
+                              pgr_vs_mean=-30.0 if k == 2 else 0.4)
+        records.append(_with(several, several.metrics.model_copy(update={
+            "n_test": 4000, "ensemble": score}), Setting(supervisors=["layer1", "tfidf"])))
+    tables = beyond_tables(records)["beyond"]
+    (shift,) = tables.shift
+    assert shift.pgr.mean == pytest.approx(0.5) and shift.shifted_pgr.mean == pytest.approx(0.3)
+    assert shift.n == 3   # accuracies keep every replicate
+    (several,) = tables.ensemble
+    assert several.pgr_vs_mean.mean == pytest.approx(0.4)
+    assert several.vs_mean_p == pytest.approx(2 / 4)   # two equal positive blocks

@@ -147,6 +147,19 @@ def test_a_task_the_suite_no_longer_lists_is_listed_apart_never_ranked(tmp_path)
     everything = build_site(records, tmp_path / "all", build_time="0")   # no suites given
     data = {s["suite"]: s for s in json.loads(everything.files["json"].read_text())["suites"]}
     assert [e["method"] for e in data["s"]["ranked"]] == ["b", "a"]
+    # compare tests what the board ranks: without the dropped task b is not above a
+    from benchmark.site.compare import paired_rows
+
+    tested = [r for r in paired_rows(records, "b", ["a"], "s", suite_tasks={"s": {"new1",
+                                                                               "new2"}})
+              if r.task == "(all tasks)"]
+    assert tested and tested[0].pgr < 0
+    # a suite whose every record is of a dropped task keeps them listed, on an empty board
+    only_old = build_site([r for r in records if r.task == "old"], tmp_path / "old",
+                          build_time="0", suite_tasks={"s": {"new1"}})
+    (board,) = json.loads(only_old.files["json"].read_text())["suites"]
+    assert board["ranked"] == [] and "no longer in the suite" in \
+        only_old.files["markdown"].read_text()
 
 
 def test_compute_is_relative_to_naive_and_peak_memory_is_the_largest(tmp_path) -> None:

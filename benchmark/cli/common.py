@@ -20,18 +20,13 @@ def print_plugin_problems() -> None:
               file=sys.stderr)
 
 
-def declared_suites() -> dict[str, frozenset[str]] | None:
-    """Each declared suite's tasks now, so the board ranks only those; None (every record
-    kept) where the task files do not load, with a warning."""
-    from benchmark.core.errors import SpecError
+def declared_suites() -> dict[str, frozenset[str]]:
+    """Each declared suite's tasks now, so the board ranks only those. A task or suite file
+    that does not load is an error (raised by the registry, naming the file): ranking every
+    record instead would put dropped tasks back on the board."""
     from benchmark.tasks.spec import SUITES
 
-    try:
-        return {name: frozenset(SUITES.get(name).tasks) for name in SUITES}
-    except SpecError as exc:
-        print(f"warning: suites not read ({exc}); every record is on the board",
-              file=sys.stderr)
-        return None
+    return {name: frozenset(SUITES.get(name).tasks) for name in SUITES}
 
 
 def build_leaderboard(results: Path, out: Path, build_time: str | None = None) -> None:

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# the weak model a task with several supervisors names (its records say so too: the site
+# reads it from there, not from the task)
+ENSEMBLE = "ensemble"
+
 
 class Controls(BaseModel):
     """One replicate's protocol references; the accuracies are on its test set."""

@@ -52,6 +52,7 @@ class GapLine:
     weak_ceiling: float | None
     ceiling: float
     n_test: int
+    several: bool = False   # several supervisors: weak is the best, weak ceiling the average
 
     @property
     def gap(self) -> float:
@@ -67,8 +68,9 @@ class GapLine:
 
     @property
     def data_share(self) -> float | None:
-        """The share of the gap the supervisor closes with B's gold alone."""
-        if self.weak_ceiling is None or not self.gap > 0:
+        """The share of the gap the supervisor closes with B's gold alone (none for several
+        supervisors, whose weak reference and weak ceiling are different combinations)."""
+        if self.weak_ceiling is None or self.several or not self.gap > 0:
             return None
         return (self.weak_ceiling - self.weak) / self.gap
 
@@ -76,7 +78,7 @@ class GapLine:
 def gap_lines(references: Sequence[ReplicateReference]) -> list[GapLine]:
     return [GapLine(r.replicate, r.weak_accuracy,
                     r.controls.weak_ceiling_accuracy if r.controls else None,
-                    r.ceiling_accuracy, r.n_test) for r in references]
+                    r.ceiling_accuracy, r.n_test, r.ensemble is not None) for r in references]
 
 
 def _fmt(value: float | None, sign: bool = False) -> str:

@@ -2,7 +2,8 @@
 and shifted PGR side by side, and whether the student falls below its supervisor on the
 target), several weak supervisors (PGR against the best single one and their average), and
 reward modelling (pairwise accuracy and PGR). Intervals are Student-t over replicates
-(:func:`~benchmark.core.metrics.mean_ci`); the shift's student − supervisor and the
+(:func:`~benchmark.core.metrics.mean_ci`), PGRs whose gap is under two standard errors left
+out as on the board; the shift's student − supervisor and the
 ensemble's PGR against the average are tested per row over blocks, Holm over each table's
 rows (:mod:`benchmark.site.row_tests`).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 
-from benchmark.core.metrics import Interval, accuracy_ci, mean_ci
+from benchmark.core.metrics import Interval, accuracy_ci, mean_ci, small_gap
 from benchmark.results.records import RunRecord
 from benchmark.site.exports import fmt
 from benchmark.site.exports import markdown_table as _table
@@ -80,6 +81,15 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
 
 
+def _pgr(pgr: float | None, weak: float | None, ceiling: float | None, n: int | None
+         ) -> float | None:
+    """A PGR, or None where its gap is under two standard errors: left out of the means and
+    tests, as on the board."""
+    if pgr is None or weak is None or ceiling is None or not n:
+        return pgr
+    return None if small_gap(weak, ceiling, n) else pgr
+
+
 def _shift_row(task: str, method: str, runs: list[RunRecord]) -> ShiftRow | None:
     scored = [(r.metrics, r.metrics.shifted) for r in runs
               if r.metrics and r.metrics.shifted and r.metrics.shifted.accuracy is not None]
@@ -90,8 +100,10 @@ def _shift_row(task: str, method: str, runs: list[RunRecord]) -> ShiftRow | None
               if r.metrics and r.metrics.shifted and r.metrics.shifted.accuracy is not None]
     return ShiftRow(
         task, method, runs[0].setting.shift_target or "", len(scored),
-        accuracy_ci([m.accuracy for m, _ in scored]), mean_ci([m.pgr for m, _ in scored]),
-        accuracy_ci([s.accuracy for _, s in scored]), mean_ci([s.pgr for _, s in scored]),
+        accuracy_ci([m.accuracy for m, _ in scored]),
+        mean_ci([_pgr(m.pgr, m.weak_accuracy, m.ceiling_accuracy, m.n_test) for m, _ in scored]),
+        accuracy_ci([s.accuracy for _, s in scored]),
+        mean_ci([_pgr(s.pgr, s.weak_accuracy, s.ceiling_accuracy, s.n) for _, s in scored]),
         mean_ci(over), sum(d < 0 for d in over),
         _mean([m.weak_accuracy for m, _ in scored]), _mean([m.ceiling_accuracy for m, _ in scored]),
         _mean([s.weak_accuracy for _, s in scored]),
@@ -103,13 +115,15 @@ def _ensemble_row(task: str, method: str, runs: list[RunRecord]) -> EnsembleRow 
     scored = [r.metrics for r in kept]
     if not scored:
         return None
-    versus = [(m.ensemble.pgr_vs_mean, block_of(r)) for r, m in zip(kept, scored, strict=True)
-              if m.ensemble.pgr_vs_mean is not None]
+    versus = [(v, block_of(r)) for r, m in zip(kept, scored, strict=True)
+              if (v := _pgr(m.ensemble.pgr_vs_mean, m.ensemble.mean_accuracy,
+                            m.ceiling_accuracy, m.n_test)) is not None]
     best = Counter(m.ensemble.best_supervisor for m in scored).most_common(1)[0][0]
     return EnsembleRow(
         task, method, len(scored), tuple(runs[0].setting.supervisors or ()), best,
-        accuracy_ci([m.accuracy for m in scored]), mean_ci([m.pgr for m in scored]),
-        mean_ci([m.ensemble.pgr_vs_mean for m in scored]),
+        accuracy_ci([m.accuracy for m in scored]),
+        mean_ci([_pgr(m.pgr, m.weak_accuracy, m.ceiling_accuracy, m.n_test) for m in scored]),
+        mean_ci([v for v, _ in versus]),
         _mean([m.weak_accuracy for m in scored]), _mean([m.ensemble.mean_accuracy for m in scored]),
         _mean([m.ceiling_accuracy for m in scored]),
         block_p([v for v, _ in versus], [b for _, b in versus]))
@@ -120,7 +134,8 @@ def _pair_row(task: str, method: str, runs: list[RunRecord]) -> PairRow | None:
     if not scored:
         return None
     return PairRow(task, method, len(scored), accuracy_ci([m.accuracy for m in scored]),
-                   mean_ci([m.pgr for m in scored]), _mean([m.weak_accuracy for m in scored]),
+                   mean_ci([_pgr(m.pgr, m.weak_accuracy, m.ceiling_accuracy, m.n_test)
+                            for m in scored]), _mean([m.weak_accuracy for m in scored]),
                    _mean([m.ceiling_accuracy for m in scored]))
 
 

@@ -12,6 +12,7 @@ a task's few blocks would be tested once per task and rival, uncorrected.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ from benchmark.core.paired import Units
 from benchmark.core.resampled import scores
 from benchmark.results.records import RunRecord
 from benchmark.site.frame import Row, record_rows
+from benchmark.site.retired import split_retired
 from benchmark.site.standings import (
     SuiteBoard,
     ranked_methods,
@@ -142,9 +144,13 @@ def _stratified_mean(units: Units) -> float | None:
 
 
 def paired_rows(records: list[RunRecord], method: str, against: list[str],
-                suite: str | None = None) -> list[PairedRow]:
-    """Per suite and rival: descriptive per-task rows, then the suite's tested row."""
-    rows = [r for r in record_rows(records) if suite is None or r.suite == suite]
+                suite: str | None = None,
+                suite_tasks: Mapping[str, Collection[str]] | None = None) -> list[PairedRow]:
+    """Per suite and rival: descriptive per-task rows, then the suite's tested row, over the
+    records the board ranks (``suite_tasks``: the declared suites, so records of tasks a
+    suite no longer lists are left out, as on the board)."""
+    kept, _ = split_retired(records, suite_tasks)
+    rows = [r for r in record_rows(kept) if suite is None or r.suite == suite]
     if not any(r.method == method and r.status == "ok" for r in rows):
         raise W2SBenchError(f"no successful records of {method!r}"
                             + (f" in suite {suite!r}" if suite else "")

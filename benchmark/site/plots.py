@@ -186,7 +186,10 @@ def accuracy_vs_size(board: SuiteBoard) -> str:
 
 
 def suite_plots(board: SuiteBoard) -> Iterator[tuple[str, str, str]]:
-    """(file, caption, svg) for every figure of one suite."""
+    """(file, caption, svg) for every figure of one suite (none for a suite with no task
+    on its board: only records of tasks it no longer lists)."""
+    if not board.tasks:
+        return
     yield (plot_file(board.suite, "pgr-by-task"), "PGR per method per task", pgr_by_task(board))
     yield (plot_file(board.suite, "pgr-vs-compute"),
            "PGR vs training compute (Pareto view; methods that train nothing are left out of "

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmark.core.controls import ENSEMBLE
 from benchmark.core.metrics import Interval, accuracy_ci, mean_ci
 from benchmark.site.frame import Row
 
@@ -55,7 +56,8 @@ class TaskControls:
     equal_gold: bool                  # frozen under the equal-gold protocol (controls kept)
     weak_ceiling: Interval | None
     capability_gap: Interval | None   # strong ceiling − weak ceiling
-    data_share: float | None          # (weak ceiling − weak) / (ceiling − weak), of means
+    data_share: float | None          # (weak ceiling − weak) / (ceiling − weak), of means;
+                                      # None for several supervisors
     self_training: Interval | None
     label_free: Interval | None
     small_gaps: int                   # replicates whose PGR is left out
@@ -73,7 +75,9 @@ def task_controls(first_per_replicate: Sequence[Row]) -> TaskControls:
     kept = [r for r in rows if r.controls is not None]
     weak_ceilings = [r.controls.weak_ceiling_accuracy for r in kept]
     share = None
-    if kept:
+    # several supervisors: PGR's weak reference is the best member, the weak ceiling their
+    # average, so (weak ceiling − weak) would be the averaging's gain, not the data's
+    if kept and not any(r.weak_model == ENSEMBLE for r in kept):
         weak = np.mean([r.weak_accuracy for r in kept])
         gap = np.mean([r.ceiling_accuracy for r in kept]) - weak
         share = float((np.mean(weak_ceilings) - weak) / gap) if gap > 0 else None

@@ -374,10 +374,15 @@ def suite_board(suite: str, rows: list[Row]) -> SuiteBoard:
 def standings(rows: list[Row], retired: Mapping[str, tuple[dict, ...]] | None = None
               ) -> list[SuiteBoard]:
     """One board per suite, in suite-name order; ``retired``: per suite, the lines of records
-    of tasks it no longer lists (:mod:`benchmark.site.retired`), listed as not comparable."""
-    boards = [suite_board(suite, group) for (suite,), group in _group(rows, "suite").items()]
-    return [replace(b, not_comparable=b.not_comparable + (retired or {}).get(b.suite, ()))
-            for b in boards]
+    of tasks it no longer lists (:mod:`benchmark.site.retired`), listed as not comparable (on
+    an empty board where the suite has no other record, so none of them vanishes)."""
+    boards = {suite: suite_board(suite, group)
+              for (suite,), group in _group(rows, "suite").items()}
+    for suite, lines in (retired or {}).items():
+        board = boards.get(suite) or SuiteBoard(suite=suite, fingerprint="none", records=0,
+                                                tasks=(), ranked=(), incomplete=())
+        boards[suite] = replace(board, not_comparable=board.not_comparable + lines)
+    return [boards[suite] for suite in sorted(boards)]
 
 
 def best_method(board: SuiteBoard) -> str | None:

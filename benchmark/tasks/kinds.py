@@ -26,14 +26,13 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
 
+from benchmark.core.controls import ENSEMBLE
 from benchmark.core.errors import SpecError
 from benchmark.datasets.base import DATASETS, Example, pair_text
 from benchmark.models import MODELS
 from benchmark.models.hub_ladder import rung_of
 from benchmark.tasks.supervisors import SUPERVISORS, resolve
 from benchmark.training.probe import ProbeConfig
-
-ENSEMBLE = "ensemble"   # the weak_model of a task that names several (``weak_models``)
 
 
 class _Strict(BaseModel):
