@@ -129,6 +129,26 @@ def test_a_blind_spot_is_a_paired_test_over_blocks_not_two_intervals() -> None:
     assert shared.blocks == 1 and shared.p_value == pytest.approx(1.0)
 
 
+def test_a_part_whose_gap_is_a_few_examples_has_no_pgr_in_the_slice_table() -> None:
+    """Three runs; in the third the slice's weak .600 and ceiling .605 on 500 examples (a
+    gap of under two standard errors) give a slice PGR of −40: it is left out of the slice
+    mean and of the paired test, as the board leaves small gaps out."""
+    def run(k: int, ceiling: float, slice_pgr: float) -> RunRecord:
+        base = make_record("kw", "naive", k, 0.5, suite="frontier")
+        parts = {"slice": PartScore(n=500, accuracy=0.5, pgr=slice_pgr, weak_accuracy=0.6,
+                                    ceiling_accuracy=ceiling),
+                 "complement": PartScore(n=1500, accuracy=0.7, pgr=0.5, weak_accuracy=0.6,
+                                         ceiling_accuracy=0.8)}
+        return _with(base, metrics=base.metrics.model_copy(update={"parts": parts}),
+                     setting=Setting(slice="negation", supervisor="keywords"))
+
+    records = [run(0, 0.8, 0.3), run(1, 0.8, 0.1), run(2, 0.605, -40.0)]
+    (row,) = frontier_tables(records)["frontier"].slices
+    assert row.pgr["slice"].mean == pytest.approx(0.2) and row.blocks == 2
+    assert row.gap.mean == pytest.approx(-0.3)
+    assert row.n == 3   # accuracies keep every run
+
+
 def test_a_locked_student_is_paired_with_its_honest_twin_per_block() -> None:
     """Six blocks: the locked student ends .05 below its twin in each, and elicits .2 of the
     hidden gap in each; both are sign-flip tests over the six blocks (smallest two-sided p

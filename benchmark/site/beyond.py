@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 
-from benchmark.core.metrics import Interval, accuracy_ci, mean_ci, small_gap
+from benchmark.core.metrics import Interval, accuracy_ci, mean_ci
 from benchmark.results.records import RunRecord
 from benchmark.site.exports import fmt
 from benchmark.site.exports import markdown_table as _table
 from benchmark.site.frame import record_block as block_of
 from benchmark.site.row_tests import block_p, comparable, holm_over
+from benchmark.site.row_tests import kept_pgr as _pgr
 
 
 @dataclass(frozen=True)
@@ -79,15 +80,6 @@ class BeyondTables:
 
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
-
-
-def _pgr(pgr: float | None, weak: float | None, ceiling: float | None, n: int | None
-         ) -> float | None:
-    """A PGR, or None where its gap is under two standard errors: left out of the means and
-    tests, as on the board."""
-    if pgr is None or weak is None or ceiling is None or not n:
-        return pgr
-    return None if small_gap(weak, ceiling, n) else pgr
 
 
 def _shift_row(task: str, method: str, runs: list[RunRecord]) -> ShiftRow | None:

@@ -22,7 +22,7 @@ from benchmark.results.records import RunRecord
 from benchmark.site.exports import fmt
 from benchmark.site.exports import markdown_table as _table
 from benchmark.site.frame import record_block as block_of
-from benchmark.site.row_tests import block_p, comparable, holm_over
+from benchmark.site.row_tests import block_p, comparable, holm_over, kept_pgr
 
 Key = tuple[str, str, int]   # (task, method, replicate)
 
@@ -125,15 +125,17 @@ def _slice_rows(groups: dict[tuple[str, str], list[RunRecord]]) -> list[SliceRow
         parts = [r.metrics.parts for r in scored]
         if not parts:
             continue
-        paired = [(x["slice"].pgr - x["complement"].pgr, block_of(r))
-                  for r, x in zip(scored, parts, strict=True)
-                  if x["slice"].pgr is not None and x["complement"].pgr is not None]
+        kept = [{q: kept_pgr(x[q].pgr, x[q].weak_accuracy, x[q].ceiling_accuracy, x[q].n)
+                 for q in PARTS} for x in parts]   # a part's small gap: no PGR there
+        paired = [(k["slice"] - k["complement"], block_of(r))
+                  for r, k in zip(scored, kept, strict=True)
+                  if k["slice"] is not None and k["complement"] is not None]
         gap = mean_ci([d for d, _ in paired])
         p = block_p([d for d, _ in paired], [b for _, b in paired])
         rows.append(SliceRow(
             task, method, setting.slice, setting.supervisor or "honest", len(parts),
             {p: accuracy_ci([x[p].accuracy for x in parts]) for p in PARTS},
-            {p: mean_ci([x[p].pgr for x in parts]) for p in PARTS},
+            {p: mean_ci([k[p] for k in kept]) for p in PARTS},
             {p: _mean(x[p].weak_accuracy for x in parts) for p in PARTS},
             {p: _mean(x[p].ceiling_accuracy for x in parts) for p in PARTS},
             gap, len({b for _, b in paired}), p))

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from benchmark.core.metrics import small_gap
 from benchmark.core.paired import holm, sign_flip_p
 from benchmark.results.records import RunRecord
 from benchmark.site.frame import record_rows
@@ -25,6 +26,15 @@ def block_p(values: Sequence[float], blocks: Sequence[str]) -> float | None:
         return None
     d = np.asarray(values, dtype=float)
     return sign_flip_p(d, np.full(len(d), 1.0 / len(d)), np.asarray(blocks))
+
+
+def kept_pgr(pgr: float | None, weak: float | None, ceiling: float | None, n: int | None
+             ) -> float | None:
+    """A PGR, or None where its gap is under two standard errors of an accuracy on ``n``
+    examples: left out of a table's means and tests, as the board leaves it out."""
+    if pgr is None or weak is None or ceiling is None or not n:
+        return pgr
+    return None if small_gap(weak, ceiling, n) else pgr
 
 
 def holm_over(p_values: Sequence[float | None]) -> list[float | None]:
