@@ -186,8 +186,7 @@ class TaskSpec(_Strict):
 
     @property
     def pool_seed(self) -> int:
-        """The seed the pool (and a pairwise task's pairing, a shift task's target pool) is
-        drawn with: the declared pool's, shared by the dataset's tasks, else the task's."""
+        """Draws the pool, a pairwise task's pairs, a shift task's target pool."""
         return self.pool.seed if self.pool is not None else self.seed
 
     @model_validator(mode="after")
@@ -211,8 +210,7 @@ class TaskSpec(_Strict):
         return member.weak_c if member and member.weak_c is not None else self.training.weak_c
 
     def definition_reference(self, model: str) -> str | None:
-        """The ``NAME@VERSION`` that defines ``model`` as this task's supervisor (a member's
-        own for several supervisors), or None for a task frozen before the protocol."""
+        """The ``NAME@VERSION`` defining ``model`` here (None: a task from before it)."""
         member = (self.weak_models or {}).get(model)
         if member is not None:
             return member.supervisor
@@ -262,8 +260,7 @@ class TaskSpec(_Strict):
         digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
         if len(_DIGESTS) >= DIGESTS_KEPT:
             _DIGESTS.clear()
-        # the entry holds the task, so its id stays its own
-        _DIGESTS[id(self)] = (self, (definition, members), pins, digest)
+        _DIGESTS[id(self)] = (self, (definition, members), pins, digest)  # holds the task
         return digest
 
 
