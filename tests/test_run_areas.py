@@ -3,6 +3,7 @@ touched (no bubblewrap needed: the areas are plain folders the driver manages)."
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +92,19 @@ def test_a_driver_killed_at_either_step_of_moving_in_loses_no_folder(tmp_path, m
 
     assert (scratch / "checkpoint.pt").read_text() == "epoch 3"
     assert not areas.exists()
+
+
+def test_a_note_half_written_by_a_killed_driver_is_cleared(tmp_path):
+    """SIGKILL during the note's atomic write leaves its temporary file (a hidden
+    ``.worker-<pid>-….origin.<random>.tmp``): the next driver removes a dead driver's, never
+    a live one's."""
+    areas = tmp_path / "run-areas"
+    area = _dead_drivers_area(areas)
+    torn = areas / f".{area.name}.origin.k3j2h1.tmp"
+    torn.write_text("/tmp/resu")
+    live = areas / f".worker-{os.getpid()}-0badc0de-y.origin.a1b2c3.tmp"
+    live.write_text("in progress")
+
+    RunSandbox(areas).close()
+
+    assert not torn.exists() and live.exists()

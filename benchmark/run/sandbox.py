@@ -139,7 +139,9 @@ class RunSandbox:
                 scratch = _recorded_scratch(origin)
                 if scratch is not None:
                     move_out(areas / origin.stem, scratch)
-        for stale in areas.glob("worker-*"):  # a dead driver's areas and launchers
+        # a dead driver's areas and launchers, and the temporary file of a note it was
+        # killed while writing (atomic writes name it ``.<note>.<random>.tmp``)
+        for stale in [*areas.glob("worker-*"), *areas.glob(".worker-*.tmp")]:
             if not _alive(_owner(stale)):
                 _remove(stale)
 
