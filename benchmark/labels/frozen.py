@@ -53,8 +53,6 @@ def supervisors_file(replicate: int) -> str:
     return f"supervisors-{replicate}.npy"
 
 
-
-
 CEILING_DTYPE = np.float32
 
 

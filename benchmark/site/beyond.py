@@ -18,8 +18,7 @@ from benchmark.results.records import RunRecord
 from benchmark.site.exports import fmt
 from benchmark.site.exports import markdown_table as _table
 from benchmark.site.frame import record_block as block_of
-from benchmark.site.row_tests import block_p, comparable, holm_over
-from benchmark.site.row_tests import kept_pgr as _pgr
+from benchmark.site.row_tests import block_p, comparable, holm_over, kept_pgr
 
 
 @dataclass(frozen=True)
@@ -93,9 +92,10 @@ def _shift_row(task: str, method: str, runs: list[RunRecord]) -> ShiftRow | None
     return ShiftRow(
         task, method, runs[0].setting.shift_target or "", len(scored),
         accuracy_ci([m.accuracy for m, _ in scored]),
-        mean_ci([_pgr(m.pgr, m.weak_accuracy, m.ceiling_accuracy, m.n_test) for m, _ in scored]),
+        mean_ci([kept_pgr(m.pgr, m.weak_accuracy, m.ceiling_accuracy, m.n_test)
+                 for m, _ in scored]),
         accuracy_ci([s.accuracy for _, s in scored]),
-        mean_ci([_pgr(s.pgr, s.weak_accuracy, s.ceiling_accuracy, s.n) for _, s in scored]),
+        mean_ci([kept_pgr(s.pgr, s.weak_accuracy, s.ceiling_accuracy, s.n) for _, s in scored]),
         mean_ci(over), sum(d < 0 for d in over),
         _mean([m.weak_accuracy for m, _ in scored]), _mean([m.ceiling_accuracy for m, _ in scored]),
         _mean([s.weak_accuracy for _, s in scored]),
@@ -108,13 +108,13 @@ def _ensemble_row(task: str, method: str, runs: list[RunRecord]) -> EnsembleRow 
     if not scored:
         return None
     versus = [(v, block_of(r)) for r, m in zip(kept, scored, strict=True)
-              if (v := _pgr(m.ensemble.pgr_vs_mean, m.ensemble.mean_accuracy,
+              if (v := kept_pgr(m.ensemble.pgr_vs_mean, m.ensemble.mean_accuracy,
                             m.ceiling_accuracy, m.n_test)) is not None]
     best = Counter(m.ensemble.best_supervisor for m in scored).most_common(1)[0][0]
     return EnsembleRow(
         task, method, len(scored), tuple(runs[0].setting.supervisors or ()), best,
         accuracy_ci([m.accuracy for m in scored]),
-        mean_ci([_pgr(m.pgr, m.weak_accuracy, m.ceiling_accuracy, m.n_test) for m in scored]),
+        mean_ci([kept_pgr(m.pgr, m.weak_accuracy, m.ceiling_accuracy, m.n_test) for m in scored]),
         mean_ci([v for v, _ in versus]),
         _mean([m.weak_accuracy for m in scored]), _mean([m.ensemble.mean_accuracy for m in scored]),
         _mean([m.ceiling_accuracy for m in scored]),
@@ -126,7 +126,7 @@ def _pair_row(task: str, method: str, runs: list[RunRecord]) -> PairRow | None:
     if not scored:
         return None
     return PairRow(task, method, len(scored), accuracy_ci([m.accuracy for m in scored]),
-                   mean_ci([_pgr(m.pgr, m.weak_accuracy, m.ceiling_accuracy, m.n_test)
+                   mean_ci([kept_pgr(m.pgr, m.weak_accuracy, m.ceiling_accuracy, m.n_test)
                             for m in scored]), _mean([m.weak_accuracy for m in scored]),
                    _mean([m.ceiling_accuracy for m in scored]))
 
