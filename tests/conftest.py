@@ -179,7 +179,8 @@ def unconfined(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def reset_registries() -> None:
     from benchmark.methods.catalog import METHODS
-    from benchmark.tasks.spec import SUITES, TASKS
+    from benchmark.tasks.spec import TASKS
+    from benchmark.tasks.suites import SUITES
     from benchmark.tasks.supervisors import SUPERVISORS
 
     for registry in (TASKS, SUITES, METHODS, SUPERVISORS):

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from benchmark.core.errors import SpecError
-from benchmark.tasks.spec import SUITES, TASKS, parse_task
+from benchmark.tasks.spec import TASKS, parse_task
+from benchmark.tasks.suites import SUITES
 
 ENSEMBLE = "rt-ensemble-to-mpnet-base-g1000"
 

@@ -10,8 +10,9 @@ import pytest
 
 from benchmark.datasets.base import split_pair
 from benchmark.labels.frozen import load_references, load_weak_labels
-from benchmark.tasks.spec import SUITES, TASKS
+from benchmark.tasks.spec import TASKS
 from benchmark.tasks.splits import example_pool
+from benchmark.tasks.suites import SUITES
 
 
 def test_the_suite_holds_each_kind_on_both_datasets():

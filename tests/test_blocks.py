@@ -195,7 +195,8 @@ def test_blocks_from_the_committed_frozen_splits() -> None:
     tasks and replicates are all blocks of their own."""
     from benchmark.labels.frozen import load_weak_labels
     from benchmark.run.scoring import split_draw
-    from benchmark.tasks.spec import SUITES, TASKS
+    from benchmark.tasks.spec import TASKS
+    from benchmark.tasks.suites import SUITES
 
     def draw(task: str, k: int) -> str:
         spec = TASKS.get(task)

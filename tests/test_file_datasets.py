@@ -161,7 +161,7 @@ def test_a_task_in_no_suite_runs_under_its_own_name(tiny_world, tmp_path, capsys
 
 
 def test_users_declare_suites_in_a_file_of_their_own(tiny_world) -> None:
-    from benchmark.tasks.spec import SUITES, suite_tasks
+    from benchmark.tasks.suites import SUITES, suite_tasks
 
     own = tiny_world.root / "tasks" / "suites"
     own.mkdir(exist_ok=True)

@@ -65,7 +65,7 @@ def test_probe_only_methods_are_left_out_of_finetune_sweeps(ft_task, tiny_world,
     import argparse
 
     from benchmark.cli.sweep import plan_sweep
-    from benchmark.tasks.spec import SUITES
+    from benchmark.tasks.suites import SUITES
 
     suites = tiny_world.root / "tasks" / "suites.yaml"
     saved = suites.read_text()

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from benchmark.labels.frozen import load_lock, load_references
-from benchmark.tasks.spec import SUITES, TASKS
+from benchmark.tasks.spec import TASKS
+from benchmark.tasks.suites import SUITES
 
 
 @pytest.mark.parametrize("task", ["rt-tfidf-logreg-to-minilm-l6-locked",

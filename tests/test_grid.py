@@ -54,7 +54,8 @@ def test_a_grid_never_copies_a_template_supervisor() -> None:
 
 
 def test_writing_the_grid_adds_tasks_and_a_suite(tiny_world) -> None:
-    from benchmark.tasks.spec import SUITES, TASKS, suite_tasks
+    from benchmark.tasks.spec import TASKS
+    from benchmark.tasks.suites import SUITES, suite_tasks
 
     tasks = grid_tasks(["tfidf-logreg", "tiny-bert"], templates={"tiny": TINY_TASK})
     assert [(t.spec.id, t.exists) for t in tasks] == [("tiny-tfidf-logreg-to-tiny-bert", False)]
@@ -77,7 +78,7 @@ def test_the_committed_ladder_suite_is_the_whole_grid_frozen_in_measured_order()
     under equal gold and intact, the decoder students with the hidden state chosen on
     examples outside the pool."""
     from benchmark.labels.frozen import load_references, verify_frozen
-    from benchmark.tasks.spec import select_tasks
+    from benchmark.tasks.suites import select_tasks
 
     suite, specs = select_tasks("ladder", None, "mini")
     assert suite == "ladder" and len(specs) == 42

@@ -216,7 +216,7 @@ def test_kl_misfit_and_gain_on_a_worked_example() -> None:
 def test_every_mini_task_is_frozen_at_equal_gold_with_a_clear_capability_gap() -> None:
     from benchmark.labels.frozen import load_references, verify_frozen
     from benchmark.labels.protocol import capability_interval, gap_lines
-    from benchmark.tasks.spec import suite_tasks
+    from benchmark.tasks.suites import suite_tasks
 
     seeds = set()
     for spec in suite_tasks("mini"):

@@ -86,8 +86,8 @@ def test_weights_are_pretrained(fetched) -> None:
 def test_committed_weak_labels_verify_and_join_the_real_data(fetched) -> None:
     from benchmark.core.metrics import accuracy
     from benchmark.labels.frozen import load_references, load_weak_labels
-    from benchmark.tasks.spec import suite_tasks
     from benchmark.tasks.splits import load_dataset, task_pool
+    from benchmark.tasks.suites import suite_tasks
 
     datasets = {}
     for spec in suite_tasks("mini"):

@@ -85,7 +85,8 @@ def test_not_yaml_and_not_a_mapping(tmp_path: Path) -> None:
 
 
 def test_committed_tasks_and_suites_are_valid() -> None:
-    from benchmark.tasks.spec import SUITES, TASKS, suite_tasks
+    from benchmark.tasks.spec import TASKS
+    from benchmark.tasks.suites import SUITES, suite_tasks
 
     assert {"mini", "mini-large"} <= set(SUITES.names())
     mini = suite_tasks("mini")

@@ -24,9 +24,9 @@ def declared_suites() -> dict[str, frozenset[str]]:
     """Each declared suite's tasks now, so the board ranks only those. A task or suite file
     that does not load is an error (raised by the registry, naming the file): ranking every
     record instead would put dropped tasks back on the board."""
-    from benchmark.tasks.spec import SUITES
+    from benchmark.tasks.suites import ranked_suite_tasks
 
-    return {name: frozenset(SUITES.get(name).tasks) for name in SUITES}
+    return ranked_suite_tasks()
 
 
 def build_leaderboard(results: Path, out: Path, build_time: str | None = None) -> None:

@@ -39,7 +39,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     from benchmark.labels.frozen import is_frozen
     from benchmark.methods.catalog import METHODS
     from benchmark.models import MODELS
-    from benchmark.tasks.spec import SUITES, TASKS
+    from benchmark.tasks.spec import TASKS
+    from benchmark.tasks.suites import SUITES
 
     kind = args.kind
     if kind == "tasks":
@@ -58,7 +59,8 @@ def cmd_list(args: argparse.Namespace) -> int:
                  _relative(METHODS.origin(n))] for n, c in METHODS.items()]
         headers = ["method", "version", "kind", "summary", "source", "defined in"]
     elif kind == "suites":
-        rows = [[n, len(s.tasks), s.description] for n, s in SUITES.items()]
+        rows = [[n, len(s.tasks), f"RETIRED: {s.retired}" if s.retired else s.description]
+                for n, s in SUITES.items()]
         headers = ["suite", "tasks", "description"]
     elif kind == "executors":
         from benchmark.run.executors import EXECUTORS
@@ -93,7 +95,8 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     from benchmark.labels.frozen import has_ceilings, load_references
     from benchmark.labels.protocol import freeze_report
     from benchmark.tasks.requirements import required_assets
-    from benchmark.tasks.spec import TASKS, suite_tasks
+    from benchmark.tasks.spec import TASKS
+    from benchmark.tasks.suites import suite_tasks
 
     specs = [TASKS.get(t) for t in args.tasks]
     if args.suite:  # a suite's tasks that are frozen already are skipped, not refused

@@ -30,7 +30,7 @@ def plan_sweep(args: argparse.Namespace) -> SweepPlan:
     from benchmark.methods.applicable import Skips, skip_reason
     from benchmark.methods.catalog import METHODS, select_methods
     from benchmark.run.spec import RunSpec
-    from benchmark.tasks.spec import select_tasks
+    from benchmark.tasks.suites import select_tasks
 
     regime = getattr(args, "regime", None)
     default = args.default_suite
@@ -79,7 +79,7 @@ def make_harness(args: argparse.Namespace, plan: SweepPlan):
     from benchmark.run.executors import EXECUTORS, ExecutorOptions
     from benchmark.run.harness import Harness
     from benchmark.run.pool import Limits
-    from benchmark.tasks.spec import suite_limits
+    from benchmark.tasks.suites import suite_limits
 
     EXECUTORS.get(args.executor)  # an unknown name fails here, with suggestions
     declared = suite_limits(plan.suite)

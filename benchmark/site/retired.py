@@ -1,11 +1,11 @@
 """Records of tasks their suite no longer lists, kept out of its board and listed apart.
 
-A suite re-frozen under a new protocol lists new tasks (new ids), so no version or weak-label
-guard catches the old records: they would join the board as more tasks. Given the suites as
-declared now (the caller reads them; the site never reads task files), a record whose suite
-is declared and whose task it no longer lists is *retired*: never ranked, averaged or tested,
-shown under "not comparable" with the reason. Records of suites not declared here (a suite
-named for ad-hoc tasks, or a results folder from elsewhere) are kept as they are.
+A suite re-frozen under a new protocol lists new tasks (new ids), so no version or weak-label guard
+catches the old records: they would join the board as more tasks. Given the suites as declared now
+(the caller reads them; the site never reads task files), a record whose suite is declared and whose
+task it no longer lists (none, for a retired suite) is *retired*: never ranked, averaged or tested,
+shown under "not comparable" with the reason. Records of suites not declared here (a suite named for
+ad-hoc tasks, or a results folder from elsewhere) are kept as they are.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from collections.abc import Collection, Mapping, Sequence
 
 from benchmark.results.records import RunRecord
 
-RETIRED_REASON = "no longer in the suite (kept for its record; not ranked)"
+RETIRED_REASON = ("no longer in the suite (a dropped task or a retired suite; kept for its "
+                  "record, not ranked)")
 
 
 def split_retired(records: Sequence[RunRecord],

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
-from benchmark.core.errors import SpecError, UnknownNameError
+from benchmark.core.errors import SpecError
 from benchmark.core.paths import tasks_dir
 from benchmark.core.registry import Registry
 from benchmark.core.schema import read_yaml, validate
@@ -325,76 +325,3 @@ def _load_tasks(registry: Registry[TaskSpec]) -> None:
 
 
 TASKS: Registry[TaskSpec] = Registry("task", loader=_load_tasks)
-
-
-class RunLimits(_Strict):
-    """Per-run limits the harness enforces; a run over either fails and its worker is replaced."""
-
-    timeout_s: float | None = Field(default=600.0, gt=0, le=7 * 24 * 3600)
-    memory_mb: float | None = Field(default=8192.0, gt=0, le=2**24)
-
-
-class SuiteSpec(_Strict):
-    description: str
-    tasks: list[str] = Field(min_length=1)
-    limits: RunLimits = Field(default_factory=RunLimits)
-
-
-def suite_files() -> list[Path]:
-    """``tasks/suites.yaml`` and any of users' own files in ``tasks/suites/``."""
-    main = tasks_dir() / "suites.yaml"
-    return ([main] if main.is_file() else []) + sorted((tasks_dir() / "suites").glob("*.yaml"))
-
-
-def _load_suites(registry: Registry[SuiteSpec]) -> None:
-    for path in suite_files():
-        raw = read_yaml(path)
-        if not isinstance(raw, dict):
-            raise SpecError(f"{path}: expected a mapping of suite name to suite")
-        for name, body in raw.items():
-            suite = validate(SuiteSpec, body, f"{path} (suite {name!r})")
-            for task in suite.tasks:
-                if task not in TASKS:
-                    raise SpecError(f"{path}: suite {name!r} lists "
-                                    f"{TASKS.unknown_message(task)}")
-            registry.add(str(name), suite, origin=str(path))
-
-
-SUITES: Registry[SuiteSpec] = Registry("suite", loader=_load_suites)
-
-
-def suite_tasks(suite: str) -> list[TaskSpec]:
-    return [TASKS.get(t) for t in SUITES.get(suite).tasks]
-
-
-def suite_limits(suite: str) -> RunLimits:
-    """A declared suite's limits; the defaults for a suite of tasks named on the command line."""
-    return SUITES.get(suite).limits if suite in SUITES else RunLimits()
-
-
-def resolve_tasks(suite: str, only: list[str] | None = None) -> list[TaskSpec]:
-    tasks = suite_tasks(suite)
-    if not only:
-        return tasks
-    in_suite = {t.id for t in tasks}
-    for name in only:
-        if name not in in_suite:
-            TASKS.get(name)  # an unknown task: "did you mean"
-            raise UnknownNameError(f"task {name!r} is not in suite {suite!r} (its tasks: "
-                                   + ", ".join(sorted(in_suite)) + "); leave out --suite to "
-                                   "run it on its own, under a suite named for it")
-    return [t for t in tasks if t.id in only]
-
-
-def select_tasks(suite: str | None, only: list[str] | None, default_suite: str
-                 ) -> tuple[str, list[TaskSpec]]:
-    """The suite and tasks a command runs. Without ``--suite``, tasks that are not all in
-    the default suite run as a suite of their own, named after them (``a+b``), so their
-    records never mix with the default suite's board."""
-    if suite is None and only:
-        default = set(SUITES.get(default_suite).tasks) if default_suite in SUITES else set()
-        if not set(only) <= default:
-            specs = [TASKS.get(name) for name in dict.fromkeys(only)]
-            return "+".join(sorted(s.id for s in specs)), specs
-    suite = suite or default_suite
-    return suite, resolve_tasks(suite, only)

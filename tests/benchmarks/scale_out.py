@@ -91,7 +91,7 @@ def main() -> int:
     methods = args.methods.split(",") if args.methods else None
     from benchmark.assets.catalog import fetch
     from benchmark.cli.main import required_assets
-    from benchmark.tasks.spec import suite_tasks
+    from benchmark.tasks.suites import suite_tasks
 
     fetch(required_assets(suite_tasks("mini")), progress=False)
     executors = ["local", "submitit-local"]

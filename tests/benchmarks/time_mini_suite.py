@@ -33,7 +33,7 @@ def main() -> int:
     from benchmark.assets.catalog import fetch
     from benchmark.cli.main import required_assets
     from benchmark.core.paths import cache_dir
-    from benchmark.tasks.spec import suite_tasks
+    from benchmark.tasks.suites import suite_tasks
 
     fetch(required_assets(suite_tasks("mini")), progress=False)  # excluded from the timing
     shared = cache_dir()
