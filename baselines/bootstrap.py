@@ -1,10 +1,20 @@
-"""``bootstrap-layers``: our variant of bootstrapping (Burns et al. 2023, §4.3.1,
-"bootstrapping with intermediate model sizes"), with the strong model's own earlier layers
-as the rungs. The paper's chain goes through separate, increasingly large *models*; this one
-does not: a rung here may be weaker than the supervisor (layer 2 of MiniLM-L6 when layer 3
-supervises) or be the supervisor's own layer, and a student of one layer has no rung (the
-method then runs as ``naive``). Read it as a layer-wise smoothing of the weak labels, not as
-the paper's method.
+"""``bootstrap``: bootstrapping with intermediate model sizes (Burns et al. 2023, §4.3.1), and
+``bootstrap-layers``, our variant with the strong model's own earlier layers as the rungs.
+
+``bootstrap`` (probe regime): the weak labels train a probe on the weakest intermediate
+model's features of split B, whose out-of-fold predictions train the next model's probe, and
+so on; the last one's labels train the student. The intermediate models are the embedded
+ladder's rungs measured (at equal gold) clearly stronger than the supervisor and weaker than
+the student, the harness's choice (``benchmark.labels.rungs``, read from frozen references),
+handed over as ``MethodInput.rung_features``; a task with none skips the method. The paper
+chains pretrained models of growing size and finetunes each; here each link is a linear probe
+on a frozen model, and each passes labels out of fold (our choice: the paper does not say how
+a link labels the data it was trained on).
+
+``bootstrap-layers`` does not go through separate models: a rung here may be weaker than the
+supervisor (layer 2 of MiniLM-L6 when layer 3 supervises) or be the supervisor's own layer, and
+a student of one layer has no rung (the method then runs as ``naive``). Read it as a layer-wise
+smoothing of the weak labels, not as the paper's method.
 
 The weak labels train the first intermediate model m1; m1's predictions on split B train m2;
 …; the last intermediate model's predictions train the strong student. In the probe regime
@@ -96,4 +106,29 @@ class BootstrapLayers(Method):
             features, _ = inp.features_at(layer)
             labels = out_of_fold(inp, features, labels, self.config["folds"])
         print(f"bootstrap: rungs at layers {layers} → student layer {inp.strong_model.layer}")
+        return inp.train_probe(labels).predict_proba(inp.test_features)
+
+
+@register("bootstrap")
+class Bootstrap(Method):
+    """The paper's bootstrapping: weak labels passed up intermediate models, weakest first."""
+
+    version = "2"   # "bootstrap" v1 was the layer variant, now ``bootstrap-layers``
+    regimes = ("probe",)
+    needs_rungs = True
+    paper = "https://arxiv.org/abs/2312.09390"
+    defaults = {"folds": 2}
+
+    def check_config(self) -> None:
+        if not (isinstance(self.config["folds"], int) and self.config["folds"] >= 2):
+            raise self.option_error("folds", "an integer ≥ 2")
+
+    def fit_predict(self, inp: MethodInput) -> np.ndarray:
+        if not inp.rung_features:
+            raise ValueError(f"task {inp.task!r}: no intermediate model between its supervisor "
+                             "and student; bootstrap needs at least one")
+        labels = np.asarray(inp.train_weak_probs, dtype=np.float32)
+        for features in inp.rung_features.values():
+            labels = out_of_fold(inp, features, labels, self.config["folds"])
+        print(f"bootstrap: {' → '.join(inp.rung_features)} → {inp.strong_model.name}")
         return inp.train_probe(labels).predict_proba(inp.test_features)

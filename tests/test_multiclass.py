@@ -101,7 +101,8 @@ def test_a_four_class_task_runs_every_baseline(tiny_world, tmp_path, capsys) -> 
     from benchmark.methods.catalog import METHODS, baseline_names
 
     baselines = {m for m in baseline_names() if "probe" in METHODS.get(m).regimes
-                 and not METHODS.get(m).needs_supervisors}
+                 and not METHODS.get(m).needs_supervisors
+                 and not METHODS.get(m).needs_rungs}   # a user's own dataset: no ladder
     binary = {m for m in baselines if METHODS.get(m).binary_only}
     assert binary == {"logconf-eleuther", "relabel-knn", "probe-filter", "topo-filter"}
     assert {r.method for r in records} == baselines - binary  # skipped with the note above

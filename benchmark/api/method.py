@@ -118,6 +118,9 @@ class MethodInput:
     # several weak supervisors: each one's soft labels on split B, by name
     # (``train_weak_probs`` is their average)
     supervisor_probs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    # methods that declare ``needs_rungs``: split B's features from each intermediate model
+    # between the supervisor and the student (measured order, weakest first), by rung name
+    rung_features: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def num_classes(self) -> int:
@@ -219,6 +222,7 @@ class Method:
     binary_only: ClassVar[bool] = False  # True: left out of tasks with more than two classes
     needs_decoder: ClassVar[bool] = False  # True: only where the strong model is a causal LM
     needs_supervisors: ClassVar[bool] = False  # True: only where a task names several weak models
+    needs_rungs: ClassVar[bool] = False  # True: gets intermediate models' features; skipped without
     control: ClassVar[bool] = False  # a reference point (e.g. prompting), not a W2S method
     paper: ClassVar[str | None] = None  # link shown on the leaderboard (submissions: yaml)
     code: ClassVar[str | None] = None

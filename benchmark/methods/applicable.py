@@ -1,12 +1,13 @@
-"""Which methods a task can run: each method declares what it needs (a regime, a causal LM,
-two classes, several weak supervisors) and a task that lacks it skips the method, with the
-reason said once per method and reason rather than once per task."""
+"""Which methods a task can run: each method declares what it needs (a regime, a causal LM, two
+classes, several weak supervisors, intermediate models) and a task that lacks it skips the method,
+with the reason said once per method and reason rather than once per task."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 
 from benchmark.api.method import Method
+from benchmark.labels.rungs import intermediate_rungs
 from benchmark.models.hub_ladder import is_decoder
 from benchmark.tasks.spec import TaskSpec
 
@@ -21,6 +22,9 @@ def skip_reason(method: type[Method], spec: TaskSpec) -> str | None:
         return "declares `binary_only`; the task has more than two classes"
     if method.needs_supervisors and not spec.weak_models:
         return "uses several weak supervisors' labels; the task names one (`weak_models`)"
+    if method.needs_rungs and not intermediate_rungs(spec):
+        return ("passes the labels through intermediate models; no embedded rung is measured "
+                "clearly between this task's supervisor and student (benchmark.labels.rungs)")
     return None
 
 

@@ -91,7 +91,8 @@ def _proxy(examined: Examined) -> type[Method]:
     return type("ExaminedPlugin", (Method,), {
         "name": examined.name, "version": examined.version, "regimes": examined.regimes,
         "binary_only": examined.binary_only, "needs_decoder": examined.needs_decoder,
-        "needs_supervisors": examined.needs_supervisors, "control": examined.control,
+        "needs_supervisors": examined.needs_supervisors, "needs_rungs": examined.needs_rungs,
+        "control": examined.control,
         "defaults": dict(examined.config), "paper": examined.paper, "code": examined.code,
         "__doc__": examined.summary, "examined": examined, "__init__": refuse})
 

@@ -53,6 +53,7 @@ class Examined(BaseModel):
     binary_only: bool = False
     needs_decoder: bool = False
     needs_supervisors: bool = False
+    needs_rungs: bool = False
     control: bool = False
     paper: str | None = None
     code: str | None = None
@@ -117,6 +118,7 @@ def describe(cls: type[Method], name: str, config: dict[str, Any]) -> Examined:
         binary_only=bool(getattr(cls, "binary_only", False)),
         needs_decoder=bool(getattr(cls, "needs_decoder", False)),
         needs_supervisors=bool(getattr(cls, "needs_supervisors", False)),
+        needs_rungs=bool(getattr(cls, "needs_rungs", False)),
         control=bool(getattr(cls, "control", False)), paper=cls.paper,
         code=cls.code, config=config,
         summary=inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].replace("\n", " "),

@@ -20,7 +20,7 @@ from benchmark.labels.frozen import WeakLabelSet, load_ceiling, load_references,
 from benchmark.methods.catalog import METHODS, method_options, plugin_ref
 from benchmark.run.claims import Claim, record_job
 from benchmark.run.executors import Executor, ExecutorOptions, Job
-from benchmark.run.inputs import TaskContexts, build_input
+from benchmark.run.inputs import TaskContexts, build_input, with_rung_features
 from benchmark.run.pool import NO_LIMITS, Limits
 from benchmark.run.report import RunOutput
 from benchmark.run.scoring import Scored, build_record, shifted_test, slice_mask
@@ -64,9 +64,12 @@ class Harness:
 
     def prepare(self, run: RunSpec, tasks: dict[str, TaskSpec]
                 ) -> tuple[MethodInput, WeakLabelSet]:
-        METHODS.get(run.method)  # unknown method: fail the sweep early, with suggestions
+        method = METHODS.get(run.method)  # unknown method: fail the sweep early, with suggestions
         ctx = self.contexts.get(tasks[run.task])
-        return build_input(ctx, run.replicate, run.scratch(self.results_dir))
+        inp, weak = build_input(ctx, run.replicate, run.scratch(self.results_dir))
+        if getattr(method, "needs_rungs", False):
+            inp = with_rung_features(inp, ctx)
+        return inp, weak
 
     def job(self, run: RunSpec, spec: TaskSpec, inp: MethodInput) -> Job:
         return Job(key=run, name=run.label, plugin=plugin_ref(run.method),

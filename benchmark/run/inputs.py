@@ -9,7 +9,7 @@ the finetune regime, the texts, and is scored back here.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from benchmark.finetune.classifier import Checkpoint
 from benchmark.finetune.trainer import FinetuneConfig
 from benchmark.labels.frozen import WeakLabelSet, load_references, load_weak_labels
 from benchmark.labels.locking import locked_checkpoint
+from benchmark.labels.rungs import intermediate_rungs
 from benchmark.models.features import all_layer_features, cache_path
 from benchmark.models.ladder import ENCODERS, MODELS, hidden_layer
 from benchmark.tasks.checkpoints import model_checkpoint
@@ -150,3 +151,15 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
         target_domain_ids=opaque_ids(len(rows_U)), target_domain_rows=tuple(rows_U),
         supervisor_probs=dict(weak.supervisors or {}), **finetune)
     return inp, weak
+
+
+def with_rung_features(inp: MethodInput, ctx: TaskContext) -> MethodInput:
+    """``inp`` with split B's features from each intermediate model of the task (computed
+    into the feature cache on a miss): unlabelled inputs, as the method's own features are."""
+    rungs: dict[str, np.ndarray] = {}
+    for name in intermediate_rungs(ctx.spec):
+        model = MODELS.get(name)
+        hidden = all_layer_features(ENCODERS.get(model.encoder or "").name, ctx.pool.texts)
+        rungs[name] = np.asarray(hidden[hidden_layer(model)][list(inp.train_rows)],
+                                 dtype=np.float32)
+    return replace(inp, rung_features=rungs)
