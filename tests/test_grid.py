@@ -73,6 +73,37 @@ def test_writing_the_grid_adds_tasks_and_a_suite(tiny_world) -> None:
         SUITES.reset()
 
 
+def test_writing_a_grid_never_loses_another_suite_declaration(tiny_world) -> None:
+    """`grid --write` once rewrote its suite file whole: over `frontier.yaml` it would drop
+    three suites and a retirement, over `ladder` it would change what bootstrap's measured
+    order reads. It refuses both, and replaces a same-named suite only with force."""
+    from benchmark.tasks.suites import SUITES
+
+    tasks = grid_tasks(["tfidf-logreg", "tiny-bert"], templates={"tiny": TINY_TASK})
+    shared = tiny_world.root / "tasks" / "suites" / "shared.yaml"
+    shared.parent.mkdir(exist_ok=True)
+    shared.write_text(f"other:\n  description: kept\n  tasks: [{TINY_TASK}]\n")
+    paths: list = []
+    try:
+        SUITES.reset()
+        with pytest.raises(SpecError, match="also declares other"):
+            write_grid(tasks, "shared", "tests")
+        with pytest.raises(SpecError, match="'other' is declared in"):
+            write_grid(tasks, "other", "tests")
+        paths = write_grid(tasks, "tiny-grid", "tests")
+        SUITES.reset()
+        assert write_grid(tasks, "tiny-grid", "tests")   # the same tasks: a harmless rewrite
+        SUITES.reset()
+        with pytest.raises(SpecError, match="exists with other tasks; --force"):
+            write_grid([], "tiny-grid", "tests")
+        assert "kept" in shared.read_text()
+    finally:
+        shared.unlink()
+        for path in paths:
+            path.unlink(missing_ok=True)
+        SUITES.reset()
+
+
 def test_the_committed_ladder_suite_is_the_whole_grid_frozen_in_measured_order() -> None:
     """`ladder`: all 42 pairs of the 7 rungs (in LADDER's measured order), every task frozen
     under equal gold and intact, the decoder students with the hidden state chosen on

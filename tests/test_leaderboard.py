@@ -162,6 +162,29 @@ def test_a_task_the_suite_no_longer_lists_is_listed_apart_never_ranked(tmp_path)
         only_old.files["markdown"].read_text()
 
 
+def test_an_older_method_version_is_listed_apart_never_pooled_with_the_newer(tmp_path) -> None:
+    """A method renamed away and its name reused (``bootstrap`` v1, the layer variant, then v2
+    through intermediate models on half the tasks): pooled, the two versions ranked as one
+    complete entry. Only the newest version the suite holds is ranked (9 after 10 is older);
+    the rest is listed apart, in the board, the frontier tables and compare alike."""
+    from benchmark.site.compare import paired_rows
+    from benchmark.site.retired import version_key
+
+    assert version_key("10") > version_key("9") > version_key("1.5") > version_key("1")
+    records = [record(t, "naive", k, 0.3) for t in ("t1", "t2") for k in range(4)]
+    records += [record(t, "chain", k, 0.9, version="1") for t in ("t1", "t2")
+                for k in range(4)]
+    records += [record("t1", "chain", k, 0.1, version="2") for k in range(4)]
+    site = build_site(records, tmp_path, build_time="0", suite_tasks={"s": {"t1", "t2"}})
+    (board,) = json.loads(site.files["json"].read_text())["suites"]
+    assert [e["method"] for e in board["ranked"]] == ["naive"]
+    (chain,) = board["incomplete"]
+    assert chain["method"] == "chain" and chain["pgr"]["mean"] == pytest.approx(0.1)
+    assert "method version 1 superseded by 2" in site.files["markdown"].read_text()
+    rows = [r for r in paired_rows(records, "chain", ["naive"], "s") if r.task == "(all tasks)"]
+    assert rows and rows[0].pgr == pytest.approx(-0.2)      # v2 on t1 only, never v1
+
+
 def test_compute_is_relative_to_naive_and_peak_memory_is_the_largest(tmp_path) -> None:
     records = [record("t", "naive", k, 0.3, flops=100.0, wall_s=1.0) for k in range(2)]
     records += [record("t", "heavy", k, 0.5, flops=300.0, wall_s=k + 1.0) for k in range(2)]

@@ -91,7 +91,8 @@ def cmd_grid(args: argparse.Namespace) -> int:
                      "exists" if t.exists else ("written" if args.write else "new")]
                     for t in tasks], headers=["task", "weak", "strong", "file"]))
     if args.write:
-        paths = write_grid(tasks, args.suite, f"the weak × strong grid over {', '.join(rungs)}")
+        paths = write_grid(tasks, args.suite, f"the weak × strong grid over {', '.join(rungs)}",
+                           force=args.force)
         print(f"wrote {len(paths) - 1} task file(s) and {paths[-1]}; next:\n"
               f"  w2s-bench freeze --suite {args.suite}\n  w2s-bench run --suite {args.suite}")
     return 0
@@ -104,4 +105,6 @@ def add_grid_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--suite", default="ladder", help="suite to write (tasks/suites/NAME.yaml)")
     p.add_argument("--write", action="store_true", help="write the missing task files and "
                                                         "the suite (default: only list)")
+    p.add_argument("--force", action="store_true", help="with --write: replace a suite of "
+                                                        "the same name that lists other tasks")
     p.set_defaults(func=cmd_grid)

@@ -1,27 +1,34 @@
 """The intermediate models between a task's supervisor and its student, by measured strength.
 
-The paper's bootstrapping (Burns et al. 2023, §4.3.1) passes the weak labels up a chain of models of
-growing capability. Here the chain's models are the embedded ladder's rungs, and "growing" is
-measured, not assumed: each rung's accuracy when trained on 1,000 gold labels of its dataset's
-shared pool, averaged over the frozen references of suite ``ladder`` (its ceiling where it is the
-student, its weak ceiling where it supervises: both at equal gold). A rung is intermediate for a
-task when that accuracy is at least ``MARGIN`` above its supervisor's (and the chain's rung before
-it) and below its student's, measured the same way (a supervisor the ladder does not hold, a keyword
-rule or an ensemble, by the task's own frozen weak ceiling). Rungs read from the student's own
-encoder (its earlier layers: ``bootstrap-layers``) and rungs outside the default download are left
-out. Read only from frozen references: no gold label is used.
+The paper's bootstrapping (Burns et al. 2023, §4.3.1) passes the weak labels up a chain of
+models of growing capability. Here the chain's models are the embedded ladder's rungs, and
+"growing" is measured, not assumed: each rung's test accuracy when trained on the gold labels
+of split B, averaged over the frozen references of suite ``ladder`` (its ceiling where it is
+the student, its weak ceiling where it supervises), all on one pool per dataset at one gold
+budget. A task gets a chain only when it draws from that pool at that budget, so the numbers
+compare; its supervisor's strength is the ladder's where the ladder holds it, else (a keyword
+rule, an ensemble) the task's own frozen weak ceiling. A rung joins the chain when it is at
+least ``MARGIN`` above the supervisor and the rung before it and ``MARGIN`` below the student.
+The rungs are separate networks: none shares an encoder with the student, a supervisor or
+another rung of the chain (``bootstrap-layers`` walks one network's layers instead), and
+only models of the default download qualify.
+
+What decides the chain is aggregate test accuracy from frozen references, which gold labels
+scored (the ladder holds some of the very tasks that run the method); no label, prediction or
+row reaches the method, only the chosen rungs' names and split B's features. Records carry
+the chain (``Provenance.rungs``), and a record made with another chain is rerun.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import lru_cache
+from dataclasses import dataclass
 
 import numpy as np
 
 from benchmark.labels.frozen import is_frozen, load_references
 from benchmark.models.ladder import MODELS
-from benchmark.tasks.spec import TASKS, TaskSpec
+from benchmark.tasks.spec import TASKS, PoolSpec, TaskSpec
 
 MEASURED_SUITE = "ladder"   # its tasks: every pair of rungs at 1,000 gold labels, 20 replicates
 # closer than this, two rungs' order is within the spread of 20-replicate means of one test
@@ -29,59 +36,71 @@ MEASURED_SUITE = "ladder"   # its tasks: every pair of rungs at 1,000 gold label
 MARGIN = 0.005
 
 
-@lru_cache(maxsize=8)
-def measured_strength(dataset: str) -> dict[str, float]:
-    """Each embedded rung's mean accuracy at equal gold on ``dataset``'s pool (empty where
-    the ladder suite holds no frozen task of it)."""
+@dataclass(frozen=True)
+class Measured:
+    """Each rung's mean accuracy on one dataset, and the pool and gold budget it was at."""
+
+    strength: dict[str, float]
+    pool: PoolSpec | None
+    budget: int
+
+
+def measured_strength(dataset: str) -> Measured | None:
+    """The ladder's measurements on ``dataset`` (None: it holds no frozen task of it, or
+    its tasks differ in pool or budget)."""
     from benchmark.tasks.suites import SUITES
 
     if MEASURED_SUITE not in SUITES:
-        return {}
+        return None
     seen: dict[str, list[float]] = defaultdict(list)
+    settings = set()
     for task in SUITES.get(MEASURED_SUITE).tasks:
         spec = TASKS.get(task)
         if spec.dataset.name != dataset or not is_frozen(spec.id):
             continue
+        settings.add((spec.pool, spec.splits.weak_train, spec.splits.student_train))
         replicates = load_references(spec).replicates
         seen[spec.strong_model].append(float(np.mean([r.ceiling_accuracy for r in replicates])))
         if all(r.controls is not None for r in replicates):
             seen[spec.weak_model].append(float(np.mean(
                 [r.controls.weak_ceiling_accuracy for r in replicates])))  # type: ignore[union-attr]
-    return {model: float(np.mean(values)) for model, values in seen.items()}
+    if len(settings) != 1:
+        return None
+    ((pool, budget, _),) = settings
+    return Measured({m: float(np.mean(v)) for m, v in seen.items()}, pool, budget)
 
 
-def _task_bounds(spec: TaskSpec) -> tuple[float, float] | None:
-    """The task's weak ceiling and ceiling (replicate means), None without controls."""
+def _own_weak_ceiling(spec: TaskSpec) -> float | None:
     replicates = load_references(spec).replicates
     if not replicates or any(r.controls is None for r in replicates):
         return None
-    weak = np.mean([r.controls.weak_ceiling_accuracy for r in replicates])  # type: ignore[union-attr]
-    return float(weak), float(np.mean([r.ceiling_accuracy for r in replicates]))
+    return float(np.mean([r.controls.weak_ceiling_accuracy  # type: ignore[union-attr]
+                          for r in replicates]))
 
 
 def intermediate_rungs(spec: TaskSpec) -> tuple[str, ...]:
     """The rungs between ``spec``'s supervisor and student, weakest first (empty: none, or a
-    task outside the probe regime or frozen before the protocol)."""
+    task outside the probe regime, the ladder's pool and budget, or the protocol)."""
     if spec.regime != "probe" or not is_frozen(spec.id):
         return ()
-    bounds = _task_bounds(spec)
-    if bounds is None:
-        return ()
     measured = measured_strength(spec.dataset.name)
-    low = measured.get(spec.weak_model, bounds[0])
-    high = measured.get(spec.strong_model, bounds[1])
-    student = MODELS.get(spec.strong_model)
-    candidates = sorted((accuracy, name) for name, accuracy in measured.items()
-                        if _eligible(name, spec.weak_model, student.encoder))
+    if (measured is None or spec.pool != measured.pool
+            or not spec.splits.weak_train == spec.splits.student_train == measured.budget
+            or spec.strong_model not in measured.strength):
+        return ()
+    low = measured.strength[spec.weak_model] if spec.weak_model in measured.strength \
+        else _own_weak_ceiling(spec)
+    if low is None:
+        return ()
+    high = measured.strength[spec.strong_model]
+    taken = {MODELS.get(m).encoder for m in (spec.strong_model, spec.weak_model,
+                                             *spec.supervisor_names)}
     chain: list[str] = []
-    for accuracy, name in candidates:   # each rung clearly stronger than the one before
-        if low + MARGIN <= accuracy <= high - MARGIN:
+    for accuracy, name in sorted((a, n) for n, a in measured.strength.items()):
+        model = MODELS.get(name)
+        if (model.kind == "encoder" and model.tier == "default" and model.encoder not in taken
+                and low + MARGIN <= accuracy <= high - MARGIN):
             chain.append(name)
+            taken.add(model.encoder)
             low = accuracy
     return tuple(chain)
-
-
-def _eligible(name: str, supervisor: str, student_encoder: str | None) -> bool:
-    model = MODELS.get(name)
-    return (model.kind == "encoder" and model.tier == "default" and name != supervisor
-            and model.encoder != student_encoder)

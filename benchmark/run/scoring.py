@@ -200,7 +200,8 @@ def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: M
         method_origin=METHODS.origin(method), packages=package_versions(),
         git_commit=git_commit(), hardware=hw, sandbox=str(output.sandbox or "none"),
         regime=spec.regime, split_sha256=split_draw(spec, weak),
-        sandbox_binary=output.sandbox_binary if output.sandbox == "bwrap" else None)
+        sandbox_binary=output.sandbox_binary if output.sandbox == "bwrap" else None,
+        rungs=list(inp.rung_features) or None)
     common = {"suite": suite, "task": spec.id, "method": method, "replicate": replicate,
               "seed": inp.seed, "provenance": provenance, "method_info": method_info(method),
               "setting": task_setting(spec)}

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from benchmark.core.errors import SpecError, W2SBenchError
 from benchmark.labels.frozen import load_lock, replicate_file
+from benchmark.labels.rungs import intermediate_rungs
 from benchmark.methods.catalog import METHODS, method_config
 from benchmark.results.records import read_record
 from benchmark.run.claims import claim_path, is_stale, read_owner
@@ -34,6 +35,8 @@ def expected_provenance(spec: TaskSpec, method: str, replicate: int) -> dict[str
         "task_sha256": spec.sha256,
         "weak_labels_sha256": lock.files[replicate_file(replicate)],
         "method_version": str(METHODS.get(method).version)}
+    if getattr(METHODS.get(method), "needs_rungs", False):   # the chain it was handed
+        expected["rungs"] = list(intermediate_rungs(spec)) or None
     try:
         expected["method_config"] = method_config(method)
     except W2SBenchError:

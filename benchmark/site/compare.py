@@ -151,6 +151,9 @@ def paired_rows(records: list[RunRecord], method: str, against: list[str],
     suite no longer lists are left out, as on the board)."""
     kept, _ = split_retired(records, suite_tasks)
     rows = [r for r in record_rows(kept) if suite is None or r.suite == suite]
+    if suite is not None and suite_tasks and suite in suite_tasks and not suite_tasks[suite]:
+        raise W2SBenchError(f"suite {suite!r} ranks no task (it is retired): its records are "
+                            "listed apart on the site and compared with nothing")
     if not any(r.method == method and r.status == "ok" for r in rows):
         raise W2SBenchError(f"no successful records of {method!r}"
                             + (f" in suite {suite!r}" if suite else "")

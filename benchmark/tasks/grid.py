@@ -23,6 +23,7 @@ import yaml
 
 from benchmark.core.errors import SpecError
 from benchmark.core.paths import tasks_dir
+from benchmark.core.schema import read_yaml
 from benchmark.models import MODELS
 from benchmark.tasks.spec import TASKS, TaskSpec
 from benchmark.tasks.supervisors import latest_definition
@@ -112,8 +113,36 @@ def grid_tasks(rungs: Sequence[str] = LADDER,
     return out
 
 
-def write_grid(tasks: Sequence[GridTask], suite: str, description: str) -> list[Path]:
+def _check_suite_file(suite: str, tasks: list[str], force: bool) -> Path:
+    """Where the grid's suite goes, refusing to lose a declaration: a file that declares
+    other suites is never rewritten, a suite declared in another file is never declared
+    twice, and a suite whose tasks would change (other measurements depend on it, e.g. the
+    ladder's measured order) is replaced only with ``force``."""
+    from benchmark.tasks.suites import SUITES
+
+    suite_file = tasks_dir() / "suites" / f"{suite}.yaml"
+    if suite_file.is_file():
+        declared = read_yaml(suite_file)
+        others = sorted(set(declared) - {suite}) if isinstance(declared, dict) else ["?"]
+        if others:
+            raise SpecError(f"{suite_file} also declares {', '.join(others)}; write the grid "
+                            "under another --suite name")
+    if suite in SUITES:
+        origin = Path(SUITES.origin(suite))
+        if origin.resolve() != suite_file.resolve():
+            raise SpecError(f"suite {suite!r} is declared in {origin}; write the grid under "
+                            "another --suite name")
+        if list(SUITES.get(suite).tasks) != tasks and not force:
+            raise SpecError(f"suite {suite!r} exists with other tasks; --force replaces it "
+                            "(its records of dropped tasks are then listed apart), or write "
+                            "the grid under another --suite name")
+    return suite_file
+
+
+def write_grid(tasks: Sequence[GridTask], suite: str, description: str,
+               force: bool = False) -> list[Path]:
     """Write the missing task files and ``tasks/suites/<suite>.yaml`` listing them all."""
+    suite_file = _check_suite_file(suite, [t.spec.id for t in tasks], force)
     written = []
     for task in tasks:
         if task.exists:
@@ -123,9 +152,7 @@ def write_grid(tasks: Sequence[GridTask], suite: str, description: str) -> list[
         path.write_text("# written by `w2s-bench grid`\n"
                         + yaml.safe_dump(body, sort_keys=False, allow_unicode=True))
         written.append(path)
-    folder = tasks_dir() / "suites"
-    folder.mkdir(exist_ok=True)
-    suite_file = folder / f"{suite}.yaml"
+    suite_file.parent.mkdir(exist_ok=True)
     suite_file.write_text(yaml.safe_dump({suite: {"description": description,
                                                   "tasks": [t.spec.id for t in tasks]}},
                                          sort_keys=False, allow_unicode=True))
