@@ -164,3 +164,19 @@ def test_the_record_names_the_chain_it_was_run_through(fetched, tmp_path):
     assert summary.failed == [] and summary.done == 2
     chains = {r.method: r.provenance.rungs for r in iter_records(tmp_path)}
     assert chains == {"bootstrap": ["paraphrase-minilm-l3"], "naive": None}
+
+
+def test_a_sweep_fetches_the_intermediate_models_it_hands_over(tmp_path):
+    """On an empty cache the default job stopped at bootstrap's first run: the run fetched
+    the student's assets only, not paraphrase-MiniLM-L3's, which the chain reads."""
+    from benchmark.cli.sweep import SweepPlan, sweep_assets
+    from benchmark.run.spec import RunSpec
+
+    specs = suite_tasks("mini")
+    plain = SweepPlan("mini", specs, [RunSpec("mini", s.id, "naive", 0) for s in specs],
+                      tmp_path)
+    chained = SweepPlan("mini", specs, plain.runs + [
+        RunSpec("mini", "rt-tfidf-logreg-to-minilm-l6-g1000", "bootstrap", 0)], tmp_path)
+    assert "paraphrase-minilm-l3-v2-onnx" not in sweep_assets(plain)
+    assert set(sweep_assets(chained)) - set(sweep_assets(plain)) == \
+        {"paraphrase-minilm-l3-v2-onnx"}

@@ -96,10 +96,25 @@ def make_harness(args: argparse.Namespace, plan: SweepPlan):
                    resource_overrides={"cpus": args.cpus, "gpus": args.gpus})
 
 
+def sweep_assets(plan: SweepPlan) -> list[str]:
+    """What the sweep opens: each task's dataset and strong model, and the intermediate
+    models of the tasks a method that needs them (``needs_rungs``) runs on."""
+    from benchmark.labels.rungs import intermediate_rungs
+    from benchmark.methods.catalog import METHODS
+    from benchmark.tasks.requirements import model_assets, required_assets
+
+    names = set(required_assets(plan.specs))
+    chained = {run.task for run in plan.runs
+               if getattr(METHODS.get(run.method), "needs_rungs", False)}
+    for task in chained:
+        for rung in intermediate_rungs(plan.tasks[task]):
+            names.update(model_assets(rung))
+    return sorted(names)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from benchmark.assets.catalog import ensure_fetched
     from benchmark.core.paths import leaderboard_dir
-    from benchmark.tasks.requirements import required_assets
 
     plan = plan_sweep(args)
     print_plugin_problems()
@@ -108,11 +123,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         from benchmark.assets.catalog import is_fetched
         from benchmark.run.plan import render_plan
 
-        missing = [a for a in required_assets(plan.specs) if not is_fetched(a)]
+        missing = [a for a in sweep_assets(plan) if not is_fetched(a)]
         print(render_plan(plan.runs, plan.tasks, plan.results, harness, args.executor,
                           missing))
         return 0
-    ensure_fetched(required_assets(plan.specs), not args.no_progress)
+    ensure_fetched(sweep_assets(plan), not args.no_progress)
     summary = harness.run(plan.runs, plan.tasks)
     print(f"{summary.done} run(s) done, {summary.skipped} already complete (skipped), "
           f"{len(summary.failed)} failed; records in {plan.results}")
