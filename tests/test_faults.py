@@ -113,13 +113,15 @@ def test_two_sweeps_on_one_results_dir_compute_each_run_once(tiny_world, tiny_ta
 
 def test_writes_a_crash_cut_short_are_cleared_when_their_run_is_taken(tiny_world, tiny_task,
                                                                       tmp_path):
-    """A driver killed while writing a record, or the predictions file before it, leaves a
-    temp file; the sweep that takes the run over removes both kinds (and no other run's)."""
+    """A driver killed while writing a record, the predictions file before it, or its claim,
+    leaves a temp file; the sweep that takes the run over removes all three kinds (and no
+    other run's)."""
     run = RunSpec(TINY_SUITE, TINY_TASK, "naive", 0)
     folder = run.path(tmp_path).parent
     folder.mkdir(parents=True)
     torn = [folder / ".replicate-0.json.k2j4.tmp",
-            folder / ".replicate-0.8f1764ba91f508cc.predictions.npy.tzzwmb4g.tmp"]
+            folder / ".replicate-0.8f1764ba91f508cc.predictions.npy.tzzwmb4g.tmp",
+            folder / ".replicate-0.json.claim.a81kq0.tmp"]
     other = folder / ".replicate-1.json.x9q1.tmp"  # replicate 1 is not in this sweep
     for path in (*torn, other):
         path.write_bytes(b"half a file")
@@ -149,6 +151,33 @@ def test_claims_of_live_sweeps_are_honoured_and_dead_ones_taken_over(tiny_world,
     assert (summary.done, summary.claimed) == (1, 1)
     assert [r.replicate for r in iter_records(tmp_path)] == [1]
     assert claim_path(runs[0].path(tmp_path)).exists()  # still the live owner's
+
+
+def test_a_claim_its_owner_never_wrote_is_honoured_briefly_then_taken_over(tiny_world,
+                                                                         tiny_task, tmp_path):
+    """A sweep killed between creating its claim and writing it leaves an empty file with no
+    owner to ask; a rerun must not skip that run for ever (the CI failure of stop 44)."""
+    import os
+    import time
+
+    from benchmark.run.claims import TORN_CLAIM_AGE_S, claim_path
+
+    runs = [RunSpec(TINY_SUITE, TINY_TASK, m, k) for m, k in
+            (("naive", 0), ("naive", 1), ("logconf", 1))]
+    contents = [b"", b"", b'{"host": "x", "pi']  # fresh empty, old empty, old torn
+    for run, content in zip(runs, contents, strict=True):
+        path = claim_path(run.path(tmp_path))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    old = time.time() - TORN_CLAIM_AGE_S - 5
+    for run in runs[1:]:
+        os.utime(claim_path(run.path(tmp_path)), (old, old))
+    summary = Harness(tmp_path, workers=1, progress=False).run(runs, {TINY_TASK: tiny_task})
+    assert (summary.done, summary.claimed) == (2, 1)
+    assert sorted((r.method, r.replicate) for r in iter_records(tmp_path)) == [
+        ("logconf", 1), ("naive", 1)]
+    assert claim_path(runs[0].path(tmp_path)).read_bytes() == b""  # still someone's, for now
+    assert not claim_path(runs[1].path(tmp_path)).exists()
 
 
 KILLED_METHODS = ["naive", "logconf", "product", "entropy", "adaptconf", "early-stop"]

@@ -92,7 +92,7 @@ def run_state(run: RunSpec, spec: TaskSpec, results_dir: Path) -> RunState:
     claim = claim_path(path)
     if claim.exists():
         owner = read_owner(claim)
-        return RunState(run, "orphaned" if is_stale(owner) else "running", owner)
+        return RunState(run, "orphaned" if is_stale(claim, owner) else "running", owner)
     state, error = record_state(path, spec, run)
     return RunState(run, state, error=error)
 
