@@ -29,7 +29,8 @@ def main() -> int:
         summary = Harness(results, progress=False, executor=spec.get("executor", "local"),
                           options=options).run(runs, {TINY_TASK: TASKS.get(TINY_TASK)})
     print(json.dumps({"done": summary.done, "skipped": summary.skipped,
-                      "failed": len(summary.failed), "adopted": summary.adopted}))
+                      "failed": len(summary.failed), "adopted": summary.adopted,
+                      "claimed": summary.claimed}))
     return 0
 
 

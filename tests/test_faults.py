@@ -267,7 +267,7 @@ def test_sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing(tiny
         before = written(results)
         killed_partway += 0 < before < len(reference)
         summary = child(results)
-        assert summary["done"] + summary["skipped"] == len(reference)
+        assert summary["done"] + summary["skipped"] == len(reference), summary
         assert summary["skipped"] == before  # every record that was written was whole
         files = sorted(results.rglob("*"))
         # nothing torn or left over: records, and the predictions file each one hashes
