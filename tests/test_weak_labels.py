@@ -122,6 +122,28 @@ def test_verify_catches_a_same_size_rewrite_with_its_mtime_put_back(tiny_world, 
     verify_frozen(tiny_task)
 
 
+def test_weak_labels_read_from_memory_are_refused_once_the_file_changes(tiny_world,
+                                                                        tiny_task):
+    """Verified bytes are kept in memory for the sweep's next reader; a same-size rewrite
+    with its mtime put back must still be refused, not served from memory."""
+    import os
+
+    load_weak_labels(tiny_task, 0)
+    load_weak_labels(tiny_task, 0)  # served from memory
+    path = tiny_world.frozen / replicate_file(0)
+    before, original = path.stat(), path.read_bytes()
+    try:
+        data = bytearray(original)
+        data[-9] ^= 0xFF
+        path.write_bytes(bytes(data))
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        with pytest.raises(IntegrityError, match="does not match its lock"):
+            load_weak_labels(tiny_task, 0)
+    finally:
+        path.write_bytes(original)
+    assert load_weak_labels(tiny_task, 0).replicate == 0
+
+
 def test_a_runs_check_covers_its_replicates_files_and_the_tasks_own(tiny_world, tiny_task):
     """After a run the harness checks the files that run is scored against: the task's own
     (lock, references) and its replicate's. An altered file of that replicate or of the task

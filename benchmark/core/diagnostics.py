@@ -48,15 +48,31 @@ def _share(mask: np.ndarray, within: np.ndarray) -> float | None:
 
 
 def _sq_distance(a: np.ndarray, b: np.ndarray) -> float:
-    return float(((a - b) ** 2).sum(axis=1).mean())
+    return float(_row_sums((a - b) ** 2).mean())
 
 
-def _kl(p: np.ndarray, q: np.ndarray) -> float:
-    """Mean over rows of KL(p ‖ q), both clipped at 1e-6 and renormalised."""
+def _row_sums(x: np.ndarray) -> np.ndarray:
+    """``x.sum(axis=1)`` with the same bits (each row summed left to right, as numpy does for
+    rows this short), a column at a time: numpy's axis-1 sum over two columns cost 30 µs."""
+    if x.shape[1] > 7:  # past numpy's unrolled block the order differs: let numpy sum it
+        return x.sum(axis=1)
+    out = x[:, 0].copy()
+    for column in range(1, x.shape[1]):
+        out += x[:, column]
+    return out
+
+
+def _clipped_log(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``p`` clipped at 1e-6 and renormalised, with its log: what KL reads, computed once per
+    array rather than once per pair."""
     p = np.clip(p, 1e-6, 1.0)
-    q = np.clip(q, 1e-6, 1.0)
-    p, q = p / p.sum(axis=1, keepdims=True), q / q.sum(axis=1, keepdims=True)
-    return float((p * (np.log(p) - np.log(q))).sum(axis=1).mean())
+    p = p / _row_sums(p)[:, None]
+    return p, np.log(p)
+
+
+def _kl(p: tuple[np.ndarray, np.ndarray], q: tuple[np.ndarray, np.ndarray]) -> float:
+    """Mean over rows of KL(p ‖ q), both given by :func:`_clipped_log`."""
+    return float(_row_sums(p[0] * (p[1] - q[1])).mean())
 
 
 def diagnostics(student: np.ndarray, weak: np.ndarray, gold: np.ndarray,
@@ -84,8 +100,11 @@ def diagnostics(student: np.ndarray, weak: np.ndarray, gold: np.ndarray,
     if ceiling is None:
         return out
     ceiling = np.asarray(ceiling, np.float64)
-    weak_kl, student_kl = _kl(weak, ceiling), _kl(student, ceiling)
-    out.update(misfit_kl=_kl(weak, student), weak_error_kl=weak_kl,
+    logs = {name: _clipped_log(p) for name, p in
+            (("weak", weak), ("student", student), ("ceiling", ceiling))}
+    weak_kl = _kl(logs["weak"], logs["ceiling"])
+    student_kl = _kl(logs["student"], logs["ceiling"])
+    out.update(misfit_kl=_kl(logs["weak"], logs["student"]), weak_error_kl=weak_kl,
                student_error_kl=student_kl, gain_kl=weak_kl - student_kl)
     c_right = ceiling.argmax(1) == gold
     regions = {"sk_wk": c_right & w_right, "sk_wu": c_right & ~w_right,

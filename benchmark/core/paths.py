@@ -36,11 +36,17 @@ def cache_dir() -> Path:
 
 
 def tasks_dir() -> Path:
-    return repo_root() / "tasks"
+    return _under(repo_root(), "tasks")
 
 
 def frozen_dir() -> Path:
-    return tasks_dir() / "frozen"
+    return _under(repo_root(), "tasks/frozen")
+
+
+@lru_cache(maxsize=64)
+def _under(root: Path, relative: str) -> Path:
+    """``root / relative``, memoised: a sweep asks for the frozen folder ~20 times a run."""
+    return root / relative
 
 
 def baselines_dir() -> Path:

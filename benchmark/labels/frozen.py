@@ -12,9 +12,11 @@ is an error, never a silent regeneration. No text and no gold label is stored he
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from stat import S_ISREG
 from typing import Literal
 
 import numpy as np
@@ -177,7 +179,12 @@ class WeakLabelSet:
 
 
 def task_frozen_dir(task_id: str) -> Path:
-    return frozen_dir() / task_id
+    return _child(frozen_dir(), task_id)
+
+
+@lru_cache(maxsize=1024)
+def _child(folder: Path, name: str) -> Path:
+    return folder / name
 
 
 def write_frozen(spec: TaskSpec, replicate_blobs: dict[int, bytes], references: References,
@@ -242,10 +249,14 @@ def _cached_lock(path: Path, mtime_ns: int) -> Lock:
 def load_lock(spec: TaskSpec) -> Lock:
     """The task's lock, checked against the current task definition."""
     path = task_frozen_dir(spec.id) / LOCK
-    if not path.is_file():
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        info = None
+    if info is None or not S_ISREG(info.st_mode):
         raise SpecError(f"task {spec.id!r} has no frozen weak labels ({path} is missing). "
                         f"Run `w2s-bench freeze {spec.id}` to create them.")
-    lock = _cached_lock(path, path.stat().st_mtime_ns)
+    lock = _cached_lock(path, info.st_mtime_ns)
     if lock.task_sha256 != spec.sha256:
         raise IntegrityError(
             f"tasks/{spec.id}.yaml changed since its weak labels were frozen (lock has task "
@@ -256,22 +267,43 @@ def load_lock(spec: TaskSpec) -> Lock:
 
 
 def verified_bytes(spec: TaskSpec, name: str) -> tuple[bytes, str]:
+    """A frozen file's bytes, checked against the lock's sha256. Bytes that hashed to the
+    locked digest are kept (a few files) and returned again while the file's stamp (inode,
+    size, mtime, ctime) is unchanged: a sweep reads the same files for every method, and any
+    write to one moves its ctime, which no unprivileged process can set back."""
     lock = load_lock(spec)
     path = task_frozen_dir(spec.id) / name
     if name not in lock.files:
         raise IntegrityError(f"{path} is not listed in {LOCK}; re-freeze the task with --force")
+    expected = lock.files[name]
+    try:
+        stamp = _stamp(path)
+    except FileNotFoundError:
+        stamp = None
+    kept = _VERIFIED_BYTES.get(path)
+    if stamp is not None and kept is not None and kept[:2] == (stamp, expected):
+        _VERIFIED_BYTES.move_to_end(path)
+        return kept[2], expected
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise IntegrityError(f"{path} is missing but {LOCK} lists it; restore it with "
                              f"`git checkout -- {path}`") from None
     actual = sha256_bytes(data)
-    if actual != lock.files[name]:
+    if actual != expected:
         raise IntegrityError(
-            f"{path} does not match its lock: expected sha256 {lock.files[name]}, got {actual}. "
+            f"{path} does not match its lock: expected sha256 {expected}, got {actual}. "
             f"The frozen file was modified; restore it with `git checkout -- {path}` (or re-freeze "
             f"deliberately with `w2s-bench freeze {spec.id} --force`).")
+    if stamp is not None:  # stamped before the read: a write in between re-reads next time
+        _VERIFIED_BYTES[path] = (stamp, actual, data)
+        while sum(len(kept[2]) for kept in _VERIFIED_BYTES.values()) > VERIFIED_BYTES_MAX:
+            _VERIFIED_BYTES.popitem(last=False)
     return data, actual
+
+
+VERIFIED_BYTES_MAX = 64 << 20  # frozen bytes kept verified in memory (the default job's: 20 MB)
+_VERIFIED_BYTES: OrderedDict[Path, tuple[tuple[int, ...], str, bytes]] = OrderedDict()
 
 
 def verify_frozen(spec: TaskSpec, replicate: int | None = None) -> None:
@@ -281,21 +313,9 @@ def verify_frozen(spec: TaskSpec, replicate: int | None = None) -> None:
     before anything is scored against altered files. A file is re-hashed unless its inode,
     size, mtime and ctime are those it had when it last hashed to the locked digest: any
     write, rename or ``touch`` moves ctime, which no unprivileged process can set back."""
-    lock = load_lock(spec)
-    for name, digest in lock.files.items():
-        if replicate is not None and _replicate_of(name) not in (None, replicate):
-            continue
-        path = task_frozen_dir(spec.id) / name
-        try:
-            stamp = _stamp(path)
-        except OSError:
-            stamp = None
-        if stamp is None or _VERIFIED.get(path) != (stamp, digest):
+    for name in load_lock(spec).files:
+        if replicate is None or _replicate_of(name) in (None, replicate):
             verified_bytes(spec, name)
-            _VERIFIED[path] = (stamp, digest)
-
-
-_VERIFIED: dict[Path, tuple[tuple[int, ...] | None, str]] = {}
 
 
 def _replicate_of(name: str) -> int | None:

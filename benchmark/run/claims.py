@@ -88,7 +88,8 @@ def _abandoned_unwritten(path: Path) -> bool:
 def try_claim(record: Path) -> Claim | None:
     """Claim ``record``'s run for this process; None if a live sweep holds it."""
     path = claim_path(record)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():  # a stat: mkdir on an existing folder costs a file create
+        path.parent.mkdir(parents=True, exist_ok=True)
     inherited = None
     for _ in range(2):
         content = json.dumps(_owner(inherited)).encode("utf-8")
