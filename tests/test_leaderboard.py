@@ -185,6 +185,28 @@ def test_an_older_method_version_is_listed_apart_never_pooled_with_the_newer(tmp
     assert rows and rows[0].pgr == pytest.approx(-0.2)      # v2 on t1 only, never v1
 
 
+def test_draws_past_the_first_n_a_suite_ranks_are_listed_apart(tmp_path) -> None:
+    """A suite that ranks its tasks' first 3 replicate draws (``replicates: 3``, as ``mini``
+    does to fit its time budget): a method run on more draws would be averaged over others
+    than its rivals. Its extra draws are listed apart, in the board and in compare alike."""
+    from benchmark.site.compare import paired_rows
+
+    records = [record("t", "a", k, 0.5) for k in range(3)]
+    records += [record("t", "b", k, 0.4) for k in range(3)]
+    records += [record("t", "b", k, 2.0) for k in range(3, 6)]  # would lift b past a
+    scope = {"suite_tasks": {"s": {"t"}}, "suite_replicates": {"s": 3}}
+    site = build_site(records, tmp_path, build_time="0", **scope)
+    (board,) = json.loads(site.files["json"].read_text())["suites"]
+    assert [e["method"] for e in board["ranked"]] == ["a", "b"]
+    assert "beyond the suite's first 3 replicate draws" in site.files["markdown"].read_text()
+    tested = [r for r in paired_rows(records, "b", ["a"], "s", **scope)
+              if r.task == "(all tasks)"]
+    assert tested and tested[0].pgr == pytest.approx(-0.1)
+    unscoped = build_site(records, tmp_path / "all", build_time="0", suite_tasks={"s": {"t"}})
+    (board,) = json.loads(unscoped.files["json"].read_text())["suites"]
+    assert [e["method"] for e in board["ranked"]] == ["b", "a"]
+
+
 def test_compute_is_relative_to_naive_and_peak_memory_is_the_largest(tmp_path) -> None:
     records = [record("t", "naive", k, 0.3, flops=100.0, wall_s=1.0) for k in range(2)]
     records += [record("t", "heavy", k, 0.5, flops=300.0, wall_s=k + 1.0) for k in range(2)]

@@ -64,3 +64,39 @@ def test_run_and_status_refuse_a_retired_suite_too(capsys) -> None:
     for verb in (["run", "--suite", "frontier", "--dry-run"], ["status", "--suite", "frontier"]):
         assert main(verb) != 0, verb
         assert "retired" in capsys.readouterr().err
+
+
+def test_a_suite_runs_the_first_n_draws_it_ranks_unless_told_otherwise() -> None:
+    """``mini`` ranks the first N of its tasks' frozen draws (its time budget); `run` and
+    `status` cover those by default, and ``--replicates`` still chooses any count."""
+    import argparse
+
+    from benchmark.cli.sweep import plan_sweep
+
+    draws = SUITES.get("mini").replicates
+    assert draws is not None and all(draws < t.replicates for t in suite_tasks("mini"))
+
+    def plan(replicates):
+        args = argparse.Namespace(suite="mini", tasks=None, default_suite="mini",
+                                  methods=["naive"], replicates=replicates, results_dir=None,
+                                  regime=None)
+        return plan_sweep(args)
+
+    assert {r.replicate for r in plan(None).runs} == set(range(draws))
+    assert len(plan(None).runs) == 8 * draws
+    assert {r.replicate for r in plan(draws + 2).runs} == set(range(draws + 2))
+
+
+def test_a_suite_cannot_rank_more_draws_than_its_tasks_froze(tmp_path, monkeypatch) -> None:
+    from benchmark.core.errors import SpecError
+    from benchmark.core.registry import Registry
+    from benchmark.tasks import suites
+
+    task = SUITES.get("mini").tasks[0]
+    path = tmp_path / "suites.yaml"
+    path.write_text(f"greedy:\n  description: more than frozen\n  replicates: 500\n"
+                    f"  tasks: [{task}]\n")
+    monkeypatch.setattr(suites, "suite_files", lambda: [path])
+    with pytest.raises(SpecError, match=f"ranks 500 replicates, but task '{task}' has 20; "
+                                        "lower the suite's `replicates`"):
+        suites._load_suites(Registry("suite"))

@@ -29,10 +29,18 @@ def declared_suites() -> dict[str, frozenset[str]]:
     return ranked_suite_tasks()
 
 
+def declared_replicates() -> dict[str, int]:
+    """The declared suites that rank only their tasks' first N replicate draws, with N."""
+    from benchmark.tasks.suites import ranked_suite_replicates
+
+    return ranked_suite_replicates()
+
+
 def build_leaderboard(results: Path, out: Path, build_time: str | None = None) -> None:
     """Build the static site from every record and say where it is."""
     from benchmark.site.build import build_leaderboard as build
 
-    site = build(results, out, build_time=build_time, suite_tasks=declared_suites())
+    site = build(results, out, build_time=build_time, suite_tasks=declared_suites(),
+                 suite_replicates=declared_replicates())
     print(f"leaderboard: {site.index.resolve().as_uri()}  ({site.pages} pages, {site.plots} "
           f"plots; data: {', '.join(p.name for p in site.files.values())} in {out})")

@@ -22,7 +22,7 @@ def cmd_new_method(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from benchmark.cli.common import declared_suites
+    from benchmark.cli.common import declared_replicates, declared_suites
     from benchmark.core.paths import default_results_dir
     from benchmark.methods.catalog import METHODS
     from benchmark.results.records import collect_records
@@ -32,7 +32,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         METHODS.get(name)
     results = Path(args.results_dir) if args.results_dir else default_results_dir()
     rows = paired_rows(collect_records(results), args.method, args.against, args.suite,
-                       suite_tasks=declared_suites())
+                       suite_tasks=declared_suites(),
+                       suite_replicates=declared_replicates())
     print(render(rows, args.method))
     return 0
 

@@ -30,7 +30,7 @@ def plan_sweep(args: argparse.Namespace) -> SweepPlan:
     from benchmark.methods.applicable import Skips, skip_reason
     from benchmark.methods.catalog import METHODS, select_methods
     from benchmark.run.spec import RunSpec
-    from benchmark.tasks.suites import select_tasks
+    from benchmark.tasks.suites import select_tasks, suite_replicates
 
     regime = getattr(args, "regime", None)
     default = args.default_suite
@@ -53,7 +53,7 @@ def plan_sweep(args: argparse.Namespace) -> SweepPlan:
                 usable.append(method)
             else:
                 skips.add(method, spec.id, reason)
-        count = spec.replicates if args.replicates is None else args.replicates
+        count = suite_replicates(suite, spec) if args.replicates is None else args.replicates
         if not 1 <= count <= spec.replicates:
             raise W2SBenchError(f"--replicates {count}: task {spec.id!r} has "
                                 f"{spec.replicates} replicates (choose 1..{spec.replicates})")

@@ -98,24 +98,28 @@ def _records_out_of_gc() -> Iterator[None]:
 
 def build_site(records: list[RunRecord], out_dir: Path, build_time: str | None = None,
                git_commit: str | None = None,
-               suite_tasks: Mapping[str, Collection[str]] | None = None) -> SiteResult:
+               suite_tasks: Mapping[str, Collection[str]] | None = None,
+               suite_replicates: Mapping[str, int] | None = None) -> SiteResult:
     """Write index.html, task and method pages, plots and the data exports to ``out_dir``.
-    ``suite_tasks``: the suites as declared now, so records of tasks a suite no longer
-    lists are listed apart instead of ranked (:mod:`benchmark.site.retired`)."""
+    ``suite_tasks`` and ``suite_replicates``: the suites as declared now, so records of
+    tasks a suite no longer lists, or of replicates past the first N it ranks, are listed
+    apart instead of ranked (:mod:`benchmark.site.retired`)."""
     with _records_out_of_gc():
-        return _build_site(records, out_dir, build_time, git_commit, suite_tasks)
+        return _build_site(records, out_dir, build_time, git_commit, suite_tasks,
+                           suite_replicates)
 
 
 def _build_site(all_records: list[RunRecord], out_dir: Path, build_time: str | None,
                 git_commit: str | None,
-                suite_tasks: Mapping[str, Collection[str]] | None) -> SiteResult:
+                suite_tasks: Mapping[str, Collection[str]] | None,
+                suite_replicates: Mapping[str, int] | None = None) -> SiteResult:
     if not all_records:
         raise W2SBenchError("no run records found; run `w2s-bench run` first (or point "
                             "--results-dir at a folder of records)")
     from benchmark import __version__
     from benchmark.core.provenance import git_commit as current_commit
 
-    records, retired = split_retired(all_records, suite_tasks)
+    records, retired = split_retired(all_records, suite_tasks, suite_replicates)
     boards = standings(record_rows(records),
                        {suite: retired_lines(group) for suite, group in retired.items()})
     frontier = frontier_tables(records)
@@ -146,7 +150,8 @@ def _build_site(all_records: list[RunRecord], out_dir: Path, build_time: str | N
 
 
 def build_leaderboard(results_dir: Path, out_dir: Path, build_time: str | None = None,
-                      suite_tasks: Mapping[str, Collection[str]] | None = None) -> SiteResult:
+                      suite_tasks: Mapping[str, Collection[str]] | None = None,
+                      suite_replicates: Mapping[str, int] | None = None) -> SiteResult:
     """The site from every record in ``results_dir`` and every ``submissions/*/results/``."""
     return build_site(collect_records(results_dir), out_dir, build_time=build_time,
-                      suite_tasks=suite_tasks)
+                      suite_tasks=suite_tasks, suite_replicates=suite_replicates)

@@ -145,11 +145,13 @@ def _stratified_mean(units: Units) -> float | None:
 
 def paired_rows(records: list[RunRecord], method: str, against: list[str],
                 suite: str | None = None,
-                suite_tasks: Mapping[str, Collection[str]] | None = None) -> list[PairedRow]:
+                suite_tasks: Mapping[str, Collection[str]] | None = None,
+                suite_replicates: Mapping[str, int] | None = None) -> list[PairedRow]:
     """Per suite and rival: descriptive per-task rows, then the suite's tested row, over the
-    records the board ranks (``suite_tasks``: the declared suites, so records of tasks a
-    suite no longer lists are left out, as on the board)."""
-    kept, _ = split_retired(records, suite_tasks)
+    records the board ranks (``suite_tasks`` and ``suite_replicates``: the declared suites,
+    so records of tasks a suite no longer lists, or of draws past those it ranks, are left
+    out, as on the board)."""
+    kept, _ = split_retired(records, suite_tasks, suite_replicates)
     rows = [r for r in record_rows(kept) if suite is None or r.suite == suite]
     if suite is not None and suite_tasks and suite in suite_tasks and not suite_tasks[suite]:
         raise W2SBenchError(f"suite {suite!r} ranks no task (it is retired): its records are "

@@ -1,5 +1,5 @@
 """Records kept out of their suite's board and listed apart: tasks the suite no longer lists,
-and method versions it holds a newer one of.
+replicate draws beyond the first N a suite ranks, and method versions it holds a newer one of.
 
 A suite re-frozen under a new protocol lists new tasks (new ids), so no version or weak-label guard
 catches the old records: they would join the board as more tasks. Given the suites as declared now
@@ -18,6 +18,8 @@ from benchmark.results.records import RunRecord
 
 RETIRED_REASON = ("no longer in the suite (a dropped task or a retired suite; kept for its "
                   "record, not ranked)")
+BEYOND_REASON = ("beyond the suite's first {n} replicate draws (it ranks those; kept for its "
+                 "record, not ranked)")
 SUPERSEDED_REASON = "method version {old} superseded by {new} (kept for its record, not ranked)"
 
 
@@ -30,12 +32,15 @@ def version_key(version: str) -> tuple:
 
 
 def split_retired(records: Sequence[RunRecord],
-                  suite_tasks: Mapping[str, Collection[str]] | None
+                  suite_tasks: Mapping[str, Collection[str]] | None,
+                  suite_replicates: Mapping[str, int] | None = None
                   ) -> tuple[list[RunRecord], dict[str, list[tuple[RunRecord, str]]]]:
     """The records the boards use, and by suite the ones set apart with their reason: a
-    task its suite no longer lists, or a method version older than the newest that suite
-    holds (a method keeps its name across versions, and a new version may run elsewhere
-    or measure something else: pooled, the two would rank as one)."""
+    task its suite no longer lists, a replicate past the first N its suite ranks
+    (``suite_replicates``: methods run with more would be averaged over other draws), or a
+    method version older than the newest that suite holds (a method keeps its name across
+    versions, and a new version may run elsewhere or measure something else: pooled, the
+    two would rank as one)."""
     newest: dict[tuple[str, str], str] = {}
     for r in records:
         key, version = (r.suite, r.method), r.provenance.method_version
@@ -45,9 +50,12 @@ def split_retired(records: Sequence[RunRecord],
     apart: dict[str, list[tuple[RunRecord, str]]] = defaultdict(list)
     for record in records:
         listed = (suite_tasks or {}).get(record.suite)
+        draws = (suite_replicates or {}).get(record.suite)
         latest = newest[(record.suite, record.method)]
         if listed is not None and record.task not in listed:
             apart[record.suite].append((record, RETIRED_REASON))
+        elif draws is not None and record.replicate >= draws:
+            apart[record.suite].append((record, BEYOND_REASON.format(n=draws)))
         elif record.provenance.method_version != latest:
             apart[record.suite].append((record, SUPERSEDED_REASON.format(
                 old=record.provenance.method_version, new=latest)))

@@ -30,6 +30,8 @@ class SuiteSpec(_Strict):
     limits: RunLimits = Field(default_factory=RunLimits)
     # why the suite no longer runs and what replaced it; its records are not ranked
     retired: str | None = Field(default=None, min_length=10, max_length=500)
+    # the replicate draws the suite runs and ranks: the first N of each task's (None: all)
+    replicates: int | None = Field(default=None, ge=1)
 
 
 class RetiredSuiteError(SpecError):
@@ -53,6 +55,11 @@ def _load_suites(registry: Registry[SuiteSpec]) -> None:
                 if task not in TASKS:
                     raise SpecError(f"{path}: suite {name!r} lists "
                                     f"{TASKS.unknown_message(task)}")
+                if suite.replicates and suite.replicates > TASKS.get(task).replicates:
+                    raise SpecError(
+                        f"{path}: suite {name!r} ranks {suite.replicates} replicates, but "
+                        f"task {task!r} has {TASKS.get(task).replicates}; lower the suite's "
+                        "`replicates` or freeze the task with more")
             registry.add(str(name), suite, origin=str(path))
 
 
@@ -72,6 +79,17 @@ def ranked_suite_tasks() -> dict[str, frozenset[str]]:
     """Each declared suite's tasks now, the tasks its board may rank: none for a retired
     suite, so every record of it is listed apart."""
     return {name: frozenset(() if s.retired else s.tasks) for name, s in SUITES.items()}
+
+
+def ranked_suite_replicates() -> dict[str, int]:
+    """The suites that rank only the first N replicate draws of their tasks, with N."""
+    return {name: s.replicates for name, s in SUITES.items() if s.replicates}
+
+
+def suite_replicates(suite: str, task: TaskSpec) -> int:
+    """How many of ``task``'s replicates a run of ``suite`` covers by default."""
+    declared = SUITES.get(suite).replicates if suite in SUITES else None
+    return min(task.replicates, declared or task.replicates)
 
 
 def suite_limits(suite: str) -> RunLimits:
