@@ -257,3 +257,16 @@ def test_a_task_without_a_definition_freezes_only_as_legacy_and_nothing_trains_f
     unequal = TASKS.get(MINI).model_copy(update={"splits": legacy.splits})
     with pytest.raises(SpecError, match="1000 gold labels .* and the ceiling from 6000"):
         freeze.freeze_task(unequal, force=True)
+
+
+@pytest.mark.parametrize("columns", [2, 3, 5, 7, 9])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_diagnostics_row_sums_are_numpys_bit_for_bit(columns, dtype) -> None:
+    """Records must not change when the diagnostics' row sums are written out column by
+    column: the same bits as ``x.sum(axis=1)``, whatever numpy is installed."""
+    from benchmark.core.diagnostics import _row_sums
+
+    x = np.random.default_rng(columns).random((4000, columns)).astype(dtype) * 3 - 1
+    assert np.array_equal(_row_sums(x), x.sum(axis=1))
+    if columns <= 7:  # written out column by column: the layout cannot matter
+        assert np.array_equal(_row_sums(np.asfortranarray(x)), x.sum(axis=1))

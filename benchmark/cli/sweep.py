@@ -167,7 +167,8 @@ def add_sweep_selection(p: argparse.ArgumentParser, default_suite: str) -> None:
     p.add_argument("--tasks", type=csv_list, help="only these tasks (comma list)")
     p.add_argument("--methods", type=csv_list,
                    help="comma list of methods (default: every reference baseline)")
-    p.add_argument("--replicates", type=int, help="the first N replicates (default: all)")
+    p.add_argument("--replicates", type=int,
+                   help="the first N replicates (default: those the suite ranks, else all)")
     p.add_argument("--results-dir", help="where records go (default: results/)")
 
 

@@ -4,9 +4,11 @@ Before a run starts, the harness creates ``<record>.claim`` holding the owner's 
 written whole and then hard-linked into place (atomic, and refused when the claim exists, on
 local filesystems and NFS). Another sweep that finds the claim skips the run. A claim left by
 a process that no longer exists on this host (a sweep killed with SIGKILL) is stale and is
-taken over; a claim from another host is honoured until its file is deleted. A claim still
-unreadable ``TORN_CLAIM_AGE_S`` after it was written (one from a filesystem without hard
-links, its owner killed between creating and writing it) is taken over too.
+taken over; a claim from another host is honoured until its file is deleted. A claim read
+whole that still holds no owner ``TORN_CLAIM_AGE_S`` after it was written (on a filesystem
+without hard links, its owner killed between creating and writing it) is taken over too; one
+that cannot be read at all is left to its owner. A stale claim is moved aside before it is
+removed, so a live claim that replaced it meanwhile is put back, never deleted.
 
 A run sent to a cluster engine whose jobs outlive the driver (Slurm) has its job handle
 written into the claim; whoever takes a stale claim over inherits that handle and adopts the
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmark.core.storage import atomic_write_text
+from benchmark.core.storage import _umask, atomic_write_text
 
 HOST = socket.gethostname()
 TORN_CLAIM_AGE_S = 10.0  # a live owner writes its claim within milliseconds of creating it
@@ -59,30 +61,34 @@ def pid_alive(pid: int) -> bool:
 
 
 def read_owner(path: Path) -> dict[str, Any] | None:
-    """The claim file's content, or None while it is being written or gone."""
+    """The claim's owner (host, pid, maybe a job), or None: gone, unreadable or not one."""
+    return inspect_claim(path)[0]
+
+
+ClaimIdentity = tuple[int, int, bytes]  # inode, mtime, content: which file was judged
+
+
+def inspect_claim(path: Path) -> tuple[dict[str, Any] | None, bool, ClaimIdentity | None]:
+    """(owner, stale, identity) of the claim at ``path``. Stale: its owner was a process on
+    this host that no longer exists, or the file was read whole and holds no owner long
+    after a live owner would have written one (a driver killed between creating and writing
+    it, where claims cannot be linked into place whole). A claim that cannot be read
+    (permissions, I/O) is never stale: its owner may well be alive. Gone: (None, False,
+    None)."""
     try:
-        owner = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return owner if isinstance(owner, dict) else None
-
-
-def is_stale(path: Path, owner: dict[str, Any] | None) -> bool:
-    """The claim's owner was a process on this host that no longer exists, or the claim was
-    never written whole (its owner killed straight after creating it)."""
-    try:
-        host, pid = str((owner or {})["host"]), int((owner or {})["pid"])
-    except (KeyError, TypeError, ValueError):
-        return _abandoned_unwritten(path)
-    return host == HOST and not pid_alive(pid)
-
-
-def _abandoned_unwritten(path: Path) -> bool:
-    """Unreadable now, and long past the moment a live owner would have written it."""
-    try:
-        return time.time() - path.stat().st_mtime > TORN_CLAIM_AGE_S
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            data = handle.read()
     except OSError:
-        return False  # gone: nothing to take over
+        return None, False, None
+    try:
+        owner = json.loads(data)
+        host, pid = str(owner["host"]), int(owner["pid"])
+    except (ValueError, KeyError, TypeError):
+        owner, stale = None, time.time() - info.st_mtime > TORN_CLAIM_AGE_S
+    else:
+        stale = host == HOST and not pid_alive(pid)
+    return owner, stale, (info.st_ino, info.st_mtime_ns, data)
 
 
 def try_claim(record: Path) -> Claim | None:
@@ -95,13 +101,34 @@ def try_claim(record: Path) -> Claim | None:
         content = json.dumps(_owner(inherited)).encode("utf-8")
         if _create_whole(path, content):
             return Claim(record, inherited if isinstance(inherited, dict) else None)
-        owner = read_owner(path)
-        if not is_stale(path, owner):
+        owner, stale, identity = inspect_claim(path)
+        if not stale or not _remove_stale(path, identity):
             return None
         inherited = owner.get("job") if owner else None
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
     return None
+
+
+def _remove_stale(path: Path, judged: ClaimIdentity | None) -> bool:
+    """Remove the claim judged stale, and only it: another sweep may have replaced it with
+    its own live claim since it was read, which a plain unlink would delete. The claim is
+    moved aside first (atomic) and removed only if it is the file judged stale; otherwise it
+    is put back and the run left to its new owner. The file is recognised by inode, mtime
+    and content (an inode alone is reused at once by the next file created)."""
+    aside = path.with_name(f".{path.name}.stale-{os.getpid()}-{time.monotonic_ns()}.tmp")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
+        return True  # someone else removed it: try to create ours
+    try:
+        info = os.stat(aside)
+        if judged is not None and (info.st_ino, info.st_mtime_ns) == judged[:2] \
+                and Path(aside).read_bytes() == judged[2]:
+            return True
+        with contextlib.suppress(FileExistsError):
+            os.link(aside, path)  # a live sweep's fresh claim: give it back
+        return False
+    finally:
+        Path(aside).unlink(missing_ok=True)
 
 
 def _create_whole(path: Path, content: bytes) -> bool:
@@ -111,6 +138,7 @@ def _create_whole(path: Path, content: bytes) -> bool:
     temp file, named like the run's other torn writes and removed with them."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o644 & ~_umask())  # mkstemp's is owner-only; others read claims
         os.write(fd, content)
         os.close(fd)
         fd = -1
@@ -156,8 +184,8 @@ def clear_stale(record: Path) -> None:
     """Remove a dead sweep's claim on a run that is already complete (it was killed between
     writing the record and releasing the claim), so a finished folder holds no claim."""
     path = claim_path(record)
-    if path.exists() and is_stale(path, read_owner(path)):
-        with contextlib.suppress(FileNotFoundError):
+    if inspect_claim(path)[1]:  # unlinked outright: a claim that replaced it meanwhile is on
+        with contextlib.suppress(FileNotFoundError):  # a complete run, released unused
             path.unlink()
 
 

@@ -19,7 +19,7 @@ from benchmark.labels.frozen import load_lock, replicate_file
 from benchmark.labels.rungs import intermediate_rungs
 from benchmark.methods.catalog import METHODS, method_config
 from benchmark.results.records import read_record
-from benchmark.run.claims import claim_path, is_stale, read_owner
+from benchmark.run.claims import claim_path, inspect_claim
 from benchmark.run.spec import RunSpec
 from benchmark.tasks.spec import TaskSpec
 
@@ -91,8 +91,8 @@ def run_state(run: RunSpec, spec: TaskSpec, results_dir: Path) -> RunState:
     path = run.path(results_dir)
     claim = claim_path(path)
     if claim.exists():
-        owner = read_owner(claim)
-        return RunState(run, "orphaned" if is_stale(claim, owner) else "running", owner)
+        owner, stale, _ = inspect_claim(claim)
+        return RunState(run, "orphaned" if stale else "running", owner)
     state, error = record_state(path, spec, run)
     return RunState(run, state, error=error)
 

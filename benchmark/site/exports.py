@@ -124,8 +124,8 @@ def render_markdown(boards: list[SuiteBoard]) -> str:
                                       "missing"], tablefmt="github", disable_numparse=True),
                     ""]
         if b.not_comparable:
-            out += ["### Not comparable (other task version or weak labels, or a task the "
-                    "suite no longer lists)", ""]
+            out += ["### Not comparable (other task version or weak labels, a task the suite "
+                    "no longer lists, or a draw past those it ranks)", ""]
             out += [tabulate([[n["method"], n["task"], n["runs"], f"v{n['task_version']}",
                                "—" if n["ranked_task_version"] is None
                                else f"v{n['ranked_task_version']}", n["reason"]]
