@@ -1,5 +1,5 @@
-"""Claim files: whole when seen, readable by other users, and a stale one taken over without
-deleting a live claim that replaced it."""
+"""Claim files: whole when seen, readable by other users, and a stale one taken over in one
+step, never deleting a live claim that replaced it."""
 
 from __future__ import annotations
 
@@ -9,14 +9,8 @@ import subprocess
 import sys
 import time
 
-from benchmark.run.claims import (
-    HOST,
-    TORN_CLAIM_AGE_S,
-    _remove_stale,
-    claim_path,
-    inspect_claim,
-    try_claim,
-)
+from benchmark.run import claims
+from benchmark.run.claims import HOST, TORN_CLAIM_AGE_S, claim_path, inspect_claim, try_claim
 
 
 def _dead_pid() -> int:
@@ -48,23 +42,39 @@ def test_only_a_claim_read_whole_without_an_owner_ages_into_stale(tmp_path) -> N
     folder = tmp_path / "unreadable.claim"
     folder.mkdir()  # cannot be read as a file: never judged abandoned
     os.utime(folder, (old, old))
-    assert inspect_claim(folder) == (None, False, None)
+    assert inspect_claim(folder) == (None, False)
 
 
-def test_taking_over_a_stale_claim_never_deletes_the_live_one_that_replaced_it(tmp_path):
-    path = tmp_path / "replicate-0.json.claim"
+def test_a_dead_sweeps_claim_is_replaced_in_one_step_and_its_job_inherited(tmp_path):
+    record = tmp_path / "replicate-0.json"
+    path = claim_path(record)
+    job = {"engine": "slurm", "id": "42"}
+    path.write_text(json.dumps({"host": HOST, "pid": _dead_pid(), "job": job}))
+    claim = try_claim(record)
+    assert claim is not None and claim.inherited_job == job
+    owner = json.loads(path.read_text())
+    assert (owner["pid"], owner["job"]) == (os.getpid(), job)  # the handle passes on whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_a_stale_claim_replaced_while_waiting_for_its_lock_is_left_to_its_new_owner(
+        tmp_path, monkeypatch) -> None:
+    """Two sweeps take the same dead claim over: the second waits on the lock while the
+    first replaces the claim; it must find the live claim and leave it (before, it deleted
+    whatever lay under the name, and both computed the run)."""
+    record = tmp_path / "replicate-0.json"
+    path = claim_path(record)
     path.write_text(json.dumps({"host": HOST, "pid": _dead_pid()}))
-    owner, stale, judged = inspect_claim(path)
-    assert stale and owner is not None
-    # meanwhile another sweep took the run over and wrote its own, live, claim
-    path.unlink()
     live = json.dumps({"host": HOST, "pid": os.getppid()})
-    path.write_text(live)
-    assert _remove_stale(path, judged) is False
+    lockf = claims.fcntl.lockf
+
+    def the_other_sweep_wins(fd, op):
+        replacement = tmp_path / "other"
+        replacement.write_text(live)
+        os.replace(replacement, path)  # the first sweep's takeover, done while we waited
+        lockf(fd, op)
+
+    monkeypatch.setattr(claims.fcntl, "lockf", the_other_sweep_wins)
+    assert try_claim(record) is None
     assert path.read_text() == live
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
-    # the stale one itself is removed
-    assert not inspect_claim(path)[1]
-    path.write_text(json.dumps({"host": HOST, "pid": _dead_pid()}))
-    _, stale, judged = inspect_claim(path)
-    assert stale and _remove_stale(path, judged) is True and not path.exists()

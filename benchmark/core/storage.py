@@ -23,10 +23,19 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def _umask() -> int:
+def _read_umask() -> int:
+    """The process's umask, read once: setting it to read it is a race with any thread that
+    creates a file meanwhile (and with another reader, which could leave it at 0)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+UMASK = _read_umask()
+
+
+def _umask() -> int:
+    return UMASK
 
 
 def atomic_write_via(path: Path, write: Callable[[BinaryIO], None],

@@ -7,8 +7,9 @@ a process that no longer exists on this host (a sweep killed with SIGKILL) is st
 taken over; a claim from another host is honoured until its file is deleted. A claim read
 whole that still holds no owner ``TORN_CLAIM_AGE_S`` after it was written (on a filesystem
 without hard links, its owner killed between creating and writing it) is taken over too; one
-that cannot be read at all is left to its owner. A stale claim is moved aside before it is
-removed, so a live claim that replaced it meanwhile is put back, never deleted.
+that cannot be read at all is left to its owner. A stale claim is taken over under a lock on
+its file and replaced by the new owner's in one step, so the name never goes missing and two
+sweeps taking the same dead claim over cannot both win.
 
 A run sent to a cluster engine whose jobs outlive the driver (Slurm) has its job handle
 written into the claim; whoever takes a stale claim over inherits that handle and adopts the
@@ -18,11 +19,14 @@ job instead of submitting the run a second time.
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import json
 import os
 import socket
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,30 +69,24 @@ def read_owner(path: Path) -> dict[str, Any] | None:
     return inspect_claim(path)[0]
 
 
-ClaimIdentity = tuple[int, int, bytes]  # inode, mtime, content: which file was judged
-
-
-def inspect_claim(path: Path) -> tuple[dict[str, Any] | None, bool, ClaimIdentity | None]:
-    """(owner, stale, identity) of the claim at ``path``. Stale: its owner was a process on
+def inspect_claim(path: Path) -> tuple[dict[str, Any] | None, bool]:
+    """(owner, stale) of the claim at ``path``. Stale: its owner was a process on
     this host that no longer exists, or the file was read whole and holds no owner long
     after a live owner would have written one (a driver killed between creating and writing
     it, where claims cannot be linked into place whole). A claim that cannot be read
-    (permissions, I/O) is never stale: its owner may well be alive. Gone: (None, False,
-    None)."""
+    (permissions, I/O) is never stale: its owner may well be alive. Gone: (None, False)."""
     try:
         with open(path, "rb") as handle:
             info = os.fstat(handle.fileno())
             data = handle.read()
     except OSError:
-        return None, False, None
+        return None, False
     try:
         owner = json.loads(data)
         host, pid = str(owner["host"]), int(owner["pid"])
     except (ValueError, KeyError, TypeError):
-        owner, stale = None, time.time() - info.st_mtime > TORN_CLAIM_AGE_S
-    else:
-        stale = host == HOST and not pid_alive(pid)
-    return owner, stale, (info.st_ino, info.st_mtime_ns, data)
+        return None, time.time() - info.st_mtime > TORN_CLAIM_AGE_S
+    return owner, host == HOST and not pid_alive(pid)
 
 
 def try_claim(record: Path) -> Claim | None:
@@ -96,39 +94,65 @@ def try_claim(record: Path) -> Claim | None:
     path = claim_path(record)
     if not path.parent.is_dir():  # a stat: mkdir on an existing folder costs a file create
         path.parent.mkdir(parents=True, exist_ok=True)
-    inherited = None
-    for _ in range(2):
-        content = json.dumps(_owner(inherited)).encode("utf-8")
-        if _create_whole(path, content):
-            return Claim(record, inherited if isinstance(inherited, dict) else None)
-        owner, stale, identity = inspect_claim(path)
-        if not stale or not _remove_stale(path, identity):
-            return None
-        inherited = owner.get("job") if owner else None
-    return None
+    if _create_whole(path, _content(None)):
+        return Claim(record)
+    dead = _take_over_stale(path)
+    if dead is None:
+        return None
+    job = dead.get("job")
+    return Claim(record, job if isinstance(job, dict) else None)
 
 
-def _remove_stale(path: Path, judged: ClaimIdentity | None) -> bool:
-    """Remove the claim judged stale, and only it: another sweep may have replaced it with
-    its own live claim since it was read, which a plain unlink would delete. The claim is
-    moved aside first (atomic) and removed only if it is the file judged stale; otherwise it
-    is put back and the run left to its new owner. The file is recognised by inode, mtime
-    and content (an inode alone is reused at once by the next file created)."""
-    aside = path.with_name(f".{path.name}.stale-{os.getpid()}-{time.monotonic_ns()}.tmp")
+def _content(job: dict[str, Any] | None) -> bytes:
+    return json.dumps(_owner(job)).encode("utf-8")
+
+
+@contextlib.contextmanager
+def _locked_if_stale(path: Path) -> Iterator[dict[str, Any] | None]:
+    """Hold a lock on the claim file at ``path`` while it is stale and still the file at
+    ``path``; yields its owner ({} for a claim that holds none), else None. Two sweeps
+    taking the same dead claim over queue on the lock (the kernel drops it with a killed
+    holder; POSIX locks work on NFS), and the second finds the claim replaced."""
     try:
-        os.rename(path, aside)
-    except FileNotFoundError:
-        return True  # someone else removed it: try to create ours
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        yield None  # gone, or not ours to lock: leave it
+        return
     try:
-        info = os.stat(aside)
-        if judged is not None and (info.st_ino, info.st_mtime_ns) == judged[:2] \
-                and Path(aside).read_bytes() == judged[2]:
-            return True
-        with contextlib.suppress(FileExistsError):
-            os.link(aside, path)  # a live sweep's fresh claim: give it back
-        return False
+        fcntl.lockf(fd, fcntl.LOCK_EX)
+        owner, stale = inspect_claim(path)
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        yield (owner or {}) if stale and same else None
     finally:
-        Path(aside).unlink(missing_ok=True)
+        os.close(fd)  # releases the lock
+
+
+def _take_over_stale(path: Path) -> dict[str, Any] | None:
+    """Replace a stale claim by ours in one step (``os.replace``: the name never goes
+    missing, so no third sweep can create a claim in between, and a dead owner's job passes
+    to us whole); returns the dead owner's content, or None when the claim is live or was
+    replaced meanwhile."""
+    with _locked_if_stale(path) as dead:
+        if dead is None:
+            return None
+        job = dead.get("job")
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            os.fchmod(fd, 0o644 & ~_umask())
+            os.write(fd, _content(job if isinstance(job, dict) else None))
+            os.close(fd)
+            fd = -1
+            os.replace(tmp, path)
+        except FileNotFoundError:  # our temp file cleared by a sweep holding the run
+            return None
+        finally:
+            if fd >= 0:
+                os.close(fd)
+            Path(tmp).unlink(missing_ok=True)
+        return dead
 
 
 def _create_whole(path: Path, content: bytes) -> bool:
@@ -144,15 +168,24 @@ def _create_whole(path: Path, content: bytes) -> bool:
         fd = -1
         try:
             os.link(tmp, path)
-        except (FileExistsError, FileNotFoundError):  # held; or our temp file cleared by
-            return False                              # the sweep that has just claimed it
-        except OSError:  # a filesystem without hard links: exclusive create, then write
+        except FileExistsError:  # held, unless NFS retried a link that had succeeded
+            return os.stat(tmp).st_nlink == 2
+        except FileNotFoundError:  # our temp file cleared by the sweep that just claimed it
+            return False
+        except OSError as exc:
+            if exc.errno not in NO_HARD_LINKS:
+                raise
             return _create_exclusive(path, content)
         return True
     finally:
         if fd >= 0:
             os.close(fd)
         Path(tmp).unlink(missing_ok=True)
+
+
+# a filesystem that cannot hard-link: claims are created exclusively, then written
+NO_HARD_LINKS = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS,
+                           errno.EMLINK})
 
 
 def _create_exclusive(path: Path, content: bytes) -> bool:
@@ -182,11 +215,18 @@ def record_job(record: Path, job: dict[str, Any]) -> None:
 
 def clear_stale(record: Path) -> None:
     """Remove a dead sweep's claim on a run that is already complete (it was killed between
-    writing the record and releasing the claim), so a finished folder holds no claim."""
+    writing the record and releasing the claim), so a finished folder holds no claim; and
+    the temp files of claims cut short there, which no sweep would clear (none takes a
+    complete run again)."""
     path = claim_path(record)
-    if inspect_claim(path)[1]:  # unlinked outright: a claim that replaced it meanwhile is on
-        with contextlib.suppress(FileNotFoundError):  # a complete run, released unused
-            path.unlink()
+    with _locked_if_stale(path) as dead:
+        if dead is not None:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+    for torn in path.parent.glob(f".{path.name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if time.time() - torn.stat().st_mtime > TORN_CLAIM_AGE_S:
+                torn.unlink()
 
 
 def release(record: Path) -> None:

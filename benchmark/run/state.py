@@ -91,7 +91,7 @@ def run_state(run: RunSpec, spec: TaskSpec, results_dir: Path) -> RunState:
     path = run.path(results_dir)
     claim = claim_path(path)
     if claim.exists():
-        owner, stale, _ = inspect_claim(claim)
+        owner, stale = inspect_claim(claim)
         return RunState(run, "orphaned" if stale else "running", owner)
     state, error = record_state(path, spec, run)
     return RunState(run, state, error=error)
