@@ -78,3 +78,27 @@ def test_a_stale_claim_replaced_while_waiting_for_its_lock_is_left_to_its_new_ow
     assert try_claim(record) is None
     assert path.read_text() == live
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_the_lock_is_still_held_when_the_stale_claim_is_replaced(tmp_path, monkeypatch):
+    """POSIX locks belong to the process and die with any descriptor of the file it closes:
+    judging the claim by opening it again would drop the lock before the replacement, and two
+    sweeps could both take the run over. Another process must find the claim locked then."""
+    record = tmp_path / "replicate-0.json"
+    path = claim_path(record)
+    path.write_text(json.dumps({"host": HOST, "pid": _dead_pid()}))
+    probe = ("import fcntl, os, sys\n"
+             "fd = os.open(sys.argv[1], os.O_RDWR)\n"
+             "try:\n    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n    print('free')\n"
+             "except OSError:\n    print('locked')\n")
+    seen = []
+    replace = claims.os.replace
+
+    def replace_and_look(src, dst):
+        seen.append(subprocess.run([sys.executable, "-c", probe, str(path)],
+                                   capture_output=True, text=True).stdout.strip())
+        replace(src, dst)
+
+    monkeypatch.setattr(claims.os, "replace", replace_and_look)
+    assert try_claim(record) is not None
+    assert seen == ["locked"]

@@ -77,10 +77,15 @@ def inspect_claim(path: Path) -> tuple[dict[str, Any] | None, bool]:
     (permissions, I/O) is never stale: its owner may well be alive. Gone: (None, False)."""
     try:
         with open(path, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            data = handle.read()
+            return _judge(handle.fileno())
     except OSError:
         return None, False
+
+
+def _judge(fd: int) -> tuple[dict[str, Any] | None, bool]:
+    """(owner, stale) of the claim open at ``fd``, read from its start."""
+    info = os.fstat(fd)
+    data = os.pread(fd, max(info.st_size, 1) + 4096, 0)
     try:
         owner = json.loads(data)
         host, pid = str(owner["host"]), int(owner["pid"])
@@ -120,7 +125,9 @@ def _locked_if_stale(path: Path) -> Iterator[dict[str, Any] | None]:
         return
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX)
-        owner, stale = inspect_claim(path)
+        # judged through the locked descriptor: closing any other descriptor of the file
+        # (opening it again to read it) would drop this process's lock on it
+        owner, stale = _judge(fd)
         try:
             same = os.fstat(fd).st_ino == os.stat(path).st_ino
         except FileNotFoundError:
