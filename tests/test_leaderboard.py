@@ -205,6 +205,11 @@ def test_draws_past_the_first_n_a_suite_ranks_are_listed_apart(tmp_path) -> None
     unscoped = build_site(records, tmp_path / "all", build_time="0", suite_tasks={"s": {"t"}})
     (board,) = json.loads(unscoped.files["json"].read_text())["suites"]
     assert [e["method"] for e in board["ranked"]] == ["b", "a"]
+    # a newer version run only on a draw the suite does not rank sets nothing aside
+    newer = [*records, record("t", "a", 4, 0.9, version="2")]
+    site = build_site(newer, tmp_path / "newer", build_time="0", **scope)
+    (board,) = json.loads(site.files["json"].read_text())["suites"]
+    assert [e["method"] for e in board["ranked"]] == ["a", "b"]
 
 
 def test_compute_is_relative_to_naive_and_peak_memory_is_the_largest(tmp_path) -> None:

@@ -41,22 +41,28 @@ def split_retired(records: Sequence[RunRecord],
     method version older than the newest that suite holds (a method keeps its name across
     versions, and a new version may run elsewhere or measure something else: pooled, the
     two would rank as one)."""
-    newest: dict[tuple[str, str], str] = {}
-    for r in records:
-        key, version = (r.suite, r.method), r.provenance.method_version
-        if key not in newest or version_key(version) > version_key(newest[key]):
-            newest[key] = version
-    kept: list[RunRecord] = []
     apart: dict[str, list[tuple[RunRecord, str]]] = defaultdict(list)
+    live: list[RunRecord] = []
     for record in records:
         listed = (suite_tasks or {}).get(record.suite)
         draws = (suite_replicates or {}).get(record.suite)
-        latest = newest[(record.suite, record.method)]
         if listed is not None and record.task not in listed:
             apart[record.suite].append((record, RETIRED_REASON))
         elif draws is not None and record.replicate >= draws:
             apart[record.suite].append((record, BEYOND_REASON.format(n=draws)))
-        elif record.provenance.method_version != latest:
+        else:
+            live.append(record)
+    # the newest version among what the suite ranks: one run only on a dropped task or a
+    # draw past the ranked ones must not set the ranked records aside
+    newest: dict[tuple[str, str], str] = {}
+    for r in live:
+        key, version = (r.suite, r.method), r.provenance.method_version
+        if key not in newest or version_key(version) > version_key(newest[key]):
+            newest[key] = version
+    kept: list[RunRecord] = []
+    for record in live:
+        latest = newest[(record.suite, record.method)]
+        if record.provenance.method_version != latest:
             apart[record.suite].append((record, SUPERSEDED_REASON.format(
                 old=record.provenance.method_version, new=latest)))
         else:
