@@ -208,6 +208,11 @@ def test_new_task_checks_the_data_and_writes_a_task_that_freezes(tiny_world, cap
         assert spec.dataset.path == "scaffold.csv" and spec.label_names == ["negative",
                                                                             "positive"]
         assert spec.splits.total == 600 and spec.replicates == 2
+        # each written task draws its own splits: one seed for all would give every task
+        # on this file the same draws, counted as separate blocks
+        from benchmark.tasks.scaffold import draw_seed
+
+        assert spec.seed == draw_seed("scaffolded") != draw_seed("scaffolded-layer1")
         # the tiny encoder is no stronger than tf-idf: freezing refuses, writing nothing
         with pytest.raises(SpecError, match="(?s)not clearly positive.*under 2 se"):
             freeze_task(spec, progress=False)

@@ -4,9 +4,9 @@ One procedure everywhere: records pass the board's comparability guard (each (ta
 replicate) is ranked on one task version and one weak-label file), and a suite's verdict
 is the board's blocked sign-flip test, Holm-corrected over the board's family of pairs. Where
 both methods are ranked on a suite, the row *is* the board's comparison, so the two never
-disagree. Where one is not ranked (it misses a task), the same blocked test runs on the
-units both have, Holm-corrected over the rivals asked for, and the row says it is off the
-board. Per-task rows are descriptive (mean differences, wins/ties/losses), never verdicts:
+disagree. Where one is not ranked (it misses a task), the row is off the board: the mean
+difference over the units both have, descriptive, with no test (the board's family holds
+no such pair). Per-task rows are descriptive (mean differences, wins/ties/losses), never verdicts:
 a task's few blocks would be tested once per task and rival, uncorrected.
 """
 
@@ -188,8 +188,8 @@ def render(rows: list[PairedRow], method: str) -> str:
              for r in rows]
     head = (f"{method} minus each rival on the records the leaderboard ranks together. "
             f"{ALL_TASKS}: the board's paired sign-flip test over blocks (split draws), Holm "
-            "over the board's pairs (source 'board'; off the board: over the rivals asked "
-            "for); task rows are descriptive, W/T/L by test accuracy.")
+            "over the board's pairs (source 'board'; rows off the board are descriptive, no test); "
+            "task rows are descriptive, W/T/L by test accuracy.")
     return head + "\n\n" + tabulate(table, headers=[
         "suite", "vs", "task", "units", "blocks", "Δ PGR", "Δ accuracy", "W/T/L", "Holm p",
         "verdict", "source"], tablefmt="github", disable_numparse=True)

@@ -75,7 +75,8 @@ def family_text(board: SuiteBoard) -> FamilyText | None:
             reach += f", {versus:.3f} for the median pair with {REFERENCE_METHOD}"
             if versus > TARGET_PGR:
                 reach += f" ({blocks_needed(tested.blocks, versus)} blocks)"
-        reach += f"; the suite has {tested.blocks}."
+        reach += (f"; the suite has {tested.blocks}. The smallest p its test can give is "
+                  f"{tested.smallest_p:.2g}, under that threshold.")
     return FamilyText(test, reach, stability_text(board))
 
 

@@ -7,6 +7,7 @@ edit it freely, then ``w2s-bench freeze`` it. Nothing here trains anything.
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,7 +127,7 @@ def scaffold_task(task_id: str, path: Path, *, text: str | None, template: str |
             "dataset": dataset, "label_names": names, "balance": True, "splits": sizes,
             "weak_model": weak_model, "weak_supervisor": definition,
             "strong_model": strong_model, "regime": "probe",
-            "replicates": replicates, "seed": 0,
+            "replicates": replicates, "seed": draw_seed(task_id),
             "training": {"epochs": 5, "batch_size": 64, "lr": 0.001}}
     validate(TaskSpec, body, str(target))
     text_out = yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
@@ -134,3 +135,10 @@ def scaffold_task(task_id: str, path: Path, *, text: str | None, template: str |
     TASKS.reset()
     TASKS.get(task_id)  # parses as every task does (models registered, names checked)
     return target, check
+
+
+def draw_seed(task_id: str) -> int:
+    """A task's own seed for its split draws, from its id: two tasks written for one file
+    would otherwise draw the same splits every replicate, while their records (each task
+    names its own dataset) counted as separate blocks."""
+    return int(hashlib.sha256(task_id.encode("utf-8")).hexdigest()[:8], 16) % 1_000_000
