@@ -34,10 +34,6 @@ def _read_umask() -> int:
 UMASK = _read_umask()
 
 
-def _umask() -> int:
-    return UMASK
-
-
 def atomic_write_via(path: Path, write: Callable[[BinaryIO], None],
                      durable: bool = True) -> None:
     """Write through ``write(handle)`` into a temp file beside ``path``, fsync, rename.
@@ -49,7 +45,7 @@ def atomic_write_via(path: Path, write: Callable[[BinaryIO], None],
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())
+        os.fchmod(fd, 0o666 & ~UMASK)
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()

@@ -12,7 +12,6 @@ is an error, never a silent regeneration. No text and no gold label is stored he
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from benchmark.core.arrays import npy_bytes, read_npy
 from benchmark.core.controls import Controls
 from benchmark.core.errors import IntegrityError, SpecError
+from benchmark.core.memo import BoundedMemo
 from benchmark.core.paths import frozen_dir
 from benchmark.core.schema import validate
 from benchmark.core.storage import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
@@ -268,22 +268,23 @@ def load_lock(spec: TaskSpec) -> Lock:
 
 def verified_bytes(spec: TaskSpec, name: str) -> tuple[bytes, str]:
     """A frozen file's bytes, checked against the lock's sha256. Bytes that hashed to the
-    locked digest are kept (a few files) and returned again while the file's stamp (inode,
-    size, mtime, ctime) is unchanged: a sweep reads the same files for every method, and any
-    write to one moves its ctime, which no unprivileged process can set back."""
+    locked digest are kept (a few hundred files) and returned again while the file's stamp
+    (inode, size, mtime, ctime) is unchanged: a sweep reads the same files for every method,
+    and any write to one moves its ctime, which no unprivileged process can set back."""
     lock = load_lock(spec)
     path = task_frozen_dir(spec.id) / name
     if name not in lock.files:
         raise IntegrityError(f"{path} is not listed in {LOCK}; re-freeze the task with --force")
     expected = lock.files[name]
     try:
-        stamp = _stamp(path)
+        stamp = _stamp(path)  # taken before the read: a write in between re-reads next time
     except FileNotFoundError:
-        stamp = None
-    kept = _VERIFIED_BYTES.get(path)
-    if stamp is not None and kept is not None and kept[:2] == (stamp, expected):
-        _VERIFIED_BYTES.move_to_end(path)
-        return kept[2], expected
+        return _read_verified(spec, path, expected), expected  # says it is missing
+    return _VERIFIED_BYTES.get_or_make((path, stamp, expected),
+                                       lambda: _read_verified(spec, path, expected)), expected
+
+
+def _read_verified(spec: TaskSpec, path: Path, expected: str) -> bytes:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -295,15 +296,12 @@ def verified_bytes(spec: TaskSpec, name: str) -> tuple[bytes, str]:
             f"{path} does not match its lock: expected sha256 {expected}, got {actual}. "
             f"The frozen file was modified; restore it with `git checkout -- {path}` (or re-freeze "
             f"deliberately with `w2s-bench freeze {spec.id} --force`).")
-    if stamp is not None:  # stamped before the read: a write in between re-reads next time
-        _VERIFIED_BYTES[path] = (stamp, actual, data)
-        while sum(len(kept[2]) for kept in _VERIFIED_BYTES.values()) > VERIFIED_BYTES_MAX:
-            _VERIFIED_BYTES.popitem(last=False)
-    return data, actual
+    return data
 
 
-VERIFIED_BYTES_MAX = 64 << 20  # frozen bytes kept verified in memory (the default job's: 20 MB)
-_VERIFIED_BYTES: OrderedDict[Path, tuple[tuple[int, ...], str, bytes]] = OrderedDict()
+# frozen files kept verified in memory: the default job reads ~330 (20 MB); 512 of the
+# largest (250 KB) would be 130 MB
+_VERIFIED_BYTES: BoundedMemo[tuple[Path, tuple[int, ...], str], bytes] = BoundedMemo(512)
 
 
 def verify_frozen(spec: TaskSpec, replicate: int | None = None) -> None:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmark.core.storage import _umask, atomic_write_text
+from benchmark.core.storage import UMASK, atomic_write_text
 
 HOST = socket.gethostname()
 TORN_CLAIM_AGE_S = 10.0  # a live owner writes its claim within milliseconds of creating it
@@ -62,11 +62,6 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def read_owner(path: Path) -> dict[str, Any] | None:
-    """The claim's owner (host, pid, maybe a job), or None: gone, unreadable or not one."""
-    return inspect_claim(path)[0]
 
 
 def inspect_claim(path: Path) -> tuple[dict[str, Any] | None, bool]:
@@ -146,20 +141,28 @@ def _take_over_stale(path: Path) -> dict[str, Any] | None:
         if dead is None:
             return None
         job = dead.get("job")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            os.fchmod(fd, 0o644 & ~_umask())
-            os.write(fd, _content(job if isinstance(job, dict) else None))
-            os.close(fd)
-            fd = -1
-            os.replace(tmp, path)
-        except FileNotFoundError:  # our temp file cleared by a sweep holding the run
-            return None
-        finally:
-            if fd >= 0:
-                os.close(fd)
-            Path(tmp).unlink(missing_ok=True)
+        with _written_beside(path, _content(job if isinstance(job, dict) else None)) as tmp:
+            try:
+                os.replace(tmp, path)
+            except FileNotFoundError:  # our temp file cleared by a sweep holding the run
+                return None
         return dead
+
+
+@contextlib.contextmanager
+def _written_beside(path: Path, content: bytes) -> Iterator[str]:
+    """A temp file beside ``path`` holding ``content`` (readable by others: mkstemp's is
+    owner-only), named like the run's other torn writes and removed on the way out."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        try:
+            os.fchmod(fd, 0o644 & ~UMASK)
+            os.write(fd, content)
+        finally:
+            os.close(fd)
+        yield tmp
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 def _create_whole(path: Path, content: bytes) -> bool:
@@ -167,12 +170,7 @@ def _create_whole(path: Path, content: bytes) -> bool:
     empty: written to a temp file, then hard-linked into place (atomic, and refused when the
     name exists, on local filesystems and NFS). A driver killed in between leaves only the
     temp file, named like the run's other torn writes and removed with them."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644 & ~_umask())  # mkstemp's is owner-only; others read claims
-        os.write(fd, content)
-        os.close(fd)
-        fd = -1
+    with _written_beside(path, content) as tmp:
         try:
             os.link(tmp, path)
         except FileExistsError:  # held, unless NFS retried a link that had succeeded
@@ -184,10 +182,6 @@ def _create_whole(path: Path, content: bytes) -> bool:
                 raise
             return _create_exclusive(path, content)
         return True
-    finally:
-        if fd >= 0:
-            os.close(fd)
-        Path(tmp).unlink(missing_ok=True)
 
 
 # a filesystem that cannot hard-link: claims are created exclusively, then written
