@@ -24,7 +24,13 @@ from benchmark.api.losses import (
     whole_batch,
     with_conflict,
 )
-from benchmark.api.method import Method, MethodInput, StrongModelInfo, register
+from benchmark.api.method import (
+    BoostedSupervisors,
+    Method,
+    MethodInput,
+    StrongModelInfo,
+    register,
+)
 from benchmark.core.errors import SpecError
 from benchmark.core.metrics import accuracy, auroc
 from benchmark.finetune.fit import FinetunedClassifier
@@ -41,7 +47,8 @@ from benchmark.training.probe import (
 )
 
 __all__ = [
-    "CrossEntropyTo", "FinetuneConfig", "FinetunedClassifier", "LinearProbe", "Method",
+    "BoostedSupervisors", "CrossEntropyTo", "FinetuneConfig", "FinetunedClassifier",
+    "LinearProbe", "Method",
     "MethodInput", "ProbeConfig", "ProbeTrainer", "SpecError", "StrongModelInfo", "accuracy",
     "auroc", "class1_prior", "class_shares", "confidence_margin", "counting_flops",
     "harden_argmax", "harden_keep_prior", "harden_keep_shares", "linear_ramp", "one_hot",

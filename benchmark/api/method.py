@@ -72,6 +72,17 @@ def _rows(hidden: np.ndarray, rows: tuple[int, ...]) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class BoostedSupervisors:
+    """An ensemble task's supervisors boosted on gold split A at freeze (AdaBoost, as
+    EnsemW2S does; :mod:`benchmark.labels.boosting`): each kept round's supervisor, its
+    weight α and its soft labels on split B. No error, example weight or label comes with it."""
+
+    members: tuple[str, ...]
+    alphas: tuple[float, ...]
+    probs: np.ndarray            # [rounds, n_B, classes]
+
+
+@dataclass(frozen=True)
 class MethodInput:
     """Everything a method may see for one run: split B's inputs with their weak soft labels,
     the unlabelled test inputs, the strong model's description, the seed and a scratch
@@ -121,6 +132,8 @@ class MethodInput:
     # methods that declare ``needs_rungs``: split B's features from each intermediate model
     # between the supervisor and the student (measured order, weakest first), by rung name
     rung_features: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    # methods that declare ``needs_boosting``: the supervisors boosted on gold A at freeze
+    boosted: BoostedSupervisors | None = field(default=None, repr=False)
 
     @property
     def num_classes(self) -> int:
@@ -223,6 +236,7 @@ class Method:
     needs_decoder: ClassVar[bool] = False  # True: only where the strong model is a causal LM
     needs_supervisors: ClassVar[bool] = False  # True: only where a task names several weak models
     needs_rungs: ClassVar[bool] = False  # True: gets intermediate models' features; skipped without
+    needs_boosting: ClassVar[bool] = False  # True: gets the boosted supervisors; skipped without
     control: ClassVar[bool] = False  # a reference point (e.g. prompting), not a W2S method
     paper: ClassVar[str | None] = None  # link shown on the leaderboard (submissions: yaml)
     code: ClassVar[str | None] = None

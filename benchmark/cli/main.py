@@ -89,6 +89,25 @@ def _relative(origin: str) -> str:
     return origin[len(root):] if origin.startswith(root) else origin
 
 
+def _add_boosting(specs: list, args: argparse.Namespace) -> int:
+    """``freeze --add-boosting``: the ensembles among ``specs`` that lack it get it."""
+    from benchmark.assets.catalog import ensure_fetched
+    from benchmark.labels.boosting import boostable, freeze_boosting, has_boosting
+    from benchmark.tasks.requirements import required_assets
+
+    named = [s for s in specs if s.id in args.tasks]
+    for spec in named:
+        if not boostable(spec):
+            raise W2SBenchError(f"task {spec.id!r} has no supervisors to boost (it needs "
+                                "several `weak_models` fitted as probes or regressions)")
+    specs = [s for s in specs if boostable(s) and (args.force or not has_boosting(s))]
+    ensure_fetched(required_assets(specs, include_weak=True), not args.no_progress)
+    for spec in specs:
+        freeze_boosting(spec, progress=not args.no_progress)
+        print(f"added boosted supervisors to {spec.id}: weak labels and references unchanged")
+    return 0
+
+
 def cmd_freeze(args: argparse.Namespace) -> int:
     from benchmark.assets.catalog import ensure_fetched
     from benchmark.labels.freeze import freeze_ceilings, freeze_task
@@ -104,7 +123,7 @@ def cmd_freeze(args: argparse.Namespace) -> int:
 
         members = [s for s in suite_tasks(args.suite) if s.id not in args.tasks]
         done = [s.id for s in members if is_frozen(s.id)]
-        if done and not args.force and not args.add_ceilings:
+        if done and not args.force and not (args.add_ceilings or args.add_boosting):
             print(f"{len(done)} task(s) of suite {args.suite!r} are frozen already; skipped")
             members = [s for s in members if s.id not in done]
         specs += members
@@ -118,6 +137,8 @@ def cmd_freeze(args: argparse.Namespace) -> int:
             print(f"added ceiling predictions to {spec.id}: weak labels and references "
                   "unchanged")
         return 0
+    if args.add_boosting:
+        return _add_boosting(specs, args)
     ensure_fetched(required_assets(specs, include_weak=True), not args.no_progress)
     for spec in specs:
         lock = freeze_task(spec, force=args.force, progress=not args.no_progress,
@@ -166,6 +187,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only add the ceiling's test predictions to tasks frozen without them "
                         "(weak labels untouched; refused unless the frozen ceiling accuracy "
                         "is reproduced exactly)")
+    p.add_argument("--add-boosting", action="store_true",
+                   help="only add an ensemble task's AdaBoost-weighted supervisors (EnsemW2S; "
+                        "weak labels untouched; refused unless the frozen supervisors are "
+                        "reproduced exactly)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_freeze)
 

@@ -7,7 +7,8 @@ paper-scale task (hub dataset, ladder rungs, finetune regime) writes the same lo
 weak rung is finetuned on A and its ceiling finetuned on B.
 ``freeze --add-ceilings`` retrains only the ceilings of a task frozen before ceiling
 predictions were kept, checks that they reproduce the frozen ceiling accuracies exactly, and
-adds their files to the lock without touching the weak labels.
+adds their files to the lock without touching the weak labels; ``--add-boosting`` does the
+same for an ensemble's boosted supervisors (:mod:`benchmark.labels.boosting`).
 This is harness code: gold labels are used here and in scoring, nowhere else.
 """
 
@@ -25,7 +26,14 @@ from benchmark.core.metrics import accuracy, auroc
 from benchmark.core.provenance import hardware, package_versions
 from benchmark.finetune.fit import fit_classifier
 from benchmark.finetune.trainer import FinetuneConfig
+from benchmark.labels.boosting import add_boosting, boostable
 from benchmark.labels.controls import label_free_accuracy, self_training_accuracy
+from benchmark.labels.fitting import (
+    fit_supervisor,
+    supervisor_features,
+    weak_model_features,
+    weighted_fit,
+)
 from benchmark.labels.frozen import (
     LayerChoice,
     Lock,
@@ -34,6 +42,7 @@ from benchmark.labels.frozen import (
     ReplicateReference,
     add_ceilings,
     is_frozen,
+    load_lock,
     load_references,
     load_weak_labels,
     shifted_ceiling_file,
@@ -49,7 +58,6 @@ from benchmark.labels.kinds import (
 )
 from benchmark.labels.layers import choice_examples, choose_layer
 from benchmark.labels.locking import lock_student, locked_folder
-from benchmark.labels.pairwise import fit_pairwise_supervisor
 from benchmark.labels.protocol import (
     check_capability_gap,
     check_equal_gold,
@@ -58,9 +66,6 @@ from benchmark.labels.protocol import (
 from benchmark.labels.replicate_csv import decode_replicate, encode_replicate
 from benchmark.labels.supervisors import (
     Predictor,
-    fit_finetuned_supervisor,
-    fit_probe_supervisor,
-    fit_weak_supervisor,
 )
 from benchmark.labels.systematic import fit_blind_supervisor, fit_keyword_supervisor
 from benchmark.models import MODELS
@@ -70,7 +75,6 @@ from benchmark.tasks.checkpoints import model_checkpoint
 from benchmark.tasks.kinds import task_probe_config
 from benchmark.tasks.spec import TaskSpec
 from benchmark.tasks.splits import ExamplePool, draw_splits, example_pool, replicate_seed
-from benchmark.tasks.supervisors import resolve
 from benchmark.training.probe import one_hot, soft_cross_entropy, train_probe
 
 
@@ -122,43 +126,6 @@ def strong_layer_choice(spec: TaskSpec, pool: ExamplePool, progress: bool
     return choose_layer(np.asarray(stacked), np.array([e.label for e in chosen]),
                         len(spec.label_names), task_probe_config(spec),
                         replicate_seed(spec, 0))
-
-
-def weak_is_finetuned(spec: TaskSpec) -> bool:
-    """A paper-scale ladder rung as the weak model of a finetune task is finetuned on A."""
-    return rung_of(spec.weak_model) is not None and spec.finetune is not None
-
-
-def weak_model_features(spec: TaskSpec, texts: list[str], progress: bool,
-                        model: str | None = None) -> np.ndarray | None:
-    """The frozen features an encoder weak supervisor (``model``: one of several) is fitted
-    on (None otherwise)."""
-    model = model or spec.weak_model
-    if MODELS.get(model).kind != "encoder" or weak_is_finetuned(spec):
-        return None
-    return model_features(model, texts, progress)
-
-
-def fit_supervisor(spec: TaskSpec, model: str, pool: ExamplePool, features: np.ndarray | None,
-                   rows: np.ndarray, targets: np.ndarray, seed: int) -> Predictor:
-    """One weak model fitted on gold ``rows`` as the task fits it: finetuned for a
-    paper-scale rung; else as its definition says (the ceiling's probe on an encoder's
-    features, a pair's being its responses' difference; tf-idf's logistic regression); a
-    Bradley-Terry logistic regression for a pairwise task frozen before definitions."""
-    if weak_is_finetuned(spec):
-        return fit_finetuned_supervisor(model, rows, targets, pool.texts, spec.finetune, seed,
-                                        len(spec.label_names))
-    reference = spec.definition_reference(model)
-    definition = resolve(reference) if reference is not None else None
-    if definition is not None and definition.probe is not None:
-        assert features is not None, f"encoder supervisor {model!r} needs features"
-        return fit_probe_supervisor(features, rows, targets, definition.probe, seed,
-                                    len(spec.label_names), spec.pairwise is not None)
-    c = definition.c if definition is not None and definition.c else spec.weak_c_of(model)
-    if spec.pairwise is not None:
-        return fit_pairwise_supervisor(model, rows, targets, c, pool.texts, features, seed)
-    return fit_weak_supervisor(model, rows, targets, c, pool.texts, features, seed,
-                               len(spec.label_names))
 
 
 def weak_predictor(spec: TaskSpec, pool: ExamplePool, weak_features: np.ndarray | None,
@@ -346,8 +313,7 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True,
                         "measured against it. Pass --force to do it anyway (and bump the task's "
                         "`version` if its definition changed).")
     pool = example_pool(spec)
-    features = {model: weak_model_features(spec, pool.texts, progress, model)
-                for model in (spec.supervisor_names or [spec.weak_model])}
+    features = supervisor_features(spec, pool, progress)
     layer = strong_layer_choice(spec, pool, progress)
     strong_features = _strong_features(spec, pool.texts, progress, layer and layer.layer)
     frozen = [_freeze_replicate(spec, pool, k, features, strong_features)
@@ -357,10 +323,13 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True,
     references = References(task=spec.id, weak_model=spec.weak_model,
                             strong_model=spec.strong_model,
                             replicates=[f.reference for f in frozen], strong_layer=layer)
-    return write_frozen(spec, {k: f.blob for k, f in enumerate(frozen)}, references,
-                        package_versions(), hardware(), f"w2s-bench {__version__}",
-                        {k: f.ceiling for k, f in enumerate(frozen)},
-                        {name: array for f in frozen for name, array in f.extras.items()})
+    write_frozen(spec, {k: f.blob for k, f in enumerate(frozen)}, references,
+                 package_versions(), hardware(), f"w2s-bench {__version__}",
+                 {k: f.ceiling for k, f in enumerate(frozen)},
+                 {name: array for f in frozen for name, array in f.extras.items()})
+    if boostable(spec):   # EnsemW2S's boosted supervisors, added to the lock
+        add_boosting(spec, pool, weighted_fit(spec, pool, features))
+    return load_lock(spec)
 
 
 def freeze_ceilings(spec: TaskSpec, progress: bool = True) -> Lock:

@@ -193,13 +193,12 @@ def write_frozen(spec: TaskSpec, replicate_blobs: dict[int, bytes], references: 
                  extras: dict[str, np.ndarray] | None = None) -> Lock:
     folder = task_frozen_dir(spec.id)
     files: dict[str, str] = {}
-    for replicate, blob in sorted(replicate_blobs.items()):
-        atomic_write_bytes(folder / replicate_file(replicate), blob)
-        files[replicate_file(replicate)] = sha256_bytes(blob)
-    for replicate, probs in sorted((ceilings or {}).items()):
-        files[ceiling_file(replicate)] = _write_ceiling(folder, replicate, probs)
-    for name, array in sorted((extras or {}).items()):   # shifted ceilings, supervisors
-        data = npy_bytes(np.asarray(array, np.float32))
+    named = {replicate_file(k): blob for k, blob in sorted(replicate_blobs.items())}
+    named |= {ceiling_file(k): npy_bytes(stored_ceiling(p))
+              for k, p in sorted((ceilings or {}).items())}
+    named |= {name: npy_bytes(np.asarray(array, np.float32))   # shifted ceilings, supervisors
+              for name, array in sorted((extras or {}).items())}
+    for name, data in named.items():
         atomic_write_bytes(folder / name, data)
         files[name] = sha256_bytes(data)
     # no key for an absent layer choice: tasks frozen before it keep byte-identical files
@@ -215,20 +214,21 @@ def write_frozen(spec: TaskSpec, replicate_blobs: dict[int, bytes], references: 
     return lock
 
 
-def _write_ceiling(folder: Path, replicate: int, probs: np.ndarray) -> str:
-    data = npy_bytes(stored_ceiling(probs))
-    atomic_write_bytes(folder / ceiling_file(replicate), data)
-    return sha256_bytes(data)
-
-
 def add_ceilings(spec: TaskSpec, ceilings: dict[int, np.ndarray]) -> Lock:
-    """Add ceiling predictions to a frozen task, changing nothing already locked: every
+    """Add ceiling predictions to a frozen task (see :func:`add_files`)."""
+    return add_files(spec, {ceiling_file(k): npy_bytes(stored_ceiling(probs))
+                            for k, probs in ceilings.items()})
+
+
+def add_files(spec: TaskSpec, named: dict[str, bytes]) -> Lock:
+    """Add (or replace) files of a frozen task, changing nothing else that is locked: every
     other file, its sha256, and the lock's other fields stay as they are."""
     lock = load_lock(spec)
     folder = task_frozen_dir(spec.id)
     files = dict(lock.files)
-    for replicate, probs in sorted(ceilings.items()):
-        files[ceiling_file(replicate)] = _write_ceiling(folder, replicate, probs)
+    for name, data in sorted(named.items()):
+        atomic_write_bytes(folder / name, data)
+        files[name] = sha256_bytes(data)
     updated = lock.model_copy(update={"files": dict(sorted(files.items()))})
     atomic_write_json(folder / LOCK, updated.model_dump(mode="json"))
     _cached_lock.cache_clear()

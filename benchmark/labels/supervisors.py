@@ -28,7 +28,13 @@ from benchmark.models import MODELS
 from benchmark.models.hub_ladder import LADDER
 from benchmark.tasks.checkpoints import model_checkpoint
 from benchmark.tasks.supervisors import ProbeRecipe
-from benchmark.training.probe import ProbeConfig, one_hot, soft_cross_entropy, train_probe
+from benchmark.training.probe import (
+    ProbeConfig,
+    ProbeTrainer,
+    one_hot,
+    soft_cross_entropy,
+    train_probe,
+)
 
 Predictor = Callable[[np.ndarray], np.ndarray]
 
@@ -51,12 +57,21 @@ def fit_finetuned_supervisor(model: str, train_rows: np.ndarray, labels: np.ndar
 
 def fit_probe_supervisor(features: np.ndarray, train_rows: np.ndarray, labels: np.ndarray,
                          recipe: ProbeRecipe, seed: int, classes: int = 2,
-                         antisymmetric: bool = False) -> Predictor:
+                         antisymmetric: bool = False,
+                         weights: np.ndarray | None = None) -> Predictor:
     """A defined encoder supervisor: the ceiling's linear probe trainer on its features
-    (``antisymmetric`` for pairs, as the ceiling's: a Bradley-Terry reward model)."""
+    (``antisymmetric`` for pairs, as the ceiling's: a Bradley-Terry reward model).
+    ``weights`` (one per training row, mean 1) scale each row's gradient (boosting)."""
     config = ProbeConfig(epochs=recipe.epochs, batch_size=recipe.batch_size, lr=recipe.lr,
                          weight_decay=recipe.weight_decay, antisymmetric=antisymmetric)
-    probe = train_probe(features[train_rows], one_hot(labels, classes), config, seed)
+    targets = one_hot(labels, classes)
+    if weights is None:
+        probe = train_probe(features[train_rows], targets, config, seed)
+    else:
+        trainer = ProbeTrainer(features[train_rows], targets, config, seed)
+        for _ in range(config.epochs):
+            trainer.run_epoch(weights)
+        probe = trainer.probe()
     return lambda rows: probe.predict_proba(features[rows])
 
 
@@ -72,18 +87,22 @@ def _every_class(pipeline, inputs, classes: int) -> np.ndarray:
 
 def fit_weak_supervisor(model: str, train_rows: np.ndarray, labels: np.ndarray, c: float,
                         texts: Sequence[str], features: np.ndarray | None,
-                        seed: int, classes: int = 2) -> Predictor:
+                        seed: int, classes: int = 2,
+                        weights: np.ndarray | None = None) -> Predictor:
     """Fit on the pool rows ``train_rows``; return ``predict(rows) -> [n, classes]`` probs
-    (multinomial logistic regression with more than two classes)."""
+    (multinomial logistic regression with more than two classes). ``weights`` (one per
+    training row, mean 1, so C keeps its meaning) weight each row's loss (boosting); the
+    tf-idf vocabulary and the feature scaling are fitted unweighted."""
     spec = MODELS.get(model)
+    fit_params = {} if weights is None else {"logisticregression__sample_weight": weights}
     if spec.kind == "tfidf":
         pipeline = make_pipeline(
             TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
             LogisticRegression(C=c, max_iter=5000, random_state=seed))
-        pipeline.fit([texts[i] for i in train_rows], labels)
+        pipeline.fit([texts[i] for i in train_rows], labels, **fit_params)
         return lambda rows: _every_class(pipeline, [texts[i] for i in rows], classes)
     assert features is not None, f"encoder supervisor {model!r} needs features"
     pipeline = make_pipeline(StandardScaler(),
                              LogisticRegression(C=c, max_iter=5000, random_state=seed))
-    pipeline.fit(features[train_rows], labels)
+    pipeline.fit(features[train_rows], labels, **fit_params)
     return lambda rows: _every_class(pipeline, features[rows], classes)

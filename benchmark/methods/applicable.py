@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from benchmark.api.method import Method
+from benchmark.labels.boosting import boostable
 from benchmark.labels.rungs import intermediate_rungs
 from benchmark.models.hub_ladder import is_decoder
 from benchmark.tasks.spec import TaskSpec
@@ -22,6 +23,9 @@ def skip_reason(method: type[Method], spec: TaskSpec) -> str | None:
         return "declares `binary_only`; the task has more than two classes"
     if method.needs_supervisors and not spec.weak_models:
         return "uses several weak supervisors' labels; the task names one (`weak_models`)"
+    if getattr(method, "needs_boosting", False) and not boostable(spec):
+        return ("uses the supervisors boosted on gold A; the task has no ensemble of "
+                "supervisors fitted as probes or regressions to boost")
     if method.needs_rungs and not intermediate_rungs(spec):
         return ("passes the labels through intermediate models; no embedded rung is measured "
                 "clearly between this task's supervisor and student (benchmark.labels.rungs)")

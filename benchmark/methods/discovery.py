@@ -92,6 +92,7 @@ def _proxy(examined: Examined) -> type[Method]:
         "name": examined.name, "version": examined.version, "regimes": examined.regimes,
         "binary_only": examined.binary_only, "needs_decoder": examined.needs_decoder,
         "needs_supervisors": examined.needs_supervisors, "needs_rungs": examined.needs_rungs,
+        "needs_boosting": examined.needs_boosting,
         "control": examined.control,
         "defaults": dict(examined.config), "paper": examined.paper, "code": examined.code,
         "__doc__": examined.summary, "examined": examined, "__init__": refuse})

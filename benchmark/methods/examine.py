@@ -54,6 +54,7 @@ class Examined(BaseModel):
     needs_decoder: bool = False
     needs_supervisors: bool = False
     needs_rungs: bool = False
+    needs_boosting: bool = False
     control: bool = False
     paper: str | None = None
     code: str | None = None
@@ -119,6 +120,7 @@ def describe(cls: type[Method], name: str, config: dict[str, Any]) -> Examined:
         needs_decoder=bool(getattr(cls, "needs_decoder", False)),
         needs_supervisors=bool(getattr(cls, "needs_supervisors", False)),
         needs_rungs=bool(getattr(cls, "needs_rungs", False)),
+        needs_boosting=bool(getattr(cls, "needs_boosting", False)),
         control=bool(getattr(cls, "control", False)), paper=cls.paper,
         code=cls.code, config=config,
         summary=inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].replace("\n", " "),

@@ -180,6 +180,8 @@ class Provenance(_Strict):
     sandbox_binary: dict[str, str] | None = None
     # the intermediate models a method that needs them was handed, weakest first
     rungs: list[str] | None = None
+    # a method that declares needs_boosting: the sha256 of the boosted labels it was given
+    boosting_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
 class Setting(_Strict):

@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.api.method import MethodInput, StrongModelInfo
+from benchmark.api.method import BoostedSupervisors, MethodInput, StrongModelInfo
 from benchmark.core.errors import SpecError
 from benchmark.datasets import Example
 from benchmark.finetune.classifier import Checkpoint
 from benchmark.finetune.trainer import FinetuneConfig
+from benchmark.labels.boosting import load_boosted
 from benchmark.labels.frozen import WeakLabelSet, load_references, load_weak_labels
 from benchmark.labels.locking import locked_checkpoint
 from benchmark.labels.rungs import intermediate_rungs
@@ -149,8 +150,18 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
         scratch_dir=scratch, feature_file=str(ctx.feature_file),
         train_rows=tuple(rows_B), test_rows=tuple(rows_test), conflict=conflict,
         target_domain_ids=opaque_ids(len(rows_U)), target_domain_rows=tuple(rows_U),
-        supervisor_probs=dict(weak.supervisors or {}), **finetune)
+        supervisor_probs=dict(weak.supervisors or {}), boosted=_boosted(spec, replicate, rows_B),
+        **finetune)
     return inp, weak
+
+
+def _boosted(spec: TaskSpec, replicate: int, rows_B: list[int]) -> BoostedSupervisors | None:
+    """An ensemble's boosted supervisors on split B, where the task froze them."""
+    if not spec.weak_models:
+        return None
+    frozen = load_boosted(spec, replicate, len(rows_B))
+    return None if frozen is None else BoostedSupervisors(frozen.members, frozen.alphas,
+                                                          frozen.probs_B)
 
 
 def with_rung_features(inp: MethodInput, ctx: TaskContext) -> MethodInput:

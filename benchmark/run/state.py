@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from benchmark.core.errors import SpecError, W2SBenchError
+from benchmark.labels.boosting import boosting_digest
 from benchmark.labels.frozen import load_lock, replicate_file
 from benchmark.labels.rungs import intermediate_rungs
 from benchmark.methods.catalog import METHODS, method_config
@@ -37,6 +38,8 @@ def expected_provenance(spec: TaskSpec, method: str, replicate: int) -> dict[str
         "method_version": str(METHODS.get(method).version)}
     if getattr(METHODS.get(method), "needs_rungs", False):   # the chain it was handed
         expected["rungs"] = list(intermediate_rungs(spec)) or None
+    if getattr(METHODS.get(method), "needs_boosting", False):   # the boosted labels it had
+        expected["boosting_sha256"] = boosting_digest(spec, replicate)
     try:
         expected["method_config"] = method_config(method)
     except W2SBenchError:
