@@ -25,7 +25,6 @@ from benchmark.api.losses import (
     with_conflict,
 )
 from benchmark.api.method import (
-    BoostedSupervisors,
     Method,
     MethodInput,
     StrongModelInfo,
@@ -47,7 +46,7 @@ from benchmark.training.probe import (
 )
 
 __all__ = [
-    "BoostedSupervisors", "CrossEntropyTo", "FinetuneConfig", "FinetunedClassifier",
+    "CrossEntropyTo", "FinetuneConfig", "FinetunedClassifier",
     "LinearProbe", "Method",
     "MethodInput", "ProbeConfig", "ProbeTrainer", "SpecError", "StrongModelInfo", "accuracy",
     "auroc", "class1_prior", "class_shares", "confidence_margin", "counting_flops",

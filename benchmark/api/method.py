@@ -72,17 +72,6 @@ def _rows(hidden: np.ndarray, rows: tuple[int, ...]) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class BoostedSupervisors:
-    """An ensemble task's supervisors boosted on gold split A at freeze (AdaBoost, as
-    EnsemW2S does; :mod:`benchmark.labels.boosting`): each kept round's supervisor, its
-    weight α and its soft labels on split B. No error, example weight or label comes with it."""
-
-    members: tuple[str, ...]
-    alphas: tuple[float, ...]
-    probs: np.ndarray            # [rounds, n_B, classes]
-
-
-@dataclass(frozen=True)
 class MethodInput:
     """Everything a method may see for one run: split B's inputs with their weak soft labels,
     the unlabelled test inputs, the strong model's description, the seed and a scratch
@@ -132,8 +121,10 @@ class MethodInput:
     # methods that declare ``needs_rungs``: split B's features from each intermediate model
     # between the supervisor and the student (measured order, weakest first), by rung name
     rung_features: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    # methods that declare ``needs_boosting``: the supervisors boosted on gold A at freeze
-    boosted: BoostedSupervisors | None = field(default=None, repr=False)
+    # methods that declare ``needs_boosting``: split B labelled by the task's supervisors
+    # boosted on gold A at freeze (EnsemW2S's AdaBoost rounds, combined by their weights);
+    # no round, weight or error comes with them
+    boosted_probs: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def num_classes(self) -> int:

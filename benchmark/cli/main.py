@@ -90,19 +90,30 @@ def _relative(origin: str) -> str:
 
 
 def _add_boosting(specs: list, args: argparse.Namespace) -> int:
-    """``freeze --add-boosting``: the ensembles among ``specs`` that lack it get it."""
+    """``freeze --add-boosting``: the frozen ensembles among ``specs`` that lack it get it."""
     from benchmark.assets.catalog import ensure_fetched
     from benchmark.labels.boosting import boostable, freeze_boosting, has_boosting
+    from benchmark.labels.frozen import is_frozen
     from benchmark.tasks.requirements import required_assets
 
-    named = [s for s in specs if s.id in args.tasks]
-    for spec in named:
-        if not boostable(spec):
+    if args.add_ceilings:
+        raise W2SBenchError("--add-boosting and --add-ceilings add different files; run "
+                            "them one at a time")
+    for spec in specs:
+        if spec.id in args.tasks and not boostable(spec):
             raise W2SBenchError(f"task {spec.id!r} has no supervisors to boost (it needs "
                                 "several `weak_models` fitted as probes or regressions)")
-    specs = [s for s in specs if boostable(s) and (args.force or not has_boosting(s))]
-    ensure_fetched(required_assets(specs, include_weak=True), not args.no_progress)
-    for spec in specs:
+        if spec.id in args.tasks and not is_frozen(spec.id):
+            raise W2SBenchError(f"task {spec.id!r} is not frozen; `w2s-bench freeze "
+                                f"{spec.id}` freezes it with its boosted supervisors")
+    todo = []
+    for spec in (s for s in specs if boostable(s) and is_frozen(s.id)):
+        if has_boosting(spec) and not args.force:
+            print(f"{spec.id} has its boosted supervisors already; --force boosts again")
+        else:
+            todo.append(spec)
+    ensure_fetched(required_assets(todo, include_weak=True), not args.no_progress)
+    for spec in todo:
         freeze_boosting(spec, progress=not args.no_progress)
         print(f"added boosted supervisors to {spec.id}: weak labels and references unchanged")
     return 0

@@ -3,34 +3,40 @@ supervisors on gold split A, frozen beside the task's other weak labels.
 
 Each round refits every supervisor of the task on A under the current example weights and
 keeps the one with the lowest weighted error ε; its weight is α = ½·(ln((1 − ε)/ε) + ln(K − 1))
-(AdaBoost's, with SAMME's term for K classes, which is 0 for two), and the examples it gets
+(AdaBoost's, with SAMME's term for K classes, which is 0 for two), and the examples it got
 wrong are upweighted by e^(2α). Round one is the plain fit, so its member's labels are the
-frozen supervisor's. It stops after one round per supervisor, at a member no better than
-chance under the weights, or at a perfect one.
+frozen supervisor's. It stops after one round per supervisor (a cap of ours), at a member no
+better than chance under the weights, or at a perfect one. The boosted labels are the
+α-weighted average of the kept rounds' probabilities (a soft form of AdaBoost's vote).
 
-The errors are measured out of fold (``FOLDS``-fold cross-fitting on A), not on the rows a
-member was fitted to as AdaBoost does: in sample, tf-idf's logistic regression fits A
-(nearly) perfectly, so AdaBoost would stop at round one with that supervisor alone, or let
-it outvote the others. Each replicate keeps every supervisor's in-sample error so that this
-can be checked. The change is this project's, so the baseline that uses it is a variant.
+Where this departs from AdaBoost as written: ε, and the mistakes that are upweighted, come
+from out-of-fold predictions (``FOLDS``-fold cross-fitting on A), not from the member fitted
+on all of A. In sample, tf-idf's logistic regression fits A (nearly) perfectly, so AdaBoost
+would stop at round one with that supervisor alone, or let it outvote the others; each
+replicate keeps every supervisor's in-sample error so that this can be checked. The
+baseline that uses these labels is therefore named a variant.
 
-Only the freeze step runs this (it trains on gold). A method gets the kept rounds' soft
-labels on split B, their names and their α, never an error, an example weight or a label.
+Only the freeze step runs this (it trains on gold). A method that declares
+``needs_boosting`` gets the boosted labels of split B and nothing else: no member, α or
+error, each of which would tell it a supervisor's error rate on gold A.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from benchmark import __version__
 from benchmark.core.arrays import npy_bytes
 from benchmark.core.errors import IntegrityError, SpecError
 from benchmark.core.metrics import accuracy
+from benchmark.core.provenance import hardware, package_versions
 from benchmark.core.schema import validate
 from benchmark.labels.fitting import WeightedFit, supervisor_features, weighted_fit
 from benchmark.labels.frozen import (
@@ -39,6 +45,7 @@ from benchmark.labels.frozen import (
     load_array,
     load_lock,
     load_weak_labels,
+    supervisors_file,
     verified_bytes,
 )
 from benchmark.labels.kinds import scored_splits
@@ -47,12 +54,13 @@ from benchmark.tasks.spec import TaskSpec
 from benchmark.tasks.splits import ExamplePool, example_pool, replicate_seed
 
 BOOSTING = "boosting.json"
+BOOSTING_FILES = re.compile(r"boosted-\d+\.npy|boosting\.json")   # what boosting may replace
 FOLDS = 5
 TINY = 1e-10   # an error this small is a perfect member; ε is clipped to it for α
 
 def boosted_file(replicate: int) -> str:
-    """The kept rounds' soft labels: float32 ``[rounds, rows, classes]``, rows as the
-    supervisors file's (B, test, then a shifted test set)."""
+    """The boosted labels: float32 ``[rows, classes]``, rows as the supervisors file's (B,
+    test, then a shifted test set)."""
     return f"boosted-{replicate}.npy"
 
 
@@ -70,9 +78,15 @@ class ReplicateBoosting(BaseModel):
 
 
 class Boosting(BaseModel):
+    """A task's boosting, for audit (no method reads it), with where it was made: it may be
+    added long after the freeze, on another machine."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     folds: int = Field(ge=2)
     replicates: list[ReplicateBoosting]
+    packages: dict[str, str]
+    hardware: dict[str, str | int]
+    created_with: str
 
 
 @dataclass(frozen=True)
@@ -154,9 +168,10 @@ def boostable(spec: TaskSpec) -> bool:
 
 def boost_replicate(spec: TaskSpec, pool: ExamplePool, replicate: int, fit: WeightedFit
                     ) -> tuple[ReplicateBoosting, np.ndarray]:
-    """Boost the supervisors on the replicate's frozen split A; score on its test set.
-    Refused where a supervisor fitted here does not give its frozen labels (another machine
-    or package set: the boosted ones would not belong to the frozen task)."""
+    """Boost the supervisors on the replicate's frozen split A: the audit entry and the
+    boosted labels of every scored row. Refused where a supervisor fitted here does not give
+    its frozen labels (another machine or package set: the boosted ones would not belong to
+    the frozen task)."""
     weak = load_weak_labels(spec, replicate)
     ids = {"A": weak.ids_A, "B": weak.ids_B, "test": weak.ids_test}
     if weak.ids_target:
@@ -164,46 +179,53 @@ def boost_replicate(spec: TaskSpec, pool: ExamplePool, replicate: int, fit: Weig
     rows = {name: np.asarray(pool.rows(split), dtype=np.int64) for name, split in ids.items()}
     gold_A, gold_test = pool.labels[rows["A"]], pool.labels[rows["test"]]
     members, classes = list(spec.supervisor_names), len(spec.label_names)
+    scored = np.concatenate([rows[split] for split in scored_splits(rows)])
+    frozen = load_array(spec, supervisors_file(replicate))
     in_sample = {}
-    for m in members:
+    for i, m in enumerate(members):
         plain = fit(m, rows["A"], gold_A, None)
         in_sample[m] = float((plain(rows["A"]).argmax(axis=1) != gold_A).mean())
-        frozen = (weak.supervisors or {})[m]
-        if not np.array_equal(plain(rows["B"]).astype(np.float32), frozen):
+        if not np.array_equal(plain(scored).astype(np.float32), frozen[i]):
             raise IntegrityError(
                 f"task {spec.id!r} replicate {replicate}: supervisor {m!r} fitted here does "
                 "not give its frozen labels, so this machine does not reproduce the freeze. "
                 f"Run `w2s-bench freeze {spec.id} --add-boosting` where the task was frozen.")
     kept = boost(members, fit, rows["A"], gold_A, classes,
                  boosting_folds(len(rows["A"]), replicate_seed(spec, replicate)))
-    scored = np.concatenate([rows[split] for split in scored_splits(rows)])
-    stacked = np.stack([r.predict(scored) for r in kept]).astype(np.float32)
-    n_B, n_test = len(rows["B"]), len(rows["test"])
     alphas = [r.alpha for r in kept]
-    vote = alpha_vote(stacked[:, n_B:n_B + n_test], alphas)
+    labels = alpha_vote(np.stack([r.predict(scored) for r in kept]), alphas)
+    n_B, n_test = len(rows["B"]), len(rows["test"])
     info = ReplicateBoosting(
         replicate=replicate, members=[r.member for r in kept], alphas=alphas,
         errors=[r.error for r in kept], in_sample_errors=in_sample,
-        vote_accuracy=accuracy(vote, gold_test),
+        vote_accuracy=accuracy(labels[n_B:n_B + n_test], gold_test),
         mean_accuracy=accuracy(weak.probs_test, gold_test))
-    return info, stacked
+    return info, labels.astype(np.float32)
 
 
-def add_boosting(spec: TaskSpec, pool: ExamplePool,
-                 fit_with_seed: Callable[[int], WeightedFit]) -> None:
-    """Freeze the boosted supervisors of every replicate into the task's locked files,
-    changing nothing already locked (``fit_with_seed``: the task's supervisor fit at a
-    replicate's seed)."""
+def boosting_files(spec: TaskSpec, pool: ExamplePool,
+                   fit_with_seed: Callable[[int], WeightedFit]) -> dict[str, bytes]:
+    """Every replicate's boosted labels and the audit file (``fit_with_seed``: the task's
+    supervisor fit at a replicate's seed)."""
     if not boostable(spec):
         raise SpecError(f"task {spec.id!r} has no supervisors to boost: boosting needs "
                         "several weak models (`weak_models`) fitted as probes or logistic "
                         "regressions (not finetuned, not pairwise)")
     done = [boost_replicate(spec, pool, k, fit_with_seed(replicate_seed(spec, k)))
             for k in range(spec.replicates)]
-    files = {boosted_file(k): npy_bytes(stacked) for k, (_, stacked) in enumerate(done)}
-    record = Boosting(folds=FOLDS, replicates=[info for info, _ in done])
+    files = {boosted_file(k): npy_bytes(labels) for k, (_, labels) in enumerate(done)}
+    record = Boosting(folds=FOLDS, replicates=[info for info, _ in done],
+                      packages=package_versions(), hardware=hardware(),
+                      created_with=f"w2s-bench {__version__}")
     files[BOOSTING] = (record.model_dump_json(indent=1) + "\n").encode()
-    add_files(spec, files)
+    return files
+
+
+def add_boosting(spec: TaskSpec, pool: ExamplePool,
+                 fit_with_seed: Callable[[int], WeightedFit]) -> None:
+    """Freeze the boosted labels into the task's locked files, changing nothing else that
+    is locked (an earlier boosting is replaced)."""
+    add_files(spec, boosting_files(spec, pool, fit_with_seed), replace=BOOSTING_FILES)
 
 
 def freeze_boosting(spec: TaskSpec, progress: bool = True) -> None:
@@ -223,27 +245,17 @@ def has_boosting(spec: TaskSpec) -> bool:
 
 
 def load_boosting(spec: TaskSpec) -> Boosting:
+    """The audit file (checked against the lock)."""
     data, _ = verified_bytes(spec, BOOSTING)
     return validate(Boosting, json.loads(data), f"{spec.id}/{BOOSTING}")
 
 
-@dataclass(frozen=True)
-class BoostedLabels:
-    """What a method may see of one replicate's boosting: names, α, labels on split B."""
-
-    members: tuple[str, ...]
-    alphas: tuple[float, ...]
-    probs_B: np.ndarray          # [rounds, n_B, classes]
-    sha256: str                  # the locked file's, for the record's provenance
-
-
-def load_boosted(spec: TaskSpec, replicate: int, n_B: int) -> BoostedLabels | None:
-    """The replicate's boosted supervisors (checked against the lock); None without."""
-    files = load_lock(spec).files
+def load_boosted(spec: TaskSpec, replicate: int, n_B: int) -> tuple[np.ndarray, str] | None:
+    """The replicate's boosted labels on split B (checked against the lock) and the locked
+    sha256 of their file; None where the task has none."""
     name = boosted_file(replicate)
-    if name not in files or BOOSTING not in files:
+    digest = load_lock(spec).files.get(name)
+    if digest is None:
         return None
-    info = load_boosting(spec).replicates[replicate]
-    stacked = load_array(spec, name)
-    return BoostedLabels(tuple(info.members), tuple(info.alphas),
-                         np.array(stacked[:, :n_B]), files[name])
+    labels = load_array(spec, name)
+    return np.array(labels[:n_B]), digest

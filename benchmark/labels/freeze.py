@@ -35,6 +35,7 @@ from benchmark.labels.fitting import (
     weighted_fit,
 )
 from benchmark.labels.frozen import (
+    LOCK,
     LayerChoice,
     Lock,
     LockedStudent,
@@ -48,6 +49,7 @@ from benchmark.labels.frozen import (
     shifted_ceiling_file,
     stored_ceiling,
     supervisors_file,
+    task_frozen_dir,
     write_frozen,
 )
 from benchmark.labels.kinds import (
@@ -328,7 +330,11 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True,
                  {k: f.ceiling for k, f in enumerate(frozen)},
                  {name: array for f in frozen for name, array in f.extras.items()})
     if boostable(spec):   # EnsemW2S's boosted supervisors, added to the lock
-        add_boosting(spec, pool, weighted_fit(spec, pool, features))
+        try:
+            add_boosting(spec, pool, weighted_fit(spec, pool, features))
+        except Exception:   # not left frozen without them: the next freeze starts again
+            (task_frozen_dir(spec.id) / LOCK).unlink(missing_ok=True)
+            raise
     return load_lock(spec)
 
 

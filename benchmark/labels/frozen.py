@@ -3,10 +3,9 @@
 Per task, ``tasks/frozen/<task>/`` holds one ``replicate-<k>.csv.gz`` per replicate (example
 id, split, weak class probabilities; A rows carry no probabilities, since A is where the weak
 model was trained), ``references.json`` (weak accuracy and strong ceiling per replicate),
-``ceiling-<k>.npy`` (the ceiling's test probabilities, float32, in the replicate's test
-order; absent from tasks frozen before they were kept), and ``lock.json`` with the sha256 of
-each of those files and the task's content hash. Every load checks the hash: a changed byte
-is an error, never a silent regeneration. No text and no gold label is stored here.
+``ceiling-<k>.npy`` (the ceiling's test probabilities), some kinds' files, and ``lock.json``
+(each file's sha256, the task's hash). Every load checks the hash: a changed byte is an
+error, never a silent regeneration. No text and no gold label is stored here.
 """
 
 from __future__ import annotations
@@ -171,11 +170,13 @@ class WeakLabelSet:
     probs_B: np.ndarray      # [n_B, classes] weak soft labels
     probs_test: np.ndarray   # [n_test, classes] weak predictions on test (for weak accuracy)
     # shift tasks: the shifted test set (with the weak predictions there) and the unlabelled
-    # target inputs; ensemble tasks: each supervisor's soft labels on B, by name
+    # target inputs; ensemble tasks: each supervisor's soft labels on B, by name, and the
+    # locked sha256 of the boosted labels a method was given (benchmark.labels.boosting)
     ids_target: tuple[str, ...] = ()
     ids_unlabelled: tuple[str, ...] = ()
     probs_target: np.ndarray | None = None
     supervisors: dict[str, np.ndarray] | None = None
+    boosted_sha256: str | None = None
 
 
 def task_frozen_dir(task_id: str) -> Path:
@@ -215,17 +216,22 @@ def write_frozen(spec: TaskSpec, replicate_blobs: dict[int, bytes], references: 
 
 
 def add_ceilings(spec: TaskSpec, ceilings: dict[int, np.ndarray]) -> Lock:
-    """Add ceiling predictions to a frozen task (see :func:`add_files`)."""
-    return add_files(spec, {ceiling_file(k): npy_bytes(stored_ceiling(probs))
-                            for k, probs in ceilings.items()})
+    return add_files(spec, {ceiling_file(k): npy_bytes(stored_ceiling(p))
+                            for k, p in ceilings.items()})
 
 
-def add_files(spec: TaskSpec, named: dict[str, bytes]) -> Lock:
-    """Add (or replace) files of a frozen task, changing nothing else that is locked: every
-    other file, its sha256, and the lock's other fields stay as they are."""
+def add_files(spec: TaskSpec, named: dict[str, bytes], replace: re.Pattern | None = None
+              ) -> Lock:
+    """Add files to a frozen task, changing nothing else that is locked. A locked file is
+    replaced only where its name matches ``replace`` (a crash before the lock is rewritten
+    leaves it failing its check, never passing with other bytes)."""
     lock = load_lock(spec)
     folder = task_frozen_dir(spec.id)
     files = dict(lock.files)
+    taken = [n for n in named if n in files and not (replace and replace.fullmatch(n))]
+    if taken:
+        raise IntegrityError(f"task {spec.id!r}: {', '.join(sorted(taken))} already locked; "
+                             "adding files never replaces what the freeze wrote")
     for name, data in sorted(named.items()):
         atomic_write_bytes(folder / name, data)
         files[name] = sha256_bytes(data)

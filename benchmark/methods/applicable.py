@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections import defaultdict
 
 from benchmark.api.method import Method
-from benchmark.labels.boosting import boostable
+from benchmark.labels.boosting import boostable, has_boosting
+from benchmark.labels.frozen import is_frozen
 from benchmark.labels.rungs import intermediate_rungs
 from benchmark.models.hub_ladder import is_decoder
 from benchmark.tasks.spec import TaskSpec
@@ -26,6 +27,10 @@ def skip_reason(method: type[Method], spec: TaskSpec) -> str | None:
     if getattr(method, "needs_boosting", False) and not boostable(spec):
         return ("uses the supervisors boosted on gold A; the task has no ensemble of "
                 "supervisors fitted as probes or regressions to boost")
+    if getattr(method, "needs_boosting", False) and is_frozen(spec.id) \
+            and not has_boosting(spec):
+        return ("uses the supervisors boosted on gold A; the task was frozen without them "
+                f"(`w2s-bench freeze {spec.id} --add-boosting` adds them)")
     if method.needs_rungs and not intermediate_rungs(spec):
         return ("passes the labels through intermediate models; no embedded rung is measured "
                 "clearly between this task's supervisor and student (benchmark.labels.rungs)")

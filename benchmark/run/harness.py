@@ -20,7 +20,12 @@ from benchmark.labels.frozen import WeakLabelSet, load_ceiling, load_references,
 from benchmark.methods.catalog import METHODS, method_options, plugin_ref
 from benchmark.run.claims import Claim, record_job
 from benchmark.run.executors import Executor, ExecutorOptions, Job
-from benchmark.run.inputs import TaskContexts, build_input, with_rung_features
+from benchmark.run.inputs import (
+    TaskContexts,
+    build_input,
+    with_boosted_labels,
+    with_rung_features,
+)
 from benchmark.run.pool import NO_LIMITS, Limits
 from benchmark.run.report import RunOutput
 from benchmark.run.scoring import Scored, build_record, shifted_test, slice_mask
@@ -69,6 +74,8 @@ class Harness:
         inp, weak = build_input(ctx, run.replicate, run.scratch(self.results_dir))
         if getattr(method, "needs_rungs", False):
             inp = with_rung_features(inp, ctx)
+        if getattr(method, "needs_boosting", False):
+            inp, weak = with_boosted_labels(inp, weak, ctx.spec)
         return inp, weak
 
     def job(self, run: RunSpec, spec: TaskSpec, inp: MethodInput) -> Job:

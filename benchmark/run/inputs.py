@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.api.method import BoostedSupervisors, MethodInput, StrongModelInfo
+from benchmark.api.method import MethodInput, StrongModelInfo
 from benchmark.core.errors import SpecError
 from benchmark.datasets import Example
 from benchmark.finetune.classifier import Checkpoint
@@ -150,18 +150,20 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
         scratch_dir=scratch, feature_file=str(ctx.feature_file),
         train_rows=tuple(rows_B), test_rows=tuple(rows_test), conflict=conflict,
         target_domain_ids=opaque_ids(len(rows_U)), target_domain_rows=tuple(rows_U),
-        supervisor_probs=dict(weak.supervisors or {}), boosted=_boosted(spec, replicate, rows_B),
-        **finetune)
+        supervisor_probs=dict(weak.supervisors or {}), **finetune)
     return inp, weak
 
 
-def _boosted(spec: TaskSpec, replicate: int, rows_B: list[int]) -> BoostedSupervisors | None:
-    """An ensemble's boosted supervisors on split B, where the task froze them."""
-    if not spec.weak_models:
-        return None
-    frozen = load_boosted(spec, replicate, len(rows_B))
-    return None if frozen is None else BoostedSupervisors(frozen.members, frozen.alphas,
-                                                          frozen.probs_B)
+def with_boosted_labels(inp: MethodInput, weak: WeakLabelSet, spec: TaskSpec
+                        ) -> tuple[MethodInput, WeakLabelSet]:
+    """``inp`` with split B's boosted labels, for a method that declares ``needs_boosting``
+    (and ``weak`` with their file's locked sha256, for its record)."""
+    frozen = load_boosted(spec, inp.replicate, len(inp.train_rows))
+    if frozen is None:
+        raise SpecError(f"task {spec.id!r} has no boosted supervisors frozen; run "
+                        f"`w2s-bench freeze {spec.id} --add-boosting`")
+    labels, digest = frozen
+    return replace(inp, boosted_probs=labels), replace(weak, boosted_sha256=digest)
 
 
 def with_rung_features(inp: MethodInput, ctx: TaskContext) -> MethodInput:

@@ -19,7 +19,6 @@ from benchmark.core.diagnostics import diagnostics
 from benchmark.core.memo import BoundedMemo
 from benchmark.core.metrics import accuracy, auroc, pgr
 from benchmark.core.provenance import git_commit, hardware, package_versions
-from benchmark.labels.boosting import boosting_digest
 from benchmark.labels.frozen import (
     LockedStudent,
     References,
@@ -203,7 +202,7 @@ def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: M
         regime=spec.regime, split_sha256=split_draw(spec, weak),
         sandbox_binary=output.sandbox_binary if output.sandbox == "bwrap" else None,
         rungs=list(inp.rung_features) or None,
-        boosting_sha256=boosting_digest(spec, replicate) if method_cls.needs_boosting else None)
+        boosting_sha256=weak.boosted_sha256)
     common = {"suite": suite, "task": spec.id, "method": method, "replicate": replicate,
               "seed": inp.seed, "provenance": provenance, "method_info": method_info(method),
               "setting": task_setting(spec)}
