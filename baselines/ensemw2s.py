@@ -13,9 +13,9 @@ choice) and hands this method only the result: split B labelled by the boosted s
 Where it departs from the paper, hence a variant: each round's error, and the mistakes it
 upweights, come from out-of-fold predictions on A (5-fold), because in sample tf-idf's
 logistic regression fits A (nearly) perfectly and AdaBoost would stop with it alone; each
-round picks the best of the task's different supervisors refitted under the weights; there
-is one round per supervisor at most; and the rounds' probabilities are averaged by α (a
-soft vote) rather than voted.
+round picks the best of the task's different supervisors refitted under the weights (one may
+be picked again); there are at most as many rounds as supervisors; and the rounds'
+probabilities are averaged by α (a soft vote) rather than voted.
 """
 
 from __future__ import annotations

@@ -241,3 +241,43 @@ def test_add_boosting_from_the_command_line(ensemble_world, capsys):  # noqa: F8
         assert "added boosted supervisors" in capsys.readouterr().out
         assert load_lock(spec).files == before   # boosted again here: the same bytes
         assert BOOSTING in before
+        assert main(["freeze", "--add-boosting", "--add-ceilings", spec.id]) == 2
+        assert "one at a time" in capsys.readouterr().err
+    from benchmark.tasks.spec import TASKS
+
+    path = ensemble_world.root / "tasks" / "tiny-unfrozen.yaml"
+    path.write_text(ensemble_yaml("tiny-unfrozen"))
+    TASKS.reset()
+    try:
+        assert main(["freeze", "--add-boosting", "tiny-unfrozen", "--no-progress"]) == 2
+        assert "is not frozen" in capsys.readouterr().err
+    finally:
+        path.unlink()
+        TASKS.reset()
+
+
+def test_a_malformed_boosted_file_is_refused_and_weights_reach_the_task_fit(
+        ensemble_world):  # noqa: F811
+    from benchmark.core.arrays import npy_bytes
+    from benchmark.core.errors import IntegrityError
+    from benchmark.labels.boosting import BOOSTING_FILES, boosted_file, load_boosted
+    from benchmark.labels.fitting import supervisor_features, weighted_fit
+    from benchmark.labels.frozen import add_files, load_weak_labels
+    from benchmark.tasks.splits import example_pool
+
+    with ensemble_world.frozen_task("tiny-ensemble", ensemble_yaml("tiny-ensemble")) as spec:
+        weak = load_weak_labels(spec, 0)
+        pool = example_pool(spec)
+        rows = np.asarray(pool.rows(weak.ids_A))
+        gold = pool.labels[rows]
+        fit = weighted_fit(spec, pool, supervisor_features(spec, pool, False))(0)
+        up = np.where(gold == 1, 10.0, 1.0)
+        up *= len(up) / up.sum()
+        for member in spec.supervisor_names:   # through the task's own fit, weights count
+            plain = fit(member, rows, gold, None)(rows)[:, 1].mean()
+            assert fit(member, rows, gold, up)(rows)[:, 1].mean() > plain + 0.02
+
+        wrong = np.full((3, len(weak.ids_B), 2), 0.5, np.float32)   # the earlier 3-D format
+        add_files(spec, {boosted_file(0): npy_bytes(wrong)}, replace=BOOSTING_FILES)
+        with pytest.raises(IntegrityError, match="not probabilities"):
+            load_boosted(spec, 0, len(weak.ids_B))

@@ -102,6 +102,7 @@ def test_a_four_class_task_runs_every_baseline(tiny_world, tmp_path, capsys) -> 
 
     baselines = {m for m in baseline_names() if "probe" in METHODS.get(m).regimes
                  and not METHODS.get(m).needs_supervisors
+                 and not METHODS.get(m).needs_boosting    # one supervisor: nothing boosted
                  and not METHODS.get(m).needs_rungs}   # a user's own dataset: no ladder
     binary = {m for m in baselines if METHODS.get(m).binary_only}
     assert binary == {"logconf-eleuther", "relabel-knn", "probe-filter", "topo-filter"}

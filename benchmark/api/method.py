@@ -123,7 +123,8 @@ class MethodInput:
     rung_features: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     # methods that declare ``needs_boosting``: split B labelled by the task's supervisors
     # boosted on gold A at freeze (EnsemW2S's AdaBoost rounds, combined by their weights);
-    # no round, weight or error comes with them
+    # the rounds, weights and errors are not given (benchmark.labels.boosting says what the
+    # labels still reveal)
     boosted_probs: np.ndarray | None = field(default=None, repr=False)
 
     @property

@@ -96,9 +96,6 @@ def _add_boosting(specs: list, args: argparse.Namespace) -> int:
     from benchmark.labels.frozen import is_frozen
     from benchmark.tasks.requirements import required_assets
 
-    if args.add_ceilings:
-        raise W2SBenchError("--add-boosting and --add-ceilings add different files; run "
-                            "them one at a time")
     for spec in specs:
         if spec.id in args.tasks and not boostable(spec):
             raise W2SBenchError(f"task {spec.id!r} has no supervisors to boost (it needs "
@@ -107,8 +104,12 @@ def _add_boosting(specs: list, args: argparse.Namespace) -> int:
             raise W2SBenchError(f"task {spec.id!r} is not frozen; `w2s-bench freeze "
                                 f"{spec.id}` freezes it with its boosted supervisors")
     todo = []
-    for spec in (s for s in specs if boostable(s) and is_frozen(s.id)):
-        if has_boosting(spec) and not args.force:
+    for spec in specs:
+        if not boostable(spec):
+            continue   # a suite's task with one supervisor: nothing to boost
+        if not is_frozen(spec.id):
+            print(f"{spec.id} is not frozen; `w2s-bench freeze {spec.id}` boosts as it freezes")
+        elif has_boosting(spec) and not args.force:
             print(f"{spec.id} has its boosted supervisors already; --force boosts again")
         else:
             todo.append(spec)
@@ -128,6 +129,9 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     from benchmark.tasks.spec import TASKS
     from benchmark.tasks.suites import suite_tasks
 
+    if args.add_ceilings and args.add_boosting:
+        raise W2SBenchError("--add-boosting and --add-ceilings add different files; run "
+                            "them one at a time")
     specs = [TASKS.get(t) for t in args.tasks]
     if args.suite:  # a suite's tasks that are frozen already are skipped, not refused
         from benchmark.labels.frozen import is_frozen

@@ -5,8 +5,9 @@ Each round refits every supervisor of the task on A under the current example we
 keeps the one with the lowest weighted error ε; its weight is α = ½·(ln((1 − ε)/ε) + ln(K − 1))
 (AdaBoost's, with SAMME's term for K classes, which is 0 for two), and the examples it got
 wrong are upweighted by e^(2α). Round one is the plain fit, so its member's labels are the
-frozen supervisor's. It stops after one round per supervisor (a cap of ours), at a member no
-better than chance under the weights, or at a perfect one. The boosted labels are the
+frozen supervisor's. It stops after as many rounds as there are supervisors (a cap of ours;
+a supervisor may be picked again), at a member no better than chance under the weights, or
+at a perfect one. The boosted labels are the
 α-weighted average of the kept rounds' probabilities (a soft form of AdaBoost's vote).
 
 Where this departs from AdaBoost as written: ε, and the mistakes that are upweighted, come
@@ -17,8 +18,10 @@ replicate keeps every supervisor's in-sample error so that this can be checked. 
 baseline that uses these labels is therefore named a variant.
 
 Only the freeze step runs this (it trains on gold). A method that declares
-``needs_boosting`` gets the boosted labels of split B and nothing else: no member, α or
-error, each of which would tell it a supervisor's error rate on gold A.
+``needs_boosting`` gets the boosted labels of split B, not the rounds, α or errors. Those
+labels are gold-informed by design: round one equals one supervisor's labels, which every
+method on the task also gets, so a method can estimate which supervisor did best on A and
+the rounds' relative weights from them, though not an error rate.
 """
 
 from __future__ import annotations
@@ -258,4 +261,11 @@ def load_boosted(spec: TaskSpec, replicate: int, n_B: int) -> tuple[np.ndarray, 
     if digest is None:
         return None
     labels = load_array(spec, name)
+    weak = load_weak_labels(spec, replicate)
+    rows = len(weak.ids_B) + len(weak.ids_test) + len(weak.ids_target)
+    if labels.shape != (rows, len(spec.label_names)) or n_B != len(weak.ids_B) \
+            or not np.isfinite(labels).all() or not np.allclose(labels.sum(axis=1), 1, atol=1e-4):
+        raise IntegrityError(f"task {spec.id!r}: {name} holds {labels.shape} values, not "
+                             f"probabilities for its {rows} scored rows; boost it again with "
+                             f"`w2s-bench freeze {spec.id} --add-boosting --force`")
     return np.array(labels[:n_B]), digest

@@ -332,7 +332,7 @@ def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True,
     if boostable(spec):   # EnsemW2S's boosted supervisors, added to the lock
         try:
             add_boosting(spec, pool, weighted_fit(spec, pool, features))
-        except Exception:   # not left frozen without them: the next freeze starts again
+        except BaseException:   # not left frozen without them (Ctrl-C too): freeze again
             (task_frozen_dir(spec.id) / LOCK).unlink(missing_ok=True)
             raise
     return load_lock(spec)
