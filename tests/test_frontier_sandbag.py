@@ -11,7 +11,8 @@ import shutil
 import numpy as np
 import pytest
 
-from benchmark.core.errors import IntegrityError
+from benchmark.cli.main import main
+from benchmark.core.errors import IntegrityError, SpecError
 from tests.conftest import TASK_YAML, activated
 from tests.test_finetune_regime import FINETUNE_BLOCK
 
@@ -108,13 +109,19 @@ def _weak_test(spec):
 
 def test_a_missing_lock_is_rebuilt_identically_and_a_tampered_one_refused(locked_task,
                                                                         tmp_path):
+    from benchmark.labels.freeze import rebuild_locked_students
     from benchmark.labels.locking import locked_folder, weights_digest
     from benchmark.run.inputs import TaskContexts, build_input
 
     folder = locked_folder(locked_task, 0)
     frozen = weights_digest(folder)
     shutil.rmtree(folder)
-    inp, _ = build_input(TaskContexts().get(locked_task), 0, tmp_path)   # rebuilds it
+    with pytest.raises(SpecError, match="--rebuild-locked"):   # an input never trains one
+        build_input(TaskContexts().get(locked_task), 0, tmp_path)
+    assert not folder.exists()
+    assert rebuild_locked_students(locked_task, [0], progress=False) == 1   # freeze stage
+    assert rebuild_locked_students(locked_task, [0], progress=False) == 0   # cached now
+    inp, _ = build_input(TaskContexts().get(locked_task), 0, tmp_path)
     assert weights_digest(folder) == frozen and inp.checkpoint.path == str(folder)
     head = folder / "classifier_head.safetensors"
     data = bytearray(head.read_bytes())
@@ -123,6 +130,7 @@ def test_a_missing_lock_is_rebuilt_identically_and_a_tampered_one_refused(locked
     with pytest.raises(IntegrityError, match="weights sha256"):
         build_input(TaskContexts().get(locked_task), 0, tmp_path)
     shutil.rmtree(folder)
+    assert main(["freeze", locked_task.id, "--rebuild-locked", "--no-progress"]) == 0
     build_input(TaskContexts().get(locked_task), 0, tmp_path)   # as frozen again
     assert weights_digest(folder) == frozen
 

@@ -157,3 +157,15 @@ def test_failures_are_recorded_and_the_sweep_goes_on(tiny_world, tiny_task, tmp_
     assert "about to fail" in boom.error.log_tail
     assert "expected (200, 2)" in records[("badshape", 1)].error.message
     assert records[("naive", 0)].status == "ok"
+
+
+def test_workers_or_limits_beside_executor_options_are_refused(tmp_path):
+    """Given beside ``options``, they used to be ignored without a word."""
+    from benchmark.run.executors.base import ExecutorOptions
+    from benchmark.run.pool import Limits
+
+    with pytest.raises(ValueError, match="inside `options`"):
+        Harness(tmp_path, workers=2, options=ExecutorOptions())
+    with pytest.raises(ValueError, match="inside `options`"):
+        Harness(tmp_path, limits=Limits(timeout_s=5), options=ExecutorOptions())
+    assert Harness(tmp_path, options=ExecutorOptions(workers=2)).options.workers == 2

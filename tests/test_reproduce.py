@@ -70,3 +70,29 @@ def test_comparison_table_gives_deltas_and_verdicts(tmp_path, capsys) -> None:
                  str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "sciq accuracy gpt2-large" in out and "+0.074" in out and "FAIL" in out
+
+
+def test_each_seed_is_scored_against_its_own_ground_truth(tmp_path) -> None:
+    """Two seeds whose ceilings differ: each transfer run's PGR is 0.5 against its own
+    seed's weak and strong runs (keyed without the seed, the last seed's ceilings scored
+    both: 0.35 and 0.5), and a rung's accuracy is the mean over its seeds."""
+    study = load_study("burns2023")
+    study["recipe"]["seeds"] = [0, 1]
+    runs = [r for r in plan(study, models=["gpt2", "gpt2-medium"], datasets=["sciq"])]
+    ground = {(0, "gpt2"): 0.64, (0, "gpt2-medium"): 0.70,
+              (1, "gpt2"): 0.60, (1, "gpt2-medium"): 0.80}
+    transfer = {0: 0.67, 1: 0.70}
+    for run in runs:
+        if run.kind == "ground-truth":
+            value = ground[(run.seed, run.strong)]
+        elif run.loss == "xent":
+            value = transfer[run.seed]
+        else:
+            continue
+        write_repro_record(record_path(tmp_path, run), ReproRecord(
+            key=run.key, dataset=run.dataset, kind=run.kind, strong=run.strong, weak=run.weak,
+            loss=run.loss, seed=run.seed, recipe={}, accuracy=value, n_train=1, n_test=1,
+            compute={}, wall_s=0.0, provenance={}))
+    rows = {r["quantity"]: r for r in compare(study, runs, tmp_path)}
+    assert rows["sciq median PGR xent"]["ours"] == pytest.approx(0.5)
+    assert rows["sciq accuracy gpt2-medium"]["ours"] == pytest.approx(0.75)

@@ -138,12 +138,20 @@ def cmd_freeze(args: argparse.Namespace) -> int:
 
         members = [s for s in suite_tasks(args.suite) if s.id not in args.tasks]
         done = [s.id for s in members if is_frozen(s.id)]
-        if done and not args.force and not (args.add_ceilings or args.add_boosting):
+        if done and not args.force and not (args.add_ceilings or args.add_boosting
+                                            or args.rebuild_locked):
             print(f"{len(done)} task(s) of suite {args.suite!r} are frozen already; skipped")
             members = [s for s in members if s.id not in done]
         specs += members
     if not specs:
         raise W2SBenchError("name at least one task, or --suite SUITE")
+    if args.rebuild_locked:
+        from benchmark.labels.freeze import rebuild_locked_students
+
+        for spec in specs:
+            count = rebuild_locked_students(spec, progress=not args.no_progress)
+            print(f"{spec.id}: {count} locked student(s) rebuilt into the cache")
+        return 0
     if args.add_ceilings:
         specs = [s for s in specs if not has_ceilings(s)]
         ensure_fetched(required_assets(specs, include_weak=False), not args.no_progress)
@@ -206,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only add an ensemble task's AdaBoost-weighted supervisors (EnsemW2S; "
                         "weak labels untouched; refused unless the frozen supervisors are "
                         "reproduced exactly)")
+    p.add_argument("--rebuild-locked", action="store_true",
+                   help="only rebuild a sandbagging task's locked students the cache lacks "
+                        "(checked against their frozen weights; `run` does this itself)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_freeze)
 

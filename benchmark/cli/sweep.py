@@ -112,6 +112,21 @@ def sweep_assets(plan: SweepPlan) -> list[str]:
     return sorted(names)
 
 
+def rebuild_missing_locked(plan: SweepPlan, progress: bool) -> None:
+    """The freeze stage's part of a sweep: the locked students its runs start from that the
+    cache lacks are rebuilt first, so that building a run's input never trains a model."""
+    wanted: dict[str, set[int]] = {}
+    for run in plan.runs:
+        if plan.tasks[run.task].sandbag is not None:
+            wanted.setdefault(run.task, set()).add(run.replicate)
+    if not wanted:
+        return   # freezing's imports (scikit-learn among them) stay out of the driver
+    from benchmark.labels.freeze import rebuild_locked_students
+
+    for task, replicates in sorted(wanted.items()):
+        rebuild_locked_students(plan.tasks[task], sorted(replicates), progress)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from benchmark.assets.catalog import ensure_fetched
     from benchmark.core.paths import leaderboard_dir
@@ -128,6 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                           missing))
         return 0
     ensure_fetched(sweep_assets(plan), not args.no_progress)
+    rebuild_missing_locked(plan, not args.no_progress)
     summary = harness.run(plan.runs, plan.tasks)
     print(f"{summary.done} run(s) done, {summary.skipped} already complete (skipped), "
           f"{len(summary.failed)} failed; records in {plan.results}")

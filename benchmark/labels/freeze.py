@@ -59,7 +59,7 @@ from benchmark.labels.kinds import (
     shift_reference,
 )
 from benchmark.labels.layers import choice_examples, choose_layer
-from benchmark.labels.locking import lock_student, locked_folder
+from benchmark.labels.locking import check_locked, is_cached, lock_student, locked_folder
 from benchmark.labels.protocol import (
     check_capability_gap,
     check_equal_gold,
@@ -169,6 +169,27 @@ def rebuild_locked_student(spec: TaskSpec, pool: ExamplePool, replicate: int,
     rows = {"A": np.asarray(pool.rows(weak.ids_A)), "test": np.asarray(pool.rows(weak.ids_test))}
     return make_locked_student(spec, pool, weak_model_features(spec, pool.texts, False), rows,
                                replicate_seed(spec, replicate), weak.probs_test, folder)
+
+
+def rebuild_locked_students(spec: TaskSpec, replicates: list[int] | None = None,
+                            progress: bool = True) -> int:
+    """Rebuild the locked students of a sandbagging task that the cache lacks (each checked
+    against its frozen weights' sha256); the number rebuilt. ``run`` calls this before its
+    sweep, so that building a run's input never trains a model."""
+    if spec.sandbag is None:
+        return 0
+    references, pool, rebuilt = load_references(spec), None, 0
+    for k in range(spec.replicates) if replicates is None else replicates:
+        expected = references.replicates[k].locked
+        if expected is None or is_cached(spec, k):
+            continue
+        if progress:
+            print(f"{spec.id}: locking the strong model for replicate {k} (not cached)")
+        pool = pool or example_pool(spec)
+        rebuild_locked_student(spec, pool, k, locked_folder(spec, k))
+        check_locked(spec, k, expected)
+        rebuilt += 1
+    return rebuilt
 
 
 @dataclass

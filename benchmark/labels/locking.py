@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.core.errors import IntegrityError
+from benchmark.core.errors import IntegrityError, SpecError
 from benchmark.core.metrics import accuracy
 from benchmark.core.paths import cache_dir
 from benchmark.finetune.classifier import HEAD_FILE, Checkpoint
@@ -122,14 +122,26 @@ def save_classifier(model: Any, tokenizer: Any, folder: Path) -> None:
     save_file({"weight": model.head.weight.detach().contiguous()}, str(folder / HEAD_FILE))
 
 
-def locked_checkpoint(spec: TaskSpec, replicate: int, expected: LockedStudent,
-                      rebuild: Callable[[Path], LockedStudent]) -> Checkpoint:
-    """The locked student of one replicate, rebuilt with ``rebuild`` where the cache lacks
-    it, and refused if its weights are not the frozen ones."""
+def is_cached(spec: TaskSpec, replicate: int) -> bool:
+    return (locked_folder(spec, replicate) / HEAD_FILE).is_file()
+
+
+def locked_checkpoint(spec: TaskSpec, replicate: int, expected: LockedStudent) -> Checkpoint:
+    """The locked student of one replicate from the cache, refused if missing (the freeze
+    stage rebuilds it: a run's input never trains one) or if its weights are not the
+    frozen ones."""
     folder = locked_folder(spec, replicate)
-    if not (folder / HEAD_FILE).is_file():
-        print(f"{spec.id}: locking the strong model for replicate {replicate} (not cached)")
-        rebuild(folder)
+    if not is_cached(spec, replicate):
+        raise SpecError(
+            f"task {spec.id!r} replicate {replicate}: its locked student is not in the cache "
+            f"({folder}). `w2s-bench run` rebuilds missing ones before its sweep; or run "
+            f"`w2s-bench freeze {spec.id} --rebuild-locked`.")
+    check_locked(spec, replicate, expected)
+    return Checkpoint(str(folder), head=str(folder / HEAD_FILE))
+
+
+def check_locked(spec: TaskSpec, replicate: int, expected: LockedStudent) -> None:
+    folder = locked_folder(spec, replicate)
     found = weights_digest(folder)
     if found != expected.weights_sha256:
         raise IntegrityError(
@@ -137,4 +149,3 @@ def locked_checkpoint(spec: TaskSpec, replicate: int, expected: LockedStudent,
             f"weights sha256 {found[:16]}…, the frozen one is {expected.weights_sha256[:16]}… "
             "(rebuilt on other hardware or packages, or edited). Delete the folder to rebuild "
             f"it, or re-freeze the task here with `w2s-bench freeze {spec.id} --force`.")
-    return Checkpoint(str(folder), head=str(folder / HEAD_FILE))

@@ -118,19 +118,22 @@ def _read(results: Path, run: PlannedRun, tag: str) -> ReproRecord | None:
 
 def compare(study: dict[str, Any], runs: list[PlannedRun], results: Path,
             tag: str = "burns2023") -> list[dict[str, Any]]:
-    """Rows of (quantity, published, ours, delta, pass) from the records present."""
+    """Rows of (quantity, published, ours, delta, pass) from the records present. A rung's
+    accuracy is the mean over the seeds recorded; a transfer run's PGR uses the weak and
+    strong ground-truth runs of its own seed."""
     rows = []
     tol = study["tolerance"]
     ladder = list(study["ladder"])
-    gt = {(r.dataset, r.strong): _read(results, r, tag) for r in runs
+    gt = {(r.dataset, r.strong, r.seed): _read(results, r, tag) for r in runs
           if r.kind == "ground-truth"}
     planned = {(r.dataset, r.strong) for r in runs if r.kind == "ground-truth"}
     for dataset, published in study["ground_truth_accuracy"].items():
         for rung, value in zip(ladder, published, strict=True):
             if (dataset, rung) not in planned:
                 continue
-            record = gt.get((dataset, rung))
-            ours = record.accuracy if record else None
+            seen = [record.accuracy for (d, s, _), record in gt.items()
+                    if d == dataset and s == rung and record is not None]
+            ours = statistics.fmean(seen) if seen else None
             rows.append(_row(f"{dataset} accuracy {rung}", value, ours, tol["accuracy"]))
     for dataset, per_loss in study["median_pgr"].items():
         if not any(r.dataset == dataset for r in runs):
@@ -140,8 +143,9 @@ def compare(study: dict[str, Any], runs: list[PlannedRun], results: Path,
             for r in runs:
                 if r.dataset != dataset or r.kind != "transfer" or r.loss != loss:
                     continue
-                record, weak, strong = (_read(results, r, tag), gt.get((dataset, r.weak)),
-                                        gt.get((dataset, r.strong)))
+                record, weak, strong = (_read(results, r, tag),
+                                        gt.get((dataset, r.weak, r.seed)),
+                                        gt.get((dataset, r.strong, r.seed)))
                 if record and weak and strong and strong.accuracy > weak.accuracy:
                     pgrs.append((record.accuracy - weak.accuracy)
                                 / (strong.accuracy - weak.accuracy))

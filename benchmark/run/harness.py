@@ -50,6 +50,9 @@ class Harness:
         self.resume = resume
         self.progress = progress
         self.executor_name = executor
+        if options is not None and (workers is not None or limits is not NO_LIMITS):
+            raise ValueError("Harness: give workers and limits inside `options` "
+                             "(ExecutorOptions), not beside it; beside it they were ignored")
         self.options = options or ExecutorOptions(workers=workers, limits=limits)
         self.resource_overrides = {k: v for k, v in (resource_overrides or {}).items()
                                    if v is not None}

@@ -102,7 +102,8 @@ def opaque_ids(n: int) -> tuple[str, ...]:
 
 def strong_checkpoint(ctx: TaskContext, replicate: int) -> Checkpoint:
     """The weights a finetune-regime method starts from: the strong model, or for a
-    sandbagging task its password-locked copy (rebuilt into the cache where missing)."""
+    sandbagging task its password-locked copy (from the cache, where the freeze stage put
+    it: building a run's input never trains a model)."""
     spec = ctx.spec
     if spec.sandbag is None:
         return model_checkpoint(spec.strong_model)
@@ -110,10 +111,7 @@ def strong_checkpoint(ctx: TaskContext, replicate: int) -> Checkpoint:
     if expected is None:
         raise SpecError(f"task {spec.id!r} declares `sandbag:` but its references hold no "
                         f"locked student; re-freeze it: `w2s-bench freeze {spec.id} --force`")
-    from benchmark.labels.freeze import rebuild_locked_student  # scikit-learn: only here
-
-    return locked_checkpoint(spec, replicate, expected, lambda folder: rebuild_locked_student(
-        spec, ctx.pool, replicate, folder))
+    return locked_checkpoint(spec, replicate, expected)
 
 
 def build_input(ctx: TaskContext, replicate: int, scratch: Path
