@@ -136,7 +136,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     harness = make_harness(args, plan)
     if args.dry_run:
         from benchmark.assets.catalog import is_fetched
-        from benchmark.run.plan import render_plan
+        from benchmark.run.plan_report import render_plan
 
         missing = [a for a in sweep_assets(plan) if not is_fetched(a)]
         print(render_plan(plan.runs, plan.tasks, plan.results, harness, args.executor,
@@ -161,7 +161,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from benchmark.run.plan import render_status
+    from benchmark.run.plan_report import render_status
 
     plan = plan_sweep(args)
     print(render_status(plan.runs, plan.tasks, plan.results, now=time.time()))

@@ -41,6 +41,7 @@ from benchmark.core.errors import IntegrityError, SpecError
 from benchmark.core.metrics import accuracy
 from benchmark.core.provenance import hardware, package_versions
 from benchmark.core.schema import validate
+from benchmark.labels.beyond_references import scored_splits
 from benchmark.labels.fitting import WeightedFit, supervisor_features, weighted_fit
 from benchmark.labels.frozen import (
     add_files,
@@ -51,7 +52,6 @@ from benchmark.labels.frozen import (
     supervisors_file,
     verified_bytes,
 )
-from benchmark.labels.kinds import scored_splits
 from benchmark.labels.supervisors import Predictor
 from benchmark.tasks.spec import TaskSpec
 from benchmark.tasks.splits import ExamplePool, example_pool, replicate_seed

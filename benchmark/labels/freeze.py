@@ -26,6 +26,12 @@ from benchmark.core.metrics import accuracy, auroc
 from benchmark.core.provenance import hardware, package_versions
 from benchmark.finetune.fit import fit_classifier
 from benchmark.finetune.trainer import FinetuneConfig
+from benchmark.labels.beyond_references import (
+    ensemble_labels,
+    ensemble_reference,
+    scored_splits,
+    shift_reference,
+)
 from benchmark.labels.boosting import add_boosting, boostable
 from benchmark.labels.controls import label_free_accuracy, self_training_accuracy
 from benchmark.labels.fitting import (
@@ -52,12 +58,6 @@ from benchmark.labels.frozen import (
     task_frozen_dir,
     write_frozen,
 )
-from benchmark.labels.kinds import (
-    ensemble_labels,
-    ensemble_reference,
-    scored_splits,
-    shift_reference,
-)
 from benchmark.labels.layers import choice_examples, choose_layer
 from benchmark.labels.locking import check_locked, is_cached, lock_student, locked_folder
 from benchmark.labels.protocol import (
@@ -73,8 +73,8 @@ from benchmark.labels.systematic import fit_blind_supervisor, fit_keyword_superv
 from benchmark.models import MODELS
 from benchmark.models.features import all_layer_features, model_features
 from benchmark.models.hub_ladder import rung_of
+from benchmark.tasks.beyond_blocks import task_probe_config
 from benchmark.tasks.checkpoints import model_checkpoint
-from benchmark.tasks.kinds import task_probe_config
 from benchmark.tasks.spec import TaskSpec
 from benchmark.tasks.splits import ExamplePool, draw_splits, example_pool, replicate_seed
 from benchmark.training.probe import one_hot, soft_cross_entropy, train_probe

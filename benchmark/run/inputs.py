@@ -26,8 +26,8 @@ from benchmark.labels.locking import locked_checkpoint
 from benchmark.labels.rungs import intermediate_rungs
 from benchmark.models.features import all_layer_features, cache_path
 from benchmark.models.ladder import ENCODERS, MODELS, hidden_layer
+from benchmark.tasks.beyond_blocks import task_probe_config
 from benchmark.tasks.checkpoints import model_checkpoint
-from benchmark.tasks.kinds import task_probe_config
 from benchmark.tasks.spec import TaskSpec
 from benchmark.tasks.splits import (
     ExamplePool,

@@ -20,7 +20,7 @@ from benchmark.site.budget import budget_lines
 from benchmark.site.diagnosis import REGION_NAMES
 from benchmark.site.frontier import CLASS_REWARD_NOTE, FrontierTables
 from benchmark.site.links import method_page, task_page
-from benchmark.site.pairwise import matrix
+from benchmark.site.method_matrix import matrix
 from benchmark.site.regimes import regime_agreement
 from benchmark.site.standings import SuiteBoard
 

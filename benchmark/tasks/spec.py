@@ -22,14 +22,14 @@ from benchmark.datasets.hub import HUB_DATASETS
 from benchmark.models import MODELS
 from benchmark.models.hub_ladder import rung_of
 from benchmark.tasks.adversarial import Conflict, Sandbag, SliceRule, SupervisorRule
-from benchmark.tasks.dataset_ref import SLUG, DatasetRef
-from benchmark.tasks.kinds import (
+from benchmark.tasks.beyond_blocks import (
     Pairwise,
     Shift,
     WeakMember,
     check_kind_fields,
     check_kinds,
 )
+from benchmark.tasks.dataset_ref import SLUG, DatasetRef
 from benchmark.tasks.supervisors import check_task_definition, resolve
 
 
@@ -106,7 +106,7 @@ class Resources(_Strict):
 
 
 ADVERSARIAL = ("slice", "supervisor", "conflict", "sandbag")
-KINDS = ("shift", "weak_models", "pairwise")   # benchmark.tasks.kinds
+KINDS = ("shift", "weak_models", "pairwise")   # benchmark.tasks.beyond_blocks
 PROTOCOL = ("weak_supervisor", "gap_exception", "pool")   # added with the equal-gold protocol
 
 
@@ -135,8 +135,8 @@ class TaskSpec(_Strict):
     supervisor: SupervisorRule | None = None
     conflict: Conflict | None = None
     sandbag: Sandbag | None = None
-    # the kinds beyond one supervisor, distribution and label (benchmark.tasks.kinds); hashed
-    # only where set
+    # the kinds beyond one supervisor, distribution and label
+    # (benchmark.tasks.beyond_blocks); hashed only where set
     shift: Shift | None = None
     weak_models: dict[str, WeakMember] | None = Field(default=None, min_length=2, max_length=16)
     pairwise: Pairwise | None = None

@@ -20,7 +20,7 @@ from benchmark.core.paths import repo_root
 from benchmark.datasets import DATASETS, Example
 from benchmark.datasets.base import split_pair
 from benchmark.models.features import ConcatenatedTexts, PairTexts
-from benchmark.tasks.kinds import make_pairs
+from benchmark.tasks.beyond_blocks import make_pairs
 from benchmark.tasks.spec import TaskSpec
 
 SPLIT_NAMES = ("A", "B", "test")
