@@ -16,8 +16,7 @@ from pathlib import Path
 from benchmark.cli.common import build_leaderboard, print_plugin_problems
 from benchmark.core.bwrap import TRUST_ENV
 from benchmark.core.errors import W2SBenchError
-
-DEFAULT_SUITE = "mini"
+from benchmark.library import DEFAULT_SUITE
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:

@@ -5,63 +5,19 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from benchmark import library
 from benchmark.cli.common import build_leaderboard, csv_list, print_plugin_problems
 from benchmark.core.errors import W2SBenchError
-
-
-@dataclass(frozen=True)
-class SweepPlan:
-    suite: str
-    specs: list            # TaskSpec
-    runs: list             # RunSpec
-    results: Path
-
-    @property
-    def tasks(self) -> dict:
-        return {s.id: s for s in self.specs}
+from benchmark.library import FINETUNE_SUITE, SweepPlan, prepare_sweep, sweep_assets
 
 
 def plan_sweep(args: argparse.Namespace) -> SweepPlan:
     """The runs ``run`` and ``status`` talk about: suite × tasks × methods × replicates."""
-    from benchmark.core.paths import default_results_dir
-    from benchmark.methods.applicable import Skips, skip_reason
-    from benchmark.methods.catalog import METHODS, select_methods
-    from benchmark.run.spec import RunSpec
-    from benchmark.tasks.suites import select_tasks, suite_replicates
-
-    regime = getattr(args, "regime", None)
-    default = args.default_suite
-    if regime == "finetune" and args.suite is None:
-        default = FINETUNE_SUITE
-    suite, specs = select_tasks(args.suite, args.tasks, default)
-    if regime:
-        specs = [s for s in specs if s.regime == regime]
-        if not specs:
-            raise W2SBenchError(f"suite {suite!r} has no {regime}-regime tasks; the embedded "
-                                f"finetune suite is {FINETUNE_SUITE!r}")
-    methods = select_methods(args.methods)
-    runs = []
-    skips = Skips()
-    for spec in specs:
-        usable = []
-        for method in methods:
-            reason = skip_reason(METHODS.get(method), spec)
-            if reason is None:
-                usable.append(method)
-            else:
-                skips.add(method, spec.id, reason)
-        count = suite_replicates(suite, spec) if args.replicates is None else args.replicates
-        if not 1 <= count <= spec.replicates:
-            raise W2SBenchError(f"--replicates {count}: task {spec.id!r} has "
-                                f"{spec.replicates} replicates (choose 1..{spec.replicates})")
-        runs += [RunSpec(suite, spec.id, m, k) for m in usable for k in range(count)]
-    for note in skips.notes():
-        print(note)
-    results = Path(args.results_dir) if args.results_dir else default_results_dir()
-    return SweepPlan(suite, specs, runs, results)
+    return library.plan_sweep(args.suite, args.tasks, args.methods, args.replicates,
+                              args.results_dir, default_suite=args.default_suite,
+                              regime=getattr(args, "regime", None))
 
 
 def _slurm_options(pairs: list[str] | None) -> dict[str, str]:
@@ -96,39 +52,7 @@ def make_harness(args: argparse.Namespace, plan: SweepPlan):
                    resource_overrides={"cpus": args.cpus, "gpus": args.gpus})
 
 
-def sweep_assets(plan: SweepPlan) -> list[str]:
-    """What the sweep opens: each task's dataset and strong model, and the intermediate
-    models of the tasks a method that needs them (``needs_rungs``) runs on."""
-    from benchmark.labels.rungs import intermediate_rungs
-    from benchmark.methods.catalog import METHODS
-    from benchmark.tasks.requirements import model_assets, required_assets
-
-    names = set(required_assets(plan.specs))
-    chained = {run.task for run in plan.runs
-               if getattr(METHODS.get(run.method), "needs_rungs", False)}
-    for task in chained:
-        for rung in intermediate_rungs(plan.tasks[task]):
-            names.update(model_assets(rung))
-    return sorted(names)
-
-
-def rebuild_missing_locked(plan: SweepPlan, progress: bool) -> None:
-    """The freeze stage's part of a sweep: the locked students its runs start from that the
-    cache lacks are rebuilt first, so that building a run's input never trains a model."""
-    wanted: dict[str, set[int]] = {}
-    for run in plan.runs:
-        if plan.tasks[run.task].sandbag is not None:
-            wanted.setdefault(run.task, set()).add(run.replicate)
-    if not wanted:
-        return   # freezing's imports (scikit-learn among them) stay out of the driver
-    from benchmark.labels.freeze import rebuild_locked_students
-
-    for task, replicates in sorted(wanted.items()):
-        rebuild_locked_students(plan.tasks[task], sorted(replicates), progress)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    from benchmark.assets.catalog import ensure_fetched
     from benchmark.core.paths import leaderboard_dir
 
     plan = plan_sweep(args)
@@ -142,8 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(render_plan(plan.runs, plan.tasks, plan.results, harness, args.executor,
                           missing))
         return 0
-    ensure_fetched(sweep_assets(plan), not args.no_progress)
-    rebuild_missing_locked(plan, not args.no_progress)
+    prepare_sweep(plan, not args.no_progress)
     summary = harness.run(plan.runs, plan.tasks)
     print(f"{summary.done} run(s) done, {summary.skipped} already complete (skipped), "
           f"{len(summary.failed)} failed; records in {plan.results}")
@@ -166,9 +89,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     plan = plan_sweep(args)
     print(render_status(plan.runs, plan.tasks, plan.results, now=time.time()))
     return 0
-
-
-FINETUNE_SUITE = "mini-finetune"
 
 
 def add_sweep_selection(p: argparse.ArgumentParser, default_suite: str) -> None:
