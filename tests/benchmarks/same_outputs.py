@@ -1,0 +1,150 @@
+"""Does a refactor change any output? This checkout against an older commit, on the same
+machine and feature cache: every task's hash, every frozen lock, every record of the suites
+named, and the generated site.
+
+    python -m tests.benchmarks.same_outputs --old REV [--suites mini,beyond] [--cache DIR]
+        [--ignore provenance.boosting_sha256]
+
+Records are compared whole, less what differs by nature between two checkouts: timings
+(``TIMING_FIELDS``), the git commit and the method's file path under each root. The site's
+``leaderboard.json``, ``.csv`` and ``.md`` are compared with each side's commit replaced by
+one placeholder. Exit status 1 on any difference, with the first few named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMINGS = ("wall_s", "cpu_s", "peak_rss_mb")
+SITE_FILES = ("leaderboard.json", "leaderboard.csv", "leaderboard.md")
+FACTS = """
+import json, hashlib
+from benchmark.tasks.spec import TASKS
+from benchmark.core.paths import frozen_dir
+tasks = {}
+for name in TASKS.names():
+    try:
+        tasks[name] = TASKS.get(name).sha256
+    except Exception as exc:
+        tasks[name] = f"error: {type(exc).__name__}"
+locks = {p.parent.name: hashlib.sha256(p.read_bytes()).hexdigest()
+         for p in sorted(frozen_dir().glob("*/lock.json"))}
+print(json.dumps({"tasks": tasks, "locks": locks}))
+"""
+
+
+def env_for(root: Path, cache: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(root), "W2S_BENCH_ROOT": str(root),
+            "W2S_BENCH_CACHE": str(cache)}
+
+
+def facts(root: Path, cache: Path) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-c", FACTS], cwd=root, env=env_for(root, cache),
+                          check=True, capture_output=True, text=True)
+    return json.loads(done.stdout)
+
+
+def run_suite(root: Path, cache: Path, suite: str, out: Path) -> None:
+    subprocess.run([sys.executable, "-m", "benchmark.cli.main", "run", "--suite", suite,
+                    "--no-progress", "--results-dir", str(out / "results"),
+                    "--leaderboard-dir", str(out / "site")],
+                   cwd=root, env=env_for(root, cache), check=True, stdout=subprocess.DEVNULL)
+
+
+def commit_of(root: Path) -> str:
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def normalised(record: dict[str, Any], root: Path, ignore: list[str]) -> dict[str, Any]:
+    for field in TIMINGS:
+        (record.get("compute") or {}).pop(field, None)
+    provenance = record.get("provenance") or {}
+    provenance.pop("git_commit", None)
+    origin = provenance.get("method_origin") or ""
+    if origin.startswith(str(root)):
+        provenance["method_origin"] = origin[len(str(root)):]
+    for dotted in ignore:
+        *parents, last = dotted.split(".")
+        node = record
+        for key in parents:
+            node = node.get(key) or {}
+        node.pop(last, None)
+    return record
+
+
+def records(out: Path, root: Path, ignore: list[str]) -> dict[str, str]:
+    folder = out / "results"
+    return {str(p.relative_to(folder)): json.dumps(normalised(json.loads(p.read_text()), root,
+                                                              ignore), sort_keys=True)
+            for p in sorted(folder.rglob("replicate-*.json"))}
+
+
+def site(out: Path, commit: str) -> dict[str, str]:
+    files = {}
+    for name in SITE_FILES:
+        path = out / "site" / name
+        if path.is_file():
+            text = path.read_text().replace(commit, "<commit>").replace(commit[:7], "<commit>")
+            files[name] = text
+    return files
+
+
+def differences(label: str, old: dict[str, str], new: dict[str, str]) -> list[str]:
+    keys = sorted(set(old) | set(new))
+    return [f"{label} {k}: " + ("only in old" if k not in new else "only in new"
+                                if k not in old else "differs")
+            for k in keys if old.get(k) != new.get(k)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--old", required=True, help="the commit to compare against")
+    parser.add_argument("--suites", default="mini")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="a filled feature cache both sides use (default: the user's)")
+    parser.add_argument("--ignore", action="append", default=[],
+                        help="a record field (dotted) one side adds by design")
+    args = parser.parse_args()
+    cache = args.cache or Path(os.environ.get("W2S_BENCH_CACHE",
+                                              Path.home() / ".cache" / "w2s-bench"))
+    work = Path(tempfile.mkdtemp(prefix="w2s-same-outputs-"))
+    old_root = work / "old"
+    subprocess.run(["git", "worktree", "add", "--detach", str(old_root), args.old], cwd=ROOT,
+                   check=True, capture_output=True)
+    try:
+        roots = {"old": old_root, "new": ROOT}
+        found = {side: facts(root, cache) for side, root in roots.items()}
+        problems = differences("task hash", found["old"]["tasks"], found["new"]["tasks"])
+        problems += differences("frozen lock", found["old"]["locks"], found["new"]["locks"])
+        print(f"task hashes: {len(found['new']['tasks'])}; frozen locks: "
+              f"{len(found['new']['locks'])}")
+        for suite in args.suites.split(","):
+            outs = {side: work / f"{suite}-{side}" for side in roots}
+            for side, root in roots.items():
+                run_suite(root, cache, suite, outs[side])
+            old, new = (records(outs[s], roots[s], args.ignore) for s in ("old", "new"))
+            same = sum(old[k] == new.get(k) for k in old)
+            print(f"{suite}: {same}/{len(old)} records identical ({len(new)} new side)")
+            problems += differences(f"{suite} record", old, new)
+            problems += differences(f"{suite} site", site(outs["old"], commit_of(old_root)),
+                                    site(outs["new"], commit_of(ROOT)))
+        for line in problems[:20]:
+            print("  " + line)
+        print("identical" if not problems else f"{len(problems)} difference(s)")
+        return 1 if problems else 0
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(old_root)], cwd=ROOT,
+                       check=False, capture_output=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
