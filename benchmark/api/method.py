@@ -56,8 +56,8 @@ _MAPPINGS: BoundedMemo[tuple[str, int, int, int, int], np.ndarray] = BoundedMemo
 
 def _mapped(path: str) -> np.ndarray:
     """The feature file, memory-mapped once per process and version of the file: mapped
-    anew for each read, its pages were faulted in again each time (a run reading one other
-    hidden state spent ~10 ms on that, more than its kNN search). Keyed by the file's
+    anew for each read, its pages would be faulted in again each time (for a run reading one
+    other hidden state, that costs more than its kNN search). Keyed by the file's
     identity, not its name: a ``/proc/self/fd/N`` name can mean another file later."""
     import os
 

@@ -263,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cli() -> None:
     """The ``w2s-bench`` command: :func:`main`, then a quick exit (the interpreter's
-    teardown with torch loaded took 0.7 s of the default job; see ``exit_now``). Tests
+    teardown with torch loaded is slow; see ``exit_now``). Tests
     call ``main`` in-process instead."""
     from benchmark.core.exiting import exit_now
 

@@ -53,7 +53,7 @@ def _sq_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 def _row_sums(x: np.ndarray) -> np.ndarray:
     """``x.sum(axis=1)`` with the same bits (each row summed left to right, as numpy does for
-    rows this short), a column at a time: numpy's axis-1 sum over two columns cost 30 µs."""
+    rows this short), a column at a time: numpy's axis-1 sum is slow over so few columns."""
     if x.shape[1] > 7:  # past numpy's unrolled block the order differs: let numpy sum it
         return x.sum(axis=1)
     out = x[:, 0].copy()

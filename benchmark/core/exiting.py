@@ -14,8 +14,8 @@ def exit_now(code: int) -> NoReturn:
     """Exit with ``code`` after everything an orderly exit does for the program (its
     ``atexit`` handlers: multiprocessing's clean-up, temporary folders, logging; flushed
     output), skipping only the interpreter's own teardown of its modules and libraries.
-    With torch loaded that teardown took 0.3-0.7 s a process (torch's static destructors)
-    and wrote nothing. While a non-daemon thread still runs, the ordinary exit waits for it."""
+    With torch loaded that teardown is slow (torch's static destructors) and writes
+    nothing. While a non-daemon thread still runs, the ordinary exit waits for it."""
     if any(t.is_alive() and not t.daemon for t in threading.enumerate()
            if t is not threading.main_thread()):
         sys.exit(code)

@@ -93,8 +93,8 @@ class Interval:
 @lru_cache(maxsize=256)
 def _t_quantile(q: float, df: int) -> float:
     """Student's t quantile: ``scipy.stats.t.ppf(q, df)``, which is this very function
-    (the same value to the last bit), without importing scipy.stats: that import took
-    0.5 s of the default job's serial tail, where the leaderboard is built."""
+    (the same value to the last bit), without importing scipy.stats: that import is slow,
+    and it would fall in the default job's serial tail, where the leaderboard is built."""
     from scipy.special import stdtrit
 
     return float(stdtrit(df, q))

@@ -236,7 +236,7 @@ def _pair_p_values(sums: np.ndarray, draws: int, seed: int) -> dict[tuple[int, i
     """p of every pair of rows of block sums [methods, blocks]: exact per pair when the
     blocks are few, else one Monte Carlo product for all, laid out one method per row so
     each row's pairs are counted over contiguous memory, in float32 into reused buffers
-    (3–4× faster than columns; near-ties within float32's rounding count as extreme)."""
+    (faster than columns; near-ties within float32's rounding count as extreme)."""
     methods, count = sums.shape
     if count <= EXACT_BLOCKS:
         return {(a, b): exact_p(sums[a] - sums[b]) for a, b in combinations(range(methods), 2)}
@@ -286,7 +286,7 @@ def rank_ranges(order: list[str], comparisons: list[Comparison]) -> dict[str, tu
 
 def normal_quantile(q: float) -> float:
     """scipy.special's ``ndtri``, which ``scipy.stats.norm.ppf`` calls (the same bits),
-    without the 0.5 s import of scipy.stats in the leaderboard's build."""
+    without the slow import of scipy.stats in the leaderboard's build."""
     from scipy.special import ndtri
 
     return float(ndtri(q))

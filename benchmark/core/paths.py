@@ -18,7 +18,7 @@ def repo_root() -> Path:
 @lru_cache(maxsize=8)
 def _repo_root(env: str | None, cwd: str) -> Path:
     """Memoised on what it depends on: a sweep asks ~35 times per run, and each answer costs
-    a few ``stat`` and ``resolve`` calls (3 s of the driver's time in the default job)."""
+    a few ``stat`` and ``resolve`` calls."""
     if env:
         return Path(env).resolve()
     here = Path(__file__).resolve().parents[2]  # benchmark/core/paths.py → the checkout

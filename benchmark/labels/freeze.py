@@ -328,7 +328,7 @@ def _oracle(spec: TaskSpec, pool: ExamplePool, strong_features: np.ndarray | Non
 
 def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True,
                 legacy: bool = False) -> Lock:
-    """Freeze a task; one without a supervisor definition only with ``legacy`` (the earlier
+    """Freeze a task; one without a supervisor definition only with ``legacy`` (the legacy
     protocol: no equal-gold check, no weak ceiling, no controls, no gap check)."""
     check_protocol_declared(spec, legacy)
     if is_frozen(spec.id) and not force:

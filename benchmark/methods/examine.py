@@ -7,7 +7,7 @@ itself. Where a sandbox can be made, :func:`examine_in_sandbox` runs this module
 bubblewrap (the same view a run gets, :mod:`benchmark.core.bwrap`), one fork per plugin so
 one submission's import-time code cannot touch another's examination, and hands back each
 plugin as an :class:`Examined` description; the harness registers those as data. Without a
-sandbox, only code the user trusts (``--trust-code``) is imported in-process, the old way.
+sandbox, only code the user trusts (``--trust-code``) is imported, in-process.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def install_package(package: str, folder: Path, drop_earlier: bool = True) -> No
 
     Earlier imports under ``package`` are dropped, so a discovery re-executes every plugin
     file and sees edits made since the last one. A run's fresh fork has none to drop, and
-    scanning ``sys.modules`` there cost 20 ms (its keys' pages are copied on write).
+    scanning ``sys.modules`` there is costly (its keys' pages are copied on write).
     """
     if drop_earlier:
         for key in [k for k in sys.modules if k == package or k.startswith(package + ".")]:

@@ -2,7 +2,7 @@
 a plain transformers checkpoint, once, so the feature and finetune code read it like any other.
 
 transformers de-quantises GGUF weights on load (``from_pretrained(folder, gguf_file=…)``),
-about 30 s for the 135M SmolLM2 rung on 2 cores, but refuses to save a model it loaded that
+which is slow, but refuses to save a model it loaded that
 way. So the de-quantised weights move into a fresh model built from the same config (no
 quantisation state), which saves as safetensors with the tokenizer beside it; a decoder
 tokenizer without a padding token pads with its end-of-sequence token. The weights are what

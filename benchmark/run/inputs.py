@@ -119,8 +119,8 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
     """The method's view of one replicate (no gold labels), plus the weak-label set.
 
     The input is light: its feature arrays stay in the feature cache and the process that
-    runs the method reads them (:meth:`MethodInput.with_cached_features`). The driver then
-    neither copies nor pickles ~14 MB per run, which is what bounded a 2-worker sweep.
+    runs the method reads them (:meth:`MethodInput.with_cached_features`). The driver, which
+    feeds every worker, then neither copies nor pickles ~14 MB per run.
     """
     spec = ctx.spec
     weak = load_weak_labels(spec, replicate)

@@ -5,7 +5,7 @@ the harness. If the driver sandboxes runs (``bwrap``), the job must too: it star
 one-worker :class:`~benchmark.run.pool.WorkerPool` inside bubblewrap on its node, hands it
 the run, and returns what the worker reports, with the sandbox it ran in. A node that cannot
 make the sandbox fails the run with ``SandboxUnavailable`` instead of running the method
-unconfined; a driver without one (``--trust-code``) runs it directly, as before.
+unconfined; a driver without one (``--trust-code``) runs it directly.
 
 What a job returns is a :class:`NodeResult`: the report's bytes, parsed and validated here
 and encoded again (:mod:`benchmark.run.report`), and the sandbox it ran in, said by this

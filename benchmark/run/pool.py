@@ -73,7 +73,7 @@ def _worker_main(conn: Connection, threads: int, sandboxed: bool,
             job = conn.recv()
         except (EOFError, OSError):
             return
-        if job is None:  # all done: skip the interpreter's teardown (0.5 s with torch)
+        if job is None:  # all done: skip the interpreter's teardown (slow with torch)
             sessions.close()
             exit_now(0)
         plugin, config, inp, run_threads, with_fd, token, limits = job
@@ -99,8 +99,8 @@ def worker_cpus(slot: int, size: int, threads: int) -> tuple[int, ...] | None:
     worker's fit in this process's CPUs, else None (the scheduler places them).
 
     A run is a fresh fork, and the scheduler tends to place a new process on another CPU
-    than its parent's, then move it back: its first tenth of a second ran on cold caches.
-    Pinned, the 2-worker warm default job ran ~10% faster on 2 cores (docs/performance.md).
+    than its parent's, then move it back, so the run starts on cold caches; a pinned worker's
+    forks stay on its CPU (docs/performance.md).
     """
     available = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     if threads < 1 or size * threads > len(available):

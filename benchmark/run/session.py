@@ -4,13 +4,13 @@ A fork and its exit cost more than a probe run's own work, so a worker keeps one
 reference baseline (an existing file of ``baselines/``: our code, reviewed, bound by the same
 import rules) while that baseline's probe runs come, and forks anew when another method
 comes. A submission or an entry point never shares a process between runs: each of its runs
-is a session of one run, a fresh fork, killed with all it started before the worker replies,
-as before. Runs that shared a process could carry what one saw (the weak labels of examples
+is a session of one run, a fresh fork, killed with all it started before the worker replies.
+Runs that shared a process could carry what one saw (the weak labels of examples
 that are another replicate's test rows, say) into the next, which would make a submission's
 runs dependent measurements; the baselines keep no state between runs, and every record of
 the default job (3,520) equals a fresh fork's bit for bit.
 
-The boundary between the method's process and the harness is unchanged: the session closes
+The boundary between the method's process and the harness is a fresh fork's: the session closes
 every channel it inherited but its two pipes, reads jobs from the worker (pickles only in that
 direction: the worker is harness code), and writes one report per run, numbered and
 length-prefixed, which the worker parses as data (:mod:`benchmark.run.report`). A malformed or

@@ -7,7 +7,7 @@
   workers never wait for the driver to read weak labels;
 - ``in_flight``: submitted to the executor, with the input and weak-label set to score
   their output against; a collected run leaves it before it is scored, so its worker
-  gets the next run first (scoring and writing a record take ~10 ms a run);
+  gets the next run first instead of waiting while the driver scores and writes the record;
 - scored: the record is written atomically and the claim released.
 
 A run whose record is complete and current is skipped when planned and again when taken

@@ -35,7 +35,7 @@ LOG_FILE = ".w2s-run.log"  # in the run's scratch dir, so a killed run's log can
 
 
 # what set_threads last set in this process: a run's fork inherits it, and setting it again
-# there cost 10-14 ms a run (threadpoolctl walks every loaded library: fresh pages in a fork)
+# there is costly (threadpoolctl walks every loaded library: fresh pages in a fork)
 _threads_set: int | None = None
 
 
@@ -43,8 +43,8 @@ def set_threads(threads: int) -> None:
     """Cap torch *and* the BLAS/OpenMP pools numpy and scikit-learn use at ``threads``.
 
     torch alone is not enough: OpenBLAS starts one thread per core, so a "one-thread" run
-    used ~1.35 cores, and two workers on two cores fought over them (a 2-worker naive sweep
-    ran 1.14x faster than serial; with the BLAS pools capped, 1.49x, same numbers).
+    uses more than one core, and two workers on two cores fight over them (capping the BLAS
+    pools speeds a 2-worker sweep up without changing a number).
     """
     import torch
     from threadpoolctl import threadpool_limits
@@ -57,7 +57,8 @@ def set_threads(threads: int) -> None:
 
 
 # libraries the reference baselines import (never plugin code): imported once per worker,
-# each run's fork inherits them (sklearn.mixture and sklearn.decomposition took 0.14 s a run)
+# each run's fork inherits them instead of importing them again (sklearn.mixture and
+# sklearn.decomposition are slow to import)
 PRELOADED = ("sklearn.linear_model", "sklearn.decomposition", "sklearn.mixture",
              "scipy.optimize", "benchmark.api")
 
@@ -79,9 +80,8 @@ def init_worker(threads: int) -> None:
 def _no_numpy_hugepages() -> None:
     """Stop numpy asking for transparent huge pages for its large arrays (its default on
     Linux). A run is a fresh fork, so every page it writes is faulted in; on these machines
-    (THP defrag on madvise) a huge-page fault cost more than the 512 small ones it saves:
-    standardising a 6,000 × 384 probe input took 36 ms in a fresh fork with them, 14 ms
-    without (5 ms warm). Only paging changes, never a value."""
+    (THP defrag on madvise) a huge-page fault costs more than the 512 small ones it saves.
+    Only paging changes, never a value."""
     switch = getattr(getattr(np, "_core", None), "multiarray", None)
     if switch is not None and hasattr(switch, "_set_madvise_hugepage"):
         switch._set_madvise_hugepage(False)
@@ -90,7 +90,7 @@ def _no_numpy_hugepages() -> None:
 def keep_freed_memory() -> None:
     """Let glibc keep freed memory for the next allocation instead of handing it back to
     the kernel (large blocks are mapped and unmapped per allocation by default, and the heap
-    is trimmed): a run's arrays of a few MB were faulted in afresh each time, in every run
+    is trimmed): a run's arrays of a few MB would be faulted in afresh each time, in every run
     of a session. Only paging changes, never a value. Blocks over 64 MB are still mapped and
     unmapped one by one, and the heap is trimmed past 64 MB free. Called in a session, never
     in the worker: the worker's heap is what every later fork inherits, and freed blocks
@@ -224,7 +224,7 @@ def worker_hidden(inp: MethodInput) -> tuple[tuple[int, ...], np.ndarray] | None
     per feature file and layer), with the key it is kept under; None where the run has no
     feature file this worker can read (the run's own read reports that). The worker fills a
     run's features from it before forking, so the fork reads them as inherited memory: read
-    in each fork instead, they were 14 MB of fresh pages and ~15 ms a run."""
+    in each fork instead, they would be 14 MB of fresh pages a run."""
     if inp.regime != "probe" or not inp.feature_file:
         return None
     try:

@@ -86,7 +86,7 @@ def _records_out_of_gc() -> Iterator[None]:
     A build allocates millions of small objects, so the cyclic collector runs its full pass
     several times, and each pass walks every record already in memory (10,000 records are
     ~10⁶ objects) though none of them can become garbage here. ``gc.freeze`` moves them out
-    of its reach for the build: 2.39 s → 1.85 s median on the 10,000-record benchmark. (It
+    of its reach for the build, so those passes skip them. (It
     unfreezes everything on exit, including objects a caller froze itself.)
     """
     gc.freeze()

@@ -1,7 +1,8 @@
 """Table cells the pages repeat thousands of times, as Python instead of jinja macros.
 
-A jinja macro call costs ~15 µs (a new frame, argument binding, an output buffer); the 10,000-
-record board renders ~40,000 cells, so the macros alone took a quarter of the page time.
+A jinja macro call has a fixed cost (a new frame, argument binding, an output buffer), and
+the 10,000-record board renders ~40,000 cells, so as macros they would take a large share of
+the page time.
 Each function returns :class:`markupsafe.Markup` with every piece of text escaped.
 """
 

@@ -234,8 +234,8 @@ def _layout(value: Any, depth: int, indent: str = "") -> str:
     """JSON with the outer ``depth`` levels one item per line and everything below compact.
 
     One line per entry, task and comparison keeps a diff of two builds readable, and the
-    compact leaves go through the C encoder: fully indented output is pure-Python encoding
-    and took 4× longer on a 10,000-record board.
+    compact leaves go through the C encoder: fully indented output is pure-Python encoding,
+    several times slower on a large board.
     """
     if hasattr(value, "__dataclass_fields__"):
         value = _fields(value)

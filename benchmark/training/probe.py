@@ -315,7 +315,7 @@ class FlatHead:
         self.weight, self.bias = self.flat[:size].view(classes, dim), self.flat[size:]
         self.weight_grad = self.flat_grad[:size].view(classes, dim)
         self.bias_grad = self.flat_grad[size:]
-        # a Bradley-Terry scorer keeps its bias at zero (it is still added, as before)
+        # a Bradley-Terry scorer keeps its bias at zero (still added, never trained)
         self.trained = self.flat if train_bias else self.flat[:size]
         self.grad = self.flat_grad if train_bias else self.flat_grad[:size]
         self.num_params = size + classes
