@@ -243,6 +243,8 @@ def test_add_boosting_from_the_command_line(ensemble_world, capsys):  # noqa: F8
         assert BOOSTING in before
         assert main(["freeze", "--add-boosting", "--add-ceilings", spec.id]) == 2
         assert "one at a time" in capsys.readouterr().err
+        assert main(["freeze", "--rebuild-locked", "--force", spec.id]) == 2
+        assert "one at a time" in capsys.readouterr().err
     from benchmark.tasks.spec import TASKS
 
     path = ensemble_world.root / "tasks" / "tiny-unfrozen.yaml"

@@ -143,3 +143,23 @@ def test_plugin_code_holding_a_trigger_is_flagged(locked_task, tmp_path):
     flags = scan_submission(tmp_path)
     assert [(f.line, LOCKED in f.why) for f in flags] == [(1, True), (3, True)]
 
+
+
+def test_a_sweep_rebuilds_only_the_locked_students_its_runs_still_need(locked_task, tmp_path):
+    """A finished run needs no locked student: resuming a done sweep on a machine without
+    the cache trains nothing; a rerun (no resume) rebuilds what it starts from."""
+    from benchmark.labels.locking import locked_folder, weights_digest
+    from benchmark.library.sweeps import SweepPlan, rebuild_missing_locked
+    from benchmark.run.harness import Harness, RunSpec
+
+    results = tmp_path / "results"
+    run = RunSpec("tiny", LOCKED, "naive", 0)
+    assert Harness(results, workers=1, progress=False).run([run], {LOCKED: locked_task}).done
+    folder = locked_folder(locked_task, 0)
+    frozen = weights_digest(folder)
+    shutil.rmtree(folder)
+    plan = SweepPlan("tiny", [locked_task], [run], results)
+    rebuild_missing_locked(plan, progress=False, resume=True)
+    assert not folder.exists()                       # its record is current: nothing to train
+    rebuild_missing_locked(plan, progress=False, resume=False)
+    assert weights_digest(folder) == frozen          # to be rerun: rebuilt, as frozen

@@ -20,3 +20,10 @@ def test_evaluate_returns_the_records_of_its_runs_and_resumes(tiny_world, tmp_pa
     assert [r.metrics.accuracy for r in again] == \
         [r.metrics.accuracy for r in records if r.method == "naive"]
     assert {p: p.stat().st_mtime_ns for p in results.rglob("replicate-*.json")} == stamps
+
+
+def test_evaluate_takes_one_task_by_name(tiny_world, tmp_path):
+    from benchmark.library import evaluate
+
+    records = evaluate("naive", tasks=TINY_TASK, replicates=1, results_dir=tmp_path)
+    assert [(r.task, r.method, r.replicate) for r in records] == [(TINY_TASK, "naive", 0)]

@@ -12,6 +12,14 @@ from benchmark.paper.records import ReproRecord, write_repro_record
 from benchmark.paper.study import compare, load_study, plan, record_path
 
 
+def write_accuracy(results, run, value: float) -> None:
+    """A record of ``run`` holding only its test accuracy (what the comparison reads)."""
+    write_repro_record(record_path(results, run), ReproRecord(
+        key=run.key, dataset=run.dataset, kind=run.kind, strong=run.strong, weak=run.weak,
+        loss=run.loss, seed=run.seed, recipe={}, accuracy=value, n_train=1, n_test=1,
+        compute={}, wall_s=0.0, provenance={}))
+
+
 def test_published_numbers_file_has_its_source_and_every_rung() -> None:
     study = load_study("burns2023")
     assert "openai/weak-to-strong" in study["source"]
@@ -54,10 +62,7 @@ def test_comparison_table_gives_deltas_and_verdicts(tmp_path, capsys) -> None:
             value = 0.67 if run.loss == "xent" else 0.69  # PGR 0.5 / ~0.833
         else:
             continue
-        write_repro_record(record_path(tmp_path, run), ReproRecord(
-            key=run.key, dataset=run.dataset, kind=run.kind, strong=run.strong, weak=run.weak,
-            loss=run.loss, seed=run.seed, recipe={}, accuracy=value, n_train=1, n_test=1,
-            compute={}, wall_s=0.0, provenance={}))
+        write_accuracy(tmp_path, run, value)
     rows = {r["quantity"]: r for r in compare(study, runs, tmp_path)}
     assert rows["sciq accuracy gpt2"]["result"] == "pass"
     assert rows["sciq accuracy gpt2-large"]["result"] == "FAIL"
@@ -89,10 +94,7 @@ def test_each_seed_is_scored_against_its_own_ground_truth(tmp_path) -> None:
             value = transfer[run.seed]
         else:
             continue
-        write_repro_record(record_path(tmp_path, run), ReproRecord(
-            key=run.key, dataset=run.dataset, kind=run.kind, strong=run.strong, weak=run.weak,
-            loss=run.loss, seed=run.seed, recipe={}, accuracy=value, n_train=1, n_test=1,
-            compute={}, wall_s=0.0, provenance={}))
+        write_accuracy(tmp_path, run, value)
     rows = {r["quantity"]: r for r in compare(study, runs, tmp_path)}
     assert rows["sciq median PGR xent"]["ours"] == pytest.approx(0.5)
     assert rows["sciq accuracy gpt2-medium"]["ours"] == pytest.approx(0.75)

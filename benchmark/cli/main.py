@@ -128,9 +128,10 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     from benchmark.tasks.spec import TASKS
     from benchmark.tasks.suites import suite_tasks
 
-    if args.add_ceilings and args.add_boosting:
-        raise W2SBenchError("--add-boosting and --add-ceilings add different files; run "
-                            "them one at a time")
+    chosen = [f for f in ("add_ceilings", "add_boosting", "rebuild_locked") if getattr(args, f)]
+    if len(chosen) > 1 or (chosen == ["rebuild_locked"] and args.force):
+        said = ", ".join("--" + f.replace("_", "-") for f in chosen + ["force"] * args.force)
+        raise W2SBenchError(f"{said}: these do different things; run them one at a time")
     specs = [TASKS.get(t) for t in args.tasks]
     if args.suite:  # a suite's tasks that are frozen already are skipped, not refused
         from benchmark.labels.frozen import is_frozen
@@ -147,6 +148,7 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     if args.rebuild_locked:
         from benchmark.labels.freeze import rebuild_locked_students
 
+        ensure_fetched(required_assets(specs, include_weak=True), not args.no_progress)
         for spec in specs:
             count = rebuild_locked_students(spec, progress=not args.no_progress)
             print(f"{spec.id}: {count} locked student(s) rebuilt into the cache")

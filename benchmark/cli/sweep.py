@@ -66,7 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(render_plan(plan.runs, plan.tasks, plan.results, harness, args.executor,
                           missing))
         return 0
-    prepare_sweep(plan, not args.no_progress)
+    prepare_sweep(plan, not args.no_progress, resume=not args.no_resume)
     summary = harness.run(plan.runs, plan.tasks)
     print(f"{summary.done} run(s) done, {summary.skipped} already complete (skipped), "
           f"{len(summary.failed)} failed; records in {plan.results}")

@@ -7,9 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmark.core.errors import W2SBenchError
-from benchmark.results.records import RunRecord
+
+if TYPE_CHECKING:   # the CLI imports this module for --help: keep it light
+    from benchmark.results.records import RunRecord
 
 DEFAULT_SUITE = "mini"
 FINETUNE_SUITE = "mini-finetune"
@@ -84,13 +87,21 @@ def sweep_assets(plan: SweepPlan) -> list[str]:
     return sorted(names)
 
 
-def rebuild_missing_locked(plan: SweepPlan, progress: bool) -> None:
-    """The freeze stage's part of a sweep: the locked students its runs start from that the
-    cache lacks are rebuilt first, so that building a run's input never trains a model."""
+def rebuild_missing_locked(plan: SweepPlan, progress: bool, resume: bool = True) -> None:
+    """The freeze stage's part of a sweep: the locked students that the runs still to do
+    start from, where the cache lacks them, are rebuilt first, so that building a run's
+    input never trains a model (a run with a current record needs none)."""
+    from benchmark.labels.locking import is_cached
+    from benchmark.run.state import record_state
+
     wanted: dict[str, set[int]] = {}
     for run in plan.runs:
-        if plan.tasks[run.task].sandbag is not None:
-            wanted.setdefault(run.task, set()).add(run.replicate)
+        spec = plan.tasks[run.task]
+        if spec.sandbag is None or is_cached(spec, run.replicate):
+            continue
+        if resume and record_state(run.path(plan.results), spec, run)[0] == "done":
+            continue
+        wanted.setdefault(run.task, set()).add(run.replicate)
     if not wanted:
         return   # freezing's imports (scikit-learn among them) stay out of the driver
     from benchmark.labels.freeze import rebuild_locked_students
@@ -99,30 +110,44 @@ def rebuild_missing_locked(plan: SweepPlan, progress: bool) -> None:
         rebuild_locked_students(plan.tasks[task], sorted(replicates), progress)
 
 
-def prepare_sweep(plan: SweepPlan, progress: bool) -> None:
+def prepare_sweep(plan: SweepPlan, progress: bool, resume: bool = True) -> None:
     """What a sweep needs before any run's input is built: its assets fetched (pinned and
-    hash-checked) and its tasks' locked students in the cache."""
+    hash-checked) and the locked students of its runs still to do in the cache."""
     from benchmark.assets.catalog import ensure_fetched
 
     ensure_fetched(sweep_assets(plan), progress)
-    rebuild_missing_locked(plan, progress)
+    rebuild_missing_locked(plan, progress, resume)
 
 
 def evaluate(methods: str | Sequence[str] | None = None, suite: str | None = None, *,
-             tasks: Sequence[str] | None = None, replicates: int | None = None,
+             tasks: str | Sequence[str] | None = None, replicates: int | None = None,
              results_dir: str | Path | None = None, workers: int | None = None,
              resume: bool = True, progress: bool = False, trust_code: bool | None = None
              ) -> list[RunRecord]:
     """Run ``methods`` (default: every reference baseline) on ``suite``'s tasks (default:
-    the default suite), sandboxed as ``w2s-bench run`` runs them, and return the records of
-    the planned runs: the ones made now and, with ``resume``, the current ones found."""
+    the default suite) as ``w2s-bench run`` runs them (sandboxed, under the suite's time and
+    memory limits), and return the current records of the planned runs: the ones made now
+    and, with ``resume``, the ones found current. Notes on skipped methods print with
+    ``progress``."""
     from benchmark.results.records import read_record
     from benchmark.run.harness import Harness
+    from benchmark.run.pool import Limits
+    from benchmark.run.state import record_state
+    from benchmark.tasks.suites import suite_limits
 
     names = [methods] if isinstance(methods, str) else methods
-    plan = plan_sweep(suite, tasks, names, replicates, results_dir)
-    prepare_sweep(plan, progress)
+    chosen = [tasks] if isinstance(tasks, str) else tasks
+    plan = plan_sweep(suite, chosen, names, replicates, results_dir,
+                      say=print if progress else _silent)
+    prepare_sweep(plan, progress, resume)
+    declared = suite_limits(plan.suite)
     Harness(plan.results, workers=workers, resume=resume, progress=progress,
-            trust_code=trust_code).run(plan.runs, plan.tasks)
+            trust_code=trust_code,
+            limits=Limits(timeout_s=declared.timeout_s, memory_mb=declared.memory_mb)
+            ).run(plan.runs, plan.tasks)
     return [read_record(run.path(plan.results)) for run in plan.runs
-            if run.path(plan.results).is_file()]
+            if record_state(run.path(plan.results), plan.tasks[run.task], run)[0] == "done"]
+
+
+def _silent(_: str) -> None:
+    return None

@@ -24,6 +24,7 @@ from benchmark.core.errors import SpecError, W2SBenchError
 from benchmark.core.metrics import pgr
 from benchmark.core.provenance import hardware, package_versions
 from benchmark.labels.frozen import load_references
+from benchmark.labels.locking import is_cached
 from benchmark.methods.catalog import METHODS, method_config
 from benchmark.methods.codescan import Flag, scan_submission
 from benchmark.methods.submissions import SubmissionMeta, load_submission_meta
@@ -143,6 +144,13 @@ def verify_submission(meta: SubmissionMeta, records: list[RunRecord], source: Pa
         if r.status == "ok":
             rerunnable.append(r)
     specs = {r.task: TASKS.get(r.task) for r in rerunnable}
+    for task, spec in specs.items():   # the freeze stage's part, as `run` does before a sweep
+        missing = sorted({r.replicate for r in rerunnable if r.task == task
+                          and spec.sandbag is not None and not is_cached(spec, r.replicate)})
+        if missing:
+            from benchmark.labels.freeze import rebuild_locked_students
+
+            rebuild_locked_students(spec, missing, progress=False)
     with tempfile.TemporaryDirectory(prefix="w2s-verify-") as tmp:
         Harness(Path(tmp), workers=workers, resume=False, progress=False,
                 trust_code=trust_code).run(

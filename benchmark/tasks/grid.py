@@ -34,8 +34,8 @@ from benchmark.tasks.supervisors import latest_definition
 # .715 / .793, minilm-l6-layer3 .747 / .797, minilm-l6 .740 / .820, smollm2-135m-q4
 # .766 / .797 (its hidden state chosen on examples outside the pool), mpnet-base
 # .835 / .854. The decoder is the larger model (134.5M against mpnet's 108.9M) but the
-# weaker student: capability and size disagree there. At 6,000 gold labels the order is the
-# same.
+# weaker student: capability and size disagree there. At 6,000 gold labels, measured under
+# the unequal-gold protocol (docs/ladder.md), the order was the same.
 LADDER = ("tfidf-logreg", "minilm-l6-layer1", "paraphrase-minilm-l3", "minilm-l6-layer3",
           "minilm-l6", "smollm2-135m-q4", "mpnet-base")
 TEMPLATES = {"rt": "rt-tfidf-logreg-to-minilm-l6-g1000",

@@ -3,13 +3,16 @@ machine and feature cache: every task's hash, every frozen lock, every record of
 named, and the generated site.
 
     python -m tests.benchmarks.same_outputs --old REV [--suites mini,beyond] [--cache DIR]
-        [--ignore provenance.boosting_sha256]
+        [--refreeze TASK,...] [--ignore provenance.boosting_sha256]
 
 Records are compared whole, less what differs by nature between two checkouts: timings
-(``TIMING_FIELDS``), the git commit and the method's file path under each root. The site's
-``leaderboard.json`` (every number the tables show) is compared less its timings, with each
-side's commit replaced by one placeholder. Exit status 1 on any difference, with the first
-few named.
+(``TIMINGS``), the git commit and the method's file path under each root. The site's
+``leaderboard.json`` and ``leaderboard.md`` (every table, the frontier's and beyond's
+included) are compared less their timings, with each side's commit replaced by one
+placeholder. ``--refreeze TASK,…`` also freezes those tasks again on both sides (each in a
+worktree of its commit, this checkout's committed HEAD included) and compares the files.
+
+Exit status 1 on any difference, with the first few named.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 TIMINGS = ("wall_s", "cpu_s", "peak_rss_mb")
 SITE_TIMINGS = ("wall_vs_naive",)
+SITE_TIMING_COLUMNS = ("wall s", "peak MB")
 FACTS = """
 import json, hashlib
 from benchmark.tasks.spec import TASKS
@@ -51,6 +55,20 @@ def facts(root: Path, cache: Path) -> dict[str, Any]:
     done = subprocess.run([sys.executable, "-c", FACTS], cwd=root, env=env_for(root, cache),
                           check=True, capture_output=True, text=True)
     return json.loads(done.stdout)
+
+
+def refrozen(root: Path, cache: Path, tasks: list[str]) -> dict[str, str]:
+    """Freeze ``tasks`` again with --force in the worktree ``root``; every file's sha256 and
+    the lock's hashes (its packages and hardware are this machine's on both sides)."""
+    subprocess.run([sys.executable, "-m", "benchmark.cli.main", "freeze", *tasks, "--force",
+                    "--no-progress"], cwd=root, env=env_for(root, cache), check=True,
+                   stdout=subprocess.DEVNULL)
+    found = {}
+    for task in tasks:
+        lock = json.loads((root / "tasks" / "frozen" / task / "lock.json").read_text())
+        found |= {f"{task}/{name}": digest for name, digest in lock["files"].items()}
+        found[f"{task}/task_sha256"] = lock["task_sha256"]
+    return found
 
 
 def run_suite(root: Path, cache: Path, suite: str, out: Path) -> None:
@@ -98,15 +116,34 @@ def _without_timings(node: Any) -> Any:
     return node
 
 
+def _markdown_without_timings(text: str) -> str:
+    """The Markdown tables with their timing columns blanked (a table's header names them)."""
+    out, drop = [], []
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            drop = []
+            out.append(line)
+            continue
+        cells = line.split("|")
+        if not drop and not set(line) <= set("|-: "):
+            drop = [i for i, c in enumerate(cells)
+                    if any(word in c for word in SITE_TIMING_COLUMNS)]
+        out.append("|".join("" if i in drop else c.strip() for i, c in enumerate(cells)))
+    return "\n".join(out)
+
+
 def site(out: Path, commit: str) -> dict[str, str]:
-    """The site's complete table (``leaderboard.json``) less its timings, with the commit
-    replaced by a placeholder (the Markdown and CSV tables show the same numbers, timings
-    among them)."""
-    path = out / "site" / "leaderboard.json"
-    if not path.is_file():
-        return {}
-    text = path.read_text().replace(commit, "<commit>").replace(commit[:7], "<commit>")
-    return {path.name: json.dumps(_without_timings(json.loads(text)), sort_keys=True)}
+    """The site's complete table (``leaderboard.json``) and its Markdown page (every table,
+    the frontier's and beyond's included), less timings, with the commit replaced by a
+    placeholder."""
+    files = {}
+    for name in ("leaderboard.json", "leaderboard.md"):
+        path = out / "site" / name
+        if path.is_file():
+            text = path.read_text().replace(commit, "<commit>").replace(commit[:7], "<commit>")
+            files[name] = json.dumps(_without_timings(json.loads(text)), sort_keys=True) \
+                if name.endswith(".json") else _markdown_without_timings(text)
+    return files
 
 
 def differences(label: str, old: dict[str, str], new: dict[str, str]) -> list[str]:
@@ -122,6 +159,8 @@ def main() -> int:
     parser.add_argument("--suites", default="mini")
     parser.add_argument("--cache", type=Path, default=None,
                         help="a filled feature cache both sides use (default: the user's)")
+    parser.add_argument("--refreeze", default="",
+                        help="comma list of tasks to freeze again on both sides")
     parser.add_argument("--ignore", action="append", default=[],
                         help="a record field (dotted) one side adds by design")
     args = parser.parse_args()
@@ -138,7 +177,20 @@ def main() -> int:
         problems += differences("frozen lock", found["old"]["locks"], found["new"]["locks"])
         print(f"task hashes: {len(found['new']['tasks'])}; frozen locks: "
               f"{len(found['new']['locks'])}")
-        for suite in args.suites.split(","):
+        if args.refreeze:
+            head = work / "head"
+            subprocess.run(["git", "worktree", "add", "--detach", str(head), "HEAD"],
+                           cwd=ROOT, check=True, capture_output=True)
+            try:
+                tasks = args.refreeze.split(",")
+                again = {side: refrozen(root, cache, tasks)
+                         for side, root in (("old", old_root), ("new", head))}
+                problems += differences("refrozen", again["old"], again["new"])
+                print(f"refrozen {len(tasks)} task(s): {len(again['new'])} files and hashes")
+            finally:
+                subprocess.run(["git", "worktree", "remove", "--force", str(head)], cwd=ROOT,
+                               check=False, capture_output=True)
+        for suite in filter(None, args.suites.split(",")):
             outs = {side: work / f"{suite}-{side}" for side in roots}
             for side, root in roots.items():
                 run_suite(root, cache, suite, outs[side])
