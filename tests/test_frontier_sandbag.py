@@ -145,7 +145,8 @@ def test_plugin_code_holding_a_trigger_is_flagged(locked_task, tmp_path):
 
 
 
-def test_a_sweep_rebuilds_only_the_locked_students_its_runs_still_need(locked_task, tmp_path):
+def test_a_sweep_rebuilds_only_the_locked_students_its_runs_still_need(locked_task, tmp_path,
+                                                                         capsys):
     """A finished run needs no locked student: resuming a done sweep on a machine without
     the cache trains nothing; a rerun (no resume) rebuilds what it starts from."""
     from benchmark.labels.locking import locked_folder, weights_digest
@@ -161,5 +162,11 @@ def test_a_sweep_rebuilds_only_the_locked_students_its_runs_still_need(locked_ta
     plan = SweepPlan("tiny", [locked_task], [run], results)
     rebuild_missing_locked(plan, progress=False, resume=True)
     assert not folder.exists()                       # its record is current: nothing to train
+    dry = ["run", "--tasks", LOCKED, "--methods", "naive", "--replicates", "1",
+           "--results-dir", str(tmp_path / "elsewhere"), "--dry-run"]
+    assert main(dry) == 0                            # the plan says what it will train first
+    assert f"1 locked student(s) of {LOCKED} to rebuild (replicates 0" in \
+        capsys.readouterr().out
+    assert not folder.exists()                       # and a dry run trains nothing
     rebuild_missing_locked(plan, progress=False, resume=False)
     assert weights_digest(folder) == frozen          # to be rerun: rebuilt, as frozen

@@ -87,10 +87,9 @@ def sweep_assets(plan: SweepPlan) -> list[str]:
     return sorted(names)
 
 
-def rebuild_missing_locked(plan: SweepPlan, progress: bool, resume: bool = True) -> None:
-    """The freeze stage's part of a sweep: the locked students that the runs still to do
-    start from, where the cache lacks them, are rebuilt first, so that building a run's
-    input never trains a model (a run with a current record needs none)."""
+def locked_to_rebuild(plan: SweepPlan, resume: bool = True) -> dict[str, list[int]]:
+    """The replicates, by task, whose locked student the runs still to do start from and the
+    cache lacks (a run with a current record needs none)."""
     from benchmark.labels.locking import is_cached
     from benchmark.run.state import record_state
 
@@ -102,12 +101,19 @@ def rebuild_missing_locked(plan: SweepPlan, progress: bool, resume: bool = True)
         if resume and record_state(run.path(plan.results), spec, run)[0] == "done":
             continue
         wanted.setdefault(run.task, set()).add(run.replicate)
+    return {task: sorted(replicates) for task, replicates in sorted(wanted.items())}
+
+
+def rebuild_missing_locked(plan: SweepPlan, progress: bool, resume: bool = True) -> None:
+    """The freeze stage's part of a sweep: those locked students are rebuilt first, so that
+    building a run's input never trains a model."""
+    wanted = locked_to_rebuild(plan, resume)
     if not wanted:
         return   # freezing's imports (scikit-learn among them) stay out of the driver
     from benchmark.labels.freeze import rebuild_locked_students
 
-    for task, replicates in sorted(wanted.items()):
-        rebuild_locked_students(plan.tasks[task], sorted(replicates), progress)
+    for task, replicates in wanted.items():
+        rebuild_locked_students(plan.tasks[task], replicates, progress)
 
 
 def prepare_sweep(plan: SweepPlan, progress: bool, resume: bool = True) -> None:
