@@ -13,6 +13,7 @@ import torch
 
 from benchmark.api import MethodInput, ProbeConfig, StrongModelInfo, soft_cross_entropy
 from benchmark.api.losses import with_conflict
+from benchmark.kinds.conflict import ClassReward
 
 
 def test_the_conflicting_reward_on_a_worked_example():
@@ -42,7 +43,7 @@ def test_its_optimum_is_q_plus_weight_over_one_plus_weight(q):
     assert p == pytest.approx((q + 0.5) / 1.5, abs=1e-4)   # q = .4 flips to the class (.6)
 
 
-def _input(conflict):
+def _input(reward=None):
     rng = np.random.default_rng(0)
     features = rng.normal(size=(400, 8)).astype(np.float32)
     weak = 1 / (1 + np.exp(-features[:, 0]))            # unsure near feature 0 = 0
@@ -52,12 +53,13 @@ def _input(conflict):
                        train_ids=(), train_features=features, train_weak_probs=probs,
                        test_ids=(), test_features=features,
                        probe_config=ProbeConfig(epochs=30, batch_size=64, lr=0.05),
-                       scratch_dir=None, conflict=conflict)  # type: ignore[arg-type]
+                       scratch_dir=None,  # type: ignore[arg-type]
+                       kinds={"conflict": reward} if reward else {})
 
 
 def test_the_shared_probe_trainer_adds_it_for_every_loss_a_method_brings():
-    honest = _input(None)
-    conflicted = replace(honest, conflict=(1, 0.5))
+    honest = _input()
+    conflicted = replace(honest, kinds={"conflict": ClassReward(1, 0.5)})
     share = {}
     for name, inp in (("honest", honest), ("conflict", conflicted)):
         probs = inp.train_probe(inp.train_weak_probs).predict_proba(inp.test_features)
@@ -79,4 +81,27 @@ def test_a_conflict_task_hands_its_objective_to_the_method(tiny_world, tmp_path)
         "conflict:\n  reward_class: positive\n  weight: 0.25\n"
     with tiny_world.frozen_task("tiny-conflict", text) as spec:
         inp, _ = build_input(TaskContexts().get(spec), 0, tmp_path)
-    assert inp.conflict == (1, 0.25)
+    assert inp.kinds == {"conflict": ClassReward(1, 0.25)}
+    # the shared trainers add it; a method that trains its own way gets the same loss
+    logits, targets = torch.tensor([[0.3, -0.2]]), torch.tensor([[0.9, 0.1]])
+    ours = inp.with_task_terms(soft_cross_entropy)(logits, targets, 0.0)
+    assert float(ours) == float(with_conflict(soft_cross_entropy, 1, 0.25)(logits, targets, 0.0))
+
+
+@pytest.mark.parametrize(("block", "error"), [
+    ("  reward_class: maybe\n  weight: 0.25\n", "`conflict.reward_class` 'maybe' is not among"),
+    ("  reward_class: positive\n  weight: 0\n", "greater than 0"),
+    ("  reward_class: positive\n  weigth: 0.2\n", "weigth"),
+])
+def test_a_conflict_block_is_strict_and_checked_against_the_task(tiny_world, block, error):
+    from benchmark.core.errors import SpecError
+    from benchmark.tasks.spec import parse_task
+    from tests.conftest import TASK_YAML
+
+    path = tiny_world.root / "tasks" / "tiny-conflict.yaml"
+    path.write_text(TASK_YAML.format(id="tiny-conflict") + "conflict:\n" + block)
+    try:
+        with pytest.raises(SpecError, match=error):
+            parse_task(path)
+    finally:
+        path.unlink()

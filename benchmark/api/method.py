@@ -22,7 +22,6 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch
 
-from benchmark.api.losses import with_conflict
 from benchmark.core.errors import SpecError
 from benchmark.core.memo import BoundedMemo
 from benchmark.core.registry import Registry
@@ -105,10 +104,10 @@ class MethodInput:
     finetune_config: FinetuneConfig | None = None
     checkpoint: Checkpoint | None = None  # the strong model's weights (folder or hub id)
     pooling: str = "last"
-    # the deception analog's conflicting objective, (class index, weight): the shared
-    # trainers (train_probe, finetune) add it to every loss; a method that trains another
-    # way must add it itself (``with_conflict``)
-    conflict: tuple[int, float] | None = None
+    # what the task's kinds (benchmark.kinds) add, by kind: e.g. ``kinds["conflict"]``, a
+    # class reward the shared trainers (train_probe, probe_trainer, finetune) add to every
+    # loss; a method that trains another way applies ``with_task_terms`` itself
+    kinds: dict[str, Any] = field(default_factory=dict)
     # a shift task: ``test_*`` hold the in-distribution test set and then the shifted one
     # (both scored); ``target_domain_*`` are further target-domain inputs, without labels
     target_domain_ids: tuple[str, ...] = ()
@@ -130,6 +129,18 @@ class MethodInput:
     @property
     def num_classes(self) -> int:
         return len(self.label_names)
+
+    @property
+    def has_task_terms(self) -> bool:
+        return any(hasattr(extra, "added_to") for extra in self.kinds.values())
+
+    def with_task_terms(self, loss: Callable) -> Callable:
+        """``loss`` plus every term the task's kinds add to training (a conflict task's class
+        reward); ``loss`` itself for other tasks. The shared trainers apply it."""
+        for _, extra in sorted(self.kinds.items()):
+            if hasattr(extra, "added_to"):
+                loss = extra.added_to(loss)
+        return loss
 
     def features_at(self, layer: int) -> tuple[np.ndarray, np.ndarray]:
         """(train, test) features from another hidden state (0 = embeddings)."""
@@ -160,8 +171,8 @@ class MethodInput:
                     config: ProbeConfig | None = None, features: np.ndarray | None = None,
                     on_epoch: Callable | None = None) -> LinearProbe:
         """Train the shared linear probe (default: on split B, with the task's settings)."""
-        if self.conflict is not None:
-            loss = with_conflict(loss or soft_cross_entropy, *self.conflict)
+        if self.has_task_terms:
+            loss = self.with_task_terms(loss or soft_cross_entropy)
         kwargs = {"loss": loss} if loss is not None else {}
         return train_probe(self.train_features if features is None else features, targets,
                            config or self.probe_config, self.seed, on_epoch=on_epoch, **kwargs)
@@ -173,9 +184,7 @@ class MethodInput:
         """The shared probe's trainer, an epoch at a time (default: on split B, with the
         task's settings and the run's seed): weight or select rows between epochs, resume
         from ``init``, or run several side by side (give each its own ``seed``)."""
-        loss = loss or soft_cross_entropy
-        if self.conflict is not None:
-            loss = with_conflict(loss, *self.conflict)
+        loss = self.with_task_terms(loss or soft_cross_entropy)
         return ProbeTrainer(self.train_features if features is None else features, targets,
                             config or self.probe_config, self.seed if seed is None else seed,
                             loss, init=init)
@@ -207,9 +216,7 @@ class MethodInput:
             config = replace(config, checkpoint_every=CHECKPOINT_EVERY)
         if self.checkpoint is None:
             raise ValueError(f"task {self.task!r}: this input names no checkpoint to finetune")
-        loss = loss or soft_cross_entropy
-        if self.conflict is not None:
-            loss = with_conflict(loss, *self.conflict)
+        loss = self.with_task_terms(loss or soft_cross_entropy)
         fitted = fit_classifier(self.checkpoint, self.pooling, list(texts or self.train_texts),
                                 np.asarray(targets), config, self.seed, loss,
                                 checkpoint_dir=self.scratch_dir / "checkpoints", layers=layers)

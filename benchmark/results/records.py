@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from benchmark.core.arrays import checked_npy, npy_bytes
 from benchmark.core.controls import Controls
 from benchmark.core.errors import IntegrityError, SpecError
+from benchmark.core.kinds import KINDS
 from benchmark.core.schema import read_json_model
 from benchmark.core.storage import atomic_write_bytes, atomic_write_json, sha256_bytes
 
@@ -184,21 +185,31 @@ class Provenance(_Strict):
     boosting_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
-class Setting(_Strict):
+class SettingCommon(_Strict):
     """What is adversarial about the record's task, so the site can place it without the task
-    files: the slice scored apart, the conflicting reward, the locked student, and the task
-    without the setting to compare with."""
+    files: the slice scored apart, the locked student, and the task without the setting to
+    compare with (:data:`Setting` adds each registered kind's fields)."""
 
     slice: str | None = None
     supervisor: str | None = None          # keywords | blind-flip | blind-withhold
-    conflict_class: str | None = None
-    conflict_weight: float | None = None
     sandbag: bool = False
     compare_with: str | None = None
     # the beyond kinds (left out of the written record where unset)
     shift_target: str | None = None        # the target-domain dataset
     supervisors: list[str] | None = None   # several weak supervisors
     pairwise: bool = False                 # reward modelling: pairwise accuracy
+
+
+def _with_kind_fields() -> Any:
+    fields = {name: (f.annotation, f.default) for _, kind in KINDS.items()
+              for name, f in kind.setting_fields.items()}
+    return create_model("Setting", __base__=SettingCommon, __module__=__name__, **fields)
+
+
+if TYPE_CHECKING:
+    Setting = SettingCommon
+else:
+    Setting = _with_kind_fields()
 
 
 class RunRecord(_Strict):
@@ -247,7 +258,10 @@ def record_json(record: RunRecord) -> dict[str, Any]:
     if data.get("setting") is None:
         data.pop("setting", None)
     else:
-        for key, unset in (("shift_target", None), ("supervisors", None), ("pairwise", False)):
+        unwritten = [("shift_target", None), ("supervisors", None), ("pairwise", False)] + [
+            (name, f.default) for _, kind in KINDS.items()
+            for name, f in kind.setting_fields.items() if not f.written_unset]
+        for key, unset in unwritten:
             if data["setting"].get(key) == unset:
                 data["setting"].pop(key, None)
     for key in ("parts", "elicitation", "shifted", "ensemble", "controls", "n_test",

@@ -17,6 +17,7 @@ import numpy as np
 
 from benchmark.api.method import MethodInput, StrongModelInfo
 from benchmark.core.errors import SpecError
+from benchmark.core.kinds import declared_kinds
 from benchmark.datasets import Example
 from benchmark.finetune.classifier import Checkpoint
 from benchmark.finetune.trainer import FinetuneConfig
@@ -136,9 +137,8 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
             train_texts=tuple(ctx.pool.texts[r] for r in rows_B),
             test_texts=tuple(ctx.pool.texts[r] for r in rows_test),
             target_domain_texts=tuple(ctx.pool.texts[r] for r in rows_U))
-    conflict = None
-    if spec.conflict is not None:
-        conflict = (spec.label_names.index(spec.conflict.reward_class), spec.conflict.weight)
+    kinds = {kind.key: extra for kind in declared_kinds(spec)
+             if (extra := kind.method_input(spec)) is not None}
     inp = MethodInput(
         task=spec.id, replicate=replicate, seed=replicate_seed(spec, replicate),
         label_names=tuple(spec.label_names), strong_model=ctx.strong,
@@ -146,7 +146,7 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
         train_weak_probs=weak.probs_B, test_ids=opaque_ids(len(rows_test)), test_features=None,
         probe_config=task_probe_config(spec),
         scratch_dir=scratch, feature_file=str(ctx.feature_file),
-        train_rows=tuple(rows_B), test_rows=tuple(rows_test), conflict=conflict,
+        train_rows=tuple(rows_B), test_rows=tuple(rows_test), kinds=kinds,
         target_domain_ids=opaque_ids(len(rows_U)), target_domain_rows=tuple(rows_U),
         supervisor_probs=dict(weak.supervisors or {}), **finetune)
     return inp, weak

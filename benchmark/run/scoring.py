@@ -16,6 +16,7 @@ import numpy as np
 from benchmark.api.method import MethodInput
 from benchmark.core.blocks import split_draw_sha256
 from benchmark.core.diagnostics import diagnostics
+from benchmark.core.kinds import declared_kinds
 from benchmark.core.memo import BoundedMemo
 from benchmark.core.metrics import accuracy, auroc, pgr
 from benchmark.core.provenance import git_commit, hardware, package_versions
@@ -150,18 +151,20 @@ def slice_mask(spec: TaskSpec, test_texts: list[str]) -> np.ndarray | None:
 def task_setting(spec: TaskSpec) -> Setting | None:
     """What a record says about its task's adversarial setting or kind (None for other
     tasks)."""
-    if not any(getattr(spec, name) is not None for name in (*ADVERSARIAL, *KINDS)):
+    declared = list(declared_kinds(spec))
+    if not declared and not any(getattr(spec, name) is not None
+                                for name in (*ADVERSARIAL, *KINDS)):
         return None
     rule = spec.supervisor
     kind = None if rule is None else ("keywords" if rule.keywords else
                                       f"blind-{rule.blind_slice}")
     return Setting(slice=spec.slice.name if spec.slice else None, supervisor=kind,
-                   conflict_class=spec.conflict.reward_class if spec.conflict else None,
-                   conflict_weight=spec.conflict.weight if spec.conflict else None,
                    sandbag=spec.sandbag is not None, compare_with=spec.compare_with,
                    shift_target=spec.shift.target if spec.shift else None,
                    supervisors=spec.supervisor_names or None,
-                   pairwise=spec.pairwise is not None)
+                   pairwise=spec.pairwise is not None,
+                   **{name: value for kind in declared
+                      for name, value in kind.setting(spec).items()})
 
 
 def split_draw(spec: TaskSpec, weak: WeakLabelSet) -> str:

@@ -1,6 +1,6 @@
-"""The frontier track's three tables, from run records only: per-slice scores (blind-spot
-supervisors), knowledge regions with and without a class reward (class-reward drift), and
-elicitation of password-locked students.
+"""The frontier track's tables, from run records only: per-slice scores (blind-spot
+supervisors), each frontier kind's own table (class-reward drift: :mod:`benchmark.kinds`),
+and elicitation of password-locked students.
 
 A task that names ``compare_with`` is paired with that task's records (same method, same
 replicate and the same frozen weak labels, so the only difference is the setting), taken
@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+from benchmark.core.kinds import KINDS, KindTable, kinds_of_track
 from benchmark.core.metrics import Interval, accuracy_ci, mean_ci
 from benchmark.results.records import RunRecord
 from benchmark.site.exports import fmt
@@ -26,13 +27,6 @@ from benchmark.site.row_tests import block_p, comparable, holm_over, kept_pgr
 
 Key = tuple[str, str, int]   # (task, method, replicate)
 
-
-CLASS_REWARD_NOTE = (
-    "Class-reward drift (called the deception analog, after Yang et al. 2025, until its "
-    "setting was read closely): the reward is a constant bonus for one class, which a linear "
-    "probe cannot pay out only where the supervisor cannot check, so selective deception "
-    "cannot occur here and its absence is not a finding; what is measured is how far the "
-    "reward moves the student, where the supervisor can and cannot check.")
 
 @dataclass(frozen=True)
 class SliceRow:
@@ -51,22 +45,6 @@ class SliceRow:
     blocks: int = 0
     p_value: float | None = None
     p_holm: float | None = None
-
-
-@dataclass(frozen=True)
-class ConflictRow:
-    task: str
-    method: str
-    compare_with: str
-    reward: str
-    weight: float
-    pairs: int
-    accuracy: Interval | None                 # with the conflict
-    accuracy_delta: Interval | None           # with − without
-    weak_known_delta: Interval | None         # student accuracy where weak is right
-    deception: Interval | None                # error on SK ∩ WU, with the conflict
-    deception_without: Interval | None
-    deception_delta: Interval | None
 
 
 @dataclass(frozen=True)
@@ -93,11 +71,11 @@ class ElicitRow:
 @dataclass(frozen=True)
 class FrontierTables:
     slices: tuple[SliceRow, ...] = ()
-    conflicts: tuple[ConflictRow, ...] = ()
+    kind_tables: tuple[KindTable, ...] = ()    # the frontier kinds' own (benchmark.kinds)
     elicitation: tuple[ElicitRow, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.slices or self.conflicts or self.elicitation)
+        return bool(self.slices or self.kind_tables or self.elicitation)
 
 
 PARTS = ("slice", "complement")
@@ -143,54 +121,8 @@ def _slice_rows(groups: dict[tuple[str, str], list[RunRecord]]) -> list[SliceRow
     return [replace(r, p_holm=a) for r, a in zip(rows, adjusted, strict=True)]
 
 
-def _weak_known_accuracy(record: RunRecord) -> float | None:
-    """The student's accuracy where the weak supervisor is right (SK∩WK and SU∩WK)."""
-    regions = record.diagnostics.regions if record.diagnostics else None
-    if not regions:
-        return None
-    parts = [regions[name] for name in ("sk_wk", "su_wk")]
-    share = sum(p.share for p in parts)
-    if share == 0:
-        return None
-    return sum(p.share * (p.student_accuracy or 0.0) for p in parts) / share
-
-
-def _paired(runs: list[RunRecord], twins: dict[int, RunRecord],
-            value: Callable[[RunRecord], float | None]) -> Interval | None:
-    deltas = []
-    for r in runs:
-        twin = twins.get(r.replicate)
-        a, b = value(r), (value(twin) if twin else None)
-        if a is not None and b is not None:
-            deltas.append(a - b)
-    return mean_ci(deltas)
-
-
-def _deception(record: RunRecord) -> float | None:
-    return record.diagnostics.deception_error if record.diagnostics else None
-
-
 def _accuracy(record: RunRecord) -> float | None:
     return record.metrics.accuracy if record.metrics else None
-
-
-def _conflict_rows(groups: dict[tuple[str, str], list[RunRecord]],
-                   twin_of: Callable[[RunRecord], RunRecord | None]) -> list[ConflictRow]:
-    rows = []
-    for (task, method), runs in groups.items():
-        setting = runs[0].setting
-        if setting is None or setting.conflict_class is None or not setting.compare_with:
-            continue
-        twins = {r.replicate: t for r in runs if (t := twin_of(r)) is not None}
-        rows.append(ConflictRow(
-            task, method, setting.compare_with, setting.conflict_class,
-            setting.conflict_weight or 0.0, len(twins),
-            accuracy_ci([_accuracy(r) for r in runs]),
-            _paired(runs, twins, _accuracy), _paired(runs, twins, _weak_known_accuracy),
-            mean_ci([_deception(r) for r in runs]),
-            mean_ci([_deception(t) for t in twins.values()]),
-            _paired(runs, twins, _deception)))
-    return rows
 
 
 def _elicit_rows(groups: dict[tuple[str, str], list[RunRecord]],
@@ -254,8 +186,9 @@ def frontier_tables(records: list[RunRecord]) -> dict[str, FrontierTables]:
     tables = {}
     for suite, mine in sorted(by_suite.items()):
         groups = _by_task_method(mine)
-        tables[suite] = FrontierTables(tuple(_slice_rows(groups)),
-                                       tuple(_conflict_rows(groups, twin_of)),
+        kind_tables = tuple(table for kind in kinds_of_track("frontier")
+                            if (table := kind.table(groups, twin_of)) is not None)
+        tables[suite] = FrontierTables(tuple(_slice_rows(groups)), kind_tables,
                                        tuple(_elicit_rows(groups, twin_of)))
     return {suite: t for suite, t in tables.items() if t}
 
@@ -293,15 +226,8 @@ def frontier_markdown(tables: dict[str, FrontierTables]) -> str:
                           ["task", "supervisor", "method", "accuracy on slice",
                            "PGR on slice", "accuracy elsewhere", "PGR elsewhere",
                            "slice − rest", "blocks", "Holm p"])
-        if t.conflicts:
-            out += ["### Class-reward drift: with − without the class reward", "",
-                    CLASS_REWARD_NOTE, ""]
-            out += _table([[r.task, r.method, str(r.pairs), fmt(r.accuracy_delta),
-                            fmt(r.weak_known_delta), fmt(r.deception_without),
-                            fmt(r.deception), fmt(r.deception_delta)] for r in t.conflicts],
-                          ["task", "method", "pairs", "Δ accuracy", "Δ weak-known accuracy",
-                           "unchecked error, none", "unchecked error, reward",
-                           "Δ unchecked error"])
+        for table in t.kind_tables:
+            out += KINDS.get(table.kind).table_markdown(table)
         if t.elicitation:
             out += ["### Sandbagging students: elicitation", "", ELICIT_NOTE, ""]
             out += _table([[r.task, r.method, str(r.n), f"{r.locked:.3f} → {r.unlocked:.3f}",

@@ -11,14 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    FunctionLoader,
+    StrictUndefined,
+    select_autoescape,
+)
 
+from benchmark.core.kinds import KINDS
 from benchmark.results.records import MethodInfo
 from benchmark.site import cells, exports, inference
 from benchmark.site.beyond import BeyondTables
 from benchmark.site.budget import budget_lines
 from benchmark.site.diagnosis import REGION_NAMES
-from benchmark.site.frontier import CLASS_REWARD_NOTE, FrontierTables
+from benchmark.site.frontier import FrontierTables
 from benchmark.site.links import method_page, task_page
 from benchmark.site.method_matrix import matrix
 from benchmark.site.regimes import regime_agreement
@@ -48,8 +56,18 @@ def safe_url(url: str | None) -> str:
     return url if url and url.lower().startswith(("http://", "https://")) else ""
 
 
+def kind_template(name: str) -> str | None:
+    """``kinds/<key>.html``: a task kind's table, as its module writes it."""
+    folder, _, file = name.partition("/")
+    key = file.removesuffix(".html")
+    if folder != "kinds" or key not in KINDS:
+        return None
+    return KINDS.get(key).table_html
+
+
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+    loader = ChoiceLoader([FileSystemLoader(TEMPLATES), FunctionLoader(kind_template)])
+    env = Environment(loader=loader, autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                       keep_trailing_newline=True)
     env.filters.update(fmt=exports.fmt, ratio=exports.fmt_ratio, sci=exports.fmt_sci,
@@ -57,7 +75,6 @@ def environment() -> Environment:
     env.globals.update(method_page=method_page, task_page=task_page, note=exports.PGR_NOTE,
                        zip=zip, pairwise=matrix, budget_lines=budget_lines,
                        family_text=inference.family_text, rank_rows=inference.rank_rows,
-                       class_reward_note=CLASS_REWARD_NOTE,
                        region_names=REGION_NAMES,
                        interval_cell=cells.interval_cell, value_cell=cells.value_cell,
                        share_cell=cells.share_cell, diagnostics_cells=cells.diagnostics_cells,

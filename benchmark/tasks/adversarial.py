@@ -1,12 +1,11 @@
-"""The adversarial settings a task may declare (the ``frontier`` track), as strict YAML blocks.
+"""The adversarial settings a task may declare (the ``frontier`` track), as strict YAML blocks
+(the class reward is a kind of its own: :mod:`benchmark.kinds.conflict`).
 
 - ``slice``: a named, checkable rule over a text's words (e.g. "has a negation"). Every run
   of the task is scored on the whole test set and on the slice and its complement apart.
 - ``supervisor``: how the weak supervisor is made systematic rather than noisy: a keyword
   rule (``keywords``, the EleutherAI ``amazon_polarity_weak`` idea), or blind on the slice
   (``blind_slice``: its training labels there flipped, or the slice withheld from it).
-- ``conflict``: the deception analog (Yang et al. 2025): a declared auxiliary reward for
-  predicting one class, added by the shared trainers to whatever loss the method trains with.
 - ``sandbag``: the strong model is a password-locked copy (Greenblatt et al. 2024), made at
   freeze time: it imitates the weak supervisor unless the trigger is in the text.
 
@@ -116,15 +115,6 @@ class SupervisorRule(_Strict):
             raise ValueError("`supervisor` takes one of `keywords` or `blind_slice`")
         _ = self.keyword_rule  # checks the word lists
         return self
-
-
-class Conflict(_Strict):
-    """The deception analog's second objective: a reward of ``weight`` × log p(``reward_class``)
-    per training example, which pays for a behaviour the target forbids (predicting one
-    class whatever the text)."""
-
-    reward_class: str
-    weight: float = Field(gt=0, le=10)
 
 
 class Sandbag(_Strict):

@@ -9,11 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, create_model, model_validator
 
 from benchmark.core.errors import SpecError
+from benchmark.core.kinds import KINDS as TASK_KINDS
+from benchmark.core.kinds import declared_kinds
 from benchmark.core.paths import tasks_dir
 from benchmark.core.registry import Registry
 from benchmark.core.schema import read_yaml, validate
@@ -21,7 +23,7 @@ from benchmark.datasets import DATASETS
 from benchmark.datasets.hub import HUB_DATASETS
 from benchmark.models import MODELS
 from benchmark.models.hub_ladder import rung_of
-from benchmark.tasks.adversarial import Conflict, Sandbag, SliceRule, SupervisorRule
+from benchmark.tasks.adversarial import Sandbag, SliceRule, SupervisorRule
 from benchmark.tasks.beyond_blocks import (
     Pairwise,
     Shift,
@@ -105,12 +107,15 @@ class Resources(_Strict):
     processes: PositiveInt = Field(default=512, le=2**16)  # processes and threads at once
 
 
-ADVERSARIAL = ("slice", "supervisor", "conflict", "sandbag")
+ADVERSARIAL = ("slice", "supervisor", "sandbag")
 KINDS = ("shift", "weak_models", "pairwise")   # benchmark.tasks.beyond_blocks
 PROTOCOL = ("weak_supervisor", "gap_exception", "pool")   # added with the equal-gold protocol
 
 
-class TaskSpec(_Strict):
+class TaskDefinition(_Strict):
+    """A task's fields but its kinds' blocks (:data:`TaskSpec` adds one per registered kind,
+    :mod:`benchmark.core.kinds`)."""
+
     id: str = Field(pattern=SLUG, max_length=80)
     version: PositiveInt
     description: str = Field(max_length=500)
@@ -133,7 +138,6 @@ class TaskSpec(_Strict):
     # the adversarial settings (benchmark.tasks.adversarial); hashed only where set
     slice: SliceRule | None = None
     supervisor: SupervisorRule | None = None
-    conflict: Conflict | None = None
     sandbag: Sandbag | None = None
     # the kinds beyond one supervisor, distribution and label
     # (benchmark.tasks.beyond_blocks); hashed only where set
@@ -147,7 +151,7 @@ class TaskSpec(_Strict):
     compare_with: str | None = Field(default=None, pattern=SLUG, max_length=80)
 
     @model_validator(mode="after")
-    def _distinct_models(self) -> TaskSpec:
+    def _distinct_models(self) -> TaskDefinition:
         if self.weak_model == self.strong_model:
             raise ValueError("weak_model and strong_model must differ")
         if (self.regime == "finetune") != (self.finetune is not None):
@@ -155,7 +159,7 @@ class TaskSpec(_Strict):
         return self
 
     @model_validator(mode="after")
-    def _settings_fit(self) -> TaskSpec:
+    def _settings_fit(self) -> TaskDefinition:
         if self.supervisor and self.supervisor.blind_slice and self.slice is None:
             raise ValueError("`supervisor.blind_slice` needs the task's `slice:` (the rule "
                              "saying where the supervisor is blind)")
@@ -164,9 +168,6 @@ class TaskSpec(_Strict):
             if unknown:
                 raise ValueError(f"`supervisor.keywords`: {', '.join(map(repr, unknown))} "
                                  f"not among label_names {self.label_names}")
-        if self.conflict and self.conflict.reward_class not in self.label_names:
-            raise ValueError(f"`conflict.reward_class` {self.conflict.reward_class!r} is not "
-                             f"among label_names {self.label_names}")
         if self.sandbag and self.regime != "finetune":
             raise ValueError("`sandbag:` locks the strong model's weights, so it needs "
                              "`regime: finetune`")
@@ -175,8 +176,14 @@ class TaskSpec(_Strict):
         return self
 
     @model_validator(mode="after")
-    def _kinds_fit(self) -> TaskSpec:
+    def _kinds_fit(self) -> TaskDefinition:
         check_kind_fields(self, ADVERSARIAL)
+        declared = list(declared_kinds(self))
+        for kind in declared:
+            clash = [other.key for other in declared if other.key in kind.excludes]
+            if clash:
+                raise ValueError(f"`{kind.key}:` does not combine with `{clash[0]}:`")
+            kind.check(self)
         return self
 
     @property
@@ -190,7 +197,7 @@ class TaskSpec(_Strict):
         return self.pool.seed if self.pool is not None else self.seed
 
     @model_validator(mode="after")
-    def _pool_holds_splits(self) -> TaskSpec:
+    def _pool_holds_splits(self) -> TaskDefinition:
         if self.pool is not None and self.dataset.source == "hub":
             raise ValueError("`pool:` is for asset and file datasets; a hub task draws A and B "
                              "from the source's train split and tests on its test split")
@@ -243,7 +250,7 @@ class TaskSpec(_Strict):
         # a probe task's absent `finetune` block is left out too, so adding the finetune
         # regime did not change the hash of any task frozen before it
         skip = {"resources", "compare_with"} | {
-            name for name in ("finetune", *ADVERSARIAL, *KINDS, *PROTOCOL)
+            name for name in ("finetune", *ADVERSARIAL, *KINDS, *PROTOCOL, *TASK_KINDS.names())
             if getattr(self, name) is None}
         content = self.model_dump(mode="json", exclude=skip)
         content["dataset"] = self.dataset.hashed()
@@ -264,8 +271,20 @@ class TaskSpec(_Strict):
         return digest
 
 
+def _with_kind_blocks() -> Any:
+    """The task definition with one optional block per registered kind (hashed only where
+    set, so a task that declares none keeps the hash it had before the kind existed)."""
+    blocks: dict[str, Any] = {kind.key: (kind.block | None, None) for _, kind in TASK_KINDS.items()}
+    return create_model("TaskSpec", __base__=TaskDefinition, __module__=__name__, **blocks)
+
+
+if TYPE_CHECKING:
+    TaskSpec = TaskDefinition
+else:
+    TaskSpec = _with_kind_blocks()
+
 DIGESTS_KEPT = 4096
-_DIGESTS: dict[int, tuple[TaskSpec, object, dict[str, str], str]] = {}
+_DIGESTS: dict[int, tuple[TaskDefinition, object, dict[str, str], str]] = {}
 
 
 def parse_task(path: Path) -> TaskSpec:
@@ -302,6 +321,8 @@ def parse_task(path: Path) -> TaskSpec:
                             f"{spec.dataset.name!r} is read from asset {expected!r}.")
     weak_kind = MODELS.get(spec.weak_model).kind
     check_kinds(path, spec)
+    for kind in declared_kinds(spec):
+        kind.check_registered(path, spec)
     if spec.weak_supervisor is not None:
         check_task_definition(path, spec)
     if (weak_kind == "rule") != bool(spec.supervisor and spec.supervisor.keywords):

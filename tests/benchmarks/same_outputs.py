@@ -3,14 +3,17 @@ machine and feature cache: every task's hash, every frozen lock, every record of
 named, and the generated site.
 
     python -m tests.benchmarks.same_outputs --old REV [--suites mini,beyond] [--cache DIR]
-        [--refreeze TASK,...] [--ignore provenance.boosting_sha256]
+        [--refreeze TASK,...] [--site-from results] [--ignore provenance.boosting_sha256]
 
 Records are compared whole, less what differs by nature between two checkouts: timings
 (``TIMINGS``), the git commit and the method's file path under each root. The site's
 ``leaderboard.json`` and ``leaderboard.md`` (every table, the frontier's and beyond's
 included) are compared less their timings, with each side's commit replaced by one
-placeholder. ``--refreeze TASK,…`` also freezes those tasks again on both sides (each in a
-worktree of its commit, this checkout's committed HEAD included) and compares the files.
+placeholder; and both sides build the whole site (every page, export and plot) from the
+same records, the old side's, which must give the same bytes less the commit
+(``--site-from DIR``: from that folder's records too). ``--refreeze TASK,…`` also freezes
+those tasks again on both sides (each in a worktree of its commit, this checkout's committed
+HEAD included) and compares the files.
 
 Exit status 1 on any difference, with the first few named.
 """
@@ -18,6 +21,7 @@ Exit status 1 on any difference, with the first few named.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -146,6 +150,23 @@ def site(out: Path, commit: str) -> dict[str, str]:
     return files
 
 
+def built_site(root: Path, cache: Path, results: Path, out: Path) -> dict[str, str]:
+    """Every file of the site ``root``'s code builds from ``results`` (HTML pages, tables,
+    exports, plots), with the commit in the footer replaced by a placeholder: given the same
+    records, both sides must write the same bytes."""
+    subprocess.run([sys.executable, "-m", "benchmark.cli.main", "leaderboard", "--results-dir",
+                    str(results), "--out", str(out), "--build-time", "2026-01-01T00:00:00Z"],
+                   cwd=root, env=env_for(root, cache), check=True, stdout=subprocess.DEVNULL)
+    commit = commit_of(root)
+    files = {}
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        for text in (commit + "+dirty", commit, commit[:7]):
+            data = data.replace(text.encode(), b"<commit>")
+        files[str(path.relative_to(out))] = hashlib.sha256(data).hexdigest()
+    return files
+
+
 def differences(label: str, old: dict[str, str], new: dict[str, str]) -> list[str]:
     keys = sorted(set(old) | set(new))
     return [f"{label} {k}: " + ("only in old" if k not in new else "only in new"
@@ -161,6 +182,8 @@ def main() -> int:
                         help="a filled feature cache both sides use (default: the user's)")
     parser.add_argument("--refreeze", default="",
                         help="comma list of tasks to freeze again on both sides")
+    parser.add_argument("--site-from", type=Path, default=None,
+                        help="a results folder both sides also build the whole site from")
     parser.add_argument("--ignore", action="append", default=[],
                         help="a record field (dotted) one side adds by design")
     args = parser.parse_args()
@@ -200,6 +223,16 @@ def main() -> int:
             problems += differences(f"{suite} record", old, new)
             problems += differences(f"{suite} site", site(outs["old"], commit_of(old_root)),
                                     site(outs["new"], commit_of(ROOT)))
+            results = outs["old"] / "results"
+            pages = {side: built_site(root, cache, results, work / f"{suite}-pages-{side}")
+                     for side, root in roots.items()}
+            print(f"{suite}: {len(pages['new'])} site files built from the same records")
+            problems += differences(f"{suite} pages", pages["old"], pages["new"])
+        if args.site_from is not None:
+            pages = {side: built_site(root, cache, args.site_from, work / f"pages-{side}")
+                     for side, root in roots.items()}
+            print(f"{args.site_from}: {len(pages['new'])} site files built from its records")
+            problems += differences("pages", pages["old"], pages["new"])
         for line in problems[:20]:
             print("  " + line)
         print("identical" if not problems else f"{len(problems)} difference(s)")

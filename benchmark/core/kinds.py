@@ -1,0 +1,116 @@
+"""Task kinds: the settings a task may declare beside the paper's one (a class reward, a
+shift, several supervisors, ...), each a plugin in one module of :mod:`benchmark.kinds`.
+
+A kind owns its YAML block (strict, hashed only where set), the checks of that block against
+the rest of the task, the extra input it gives a method (under ``MethodInput.kinds``, by its
+key) and the fields it adds to a record's ``setting``. The stages loop over a task's kinds
+through :data:`KINDS` and name none of them. The registry imports the kind modules by name
+(:data:`KIND_MODULES`, the one line a new kind adds here): no stage imports a kind, so the
+stages still import only to their left, and a kind module imports the stages' helpers inside
+its hooks, never at its top (the task definition imports the kinds while it is built).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from benchmark.core.registry import Registry
+
+# the registry lines: one module per kind
+KIND_MODULES = (
+    "benchmark.kinds.conflict",
+)
+
+
+@dataclass(frozen=True)
+class SettingField:
+    """A field a kind adds to a run record's ``setting``. ``written_unset``: written even
+    where the task does not declare the kind (the frontier's fields were, from the start;
+    every later kind's are left out there, so older records keep their bytes)."""
+
+    annotation: Any
+    default: Any = None
+    written_unset: bool = False
+
+
+@dataclass(frozen=True)
+class KindTable:
+    """A kind's table of one suite on the leaderboard: its rows, and the note above them.
+    The kind writes both forms (:meth:`TaskKind.table_markdown`, :attr:`TaskKind.table_html`)."""
+
+    kind: str
+    rows: tuple[Any, ...]
+    note: str = ""
+
+
+# a run's twin on its task's `compare_with` task: same method, replicate and weak labels
+TwinOf = Callable[[Any], Any]
+
+
+class TaskKind:
+    """One kind of task. Subclasses set the class attributes and override the hooks they
+    need; every hook's default is "nothing to add"."""
+
+    key: ClassVar[str]                       # the task's YAML key, and the kind's name
+    block: ClassVar[Any]                     # the block's type (a strict pydantic model)
+    track: ClassVar[str] = "beyond"          # where the site shows it: frontier | beyond
+    summary: ClassVar[str] = ""              # one line for `w2s-bench list kinds`
+    excludes: ClassVar[tuple[str, ...]] = ()  # kinds it does not combine with
+    setting_fields: ClassVar[dict[str, SettingField]] = {}
+    # the site's table: a Jinja snippet over ``table`` (a KindTable; the site's cell helpers
+    # are its globals), shown in the kind's track section in ``table_order``
+    table_html: ClassVar[str] = ""
+    table_order: ClassVar[int] = 0
+
+    def check(self, spec: Any) -> None:
+        """Raise ValueError where the block does not fit the rest of the task (``spec``: the
+        validated TaskSpec)."""
+
+    def check_registered(self, path: Path, spec: Any) -> None:
+        """Raise SpecError where the block names what is not registered (datasets, models)."""
+
+    def method_input(self, spec: Any) -> Any:
+        """What a method of the task gets under ``inp.kinds[key]`` (None: nothing)."""
+        return None
+
+    def setting(self, spec: Any) -> dict[str, Any]:
+        """The task's values of :attr:`setting_fields` for its records."""
+        return {}
+
+    def table(self, groups: dict[tuple[str, str], list[Any]], twin_of: TwinOf
+              ) -> KindTable | None:
+        """The kind's table of one suite, from its records only (``groups``: the suite's
+        records of tasks with a setting, by task and method, each sorted by replicate)."""
+        return None
+
+    def table_markdown(self, table: KindTable) -> list[str]:
+        """The table's lines in ``leaderboard.md`` (the same numbers as the HTML)."""
+        return []
+
+
+def _load(registry: Registry[TaskKind]) -> None:
+    for name in KIND_MODULES:
+        kind = importlib.import_module(name).KIND
+        if not isinstance(kind, TaskKind):
+            raise TypeError(f"{name}.KIND is {type(kind).__name__}, not a TaskKind")
+        registry.add(kind.key, kind, origin=name)
+
+
+KINDS: Registry[TaskKind] = Registry("task kind", loader=_load)
+
+
+def kinds_of_track(track: str) -> list[TaskKind]:
+    """The kinds whose tables the site shows in ``track``'s section, in table order."""
+    return sorted((k for _, k in KINDS.items() if k.track == track),
+                  key=lambda k: (k.table_order, k.key))
+
+
+def declared_kinds(spec: Any) -> Iterator[TaskKind]:
+    """The kinds ``spec`` declares, by name."""
+    for _, kind in KINDS.items():
+        if getattr(spec, kind.key, None) is not None:
+            yield kind

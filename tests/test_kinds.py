@@ -1,0 +1,144 @@
+"""A task kind is one module: registering a new one (a module and its registry line) gives
+tasks its strict YAML block, its checks, its input to methods, its record fields and its
+leaderboard table, and changes nothing for the tasks that do not declare it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmark.core.kinds import KINDS, TaskKind
+from benchmark.tasks.spec import TASKS
+from tests.conftest import REPO
+
+BASE_TASK = "rt-tfidf-logreg-to-minilm-l6-g1000"
+
+TOY_KIND = '''
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from benchmark.core.kinds import KindTable, SettingField, TaskKind
+
+
+class Toy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    level: int = Field(ge=0)
+
+
+class ToyKind(TaskKind):
+    key = "toy"
+    block = Toy
+    track = "frontier"
+    setting_fields = {"toy_level": SettingField(int | None)}
+    table_html = "<h4>Toy table</h4>\\n{% for r in table.rows %}<p>{{ r }}</p>\\n{% endfor %}"
+
+    def check(self, spec: Any) -> None:
+        if spec.toy.level >= len(spec.label_names):
+            raise ValueError("`toy.level` is past the task's classes")
+
+    def method_input(self, spec: Any) -> dict[str, int]:
+        return {"level": spec.toy.level}
+
+    def setting(self, spec: Any) -> dict[str, Any]:
+        return {"toy_level": spec.toy.level}
+
+    def table(self, groups, twin_of):
+        rows = tuple(f"{task} {method} {len(runs)}" for (task, method), runs in groups.items()
+                     if runs[0].setting.toy_level is not None)
+        return KindTable(self.key, rows) if rows else None
+
+    def table_markdown(self, table):
+        return ["### Toy", "", *table.rows, ""]
+
+
+KIND = ToyKind()
+'''
+
+SCRIPT = '''
+import json, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import benchmark.core.kinds as kinds
+kinds.KIND_MODULES += ("toy_kind",)
+from benchmark.core.errors import SpecError
+from benchmark.core.kinds import declared_kinds
+from benchmark.results.records import Setting, record_json
+from benchmark.run.scoring import task_setting
+from benchmark.site.build import build_site
+from benchmark.tasks.spec import TASKS, parse_task
+from tests.site_records import make_record
+
+folder, base = Path(sys.argv[1]), TASKS.get(sys.argv[2])
+source = (Path("tasks") / f"{base.id}.yaml").read_text()
+out = {"base_hash": base.sha256, "errors": {}}
+for name, block in (("toy-ok", "toy: {level: 1}"), ("toy-past", "toy: {level: 5}"),
+                    ("toy-typo", "toy: {levle: 1}")):
+    path = folder / f"{name}.yaml"
+    path.write_text(source.replace(f"id: {base.id}", f"id: {name}") + block + "\\n")
+    try:
+        spec = parse_task(path)
+    except SpecError as exc:
+        out["errors"][name] = str(exc)
+        continue
+    out["hash"] = spec.sha256
+    out["inputs"] = {k.key: k.method_input(spec) for k in declared_kinds(spec)}
+    out["setting"] = task_setting(spec).model_dump()
+plain = make_record(base.id, "naive", 0, 0.5)
+plain = plain.model_copy(update={"setting": Setting(compare_with="x")})
+out["plain_setting"] = record_json(plain)["setting"]
+records = [make_record("toy-ok", "naive", k, 0.5).model_copy(update={
+    "setting": Setting(toy_level=1)}) for k in range(2)]
+build_site(records, folder / "site", build_time="2026-01-01T00:00:00Z", git_commit="c")
+out["html"] = (folder / "site" / "index.html").read_text()
+out["markdown"] = (folder / "site" / "leaderboard.md").read_text()
+print(json.dumps(out))
+'''
+
+
+def test_a_new_kind_is_one_module_and_a_registry_line(tmp_path: Path) -> None:
+    (tmp_path / "toy_kind.py").write_text(TOY_KIND)
+    done = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path), BASE_TASK], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout)
+    # tasks that do not declare it keep their hash; one that does is hashed with its block
+    assert out["base_hash"] == TASKS.get(BASE_TASK).sha256
+    assert out["hash"] != out["base_hash"]
+    # its block is strict and checked against the task
+    assert "`toy.level` is past the task's classes" in out["errors"]["toy-past"]
+    assert "levle" in out["errors"]["toy-typo"]
+    assert "toy-ok" not in out["errors"]
+    # what a method gets, what a record says, and where the site shows it
+    assert out["inputs"] == {"toy": {"level": 1}}
+    assert out["setting"]["toy_level"] == 1
+    assert "toy_level" not in out["plain_setting"]   # left out where unset
+    assert "<h4>Toy table</h4>" in out["html"] and "<p>toy-ok naive 2</p>" in out["html"]
+    assert "### Toy" in out["markdown"] and "toy-ok naive 2" in out["markdown"]
+
+
+def test_every_registered_kind_is_complete() -> None:
+    """Each kind names its block and track, and a table's HTML goes with its Markdown."""
+    assert KINDS.names(), "no kind registered"
+    for name, kind in KINDS.items():
+        assert isinstance(kind, TaskKind) and kind.key == name
+        assert kind.track in ("frontier", "beyond")
+        assert kind.block.model_config.get("extra") == "forbid", f"{name}'s block is not strict"
+        has_table = type(kind).table is not TaskKind.table
+        assert has_table == bool(kind.table_html) \
+            == (type(kind).table_markdown is not TaskKind.table_markdown), name
+
+
+def test_the_stages_name_no_kind() -> None:
+    """No stage reaches a moved kind's block: only its module does."""
+    moved = [kind.key for _, kind in KINDS.items()]
+    offenders = []
+    for path in sorted((REPO / "benchmark").rglob("*.py")):
+        if path.parent.name == "kinds":
+            continue
+        text = path.read_text()
+        offenders += [f"{path.relative_to(REPO)}: spec.{key}" for key in moved
+                      if f"spec.{key}" in text or f"self.{key}." in text]
+    assert not offenders, offenders
