@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 from benchmark.run.report import (
     MAGIC,
+    ReportedCompute,
+    ReportedError,
     ReportError,
     RunOutput,
     decode,
@@ -39,9 +41,9 @@ def npy(array: np.ndarray, allow_pickle: bool = False) -> bytes:
 
 def test_a_report_round_trips_exactly() -> None:
     output = RunOutput(probs=PROBS, version="2", config={"lr": 0.1, "layers": [1, 2]},
-                       compute={"train_flops": 10.0, "infer_flops": 1.0, "examples_seen": 3,
-                                "trained_params": 4, "wall_s": 0.5, "cpu_s": 0.4,
-                                "peak_rss_mb": 100.0},
+                       compute=ReportedCompute(train_flops=10.0, infer_flops=1.0,
+                                               examples_seen=3, trained_params=4, wall_s=0.5,
+                                               cpu_s=0.4, peak_rss_mb=100.0),
                        torch_threads=1, hardware={"cpu": "x"}, token="abc")
     back = decode(encode(output), 3, 2)
     assert np.array_equal(back.probs, PROBS) and back.probs.dtype == np.float64
@@ -49,7 +51,8 @@ def test_a_report_round_trips_exactly() -> None:
         "2", {"lr": 0.1, "layers": [1, 2]}, "abc", {"cpu": "x"})
     assert back.compute == output.compute and back.ok
     failed = decode(encode(failed_output("Timeout", "too slow", "last line")), 3, 2)
-    assert failed.error == {"type": "Timeout", "message": "too slow", "log_tail": "last line"}
+    assert failed.error == ReportedError(type="Timeout", message="too slow",
+                                         log_tail="last line")
     assert failed.probs is None
 
 

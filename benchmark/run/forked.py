@@ -84,7 +84,7 @@ def _name_the_limit(output: RunOutput, limits: RunLimits) -> RunOutput:
     error = output.error
     if error is None:
         return output
-    text = f"{error.get('type')}: {error.get('message')}"
+    text = f"{error.type}: {error.message}"
     if any(full_tmpfs()) and "No space left on device" in text:
         kind, note = "TmpLimitExceeded", (f"its in-memory /tmp and /dev/shm hold at most "
                                           f"{tmp_size_mb():g} MB each (resources.tmp_mb)")
@@ -97,8 +97,8 @@ def _name_the_limit(output: RunOutput, limits: RunLimits) -> RunOutput:
                                               "processes and threads (resources.processes)")
     else:
         return output
-    return output.but(error={**error, "type": kind,
-                             "message": f"{note}: {error.get('message', '')}"[:TEXT_MAX]})
+    return output.but(error=error.model_copy(update={
+        "type": kind, "message": f"{note}: {error.message}"[:TEXT_MAX]}))
 
 
 def apply_run_limits(limits: RunLimits) -> None:

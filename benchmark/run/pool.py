@@ -286,9 +286,9 @@ class WorkerPool:
                 if worker.job is not None:  # a failure already moved it back
                     worker.finish()
                 worker.job = None
-                if output.error is not None and output.error["type"] == DISK_LIMIT:
+                if output.error is not None and output.error.type == DISK_LIMIT:
                     shutil.rmtree(job.scratch, ignore_errors=True)  # not kept for a rerun
-                if output.error is not None and output.error["type"] == TAMPERED \
+                if output.error is not None and output.error.type == TAMPERED \
                         and worker in self._workers:
                     self._replace(worker)
                 done.append((job.key, output))

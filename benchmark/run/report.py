@@ -77,10 +77,10 @@ class RunOutput:
     """A run's output as the harness scores it: parsed, validated, plain."""
 
     probs: np.ndarray | None = None
-    error: dict[str, str] | None = None
+    error: ReportedError | None = None
     version: str | None = None
     config: dict[str, Any] | None = None
-    compute: dict[str, float] | None = None
+    compute: ReportedCompute | None = None
     torch_threads: int | None = None
     hardware: dict[str, Any] | None = None
     token: str | None = None
@@ -99,8 +99,8 @@ class RunOutput:
 
 def failed_output(kind: str, message: str, log_tail: str = "") -> RunOutput:
     """The output of a run that never reported (killed, timed out, lost, refused)."""
-    return RunOutput(error={"type": kind, "message": message[:TEXT_MAX],
-                            "log_tail": log_tail[-TEXT_MAX:]})
+    return RunOutput(error=ReportedError(type=kind, message=message[:TEXT_MAX],
+                                         log_tail=log_tail[-TEXT_MAX:]))
 
 
 def check_probs(probs: Any, n_test: int, classes: int) -> np.ndarray:
@@ -132,9 +132,8 @@ def encode(output: RunOutput) -> bytes:
     """The frame of ``output`` (probabilities as float64 .npy, everything else JSON)."""
     header = ReportHeader(
         token=output.token, has_probs=output.probs is not None,
-        error=ReportedError(**output.error) if output.error is not None else None,
-        version=output.version, config=output.config,
-        compute=ReportedCompute(**output.compute) if output.compute is not None else None,
+        error=output.error, version=output.version, config=output.config,
+        compute=output.compute,
         torch_threads=output.torch_threads, hardware=output.hardware)
     text = header.model_dump_json().encode("utf-8")
     if len(text) > HEADER_MAX:
@@ -183,9 +182,8 @@ def decode(data: bytes, rows: int, classes: int) -> RunOutput:
         raise ReportError("the run sent more than one report" if rest.startswith(MAGIC)
                           else f"{len(rest)} bytes follow the report")
     return RunOutput(
-        probs=probs, error=header.error.model_dump() if header.error else None,
-        version=header.version, config=header.config,
-        compute=header.compute.model_dump() if header.compute else None,
+        probs=probs, error=header.error, version=header.version, config=header.config,
+        compute=header.compute,
         torch_threads=header.torch_threads, hardware=header.hardware, token=header.token)
 
 

@@ -211,17 +211,18 @@ def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: M
               "setting": task_setting(spec)}
     stats = output.compute
     run_compute = None
-    if stats:
+    if stats is not None:
         run_compute = Compute(strong_model_params=inp.strong_model.params,
-                              weak_model_params=MODELS.get(spec.weak_model).params, **stats)
-    error = output.error
+                              weak_model_params=MODELS.get(spec.weak_model).params,
+                              **stats.model_dump())
+    error = RunError(**output.error.model_dump()) if output.error is not None else None
     if error is None:
         try:
             probs = check_probs(output.probs, len(gold_test), len(spec.label_names))
         except ValueError as exc:
-            error = {"type": "InvalidOutput", "message": str(exc)}
+            error = RunError(type="InvalidOutput", message=str(exc))
     if error is not None:
-        return Scored(RunRecord(status="failed", error=RunError(**error), compute=run_compute,
+        return Scored(RunRecord(status="failed", error=error, compute=run_compute,
                                 **common))
     stored = stored_predictions(probs)
     metrics, diagnosed = score_predictions(stored, gold_test, ref, weak.probs_test, ceiling,

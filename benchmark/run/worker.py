@@ -28,7 +28,7 @@ from benchmark.core.errors import PluginError
 from benchmark.core.memo import BoundedMemo
 from benchmark.methods.catalog import METHODS, PluginRef
 from benchmark.methods.discovery import import_one
-from benchmark.run.report import RunOutput, check_probs, failed_output
+from benchmark.run.report import ReportedCompute, RunOutput, check_probs, failed_output
 
 LOG_TAIL_LINES = 20
 LOG_FILE = ".w2s-run.log"  # in the run's scratch dir, so a killed run's log can still be read
@@ -190,8 +190,8 @@ def execute_run(plugin: PluginRef, config: dict[str, Any], inp: MethodInput,
         os.chdir(home)
     if output.ok:  # a failed run keeps its folder: checkpoints for the rerun
         shutil.rmtree(scratch, ignore_errors=True)
-    return output.but(compute={**compute.meter_snapshot(), **watch.elapsed(),
-                               "peak_rss_mb": compute.peak_rss_mb()},
+    return output.but(compute=ReportedCompute(**compute.meter_snapshot(), **watch.elapsed(),
+                                              peak_rss_mb=compute.peak_rss_mb()),
                       torch_threads=torch.get_num_threads())
 
 
