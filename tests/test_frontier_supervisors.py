@@ -13,7 +13,7 @@ from benchmark.labels.frozen import ReplicateReference
 from benchmark.labels.supervisors import fit_weak_supervisor
 from benchmark.labels.systematic import fit_blind_supervisor, fit_keyword_supervisor
 from benchmark.run.scoring import part_score, score_predictions
-from benchmark.tasks.adversarial import KeywordRule, SliceRule
+from benchmark.tasks.frontier_blocks import KeywordRule, SliceRule
 from tests.conftest import make_corpus
 
 NEGATION = SliceRule(name="negation", description="a negation",

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmark.core.kinds import KINDS, TaskKind
 from benchmark.tasks.spec import TASKS
 from tests.conftest import REPO
@@ -142,3 +144,16 @@ def test_the_stages_name_no_kind() -> None:
         offenders += [f"{path.relative_to(REPO)}: spec.{key}" for key in moved
                       if f"spec.{key}" in text or f"self.{key}." in text]
     assert not offenders, offenders
+
+
+def test_a_moved_frontier_kind_still_does_not_combine_with_pairwise(tmp_path: Path) -> None:
+    """Pairwise tasks refuse every frontier setting, the ones moved into kinds included."""
+    from benchmark.core.errors import SpecError
+    from benchmark.tasks.spec import parse_task
+
+    base = "tweets-pairs-tfidf-logreg-to-minilm-l6-g1000"
+    text = (REPO / "tasks" / f"{base}.yaml").read_text().replace(f"id: {base}", "id: pairs-x")
+    path = tmp_path / "pairs-x.yaml"
+    path.write_text(text + "conflict: {reward_class: first, weight: 0.5}\n")
+    with pytest.raises(SpecError, match="without `shift` or the adversarial blocks"):
+        parse_task(path)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from benchmark.tasks.adversarial import KeywordRule
+from benchmark.tasks.frontier_blocks import KeywordRule
 
 Predictor = Callable[[np.ndarray], np.ndarray]
 Fit = Callable[[np.ndarray, np.ndarray], Predictor]   # (pool rows, labels) -> predictor

@@ -46,7 +46,7 @@ from benchmark.results.records import (
     stored_predictions,
 )
 from benchmark.run.report import RunOutput, check_probs
-from benchmark.tasks.spec import ADVERSARIAL, KINDS, TaskSpec
+from benchmark.tasks.spec import BEYOND_BLOCKS, FRONTIER_BLOCKS, TaskSpec
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def task_setting(spec: TaskSpec) -> Setting | None:
     tasks)."""
     declared = list(declared_kinds(spec))
     if not declared and not any(getattr(spec, name) is not None
-                                for name in (*ADVERSARIAL, *KINDS)):
+                                for name in (*FRONTIER_BLOCKS, *BEYOND_BLOCKS)):
         return None
     rule = spec.supervisor
     kind = None if rule is None else ("keywords" if rule.keywords else

@@ -111,9 +111,9 @@ def make_pairs(examples: Sequence[Example], seed: int) -> list[Example]:
     return sorted(pairs, key=lambda e: e.id)
 
 
-def check_kind_fields(spec: Any, adversarial: Sequence[str]) -> None:
+def check_kind_fields(spec: Any, frontier: Sequence[str]) -> None:
     """ValueError where a task's kind blocks do not fit together or with the rest of it (a
-    TaskSpec validator; ``adversarial``: the names of its adversarial blocks)."""
+    TaskSpec validator; ``frontier``: the names of its frontier blocks)."""
     if (spec.weak_model == ENSEMBLE) != (spec.weak_models is not None):
         raise ValueError(f"several weak supervisors are declared as `weak_model: {ENSEMBLE}` "
                          "with `weak_models: {a: {}, b: {weak_c: 0.1}}`, the one with the other")
@@ -126,7 +126,7 @@ def check_kind_fields(spec: Any, adversarial: Sequence[str]) -> None:
             raise ValueError(f"a pairwise task's `label_names` are {PAIR_LABELS} (class 1: "
                              "the first response is preferred)")
         if spec.regime != "probe" or spec.shift or any(
-                getattr(spec, name) is not None for name in adversarial):
+                getattr(spec, name) is not None for name in frontier):
             raise ValueError("`pairwise:` tasks are probe-regime Bradley-Terry tasks, "
                              "without `shift` or the adversarial blocks")
     if spec.shift is not None and spec.sandbag is not None:

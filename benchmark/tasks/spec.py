@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, create_model, mo
 
 from benchmark.core.errors import SpecError
 from benchmark.core.kinds import KINDS as TASK_KINDS
-from benchmark.core.kinds import declared_kinds
+from benchmark.core.kinds import declared_kinds, kinds_of_track
 from benchmark.core.paths import tasks_dir
 from benchmark.core.registry import Registry
 from benchmark.core.schema import read_yaml, validate
@@ -23,7 +23,6 @@ from benchmark.datasets import DATASETS
 from benchmark.datasets.hub import HUB_DATASETS
 from benchmark.models import MODELS
 from benchmark.models.hub_ladder import rung_of
-from benchmark.tasks.adversarial import Sandbag, SliceRule, SupervisorRule
 from benchmark.tasks.beyond_blocks import (
     Pairwise,
     Shift,
@@ -32,6 +31,7 @@ from benchmark.tasks.beyond_blocks import (
     check_kinds,
 )
 from benchmark.tasks.dataset_ref import SLUG, DatasetRef
+from benchmark.tasks.frontier_blocks import Sandbag, SliceRule, SupervisorRule
 from benchmark.tasks.supervisors import check_task_definition, resolve
 
 
@@ -107,8 +107,9 @@ class Resources(_Strict):
     processes: PositiveInt = Field(default=512, le=2**16)  # processes and threads at once
 
 
-ADVERSARIAL = ("slice", "supervisor", "sandbag")
-KINDS = ("shift", "weak_models", "pairwise")   # benchmark.tasks.beyond_blocks
+# the settings not yet moved into kind modules (benchmark.kinds), each hashed only where set
+FRONTIER_BLOCKS = ("slice", "supervisor", "sandbag")   # benchmark.tasks.frontier_blocks
+BEYOND_BLOCKS = ("shift", "weak_models", "pairwise")   # benchmark.tasks.beyond_blocks
 PROTOCOL = ("weak_supervisor", "gap_exception", "pool")   # added with the equal-gold protocol
 
 
@@ -135,7 +136,7 @@ class TaskDefinition(_Strict):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     training: TrainingDefaults = TrainingDefaults()
     resources: Resources = Resources()
-    # the adversarial settings (benchmark.tasks.adversarial); hashed only where set
+    # the frontier settings (benchmark.tasks.frontier_blocks); hashed only where set
     slice: SliceRule | None = None
     supervisor: SupervisorRule | None = None
     sandbag: Sandbag | None = None
@@ -177,7 +178,8 @@ class TaskDefinition(_Strict):
 
     @model_validator(mode="after")
     def _kinds_fit(self) -> TaskDefinition:
-        check_kind_fields(self, ADVERSARIAL)
+        frontier = (*FRONTIER_BLOCKS, *(kind.key for kind in kinds_of_track("frontier")))
+        check_kind_fields(self, frontier)
         declared = list(declared_kinds(self))
         for kind in declared:
             clash = [other.key for other in declared if other.key in kind.excludes]
@@ -250,7 +252,8 @@ class TaskDefinition(_Strict):
         # a probe task's absent `finetune` block is left out too, so adding the finetune
         # regime did not change the hash of any task frozen before it
         skip = {"resources", "compare_with"} | {
-            name for name in ("finetune", *ADVERSARIAL, *KINDS, *PROTOCOL, *TASK_KINDS.names())
+            name for name in ("finetune", *FRONTIER_BLOCKS, *BEYOND_BLOCKS, *PROTOCOL,
+                              *TASK_KINDS.names())
             if getattr(self, name) is None}
         content = self.model_dump(mode="json", exclude=skip)
         content["dataset"] = self.dataset.hashed()
