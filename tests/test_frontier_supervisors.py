@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from benchmark.core.errors import SpecError
+from benchmark.kinds.slice import SliceRule
+from benchmark.kinds.supervisor import KeywordRule, fit_blind_supervisor, fit_keyword_supervisor
 from benchmark.labels.frozen import ReplicateReference
 from benchmark.labels.supervisors import fit_weak_supervisor
-from benchmark.labels.systematic import fit_blind_supervisor, fit_keyword_supervisor
 from benchmark.run.scoring import part_score, score_predictions
-from benchmark.tasks.frontier_blocks import KeywordRule, SliceRule
 from tests.conftest import make_corpus
 
 NEGATION = SliceRule(name="negation", description="a negation",
@@ -102,7 +102,8 @@ def test_parts_are_scored_against_weak_and_ceiling_on_the_same_part():
     assert score.pgr == pytest.approx(0.5)
     ref = ReplicateReference(replicate=0, seed=0, weak_accuracy=4 / 6, ceiling_accuracy=5 / 6,
                              n_A=1, n_B=1, n_test=6)
-    metrics, _ = score_predictions(student.astype(np.float16), gold, ref, weak, ceiling, part)
+    metrics, _ = score_predictions(student.astype(np.float16), gold, ref, weak, ceiling,
+                                   {"slice": part, "complement": ~part})
     assert metrics.parts["complement"].accuracy == pytest.approx(2 / 3)
     # there the weak model (3/3) beats the ceiling (2/3): no gap to recover, PGR undefined
     assert metrics.parts["complement"].pgr is None

@@ -5,6 +5,7 @@ leaderboard table, and changes nothing for the tasks that do not declare it."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -141,8 +142,9 @@ def test_the_stages_name_no_kind() -> None:
         if path.parent.name == "kinds":
             continue
         text = path.read_text()
-        offenders += [f"{path.relative_to(REPO)}: spec.{key}" for key in moved
-                      if f"spec.{key}" in text or f"self.{key}." in text]
+        owners = ("spec", "self") if path.name == "spec.py" else ("spec",)
+        offenders += [f"{path.relative_to(REPO)}: {owner}.{key}" for key in moved
+                      for owner in owners if re.search(rf"\b{owner}\.{key}\b(?!_)", text)]
     assert not offenders, offenders
 
 

@@ -1,19 +1,21 @@
 """Task kinds: the settings a task may declare beside the paper's one (a class reward, a
-shift, several supervisors, ...), each a plugin in one module of :mod:`benchmark.kinds`.
+slice, a systematic supervisor, ...), each a plugin in one module of :mod:`benchmark.kinds`.
 
 A kind owns its YAML block (strict, hashed only where set), the checks of that block against
-the rest of the task, the extra input it gives a method (under ``MethodInput.kinds``, by its
-key) and the fields it adds to a record's ``setting``. The stages loop over a task's kinds
-through :data:`KINDS` and name none of them. The registry imports the kind modules by name
-(:data:`KIND_MODULES`, the one line a new kind adds here): no stage imports a kind, so the
-stages still import only to their left, and a kind module imports the stages' helpers inside
-its hooks, never at its top (the task definition imports the kinds while it is built).
+the rest of the task, the weak supervisor it makes at freeze, the extra input it gives a
+method (under ``MethodInput.kinds``, by its key), the parts of the test set it scores apart,
+the fields it adds to a record's ``setting`` and its leaderboard table. The stages loop over
+a task's kinds through :data:`KINDS` and name none of them. The registry imports the kind
+modules by name (:data:`KIND_MODULES`, the one line a new kind adds here): no stage imports a
+kind, so the stages still import only to their left, and a kind module imports the stages'
+helpers inside its hooks, never at its top (the task definition imports the kinds while it is
+built).
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,6 +25,8 @@ from benchmark.core.registry import Registry
 # the registry lines: one module per kind
 KIND_MODULES = (
     "benchmark.kinds.conflict",
+    "benchmark.kinds.slice",
+    "benchmark.kinds.supervisor",
 )
 
 
@@ -72,6 +76,23 @@ class TaskKind:
 
     def check_registered(self, path: Path, spec: Any) -> None:
         """Raise SpecError where the block names what is not registered (datasets, models)."""
+
+    def makes_supervisor(self, spec: Any) -> bool:
+        """Whether the kind makes the task's weak supervisor without a model to fit (a rule
+        weak model needs a kind that does)."""
+        return False
+
+    def weak_supervisor(self, spec: Any, texts: Sequence[str], labels: Any, rows_A: Any,
+                        fit: Callable[[Any, Any], Any]) -> Callable[[Any], Any] | None:
+        """Freeze stage (gold A in hand): the task's weak supervisor as the kind makes it, a
+        predictor of pool rows; ``fit(rows, labels)`` fits the task's declared model. None:
+        the declared model fitted on A, as for any task."""
+        return None
+
+    def scored_parts(self, spec: Any, texts: Sequence[str]) -> dict[str, Any]:
+        """Named boolean masks over the test set (``texts``), each scored apart into the
+        record's ``metrics.parts``."""
+        return {}
 
     def method_input(self, spec: Any) -> Any:
         """What a method of the task gets under ``inp.kinds[key]`` (None: nothing)."""

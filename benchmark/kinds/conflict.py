@@ -148,6 +148,7 @@ class ConflictKind(TaskKind):
                 "conflict_weight": spec.conflict.weight}
 
     table_html = TABLE_HTML
+    table_order = 1   # after the slices' table
 
     def table(self, groups: dict[tuple[str, str], list[Any]], twin_of: TwinOf
               ) -> KindTable | None:

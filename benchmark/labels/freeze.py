@@ -22,6 +22,7 @@ import numpy as np
 from benchmark import __version__
 from benchmark.core.controls import Controls
 from benchmark.core.errors import IntegrityError, SpecError
+from benchmark.core.kinds import declared_kinds
 from benchmark.core.metrics import accuracy, auroc
 from benchmark.core.provenance import hardware, package_versions
 from benchmark.finetune.fit import fit_classifier
@@ -69,7 +70,6 @@ from benchmark.labels.replicate_csv import decode_replicate, encode_replicate
 from benchmark.labels.supervisors import (
     Predictor,
 )
-from benchmark.labels.systematic import fit_blind_supervisor, fit_keyword_supervisor
 from benchmark.models import MODELS
 from benchmark.models.features import all_layer_features, model_features
 from benchmark.models.hub_ladder import rung_of
@@ -132,21 +132,17 @@ def strong_layer_choice(spec: TaskSpec, pool: ExamplePool, progress: bool
 
 def weak_predictor(spec: TaskSpec, pool: ExamplePool, weak_features: np.ndarray | None,
                    rows_A: np.ndarray, seed: int) -> Predictor:
-    """The task's weak supervisor fitted on gold A: its model as declared, or made
-    systematic by its ``supervisor:`` block (a keyword rule, or blind on the slice)."""
-    texts, labels, classes = pool.texts, pool.labels, len(spec.label_names)
-    rule = spec.supervisor
-    if rule is not None and rule.keyword_rule is not None:
-        return fit_keyword_supervisor(rule.keyword_rule, spec.label_names, texts, rows_A,
-                                      labels[rows_A])
+    """The task's weak supervisor fitted on gold A: its model as declared, or as a kind of
+    the task makes it (e.g. a keyword rule, or blind on a slice: benchmark.kinds)."""
+    labels = pool.labels
 
     def fit(rows: np.ndarray, targets: np.ndarray) -> Predictor:
         return fit_supervisor(spec, spec.weak_model, pool, weak_features, rows, targets, seed)
 
-    if rule is not None and rule.blind_slice is not None:
-        assert spec.slice is not None
-        return fit_blind_supervisor(rule.blind_slice, fit, spec.slice.mask(texts), rows_A,
-                                    labels[rows_A], classes)
+    for kind in declared_kinds(spec):
+        made = kind.weak_supervisor(spec, pool.texts, labels, rows_A, fit)
+        if made is not None:
+            return made
     return fit(rows_A, labels[rows_A])
 
 

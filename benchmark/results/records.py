@@ -187,11 +187,9 @@ class Provenance(_Strict):
 
 class SettingCommon(_Strict):
     """What is adversarial about the record's task, so the site can place it without the task
-    files: the slice scored apart, the locked student, and the task without the setting to
-    compare with (:data:`Setting` adds each registered kind's fields)."""
+    files: the locked student, and the task without the setting to compare with
+    (:data:`Setting` adds each registered kind's fields: the slice, the supervisor, ...)."""
 
-    slice: str | None = None
-    supervisor: str | None = None          # keywords | blind-flip | blind-withhold
     sandbag: bool = False
     compare_with: str | None = None
     # the beyond kinds (left out of the written record where unset)

@@ -28,7 +28,7 @@ from benchmark.run.inputs import (
 )
 from benchmark.run.pool import NO_LIMITS, Limits
 from benchmark.run.report import RunOutput
-from benchmark.run.scoring import Scored, build_record, shifted_test, slice_mask
+from benchmark.run.scoring import Scored, build_record, scored_parts, shifted_test
 from benchmark.run.spec import RunSpec
 from benchmark.run.sweep import Summary, Sweep
 from benchmark.tasks.spec import Resources, TaskSpec
@@ -105,6 +105,5 @@ class Harness:
         return build_record(run.suite, spec, run.method, run.replicate, inp, weak,
                             load_references(spec), ctx.gold(weak.ids_test + weak.ids_target),
                             output, load_ceiling(spec, run.replicate),
-                            slice_mask(spec, ctx.texts(weak.ids_test))
-                            if spec.slice is not None else None,
+                            scored_parts(spec, lambda: ctx.texts(weak.ids_test)),
                             shifted_test(spec, weak))

@@ -26,7 +26,7 @@ from benchmark.labels.frozen import (
     replicate_file,
 )
 from benchmark.results.records import RunRecord, load_predictions, read_record, record_files
-from benchmark.run.scoring import score_predictions, shifted_test, slice_mask
+from benchmark.run.scoring import score_predictions, scored_parts, shifted_test
 from benchmark.tasks.spec import TASKS, TaskSpec
 from benchmark.tasks.splits import ExamplePool, example_pool
 
@@ -85,10 +85,9 @@ class Rescorer:
         pool = self._pool(spec)
         gold = pool.labels[np.asarray(pool.rows(weak.ids_test + weak.ids_target))]
         ref = load_references(spec).replicates[record.replicate]
-        rows = np.asarray(pool.rows(weak.ids_test))
-        in_slice = slice_mask(spec, [pool.texts[r] for r in rows])
+        parts = scored_parts(spec, lambda: [pool.texts[r] for r in pool.rows(weak.ids_test)])
         metrics, diagnosed = score_predictions(stored, gold, ref, weak.probs_test,
-                                               load_ceiling(spec, record.replicate), in_slice,
+                                               load_ceiling(spec, record.replicate), parts,
                                                shifted_test(spec, weak))
         found = _differences("metrics", record.metrics.model_dump() if record.metrics else None,
                              metrics.model_dump())

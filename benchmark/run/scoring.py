@@ -9,6 +9,7 @@ the recorded numbers from the files alone (:func:`score_predictions` does both).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ import numpy as np
 from benchmark.api.method import MethodInput
 from benchmark.core.blocks import split_draw_sha256
 from benchmark.core.diagnostics import diagnostics
-from benchmark.core.kinds import declared_kinds
+from benchmark.core.kinds import TaskKind, declared_kinds
 from benchmark.core.memo import BoundedMemo
 from benchmark.core.metrics import accuracy, auroc, pgr
 from benchmark.core.provenance import git_commit, hardware, package_versions
@@ -103,11 +104,12 @@ def ensemble_score(acc: float, ref: ReplicateReference) -> EnsembleScore | None:
 
 def score_predictions(stored: np.ndarray, gold: np.ndarray, ref: ReplicateReference,
                       weak_test: np.ndarray, ceiling: np.ndarray | None,
-                      in_slice: np.ndarray | None = None,
+                      parts: dict[str, np.ndarray] | None = None,
                       shifted: ShiftedTest | None = None) -> tuple[Metrics, Diagnostics]:
     """Metrics and diagnostics of stored (float16) test probabilities: the one computation
     behind a record's numbers, at scoring time and when rescoring from the files.
-    ``in_slice``: the test examples in the task's slice, scored apart with the rest.
+    ``parts``: named masks over the test set (a task kind's, e.g. a slice and the rest),
+    each scored apart.
     ``shifted``: the rows after the in-distribution test set (``len(weak_test)`` of them)
     are a shifted test set, scored apart (``gold`` covers both)."""
     probs = np.asarray(stored, dtype=np.float64)
@@ -120,14 +122,14 @@ def score_predictions(stored: np.ndarray, gold: np.ndarray, ref: ReplicateRefere
     probs, gold = probs[:n_test], gold[:n_test]
     acc = accuracy(probs, gold)
     gap = pgr(acc, ref.weak_accuracy, ref.ceiling_accuracy)
-    parts = None
-    if in_slice is not None:
+    part_scores = None
+    if parts:
         weak = np.asarray(weak_test, np.float64)
-        parts = {"slice": part_score(probs, gold, weak, ceiling, in_slice),
-                 "complement": part_score(probs, gold, weak, ceiling, ~in_slice)}
+        part_scores = {name: part_score(probs, gold, weak, ceiling, mask)
+                       for name, mask in parts.items()}
     metrics = Metrics(accuracy=acc, auroc=auroc(probs, gold), pgr=gap.value,
                       pgr_note=gap.reason, weak_accuracy=ref.weak_accuracy,
-                      ceiling_accuracy=ref.ceiling_accuracy, parts=parts,
+                      ceiling_accuracy=ref.ceiling_accuracy, parts=part_scores,
                       elicitation=elicitation(acc, ref.locked) if ref.locked else None,
                       shifted=shifted_score, ensemble=ensemble_score(acc, ref),
                       controls=ref.controls, n_test=n_test if ref.controls else None,
@@ -143,9 +145,17 @@ def shifted_test(spec: TaskSpec, weak: WeakLabelSet) -> ShiftedTest | None:
                        ceiling=load_array(spec, shifted_ceiling_file(weak.replicate)))
 
 
-def slice_mask(spec: TaskSpec, test_texts: list[str]) -> np.ndarray | None:
-    """Which test examples are in the task's declared slice (None: it declares none)."""
-    return spec.slice.mask(test_texts) if spec.slice is not None else None
+def scored_parts(spec: TaskSpec, test_texts: Callable[[], Sequence[str]]
+               ) -> dict[str, np.ndarray] | None:
+    """The parts of the test set the task's kinds score apart, as named masks (None: none;
+    ``test_texts`` is called only when a kind scores parts)."""
+    kinds = [k for k in declared_kinds(spec)
+             if type(k).scored_parts is not TaskKind.scored_parts]
+    if not kinds:
+        return None
+    texts = test_texts()
+    return {name: mask for kind in kinds
+            for name, mask in kind.scored_parts(spec, texts).items()}
 
 
 def task_setting(spec: TaskSpec) -> Setting | None:
@@ -155,11 +165,7 @@ def task_setting(spec: TaskSpec) -> Setting | None:
     if not declared and not any(getattr(spec, name) is not None
                                 for name in (*FRONTIER_BLOCKS, *BEYOND_BLOCKS)):
         return None
-    rule = spec.supervisor
-    kind = None if rule is None else ("keywords" if rule.keywords else
-                                      f"blind-{rule.blind_slice}")
-    return Setting(slice=spec.slice.name if spec.slice else None, supervisor=kind,
-                   sandbag=spec.sandbag is not None, compare_with=spec.compare_with,
+    return Setting(sandbag=spec.sandbag is not None, compare_with=spec.compare_with,
                    shift_target=spec.shift.target if spec.shift else None,
                    supervisors=spec.supervisor_names or None,
                    pairwise=spec.pairwise is not None,
@@ -182,8 +188,8 @@ _DRAWS: BoundedMemo[tuple[str, str], str] = BoundedMemo(4096)
 def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: MethodInput,
                  weak: WeakLabelSet, references: References, gold_test: np.ndarray,
                  output: RunOutput, ceiling: np.ndarray | None = None,
-                 in_slice: np.ndarray | None = None, shifted: ShiftedTest | None = None
-                 ) -> Scored:
+                 parts: dict[str, np.ndarray] | None = None,
+                 shifted: ShiftedTest | None = None) -> Scored:
     ref = references.replicates[replicate]
     lock = load_lock(spec)
     method_cls = METHODS.get(method)
@@ -226,7 +232,7 @@ def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: M
                                 **common))
     stored = stored_predictions(probs)
     metrics, diagnosed = score_predictions(stored, gold_test, ref, weak.probs_test, ceiling,
-                                           in_slice, shifted)
+                                           parts, shifted)
     file, data = predictions_ref(replicate, stored)
     return Scored(RunRecord(status="ok", metrics=metrics, compute=run_compute,
                             diagnostics=diagnosed, predictions=file, **common), data)

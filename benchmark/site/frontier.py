@@ -1,6 +1,6 @@
-"""The frontier track's tables, from run records only: per-slice scores (blind-spot
-supervisors), each frontier kind's own table (class-reward drift: :mod:`benchmark.kinds`),
-and elicitation of password-locked students.
+"""The frontier track's tables, from run records only: each frontier kind's own (per-slice
+scores of blind-spot supervisors, class-reward drift: :mod:`benchmark.kinds`), and
+elicitation of password-locked students.
 
 A task that names ``compare_with`` is paired with that task's records (same method, same
 replicate and the same frozen weak labels, so the only difference is the setting), taken
@@ -23,28 +23,9 @@ from benchmark.results.records import RunRecord
 from benchmark.site.exports import fmt
 from benchmark.site.exports import markdown_table as _table
 from benchmark.site.frame import record_block as block_of
-from benchmark.site.row_tests import block_p, comparable, holm_over, kept_pgr
+from benchmark.site.row_tests import block_p, comparable, holm_over
 
 Key = tuple[str, str, int]   # (task, method, replicate)
-
-
-@dataclass(frozen=True)
-class SliceRow:
-    task: str
-    method: str
-    slice: str
-    supervisor: str
-    n: int                               # replicates
-    accuracy: dict[str, Interval | None]   # part -> student accuracy
-    pgr: dict[str, Interval | None]
-    weak: dict[str, float | None]          # part -> mean weak accuracy there
-    ceiling: dict[str, float | None]
-    # the paired test of a blind spot: slice PGR − PGR elsewhere in each run, a t-interval
-    # and a sign-flip p over the task's blocks, Holm over every slice row of the suite
-    gap: Interval | None = None
-    blocks: int = 0
-    p_value: float | None = None
-    p_holm: float | None = None
 
 
 @dataclass(frozen=True)
@@ -70,15 +51,11 @@ class ElicitRow:
 
 @dataclass(frozen=True)
 class FrontierTables:
-    slices: tuple[SliceRow, ...] = ()
     kind_tables: tuple[KindTable, ...] = ()    # the frontier kinds' own (benchmark.kinds)
     elicitation: tuple[ElicitRow, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.slices or self.kind_tables or self.elicitation)
-
-
-PARTS = ("slice", "complement")
+        return bool(self.kind_tables or self.elicitation)
 
 
 def _mean(values: Iterable[float | None]) -> float | None:
@@ -91,34 +68,6 @@ def _by_task_method(records: list[RunRecord]) -> dict[tuple[str, str], list[RunR
     for r in records:
         groups[(r.task, r.method)].append(r)
     return {key: sorted(groups[key], key=lambda r: r.replicate) for key in sorted(groups)}
-
-
-def _slice_rows(groups: dict[tuple[str, str], list[RunRecord]]) -> list[SliceRow]:
-    rows = []
-    for (task, method), runs in groups.items():
-        setting = runs[0].setting
-        if setting is None or setting.slice is None:
-            continue
-        scored = [r for r in runs if r.metrics and r.metrics.parts]
-        parts = [r.metrics.parts for r in scored]
-        if not parts:
-            continue
-        kept = [{q: kept_pgr(x[q].pgr, x[q].weak_accuracy, x[q].ceiling_accuracy, x[q].n)
-                 for q in PARTS} for x in parts]   # a part's small gap: no PGR there
-        paired = [(k["slice"] - k["complement"], block_of(r))
-                  for r, k in zip(scored, kept, strict=True)
-                  if k["slice"] is not None and k["complement"] is not None]
-        gap = mean_ci([d for d, _ in paired])
-        p = block_p([d for d, _ in paired], [b for _, b in paired])
-        rows.append(SliceRow(
-            task, method, setting.slice, setting.supervisor or "honest", len(parts),
-            {p: accuracy_ci([x[p].accuracy for x in parts]) for p in PARTS},
-            {p: mean_ci([k[p] for k in kept]) for p in PARTS},
-            {p: _mean(x[p].weak_accuracy for x in parts) for p in PARTS},
-            {p: _mean(x[p].ceiling_accuracy for x in parts) for p in PARTS},
-            gap, len({b for _, b in paired}), p))
-    adjusted = holm_over([r.p_value for r in rows])
-    return [replace(r, p_holm=a) for r, a in zip(rows, adjusted, strict=True)]
 
 
 def _accuracy(record: RunRecord) -> float | None:
@@ -188,8 +137,7 @@ def frontier_tables(records: list[RunRecord]) -> dict[str, FrontierTables]:
         groups = _by_task_method(mine)
         kind_tables = tuple(table for kind in kinds_of_track("frontier")
                             if (table := kind.table(groups, twin_of)) is not None)
-        tables[suite] = FrontierTables(tuple(_slice_rows(groups)), kind_tables,
-                                       tuple(_elicit_rows(groups, twin_of)))
+        tables[suite] = FrontierTables(kind_tables, tuple(_elicit_rows(groups, twin_of)))
     return {suite: t for suite, t in tables.items() if t}
 
 
@@ -213,19 +161,6 @@ def frontier_markdown(tables: dict[str, FrontierTables]) -> str:
     out: list[str] = []
     for suite, t in tables.items():
         out += [f"## Frontier tables (`{suite}`)", ""]
-        if t.slices:
-            out += ["### Blind spots: the slice and the rest", "",
-                    "Slice − rest: PGR on the slice minus PGR elsewhere, paired within each "
-                    "run (95% t-interval over the task's blocks); p: sign-flip test over "
-                    "those blocks, Holm over the table's rows.", ""]
-            out += _table([[r.task, r.supervisor, r.method, fmt(r.accuracy["slice"]),
-                            fmt(r.pgr["slice"], 2), fmt(r.accuracy["complement"]),
-                            fmt(r.pgr["complement"], 2), fmt(r.gap, 2), str(r.blocks),
-                            "n/a" if r.p_holm is None else f"{r.p_holm:.3g}"]
-                           for r in t.slices],
-                          ["task", "supervisor", "method", "accuracy on slice",
-                           "PGR on slice", "accuracy elsewhere", "PGR elsewhere",
-                           "slice − rest", "blocks", "Holm p"])
         for table in t.kind_tables:
             out += KINDS.get(table.kind).table_markdown(table)
         if t.elicitation:

@@ -119,7 +119,7 @@ def check_kind_fields(spec: Any, frontier: Sequence[str]) -> None:
                          "with `weak_models: {a: {}, b: {weak_c: 0.1}}`, the one with the other")
     if spec.strong_model in (spec.weak_models or {}):
         raise ValueError("`weak_models` names the strong model")
-    if spec.weak_models and (spec.supervisor or spec.sandbag):
+    if spec.weak_models and spec.sandbag:
         raise ValueError("`weak_models` does not combine with `supervisor:` or `sandbag:`")
     if spec.pairwise is not None:
         if spec.label_names != PAIR_LABELS:

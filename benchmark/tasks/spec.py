@@ -31,7 +31,7 @@ from benchmark.tasks.beyond_blocks import (
     check_kinds,
 )
 from benchmark.tasks.dataset_ref import SLUG, DatasetRef
-from benchmark.tasks.frontier_blocks import Sandbag, SliceRule, SupervisorRule
+from benchmark.tasks.frontier_blocks import Sandbag
 from benchmark.tasks.supervisors import check_task_definition, resolve
 
 
@@ -108,7 +108,7 @@ class Resources(_Strict):
 
 
 # the settings not yet moved into kind modules (benchmark.kinds), each hashed only where set
-FRONTIER_BLOCKS = ("slice", "supervisor", "sandbag")   # benchmark.tasks.frontier_blocks
+FRONTIER_BLOCKS = ("sandbag",)   # benchmark.tasks.frontier_blocks
 BEYOND_BLOCKS = ("shift", "weak_models", "pairwise")   # benchmark.tasks.beyond_blocks
 PROTOCOL = ("weak_supervisor", "gap_exception", "pool")   # added with the equal-gold protocol
 
@@ -137,8 +137,6 @@ class TaskDefinition(_Strict):
     training: TrainingDefaults = TrainingDefaults()
     resources: Resources = Resources()
     # the frontier settings (benchmark.tasks.frontier_blocks); hashed only where set
-    slice: SliceRule | None = None
-    supervisor: SupervisorRule | None = None
     sandbag: Sandbag | None = None
     # the kinds beyond one supervisor, distribution and label
     # (benchmark.tasks.beyond_blocks); hashed only where set
@@ -161,14 +159,6 @@ class TaskDefinition(_Strict):
 
     @model_validator(mode="after")
     def _settings_fit(self) -> TaskDefinition:
-        if self.supervisor and self.supervisor.blind_slice and self.slice is None:
-            raise ValueError("`supervisor.blind_slice` needs the task's `slice:` (the rule "
-                             "saying where the supervisor is blind)")
-        if self.supervisor and self.supervisor.keyword_rule:
-            unknown = sorted(set(self.supervisor.keywords or {}) - set(self.label_names))
-            if unknown:
-                raise ValueError(f"`supervisor.keywords`: {', '.join(map(repr, unknown))} "
-                                 f"not among label_names {self.label_names}")
         if self.sandbag and self.regime != "finetune":
             raise ValueError("`sandbag:` locks the strong model's weights, so it needs "
                              "`regime: finetune`")
@@ -328,9 +318,9 @@ def parse_task(path: Path) -> TaskSpec:
         kind.check_registered(path, spec)
     if spec.weak_supervisor is not None:
         check_task_definition(path, spec)
-    if (weak_kind == "rule") != bool(spec.supervisor and spec.supervisor.keywords):
-        raise SpecError(f"{path}: a keyword rule is declared as `weak_model: keyword-rule` "
-                        "with `supervisor: {keywords: ...}`, the one with the other")
+    if weak_kind == "rule" and not any(k.makes_supervisor(spec) for k in declared_kinds(spec)):
+        raise SpecError(f"{path}: `weak_model: {spec.weak_model}` is a rule, which a task kind "
+                        "makes (a keyword rule: `supervisor: {keywords: ...}`)")
     if spec.compare_with is not None and not (tasks_dir() / f"{spec.compare_with}.yaml").is_file():
         raise SpecError(f"{path}: `compare_with` names {spec.compare_with!r}, which has no "
                         f"file in {tasks_dir()}")
