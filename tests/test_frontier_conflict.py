@@ -71,6 +71,13 @@ def test_the_shared_probe_trainer_adds_it_for_every_loss_a_method_brings():
         conflicted.test_features)
     sure_negative = conflicted.train_weak_probs[:, 1] < 0.1
     assert (probs[sure_negative].argmax(1) == 0).mean() > 0.9
+    # the epoch-at-a-time trainer adds it too, whatever loss it is given
+    logits, targets = torch.tensor([[0.3, -0.2]]), torch.tensor([[0.9, 0.1]])
+    for inp, expected in ((honest, soft_cross_entropy),
+                          (conflicted, with_conflict(soft_cross_entropy, 1, 0.5))):
+        trainer = inp.probe_trainer(inp.train_weak_probs)
+        assert float(trainer.loss(logits, targets, 0.0)) == \
+            float(expected(logits, targets, 0.0))
 
 
 def test_a_conflict_task_hands_its_objective_to_the_method(tiny_world, tmp_path):
@@ -82,6 +89,7 @@ def test_a_conflict_task_hands_its_objective_to_the_method(tiny_world, tmp_path)
     with tiny_world.frozen_task("tiny-conflict", text) as spec:
         inp, _ = build_input(TaskContexts().get(spec), 0, tmp_path)
     assert inp.kinds == {"conflict": ClassReward(1, 0.25)}
+    assert inp.conflict == (1, 0.25)   # as methods written before kinds read it
     # the shared trainers add it; a method that trains its own way gets the same loss
     logits, targets = torch.tensor([[0.3, -0.2]]), torch.tensor([[0.9, 0.1]])
     ours = inp.with_task_terms(soft_cross_entropy)(logits, targets, 0.0)

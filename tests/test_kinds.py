@@ -34,7 +34,7 @@ class Toy(BaseModel):
 class ToyKind(TaskKind):
     key = "toy"
     block = Toy
-    track = "frontier"
+    track = "beyond"
     setting_fields = {"toy_level": SettingField(int | None)}
     table_html = "<h4>Toy table</h4>\\n{% for r in table.rows %}<p>{{ r }}</p>\\n{% endfor %}"
 
@@ -81,12 +81,15 @@ for name, block in (("toy-ok", "toy: {level: 1}"), ("toy-past", "toy: {level: 5}
                     ("toy-typo", "toy: {levle: 1}")):
     path = folder / f"{name}.yaml"
     path.write_text(source.replace(f"id: {base.id}", f"id: {name}") + block + "\\n")
+    without = folder / "without" / f"{name}.yaml"
+    without.parent.mkdir(exist_ok=True)
+    without.write_text(source.replace(f"id: {base.id}", f"id: {name}"))
     try:
         spec = parse_task(path)
     except SpecError as exc:
         out["errors"][name] = str(exc)
         continue
-    out["hash"] = spec.sha256
+    out["hash"], out["hash_without"] = spec.sha256, parse_task(without).sha256
     out["inputs"] = {k.key: k.method_input(spec) for k in declared_kinds(spec)}
     out["setting"] = task_setting(spec).model_dump()
 plain = make_record(base.id, "naive", 0, 0.5)
@@ -109,7 +112,7 @@ def test_a_new_kind_is_one_module_and_a_registry_line(tmp_path: Path) -> None:
     out = json.loads(done.stdout)
     # tasks that do not declare it keep their hash; one that does is hashed with its block
     assert out["base_hash"] == TASKS.get(BASE_TASK).sha256
-    assert out["hash"] != out["base_hash"]
+    assert out["hash"] != out["hash_without"]
     # its block is strict and checked against the task
     assert "`toy.level` is past the task's classes" in out["errors"]["toy-past"]
     assert "levle" in out["errors"]["toy-typo"]
@@ -118,7 +121,8 @@ def test_a_new_kind_is_one_module_and_a_registry_line(tmp_path: Path) -> None:
     assert out["inputs"] == {"toy": {"level": 1}}
     assert out["setting"]["toy_level"] == 1
     assert "toy_level" not in out["plain_setting"]   # left out where unset
-    assert "<h4>Toy table</h4>" in out["html"] and "<p>toy-ok naive 2</p>" in out["html"]
+    beyond = out["html"][out["html"].index('<h3 id="beyond-s">'):]   # its track's section
+    assert "<h4>Toy table</h4>" in beyond and "<p>toy-ok naive 2</p>" in beyond
     assert "### Toy" in out["markdown"] and "toy-ok naive 2" in out["markdown"]
 
 
@@ -159,3 +163,71 @@ def test_a_moved_frontier_kind_still_does_not_combine_with_pairwise(tmp_path: Pa
     path.write_text(text + "conflict: {reward_class: first, weight: 0.5}\n")
     with pytest.raises(SpecError, match="without `shift` or the adversarial blocks"):
         parse_task(path)
+
+
+def test_a_kind_cannot_replace_a_field_of_the_schema_or_of_another_kind() -> None:
+    from benchmark.core.kinds import _unique, added_fields
+    from benchmark.results.records import SettingCommon
+    from benchmark.tasks.spec import TaskDefinition
+
+    with pytest.raises(TypeError, match="task kind 'toy' declares 'id'"):
+        added_fields(TaskDefinition, {"id": ("toy", (int, None))})
+    with pytest.raises(TypeError, match="declares 'compare_with'"):
+        added_fields(SettingCommon, {"compare_with": ("toy", (int, None))})
+    with pytest.raises(TypeError, match="'a' and 'b' both declare 'level'"):
+        _unique([("level", "a", (int, None)), ("level", "b", (int, None))])
+
+
+BROKEN = '''
+import sys, importlib
+sys.path.insert(0, sys.argv[1])
+import benchmark.core.kinds as kinds
+kinds.KIND_MODULES += (sys.argv[2],)
+for attempt in range(2):
+    try:
+        importlib.import_module("benchmark.tasks.spec")
+    except Exception as exc:
+        print(type(exc).__name__, exc)
+'''
+
+
+def test_a_kind_module_that_fails_says_why_every_time(tmp_path: Path) -> None:
+    """A kind that raises on import, or imports a stage at its top (which would build the
+    task definition without the kinds), is refused with its own error at every lookup."""
+    (tmp_path / "boom_kind.py").write_text("raise RuntimeError('boom at import')\n")
+    (tmp_path / "eager_kind.py").write_text("import benchmark.results.records\n")
+    for module, says in (("boom_kind", "RuntimeError boom at import"),
+                         ("eager_kind", "imported a stage at its top")):
+        done = subprocess.run([sys.executable, "-c", BROKEN, str(tmp_path), module], cwd=REPO,
+                              capture_output=True, text=True, timeout=300)
+        lines = done.stdout.strip().splitlines()
+        assert len(lines) == 2 and all(says in line for line in lines), done.stdout + done.stderr
+
+
+def test_kind_modules_import_only_light_modules_at_their_top() -> None:
+    """The task definition imports every kind while it is built: a kind module's own top
+    imports only pydantic, numpy, the standard library, core and other kinds; what the
+    stages offer it imports inside its hooks (and a table hook, which the site calls, only
+    the site's helpers and core: the leaderboard still reads records only)."""
+    import ast
+
+    allowed = ("benchmark.core", "benchmark.kinds", "pydantic", "numpy", "__future__")
+    site_allowed = ("benchmark.site", "benchmark.core")
+    for path in sorted((REPO / "benchmark" / "kinds").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.module:
+                top = node.module
+            elif isinstance(node, ast.Import):
+                top = node.names[0].name
+            else:
+                continue
+            assert top.startswith(allowed) or top.split(".")[0] in sys.stdlib_module_names, \
+                f"{path.name} imports {top} at its top"
+        for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+            for fn in (n for n in cls.body if isinstance(n, ast.FunctionDef)
+                       and n.name.startswith("table")):
+                for node in ast.walk(fn):
+                    if isinstance(node, ast.ImportFrom) and node.module:
+                        assert node.module.startswith(site_allowed), \
+                            f"{path.name} {fn.name} imports {node.module}"

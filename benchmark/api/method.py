@@ -131,6 +131,13 @@ class MethodInput:
         return len(self.label_names)
 
     @property
+    def conflict(self) -> tuple[int, float] | None:
+        """(class index, weight) of a class-reward task's reward, as methods written before
+        ``kinds`` read it (``inp.kinds["conflict"]`` holds the same)."""
+        reward = self.kinds.get("conflict")
+        return None if reward is None else (reward.reward_class, reward.weight)
+
+    @property
     def has_task_terms(self) -> bool:
         return any(hasattr(extra, "added_to") for extra in self.kinds.values())
 

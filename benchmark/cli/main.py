@@ -67,6 +67,12 @@ def cmd_list(args: argparse.Namespace) -> int:
         rows = [[n, c.needs or "(built in)", "yes" if c.reattachable else "no",
                  (c.__doc__ or "").strip().splitlines()[0]] for n, c in EXECUTORS.items()]
         headers = ["executor", "needs", "jobs outlive the driver", "summary"]
+    elif kind == "kinds":
+        from benchmark.core.kinds import KINDS
+
+        rows = [[n, k.track, k.summary, sum(getattr(t, n) is not None for _, t in TASKS.items()),
+                 KINDS.origin(n)] for n, k in KINDS.items()]
+        headers = ["kind", "track", "summary", "tasks", "module"]
     elif kind == "datasets":
         rows = [[n, d.asset, "/".join(d.label_names), d.description] for n, d in DATASETS.items()]
         headers = ["dataset", "asset", "labels", "description"]
@@ -197,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", help="list registered tasks, models, methods, suites, ...")
     p.add_argument("kind", choices=["tasks", "models", "methods", "suites", "datasets",
-                                    "assets", "executors"])
+                                    "assets", "executors", "kinds"])
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("freeze", help="train weak supervisors and ceilings; lock their outputs")

@@ -113,25 +113,84 @@ class TaskKind:
         return []
 
 
+_importing = False
+
+
 def _load(registry: Registry[TaskKind]) -> None:
-    for name in KIND_MODULES:
-        kind = importlib.import_module(name).KIND
+    """Import every kind module, then register them all: a module that fails to import
+    leaves the registry empty, so the next lookup reports the same error again."""
+    global _importing
+    _importing = True
+    try:
+        found = [(name, getattr(importlib.import_module(name), "KIND", None))
+                 for name in KIND_MODULES]
+    finally:
+        _importing = False
+    for name, kind in found:
         if not isinstance(kind, TaskKind):
-            raise TypeError(f"{name}.KIND is {type(kind).__name__}, not a TaskKind")
+            raise TypeError(f"kind module {name} must define KIND, a TaskKind instance "
+                            f"(it has {type(kind).__name__})")
+    for name, kind in found:
         registry.add(kind.key, kind, origin=name)
 
 
 KINDS: Registry[TaskKind] = Registry("task kind", loader=_load)
 
 
+def registered_kinds() -> list[TaskKind]:
+    """Every kind, by name. Refuses while the kind modules are being imported: a kind module
+    that imports a stage at its top would otherwise build the task definition (or the record
+    schema) without the kinds."""
+    if _importing:
+        raise ImportError("a task kind module imported a stage at its top while the kinds "
+                          "were loading; import stage modules inside the kind's hooks")
+    return [kind for _, kind in KINDS.items()]
+
+
+def added_fields(base: Any, fields: dict[str, tuple[str, Any]]) -> dict[str, Any]:
+    """``fields`` (name -> (kind key, definition)) checked against ``base``'s own fields and
+    each other, so that no kind replaces a field of the schema or of another kind."""
+    taken = set(base.model_fields)
+    clash = sorted(name for name in fields if name in taken)
+    if clash:
+        owner = fields[clash[0]][0]
+        raise TypeError(f"task kind {owner!r} declares {clash[0]!r}, a field "
+                        f"{base.__name__} already has; rename it")
+    return {name: definition for name, (_, definition) in fields.items()}
+
+
+def _unique(pairs: list[tuple[str, str, Any]]) -> dict[str, tuple[str, Any]]:
+    """(field name, kind key, definition) as a mapping; two kinds naming one field refused."""
+    found: dict[str, tuple[str, Any]] = {}
+    for name, key, definition in pairs:
+        if name in found:
+            raise TypeError(f"task kinds {found[name][0]!r} and {key!r} both declare {name!r}")
+        found[name] = (key, definition)
+    return found
+
+
+def block_fields(base: Any) -> dict[str, Any]:
+    """One optional block per kind, for the task definition ``base``."""
+    kinds = registered_kinds()
+    return added_fields(base, _unique([(k.key, k.key, (k.block | None, None)) for k in kinds]))
+
+
+def setting_fields(base: Any) -> dict[str, Any]:
+    """Every kind's record ``setting`` fields, for the record schema ``base``."""
+    kinds = registered_kinds()
+    return added_fields(base, _unique([
+        (name, k.key, (f.annotation, f.default)) for k in kinds
+        for name, f in k.setting_fields.items()]))
+
+
 def kinds_of_track(track: str) -> list[TaskKind]:
     """The kinds whose tables the site shows in ``track``'s section, in table order."""
-    return sorted((k for _, k in KINDS.items() if k.track == track),
+    return sorted((k for k in registered_kinds() if k.track == track),
                   key=lambda k: (k.table_order, k.key))
 
 
 def declared_kinds(spec: Any) -> Iterator[TaskKind]:
     """The kinds ``spec`` declares, by name."""
-    for _, kind in KINDS.items():
+    for kind in registered_kinds():
         if getattr(spec, kind.key, None) is not None:
             yield kind

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from benchmark.core.arrays import checked_npy, npy_bytes
 from benchmark.core.controls import Controls
 from benchmark.core.errors import IntegrityError, SpecError
-from benchmark.core.kinds import KINDS
+from benchmark.core.kinds import registered_kinds, setting_fields
 from benchmark.core.schema import read_json_model
 from benchmark.core.storage import atomic_write_bytes, atomic_write_json, sha256_bytes
 
@@ -199,9 +199,8 @@ class SettingCommon(_Strict):
 
 
 def _with_kind_fields() -> Any:
-    fields = {name: (f.annotation, f.default) for _, kind in KINDS.items()
-              for name, f in kind.setting_fields.items()}
-    return create_model("Setting", __base__=SettingCommon, __module__=__name__, **fields)
+    return create_model("Setting", __base__=SettingCommon, __module__=__name__,
+                        **setting_fields(SettingCommon))
 
 
 if TYPE_CHECKING:
@@ -257,7 +256,7 @@ def record_json(record: RunRecord) -> dict[str, Any]:
         data.pop("setting", None)
     else:
         unwritten = [("shift_target", None), ("supervisors", None), ("pairwise", False)] + [
-            (name, f.default) for _, kind in KINDS.items()
+            (name, f.default) for kind in registered_kinds()
             for name, f in kind.setting_fields.items() if not f.written_unset]
         for key, unset in unwritten:
             if data["setting"].get(key) == unset:

@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 
+from benchmark.core.kinds import KindTable
 from benchmark.core.metrics import Interval, accuracy_ci, mean_ci
 from benchmark.results.records import RunRecord
 from benchmark.site.exports import fmt
 from benchmark.site.exports import markdown_table as _table
 from benchmark.site.frame import record_block as block_of
+from benchmark.site.kind_tables import kind_markdown, kind_tables, suite_groups, twin_finder
 from benchmark.site.row_tests import block_p, comparable, holm_over, kept_pgr
 
 
@@ -72,9 +74,10 @@ class BeyondTables:
     shift: tuple[ShiftRow, ...] = ()
     ensemble: tuple[EnsembleRow, ...] = ()
     pairwise: tuple[PairRow, ...] = ()
+    kind_tables: tuple[KindTable, ...] = ()   # the beyond kinds' own (benchmark.kinds)
 
     def __bool__(self) -> bool:
-        return bool(self.shift or self.ensemble or self.pairwise)
+        return bool(self.shift or self.ensemble or self.pairwise or self.kind_tables)
 
 
 def _mean(values: list[float]) -> float:
@@ -138,6 +141,7 @@ def beyond_tables(records: list[RunRecord]) -> dict[str, BeyondTables]:
     for r in comparable(records):   # the board's guard: one task version, one labels file
         if r.setting is not None:
             groups[r.suite][(r.task, r.method)].append(r)
+    twin_of, kind_groups = twin_finder(records), suite_groups(records)
     tables = {}
     for suite, by_key in sorted(groups.items()):
         shift, ensemble, pairs = [], [], []
@@ -155,7 +159,8 @@ def beyond_tables(records: list[RunRecord]) -> dict[str, BeyondTables]:
                  zip(shift, holm_over([r.over_weak_p for r in shift]), strict=True)]
         ensemble = [replace(r, vs_mean_p=p) for r, p in
                     zip(ensemble, holm_over([r.vs_mean_p for r in ensemble]), strict=True)]
-        table = BeyondTables(tuple(shift), tuple(ensemble), tuple(r for r in pairs if r))
+        table = BeyondTables(tuple(shift), tuple(ensemble), tuple(r for r in pairs if r),
+                             kind_tables("beyond", kind_groups[suite], twin_of))
         if table:
             tables[suite] = table
     return tables
@@ -195,4 +200,5 @@ def beyond_markdown(tables: dict[str, BeyondTables]) -> str:
             out += _table([[r.task, r.method, f"{r.weak:.3f} / {r.ceiling:.3f}",
                             fmt(r.accuracy), fmt(r.pgr, 2)] for r in t.pairwise],
                           ["task", "method", "weak / ceiling", "pairwise accuracy", "PGR"])
+        out += kind_markdown(t.kind_tables)
     return "\n".join(out)

@@ -13,19 +13,17 @@ suite's slice rows.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from benchmark.core.kinds import KINDS, KindTable, kinds_of_track
+from benchmark.core.kinds import KindTable
 from benchmark.core.metrics import Interval, accuracy_ci, mean_ci
 from benchmark.results.records import RunRecord
 from benchmark.site.exports import fmt
 from benchmark.site.exports import markdown_table as _table
 from benchmark.site.frame import record_block as block_of
-from benchmark.site.row_tests import block_p, comparable, holm_over
-
-Key = tuple[str, str, int]   # (task, method, replicate)
+from benchmark.site.kind_tables import kind_markdown, kind_tables, suite_groups, twin_finder
+from benchmark.site.row_tests import block_p, holm_over
 
 
 @dataclass(frozen=True)
@@ -61,13 +59,6 @@ class FrontierTables:
 def _mean(values: Iterable[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return sum(present) / len(present) if present else None
-
-
-def _by_task_method(records: list[RunRecord]) -> dict[tuple[str, str], list[RunRecord]]:
-    groups: dict[tuple[str, str], list[RunRecord]] = defaultdict(list)
-    for r in records:
-        groups[(r.task, r.method)].append(r)
-    return {key: sorted(groups[key], key=lambda r: r.replicate) for key in sorted(groups)}
 
 
 def _accuracy(record: RunRecord) -> float | None:
@@ -113,31 +104,11 @@ def _elicit_rows(groups: dict[tuple[str, str], list[RunRecord]],
 def frontier_tables(records: list[RunRecord]) -> dict[str, FrontierTables]:
     """Each suite's frontier tables (suites without frontier tasks are left out), from the
     records the board ranks together (twins too)."""
-    ok = comparable(records)
-    index: dict[Key, list[RunRecord]] = defaultdict(list)
-    for r in ok:
-        index[(r.task, r.method, r.replicate)].append(r)
-
-    def twin_of(record: RunRecord) -> RunRecord | None:
-        target = record.setting.compare_with if record.setting else None
-        if not target:
-            return None
-        same_labels = [t for t in index.get((target, record.method, record.replicate), [])
-                       if t.provenance.weak_labels_sha256
-                       == record.provenance.weak_labels_sha256]
-        same_suite = [t for t in same_labels if t.suite == record.suite]
-        return (same_suite or same_labels or [None])[0]
-
-    by_suite: dict[str, list[RunRecord]] = defaultdict(list)
-    for r in ok:
-        if r.setting is not None:
-            by_suite[r.suite].append(r)
+    twin_of = twin_finder(records)
     tables = {}
-    for suite, mine in sorted(by_suite.items()):
-        groups = _by_task_method(mine)
-        kind_tables = tuple(table for kind in kinds_of_track("frontier")
-                            if (table := kind.table(groups, twin_of)) is not None)
-        tables[suite] = FrontierTables(kind_tables, tuple(_elicit_rows(groups, twin_of)))
+    for suite, groups in suite_groups(records).items():
+        tables[suite] = FrontierTables(kind_tables("frontier", groups, twin_of),
+                                       tuple(_elicit_rows(groups, twin_of)))
     return {suite: t for suite, t in tables.items() if t}
 
 
@@ -161,8 +132,7 @@ def frontier_markdown(tables: dict[str, FrontierTables]) -> str:
     out: list[str] = []
     for suite, t in tables.items():
         out += [f"## Frontier tables (`{suite}`)", ""]
-        for table in t.kind_tables:
-            out += KINDS.get(table.kind).table_markdown(table)
+        out += kind_markdown(t.kind_tables)
         if t.elicitation:
             out += ["### Sandbagging students: elicitation", "", ELICIT_NOTE, ""]
             out += _table([[r.task, r.method, str(r.n), f"{r.locked:.3f} → {r.unlocked:.3f}",

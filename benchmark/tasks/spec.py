@@ -9,13 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, create_model, model_validator
 
 from benchmark.core.errors import SpecError
-from benchmark.core.kinds import KINDS as TASK_KINDS
-from benchmark.core.kinds import declared_kinds, kinds_of_track
+from benchmark.core.kinds import block_fields, declared_kinds, kinds_of_track
 from benchmark.core.paths import tasks_dir
 from benchmark.core.registry import Registry
 from benchmark.core.schema import read_yaml, validate
@@ -116,6 +115,8 @@ PROTOCOL = ("weak_supervisor", "gap_exception", "pool")   # added with the equal
 class TaskDefinition(_Strict):
     """A task's fields but its kinds' blocks (:data:`TaskSpec` adds one per registered kind,
     :mod:`benchmark.core.kinds`)."""
+
+    kind_keys: ClassVar[tuple[str, ...]] = ()   # the kinds' blocks, as TaskSpec was built
 
     id: str = Field(pattern=SLUG, max_length=80)
     version: PositiveInt
@@ -243,7 +244,7 @@ class TaskDefinition(_Strict):
         # regime did not change the hash of any task frozen before it
         skip = {"resources", "compare_with"} | {
             name for name in ("finetune", *FRONTIER_BLOCKS, *BEYOND_BLOCKS, *PROTOCOL,
-                              *TASK_KINDS.names())
+                              *self.kind_keys)
             if getattr(self, name) is None}
         content = self.model_dump(mode="json", exclude=skip)
         content["dataset"] = self.dataset.hashed()
@@ -267,8 +268,10 @@ class TaskDefinition(_Strict):
 def _with_kind_blocks() -> Any:
     """The task definition with one optional block per registered kind (hashed only where
     set, so a task that declares none keeps the hash it had before the kind existed)."""
-    blocks: dict[str, Any] = {kind.key: (kind.block | None, None) for _, kind in TASK_KINDS.items()}
-    return create_model("TaskSpec", __base__=TaskDefinition, __module__=__name__, **blocks)
+    blocks = block_fields(TaskDefinition)
+    model = create_model("TaskSpec", __base__=TaskDefinition, __module__=__name__, **blocks)
+    model.kind_keys = tuple(sorted(blocks))
+    return model
 
 
 if TYPE_CHECKING:

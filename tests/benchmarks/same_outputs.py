@@ -187,6 +187,8 @@ def main() -> int:
     parser.add_argument("--ignore", action="append", default=[],
                         help="a record field (dotted) one side adds by design")
     args = parser.parse_args()
+    if args.site_from is not None:   # each side runs in its own root: one folder for both
+        args.site_from = args.site_from.resolve()
     cache = args.cache or Path(os.environ.get("W2S_BENCH_CACHE",
                                               Path.home() / ".cache" / "w2s-bench"))
     work = Path(tempfile.mkdtemp(prefix="w2s-same-outputs-"))
