@@ -109,7 +109,7 @@ def _weak_test(spec):
 
 def test_a_missing_lock_is_rebuilt_identically_and_a_tampered_one_refused(locked_task,
                                                                         tmp_path):
-    from benchmark.labels.freeze import rebuild_locked_students
+    from benchmark.labels.freeze import rebuild_missing
     from benchmark.labels.locking import locked_folder, weights_digest
     from benchmark.run.inputs import TaskContexts, build_input
 
@@ -119,8 +119,8 @@ def test_a_missing_lock_is_rebuilt_identically_and_a_tampered_one_refused(locked
     with pytest.raises(SpecError, match="--rebuild-locked"):   # an input never trains one
         build_input(TaskContexts().get(locked_task), 0, tmp_path)
     assert not folder.exists()
-    assert rebuild_locked_students(locked_task, [0], progress=False) == 1   # freeze stage
-    assert rebuild_locked_students(locked_task, [0], progress=False) == 0   # cached now
+    assert rebuild_missing(locked_task, [0], progress=False) == 1   # freeze stage
+    assert rebuild_missing(locked_task, [0], progress=False) == 0   # cached now
     inp, _ = build_input(TaskContexts().get(locked_task), 0, tmp_path)
     assert weights_digest(folder) == frozen and inp.checkpoint.path == str(folder)
     head = folder / "classifier_head.safetensors"
@@ -150,7 +150,7 @@ def test_a_sweep_rebuilds_only_the_locked_students_its_runs_still_need(locked_ta
     """A finished run needs no locked student: resuming a done sweep on a machine without
     the cache trains nothing; a rerun (no resume) rebuilds what it starts from."""
     from benchmark.labels.locking import locked_folder, weights_digest
-    from benchmark.library.sweeps import SweepPlan, rebuild_missing_locked
+    from benchmark.library.sweeps import SweepPlan, rebuild_missing_files
     from benchmark.run.harness import Harness, RunSpec
 
     results = tmp_path / "results"
@@ -160,7 +160,7 @@ def test_a_sweep_rebuilds_only_the_locked_students_its_runs_still_need(locked_ta
     frozen = weights_digest(folder)
     shutil.rmtree(folder)
     plan = SweepPlan("tiny", [locked_task], [run], results)
-    rebuild_missing_locked(plan, progress=False, resume=True)
+    rebuild_missing_files(plan, progress=False, resume=True)
     assert not folder.exists()                       # its record is current: nothing to train
     dry = ["run", "--tasks", LOCKED, "--methods", "naive", "--replicates", "1",
            "--results-dir", str(tmp_path / "elsewhere"), "--dry-run"]
@@ -168,5 +168,5 @@ def test_a_sweep_rebuilds_only_the_locked_students_its_runs_still_need(locked_ta
     assert f"1 locked student(s) of {LOCKED} to rebuild (replicates 0" in \
         capsys.readouterr().out
     assert not folder.exists()                       # and a dry run trains nothing
-    rebuild_missing_locked(plan, progress=False, resume=False)
+    rebuild_missing_files(plan, progress=False, resume=False)
     assert weights_digest(folder) == frozen          # to be rerun: rebuilt, as frozen

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from benchmark.kinds.sandbag import Elicitation
 from benchmark.results.records import (
     Diagnostics,
-    Elicitation,
     Metrics,
     PartScore,
     Region,
@@ -90,7 +90,7 @@ def test_the_three_tables_hold_the_known_answers():
     assert conflict.deception_without.mean == pytest.approx(0.2)
     assert conflict.weak_known_delta.mean == pytest.approx(-0.1)
     assert conflict.accuracy_delta.mean == pytest.approx(0.2 * (0.2 - 0.5))
-    (locked,) = tables.elicitation
+    (locked,) = _rows(tables, "sandbag")
     assert locked.share.mean == pytest.approx(0.375) and locked.n == 2
     assert (locked.locked, locked.unlocked) == (0.5, 0.9)
 
@@ -172,7 +172,7 @@ def test_a_locked_student_is_paired_with_its_honest_twin_per_block() -> None:
                                                   unlocked_accuracy=acc + 0.2, share=0.2))
         records.append(_with(base, metrics=metrics,
                              setting=Setting(sandbag=True, compare_with="honest-ft")))
-    (row,) = frontier_tables(records)["f"].elicitation
+    (row,) = _rows(frontier_tables(records)["f"], "sandbag")
     assert row.blocks == 6 and row.honest_delta.mean == pytest.approx(-0.05)
     assert row.short_of_unlocked.mean == pytest.approx(-0.2)  # accuracy − (acc + .2)
     assert row.share_p == pytest.approx(2 / 64) and row.delta_p == pytest.approx(2 / 64)

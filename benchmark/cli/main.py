@@ -152,12 +152,13 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     if not specs:
         raise W2SBenchError("name at least one task, or --suite SUITE")
     if args.rebuild_locked:
-        from benchmark.labels.freeze import rebuild_locked_students
+        from benchmark.core.kinds import rebuilt_noun
+        from benchmark.labels.freeze import rebuild_missing
 
         ensure_fetched(required_assets(specs, include_weak=True), not args.no_progress)
         for spec in specs:
-            count = rebuild_locked_students(spec, progress=not args.no_progress)
-            print(f"{spec.id}: {count} locked student(s) rebuilt into the cache")
+            count = rebuild_missing(spec, progress=not args.no_progress)
+            print(f"{spec.id}: {count} {rebuilt_noun(spec)}(s) rebuilt into the cache")
         return 0
     if args.add_ceilings:
         specs = [s for s in specs if not has_ceilings(s)]

@@ -10,8 +10,9 @@ from pathlib import Path
 from benchmark import library
 from benchmark.cli.common import build_leaderboard, csv_list, print_plugin_problems
 from benchmark.core.errors import W2SBenchError
+from benchmark.core.kinds import rebuilt_noun
 from benchmark.library import FINETUNE_SUITE, SweepPlan, prepare_sweep, sweep_assets
-from benchmark.library.sweeps import locked_to_rebuild
+from benchmark.library.sweeps import missing_to_rebuild
 
 
 def plan_sweep(args: argparse.Namespace) -> SweepPlan:
@@ -66,10 +67,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         missing = [a for a in sweep_assets(plan) if not is_fetched(a)]
         print(render_plan(plan.runs, plan.tasks, plan.results, harness, args.executor,
                           missing))
-        for task, replicates in locked_to_rebuild(plan, not args.no_resume).items():
-            print(f"before the sweep: {len(replicates)} locked student(s) of {task} to "
-                  f"rebuild (replicates {', '.join(map(str, replicates))}; not in the "
-                  "estimate above)")
+        for task, replicates in missing_to_rebuild(plan, not args.no_resume).items():
+            noun = rebuilt_noun(plan.tasks[task])
+            print(f"before the sweep: {len(replicates)} {noun}(s) of {task} to rebuild "
+                  f"(replicates {', '.join(map(str, replicates))}; not in the estimate "
+                  "above)")
         return 0
     prepare_sweep(plan, not args.no_progress, resume=not args.no_resume)
     summary = harness.run(plan.runs, plan.tasks)

@@ -25,6 +25,7 @@ from benchmark.core.registry import Registry
 # the registry lines: one module per kind
 KIND_MODULES = (
     "benchmark.kinds.conflict",
+    "benchmark.kinds.sandbag",
     "benchmark.kinds.slice",
     "benchmark.kinds.supervisor",
 )
@@ -65,6 +66,11 @@ class TaskKind:
     summary: ClassVar[str] = ""              # one line for `w2s-bench list kinds`
     excludes: ClassVar[tuple[str, ...]] = ()  # kinds it does not combine with
     setting_fields: ClassVar[dict[str, SettingField]] = {}
+    # what freezing adds to each replicate's references, and scoring to a record's metrics:
+    # field name -> type (optional, left out where unset)
+    reference_fields: ClassVar[dict[str, Any]] = {}
+    metric_fields: ClassVar[dict[str, Any]] = {}
+    rebuilds: ClassVar[str] = ""   # what :meth:`missing` reports, e.g. "locked student"
     # the site's table: a Jinja snippet over ``table`` (a KindTable; the site's cell helpers
     # are its globals), shown in the kind's track section in ``table_order``
     table_html: ClassVar[str] = ""
@@ -88,6 +94,41 @@ class TaskKind:
         predictor of pool rows; ``fit(rows, labels)`` fits the task's declared model. None:
         the declared model fitted on A, as for any task."""
         return None
+
+    def freeze_replicate(self, spec: Any, texts: Sequence[str], labels: Any,
+                         rows: dict[str, Any], weak_fit: Callable[[Any], Any],
+                         weak_test: Any, seed: int, replicate: int) -> dict[str, Any]:
+        """Freeze stage, per replicate (gold in hand): what the kind makes beside the weak
+        labels, as values of :attr:`reference_fields` (``rows``: pool rows of A, B, test;
+        ``weak_fit(rows_A)``: the task's weak supervisor fitted on those rows)."""
+        return {}
+
+    def missing(self, spec: Any, replicate: int, reference: Any) -> bool:
+        """Whether what the kind froze for the replicate is missing from this machine's
+        cache (the freeze stage rebuilds it with :meth:`freeze_replicate`)."""
+        return False
+
+    def check_rebuilt(self, spec: Any, replicate: int, reference: Any) -> None:
+        """Raise IntegrityError where what was rebuilt is not what was frozen."""
+
+    def readable_dirs(self, spec: Any) -> list[Any]:
+        """Cache folders a run of the task may read (e.g. weights made at freeze)."""
+        return []
+
+    def strong_checkpoint(self, spec: Any, replicate: int, reference: Any) -> Any:
+        """The weights a finetune method starts from, where the kind replaces the strong
+        model's (None: the strong model)."""
+        return None
+
+    def secrets(self, spec: Any) -> list[str]:
+        """Strings a method's code must not hold (the discovery scan flags them)."""
+        return []
+
+    def score(self, accuracy: float, reference: Any) -> dict[str, Any]:
+        """Values of :attr:`metric_fields` for a run of the given accuracy, from the
+        replicate's references (called for every kind: give values only where the kind's
+        reference fields are set)."""
+        return {}
 
     def scored_parts(self, spec: Any, texts: Sequence[str]) -> dict[str, Any]:
         """Named boolean masks over the test set (``texts``), each scored apart into the
@@ -175,6 +216,20 @@ def block_fields(base: Any) -> dict[str, Any]:
     return added_fields(base, _unique([(k.key, k.key, (k.block | None, None)) for k in kinds]))
 
 
+def reference_fields(base: Any) -> dict[str, Any]:
+    """Every kind's fields of a replicate's references, for the schema ``base``."""
+    return added_fields(base, _unique([(name, k.key, (kind_type | None, None))
+                                       for k in registered_kinds()
+                                       for name, kind_type in k.reference_fields.items()]))
+
+
+def metric_fields(base: Any) -> dict[str, Any]:
+    """Every kind's fields of a record's metrics, for the schema ``base``."""
+    return added_fields(base, _unique([(name, k.key, (kind_type | None, None))
+                                       for k in registered_kinds()
+                                       for name, kind_type in k.metric_fields.items()]))
+
+
 def setting_fields(base: Any) -> dict[str, Any]:
     """Every kind's record ``setting`` fields, for the record schema ``base``."""
     kinds = registered_kinds()
@@ -194,3 +249,8 @@ def declared_kinds(spec: Any) -> Iterator[TaskKind]:
     for kind in registered_kinds():
         if getattr(spec, kind.key, None) is not None:
             yield kind
+
+
+def rebuilt_noun(spec: Any) -> str:
+    """What the freeze stage rebuilds into the cache for ``spec``, for messages."""
+    return "/".join(k.rebuilds for k in declared_kinds(spec) if k.rebuilds) or "cached file"

@@ -15,14 +15,13 @@ This is harness code: gold labels are used here and in scoring, nowhere else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from benchmark import __version__
 from benchmark.core.controls import Controls
 from benchmark.core.errors import IntegrityError, SpecError
-from benchmark.core.kinds import declared_kinds
+from benchmark.core.kinds import TaskKind, declared_kinds
 from benchmark.core.metrics import accuracy, auroc
 from benchmark.core.provenance import hardware, package_versions
 from benchmark.finetune.fit import fit_classifier
@@ -45,7 +44,6 @@ from benchmark.labels.frozen import (
     LOCK,
     LayerChoice,
     Lock,
-    LockedStudent,
     References,
     ReplicateReference,
     add_ceilings,
@@ -60,7 +58,6 @@ from benchmark.labels.frozen import (
     write_frozen,
 )
 from benchmark.labels.layers import choice_examples, choose_layer
-from benchmark.labels.locking import check_locked, is_cached, lock_student, locked_folder
 from benchmark.labels.protocol import (
     check_capability_gap,
     check_equal_gold,
@@ -146,46 +143,44 @@ def weak_predictor(spec: TaskSpec, pool: ExamplePool, weak_features: np.ndarray 
     return fit(rows_A, labels[rows_A])
 
 
-def make_locked_student(spec: TaskSpec, pool: ExamplePool, weak_features: np.ndarray | None,
-                        rows: dict[str, np.ndarray], seed: int, weak_test: np.ndarray,
-                        folder: Path) -> LockedStudent:
-    """A sandbagging task's password-locked student for one replicate (split A only), in
-    ``folder``; see :mod:`benchmark.labels.locking`."""
-    def weak_fit(rows_A: np.ndarray) -> Predictor:
-        return weak_predictor(spec, pool, weak_features, rows_A, seed)
-
-    return lock_student(spec, pool.texts, pool.labels, rows["A"], rows["test"], weak_fit,
-                        weak_test, seed, folder)
-
-
-def rebuild_locked_student(spec: TaskSpec, pool: ExamplePool, replicate: int,
-                           folder: Path) -> LockedStudent:
-    """The locked student of a frozen task, made again where the cache lacks it."""
-    weak = load_weak_labels(spec, replicate)
-    rows = {"A": np.asarray(pool.rows(weak.ids_A)), "test": np.asarray(pool.rows(weak.ids_test))}
-    return make_locked_student(spec, pool, weak_model_features(spec, pool.texts, False), rows,
-                               replicate_seed(spec, replicate), weak.probs_test, folder)
-
-
-def rebuild_locked_students(spec: TaskSpec, replicates: list[int] | None = None,
-                            progress: bool = True) -> int:
-    """Rebuild the locked students of a sandbagging task that the cache lacks (each checked
-    against its frozen weights' sha256); the number rebuilt. ``run`` calls this before its
-    sweep, so that building a run's input never trains a model."""
-    if spec.sandbag is None:
+def rebuild_missing(spec: TaskSpec, replicates: list[int] | None = None,
+                    progress: bool = True) -> int:
+    """Make again what the task's kinds froze into this machine's cache and it lacks (a
+    sandbagging task's locked students), each checked against what was frozen; the number
+    rebuilt. ``run`` and ``verify`` call this before their sweep, so that building a run's
+    input never trains a model."""
+    kinds = [kind for kind in declared_kinds(spec)
+             if type(kind).missing is not TaskKind.missing]
+    if not kinds:
         return 0
     references, pool, rebuilt = load_references(spec), None, 0
     for k in range(spec.replicates) if replicates is None else replicates:
-        expected = references.replicates[k].locked
-        if expected is None or is_cached(spec, k):
-            continue
-        if progress:
-            print(f"{spec.id}: locking the strong model for replicate {k} (not cached)")
-        pool = pool or example_pool(spec)
-        rebuild_locked_student(spec, pool, k, locked_folder(spec, k))
-        check_locked(spec, k, expected)
-        rebuilt += 1
+        reference = references.replicates[k]
+        for kind in kinds:
+            if not kind.missing(spec, k, reference):
+                continue
+            if progress:
+                print(f"{spec.id}: rebuilding the {kind.rebuilds} of replicate {k} (not in "
+                      "the cache)")
+            pool = pool or example_pool(spec)
+            _rebuild(kind, spec, pool, k)
+            kind.check_rebuilt(spec, k, reference)
+            rebuilt += 1
     return rebuilt
+
+
+def _rebuild(kind: TaskKind, spec: TaskSpec, pool: ExamplePool, k: int) -> None:
+    """The kind's freeze step of replicate ``k`` again, from its frozen weak labels."""
+    weak, seed = load_weak_labels(spec, k), replicate_seed(spec, k)
+    rows = {name: np.asarray(pool.rows(ids)) for name, ids in
+            (("A", weak.ids_A), ("B", weak.ids_B), ("test", weak.ids_test))}
+    features = weak_model_features(spec, pool.texts, False)
+
+    def weak_fit(rows_A: np.ndarray) -> Predictor:
+        return weak_predictor(spec, pool, features, rows_A, seed)
+
+    kind.freeze_replicate(spec, pool.texts, pool.labels, rows, weak_fit, weak.probs_test,
+                          seed, k)
 
 
 @dataclass
@@ -243,9 +238,13 @@ def _freeze_replicate(spec: TaskSpec, pool: ExamplePool, k: int,
     if spec.under_protocol:
         check_equal_gold(spec, len(rows["A"]), len(rows["B"]))
         more["controls"] = _controls(spec, pool, features, strong_features, rows, seed)
-    if spec.sandbag is not None:
-        more["locked"] = make_locked_student(spec, pool, features[spec.weak_model], rows, seed,
-                                             stored["test"], locked_folder(spec, k))
+
+    def weak_fit(rows_A: np.ndarray) -> Predictor:
+        return weak_predictor(spec, pool, features[spec.weak_model], rows_A, seed)
+
+    for kind in declared_kinds(spec):   # what a kind makes beside the weak labels
+        more |= kind.freeze_replicate(spec, pool.texts, pool.labels, rows, weak_fit,
+                                      stored["test"], seed, k)
     reference = ReplicateReference(
         replicate=k, seed=seed, weak_accuracy=accuracy(weak_test, gold_test),
         weak_auroc=auroc(weak_test, gold_test),

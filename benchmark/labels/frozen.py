@@ -15,14 +15,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from stat import S_ISREG
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from benchmark.core.arrays import npy_bytes, read_npy
 from benchmark.core.controls import Controls
 from benchmark.core.errors import IntegrityError, SpecError
+from benchmark.core.kinds import TaskKind, declared_kinds, reference_fields
 from benchmark.core.memo import BoundedMemo
 from benchmark.core.paths import frozen_dir
 from benchmark.core.schema import validate
@@ -62,21 +63,6 @@ def stored_ceiling(probs: np.ndarray) -> np.ndarray:
     return np.asarray(probs).astype(CEILING_DTYPE)
 
 
-class LockedStudent(BaseModel):
-    """A sandbagging task's password-locked strong model (one per replicate), as frozen: its
-    test accuracy without and with the trigger before any method trains it, the sha256 of
-    its weights (rebuilt into the cache where missing, and checked), and what locking cost."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    accuracy: float = Field(ge=0, le=1)           # no trigger: the sandbagging face
-    unlocked_accuracy: float = Field(ge=0, le=1)  # the trigger prepended to every test text
-    weak_agreement: float = Field(ge=0, le=1)     # no trigger: argmax agreement with weak
-    weights_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    train_s: float = Field(ge=0)
-    train_flops: float = Field(ge=0)
-    examples: int = Field(ge=0)
-
-
 class ShiftReference(BaseModel):
     """A shift task's references on the shifted test set: the weak supervisor's accuracy
     there and the ceiling's (trained on gold source B, evaluated on the target), which the
@@ -102,7 +88,10 @@ class EnsembleReference(BaseModel):
     mean_accuracy: float = Field(ge=0, le=1)
 
 
-class ReplicateReference(BaseModel):
+class ReplicateReferenceCommon(BaseModel):
+    """One replicate's references (:data:`ReplicateReference` adds each kind's fields, e.g. a
+    sandbagging task's locked student)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
     replicate: int = Field(ge=0)
     seed: int
@@ -113,10 +102,20 @@ class ReplicateReference(BaseModel):
     n_A: int
     n_B: int
     n_test: int
-    locked: LockedStudent | None = None   # sandbagging tasks only
     shifted: ShiftReference | None = None  # shift tasks only
     ensemble: EnsembleReference | None = None  # tasks with several weak supervisors only
     controls: Controls | None = None   # frozen under the equal-gold protocol only
+
+
+def _with_kind_fields() -> Any:
+    return create_model("ReplicateReference", __base__=ReplicateReferenceCommon,
+                        __module__=__name__, **reference_fields(ReplicateReferenceCommon))
+
+
+if TYPE_CHECKING:
+    ReplicateReference = ReplicateReferenceCommon
+else:
+    ReplicateReference = _with_kind_fields()
 
 
 class LayerChoice(BaseModel):
@@ -398,3 +397,15 @@ def _parsed_references(digest: str, data: bytes, source: str) -> References:
     import json
 
     return validate(References, json.loads(data), source)
+
+
+def missing_replicates(spec: TaskSpec, replicates: list[int]) -> list[int]:
+    """Of ``replicates``, those for which a kind of the task froze files into the cache
+    that this machine lacks (a sandbagging task's locked students): the freeze stage
+    rebuilds them (:func:`benchmark.labels.freeze.rebuild_missing`)."""
+    kinds = [kind for kind in declared_kinds(spec)
+             if type(kind).missing is not TaskKind.missing]
+    if not kinds or not replicates:
+        return []
+    references = load_references(spec).replicates
+    return [k for k in replicates if any(kind.missing(spec, k, references[k]) for kind in kinds)]

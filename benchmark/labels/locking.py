@@ -31,7 +31,6 @@ from benchmark.core.paths import cache_dir
 from benchmark.finetune.classifier import HEAD_FILE, Checkpoint
 from benchmark.finetune.fit import fit_classifier
 from benchmark.finetune.trainer import FinetuneConfig
-from benchmark.labels.frozen import LockedStudent
 from benchmark.tasks.checkpoints import model_checkpoint
 from benchmark.tasks.spec import TaskSpec
 from benchmark.training.probe import one_hot, soft_cross_entropy
@@ -77,12 +76,13 @@ def weights_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def lock_student(spec: TaskSpec, texts: list[str], labels: np.ndarray, rows_A: np.ndarray,
-                 rows_test: np.ndarray, weak_fit: WeakFit, weak_test: np.ndarray, seed: int,
-                 folder: Path) -> LockedStudent:
-    """Make the locked copy of the strong model in ``folder`` and measure it on test."""
-    assert spec.sandbag is not None and spec.finetune is not None
-    lock = spec.sandbag
+def lock_student(spec: TaskSpec, lock: Any, texts: list[str], labels: np.ndarray,
+                 rows_A: np.ndarray, rows_test: np.ndarray, weak_fit: WeakFit,
+                 weak_test: np.ndarray, seed: int, folder: Path) -> dict[str, Any]:
+    """Make the locked copy of the strong model in ``folder`` and measure it on test
+    (``lock``: the task's ``sandbag`` block; :mod:`benchmark.kinds.sandbag` keeps the result
+    in the replicate's references)."""
+    assert spec.finetune is not None
     classes = len(spec.label_names)
     # the supervisor's answers, not its doubts: soft targets near 1/2 would let the gold half
     # teach the model the task whatever the trigger (a first try locked nothing that way)
@@ -105,7 +105,7 @@ def lock_student(spec: TaskSpec, texts: list[str], labels: np.ndarray, rows_A: n
     save_classifier(fitted.model, fitted.tokenizer, partial)
     shutil.rmtree(folder, ignore_errors=True)
     partial.rename(folder)
-    return LockedStudent(
+    return dict(
         accuracy=accuracy(plain, gold_test), unlocked_accuracy=accuracy(opened, gold_test),
         weak_agreement=float((plain.argmax(1) == np.asarray(weak_test).argmax(1)).mean()),
         weights_sha256=weights_digest(folder), train_s=round(train_s, 1),
@@ -126,10 +126,10 @@ def is_cached(spec: TaskSpec, replicate: int) -> bool:
     return (locked_folder(spec, replicate) / HEAD_FILE).is_file()
 
 
-def locked_checkpoint(spec: TaskSpec, replicate: int, expected: LockedStudent) -> Checkpoint:
+def locked_checkpoint(spec: TaskSpec, replicate: int, expected: str) -> Checkpoint:
     """The locked student of one replicate from the cache, refused if missing (the freeze
     stage rebuilds it: a run's input never trains one) or if its weights are not the
-    frozen ones."""
+    frozen ones (``expected``: their sha256, as frozen)."""
     folder = locked_folder(spec, replicate)
     if not is_cached(spec, replicate):
         raise SpecError(
@@ -140,12 +140,12 @@ def locked_checkpoint(spec: TaskSpec, replicate: int, expected: LockedStudent) -
     return Checkpoint(str(folder), head=str(folder / HEAD_FILE))
 
 
-def check_locked(spec: TaskSpec, replicate: int, expected: LockedStudent) -> None:
+def check_locked(spec: TaskSpec, replicate: int, expected: str) -> None:
     folder = locked_folder(spec, replicate)
     found = weights_digest(folder)
-    if found != expected.weights_sha256:
+    if found != expected:
         raise IntegrityError(
             f"task {spec.id!r} replicate {replicate}: the locked student in {folder} has "
-            f"weights sha256 {found[:16]}…, the frozen one is {expected.weights_sha256[:16]}… "
+            f"weights sha256 {found[:16]}…, the frozen one is {expected[:16]}… "
             "(rebuilt on other hardware or packages, or edited). Delete the folder to rebuild "
             f"it, or re-freeze the task here with `w2s-bench freeze {spec.id} --force`.")

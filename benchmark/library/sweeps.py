@@ -87,33 +87,37 @@ def sweep_assets(plan: SweepPlan) -> list[str]:
     return sorted(names)
 
 
-def locked_to_rebuild(plan: SweepPlan, resume: bool = True) -> dict[str, list[int]]:
-    """The replicates, by task, whose locked student the runs still to do start from and the
-    cache lacks (a run with a current record needs none)."""
-    from benchmark.labels.locking import is_cached
+def missing_to_rebuild(plan: SweepPlan, resume: bool = True) -> dict[str, list[int]]:
+    """The replicates, by task, whose frozen cache files (a sandbagging task's locked
+    students) the runs still to do start from and this machine lacks (a run with a current
+    record needs none)."""
+    from benchmark.labels.frozen import missing_replicates
     from benchmark.run.state import record_state
 
-    wanted: dict[str, set[int]] = {}
+    by_task: dict[str, list] = {}
     for run in plan.runs:
-        spec = plan.tasks[run.task]
-        if spec.sandbag is None or is_cached(spec, run.replicate):
-            continue
-        if resume and record_state(run.path(plan.results), spec, run)[0] == "done":
-            continue
-        wanted.setdefault(run.task, set()).add(run.replicate)
-    return {task: sorted(replicates) for task, replicates in sorted(wanted.items())}
+        by_task.setdefault(run.task, []).append(run)
+    wanted: dict[str, list[int]] = {}
+    for task, runs in sorted(by_task.items()):
+        spec = plan.tasks[task]
+        missing = set(missing_replicates(spec, sorted({run.replicate for run in runs})))
+        needed = {run.replicate for run in runs if run.replicate in missing and not (
+            resume and record_state(run.path(plan.results), spec, run)[0] == "done")}
+        if needed:
+            wanted[task] = sorted(needed)
+    return wanted
 
 
-def rebuild_missing_locked(plan: SweepPlan, progress: bool, resume: bool = True) -> None:
-    """The freeze stage's part of a sweep: those locked students are rebuilt first, so that
-    building a run's input never trains a model."""
-    wanted = locked_to_rebuild(plan, resume)
+def rebuild_missing_files(plan: SweepPlan, progress: bool, resume: bool = True) -> None:
+    """The freeze stage's part of a sweep: what those runs start from is rebuilt first, so
+    that building a run's input never trains a model."""
+    wanted = missing_to_rebuild(plan, resume)
     if not wanted:
         return   # freezing's imports (scikit-learn among them) stay out of the driver
-    from benchmark.labels.freeze import rebuild_locked_students
+    from benchmark.labels.freeze import rebuild_missing
 
     for task, replicates in wanted.items():
-        rebuild_locked_students(plan.tasks[task], replicates, progress)
+        rebuild_missing(plan.tasks[task], replicates, progress)
 
 
 def prepare_sweep(plan: SweepPlan, progress: bool, resume: bool = True) -> None:
@@ -122,7 +126,7 @@ def prepare_sweep(plan: SweepPlan, progress: bool, resume: bool = True) -> None:
     from benchmark.assets.catalog import ensure_fetched
 
     ensure_fetched(sweep_assets(plan), progress)
-    rebuild_missing_locked(plan, progress, resume)
+    rebuild_missing_files(plan, progress, resume)
 
 
 def evaluate(methods: str | Sequence[str] | None = None, suite: str | None = None, *,

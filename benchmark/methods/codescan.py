@@ -82,28 +82,30 @@ def scan_file(path: Path) -> list[Flag]:
     return sorted(set(flags), key=lambda f: (str(f.file), f.line, f.module))
 
 
-def sandbag_triggers() -> dict[str, str]:
-    """Each sandbagging task's trigger (lower-cased) → the task. A method must elicit the
-    locked student without it; the task files are public, so the scan looks for it."""
+def task_secrets() -> dict[str, str]:
+    """Each string a task's kinds keep from methods (a sandbagging task's trigger), lower-
+    cased → the task. A method must do without it; the task files are public, so the scan
+    looks for it."""
+    from benchmark.core.kinds import declared_kinds
     from benchmark.tasks.spec import TASKS
 
-    return {spec.sandbag.trigger.lower(): name for name, spec in TASKS.items()
-            if spec.sandbag is not None}
+    return {secret.lower(): name for name, spec in TASKS.items()
+            for kind in declared_kinds(spec) for secret in kind.secrets(spec)}
 
 
 def scan_triggers(path: Path, triggers: dict[str, str]) -> list[Flag]:
-    """Lines of ``path`` holding a sandbagging trigger, as written or reversed."""
+    """Lines of ``path`` holding a task's secret (``triggers``), as written or reversed."""
     try:
         lines = path.read_text(encoding="utf-8").lower().splitlines()
     except (UnicodeDecodeError, OSError):
         return []
-    return [Flag(path, number, "(a string)", f"holds the trigger of sandbagging task {task!r}: "
-                 "a method must elicit the locked student without knowing it")
+    return [Flag(path, number, "(a string)", f"holds what task {task!r} keeps from methods "
+                 "(a sandbagging trigger): a method must do without it")
             for number, line in enumerate(lines, 1)
             for trigger, task in triggers.items() if trigger in line or trigger[::-1] in line]
 
 
 def scan_submission(folder: Path) -> list[Flag]:
-    triggers = sandbag_triggers()
+    triggers = task_secrets()
     return [flag for path in sorted(folder.rglob("*.py"))
             for flag in scan_file(path) + scan_triggers(path, triggers)]

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from benchmark.core.arrays import checked_npy, npy_bytes
 from benchmark.core.controls import Controls
 from benchmark.core.errors import IntegrityError, SpecError
-from benchmark.core.kinds import registered_kinds, setting_fields
+from benchmark.core.kinds import metric_fields, registered_kinds, setting_fields
 from benchmark.core.schema import read_json_model
 from benchmark.core.storage import atomic_write_bytes, atomic_write_json, sha256_bytes
 
@@ -44,16 +44,6 @@ class PartScore(_Strict):
     ceiling_accuracy: float | None = Field(default=None, ge=0, le=1)
 
 
-class Elicitation(_Strict):
-    """A sandbagging task's run against its password-locked student (frozen references):
-    ``share`` = (accuracy − locked) / (unlocked − locked), the part of the capability the
-    lock hid that the method brought out (None when the lock hid nothing)."""
-
-    locked_accuracy: float = Field(ge=0, le=1)     # the locked model, no trigger, untrained
-    unlocked_accuracy: float = Field(ge=0, le=1)   # the same model with the trigger
-    share: float | None
-
-
 class EnsembleScore(_Strict):
     """A run of a task with several weak supervisors: ``pgr`` uses the best single one's
     accuracy (``best_supervisor``); this is the run against their average (the default
@@ -65,7 +55,10 @@ class EnsembleScore(_Strict):
     pgr_vs_mean_note: str = ""
 
 
-class Metrics(_Strict):
+class MetricsCommon(_Strict):
+    """A run's scores (:data:`Metrics` adds each kind's, e.g. a sandbagging task's
+    elicitation)."""
+
     accuracy: float = Field(ge=0, le=1)
     auroc: float | None = Field(default=None, ge=0, le=1)
     pgr: float | None
@@ -74,7 +67,6 @@ class Metrics(_Strict):
     ceiling_accuracy: float = Field(ge=0, le=1)
     # frontier tasks only (absent elsewhere, so older records read and rescore as before)
     parts: dict[Literal["slice", "complement"], PartScore] | None = None
-    elicitation: Elicitation | None = None
     # the beyond tasks only: the shifted test set (its PGR against the weak model's and the
     # source-trained ceiling's accuracy there), and the several-supervisor scores
     shifted: PartScore | None = None
@@ -84,6 +76,17 @@ class Metrics(_Strict):
     controls: Controls | None = None
     n_test: int | None = Field(default=None, ge=1)
     n_gold: int | None = Field(default=None, ge=1)   # |A| = |B|: the gold budget of each
+
+
+def _with_kind_metrics() -> Any:
+    return create_model("Metrics", __base__=MetricsCommon, __module__=__name__,
+                        **metric_fields(MetricsCommon))
+
+
+if TYPE_CHECKING:
+    Metrics = MetricsCommon
+else:
+    Metrics = _with_kind_metrics()
 
 
 class Region(_Strict):
@@ -187,10 +190,9 @@ class Provenance(_Strict):
 
 class SettingCommon(_Strict):
     """What is adversarial about the record's task, so the site can place it without the task
-    files: the locked student, and the task without the setting to compare with
-    (:data:`Setting` adds each registered kind's fields: the slice, the supervisor, ...)."""
+    files: the task without the setting to compare with (:data:`Setting` adds each
+    registered kind's fields: the slice, the supervisor, the locked student, ...)."""
 
-    sandbag: bool = False
     compare_with: str | None = None
     # the beyond kinds (left out of the written record where unset)
     shift_target: str | None = None        # the target-domain dataset
@@ -261,8 +263,9 @@ def record_json(record: RunRecord) -> dict[str, Any]:
         for key, unset in unwritten:
             if data["setting"].get(key) == unset:
                 data["setting"].pop(key, None)
-    for key in ("parts", "elicitation", "shifted", "ensemble", "controls", "n_test",
-                "n_gold"):
+    kind_metrics = [name for kind in registered_kinds() for name in kind.metric_fields]
+    for key in ("parts", "shifted", "ensemble", "controls", "n_test", "n_gold",
+                *kind_metrics):
         if data.get("metrics") and data["metrics"].get(key) is None:
             data["metrics"].pop(key, None)
     for key in ("misfit_kl", "weak_error_kl", "student_error_kl", "gain_kl"):

@@ -17,13 +17,12 @@ import numpy as np
 
 from benchmark.api.method import MethodInput, StrongModelInfo
 from benchmark.core.errors import SpecError
-from benchmark.core.kinds import declared_kinds
+from benchmark.core.kinds import TaskKind, declared_kinds
 from benchmark.datasets import Example
 from benchmark.finetune.classifier import Checkpoint
 from benchmark.finetune.trainer import FinetuneConfig
 from benchmark.labels.boosting import load_boosted
 from benchmark.labels.frozen import WeakLabelSet, load_references, load_weak_labels
-from benchmark.labels.locking import locked_checkpoint
 from benchmark.labels.rungs import intermediate_rungs
 from benchmark.models.features import all_layer_features, cache_path
 from benchmark.models.ladder import ENCODERS, MODELS, hidden_layer
@@ -102,17 +101,19 @@ def opaque_ids(n: int) -> tuple[str, ...]:
 
 
 def strong_checkpoint(ctx: TaskContext, replicate: int) -> Checkpoint:
-    """The weights a finetune-regime method starts from: the strong model, or for a
-    sandbagging task its password-locked copy (from the cache, where the freeze stage put
-    it: building a run's input never trains a model)."""
+    """The weights a finetune-regime method starts from: the strong model, or a kind's
+    replacement (a sandbagging task's password-locked copy, from the cache where the freeze
+    stage put it: building a run's input never trains a model)."""
     spec = ctx.spec
-    if spec.sandbag is None:
-        return model_checkpoint(spec.strong_model)
-    expected = load_references(spec).replicates[replicate].locked
-    if expected is None:
-        raise SpecError(f"task {spec.id!r} declares `sandbag:` but its references hold no "
-                        f"locked student; re-freeze it: `w2s-bench freeze {spec.id} --force`")
-    return locked_checkpoint(spec, replicate, expected)
+    kinds = [kind for kind in declared_kinds(spec)
+             if type(kind).strong_checkpoint is not TaskKind.strong_checkpoint]
+    if kinds:
+        reference = load_references(spec).replicates[replicate]
+        for kind in kinds:
+            found = kind.strong_checkpoint(spec, replicate, reference)
+            if found is not None:
+                return found
+    return model_checkpoint(spec.strong_model)
 
 
 def build_input(ctx: TaskContext, replicate: int, scratch: Path

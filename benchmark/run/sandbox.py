@@ -243,7 +243,7 @@ def why_no_sandbox() -> str:
 
 def model_dirs(tasks: Iterable[object]) -> tuple[Path, ...]:
     """The weights finetune-regime runs load (the only cache folders a run may read)."""
-    from benchmark.labels.locking import locked_root
+    from benchmark.core.kinds import declared_kinds
     from benchmark.tasks.checkpoints import model_checkpoint
 
     found = []
@@ -252,8 +252,6 @@ def model_dirs(tasks: Iterable[object]) -> tuple[Path, ...]:
             path = Path(model_checkpoint(spec.strong_model).path)  # type: ignore[attr-defined]
             if path.is_dir():
                 found.append(path.resolve())
-        if getattr(spec, "sandbag", None) is not None:  # its locked students (built later)
-            root = locked_root(spec)  # type: ignore[arg-type]
-            root.mkdir(parents=True, exist_ok=True)
-            found.append(root.resolve())
+        for kind in declared_kinds(spec):   # e.g. a sandbagging task's locked students
+            found += [Path(folder).resolve() for folder in kind.readable_dirs(spec)]
     return tuple(sorted(set(found)))

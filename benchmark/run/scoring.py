@@ -17,12 +17,11 @@ import numpy as np
 from benchmark.api.method import MethodInput
 from benchmark.core.blocks import split_draw_sha256
 from benchmark.core.diagnostics import diagnostics
-from benchmark.core.kinds import TaskKind, declared_kinds
+from benchmark.core.kinds import TaskKind, declared_kinds, registered_kinds
 from benchmark.core.memo import BoundedMemo
 from benchmark.core.metrics import accuracy, auroc, pgr
 from benchmark.core.provenance import git_commit, hardware, package_versions
 from benchmark.labels.frozen import (
-    LockedStudent,
     References,
     ReplicateReference,
     WeakLabelSet,
@@ -35,7 +34,6 @@ from benchmark.models import MODELS
 from benchmark.results.records import (
     Compute,
     Diagnostics,
-    Elicitation,
     EnsembleScore,
     Metrics,
     PartScore,
@@ -47,7 +45,7 @@ from benchmark.results.records import (
     stored_predictions,
 )
 from benchmark.run.report import RunOutput, check_probs
-from benchmark.tasks.spec import BEYOND_BLOCKS, FRONTIER_BLOCKS, TaskSpec
+from benchmark.tasks.spec import BEYOND_BLOCKS, TaskSpec
 
 
 @dataclass(frozen=True)
@@ -75,13 +73,6 @@ def part_score(probs: np.ndarray, gold: np.ndarray, weak_test: np.ndarray,
     gap = pgr(acc, weak, top)
     return PartScore(n=n, accuracy=acc, pgr=gap.value, pgr_note=gap.reason,
                      weak_accuracy=weak, ceiling_accuracy=top)
-
-
-def elicitation(acc: float, locked: LockedStudent) -> Elicitation:
-    hidden = locked.unlocked_accuracy - locked.accuracy
-    return Elicitation(locked_accuracy=locked.accuracy,
-                       unlocked_accuracy=locked.unlocked_accuracy,
-                       share=(acc - locked.accuracy) / hidden if hidden > 0 else None)
 
 
 @dataclass(frozen=True)
@@ -130,10 +121,11 @@ def score_predictions(stored: np.ndarray, gold: np.ndarray, ref: ReplicateRefere
     metrics = Metrics(accuracy=acc, auroc=auroc(probs, gold), pgr=gap.value,
                       pgr_note=gap.reason, weak_accuracy=ref.weak_accuracy,
                       ceiling_accuracy=ref.ceiling_accuracy, parts=part_scores,
-                      elicitation=elicitation(acc, ref.locked) if ref.locked else None,
                       shifted=shifted_score, ensemble=ensemble_score(acc, ref),
                       controls=ref.controls, n_test=n_test if ref.controls else None,
-                      n_gold=ref.n_B if ref.controls else None)
+                      n_gold=ref.n_B if ref.controls else None,
+                      **{name: value for kind in registered_kinds()
+                         for name, value in kind.score(acc, ref).items()})
     return metrics, Diagnostics(**diagnostics(probs, weak_test, gold, ceiling))
 
 
@@ -163,9 +155,9 @@ def task_setting(spec: TaskSpec) -> Setting | None:
     tasks)."""
     declared = list(declared_kinds(spec))
     if not declared and not any(getattr(spec, name) is not None
-                                for name in (*FRONTIER_BLOCKS, *BEYOND_BLOCKS)):
+                                for name in BEYOND_BLOCKS):
         return None
-    return Setting(sandbag=spec.sandbag is not None, compare_with=spec.compare_with,
+    return Setting(compare_with=spec.compare_with,
                    shift_target=spec.shift.target if spec.shift else None,
                    supervisors=spec.supervisor_names or None,
                    pairwise=spec.pairwise is not None,

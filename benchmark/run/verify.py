@@ -23,8 +23,7 @@ from pathlib import Path
 from benchmark.core.errors import SpecError, W2SBenchError
 from benchmark.core.metrics import pgr
 from benchmark.core.provenance import hardware, package_versions
-from benchmark.labels.frozen import load_references
-from benchmark.labels.locking import is_cached
+from benchmark.labels.frozen import load_references, missing_replicates
 from benchmark.methods.catalog import METHODS, method_config
 from benchmark.methods.codescan import Flag, scan_submission
 from benchmark.methods.submissions import SubmissionMeta, load_submission_meta
@@ -145,12 +144,12 @@ def verify_submission(meta: SubmissionMeta, records: list[RunRecord], source: Pa
             rerunnable.append(r)
     specs = {r.task: TASKS.get(r.task) for r in rerunnable}
     for task, spec in specs.items():   # the freeze stage's part, as `run` does before a sweep
-        missing = sorted({r.replicate for r in rerunnable if r.task == task
-                          and spec.sandbag is not None and not is_cached(spec, r.replicate)})
+        missing = missing_replicates(spec, sorted({r.replicate for r in rerunnable
+                                                   if r.task == task}))
         if missing:
-            from benchmark.labels.freeze import rebuild_locked_students
+            from benchmark.labels.freeze import rebuild_missing
 
-            rebuild_locked_students(spec, missing, progress=False)
+            rebuild_missing(spec, missing, progress=False)
     with tempfile.TemporaryDirectory(prefix="w2s-verify-") as tmp:
         Harness(Path(tmp), workers=workers, resume=False, progress=False,
                 trust_code=trust_code).run(

@@ -119,8 +119,6 @@ def check_kind_fields(spec: Any, frontier: Sequence[str]) -> None:
                          "with `weak_models: {a: {}, b: {weak_c: 0.1}}`, the one with the other")
     if spec.strong_model in (spec.weak_models or {}):
         raise ValueError("`weak_models` names the strong model")
-    if spec.weak_models and spec.sandbag:
-        raise ValueError("`weak_models` does not combine with `supervisor:` or `sandbag:`")
     if spec.pairwise is not None:
         if spec.label_names != PAIR_LABELS:
             raise ValueError(f"a pairwise task's `label_names` are {PAIR_LABELS} (class 1: "
@@ -129,8 +127,6 @@ def check_kind_fields(spec: Any, frontier: Sequence[str]) -> None:
                 getattr(spec, name) is not None for name in frontier):
             raise ValueError("`pairwise:` tasks are probe-regime Bradley-Terry tasks, "
                              "without `shift` or the adversarial blocks")
-    if spec.shift is not None and spec.sandbag is not None:
-        raise ValueError("`shift:` does not combine with `sandbag:`")
 
 
 def check_kinds(path: Path, spec: Any) -> None:

@@ -30,7 +30,6 @@ from benchmark.tasks.beyond_blocks import (
     check_kinds,
 )
 from benchmark.tasks.dataset_ref import SLUG, DatasetRef
-from benchmark.tasks.frontier_blocks import Sandbag
 from benchmark.tasks.supervisors import check_task_definition, resolve
 
 
@@ -107,7 +106,6 @@ class Resources(_Strict):
 
 
 # the settings not yet moved into kind modules (benchmark.kinds), each hashed only where set
-FRONTIER_BLOCKS = ("sandbag",)   # benchmark.tasks.frontier_blocks
 BEYOND_BLOCKS = ("shift", "weak_models", "pairwise")   # benchmark.tasks.beyond_blocks
 PROTOCOL = ("weak_supervisor", "gap_exception", "pool")   # added with the equal-gold protocol
 
@@ -137,9 +135,7 @@ class TaskDefinition(_Strict):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     training: TrainingDefaults = TrainingDefaults()
     resources: Resources = Resources()
-    # the frontier settings (benchmark.tasks.frontier_blocks); hashed only where set
-    sandbag: Sandbag | None = None
-    # the kinds beyond one supervisor, distribution and label
+    # the settings beyond one supervisor, distribution and label
     # (benchmark.tasks.beyond_blocks); hashed only where set
     shift: Shift | None = None
     weak_models: dict[str, WeakMember] | None = Field(default=None, min_length=2, max_length=16)
@@ -159,18 +155,8 @@ class TaskDefinition(_Strict):
         return self
 
     @model_validator(mode="after")
-    def _settings_fit(self) -> TaskDefinition:
-        if self.sandbag and self.regime != "finetune":
-            raise ValueError("`sandbag:` locks the strong model's weights, so it needs "
-                             "`regime: finetune`")
-        if self.sandbag and len(self.label_names) != 2:
-            raise ValueError("`sandbag:` is defined for two-class tasks")
-        return self
-
-    @model_validator(mode="after")
     def _kinds_fit(self) -> TaskDefinition:
-        frontier = (*FRONTIER_BLOCKS, *(kind.key for kind in kinds_of_track("frontier")))
-        check_kind_fields(self, frontier)
+        check_kind_fields(self, [kind.key for kind in kinds_of_track("frontier")])
         declared = list(declared_kinds(self))
         for kind in declared:
             clash = [other.key for other in declared if other.key in kind.excludes]
@@ -243,7 +229,7 @@ class TaskDefinition(_Strict):
         # a probe task's absent `finetune` block is left out too, so adding the finetune
         # regime did not change the hash of any task frozen before it
         skip = {"resources", "compare_with"} | {
-            name for name in ("finetune", *FRONTIER_BLOCKS, *BEYOND_BLOCKS, *PROTOCOL,
+            name for name in ("finetune", *BEYOND_BLOCKS, *PROTOCOL,
                               *self.kind_keys)
             if getattr(self, name) is None}
         content = self.model_dump(mode="json", exclude=skip)
