@@ -253,7 +253,7 @@ def test_without_a_sandbox_submissions_need_trust_code(tiny_world, tiny_task, tm
     from benchmark.cli.main import main
     from benchmark.methods.catalog import METHODS
 
-    assert getattr(METHODS.get("plain"), "examined", None) is not None
+    assert getattr(METHODS.get("plain"), "examined_card", None) is not None
     assert "w2s_submissions.plain" not in sys.modules
     folder = str(tiny_world.root / "submissions" / "plain")
     assert main(["verify", folder, "--results-dir", str(tmp_path)]) == 2

@@ -52,7 +52,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 for _, m in MODELS.items()]
         headers = ["model", "family", "kind", "params", "tier", "description"]
     elif kind == "methods":
-        rows = [[n, c.version, "control" if getattr(c, "control", False) else "method",
+        rows = [[n, c.version, "control" if c.control else "method",
                  (c.__doc__ or "").strip().splitlines()[0] if c.__doc__ else "",
                  c.code or c.paper or "(none: a variant of ours)",
                  _relative(METHODS.origin(n))] for n, c in METHODS.items()]

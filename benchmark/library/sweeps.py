@@ -80,7 +80,7 @@ def sweep_assets(plan: SweepPlan) -> list[str]:
 
     names = set(required_assets(plan.specs))
     chained = {run.task for run in plan.runs
-               if getattr(METHODS.get(run.method), "needs_rungs", False)}
+               if METHODS.get(run.method).needs_rungs}
     for task in chained:
         for rung in intermediate_rungs(plan.tasks[task]):
             names.update(model_assets(rung))

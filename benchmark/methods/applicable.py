@@ -24,10 +24,10 @@ def skip_reason(method: type[Method], spec: TaskSpec) -> str | None:
         return "declares `binary_only`; the task has more than two classes"
     if method.needs_supervisors and not spec.weak_models:
         return "uses several weak supervisors' labels; the task names one (`weak_models`)"
-    if getattr(method, "needs_boosting", False) and not boostable(spec):
+    if method.needs_boosting and not boostable(spec):
         return ("uses the supervisors boosted on gold A; the task has no ensemble of "
                 "supervisors fitted as probes or regressions to boost")
-    if getattr(method, "needs_boosting", False) and is_frozen(spec.id) \
+    if method.needs_boosting and is_frozen(spec.id) \
             and not has_boosting(spec):
         return ("uses the supervisors boosted on gold A; the task was frozen without them "
                 f"(`w2s-bench freeze {spec.id} --add-boosting` adds them)")

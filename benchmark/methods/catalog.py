@@ -8,22 +8,21 @@ metadata. Harness-side code asks here for a method's options, its card and an in
 
 from __future__ import annotations
 
-import inspect
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 from benchmark.api.method import METHODS, Method
 from benchmark.core.errors import PluginError
+from benchmark.core.method_card import MethodCard
 from benchmark.core.paths import baselines_dir
 from benchmark.core.registry import Registry
 from benchmark.methods.discovery import Discovery, PluginProblem, discover_methods
 from benchmark.methods.submissions import SubmissionMeta
 from benchmark.results.records import MethodInfo
 
-__all__ = ["METHODS", "PluginRef", "baseline_names", "build_method", "method_config",
-           "method_info", "method_options", "plugin_problems", "plugin_ref", "select_methods",
-           "submission_meta"]
+__all__ = ["METHODS", "PluginRef", "baseline_names", "build_method", "method_card",
+           "method_config", "method_info", "method_options", "plugin_problems", "plugin_ref",
+           "select_methods", "submission_meta"]
 
 
 @dataclass
@@ -88,9 +87,9 @@ def method_config(name: str) -> dict[str, Any]:
     refusal = getattr(cls, "refusal", None)
     if refusal is not None:
         raise PluginError(refusal)
-    examined = getattr(cls, "examined", None)
-    if examined is not None:
-        return dict(examined.config)
+    card = getattr(cls, "examined_card", None)
+    if card is not None:
+        return dict(card.options)
     return dict(build_method(name, method_options(name)).config)
 
 
@@ -110,21 +109,25 @@ def select_methods(requested: list[str] | None) -> list[str]:
     return list(requested) if requested else baseline_names()
 
 
-def method_info(name: str) -> MethodInfo:
-    """What the leaderboard shows about a method: its submission.yaml, else its docstrings."""
+def method_card(name: str) -> MethodCard:
+    """The method's one card: an examined plugin's as the sandbox sent it, else its class's,
+    with a submission's ``submission.yaml`` (who wrote it, its description, links, licence
+    and hyper-parameters) over it."""
     cls = METHODS.get(name)
+    card = getattr(cls, "examined_card", None)
+    if card is None:
+        card = cls.card("baseline" if is_baseline(name) else "plugin")
     meta = submission_meta(name)
-    if meta is not None:
-        return MethodInfo(kind="submission", summary=meta.description.strip().splitlines()[0],
-                          description=meta.description.strip(), authors=list(meta.authors),
-                          paper=meta.paper, code=meta.code, licence=meta.licence)
-    examined = getattr(cls, "examined", None)
-    if examined is not None:
-        summary, description = examined.summary, examined.description
-    else:
-        module = sys.modules.get(cls.__module__)
-        summary = inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].replace("\n", " ")
-        description = inspect.cleandoc(getattr(module, "__doc__", None) or "")
-    return MethodInfo(kind="baseline" if is_baseline(name) else "plugin", summary=summary,
-                      description=description, paper=cls.paper, code=cls.code,
-                      control=bool(getattr(cls, "control", False)))
+    if meta is None:
+        return card
+    description = meta.description.strip()
+    return card.model_copy(update={
+        "origin": "submission", "summary": description.splitlines()[0],
+        "description": description, "authors": list(meta.authors), "paper": meta.paper,
+        "code": meta.code, "licence": meta.licence,
+        "options": {**card.options, **meta.hyperparameters}})
+
+
+def method_info(name: str) -> MethodInfo:
+    """What the leaderboard shows about a method: its card's public part."""
+    return MethodInfo(**method_card(name).record_info())

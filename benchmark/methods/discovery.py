@@ -28,6 +28,7 @@ from typing import Any
 from benchmark.api.method import Method
 from benchmark.core.bwrap import BWRAP, bwrap_works, code_trusted, sandbox_kind
 from benchmark.core.errors import PluginError, SpecError
+from benchmark.core.method_card import MethodCard
 from benchmark.core.paths import baselines_dir, submissions_dir
 from benchmark.core.registry import Registry
 from benchmark.methods.codescan import scan_submission
@@ -80,22 +81,21 @@ def _placeholder(problem: PluginProblem) -> type[Method]:
     return BrokenPlugin
 
 
-def _proxy(examined: Examined) -> type[Method]:
-    """Stands in for an untrusted plugin examined in the sandbox: its declarations as data.
-    Its runs import the real code inside their own sandbox; this process never does."""
+def _proxy(card: MethodCard) -> type[Method]:
+    """Stands in for an untrusted plugin examined in the sandbox: its card, as data. Its
+    runs import the real code inside their own sandbox; this process never does."""
 
     def refuse(self: Method, **config: Any) -> None:
-        raise PluginError(f"method {examined.name!r} is untrusted code: only a sandboxed run "
+        raise PluginError(f"method {card.name!r} is untrusted code: only a sandboxed run "
                           "imports it")
 
     return type("ExaminedPlugin", (Method,), {
-        "name": examined.name, "version": examined.version, "regimes": examined.regimes,
-        "binary_only": examined.binary_only, "needs_decoder": examined.needs_decoder,
-        "needs_supervisors": examined.needs_supervisors, "needs_rungs": examined.needs_rungs,
-        "needs_boosting": examined.needs_boosting,
-        "control": examined.control,
-        "defaults": dict(examined.config), "paper": examined.paper, "code": examined.code,
-        "__doc__": examined.summary, "examined": examined, "__init__": refuse})
+        "name": card.name, "version": card.version, "regimes": card.regimes,
+        "binary_only": card.binary_only, "needs_decoder": card.needs_decoder,
+        "needs_supervisors": card.needs_supervisors, "needs_rungs": card.needs_rungs,
+        "needs_boosting": card.needs_boosting, "control": card.control,
+        "defaults": dict(card.options), "paper": card.paper, "code": card.code,
+        "__doc__": card.summary, "examined_card": card, "__init__": refuse})
 
 
 def _refuse(registry: Registry[type[Method]], found: Discovery, name: str, source: str,
@@ -164,9 +164,11 @@ def _examine_here(registry: Registry[type[Method]], wanted: Wanted, source: str)
 def _unexamined(wanted: Wanted, meta: SubmissionMeta | None) -> Examined:
     """What is known of a plugin without running its code (no sandbox, not trusted)."""
     if meta is None:
-        return Examined(name=wanted.name, summary="installed entry point (not examined)")
-    return Examined(name=wanted.name, version=meta.version, config=dict(meta.hyperparameters),
-                    summary=meta.description.strip().splitlines()[0])
+        return Examined(name=wanted.name, card=MethodCard(
+            name=wanted.name, summary="installed entry point (not examined)"))
+    return Examined(name=wanted.name, card=MethodCard(
+        name=wanted.name, version=meta.version, origin="submission",
+        options=dict(meta.hyperparameters), summary=meta.description.strip().splitlines()[0]))
 
 
 def discover_methods(registry: Registry[type[Method]]) -> Discovery:
@@ -200,7 +202,8 @@ def discover_methods(registry: Registry[type[Method]]) -> Discovery:
             _refuse(registry, found, w.name, source, examined.problem)
             continue
         if w.name not in registry.names():  # sandboxed or unexamined: register the data
-            registry.add(w.name, _proxy(examined), origin=source)
+            assert examined.card is not None
+            registry.add(w.name, _proxy(examined.card), origin=source)
         if meta is not None:
             found.submissions[w.name] = meta
     return found

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import inspect
 import json
 import os
 import select
@@ -34,6 +33,7 @@ from benchmark.api.method import Method
 from benchmark.core.bwrap import worker_policy
 from benchmark.core.confine import close_channels, die_with_parent, prevent_tracing, reap_strays
 from benchmark.core.errors import PluginError, SpecError
+from benchmark.core.method_card import MethodCard, Origin
 from benchmark.core.registry import Registry
 from benchmark.methods.submissions import METADATA_FILE, load_submission_meta
 
@@ -43,24 +43,13 @@ SANDBOX_START_SECONDS = 120
 
 
 class Examined(BaseModel):
-    """One plugin as the harness knows it: what it declared, or why it was refused."""
+    """One plugin as the harness knows it: its card (what it declared, the options its runs
+    get), or why it was refused."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    version: str = ""
-    regimes: tuple[str, ...] = ("probe", "finetune")
-    binary_only: bool = False
-    needs_decoder: bool = False
-    needs_supervisors: bool = False
-    needs_rungs: bool = False
-    needs_boosting: bool = False
-    control: bool = False
-    paper: str | None = None
-    code: str | None = None
-    summary: str = ""
-    description: str = ""
-    config: dict[str, Any] = {}      # the options its runs get (defaults + hyper-parameters)
+    card: MethodCard | None = None
     problem: str | None = None       # set: every run fails with this, nothing is imported
     extra_names: tuple[str, ...] = ()  # other methods a submission file registered
 
@@ -112,19 +101,14 @@ def submission_module(name: str) -> str:
     return f"w2s_submissions.{name.replace('-', '_')}"
 
 
-def describe(cls: type[Method], name: str, config: dict[str, Any]) -> Examined:
-    module = sys.modules.get(cls.__module__)
-    return Examined(
-        name=name, version=str(cls.version), regimes=tuple(cls.regimes),
-        binary_only=bool(getattr(cls, "binary_only", False)),
-        needs_decoder=bool(getattr(cls, "needs_decoder", False)),
-        needs_supervisors=bool(getattr(cls, "needs_supervisors", False)),
-        needs_rungs=bool(getattr(cls, "needs_rungs", False)),
-        needs_boosting=bool(getattr(cls, "needs_boosting", False)),
-        control=bool(getattr(cls, "control", False)), paper=cls.paper,
-        code=cls.code, config=config,
-        summary=inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].replace("\n", " "),
-        description=inspect.cleandoc(getattr(module, "__doc__", None) or ""))
+def describe(cls: type[Method], name: str, config: dict[str, Any], origin: Origin) -> Examined:
+    card = cls.card(origin, plain_options(config)).model_copy(update={"name": name})
+    return Examined(name=name, card=card)
+
+
+def plain_options(config: dict[str, Any]) -> dict[str, Any]:
+    """Options as JSON data (tuples become lists), as the card and a run's record hold them."""
+    return json.loads(json.dumps(dict(config), default=str))
 
 
 def examine_submission(registry: Registry[type[Method]], folder: Path) -> Examined:
@@ -155,7 +139,8 @@ def examine_submission(registry: Registry[type[Method]], folder: Path) -> Examin
         registry.remove(name)
         return Examined(name=name, extra_names=extra,
                         problem=f"{METADATA_FILE}: `hyperparameters` rejected: {exc}")
-    return describe(cls, name, dict(config)).model_copy(update={"extra_names": extra})
+    return describe(cls, name, dict(config), "submission").model_copy(
+        update={"extra_names": extra})
 
 
 def load_entry_point(name: str) -> type[Method]:
@@ -177,7 +162,7 @@ def load_entry_point(name: str) -> type[Method]:
 def examine_entry_point(name: str) -> tuple[Examined, type[Method] | None]:
     try:
         cls = load_entry_point(name)
-        return describe(cls, name, dict(cls().config)), cls
+        return describe(cls, name, dict(cls().config), "plugin"), cls
     except Exception as exc:
         return Examined(name=name, problem=str(exc)), None
 

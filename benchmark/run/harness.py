@@ -75,9 +75,9 @@ class Harness:
         method = METHODS.get(run.method)  # unknown method: fail the sweep early, with suggestions
         ctx = self.contexts.get(tasks[run.task])
         inp, weak = build_input(ctx, run.replicate, run.scratch(self.results_dir))
-        if getattr(method, "needs_rungs", False):
+        if method.needs_rungs:
             inp = with_rung_features(inp, ctx)
-        if getattr(method, "needs_boosting", False):
+        if method.needs_boosting:
             inp, weak = with_boosted_labels(inp, weak, ctx.spec)
         return inp, weak
 

@@ -36,9 +36,9 @@ def expected_provenance(spec: TaskSpec, method: str, replicate: int) -> dict[str
         "task_sha256": spec.sha256,
         "weak_labels_sha256": lock.files[replicate_file(replicate)],
         "method_version": str(METHODS.get(method).version)}
-    if getattr(METHODS.get(method), "needs_rungs", False):   # the chain it was handed
+    if METHODS.get(method).needs_rungs:   # the chain it was handed
         expected["rungs"] = list(intermediate_rungs(spec)) or None
-    if getattr(METHODS.get(method), "needs_boosting", False):   # the boosted labels it had
+    if METHODS.get(method).needs_boosting:   # the boosted labels it had
         expected["boosting_sha256"] = boosting_digest(spec, replicate)
     try:
         expected["method_config"] = method_config(method)
