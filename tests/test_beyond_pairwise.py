@@ -9,9 +9,9 @@ import pytest
 
 from benchmark.core.errors import SpecError
 from benchmark.datasets.base import Example, pair_text, split_pair
+from benchmark.kinds.pairwise import make_pairs
 from benchmark.labels.frozen import load_references, load_weak_labels
 from benchmark.labels.pairwise import fit_pairwise_supervisor
-from benchmark.tasks.beyond_blocks import make_pairs
 from benchmark.training.probe import ProbeConfig, one_hot, train_probe
 from tests.conftest import TASK_YAML
 

@@ -117,6 +117,8 @@ def test_parts_are_scored_against_weak_and_ceiling_on_the_same_part():
     ("conflict:\n  reward_class: neutral\n  weight: 0.5\n", "not among label_names"),
     ("sandbag:\n  trigger: zzz-open\n", "needs `regime: finetune`"),
     ("supervisor:\n  keywords: {positive: [good], happy: [glad]}\n", "not among label_names"),
+    ("supervisor:\n  keywords: {positive: [good], negative: [bad]}\n",
+     "declared as `weak_model: keyword-rule`"),   # keywords, but a tf-idf weak model
 ])
 def test_task_settings_that_do_not_fit_are_refused(tiny_world, edit, says):
     from benchmark.tasks.spec import parse_task

@@ -158,7 +158,9 @@ def cmd_freeze(args: argparse.Namespace) -> int:
         ensure_fetched(required_assets(specs, include_weak=True), not args.no_progress)
         for spec in specs:
             count = rebuild_missing(spec, progress=not args.no_progress)
-            print(f"{spec.id}: {count} {rebuilt_noun(spec)}(s) rebuilt into the cache")
+            noun = rebuilt_noun(spec)
+            print(f"{spec.id}: {count} {noun}(s) rebuilt into the cache" if noun
+                  else f"{spec.id}: freezes nothing into the cache; nothing to rebuild")
         return 0
     if args.add_ceilings:
         specs = [s for s in specs if not has_ceilings(s)]

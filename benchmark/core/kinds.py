@@ -25,6 +25,7 @@ from benchmark.core.registry import Registry
 # the registry lines: one module per kind
 KIND_MODULES = (
     "benchmark.kinds.conflict",
+    "benchmark.kinds.pairwise",
     "benchmark.kinds.sandbag",
     "benchmark.kinds.slice",
     "benchmark.kinds.supervisor",
@@ -71,6 +72,10 @@ class TaskKind:
     reference_fields: ClassVar[dict[str, Any]] = {}
     metric_fields: ClassVar[dict[str, Any]] = {}
     rebuilds: ClassVar[str] = ""   # what :meth:`missing` reports, e.g. "locked student"
+    # what the task may be (False: the stage refuses or skips it for a task of this kind)
+    boostable: ClassVar[bool] = True      # its supervisors may be boosted (EnsemW2S)
+    layer_search: ClassVar[bool] = True   # a rung may choose its hidden state on held-out gold
+    probe_on_hub: ClassVar[bool] = False  # a hub dataset may be probed (else: finetuned)
     # the site's table: a Jinja snippet over ``table`` (a KindTable; the site's cell helpers
     # are its globals), shown in the kind's track section in ``table_order``
     table_html: ClassVar[str] = ""
@@ -93,6 +98,25 @@ class TaskKind:
         """Freeze stage (gold A in hand): the task's weak supervisor as the kind makes it, a
         predictor of pool rows; ``fit(rows, labels)`` fits the task's declared model. None:
         the declared model fitted on A, as for any task."""
+        return None
+
+    def pool_examples(self, spec: Any, examples: list[Any]) -> list[Any]:
+        """The examples the task's pool is drawn from, made from the dataset's (e.g. pairs
+        of its responses)."""
+        return examples
+
+    def pool_texts(self, spec: Any, texts: Any) -> Any:
+        """The pool's texts as the feature cache reads them (e.g. a pair's two responses)."""
+        return texts
+
+    def probe_config(self, spec: Any, config: Any) -> Any:
+        """The probe recipe the ceiling and every method of the task start from."""
+        return config
+
+    def fit_weak_model(self, spec: Any, model: str, rows: Any, targets: Any, c: float,
+                       texts: Any, features: Any, seed: int) -> Any:
+        """Freeze stage: a weak model with no definition of its own (a task frozen before
+        definitions), fitted as the kind fits one; None: as any task does."""
         return None
 
     def freeze_replicate(self, spec: Any, texts: Sequence[str], labels: Any,
@@ -253,4 +277,4 @@ def declared_kinds(spec: Any) -> Iterator[TaskKind]:
 
 def rebuilt_noun(spec: Any) -> str:
     """What the freeze stage rebuilds into the cache for ``spec``, for messages."""
-    return "/".join(k.rebuilds for k in declared_kinds(spec) if k.rebuilds) or "cached file"
+    return "/".join(k.rebuilds for k in declared_kinds(spec) if k.rebuilds)

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from benchmark import __version__
 from benchmark.core.arrays import npy_bytes
 from benchmark.core.errors import IntegrityError, SpecError
+from benchmark.core.kinds import declared_kinds
 from benchmark.core.metrics import accuracy
 from benchmark.core.provenance import hardware, package_versions
 from benchmark.core.schema import validate
@@ -165,8 +166,8 @@ def alpha_vote(probs: np.ndarray, alphas: Sequence[float]) -> np.ndarray:
 def boostable(spec: TaskSpec) -> bool:
     """An ensemble whose supervisors take example weights (a probe or a logistic
     regression: not finetuned, not pairwise)."""
-    return bool(spec.weak_models) and spec.pairwise is None and spec.regime == "probe" \
-        and spec.finetune is None
+    return bool(spec.weak_models) and spec.regime == "probe" and spec.finetune is None \
+        and all(kind.boostable for kind in declared_kinds(spec))
 
 
 def boost_replicate(spec: TaskSpec, pool: ExamplePool, replicate: int, fit: WeightedFit

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from benchmark.labels.pairwise import fit_pairwise_supervisor
+from benchmark.core.kinds import declared_kinds
 from benchmark.labels.supervisors import (
     Predictor,
     fit_finetuned_supervisor,
@@ -18,6 +18,7 @@ from benchmark.labels.supervisors import (
 from benchmark.models import MODELS
 from benchmark.models.features import model_features
 from benchmark.models.hub_ladder import rung_of
+from benchmark.tasks.beyond_blocks import task_probe_config
 from benchmark.tasks.spec import TaskSpec
 from benchmark.tasks.splits import ExamplePool
 from benchmark.tasks.supervisors import resolve
@@ -58,11 +59,14 @@ def fit_supervisor(spec: TaskSpec, model: str, pool: ExamplePool, features: np.n
     if definition is not None and definition.probe is not None:
         assert features is not None, f"encoder supervisor {model!r} needs features"
         return fit_probe_supervisor(features, rows, targets, definition.probe, seed,
-                                    len(spec.label_names), spec.pairwise is not None, weights)
+                                    len(spec.label_names),
+                                    task_probe_config(spec).antisymmetric, weights)
     c = definition.c if definition is not None and definition.c else spec.weak_c_of(model)
-    if spec.pairwise is not None:
-        assert weights is None, "boosting does not weight pairwise supervisors"
-        return fit_pairwise_supervisor(model, rows, targets, c, pool.texts, features, seed)
+    for kind in declared_kinds(spec):   # e.g. a pairwise task's Bradley-Terry regression
+        fitted = kind.fit_weak_model(spec, model, rows, targets, c, pool.texts, features, seed)
+        if fitted is not None:
+            assert weights is None, f"boosting does not weight {kind.key} supervisors"
+            return fitted
     return fit_weak_supervisor(model, rows, targets, c, pool.texts, features, seed,
                                len(spec.label_names), weights)
 

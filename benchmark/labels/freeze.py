@@ -243,8 +243,13 @@ def _freeze_replicate(spec: TaskSpec, pool: ExamplePool, k: int,
         return weak_predictor(spec, pool, features[spec.weak_model], rows_A, seed)
 
     for kind in declared_kinds(spec):   # what a kind makes beside the weak labels
-        more |= kind.freeze_replicate(spec, pool.texts, pool.labels, rows, weak_fit,
-                                      stored["test"], seed, k)
+        made = kind.freeze_replicate(spec, pool.texts, pool.labels, rows, weak_fit,
+                                     stored["test"], seed, k)
+        foreign = sorted(set(made) - set(kind.reference_fields))
+        if foreign:   # the stage's references (controls, ...) are never a kind's to set
+            raise TypeError(f"task kind {kind.key!r} froze {foreign[0]!r}, which is not one "
+                            "of its own reference_fields")
+        more |= made
     reference = ReplicateReference(
         replicate=k, seed=seed, weak_accuracy=accuracy(weak_test, gold_test),
         weak_auroc=auroc(weak_test, gold_test),

@@ -405,7 +405,7 @@ def missing_replicates(spec: TaskSpec, replicates: list[int]) -> list[int]:
     rebuilds them (:func:`benchmark.labels.freeze.rebuild_missing`)."""
     kinds = [kind for kind in declared_kinds(spec)
              if type(kind).missing is not TaskKind.missing]
-    if not kinds or not replicates:
-        return []
+    if not kinds or not replicates or not is_frozen(spec.id):
+        return []   # a task not frozen yet has nothing to rebuild (its runs say so)
     references = load_references(spec).replicates
     return [k for k in replicates if any(kind.missing(spec, k, references[k]) for kind in kinds)]

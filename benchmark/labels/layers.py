@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmark.core.errors import SpecError
+from benchmark.core.kinds import declared_kinds
 from benchmark.core.metrics import accuracy
 from benchmark.datasets.base import Example
 from benchmark.labels.frozen import LayerChoice
@@ -31,7 +32,8 @@ MIN_CHOICE = 40
 def choice_examples(spec: TaskSpec, pool: ExamplePool) -> list[Example]:
     """Up to CHOICE_SIZE examples of the task's dataset outside its pool (class-balanced
     where the task is), drawn with the pool's seed; refused where too few remain."""
-    if spec.dataset.source == "hub" or spec.pairwise is not None or spec.shift is not None:
+    if spec.dataset.source == "hub" or spec.shift is not None \
+            or not all(kind.layer_search for kind in declared_kinds(spec)):
         raise SpecError(f"task {spec.id!r}: `layer_search` chooses the layer on examples of "
                         "the dataset outside the pool, which hub, pairwise and shift tasks "
                         "do not define; use a rung without layer_search there")

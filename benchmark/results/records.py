@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -66,7 +66,9 @@ class MetricsCommon(_Strict):
     weak_accuracy: float = Field(ge=0, le=1)
     ceiling_accuracy: float = Field(ge=0, le=1)
     # frontier tasks only (absent elsewhere, so older records read and rescore as before)
-    parts: dict[Literal["slice", "complement"], PartScore] | None = None
+    # parts of the test set a kind scores apart, by name (a slice and the rest)
+    parts: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=40)],
+                PartScore] | None = None
     # the beyond tasks only: the shifted test set (its PGR against the weak model's and the
     # source-trained ceiling's accuracy there), and the several-supervisor scores
     shifted: PartScore | None = None
@@ -197,7 +199,6 @@ class SettingCommon(_Strict):
     # the beyond kinds (left out of the written record where unset)
     shift_target: str | None = None        # the target-domain dataset
     supervisors: list[str] | None = None   # several weak supervisors
-    pairwise: bool = False                 # reward modelling: pairwise accuracy
 
 
 def _with_kind_fields() -> Any:
@@ -257,7 +258,7 @@ def record_json(record: RunRecord) -> dict[str, Any]:
     if data.get("setting") is None:
         data.pop("setting", None)
     else:
-        unwritten = [("shift_target", None), ("supervisors", None), ("pairwise", False)] + [
+        unwritten = [("shift_target", None), ("supervisors", None)] + [
             (name, f.default) for kind in registered_kinds()
             for name, f in kind.setting_fields.items() if not f.written_unset]
         for key, unset in unwritten:

@@ -17,6 +17,7 @@ import numpy as np
 from benchmark.api.method import MethodInput
 from benchmark.core.blocks import split_draw_sha256
 from benchmark.core.diagnostics import diagnostics
+from benchmark.core.errors import SpecError
 from benchmark.core.kinds import TaskKind, declared_kinds, registered_kinds
 from benchmark.core.memo import BoundedMemo
 from benchmark.core.metrics import accuracy, auroc, pgr
@@ -145,9 +146,14 @@ def scored_parts(spec: TaskSpec, test_texts: Callable[[], Sequence[str]]
              if type(k).scored_parts is not TaskKind.scored_parts]
     if not kinds:
         return None
-    texts = test_texts()
-    return {name: mask for kind in kinds
-            for name, mask in kind.scored_parts(spec, texts).items()}
+    texts, parts = test_texts(), {}
+    for kind in kinds:
+        for name, mask in kind.scored_parts(spec, texts).items():
+            if name in parts:
+                raise SpecError(f"task {spec.id!r}: two of its kinds score a part named "
+                                f"{name!r}; rename one")
+            parts[name] = mask
+    return parts
 
 
 def task_setting(spec: TaskSpec) -> Setting | None:
@@ -160,7 +166,6 @@ def task_setting(spec: TaskSpec) -> Setting | None:
     return Setting(compare_with=spec.compare_with,
                    shift_target=spec.shift.target if spec.shift else None,
                    supervisors=spec.supervisor_names or None,
-                   pairwise=spec.pairwise is not None,
                    **{name: value for kind in declared
                       for name, value in kind.setting(spec).items()})
 

@@ -1,9 +1,9 @@
-"""The beyond track's three tables, from run records only: distribution shift (in-distribution
+"""The beyond track's tables, from run records only: distribution shift (in-distribution
 and shifted PGR side by side, and whether the student falls below its supervisor on the
 target), several weak supervisors (PGR against the best single one and their average), and
-reward modelling (pairwise accuracy and PGR). Intervals are Student-t over replicates
-(:func:`~benchmark.core.metrics.mean_ci`), PGRs whose gap is under two standard errors left
-out as on the board; the shift's student − supervisor and the
+each beyond kind's own (reward modelling: :mod:`benchmark.kinds.pairwise`). Intervals are
+Student-t over replicates (:func:`~benchmark.core.metrics.mean_ci`), PGRs whose gap is under
+two standard errors left out as on the board; the shift's student − supervisor and the
 ensemble's PGR against the average are tested per row over blocks, Holm over each table's
 rows (:mod:`benchmark.site.row_tests`).
 """
@@ -59,25 +59,13 @@ class EnsembleRow:
 
 
 @dataclass(frozen=True)
-class PairRow:
-    task: str
-    method: str
-    n: int
-    accuracy: Interval | None          # pairwise accuracy
-    pgr: Interval | None
-    weak: float
-    ceiling: float
-
-
-@dataclass(frozen=True)
 class BeyondTables:
     shift: tuple[ShiftRow, ...] = ()
     ensemble: tuple[EnsembleRow, ...] = ()
-    pairwise: tuple[PairRow, ...] = ()
     kind_tables: tuple[KindTable, ...] = ()   # the beyond kinds' own (benchmark.kinds)
 
     def __bool__(self) -> bool:
-        return bool(self.shift or self.ensemble or self.pairwise or self.kind_tables)
+        return bool(self.shift or self.ensemble or self.kind_tables)
 
 
 def _mean(values: list[float]) -> float:
@@ -124,42 +112,31 @@ def _ensemble_row(task: str, method: str, runs: list[RunRecord]) -> EnsembleRow 
         block_p([v for v, _ in versus], [b for _, b in versus]))
 
 
-def _pair_row(task: str, method: str, runs: list[RunRecord]) -> PairRow | None:
-    scored = [r.metrics for r in runs if r.metrics]
-    if not scored:
-        return None
-    return PairRow(task, method, len(scored), accuracy_ci([m.accuracy for m in scored]),
-                   mean_ci([kept_pgr(m.pgr, m.weak_accuracy, m.ceiling_accuracy, m.n_test)
-                            for m in scored]), _mean([m.weak_accuracy for m in scored]),
-                   _mean([m.ceiling_accuracy for m in scored]))
-
-
 def beyond_tables(records: list[RunRecord]) -> dict[str, BeyondTables]:
     """Each suite's beyond tables (suites without such tasks are left out)."""
     groups: dict[str, dict[tuple[str, str], list[RunRecord]]] = defaultdict(
         lambda: defaultdict(list))
-    for r in comparable(records):   # the board's guard: one task version, one labels file
+    ok = comparable(records)   # the board's guard: one task version, one labels file
+    for r in ok:
         if r.setting is not None:
             groups[r.suite][(r.task, r.method)].append(r)
-    twin_of, kind_groups = twin_finder(records), suite_groups(records)
+    twin_of, kind_groups = twin_finder(ok), suite_groups(ok)
     tables = {}
     for suite, by_key in sorted(groups.items()):
-        shift, ensemble, pairs = [], [], []
+        shift, ensemble = [], []
         for (task, method), runs in sorted(by_key.items()):
             setting = runs[0].setting
             if setting.shift_target:
                 shift.append(_shift_row(task, method, runs))
             if setting.supervisors:
                 ensemble.append(_ensemble_row(task, method, runs))
-            if setting.pairwise:
-                pairs.append(_pair_row(task, method, runs))
         shift = [r for r in shift if r]
         ensemble = [r for r in ensemble if r]
         shift = [replace(r, over_weak_p=p) for r, p in
                  zip(shift, holm_over([r.over_weak_p for r in shift]), strict=True)]
         ensemble = [replace(r, vs_mean_p=p) for r, p in
                     zip(ensemble, holm_over([r.vs_mean_p for r in ensemble]), strict=True)]
-        table = BeyondTables(tuple(shift), tuple(ensemble), tuple(r for r in pairs if r),
+        table = BeyondTables(tuple(shift), tuple(ensemble),
                              kind_tables("beyond", kind_groups[suite], twin_of))
         if table:
             tables[suite] = table
@@ -195,10 +172,5 @@ def beyond_markdown(tables: dict[str, BeyondTables]) -> str:
                             fmt(r.pgr_vs_mean, 2), _p(r.vs_mean_p)] for r in t.ensemble],
                           ["task", "method", "best single", "average", "accuracy",
                            "PGR vs best", "PGR vs average", "Holm p"])
-        if t.pairwise:
-            out += ["### Reward modelling: pairwise accuracy", ""]
-            out += _table([[r.task, r.method, f"{r.weak:.3f} / {r.ceiling:.3f}",
-                            fmt(r.accuracy), fmt(r.pgr, 2)] for r in t.pairwise],
-                          ["task", "method", "weak / ceiling", "pairwise accuracy", "PGR"])
         out += kind_markdown(t.kind_tables)
     return "\n".join(out)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from benchmark.core.kinds import KindTable
 from benchmark.results.records import RunRecord
 from benchmark.site.kind_tables import kind_markdown, kind_tables, suite_groups, twin_finder
+from benchmark.site.row_tests import comparable
 
 
 @dataclass(frozen=True)
@@ -23,9 +24,10 @@ class FrontierTables:
 def frontier_tables(records: list[RunRecord]) -> dict[str, FrontierTables]:
     """Each suite's frontier tables (suites without frontier tasks are left out), from the
     records the board ranks together (twins too)."""
-    twin_of = twin_finder(records)
+    ok = comparable(records)
+    twin_of = twin_finder(ok)
     tables = {}
-    for suite, groups in suite_groups(records).items():
+    for suite, groups in suite_groups(ok).items():
         tables[suite] = FrontierTables(kind_tables("frontier", groups, twin_of))
     return {suite: t for suite, t in tables.items() if t}
 

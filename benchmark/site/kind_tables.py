@@ -8,16 +8,16 @@ from collections import defaultdict
 
 from benchmark.core.kinds import KINDS, KindTable, TwinOf, kinds_of_track
 from benchmark.results.records import RunRecord
-from benchmark.site.row_tests import comparable
 
 Groups = dict[tuple[str, str], list[RunRecord]]
 
 
-def twin_finder(records: list[RunRecord]) -> TwinOf:
+def twin_finder(ok: list[RunRecord]) -> TwinOf:
     """A record's twin on its task's ``compare_with`` task: the same method, replicate and
-    weak labels, from the same suite where it holds one, else from any suite."""
+    weak labels, from the same suite where it holds one, else from any suite (``ok``: the
+    records the board compares, :func:`~benchmark.site.row_tests.comparable`)."""
     index: dict[tuple[str, str, int], list[RunRecord]] = defaultdict(list)
-    for r in comparable(records):
+    for r in ok:
         index[(r.task, r.method, r.replicate)].append(r)
 
     def twin_of(record: RunRecord) -> RunRecord | None:
@@ -33,12 +33,12 @@ def twin_finder(records: list[RunRecord]) -> TwinOf:
     return twin_of
 
 
-def suite_groups(records: list[RunRecord]) -> dict[str, Groups]:
-    """Per suite, the comparable records of tasks with a setting, by (task, method), each
-    group sorted by replicate."""
+def suite_groups(ok: list[RunRecord]) -> dict[str, Groups]:
+    """Per suite, the comparable records (``ok``) of tasks with a setting, by (task,
+    method), each group sorted by replicate."""
     groups: dict[str, dict[tuple[str, str], list[RunRecord]]] = defaultdict(
         lambda: defaultdict(list))
-    for r in comparable(records):
+    for r in ok:
         if r.setting is not None:
             groups[r.suite][(r.task, r.method)].append(r)
     return {suite: {key: sorted(by_key[key], key=lambda r: r.replicate)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, create_model, model_validator
 
 from benchmark.core.errors import SpecError
-from benchmark.core.kinds import block_fields, declared_kinds, kinds_of_track
+from benchmark.core.kinds import block_fields, declared_kinds
 from benchmark.core.paths import tasks_dir
 from benchmark.core.registry import Registry
 from benchmark.core.schema import read_yaml, validate
@@ -23,7 +23,6 @@ from benchmark.datasets.hub import HUB_DATASETS
 from benchmark.models import MODELS
 from benchmark.models.hub_ladder import rung_of
 from benchmark.tasks.beyond_blocks import (
-    Pairwise,
     Shift,
     WeakMember,
     check_kind_fields,
@@ -106,7 +105,7 @@ class Resources(_Strict):
 
 
 # the settings not yet moved into kind modules (benchmark.kinds), each hashed only where set
-BEYOND_BLOCKS = ("shift", "weak_models", "pairwise")   # benchmark.tasks.beyond_blocks
+BEYOND_BLOCKS = ("shift", "weak_models")   # benchmark.tasks.beyond_blocks
 PROTOCOL = ("weak_supervisor", "gap_exception", "pool")   # added with the equal-gold protocol
 
 
@@ -139,7 +138,6 @@ class TaskDefinition(_Strict):
     # (benchmark.tasks.beyond_blocks); hashed only where set
     shift: Shift | None = None
     weak_models: dict[str, WeakMember] | None = Field(default=None, min_length=2, max_length=16)
-    pairwise: Pairwise | None = None
     # why a task whose capability gap is not clearly positive is kept (freeze refuses it
     # otherwise; the board marks it); hashed only where set
     gap_exception: str | None = Field(default=None, min_length=10, max_length=500)
@@ -156,7 +154,7 @@ class TaskDefinition(_Strict):
 
     @model_validator(mode="after")
     def _kinds_fit(self) -> TaskDefinition:
-        check_kind_fields(self, [kind.key for kind in kinds_of_track("frontier")])
+        check_kind_fields(self)
         declared = list(declared_kinds(self))
         for kind in declared:
             clash = [other.key for other in declared if other.key in kind.excludes]
@@ -288,7 +286,7 @@ def parse_task(path: Path) -> TaskSpec:
         if spec.dataset.hub_id != expected:
             raise SpecError(f"{path}: `dataset.hub_id` is {spec.dataset.hub_id!r}, but hub "
                             f"dataset {spec.dataset.name!r} is {expected!r}.")
-        if spec.regime != "finetune" and spec.pairwise is None:
+        if spec.regime != "finetune" and not any(k.probe_on_hub for k in declared_kinds(spec)):
             raise SpecError(f"{path}: hub datasets are paper-scale; use `regime: finetune`.")
     if spec.dataset.source == "asset" and spec.dataset.by_columns:
         from benchmark.assets.catalog import ASSETS

@@ -16,11 +16,10 @@ import numpy as np
 from benchmark.assets.catalog import asset_path
 from benchmark.core.bwrap import visible_to_methods
 from benchmark.core.errors import IntegrityError, SpecError
+from benchmark.core.kinds import declared_kinds
 from benchmark.core.paths import repo_root
 from benchmark.datasets import DATASETS, Example
-from benchmark.datasets.base import split_pair
-from benchmark.models.features import ConcatenatedTexts, PairTexts
-from benchmark.tasks.beyond_blocks import make_pairs
+from benchmark.models.features import ConcatenatedTexts
 from benchmark.tasks.spec import TaskSpec
 
 SPLIT_NAMES = ("A", "B", "test")
@@ -138,8 +137,8 @@ def task_pool(spec: TaskSpec, examples: list[Example] | None = None) -> list[Exa
         return sorted(train + test, key=lambda e: e.id)
     if examples is None:
         examples = task_examples(spec)
-    if spec.pairwise is not None and spec.pairwise.levels is not None:
-        examples = make_pairs(examples, spec.pool_seed)
+    for kind in declared_kinds(spec):   # e.g. a pairwise task's pairs of responses
+        examples = kind.pool_examples(spec, examples)
     pool = draw_pool(examples, spec.pool_size, spec.balance, spec.pool_seed,
                      len(spec.label_names))
     if spec.shift is None:
@@ -201,8 +200,8 @@ def example_pool(spec: TaskSpec, examples: list[Example] | None = None) -> Examp
     if spec.shift is not None:
         cut = spec.pool_size
         pool.texts = ConcatenatedTexts([pool.texts[:cut], pool.texts[cut:]])
-    elif spec.pairwise is not None:
-        pool.texts = PairTexts(pool.texts, split_pair)
+    for kind in declared_kinds(spec):   # e.g. a pair's texts: its two responses
+        pool.texts = kind.pool_texts(spec, pool.texts)
     return pool
 
 
