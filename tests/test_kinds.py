@@ -143,7 +143,7 @@ def test_the_stages_name_no_kind() -> None:
     only its module does."""
     patterns = []
     for _, kind in KINDS.items():
-        patterns += [rf"\bspec\.{kind.key}\b(?!_)", rf"getattr\(\w+, \"{kind.key}\"",
+        patterns += [rf"\bspec\.{kind.key}\b(?!_)", rf"getattr\(\w+, [\"']{kind.key}[\"']",
                      *(rf"\bsetting\.{name}\b" for name in kind.setting_fields)]
     offenders = []
     for path in sorted((REPO / "benchmark").rglob("*.py")):

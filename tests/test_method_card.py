@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.core.method_card import MethodCard
+from benchmark.api.method import Method
+from benchmark.core.method_card import TEXT_MAX, MethodCard, clipped
 from benchmark.methods.catalog import METHODS, method_card, method_config, method_info
+from benchmark.methods.discovery import registered_card
+from benchmark.methods.examine import Examined, Wanted, card_of, describe
 from benchmark.results.records import MethodInfo
 from tests.test_plugins import HEADER
 
@@ -18,10 +21,12 @@ def test_a_baselines_card_is_what_its_class_declares(tiny_world) -> None:
     assert card.origin == "baseline" and card.name == "ensemw2s-crossfit"
     assert card.needs_boosting and not card.needs_rungs and card.version == str(cls.version)
     assert card.options == cls.defaults and card.paper == cls.paper
-    assert card.summary and "\n" not in card.summary
-    # the record keeps the card's public part, nothing else
-    assert method_info("ensemw2s-crossfit") == MethodInfo(**card.record_info())
-    assert method_card("fewshot-prompt").control and not method_card("naive").control
+    # the record keeps the card's public part: a worked example
+    info = method_info("naive")
+    assert (info.kind, info.summary, info.control, info.authors, info.licence) == (
+        "baseline", "Cross-entropy on weak soft labels (the W2S paper's baseline).", False,
+        [], None)
+    assert method_card("fewshot-prompt").control and method_info("fewshot-prompt").control
 
 
 SOURCE = HEADER + '''
@@ -58,10 +63,41 @@ def test_a_submissions_card_joins_its_class_and_its_yaml(tiny_world) -> None:
 
 
 def test_a_card_is_strict_data() -> None:
-    """What the sandbox sends back is parsed as a card: unknown keys and huge text refused."""
+    """What the sandbox sends back is parsed as a card: unknown keys and huge text refused,
+    and an answer holds a card or a problem, never neither."""
     with pytest.raises(ValueError, match="extra"):
         MethodCard.model_validate({"name": "x", "exec": "import os"})
     with pytest.raises(ValueError, match="at most"):
         MethodCard(name="x", summary="a" * 30_000)
     with pytest.raises(ValueError):
         MethodCard(name="x", options={"f": object()})
+    for forged in ({"name": "x"}, {"name": "x", "card": {"name": "x"}, "problem": "p"}):
+        with pytest.raises(ValueError, match="a card or a problem"):
+            Examined.model_validate(forged)
+
+
+def test_a_plugin_cannot_name_itself_or_claim_to_be_a_baseline() -> None:
+    """The harness registers an examined card under the name it asked for and the origin
+    its source gets, whatever the plugin's own answer says."""
+    forged = Examined(name="evil", card=MethodCard(name="naive", origin="baseline"))
+    for kind, origin in (("entry_point", "plugin"), ("submission", "submission")):
+        card = registered_card(Wanted(name="evil", kind=kind, path="/x"), forged)
+        assert (card.name, card.origin) == ("evil", origin)
+
+
+def test_a_class_whatever_it_declares_gives_a_card_or_a_problem() -> None:
+    """Tuples in its defaults become lists (as in its record), a long module docstring is
+    cut, and declarations that make no card are a problem, never a crash of discovery."""
+    class Wide(Method):
+        """Wide (tests)."""
+        defaults = {"layers": (1, 2)}
+
+    Wide.__module__ = "tests.test_method_card"
+    card = card_of(Wide, "wide", "plugin")
+    assert card.options == {"layers": [1, 2]} and card.summary == "Wide (tests)."
+
+    class Odd(Method):
+        regimes = None   # type: ignore[assignment]
+
+    assert describe(Odd, "odd", {}, "plugin").problem.startswith("its declarations")
+    assert len(clipped("x" * 50_000)) == TEXT_MAX

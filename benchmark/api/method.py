@@ -24,7 +24,6 @@ import torch
 
 from benchmark.core.errors import SpecError
 from benchmark.core.memo import BoundedMemo
-from benchmark.core.method_card import MethodCard, Origin
 from benchmark.core.registry import Registry
 from benchmark.finetune.classifier import Checkpoint
 from benchmark.finetune.fit import FinetunedClassifier, fit_classifier
@@ -258,25 +257,6 @@ class Method:
                             + (", ".join(sorted(self.defaults)) or "(none)"))
         self.config: dict[str, Any] = {**self.defaults, **config}
         self.check_config()
-
-    @classmethod
-    def card(cls, origin: Origin = "plugin", options: dict[str, Any] | None = None
-             ) -> MethodCard:
-        """The method's card (:mod:`benchmark.core.method_card`) from what the class declares:
-        its summary is the class docstring's first paragraph, its description the module's
-        docstring; ``options``: the ones its runs get (default: ``defaults``)."""
-        import inspect
-
-        module = sys.modules.get(cls.__module__)
-        return MethodCard(
-            name=cls.name, version=str(cls.version), origin=origin, regimes=tuple(cls.regimes),
-            binary_only=bool(cls.binary_only), needs_decoder=bool(cls.needs_decoder),
-            needs_supervisors=bool(cls.needs_supervisors), needs_rungs=bool(cls.needs_rungs),
-            needs_boosting=bool(cls.needs_boosting), control=bool(cls.control),
-            options=dict(cls.defaults if options is None else options), paper=cls.paper,
-            code=cls.code,
-            summary=inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0].replace("\n", " "),
-            description=inspect.cleandoc(getattr(module, "__doc__", None) or ""))
 
     def check_config(self) -> None:
         """Raise :class:`SpecError` naming the option and what is allowed (override)."""

@@ -115,8 +115,9 @@ class TaskKind:
 
     def fit_weak_model(self, spec: Any, model: str, rows: Any, targets: Any, c: float,
                        texts: Any, features: Any, seed: int) -> Any:
-        """Freeze stage: a weak model with no definition of its own (a task frozen before
-        definitions), fitted as the kind fits one; None: as any task does."""
+        """Freeze stage: a weak model that is not a probe of an encoder (a tf-idf learner,
+        defined or from before definitions), fitted as the kind fits one (a pairwise task's
+        Bradley-Terry regression); None: as any task does."""
         return None
 
     def freeze_replicate(self, spec: Any, texts: Sequence[str], labels: Any,
@@ -277,4 +278,5 @@ def declared_kinds(spec: Any) -> Iterator[TaskKind]:
 
 def rebuilt_noun(spec: Any) -> str:
     """What the freeze stage rebuilds into the cache for ``spec``, for messages."""
-    return "/".join(k.rebuilds for k in declared_kinds(spec) if k.rebuilds)
+    return "/".join(k.rebuilds or "cached file" for k in declared_kinds(spec)
+                    if type(k).missing is not TaskKind.missing)

@@ -10,7 +10,8 @@ submission or an installed plugin is examined in the sandbox and never imported 
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -41,8 +42,24 @@ class MethodCard(BaseModel):
     code: str | None = Field(default=None, max_length=2000)
     licence: str | None = Field(default=None, max_length=100)
 
+    def as_registered(self, name: str, origin: Origin) -> MethodCard:
+        """The card with the name and origin the harness gives it: whatever a plugin's own
+        examination says, it is the name it was asked for and the trust its source gets."""
+        return self.model_copy(update={"name": name, "origin": origin})
+
     def record_info(self) -> dict[str, object]:
         """The card's public part, as a run record keeps it (``method_info``)."""
         return {"kind": self.origin, "control": self.control, "summary": self.summary,
                 "description": self.description, "authors": list(self.authors),
                 "paper": self.paper, "code": self.code, "licence": self.licence}
+
+
+def plain_options(config: Any) -> dict[str, Any]:
+    """Options as JSON data (tuples become lists, anything else JSON cannot hold its text),
+    as a card and a run's record hold them."""
+    return json.loads(json.dumps(dict(config), default=str))
+
+
+def clipped(text: str) -> str:
+    """A card's text within its limit (a longer module docstring is cut, not refused)."""
+    return text if len(text) <= TEXT_MAX else text[:TEXT_MAX - 1] + "…"

@@ -47,9 +47,10 @@ def fit_supervisor(spec: TaskSpec, model: str, pool: ExamplePool, features: np.n
                    weights: np.ndarray | None = None) -> Predictor:
     """One weak model fitted on gold ``rows`` as the task fits it: finetuned for a
     paper-scale rung; else as its definition says (the ceiling's probe on an encoder's
-    features, a pair's being its responses' difference; tf-idf's logistic regression); a
-    Bradley-Terry logistic regression for a pairwise task frozen before definitions.
-    ``weights`` (per row, mean 1): a weighted fit, for boosting (not finetuned or pairwise)."""
+    features, a pair's being its responses' difference); else as a kind of the task fits one
+    (a pairwise task's Bradley-Terry logistic regression); else tf-idf's logistic
+    regression. ``weights`` (per row, mean 1): a weighted fit, for boosting (neither
+    finetuned nor fitted by a kind)."""
     if weak_is_finetuned(spec):
         assert weights is None, "boosting does not weight finetuned supervisors"
         return fit_finetuned_supervisor(model, rows, targets, pool.texts, spec.finetune, seed,

@@ -35,8 +35,9 @@ def choice_examples(spec: TaskSpec, pool: ExamplePool) -> list[Example]:
     if spec.dataset.source == "hub" or spec.shift is not None \
             or not all(kind.layer_search for kind in declared_kinds(spec)):
         raise SpecError(f"task {spec.id!r}: `layer_search` chooses the layer on examples of "
-                        "the dataset outside the pool, which hub, pairwise and shift tasks "
-                        "do not define; use a rung without layer_search there")
+                        "the dataset outside the pool, which hub and shift tasks, and kinds "
+                        "such as pairwise, do not define; use a rung without layer_search "
+                        "there")
     held = {e.id for e in pool}
     outside = [e for e in task_examples(spec) if e.id not in held]
     classes = len(spec.label_names)

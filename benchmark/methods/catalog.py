@@ -13,10 +13,11 @@ from typing import Any
 
 from benchmark.api.method import METHODS, Method
 from benchmark.core.errors import PluginError
-from benchmark.core.method_card import MethodCard
+from benchmark.core.method_card import MethodCard, plain_options
 from benchmark.core.paths import baselines_dir
 from benchmark.core.registry import Registry
 from benchmark.methods.discovery import Discovery, PluginProblem, discover_methods
+from benchmark.methods.examine import card_of
 from benchmark.methods.submissions import SubmissionMeta
 from benchmark.results.records import MethodInfo
 
@@ -115,17 +116,17 @@ def method_card(name: str) -> MethodCard:
     and hyper-parameters) over it."""
     cls = METHODS.get(name)
     card = getattr(cls, "examined_card", None)
-    if card is None:
-        card = cls.card("baseline" if is_baseline(name) else "plugin")
+    if card is None:   # the harness's own class, or code the user trusts, imported here
+        card = card_of(cls, name, "baseline" if is_baseline(name) else "plugin")
     meta = submission_meta(name)
     if meta is None:
         return card
     description = meta.description.strip()
+    options = card.options if getattr(cls, "refusal", None) else method_config(name)
     return card.model_copy(update={
         "origin": "submission", "summary": description.splitlines()[0],
         "description": description, "authors": list(meta.authors), "paper": meta.paper,
-        "code": meta.code, "licence": meta.licence,
-        "options": {**card.options, **meta.hyperparameters}})
+        "code": meta.code, "licence": meta.licence, "options": plain_options(options)})
 
 
 def method_info(name: str) -> MethodInfo:

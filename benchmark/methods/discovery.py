@@ -28,7 +28,7 @@ from typing import Any
 from benchmark.api.method import Method
 from benchmark.core.bwrap import BWRAP, bwrap_works, code_trusted, sandbox_kind
 from benchmark.core.errors import PluginError, SpecError
-from benchmark.core.method_card import MethodCard
+from benchmark.core.method_card import MethodCard, plain_options
 from benchmark.core.paths import baselines_dir, submissions_dir
 from benchmark.core.registry import Registry
 from benchmark.methods.codescan import scan_submission
@@ -96,6 +96,15 @@ def _proxy(card: MethodCard) -> type[Method]:
         "needs_boosting": card.needs_boosting, "control": card.control,
         "defaults": dict(card.options), "paper": card.paper, "code": card.code,
         "__doc__": card.summary, "examined_card": card, "__init__": refuse})
+
+
+def registered_card(wanted: Wanted, examined: Examined) -> MethodCard:
+    """An examined plugin's card as the harness registers it: under the name it was asked
+    for and the origin its source gets (a plugin's own answer cannot call itself a baseline,
+    or another method)."""
+    assert examined.card is not None   # Examined holds a card or a problem
+    origin = "submission" if wanted.kind == "submission" else "plugin"
+    return examined.card.as_registered(wanted.name, origin)
 
 
 def _refuse(registry: Registry[type[Method]], found: Discovery, name: str, source: str,
@@ -168,7 +177,8 @@ def _unexamined(wanted: Wanted, meta: SubmissionMeta | None) -> Examined:
             name=wanted.name, summary="installed entry point (not examined)"))
     return Examined(name=wanted.name, card=MethodCard(
         name=wanted.name, version=meta.version, origin="submission",
-        options=dict(meta.hyperparameters), summary=meta.description.strip().splitlines()[0]))
+        options=plain_options(meta.hyperparameters),
+        summary=meta.description.strip().splitlines()[0]))
 
 
 def discover_methods(registry: Registry[type[Method]]) -> Discovery:
@@ -202,8 +212,7 @@ def discover_methods(registry: Registry[type[Method]]) -> Discovery:
             _refuse(registry, found, w.name, source, examined.problem)
             continue
         if w.name not in registry.names():  # sandboxed or unexamined: register the data
-            assert examined.card is not None
-            registry.add(w.name, _proxy(examined.card), origin=source)
+            registry.add(w.name, _proxy(registered_card(w, examined)), origin=source)
         if meta is not None:
             found.submissions[w.name] = meta
     return found

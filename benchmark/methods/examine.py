@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import inspect
 import json
 import os
 import select
@@ -27,13 +28,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, model_validator
 
 from benchmark.api.method import Method
 from benchmark.core.bwrap import worker_policy
 from benchmark.core.confine import close_channels, die_with_parent, prevent_tracing, reap_strays
 from benchmark.core.errors import PluginError, SpecError
-from benchmark.core.method_card import MethodCard, Origin
+from benchmark.core.method_card import MethodCard, Origin, clipped, plain_options
 from benchmark.core.registry import Registry
 from benchmark.methods.submissions import METADATA_FILE, load_submission_meta
 
@@ -44,7 +45,7 @@ SANDBOX_START_SECONDS = 120
 
 class Examined(BaseModel):
     """One plugin as the harness knows it: its card (what it declared, the options its runs
-    get), or why it was refused."""
+    get), or why it was refused; exactly one of the two."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -52,6 +53,12 @@ class Examined(BaseModel):
     card: MethodCard | None = None
     problem: str | None = None       # set: every run fails with this, nothing is imported
     extra_names: tuple[str, ...] = ()  # other methods a submission file registered
+
+    @model_validator(mode="after")
+    def _card_or_problem(self) -> Examined:
+        if (self.card is None) == (self.problem is None):
+            raise ValueError("an examination gives a card or a problem, one of the two")
+        return self
 
 
 class Wanted(BaseModel):
@@ -101,14 +108,31 @@ def submission_module(name: str) -> str:
     return f"w2s_submissions.{name.replace('-', '_')}"
 
 
+def card_of(cls: type[Method], name: str, origin: Origin,
+            options: dict[str, Any] | None = None) -> MethodCard:
+    """A method's card from what its class declares (read as attributes; nothing of the
+    plugin's is called): its summary is the class docstring's first paragraph, its
+    description the module's docstring; ``options``: the ones its runs get (default: its
+    ``defaults``)."""
+    module = sys.modules.get(cls.__module__)
+    return MethodCard(
+        name=name, version=str(cls.version), origin=origin, regimes=tuple(cls.regimes),
+        binary_only=bool(cls.binary_only), needs_decoder=bool(cls.needs_decoder),
+        needs_supervisors=bool(cls.needs_supervisors), needs_rungs=bool(cls.needs_rungs),
+        needs_boosting=bool(cls.needs_boosting), control=bool(cls.control),
+        options=plain_options(cls.defaults if options is None else options),
+        paper=cls.paper, code=cls.code,
+        summary=clipped(inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0]
+                        .replace("\n", " ")),
+        description=clipped(inspect.cleandoc(getattr(module, "__doc__", None) or "")))
+
+
 def describe(cls: type[Method], name: str, config: dict[str, Any], origin: Origin) -> Examined:
-    card = cls.card(origin, plain_options(config)).model_copy(update={"name": name})
-    return Examined(name=name, card=card)
-
-
-def plain_options(config: dict[str, Any]) -> dict[str, Any]:
-    """Options as JSON data (tuples become lists), as the card and a run's record hold them."""
-    return json.loads(json.dumps(dict(config), default=str))
+    try:
+        return Examined(name=name, card=card_of(cls, name, origin, config))
+    except Exception as exc:   # what the class declares does not make a card
+        return Examined(name=name, problem=f"its declarations do not describe a method: "
+                        f"{str(exc)[:500]}")
 
 
 def examine_submission(registry: Registry[type[Method]], folder: Path) -> Examined:

@@ -56,7 +56,7 @@ class ConcatenatedTexts(DerivedTexts):
 class PairTexts(DerivedTexts):
     """Pair texts (two responses joined by a separator): the features of a pair are the
     first response's minus the second's, so a linear probe on them is a Bradley-Terry
-    scorer r(first) - r(second) (see :mod:`benchmark.tasks.beyond_blocks`)."""
+    scorer r(first) - r(second) (see :mod:`benchmark.kinds.pairwise`)."""
 
     recipe = "pair-difference"
 

@@ -26,6 +26,7 @@ from benchmark.api.method import MethodInput
 from benchmark.core import compute
 from benchmark.core.errors import PluginError
 from benchmark.core.memo import BoundedMemo
+from benchmark.core.method_card import plain_options
 from benchmark.methods.catalog import METHODS, PluginRef
 from benchmark.methods.discovery import import_one
 from benchmark.run.report import ReportedCompute, RunOutput, check_probs, failed_output
@@ -209,10 +210,9 @@ def seed_global_generators(seed: int) -> None:
 
 
 def plain_config(config: Any) -> dict[str, Any]:
-    """A method's configuration as JSON data (tuples become lists, as in its record)."""
-    import json
-
-    return json.loads(json.dumps(dict(config), default=str))
+    """A method's configuration as JSON data (tuples become lists, as in its record and its
+    card: the one rule, :func:`benchmark.core.method_card.plain_options`)."""
+    return plain_options(config)
 
 
 HIDDEN_KEPT = 4  # hidden states a worker keeps in memory (a mini one: 10,600 × 384 floats)

@@ -77,7 +77,6 @@ def check_kind_fields(spec: Any) -> None:
         raise ValueError("`weak_models` names the strong model")
 
 
-
 def check_kinds(path: Path, spec: Any) -> None:
     """What a task's kind blocks cannot check alone: registered names, and datasets that
     fit (``spec``: a TaskSpec, whose module imports this one)."""
