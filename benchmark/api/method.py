@@ -90,8 +90,8 @@ class MethodInput:
     train_ids: tuple[str, ...]
     train_features: np.ndarray | None    # [n_B, hidden] strong-model features of split B
     train_weak_probs: np.ndarray         # [n_B, classes] the frozen weak soft labels
-    test_ids: tuple[str, ...]
-    test_features: np.ndarray | None     # [n_test, hidden]; no labels
+    test_ids: tuple[str, ...]            # every row scored (a shift task: both test sets)
+    test_features: np.ndarray | None     # [len(test_ids), hidden]; no labels
     probe_config: ProbeConfig
     scratch_dir: Path
     feature_file: str = ""               # cache file with every hidden state (features_at)
@@ -298,7 +298,9 @@ class Method:
         loss (the paper reproduction), so the rule is written once, here in the method."""
 
     def fit_predict(self, inp: MethodInput) -> np.ndarray:
-        """Return test-set class probabilities, shape ``[n_test, classes]``."""
+        """Return class probabilities for every row the input asks about, shape
+        ``[len(inp.test_ids), classes]`` (a shift task's test rows are its in-distribution
+        test set and then its shifted one: both are scored)."""
         self.prepare(inp)
         if inp.regime == "finetune":
             model = inp.finetune(inp.train_weak_probs, loss=self.training_loss())
