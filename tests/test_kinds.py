@@ -246,7 +246,8 @@ def test_kind_modules_import_only_light_modules_at_their_top() -> None:
 def test_a_dry_run_of_an_unfrozen_kind_task_needs_nothing_rebuilt(tmp_path: Path) -> None:
     """What a kind froze into the cache is only missing once the task is frozen: before,
     the plan has nothing to rebuild (its runs report the missing freeze themselves)."""
-    from benchmark.labels.frozen import is_frozen, missing_replicates
+    from benchmark.labels.cached import missing_replicates
+    from benchmark.labels.frozen import is_frozen
     from benchmark.tasks.spec import parse_task
 
     base = "rt-tfidf-logreg-to-minilm-l6-locked-g500"

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from benchmark.core.arrays import npy_bytes, read_npy
 from benchmark.core.controls import Controls
 from benchmark.core.errors import IntegrityError, SpecError
-from benchmark.core.kinds import TaskKind, declared_kinds, reference_fields
+from benchmark.core.kinds import reference_fields
 from benchmark.core.memo import BoundedMemo
 from benchmark.core.paths import frozen_dir
 from benchmark.core.schema import validate
@@ -398,14 +398,3 @@ def _parsed_references(digest: str, data: bytes, source: str) -> References:
 
     return validate(References, json.loads(data), source)
 
-
-def missing_replicates(spec: TaskSpec, replicates: list[int]) -> list[int]:
-    """Of ``replicates``, those for which a kind of the task froze files into the cache
-    that this machine lacks (a sandbagging task's locked students): the freeze stage
-    rebuilds them (:func:`benchmark.labels.freeze.rebuild_missing`)."""
-    kinds = [kind for kind in declared_kinds(spec)
-             if type(kind).missing is not TaskKind.missing]
-    if not kinds or not replicates or not is_frozen(spec.id):
-        return []   # a task not frozen yet has nothing to rebuild (its runs say so)
-    references = load_references(spec).replicates
-    return [k for k in replicates if any(kind.missing(spec, k, references[k]) for kind in kinds)]

@@ -91,7 +91,7 @@ def missing_to_rebuild(plan: SweepPlan, resume: bool = True) -> dict[str, list[i
     """The replicates, by task, whose frozen cache files (a sandbagging task's locked
     students) the runs still to do start from and this machine lacks (a run with a current
     record needs none)."""
-    from benchmark.labels.frozen import missing_replicates
+    from benchmark.labels.cached import missing_replicates
     from benchmark.run.state import record_state
 
     by_task: dict[str, list] = {}

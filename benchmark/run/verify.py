@@ -23,7 +23,8 @@ from pathlib import Path
 from benchmark.core.errors import SpecError, W2SBenchError
 from benchmark.core.metrics import pgr
 from benchmark.core.provenance import hardware, package_versions
-from benchmark.labels.frozen import load_references, missing_replicates
+from benchmark.labels.cached import missing_replicates
+from benchmark.labels.frozen import load_references
 from benchmark.methods.catalog import METHODS, method_config
 from benchmark.methods.codescan import Flag, scan_submission
 from benchmark.methods.submissions import SubmissionMeta, load_submission_meta
