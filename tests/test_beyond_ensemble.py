@@ -56,7 +56,7 @@ def test_each_supervisor_reaches_the_method_under_its_name(ensemble_world, tmp_p
         assert sorted(inp.supervisor_probs) == ["tfidf-logreg", "tiny-bert"]
         # the same supervisor fitted on the same split A, frozen alone, gives the same labels
         np.testing.assert_allclose(inp.supervisor_probs["tfidf-logreg"],
-                                   load_weak_labels(alone, 0).probs_B, atol=1e-6)
+                                   load_weak_labels(alone, 0).train_weak_probs, atol=1e-6)
         # the default labels are their average (as stored, 6 decimals)
         mean = np.mean([inp.supervisor_probs[n] for n in inp.supervisor_probs], axis=0)
         np.testing.assert_allclose(inp.train_weak_probs, mean, atol=1e-6)
@@ -66,7 +66,7 @@ def test_each_supervisor_reaches_the_method_under_its_name(ensemble_world, tmp_p
                                         key=ref.ensemble.accuracies.get)
         assert ref.weak_accuracy == ref.ensemble.accuracies[ref.ensemble.best]
         gold = TaskContexts().get(spec).gold(weak.ids_test)
-        assert ref.ensemble.mean_accuracy == float((weak.probs_test.argmax(1) == gold).mean())
+        assert ref.ensemble.mean_accuracy == float((weak.test_weak_probs.argmax(1) == gold).mean())
 
 
 def test_ensemble_mean_is_naive_on_the_average_and_records_both_pgrs(ensemble_world, tmp_path):

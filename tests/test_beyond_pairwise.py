@@ -97,7 +97,7 @@ def test_a_pairwise_task_freezes_and_scores_pairwise_accuracy(tiny_world, tmp_pa
         np.testing.assert_allclose(features, single[-1, 0] - single[-1, 1], atol=1e-5)
         ref = load_references(spec).replicates[0]
         gold = ctx.gold(weak.ids_test)
-        assert ref.weak_accuracy == float((weak.probs_test.argmax(1) == gold).mean())
+        assert ref.weak_accuracy == float((weak.test_weak_probs.argmax(1) == gold).mean())
         results = tmp_path / "results"
         summary = Harness(results, workers=1, progress=False).run(
             [RunSpec("s", spec.id, "naive", 0)], {spec.id: spec})
@@ -160,7 +160,7 @@ def test_the_hub_path_reads_hh_rlhf_as_pairs_for_a_reward_model(tiny_world, tmp_
         first, second = split_pair(ctx.texts(weak.ids_test[:1])[0])
         assert first.split("Assistant: ")[0] == second.split("Assistant: ")[0]   # one dialogue
         gold = ctx.gold(weak.ids_test)
-        assert float((weak.probs_test.argmax(1) == gold).mean()) > 0.8   # tf-idf learns it
+        assert float((weak.test_weak_probs.argmax(1) == gold).mean()) > 0.8   # tf-idf learns it
         results = tmp_path / "results"
         summary = Harness(results, workers=1, progress=False).run(
             [RunSpec("s", spec.id, "naive", 0)], {spec.id: spec})

@@ -152,7 +152,7 @@ def test_a_pairwise_probe_supervisor_is_a_bradley_terry_reward_model() -> None:
     both = np.concatenate([features, -features])   # rows n.. hold every pair swapped
     fit = fit_supervisor(spec, spec.weak_model, pool, both, rows_A, pool.labels[rows_A],
                          replicate_seed(spec, 0))
-    np.testing.assert_allclose(weak.probs_B, fit(rows_B), atol=2e-3)
+    np.testing.assert_allclose(weak.train_weak_probs, fit(rows_B), atol=2e-3)
     np.testing.assert_allclose(fit(rows_B + len(features)), fit(rows_B)[:, ::-1], atol=1e-6)
 
 
@@ -170,7 +170,7 @@ def test_the_tfidf_reward_model_takes_its_definitions_strength() -> None:
     rows_A, rows_B = np.asarray(pool.rows(weak.ids_A)), np.asarray(pool.rows(weak.ids_B))
     fit = fit_supervisor(spec, spec.weak_model, pool, None, rows_A, pool.labels[rows_A],
                          replicate_seed(spec, 0))
-    np.testing.assert_allclose(weak.probs_B, fit(rows_B), atol=1e-6)
+    np.testing.assert_allclose(weak.train_weak_probs, fit(rows_B), atol=1e-6)
 
 
 def test_several_supervisors_have_no_data_share() -> None:

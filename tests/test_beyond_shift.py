@@ -68,7 +68,7 @@ def test_a_shift_task_draws_its_shifted_test_set_from_the_target_only(shifted_wo
         # the frozen references are the weak model's and the ceiling's accuracy there
         ref = load_references(spec).replicates[0].shifted
         gold = ctx.gold(weak.ids_target)
-        assert ref.weak_accuracy == float((weak.probs_target.argmax(1) == gold).mean())
+        assert ref.weak_accuracy == float((weak.target_weak_probs.argmax(1) == gold).mean())
         assert (ref.n_test, ref.n_unlabelled) == (150, 100)
         # the method predicts both test sets and sees the unlabelled inputs, no label
         inp, _ = build_input(ctx, 0, tmp_path)

@@ -31,7 +31,7 @@ def test_a_shift_tasks_source_part_is_its_plain_twin(shifted, plain):
     mine, theirs = load_weak_labels(TASKS.get(shifted), 0), load_weak_labels(TASKS.get(plain), 0)
     assert (mine.ids_A, mine.ids_B, mine.ids_test) == (theirs.ids_A, theirs.ids_B,
                                                        theirs.ids_test)
-    np.testing.assert_array_equal(mine.probs_B, theirs.probs_B)
+    np.testing.assert_array_equal(mine.train_weak_probs, theirs.train_weak_probs)
     assert load_references(TASKS.get(shifted)).replicates[0].weak_accuracy == \
         load_references(TASKS.get(plain)).replicates[0].weak_accuracy
     assert set(mine.ids_target).isdisjoint(mine.ids_A + mine.ids_B + mine.ids_test)
@@ -48,7 +48,7 @@ def test_an_ensembles_supervisors_are_the_single_supervisor_tasks(dataset):
                              ("paraphrase-minilm-l3", 2e-3)):
             single = load_weak_labels(TASKS.get(f"{dataset}-{member}-to-minilm-l6"), k)
             assert single.ids_B == weak.ids_B
-            np.testing.assert_allclose(weak.supervisors[member], single.probs_B, atol=atol)
+            np.testing.assert_allclose(weak.supervisors[member], single.train_weak_probs, atol=atol)
         ref = load_references(spec).replicates[k]
         assert ref.weak_accuracy == max(ref.ensemble.accuracies.values())
 

@@ -104,7 +104,7 @@ def test_the_method_starts_from_the_locked_weights_without_the_trigger(locked_ta
 def _weak_test(spec):
     from benchmark.labels.frozen import load_weak_labels
 
-    return load_weak_labels(spec, 0).probs_test
+    return load_weak_labels(spec, 0).test_weak_probs
 
 
 def test_a_missing_lock_is_rebuilt_identically_and_a_tampered_one_refused(locked_task,

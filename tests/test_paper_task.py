@@ -74,7 +74,8 @@ def test_paper_task_freezes_with_a_finetuned_weak_rung_and_runs(paper_task, rung
     assert set(weak.ids_test) <= test_split                    # test: the source's test split
     assert not (set(weak.ids_A) | set(weak.ids_B)) & test_split  # A and B: its train split
     assert (len(weak.ids_A), len(weak.ids_B), len(weak.ids_test)) == (24, 24, 16)
-    assert weak.probs_B.shape == (24, 2) and weak.probs_B.std() > 0  # a trained model's output
+    probs = weak.train_weak_probs   # a trained model's output
+    assert probs.shape == (24, 2) and probs.std() > 0
     ref = load_references(paper_task).replicates[0]
     assert 0 <= ref.weak_accuracy <= 1 and 0 <= ref.ceiling_accuracy <= 1
 

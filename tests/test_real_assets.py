@@ -104,4 +104,4 @@ def test_committed_weak_labels_verify_and_join_the_real_data(fetched) -> None:
                 set.union(*drawn))  # disjoint, all from the task's pool
             assert len(pool) == spec.pool_size
             gold = np.array([pool[i] for i in weak.ids_test])
-            assert accuracy(weak.probs_test, gold) == refs.replicates[k].weak_accuracy
+            assert accuracy(weak.test_weak_probs, gold) == refs.replicates[k].weak_accuracy

@@ -26,7 +26,7 @@ def test_encoding_is_deterministic_and_round_trips() -> None:
 
 def test_frozen_files_hold_no_text_and_no_gold(tiny_world, tiny_task) -> None:
     weak = load_weak_labels(tiny_task, 0)
-    assert len(weak.ids_B) == 240 and weak.probs_B.shape == (240, 2)
+    assert len(weak.ids_B) == 240 and weak.train_weak_probs.shape == (240, 2)
     raw = (tiny_world.frozen / replicate_file(0)).read_bytes()
     import gzip
 
@@ -155,6 +155,6 @@ def test_a_runs_check_covers_its_replicates_files_and_the_tasks_own(tiny_world, 
 
 def test_weak_labels_read_twice_are_equal_and_independent(tiny_world, tiny_task):
     first = load_weak_labels(tiny_task, 0)
-    first.probs_B[:] = 0  # a caller that writes into its arrays
+    first.train_weak_probs[:] = 0  # a caller that writes into its arrays
     again = load_weak_labels(tiny_task, 0)
-    assert again.probs_B.sum() > 0 and again.ids_B == first.ids_B
+    assert again.train_weak_probs.sum() > 0 and again.ids_B == first.ids_B

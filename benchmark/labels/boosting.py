@@ -204,7 +204,7 @@ def boost_replicate(spec: TaskSpec, pool: ExamplePool, replicate: int, fit: Weig
         replicate=replicate, members=[r.member for r in kept], alphas=alphas,
         errors=[r.error for r in kept], in_sample_errors=in_sample,
         vote_accuracy=accuracy(labels[n_B:n_B + n_test], gold_test),
-        mean_accuracy=accuracy(weak.probs_test, gold_test))
+        mean_accuracy=accuracy(weak.test_weak_probs, gold_test))
     return info, labels.astype(np.float32)
 
 

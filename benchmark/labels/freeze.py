@@ -179,7 +179,7 @@ def _rebuild(kind: TaskKind, spec: TaskSpec, pool: ExamplePool, k: int) -> None:
     def weak_fit(rows_A: np.ndarray) -> Predictor:
         return weak_predictor(spec, pool, features, rows_A, seed)
 
-    kind.freeze_replicate(spec, pool.texts, pool.labels, rows, weak_fit, weak.probs_test,
+    kind.freeze_replicate(spec, pool.texts, pool.labels, rows, weak_fit, weak.test_weak_probs,
                           seed, k)
 
 

@@ -166,14 +166,14 @@ class WeakLabelSet:
     ids_A: tuple[str, ...]
     ids_B: tuple[str, ...]
     ids_test: tuple[str, ...]
-    probs_B: np.ndarray      # [n_B, classes] weak soft labels
-    probs_test: np.ndarray   # [n_test, classes] weak predictions on test (for weak accuracy)
+    train_weak_probs: np.ndarray   # [n_B, classes] B's weak soft labels, as a method reads them
+    test_weak_probs: np.ndarray    # [n_test, classes] weak predictions (for weak accuracy)
     # shift tasks: the shifted test set (with the weak predictions there) and the unlabelled
     # target inputs; ensemble tasks: each supervisor's soft labels on B, by name, and the
     # locked sha256 of the boosted labels a method was given (benchmark.labels.boosting)
     ids_target: tuple[str, ...] = ()
     ids_unlabelled: tuple[str, ...] = ()
-    probs_target: np.ndarray | None = None
+    target_weak_probs: np.ndarray | None = None
     supervisors: dict[str, np.ndarray] | None = None
     boosted_sha256: str | None = None
 
@@ -349,7 +349,7 @@ def load_weak_labels(spec: TaskSpec, replicate: int) -> WeakLabelSet:
                         tuple(ids["test"]), probs["B"], probs["test"],
                         ids_target=tuple(ids.get("target", ())),
                         ids_unlabelled=tuple(ids.get("U", ())),
-                        probs_target=probs["target"] if spec.shift else None,
+                        target_weak_probs=probs["target"] if spec.shift else None,
                         supervisors=supervisors)
 
 

@@ -86,7 +86,7 @@ class Rescorer:
         gold = pool.labels[np.asarray(pool.rows(weak.ids_test + weak.ids_target))]
         ref = load_references(spec).replicates[record.replicate]
         parts = scored_parts(spec, lambda: [pool.texts[r] for r in pool.rows(weak.ids_test)])
-        metrics, diagnosed = score_predictions(stored, gold, ref, weak.probs_test,
+        metrics, diagnosed = score_predictions(stored, gold, ref, weak.test_weak_probs,
                                                load_ceiling(spec, record.replicate), parts,
                                                shifted_test(spec, weak))
         found = _differences("metrics", record.metrics.model_dump() if record.metrics else None,

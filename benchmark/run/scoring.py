@@ -132,9 +132,9 @@ def score_predictions(stored: np.ndarray, gold: np.ndarray, ref: ReplicateRefere
 
 def shifted_test(spec: TaskSpec, weak: WeakLabelSet) -> ShiftedTest | None:
     """A shift task's shifted test set's references (None for other tasks)."""
-    if spec.shift is None or weak.probs_target is None:
+    if spec.shift is None or weak.target_weak_probs is None:
         return None
-    return ShiftedTest(weak=weak.probs_target,
+    return ShiftedTest(weak=weak.target_weak_probs,
                        ceiling=load_array(spec, shifted_ceiling_file(weak.replicate)))
 
 
@@ -228,7 +228,7 @@ def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: M
         return Scored(RunRecord(status="failed", error=error, compute=run_compute,
                                 **common))
     stored = stored_predictions(probs)
-    metrics, diagnosed = score_predictions(stored, gold_test, ref, weak.probs_test, ceiling,
+    metrics, diagnosed = score_predictions(stored, gold_test, ref, weak.test_weak_probs, ceiling,
                                            parts, shifted)
     file, data = predictions_ref(replicate, stored)
     return Scored(RunRecord(status="ok", metrics=metrics, compute=run_compute,
