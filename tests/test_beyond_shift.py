@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from benchmark.core.errors import SpecError
+from benchmark.core.kinds import FurtherTest
 from benchmark.labels.frozen import ReplicateReference, load_references, load_weak_labels
-from benchmark.run.scoring import ShiftedTest, score_predictions
+from benchmark.run.scoring import score_predictions
 from tests.conftest import TASK_YAML
 
 SHIFT = "shift:\n  target: tiny_shifted\n  pool: 300\n  test: 150\n  unlabelled: 100\n"
@@ -44,7 +45,7 @@ def test_scoring_keeps_the_shifted_test_set_apart_on_a_worked_example():
     weak_target = np.concatenate([right[4:5], 1 - right[5:]])         # 1 of 4 right
     ceiling_target = np.concatenate([right[4:7], 1 - right[7:]])      # 3 of 4 right
     metrics, _ = score_predictions(stored, gold, ref, right[:4], None,
-                                   shifted=ShiftedTest(weak_target, ceiling_target))
+                                   further=[FurtherTest("shifted", weak_target, ceiling_target)])
     assert metrics.accuracy == 1.0 and metrics.pgr == pytest.approx((1 - 0.5) / 0.25)
     shifted = metrics.shifted
     assert (shifted.n, shifted.accuracy, shifted.weak_accuracy, shifted.ceiling_accuracy) == \

@@ -27,6 +27,7 @@ KIND_MODULES = (
     "benchmark.kinds.conflict",
     "benchmark.kinds.pairwise",
     "benchmark.kinds.sandbag",
+    "benchmark.kinds.shift",
     "benchmark.kinds.slice",
     "benchmark.kinds.supervisor",
 )
@@ -57,6 +58,31 @@ class KindTable:
 TwinOf = Callable[[Any], Any]
 
 
+@dataclass(frozen=True)
+class FurtherStep:
+    """What a kind's freeze step for its further test splits sees (gold in hand): pool
+    labels, every split's rows, the weak labels as stored and the ceiling's predictions per
+    split, the strong model's features (None in the finetune regime), the seed."""
+
+    labels: Any
+    rows: dict[str, Any]
+    weak: dict[str, Any]
+    ceiling: dict[str, Any]
+    strong_features: Any
+    seed: int
+    replicate: int
+
+
+@dataclass(frozen=True)
+class FurtherTest:
+    """A further test split's frozen references, for scoring a run's rows on it into the
+    record's metric ``field``: the weak supervisor's and the ceiling's predictions there."""
+
+    field: str
+    weak: Any
+    ceiling: Any
+
+
 class TaskKind:
     """One kind of task. Subclasses set the class attributes and override the hooks they
     need; every hook's default is "nothing to add"."""
@@ -72,6 +98,9 @@ class TaskKind:
     reference_fields: ClassVar[dict[str, Any]] = {}
     metric_fields: ClassVar[dict[str, Any]] = {}
     rebuilds: ClassVar[str] = ""   # what :meth:`missing` reports, e.g. "locked student"
+    # splits after the test set that every run is also scored on (a shifted test set): the
+    # ceiling is evaluated there at freeze, and a method's test rows go on with them
+    further_splits: ClassVar[tuple[str, ...]] = ()
     # what the task may be (False: the stage refuses or skips it for a task of this kind)
     boostable: ClassVar[bool] = True      # its supervisors may be boosted (EnsemW2S)
     layer_search: ClassVar[bool] = True   # a rung may choose its hidden state on held-out gold
@@ -105,6 +134,15 @@ class TaskKind:
         of its responses)."""
         return examples
 
+    def extend_pool(self, spec: Any, pool: list[Any]) -> list[Any]:
+        """Examples appended to the drawn pool (e.g. a target domain's)."""
+        return pool
+
+    def draw_splits(self, spec: Any, pool: list[Any], replicate: int) -> dict[str, list[str]]:
+        """Splits the kind adds to each replicate's draw, as sorted ids (e.g. a shifted
+        test set), drawn from the pool ``extend_pool`` made."""
+        return {}
+
     def pool_texts(self, spec: Any, texts: Any) -> Any:
         """The pool's texts as the feature cache reads them (e.g. a pair's two responses)."""
         return texts
@@ -127,6 +165,17 @@ class TaskKind:
         labels, as values of :attr:`reference_fields` (``rows``: pool rows of A, B, test;
         ``weak_fit(rows_A)``: the task's weak supervisor fitted on those rows)."""
         return {}
+
+    def freeze_further(self, spec: Any, step: FurtherStep
+                       ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Freeze stage, per replicate: references of :attr:`further_splits` (values of
+        :attr:`reference_fields`) and the arrays frozen beside them, by file name."""
+        return {}, {}
+
+    def further_test(self, spec: Any, weak: Any) -> FurtherTest | None:
+        """A replicate's references on the kind's further test split, from its frozen
+        weak-label set (None: it has none)."""
+        return None
 
     def missing(self, spec: Any, replicate: int, reference: Any) -> bool:
         """Whether what the kind froze for the replicate is missing from this machine's
@@ -249,10 +298,17 @@ def reference_fields(base: Any) -> dict[str, Any]:
 
 
 def metric_fields(base: Any) -> dict[str, Any]:
-    """Every kind's fields of a record's metrics, for the schema ``base``."""
-    return added_fields(base, _unique([(name, k.key, (kind_type | None, None))
-                                       for k in registered_kinds()
-                                       for name, kind_type in k.metric_fields.items()]))
+    """Every kind's fields of a record's metrics, for the schema ``base`` (a type named by a
+    string is the record module's own, e.g. ``"PartScore"``)."""
+    return added_fields(base, _unique([
+        (name, k.key, (f"{kind_type} | None" if isinstance(kind_type, str)
+                       else kind_type | None, None))
+        for k in registered_kinds() for name, kind_type in k.metric_fields.items()]))
+
+
+def further_metrics() -> list[str]:
+    """The metric fields that score a run's rows after its test set."""
+    return [name for k in registered_kinds() if k.further_splits for name in k.metric_fields]
 
 
 def setting_fields(base: Any) -> dict[str, Any]:

@@ -1,6 +1,5 @@
-"""Freezing the task kinds beyond one supervisor and one distribution: several weak
-supervisors (each fitted on its own, their average the default labels) and the references
-of a shifted test set. :func:`benchmark.labels.freeze.freeze_task` calls these."""
+"""Freezing several weak supervisors: each fitted on its own, their average the default
+labels, and their references. :func:`benchmark.labels.freeze.freeze_task` calls these."""
 
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from benchmark.core.metrics import accuracy
-from benchmark.labels.frozen import EnsembleReference, ShiftReference
+from benchmark.labels.frozen import EnsembleReference
 from benchmark.labels.replicate_csv import SCORED
 from benchmark.labels.supervisors import Predictor
 
@@ -46,12 +45,3 @@ def ensemble_reference(members: list[str], stacked: np.ndarray, n_B: int, n_test
                               mean_accuracy=accuracy(mean_test, gold_test)),
             tests[members.index(best)])
 
-
-def shift_reference(weak_target: np.ndarray, ceiling_target: np.ndarray,
-                    gold_target: np.ndarray, n_unlabelled: int,
-                    oracle_target: np.ndarray | None) -> ShiftReference:
-    return ShiftReference(
-        weak_accuracy=accuracy(weak_target, gold_target),
-        ceiling_accuracy=accuracy(ceiling_target, gold_target), n_test=len(gold_target),
-        n_unlabelled=n_unlabelled,
-        oracle_accuracy=None if oracle_target is None else accuracy(oracle_target, gold_target))

@@ -15,13 +15,14 @@ This is harness code: gold labels are used here and in scoring, nowhere else.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from benchmark import __version__
 from benchmark.core.controls import Controls
 from benchmark.core.errors import IntegrityError, SpecError
-from benchmark.core.kinds import TaskKind, declared_kinds
+from benchmark.core.kinds import FurtherStep, TaskKind, declared_kinds
 from benchmark.core.metrics import accuracy, auroc
 from benchmark.core.provenance import hardware, package_versions
 from benchmark.finetune.fit import fit_classifier
@@ -30,7 +31,6 @@ from benchmark.labels.beyond_references import (
     ensemble_labels,
     ensemble_reference,
     scored_splits,
-    shift_reference,
 )
 from benchmark.labels.boosting import add_boosting, boostable
 from benchmark.labels.controls import label_free_accuracy, self_training_accuracy
@@ -51,7 +51,6 @@ from benchmark.labels.frozen import (
     load_lock,
     load_references,
     load_weak_labels,
-    shifted_ceiling_file,
     stored_ceiling,
     supervisors_file,
     task_frozen_dir,
@@ -219,10 +218,13 @@ def _freeze_replicate(spec: TaskSpec, pool: ExamplePool, k: int,
     # reader of the frozen file would.
     _, stored = decode_replicate(blob, spec.id)
     n_test = len(rows["test"])
-    shifted = spec.shift is not None
-    evaluated = np.concatenate([rows["test"], rows["target"]]) if shifted else rows["test"]
+    kinds = list(declared_kinds(spec))
+    further = [split for kind in kinds for split in kind.further_splits]   # a shifted test
+    evaluated = np.concatenate([rows["test"], *(rows[split] for split in further)])
     ceiling_all = ceiling_predictions(spec, pool, strong_features, rows["B"], evaluated, seed)
     ceiling_probs = ceiling_all[:n_test]
+    cuts = np.cumsum([n_test, *(len(rows[split]) for split in further)])
+    ceilings = dict(zip(further, np.split(ceiling_all, cuts[:-1])[1:], strict=True))
     gold_test = pool.labels[rows["test"]]
     weak_test, extras, more = stored["test"], {}, {}
     if stacked is not None:
@@ -230,11 +232,12 @@ def _freeze_replicate(spec: TaskSpec, pool: ExamplePool, k: int,
         more["ensemble"], weak_test = ensemble_reference(
             spec.supervisor_names, stacked, len(rows["B"]), n_test, gold_test,
             stored["test"])
-    if shifted:
-        extras[shifted_ceiling_file(k)] = ceiling_all[n_test:]
-        more["shifted"] = shift_reference(stored["target"], ceiling_all[n_test:],
-                                          pool.labels[rows["target"]], len(rows["U"]),
-                                          _oracle(spec, pool, strong_features, rows, seed))
+    step = FurtherStep(pool.labels, rows, stored, ceilings, strong_features, seed, k)
+    for kind in kinds:   # the references and files of a kind's further test splits
+        if kind.further_splits:
+            references, files = kind.freeze_further(spec, step)
+            more |= _own(kind, references)
+            extras |= files
     if spec.under_protocol:
         check_equal_gold(spec, len(rows["A"]), len(rows["B"]))
         more["controls"] = _controls(spec, pool, features, strong_features, rows, seed)
@@ -243,13 +246,8 @@ def _freeze_replicate(spec: TaskSpec, pool: ExamplePool, k: int,
         return weak_predictor(spec, pool, features[spec.weak_model], rows_A, seed)
 
     for kind in declared_kinds(spec):   # what a kind makes beside the weak labels
-        made = kind.freeze_replicate(spec, pool.texts, pool.labels, rows, weak_fit,
-                                     stored["test"], seed, k)
-        foreign = sorted(set(made) - set(kind.reference_fields))
-        if foreign:   # the stage's references (controls, ...) are never a kind's to set
-            raise TypeError(f"task kind {kind.key!r} froze {foreign[0]!r}, which is not one "
-                            "of its own reference_fields")
-        more |= made
+        more |= _own(kind, kind.freeze_replicate(spec, pool.texts, pool.labels, rows, weak_fit,
+                                                 stored["test"], seed, k))
     reference = ReplicateReference(
         replicate=k, seed=seed, weak_accuracy=accuracy(weak_test, gold_test),
         weak_auroc=auroc(weak_test, gold_test),
@@ -315,15 +313,14 @@ def _frozen_strong_features(spec: TaskSpec, pool: ExamplePool) -> np.ndarray | N
     return np.asarray(model_features(spec.strong_model, pool.texts, False), np.float32)
 
 
-def _oracle(spec: TaskSpec, pool: ExamplePool, strong_features: np.ndarray | None,
-            rows: dict[str, np.ndarray], seed: int) -> np.ndarray | None:
-    """A shift task's in-domain oracle: the probe trained on gold of the unlabelled target
-    inputs, on the shifted test set (for scale; no PGR uses it)."""
-    if strong_features is None or not len(rows["U"]):
-        return None
-    gold_U = one_hot(pool.labels[rows["U"]], len(spec.label_names))
-    probe = train_probe(strong_features[rows["U"]], gold_U, task_probe_config(spec), seed)
-    return probe.predict_proba(strong_features[rows["target"]])
+def _own(kind: TaskKind, references: dict[str, Any]) -> dict[str, Any]:
+    """A kind's references, each one of its own fields (the stage's, such as ``controls``,
+    are never a kind's to set)."""
+    foreign = sorted(set(references) - set(kind.reference_fields))
+    if foreign:
+        raise TypeError(f"task kind {kind.key!r} froze {foreign[0]!r}, which is not one of "
+                        "its own reference_fields")
+    return references
 
 
 def freeze_task(spec: TaskSpec, force: bool = False, progress: bool = True,

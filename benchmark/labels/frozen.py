@@ -43,11 +43,6 @@ def ceiling_file(replicate: int) -> str:
     return f"ceiling-{replicate}.npy"
 
 
-def shifted_ceiling_file(replicate: int) -> str:
-    """A shift task's ceiling (trained on gold source B) on the shifted test set."""
-    return f"shifted-ceiling-{replicate}.npy"
-
-
 def supervisors_file(replicate: int) -> str:
     """An ensemble task's per-supervisor soft labels: float32 ``[supervisors, rows,
     classes]`` (supervisors in sorted name order, ``TaskSpec.supervisor_names``; rows: B,
@@ -61,20 +56,6 @@ CEILING_DTYPE = np.float32
 def stored_ceiling(probs: np.ndarray) -> np.ndarray:
     """The ceiling's test probabilities as frozen (and as its accuracy is computed)."""
     return np.asarray(probs).astype(CEILING_DTYPE)
-
-
-class ShiftReference(BaseModel):
-    """A shift task's references on the shifted test set: the weak supervisor's accuracy
-    there and the ceiling's (trained on gold source B, evaluated on the target), which the
-    shifted PGR uses; and, for scale only, a probe trained on gold of the unlabelled target
-    inputs (the in-domain oracle; None without them, or in the finetune regime)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    weak_accuracy: float = Field(ge=0, le=1)
-    ceiling_accuracy: float = Field(ge=0, le=1)
-    n_test: int = Field(ge=0)
-    n_unlabelled: int = Field(ge=0)
-    oracle_accuracy: float | None = Field(default=None, ge=0, le=1)
 
 
 class EnsembleReference(BaseModel):
@@ -102,7 +83,6 @@ class ReplicateReferenceCommon(BaseModel):
     n_A: int
     n_B: int
     n_test: int
-    shifted: ShiftReference | None = None  # shift tasks only
     ensemble: EnsembleReference | None = None  # tasks with several weak supervisors only
     controls: Controls | None = None   # frozen under the equal-gold protocol only
 
@@ -349,7 +329,7 @@ def load_weak_labels(spec: TaskSpec, replicate: int) -> WeakLabelSet:
                         tuple(ids["test"]), probs["B"], probs["test"],
                         ids_target=tuple(ids.get("target", ())),
                         ids_unlabelled=tuple(ids.get("U", ())),
-                        target_weak_probs=probs["target"] if spec.shift else None,
+                        target_weak_probs=probs.get("target"),
                         supervisors=supervisors)
 
 

@@ -32,7 +32,7 @@ MIN_CHOICE = 40
 def choice_examples(spec: TaskSpec, pool: ExamplePool) -> list[Example]:
     """Up to CHOICE_SIZE examples of the task's dataset outside its pool (class-balanced
     where the task is), drawn with the pool's seed; refused where too few remain."""
-    if spec.dataset.source == "hub" or spec.shift is not None \
+    if spec.dataset.source == "hub" \
             or not all(kind.layer_search for kind in declared_kinds(spec)):
         raise SpecError(f"task {spec.id!r}: `layer_search` chooses the layer on examples of "
                         "the dataset outside the pool, which hub and shift tasks, and kinds "

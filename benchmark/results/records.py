@@ -69,9 +69,7 @@ class MetricsCommon(_Strict):
     # parts of the test set a kind scores apart, by name (a slice and the rest)
     parts: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=40)],
                 PartScore] | None = None
-    # the beyond tasks only: the shifted test set (its PGR against the weak model's and the
-    # source-trained ceiling's accuracy there), and the several-supervisor scores
-    shifted: PartScore | None = None
+    # tasks with several supervisors only (a shifted test set's score is its kind's field)
     ensemble: EnsembleScore | None = None
     # tasks frozen under the equal-gold protocol: the weak ceiling and the controls, copied
     # from the task's references so the board reads them from records alone
@@ -197,7 +195,6 @@ class SettingCommon(_Strict):
 
     compare_with: str | None = None
     # the beyond kinds (left out of the written record where unset)
-    shift_target: str | None = None        # the target-domain dataset
     supervisors: list[str] | None = None   # several weak supervisors
 
 
@@ -258,14 +255,14 @@ def record_json(record: RunRecord) -> dict[str, Any]:
     if data.get("setting") is None:
         data.pop("setting", None)
     else:
-        unwritten = [("shift_target", None), ("supervisors", None)] + [
+        unwritten = [("supervisors", None)] + [
             (name, f.default) for kind in registered_kinds()
             for name, f in kind.setting_fields.items() if not f.written_unset]
         for key, unset in unwritten:
             if data["setting"].get(key) == unset:
                 data["setting"].pop(key, None)
     kind_metrics = [name for kind in registered_kinds() for name in kind.metric_fields]
-    for key in ("parts", "shifted", "ensemble", "controls", "n_test", "n_gold",
+    for key in ("parts", "ensemble", "controls", "n_test", "n_gold",
                 *kind_metrics):
         if data.get("metrics") and data["metrics"].get(key) is None:
             data["metrics"].pop(key, None)

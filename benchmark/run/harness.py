@@ -28,7 +28,7 @@ from benchmark.run.inputs import (
 )
 from benchmark.run.pool import NO_LIMITS, Limits
 from benchmark.run.report import RunOutput
-from benchmark.run.scoring import Scored, build_record, scored_parts, shifted_test
+from benchmark.run.scoring import Scored, build_record, further_tests, scored_parts
 from benchmark.run.spec import RunSpec
 from benchmark.run.sweep import Summary, Sweep
 from benchmark.tasks.spec import Resources, TaskSpec
@@ -106,4 +106,4 @@ class Harness:
                             load_references(spec), ctx.gold(weak.ids_test + weak.ids_target),
                             output, load_ceiling(spec, run.replicate),
                             scored_parts(spec, lambda: ctx.texts(weak.ids_test)),
-                            shifted_test(spec, weak))
+                            further_tests(spec, weak))

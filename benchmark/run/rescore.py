@@ -26,7 +26,7 @@ from benchmark.labels.frozen import (
     replicate_file,
 )
 from benchmark.results.records import RunRecord, load_predictions, read_record, record_files
-from benchmark.run.scoring import score_predictions, scored_parts, shifted_test
+from benchmark.run.scoring import further_tests, score_predictions, scored_parts
 from benchmark.tasks.spec import TASKS, TaskSpec
 from benchmark.tasks.splits import ExamplePool, example_pool
 
@@ -88,7 +88,7 @@ class Rescorer:
         parts = scored_parts(spec, lambda: [pool.texts[r] for r in pool.rows(weak.ids_test)])
         metrics, diagnosed = score_predictions(stored, gold, ref, weak.test_weak_probs,
                                                load_ceiling(spec, record.replicate), parts,
-                                               shifted_test(spec, weak))
+                                               further_tests(spec, weak))
         found = _differences("metrics", record.metrics.model_dump() if record.metrics else None,
                              metrics.model_dump())
         return found + _differences(

@@ -18,7 +18,7 @@ from benchmark.api.method import MethodInput
 from benchmark.core.blocks import split_draw_sha256
 from benchmark.core.diagnostics import diagnostics
 from benchmark.core.errors import SpecError
-from benchmark.core.kinds import TaskKind, declared_kinds, registered_kinds
+from benchmark.core.kinds import FurtherTest, TaskKind, declared_kinds, registered_kinds
 from benchmark.core.memo import BoundedMemo
 from benchmark.core.metrics import accuracy, auroc, pgr
 from benchmark.core.provenance import git_commit, hardware, package_versions
@@ -26,9 +26,7 @@ from benchmark.labels.frozen import (
     References,
     ReplicateReference,
     WeakLabelSet,
-    load_array,
     load_lock,
-    shifted_ceiling_file,
 )
 from benchmark.methods.catalog import METHODS, method_info
 from benchmark.models import MODELS
@@ -76,15 +74,6 @@ def part_score(probs: np.ndarray, gold: np.ndarray, weak_test: np.ndarray,
                      weak_accuracy=weak, ceiling_accuracy=top)
 
 
-@dataclass(frozen=True)
-class ShiftedTest:
-    """What a shift task's shifted test set is scored against: the weak supervisor's
-    predictions there (frozen) and the ceiling's (trained on gold source B)."""
-
-    weak: np.ndarray
-    ceiling: np.ndarray | None
-
-
 def ensemble_score(acc: float, ref: ReplicateReference) -> EnsembleScore | None:
     if ref.ensemble is None:
         return None
@@ -97,20 +86,24 @@ def ensemble_score(acc: float, ref: ReplicateReference) -> EnsembleScore | None:
 def score_predictions(stored: np.ndarray, gold: np.ndarray, ref: ReplicateReference,
                       weak_test: np.ndarray, ceiling: np.ndarray | None,
                       parts: dict[str, np.ndarray] | None = None,
-                      shifted: ShiftedTest | None = None) -> tuple[Metrics, Diagnostics]:
+                      further: Sequence[FurtherTest] = ()) -> tuple[Metrics, Diagnostics]:
     """Metrics and diagnostics of stored (float16) test probabilities: the one computation
     behind a record's numbers, at scoring time and when rescoring from the files.
     ``parts``: named masks over the test set (a task kind's, e.g. a slice and the rest),
     each scored apart.
-    ``shifted``: the rows after the in-distribution test set (``len(weak_test)`` of them)
-    are a shifted test set, scored apart (``gold`` covers both)."""
+    ``further``: the rows after the test set (``len(weak_test)`` rows) are a kind's further
+    test sets in order (a shifted test set), each scored apart into its metric field
+    (``gold`` covers them all)."""
     probs = np.asarray(stored, dtype=np.float64)
     n_test = len(weak_test)
-    shifted_score = None
-    if shifted is not None:
-        every = np.ones(len(probs) - n_test, dtype=bool)
-        shifted_score = part_score(probs[n_test:], gold[n_test:],
-                                   np.asarray(shifted.weak, np.float64), shifted.ceiling, every)
+    further_scores, start = {}, n_test
+    for test in further:
+        stop = start + len(test.weak)
+        every = np.ones(stop - start, dtype=bool)
+        further_scores[test.field] = part_score(
+            probs[start:stop], gold[start:stop], np.asarray(test.weak, np.float64),
+            test.ceiling, every)
+        start = stop
     probs, gold = probs[:n_test], gold[:n_test]
     acc = accuracy(probs, gold)
     gap = pgr(acc, ref.weak_accuracy, ref.ceiling_accuracy)
@@ -122,20 +115,19 @@ def score_predictions(stored: np.ndarray, gold: np.ndarray, ref: ReplicateRefere
     metrics = Metrics(accuracy=acc, auroc=auroc(probs, gold), pgr=gap.value,
                       pgr_note=gap.reason, weak_accuracy=ref.weak_accuracy,
                       ceiling_accuracy=ref.ceiling_accuracy, parts=part_scores,
-                      shifted=shifted_score, ensemble=ensemble_score(acc, ref),
+                      ensemble=ensemble_score(acc, ref),
                       controls=ref.controls, n_test=n_test if ref.controls else None,
                       n_gold=ref.n_B if ref.controls else None,
-                      **{name: value for kind in registered_kinds()
-                         for name, value in kind.score(acc, ref).items()})
+                      **further_scores, **{name: value for kind in registered_kinds()
+                                           for name, value in kind.score(acc, ref).items()})
     return metrics, Diagnostics(**diagnostics(probs, weak_test, gold, ceiling))
 
 
-def shifted_test(spec: TaskSpec, weak: WeakLabelSet) -> ShiftedTest | None:
-    """A shift task's shifted test set's references (None for other tasks)."""
-    if spec.shift is None or weak.target_weak_probs is None:
-        return None
-    return ShiftedTest(weak=weak.target_weak_probs,
-                       ceiling=load_array(spec, shifted_ceiling_file(weak.replicate)))
+def further_tests(spec: TaskSpec, weak: WeakLabelSet) -> list[FurtherTest]:
+    """The references of the task's further test sets, in the order their rows follow the
+    test set (a shift task's shifted test set; none for most tasks)."""
+    return [test for kind in declared_kinds(spec) if kind.further_splits
+            if (test := kind.further_test(spec, weak)) is not None]
 
 
 def scored_parts(spec: TaskSpec, test_texts: Callable[[], Sequence[str]]
@@ -164,7 +156,6 @@ def task_setting(spec: TaskSpec) -> Setting | None:
                                 for name in BEYOND_BLOCKS):
         return None
     return Setting(compare_with=spec.compare_with,
-                   shift_target=spec.shift.target if spec.shift else None,
                    supervisors=spec.supervisor_names or None,
                    **{name: value for kind in declared
                       for name, value in kind.setting(spec).items()})
@@ -186,7 +177,7 @@ def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: M
                  weak: WeakLabelSet, references: References, gold_test: np.ndarray,
                  output: RunOutput, ceiling: np.ndarray | None = None,
                  parts: dict[str, np.ndarray] | None = None,
-                 shifted: ShiftedTest | None = None) -> Scored:
+                 further: Sequence[FurtherTest] = ()) -> Scored:
     ref = references.replicates[replicate]
     lock = load_lock(spec)
     method_cls = METHODS.get(method)
@@ -229,7 +220,7 @@ def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: M
                                 **common))
     stored = stored_predictions(probs)
     metrics, diagnosed = score_predictions(stored, gold_test, ref, weak.test_weak_probs, ceiling,
-                                           parts, shifted)
+                                           parts, further)
     file, data = predictions_ref(replicate, stored)
     return Scored(RunRecord(status="ok", metrics=metrics, compute=run_compute,
                             diagnostics=diagnosed, predictions=file, **common), data)

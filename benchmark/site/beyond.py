@@ -1,7 +1,6 @@
-"""The beyond track's tables, from run records only: distribution shift (in-distribution
-and shifted PGR side by side, and whether the student falls below its supervisor on the
-target), several weak supervisors (PGR against the best single one and their average), and
-each beyond kind's own (reward modelling: :mod:`benchmark.kinds.pairwise`). Intervals are
+"""The beyond track's tables, from run records only: several weak supervisors (PGR against
+the best single one and their average), and each beyond kind's own (distribution shift and
+reward modelling: :mod:`benchmark.kinds`), a kind of negative table order shown first. Intervals are
 Student-t over replicates (:func:`~benchmark.core.metrics.mean_ci`), PGRs whose gap is under
 two standard errors left out as on the board; the shift's student − supervisor and the
 ensemble's PGR against the average are tested per row over blocks, Holm over each table's
@@ -13,7 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 
-from benchmark.core.kinds import KindTable
+from benchmark.core.kinds import KINDS, KindTable
 from benchmark.core.metrics import Interval, accuracy_ci, mean_ci
 from benchmark.results.records import RunRecord
 from benchmark.site.exports import fmt
@@ -21,25 +20,6 @@ from benchmark.site.exports import markdown_table as _table
 from benchmark.site.frame import record_block as block_of
 from benchmark.site.kind_tables import kind_markdown, kind_tables, suite_groups, twin_finder
 from benchmark.site.row_tests import block_p, comparable, holm_over, kept_pgr
-
-
-@dataclass(frozen=True)
-class ShiftRow:
-    task: str
-    method: str
-    target: str
-    n: int
-    accuracy: Interval | None          # in distribution
-    pgr: Interval | None
-    shifted_accuracy: Interval | None
-    shifted_pgr: Interval | None
-    over_weak: Interval | None         # shifted accuracy − the supervisor's there
-    below_weak: int                    # replicates where the student is below it there
-    weak: float                        # mean weak accuracy: in distribution
-    ceiling: float
-    shifted_weak: float                # … and on the shifted test set
-    shifted_ceiling: float
-    over_weak_p: float | None = None   # sign-flip over blocks, then Holm over the table
 
 
 @dataclass(frozen=True)
@@ -60,37 +40,24 @@ class EnsembleRow:
 
 @dataclass(frozen=True)
 class BeyondTables:
-    shift: tuple[ShiftRow, ...] = ()
     ensemble: tuple[EnsembleRow, ...] = ()
     kind_tables: tuple[KindTable, ...] = ()   # the beyond kinds' own (benchmark.kinds)
 
+    @property
+    def leading(self) -> tuple[KindTable, ...]:
+        """The kinds' tables shown before the several supervisors' (negative table order)."""
+        return tuple(t for t in self.kind_tables if KINDS.get(t.kind).table_order < 0)
+
+    @property
+    def trailing(self) -> tuple[KindTable, ...]:
+        return tuple(t for t in self.kind_tables if KINDS.get(t.kind).table_order >= 0)
+
     def __bool__(self) -> bool:
-        return bool(self.shift or self.ensemble or self.kind_tables)
+        return bool(self.ensemble or self.kind_tables)
 
 
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
-
-
-def _shift_row(task: str, method: str, runs: list[RunRecord]) -> ShiftRow | None:
-    scored = [(r.metrics, r.metrics.shifted) for r in runs
-              if r.metrics and r.metrics.shifted and r.metrics.shifted.accuracy is not None]
-    if not scored:
-        return None
-    over = [s.accuracy - s.weak_accuracy for _, s in scored]
-    blocks = [block_of(r) for r in runs
-              if r.metrics and r.metrics.shifted and r.metrics.shifted.accuracy is not None]
-    return ShiftRow(
-        task, method, runs[0].setting.shift_target or "", len(scored),
-        accuracy_ci([m.accuracy for m, _ in scored]),
-        mean_ci([kept_pgr(m.pgr, m.weak_accuracy, m.ceiling_accuracy, m.n_test)
-                 for m, _ in scored]),
-        accuracy_ci([s.accuracy for _, s in scored]),
-        mean_ci([kept_pgr(s.pgr, s.weak_accuracy, s.ceiling_accuracy, s.n) for _, s in scored]),
-        mean_ci(over), sum(d < 0 for d in over),
-        _mean([m.weak_accuracy for m, _ in scored]), _mean([m.ceiling_accuracy for m, _ in scored]),
-        _mean([s.weak_accuracy for _, s in scored]),
-        _mean([s.ceiling_accuracy or 0.0 for _, s in scored]), block_p(over, blocks))
 
 
 def _ensemble_row(task: str, method: str, runs: list[RunRecord]) -> EnsembleRow | None:
@@ -123,21 +90,14 @@ def beyond_tables(records: list[RunRecord]) -> dict[str, BeyondTables]:
     twin_of, kind_groups = twin_finder(ok), suite_groups(ok)
     tables = {}
     for suite, by_key in sorted(groups.items()):
-        shift, ensemble = [], []
+        ensemble = []
         for (task, method), runs in sorted(by_key.items()):
-            setting = runs[0].setting
-            if setting.shift_target:
-                shift.append(_shift_row(task, method, runs))
-            if setting.supervisors:
+            if runs[0].setting.supervisors:
                 ensemble.append(_ensemble_row(task, method, runs))
-        shift = [r for r in shift if r]
         ensemble = [r for r in ensemble if r]
-        shift = [replace(r, over_weak_p=p) for r, p in
-                 zip(shift, holm_over([r.over_weak_p for r in shift]), strict=True)]
         ensemble = [replace(r, vs_mean_p=p) for r, p in
                     zip(ensemble, holm_over([r.vs_mean_p for r in ensemble]), strict=True)]
-        table = BeyondTables(tuple(shift), tuple(ensemble),
-                             kind_tables("beyond", kind_groups[suite], twin_of))
+        table = BeyondTables(tuple(ensemble), kind_tables("beyond", kind_groups[suite], twin_of))
         if table:
             tables[suite] = table
     return tables
@@ -152,17 +112,7 @@ def beyond_markdown(tables: dict[str, BeyondTables]) -> str:
     out: list[str] = []
     for suite, t in tables.items():
         out += [f"## Beyond tables (`{suite}`)", ""]
-        if t.shift:
-            out += ["### Distribution shift: in distribution and shifted", "",
-                    "Holm p: sign-flip test of shifted − weak over the row's blocks, Holm "
-                    "over the table's rows.", ""]
-            out += _table([[r.task, r.method, fmt(r.accuracy), fmt(r.pgr, 2),
-                            f"{r.shifted_weak:.3f} / {r.shifted_ceiling:.3f}",
-                            fmt(r.shifted_accuracy), fmt(r.shifted_pgr, 2), fmt(r.over_weak),
-                            _p(r.over_weak_p), f"{r.below_weak}/{r.n}"] for r in t.shift],
-                          ["task", "method", "accuracy", "PGR", "shifted: weak / ceiling",
-                           "shifted accuracy", "shifted PGR", "shifted − weak",
-                           "Holm p", "below weak"])
+        out += kind_markdown(t.leading)
         if t.ensemble:
             out += ["### Several weak supervisors", "",
                     "Holm p: sign-flip test of PGR against the average over the row's "
@@ -172,5 +122,5 @@ def beyond_markdown(tables: dict[str, BeyondTables]) -> str:
                             fmt(r.pgr_vs_mean, 2), _p(r.vs_mean_p)] for r in t.ensemble],
                           ["task", "method", "best single", "average", "accuracy",
                            "PGR vs best", "PGR vs average", "Holm p"])
-        out += kind_markdown(t.kind_tables)
+        out += kind_markdown(t.trailing)
     return "\n".join(out)

@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from benchmark.core.blocks import legacy_block
 from benchmark.core.controls import Controls
+from benchmark.core.kinds import further_metrics
 from benchmark.core.metrics import small_gap
 from benchmark.results.records import Diagnostics, MethodInfo, RunRecord
 
@@ -81,7 +82,8 @@ def _small_gap(record: RunRecord) -> bool:
     accuracy (n_test from the record, or from its predictions where no shifted rows follow)."""
     m = record.metrics
     n = m.n_test
-    if n is None and record.predictions is not None and m.shifted is None:
+    if n is None and record.predictions is not None \
+            and all(getattr(m, name, None) is None for name in further_metrics()):
         n = record.predictions.shape[0]
     return n is not None and small_gap(m.weak_accuracy, m.ceiling_accuracy, n)
 

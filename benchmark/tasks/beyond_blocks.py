@@ -1,12 +1,6 @@
-"""The settings beyond one supervisor and one distribution (the ``beyond`` track) not yet
-moved into kind modules, as strict YAML blocks of a task (reward modelling is a kind of its
-own: :mod:`benchmark.kinds.pairwise`):
+"""The beyond setting not yet moved into a kind module, as a strict YAML block of a task
+(distribution shift and reward modelling are kinds of their own: :mod:`benchmark.kinds`):
 
-- ``shift``: the task's dataset is the source domain (A and B are drawn there: the weak
-  supervisor and the student learn there); a second registered dataset with the same classes
-  is the target domain, where a shifted test set is drawn and scored beside the
-  in-distribution one, and from which unlabelled inputs may be shown to the method (RAVEN,
-  Jeon et al. 2025).
 - ``weak_models`` (with ``weak_model: ensemble``): several weak supervisors by name, each
   with its own regularisation and frozen on its own; the method gets each one's soft labels
   by name beside their average.
@@ -19,11 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from benchmark.core.controls import ENSEMBLE
 from benchmark.core.errors import SpecError
-from benchmark.datasets.base import DATASETS
 from benchmark.models import MODELS
 from benchmark.models.hub_ladder import rung_of
 from benchmark.tasks.supervisors import SUPERVISORS, resolve
@@ -32,23 +25,6 @@ from benchmark.training.probe import ProbeConfig
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Shift(_Strict):
-    """A shifted test set from ``target``, a registered embedded dataset whose classes match
-    the task's by position (e.g. critics' rotten/fresh and tweets' negative/positive)."""
-
-    target: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=80)
-    pool: PositiveInt = Field(le=1_000_000)  # target examples drawn (like a task's pool)
-    test: PositiveInt = Field(le=1_000_000)  # the shifted test set, per replicate
-    unlabelled: NonNegativeInt = Field(default=0, le=1_000_000)  # shown to methods, no label
-
-    @model_validator(mode="after")
-    def _fits(self) -> Shift:
-        if self.test + self.unlabelled > self.pool:
-            raise ValueError(f"`shift`: test ({self.test}) + unlabelled ({self.unlabelled}) "
-                             f"exceeds the target pool ({self.pool}); raise `pool`")
-        return self
 
 
 class WeakMember(_Strict):
@@ -87,20 +63,6 @@ def check_kinds(path: Path, spec: Any) -> None:
             raise SpecError(f"{path}: `weak_models`: {member!r} is not an embedded tf-idf or "
                             "encoder supervisor (`w2s-bench list models`)")
     _check_member_definitions(path, spec)
-    embedded = spec.dataset.source == "asset" and not spec.dataset.by_columns
-    shift = spec.shift
-    if shift is None:
-        return
-    if not embedded:
-        raise SpecError(f"{path}: `shift:` needs a registered embedded dataset as the source")
-    if shift.target not in DATASETS:
-        raise SpecError(f"{path}: `shift.target`: {DATASETS.unknown_message(shift.target)}")
-    if shift.target == spec.dataset.name:
-        raise SpecError(f"{path}: `shift.target` is the source dataset itself")
-    classes = DATASETS.get(shift.target).label_names
-    if len(classes) != len(spec.label_names):
-        raise SpecError(f"{path}: `shift.target` {shift.target!r} has classes {list(classes)}; "
-                        f"the task has {len(spec.label_names)} ({spec.label_names})")
 
 
 def task_probe_config(spec: Any) -> ProbeConfig:

@@ -23,7 +23,6 @@ from benchmark.datasets.hub import HUB_DATASETS
 from benchmark.models import MODELS
 from benchmark.models.hub_ladder import rung_of
 from benchmark.tasks.beyond_blocks import (
-    Shift,
     WeakMember,
     check_kind_fields,
     check_kinds,
@@ -105,7 +104,7 @@ class Resources(_Strict):
 
 
 # the settings not yet moved into kind modules (benchmark.kinds), each hashed only where set
-BEYOND_BLOCKS = ("shift", "weak_models")   # benchmark.tasks.beyond_blocks
+BEYOND_BLOCKS = ("weak_models",)   # benchmark.tasks.beyond_blocks
 PROTOCOL = ("weak_supervisor", "gap_exception", "pool")   # added with the equal-gold protocol
 
 
@@ -136,7 +135,6 @@ class TaskDefinition(_Strict):
     resources: Resources = Resources()
     # the settings beyond one supervisor, distribution and label
     # (benchmark.tasks.beyond_blocks); hashed only where set
-    shift: Shift | None = None
     weak_models: dict[str, WeakMember] | None = Field(default=None, min_length=2, max_length=16)
     # why a task whose capability gap is not clearly positive is kept (freeze refuses it
     # otherwise; the board marks it); hashed only where set

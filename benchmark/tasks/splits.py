@@ -19,7 +19,6 @@ from benchmark.core.errors import IntegrityError, SpecError
 from benchmark.core.kinds import declared_kinds
 from benchmark.core.paths import repo_root
 from benchmark.datasets import DATASETS, Example
-from benchmark.models.features import ConcatenatedTexts
 from benchmark.tasks.spec import TaskSpec
 
 SPLIT_NAMES = ("A", "B", "test")
@@ -141,12 +140,9 @@ def task_pool(spec: TaskSpec, examples: list[Example] | None = None) -> list[Exa
         examples = kind.pool_examples(spec, examples)
     pool = draw_pool(examples, spec.pool_size, spec.balance, spec.pool_seed,
                      len(spec.label_names))
-    if spec.shift is None:
-        return pool
-    held = {e.id for e in pool}
-    target = draw_pool(load_dataset(spec.shift.target), spec.shift.pool, spec.balance,
-                       spec.pool_seed, len(spec.label_names))
-    return pool + [e for e in target if e.id not in held]
+    for kind in declared_kinds(spec):   # e.g. a shift task's target pool after its own
+        pool = kind.extend_pool(spec, pool)
+    return pool
 
 
 @dataclass
@@ -197,10 +193,7 @@ def example_pool(spec: TaskSpec, examples: list[Example] | None = None) -> Examp
     texts of a shift or pairwise pool say how their features are made from cached entries
     (:class:`~benchmark.models.features.DerivedTexts`)."""
     pool = ExamplePool(spec.id, task_pool(spec, examples))
-    if spec.shift is not None:
-        cut = spec.pool_size
-        pool.texts = ConcatenatedTexts([pool.texts[:cut], pool.texts[cut:]])
-    for kind in declared_kinds(spec):   # e.g. a pair's texts: its two responses
+    for kind in declared_kinds(spec):   # e.g. a pair's responses, a shift's two pools
         pool.texts = kind.pool_texts(spec, pool.texts)
     return pool
 
@@ -227,10 +220,6 @@ def draw_splits(spec: TaskSpec, pool: list[Example], replicate: int) -> dict[str
     parts = np.split(order, cuts[:2])
     splits = {name: sorted(pool[i].id for i in part) for name, part in zip(SPLIT_NAMES, parts,
                                                                            strict=True)}
-    if spec.shift is not None:  # the target part: the shifted test set, then unlabelled
-        target = pool[spec.pool_size:]
-        drawn = np.random.default_rng([spec.seed, replicate, 2]).permutation(len(target))
-        cut = spec.shift.test
-        splits["target"] = sorted(target[i].id for i in drawn[:cut])
-        splits["U"] = sorted(target[i].id for i in drawn[cut:cut + spec.shift.unlabelled])
+    for kind in declared_kinds(spec):   # e.g. a shift task's shifted test set
+        splits |= kind.draw_splits(spec, pool, replicate)
     return splits
