@@ -329,7 +329,7 @@ def load_weak_labels(spec: TaskSpec, replicate: int) -> WeakLabelSet:
                         tuple(ids["test"]), probs["B"], probs["test"],
                         ids_target=tuple(ids.get("target", ())),
                         ids_unlabelled=tuple(ids.get("U", ())),
-                        target_weak_probs=probs.get("target"),
+                        target_weak_probs=probs["target"] if "target" in ids else None,
                         supervisors=supervisors)
 
 
