@@ -12,8 +12,9 @@ included) are compared less their timings, with each side's commit replaced by o
 placeholder; and both sides build the whole site (every page, export and plot) from the
 same records, the old side's, which must give the same bytes less the commit
 (``--site-from DIR``: from that folder's records too). ``--refreeze TASK,…`` also freezes
-those tasks again on both sides (each in a worktree of its commit, this checkout's committed
-HEAD included) and compares the files.
+those tasks again on both sides (each in a worktree of its own, this checkout's committed
+HEAD for the new side, so the suites still run on the committed frozen files) and compares
+the files.
 
 Exit status 1 on any difference, with the first few named.
 """
@@ -202,19 +203,21 @@ def main() -> int:
         problems += differences("frozen lock", found["old"]["locks"], found["new"]["locks"])
         print(f"task hashes: {len(found['new']['tasks'])}; frozen locks: "
               f"{len(found['new']['locks'])}")
-        if args.refreeze:
-            head = work / "head"
-            subprocess.run(["git", "worktree", "add", "--detach", str(head), "HEAD"],
-                           cwd=ROOT, check=True, capture_output=True)
+        if args.refreeze:   # in worktrees of their own: the suites run on the frozen files
+            trees = {"old": (work / "old-freeze", args.old), "new": (work / "head", "HEAD")}
+            for tree, rev in trees.values():
+                subprocess.run(["git", "worktree", "add", "--detach", str(tree), rev],
+                               cwd=ROOT, check=True, capture_output=True)
             try:
                 tasks = args.refreeze.split(",")
-                again = {side: refrozen(root, cache, tasks)
-                         for side, root in (("old", old_root), ("new", head))}
+                again = {side: refrozen(tree, cache, tasks)
+                         for side, (tree, _) in trees.items()}
                 problems += differences("refrozen", again["old"], again["new"])
                 print(f"refrozen {len(tasks)} task(s): {len(again['new'])} files and hashes")
             finally:
-                subprocess.run(["git", "worktree", "remove", "--force", str(head)], cwd=ROOT,
-                               check=False, capture_output=True)
+                for tree, _ in trees.values():
+                    subprocess.run(["git", "worktree", "remove", "--force", str(tree)],
+                                   cwd=ROOT, check=False, capture_output=True)
         for suite in filter(None, args.suites.split(",")):
             outs = {side: work / f"{suite}-{side}" for side in roots}
             for side, root in roots.items():
