@@ -24,11 +24,12 @@ from benchmark.api import Method, MethodInput, register
 
 def stacked_supervisors(inp: MethodInput) -> tuple[list[str], np.ndarray]:
     """The supervisors' names and their labels on B, ``[supervisors, n_B, classes]``."""
-    if not inp.supervisor_probs:
+    labels = inp.kinds.get("weak_models")
+    if labels is None:
         raise ValueError(f"task {inp.task!r} names one weak supervisor; this method needs "
                          "several (`weak_models`)")
-    names = sorted(inp.supervisor_probs)
-    return names, np.stack([np.asarray(inp.supervisor_probs[n], np.float64) for n in names])
+    names = sorted(labels.probs)
+    return names, np.stack([np.asarray(labels.probs[n], np.float64) for n in names])
 
 
 def agreement_weights(labels: np.ndarray, student: np.ndarray, temperature: float

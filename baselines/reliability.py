@@ -20,11 +20,11 @@ def stacked_supervisors(inp: MethodInput) -> np.ndarray:
     """The supervisors' labels on B, ``[supervisors, n_B, classes]``, in name order (kept
     here rather than imported from ``baselines.ensemble``: a plugin that imports a sibling
     fails to load where that sibling was imported outside the catalog first)."""
-    if not inp.supervisor_probs:
+    labels = inp.kinds.get("weak_models")
+    if labels is None:
         raise ValueError(f"task {inp.task!r} names one weak supervisor; this method needs "
                          "several (`weak_models`)")
-    return np.stack([np.asarray(inp.supervisor_probs[n], np.float64)
-                     for n in sorted(inp.supervisor_probs)])
+    return np.stack([np.asarray(labels.probs[n], np.float64) for n in sorted(labels.probs)])
 
 
 def reliability(labels: np.ndarray) -> np.ndarray:

@@ -219,10 +219,12 @@ def test_reliability_weights_examples_by_supervisor_agreement(tmp_path):
     votes = np.array([[0.8, 0.3, 0.6], [0.9, 0.8, 0.4], [0.7, 0.6, 0.2]])  # [S, n] class-1
     labels = np.stack([1 - votes, votes], axis=2)
     x, y = blobs(200, shift=2.0)
-    inp = replace(make_input(x, np.full(200, 0.5), x[:10], tmp_path),
-                  supervisor_probs={"a": labels[0].repeat(67, 0)[:200].astype(np.float32),
-                                    "b": labels[1].repeat(67, 0)[:200].astype(np.float32),
-                                    "c": labels[2].repeat(67, 0)[:200].astype(np.float32)})
+    from benchmark.kinds.weak_models import SupervisorLabels
+
+    inp = replace(make_input(x, np.full(200, 0.5), x[:10], tmp_path), kinds={
+        "weak_models": SupervisorLabels({
+            name: labels[i].repeat(67, 0)[:200].astype(np.float32)
+            for i, name in enumerate("abc")})})
     method = build_method("reliability-weighted")
     probs = method.fit_predict(inp)
     # the worked example's rows 0, 1, 2 fill rows 0-66, 67-133, 134-199: all three

@@ -98,11 +98,14 @@ def test_ensemble_mean_is_naive_on_the_average_and_records_both_pgrs(ensemble_wo
 
 
 @pytest.mark.parametrize("swap, says", [
-    (("weak_model: tfidf-logreg\n", "weak_model: ensemble\n"), "the one with the other"),
+    (("weak_model: tfidf-logreg\n", "weak_model: ensemble\n"),
+     "the average of several weak supervisors"),
     (("weak_model: tfidf-logreg\n", "weak_model: ensemble\nweak_models:\n  tfidf-logreg: {}\n"
       "  tfidf-logrg: {}\n"), "Did you mean 'tfidf-logreg'"),
     (("weak_model: tfidf-logreg\n", "weak_model: ensemble\nweak_models:\n  tfidf-logreg: {}\n"
       "  tiny-bert: {}\n"), "names the strong model"),
+    (("weak_model: tfidf-logreg\n", "weak_model: tfidf-logreg\nweak_models:\n  tfidf-logreg: {}\n"
+      "  minilm-l6-layer1: {}\n"), "the one with the other"),
 ])
 def test_a_wrong_ensemble_declaration_is_refused(tiny_world, swap, says):
     from benchmark.tasks.spec import parse_task

@@ -43,11 +43,11 @@ def test_every_member_of_an_ensemble_names_a_definition_of_its_own_model(tmp_pat
 
 
 def test_a_members_definition_edited_in_place_changes_the_task_hash(monkeypatch) -> None:
-    import benchmark.tasks.spec as spec_module
+    import benchmark.tasks.supervisors as definitions
 
     spec = TASKS.get(ENSEMBLE)
     before = spec.sha256
-    real = spec_module.resolve
+    real = definitions.resolve
 
     def edited(reference: str):
         definition = real(reference)
@@ -56,7 +56,7 @@ def test_a_members_definition_edited_in_place_changes_the_task_hash(monkeypatch)
         return definition.model_copy(update={"probe": definition.probe.model_copy(
             update={"epochs": 6})})
 
-    monkeypatch.setattr(spec_module, "resolve", edited)
+    monkeypatch.setattr(definitions, "resolve", edited)   # where the kind resolves them
     assert spec.sha256 != before
 
 
@@ -67,7 +67,8 @@ def test_an_ensemble_without_definitions_freezes_only_as_legacy(monkeypatch) -> 
         raise AssertionError("nothing may train before the protocol is checked")
 
     monkeypatch.setattr(freeze, "example_pool", trained)
-    with pytest.raises(SpecError, match="`weak_models` name no `supervisor.*--legacy-protocol"):
+    with pytest.raises(SpecError,
+                       match="several supervisors name no `supervisor.*--legacy-protocol"):
         freeze.freeze_task(TASKS.get("rt-ensemble-to-minilm-l6"), force=True)
 
 
@@ -86,7 +87,7 @@ def test_every_beyond_task_is_frozen_at_equal_gold_with_controls_and_a_clear_gap
         for r in replicates:
             assert r.n_A == r.n_B == 1000, spec.id
             assert r.controls is not None and r.controls.self_training_accuracy is not None
-        interval = capability_interval(gap_lines(replicates))
+        interval = capability_interval(gap_lines(replicates, bool(spec.supervisor_names)))
         assert interval.n == spec.replicates >= 20
         assert interval.low > 0 or spec.gap_exception, spec.id
         seeds |= {spec.seed + k for k in range(spec.replicates)}
@@ -179,8 +180,9 @@ def test_several_supervisors_have_no_data_share() -> None:
     from benchmark.labels.frozen import load_references
     from benchmark.labels.protocol import gap_lines
 
-    lines = gap_lines(load_references(TASKS.get(ENSEMBLE)).replicates)
+    ensemble = TASKS.get(ENSEMBLE)
+    lines = gap_lines(load_references(ensemble).replicates, bool(ensemble.supervisor_names))
     assert all(g.data_share is None and g.capability_gap > 0 for g in lines)
-    single = gap_lines(load_references(TASKS.get("tweets-minilm-l6-layer1-to-minilm-l6-g1000"
-                                                 "-shift-rt")).replicates)
+    shift = TASKS.get("tweets-minilm-l6-layer1-to-minilm-l6-g1000-shift-rt")
+    single = gap_lines(load_references(shift).replicates, bool(shift.supervisor_names))
     assert all(g.data_share is not None for g in single)

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from benchmark.results.records import EnsembleScore, Metrics, PartScore, RunRecord, Setting
+from benchmark.kinds.weak_models import EnsembleScore
+from benchmark.results.records import Metrics, PartScore, RunRecord, Setting
 from benchmark.site.beyond import beyond_tables
 from benchmark.site.build import build_site
 from tests.site_records import make_record
@@ -53,7 +54,7 @@ def test_the_three_tables_hold_the_known_answers():
     assert shift.pgr.mean == pytest.approx(0.5)                    # in distribution
     assert (shift.shifted_weak, shift.shifted_ceiling) == (pytest.approx(0.55),
                                                            pytest.approx(0.70))
-    (several,) = tables.ensemble
+    (several,) = _rows(tables, "weak_models")
     assert several.best == "tfidf" and several.supervisors == ("layer1", "tfidf")
     assert several.pgr_vs_best.mean == pytest.approx(0.5)
     assert several.pgr_vs_mean.mean == pytest.approx((0.7 - 0.65) / 0.15)
@@ -108,6 +109,6 @@ def test_a_replicate_whose_gap_is_under_two_standard_errors_is_left_out_of_each_
     (shift,) = _rows(tables, "shift")
     assert shift.pgr.mean == pytest.approx(0.5) and shift.shifted_pgr.mean == pytest.approx(0.3)
     assert shift.n == 3   # accuracies keep every replicate
-    (several,) = tables.ensemble
+    (several,) = _rows(tables, "weak_models")
     assert several.pgr_vs_mean.mean == pytest.approx(0.4)
     assert several.vs_mean_p == pytest.approx(2 / 4)   # two equal positive blocks

@@ -42,7 +42,7 @@ class ToyKind(TaskKind):
         if spec.toy.level >= len(spec.label_names):
             raise ValueError("`toy.level` is past the task's classes")
 
-    def method_input(self, spec: Any) -> dict[str, int]:
+    def method_input(self, spec: Any, weak: Any) -> dict[str, int]:
         return {"level": spec.toy.level}
 
     def setting(self, spec: Any) -> dict[str, Any]:
@@ -90,7 +90,7 @@ for name, block in (("toy-ok", "toy: {level: 1}"), ("toy-past", "toy: {level: 5}
         out["errors"][name] = str(exc)
         continue
     out["hash"], out["hash_without"] = spec.sha256, parse_task(without).sha256
-    out["inputs"] = {k.key: k.method_input(spec) for k in declared_kinds(spec)}
+    out["inputs"] = {k.key: k.method_input(spec, None) for k in declared_kinds(spec)}
     out["setting"] = task_setting(spec).model_dump()
 plain = make_record(base.id, "naive", 0, 0.5)
 plain = plain.model_copy(update={"setting": Setting(compare_with="x")})
@@ -126,13 +126,26 @@ def test_a_new_kind_is_one_module_and_a_registry_line(tmp_path: Path) -> None:
     assert "### Toy" in out["markdown"] and "toy-ok naive 2" in out["markdown"]
 
 
+def _models_in(annotation: object) -> list[type]:
+    """The pydantic models a block's type is made of (a model, or e.g. a mapping of them)."""
+    import typing
+
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+
+
 def test_every_registered_kind_is_complete() -> None:
     """Each kind names its block and track, and a table's HTML goes with its Markdown."""
     assert KINDS.names(), "no kind registered"
     for name, kind in KINDS.items():
         assert isinstance(kind, TaskKind) and kind.key == name
         assert kind.track in ("frontier", "beyond")
-        assert kind.block.model_config.get("extra") == "forbid", f"{name}'s block is not strict"
+        models = _models_in(kind.block)
+        assert models and all(m.model_config.get("extra") == "forbid" for m in models), \
+            f"{name}'s block is not strict"
         has_table = type(kind).table is not TaskKind.table
         assert has_table == bool(kind.table_html) \
             == (type(kind).table_markdown is not TaskKind.table_markdown), name

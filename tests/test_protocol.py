@@ -223,7 +223,7 @@ def test_every_mini_task_is_frozen_at_equal_gold_with_a_clear_capability_gap() -
         verify_frozen(spec)
         replicates = load_references(spec).replicates
         assert all(r.n_A == r.n_B == 1000 and r.controls is not None for r in replicates)
-        interval = capability_interval(gap_lines(replicates))
+        interval = capability_interval(gap_lines(replicates, bool(spec.supervisor_names)))
         assert interval.n == spec.replicates and interval.low > 0, spec.id
         seeds |= {spec.seed + k for k in range(spec.replicates)}
     assert len(seeds) == 8 * 20   # no two (task, replicate) units share a split draw

@@ -114,9 +114,6 @@ class MethodInput:
     target_domain_features: np.ndarray | None = None
     target_domain_texts: tuple[str, ...] = field(default=(), repr=False)
     target_domain_rows: tuple[int, ...] = field(default=(), repr=False)
-    # several weak supervisors: each one's soft labels on split B, by name
-    # (``train_weak_probs`` is their average)
-    supervisor_probs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     # methods that declare ``needs_rungs``: split B's features from each intermediate model
     # between the supervisor and the student (measured order, weakest first), by rung name
     rung_features: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
@@ -136,6 +133,14 @@ class MethodInput:
         ``kinds`` read it (``inp.kinds["conflict"]`` holds the same)."""
         reward = self.kinds.get("conflict")
         return None if reward is None else (reward.reward_class, reward.weight)
+
+    @property
+    def supervisor_probs(self) -> dict[str, np.ndarray]:
+        """Each of several weak supervisors' soft labels on split B, by name (empty for a
+        task with one), as methods written before ``kinds`` read them
+        (``inp.kinds["weak_models"].probs`` holds the same)."""
+        labels = self.kinds.get("weak_models")
+        return {} if labels is None else labels.probs
 
     @property
     def has_task_terms(self) -> bool:

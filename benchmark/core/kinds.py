@@ -30,6 +30,7 @@ KIND_MODULES = (
     "benchmark.kinds.shift",
     "benchmark.kinds.slice",
     "benchmark.kinds.supervisor",
+    "benchmark.kinds.weak_models",
 )
 
 
@@ -83,6 +84,20 @@ class FurtherTest:
     ceiling: Any
 
 
+@dataclass(frozen=True)
+class MembersStep:
+    """What a kind's freeze step for several supervisors sees (gold in hand): their names in
+    canonical order, each one's frozen probabilities ``[members, rows, classes]`` (rows: B,
+    test, then further test splits), the test set's gold labels and the default labels'
+    test probabilities as stored."""
+
+    members: list[str]
+    stacked: Any
+    n_B: int
+    gold_test: Any
+    stored_test: Any
+
+
 class TaskKind:
     """One kind of task. Subclasses set the class attributes and override the hooks they
     need; every hook's default is "nothing to add"."""
@@ -121,6 +136,21 @@ class TaskKind:
         """Whether the kind makes the task's weak supervisor without a model to fit (a rule
         weak model needs a kind that does)."""
         return False
+
+    def members(self, spec: Any) -> dict[str, Any]:
+        """The task's several weak supervisors by name, each with ``supervisor`` (its
+        ``NAME@VERSION`` definition or None) and ``weak_c`` (None: the task's); empty for a
+        task with one. The freeze stage fits each on its own and averages them."""
+        return {}
+
+    def hash_inputs(self, spec: Any) -> Any:
+        """What the block's hash depends on beyond the block (e.g. the definitions its
+        members resolve to): the task's memoised hash is kept while this is unchanged."""
+        return None
+
+    def hashed(self, spec: Any, body: Any) -> Any:
+        """The block as hashed into the task's sha256 (``body``: as dumped to JSON)."""
+        return body
 
     def weak_supervisor(self, spec: Any, texts: Sequence[str], labels: Any, rows_A: Any,
                         fit: Callable[[Any, Any], Any]) -> Callable[[Any], Any] | None:
@@ -166,6 +196,12 @@ class TaskKind:
         ``weak_fit(rows_A)``: the task's weak supervisor fitted on those rows)."""
         return {}
 
+    def weak_reference(self, spec: Any, step: MembersStep) -> tuple[dict[str, Any], Any]:
+        """Freeze stage, per replicate of a task with several supervisors: values of
+        :attr:`reference_fields`, and the test probabilities the task's weak accuracy is
+        measured from where the kind says so (None: the default labels')."""
+        return {}, None
+
     def freeze_further(self, spec: Any, step: FurtherStep
                        ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Freeze stage, per replicate: references of :attr:`further_splits` (values of
@@ -209,8 +245,9 @@ class TaskKind:
         record's ``metrics.parts``."""
         return {}
 
-    def method_input(self, spec: Any) -> Any:
-        """What a method of the task gets under ``inp.kinds[key]`` (None: nothing)."""
+    def method_input(self, spec: Any, weak: Any) -> Any:
+        """What a method of the task gets under ``inp.kinds[key]`` (None: nothing), given
+        the replicate's frozen weak-label set ``weak``."""
         return None
 
     def setting(self, spec: Any) -> dict[str, Any]:
@@ -330,6 +367,15 @@ def declared_kinds(spec: Any) -> Iterator[TaskKind]:
     for kind in registered_kinds():
         if getattr(spec, kind.key, None) is not None:
             yield kind
+
+
+def task_members(spec: Any) -> dict[str, Any]:
+    """The task's several weak supervisors, as its kind defines them (empty: it has one)."""
+    for kind in declared_kinds(spec):
+        found = kind.members(spec)
+        if found:
+            return found
+    return {}
 
 
 def rebuilt_noun(spec: Any) -> str:

@@ -70,12 +70,9 @@ class PairRow:
     ceiling: float
 
 
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values)
-
-
 def pair_rows(groups: dict[tuple[str, str], list[Any]]) -> list[PairRow]:
     from benchmark.core.metrics import accuracy_ci, mean_ci
+    from benchmark.site.exports import mean_of
     from benchmark.site.row_tests import kept_pgr
 
     rows = []
@@ -86,8 +83,8 @@ def pair_rows(groups: dict[tuple[str, str], list[Any]]) -> list[PairRow]:
         rows.append(PairRow(
             task, method, len(scored), accuracy_ci([m.accuracy for m in scored]),
             mean_ci([kept_pgr(m.pgr, m.weak_accuracy, m.ceiling_accuracy, m.n_test)
-                     for m in scored]), _mean([m.weak_accuracy for m in scored]),
-            _mean([m.ceiling_accuracy for m in scored])))
+                     for m in scored]), mean_of([m.weak_accuracy for m in scored]),
+            mean_of([m.ceiling_accuracy for m in scored])))
     return rows
 
 

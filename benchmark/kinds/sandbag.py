@@ -85,11 +85,6 @@ class ElicitRow:
     short_holm: float | None = None
 
 
-def _mean(values: Any) -> float | None:
-    present = [v for v in values if v is not None]
-    return sum(present) / len(present) if present else None
-
-
 def _accuracy(record: Any) -> float | None:
     return record.metrics.accuracy if record.metrics else None
 
@@ -99,6 +94,7 @@ def elicit_rows(groups: dict[tuple[str, str], list[Any]], twin_of: TwinOf) -> li
     paired within a block (a locked run and its twin share the split draw) and tested by a
     sign flip over the blocks, Holm over every test the table shows."""
     from benchmark.core.metrics import accuracy_ci, mean_ci
+    from benchmark.site.exports import mean_of
     from benchmark.site.frame import record_block as block_of
     from benchmark.site.row_tests import block_p, holm_over
 
@@ -117,8 +113,8 @@ def elicit_rows(groups: dict[tuple[str, str], list[Any]], twin_of: TwinOf) -> li
                  for r in found]
         rows.append(ElicitRow(
             task, method, len(found), accuracy_ci([_accuracy(r) for r in found]),
-            _mean(r.metrics.elicitation.locked_accuracy for r in found) or 0.0,
-            _mean(r.metrics.elicitation.unlocked_accuracy for r in found) or 0.0,
+            mean_of(r.metrics.elicitation.locked_accuracy for r in found) or 0.0,
+            mean_of(r.metrics.elicitation.unlocked_accuracy for r in found) or 0.0,
             mean_ci([v for v, _ in shares]),
             accuracy_ci([_accuracy(t) for t in twins.values()]) if twins else None,
             mean_ci([d for d, _ in deltas]), len({b for _, b in short}),
@@ -175,10 +171,6 @@ value_cell(r.blocks, r.blocks) }}</tr>
 {% endfor %}
 </tbody></table>
 """
-
-
-def _p(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3g}"
 
 
 class SandbagKind(TaskKind):
@@ -261,14 +253,14 @@ class SandbagKind(TaskKind):
         return KindTable(self.key, tuple(rows), ELICIT_NOTE) if rows else None
 
     def table_markdown(self, table: KindTable) -> list[str]:
-        from benchmark.site.exports import fmt, markdown_table
+        from benchmark.site.exports import fmt, fmt_p, markdown_table
 
         return ["### Sandbagging students: elicitation", "", table.note, "",
                 *markdown_table(
                     [[r.task, r.method, str(r.n), f"{r.locked:.3f} → {r.unlocked:.3f}",
-                      fmt(r.accuracy), fmt(r.short_of_unlocked), _p(r.short_holm),
-                      fmt(r.share, 2), _p(r.share_holm), fmt(r.honest_accuracy),
-                      fmt(r.honest_delta), _p(r.delta_holm), str(r.blocks)]
+                      fmt(r.accuracy), fmt(r.short_of_unlocked), fmt_p(r.short_holm),
+                      fmt(r.share, 2), fmt_p(r.share_holm), fmt(r.honest_accuracy),
+                      fmt(r.honest_delta), fmt_p(r.delta_holm), str(r.blocks)]
                      for r in table.rows],
                     ["task", "method", "replicates", "locked → unlocked",
                      "accuracy, no trigger", "short of unlocked", "Holm p", "elicited",

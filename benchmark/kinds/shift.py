@@ -78,14 +78,11 @@ class ShiftRow:
     over_weak_p: float | None = None   # sign-flip over blocks, then Holm over the table
 
 
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values)
-
-
 def shift_rows(groups: dict[tuple[str, str], list[Any]]) -> list[ShiftRow]:
     """Per (shift task, method): in-distribution and shifted scores, and shifted − weak
     tested by a sign flip over the row's blocks, Holm over the table's rows."""
     from benchmark.core.metrics import accuracy_ci, mean_ci
+    from benchmark.site.exports import mean_of
     from benchmark.site.frame import record_block
     from benchmark.site.row_tests import block_p, holm_over, kept_pgr
 
@@ -108,10 +105,10 @@ def shift_rows(groups: dict[tuple[str, str], list[Any]]) -> list[ShiftRow]:
             mean_ci([kept_pgr(s.pgr, s.weak_accuracy, s.ceiling_accuracy, s.n)
                      for _, s in scored]),
             mean_ci(over), sum(d < 0 for d in over),
-            _mean([m.weak_accuracy for m, _ in scored]),
-            _mean([m.ceiling_accuracy for m, _ in scored]),
-            _mean([s.weak_accuracy for _, s in scored]),
-            _mean([s.ceiling_accuracy or 0.0 for _, s in scored]),
+            mean_of([m.weak_accuracy for m, _ in scored]),
+            mean_of([m.ceiling_accuracy for m, _ in scored]),
+            mean_of([s.weak_accuracy for _, s in scored]),
+            mean_of([s.ceiling_accuracy or 0.0 for _, s in scored]),
             block_p(over, [record_block(r) for r in kept])))
     adjusted = holm_over([r.over_weak_p for r in rows])
     return [replace(r, over_weak_p=p) for r, p in zip(rows, adjusted, strict=True)]
@@ -146,10 +143,6 @@ value_cell(r.below_weak, r.below_weak ~ '/' ~ r.n) }}</tr>
 """
 
 
-def _p(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3g}"
-
-
 class ShiftKind(TaskKind):
     key = "shift"
     block = Shift
@@ -160,7 +153,7 @@ class ShiftKind(TaskKind):
     metric_fields = {"shifted": "PartScore"}   # the record schema's own type, by name
     further_splits = (TARGET,)
     table_html = TABLE_HTML
-    table_order = -1   # before the stage's several-supervisors table
+    table_order = 0   # the first of the beyond tables
     layer_search = False   # no gold outside the pool to choose a hidden state on
 
     def check_registered(self, path: Path, spec: Any) -> None:
@@ -237,7 +230,7 @@ class ShiftKind(TaskKind):
         return KindTable(self.key, tuple(rows)) if rows else None
 
     def table_markdown(self, table: KindTable) -> list[str]:
-        from benchmark.site.exports import fmt, markdown_table
+        from benchmark.site.exports import fmt, fmt_p, markdown_table
 
         return ["### Distribution shift: in distribution and shifted", "",
                 "Holm p: sign-flip test of shifted − weak over the row's blocks, Holm "
@@ -245,7 +238,7 @@ class ShiftKind(TaskKind):
                     [[r.task, r.method, fmt(r.accuracy), fmt(r.pgr, 2),
                       f"{r.shifted_weak:.3f} / {r.shifted_ceiling:.3f}",
                       fmt(r.shifted_accuracy), fmt(r.shifted_pgr, 2), fmt(r.over_weak),
-                      _p(r.over_weak_p), f"{r.below_weak}/{r.n}"] for r in table.rows],
+                      fmt_p(r.over_weak_p), f"{r.below_weak}/{r.n}"] for r in table.rows],
                     ["task", "method", "accuracy", "PGR", "shifted: weak / ceiling",
                      "shifted accuracy", "shifted PGR", "shifted − weak",
                      "Holm p", "below weak"])]
@@ -254,7 +247,7 @@ class ShiftKind(TaskKind):
 def _oracle(spec: Any, step: Any) -> Any:
     """The in-domain oracle: the probe trained on gold of the unlabelled target inputs, on
     the shifted test set (for scale; no PGR uses it)."""
-    from benchmark.tasks.beyond_blocks import task_probe_config
+    from benchmark.tasks.spec import task_probe_config
     from benchmark.training.probe import one_hot, train_probe
 
     if step.strong_features is None or not len(step.rows[UNLABELLED]):

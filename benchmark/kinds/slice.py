@@ -84,14 +84,10 @@ class SliceRow:
     p_holm: float | None = None
 
 
-def _mean(values: Any) -> float | None:
-    present = [v for v in values if v is not None]
-    return sum(present) / len(present) if present else None
-
-
 def slice_rows(groups: dict[tuple[str, str], list[Any]]) -> list[SliceRow]:
     """Per (task, method) with a slice: each part's scores, and the paired slice − rest."""
     from benchmark.core.metrics import accuracy_ci, mean_ci
+    from benchmark.site.exports import mean_of
     from benchmark.site.frame import record_block
     from benchmark.site.row_tests import block_p, holm_over, kept_pgr
 
@@ -115,8 +111,8 @@ def slice_rows(groups: dict[tuple[str, str], list[Any]]) -> list[SliceRow]:
             task, method, setting.slice, setting.supervisor or "honest", len(parts),
             {p: accuracy_ci([x[p].accuracy for x in parts]) for p in PARTS},
             {p: mean_ci([k[p] for k in kept]) for p in PARTS},
-            {p: _mean(x[p].weak_accuracy for x in parts) for p in PARTS},
-            {p: _mean(x[p].ceiling_accuracy for x in parts) for p in PARTS},
+            {p: mean_of(x[p].weak_accuracy for x in parts) for p in PARTS},
+            {p: mean_of(x[p].ceiling_accuracy for x in parts) for p in PARTS},
             gap, len({b for _, b in paired}), p))
     adjusted = holm_over([r.p_value for r in rows])
     return [replace(r, p_holm=a) for r, a in zip(rows, adjusted, strict=True)]

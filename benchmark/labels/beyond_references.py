@@ -1,5 +1,6 @@
-"""Freezing several weak supervisors: each fitted on its own, their average the default
-labels, and their references. :func:`benchmark.labels.freeze.freeze_task` calls these."""
+"""Freezing several weak supervisors (a task whose kind names them): each fitted on its own,
+their average the default labels. :func:`benchmark.labels.freeze.freeze_task` calls these;
+the kind makes their references (:meth:`~benchmark.core.kinds.TaskKind.weak_reference`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from benchmark.core.metrics import accuracy
-from benchmark.labels.frozen import EnsembleReference
 from benchmark.labels.replicate_csv import SCORED
 from benchmark.labels.supervisors import Predictor
 
@@ -31,17 +30,3 @@ def ensemble_labels(members: list[str], fit: Callable[[str], Predictor],
     edges = np.cumsum([0] + [len(rows[split]) for split in splits])
     return ({split: mean[a:b] for split, a, b in zip(splits, edges[:-1], edges[1:],
                                                      strict=True)}, stacked)
-
-
-def ensemble_reference(members: list[str], stacked: np.ndarray, n_B: int, n_test: int,
-                       gold_test: np.ndarray, mean_test: np.ndarray
-                       ) -> tuple[EnsembleReference, np.ndarray]:
-    """The supervisors' test accuracies, the best one's name and its test probabilities
-    (ties: the first named), and the average's accuracy."""
-    tests = stacked[:, n_B:n_B + n_test]
-    scores = {name: accuracy(tests[i], gold_test) for i, name in enumerate(members)}
-    best = max(members, key=lambda name: scores[name])
-    return (EnsembleReference(accuracies=scores, best=best,
-                              mean_accuracy=accuracy(mean_test, gold_test)),
-            tests[members.index(best)])
-

@@ -167,7 +167,7 @@ def boostable(spec: TaskSpec) -> bool:
     """An ensemble whose supervisors take example weights (a probe or a logistic
     regression: not finetuned, and no kind of the task says otherwise, as reward models
     fitted unweighted do)."""
-    return bool(spec.weak_models) and spec.regime == "probe" and spec.finetune is None \
+    return bool(spec.supervisor_names) and spec.regime == "probe" and spec.finetune is None \
         and all(kind.boostable for kind in declared_kinds(spec))
 
 
@@ -214,7 +214,7 @@ def boosting_files(spec: TaskSpec, pool: ExamplePool,
     supervisor fit at a replicate's seed)."""
     if not boostable(spec):
         raise SpecError(f"task {spec.id!r} has no supervisors to boost: boosting needs "
-                        "several weak models (`weak_models`) fitted as probes or logistic "
+                        "several weak supervisors fitted as probes or logistic "
                         "regressions (not finetuned, not Bradley-Terry reward models)")
     done = [boost_replicate(spec, pool, k, fit_with_seed(replicate_seed(spec, k)))
             for k in range(spec.replicates)]

@@ -18,8 +18,7 @@ from benchmark.labels.supervisors import (
 from benchmark.models import MODELS
 from benchmark.models.features import model_features
 from benchmark.models.hub_ladder import rung_of
-from benchmark.tasks.beyond_blocks import task_probe_config
-from benchmark.tasks.spec import TaskSpec
+from benchmark.tasks.spec import TaskSpec, task_probe_config
 from benchmark.tasks.splits import ExamplePool
 from benchmark.tasks.supervisors import resolve
 

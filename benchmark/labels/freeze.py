@@ -22,16 +22,12 @@ import numpy as np
 from benchmark import __version__
 from benchmark.core.controls import Controls
 from benchmark.core.errors import IntegrityError, SpecError
-from benchmark.core.kinds import FurtherStep, TaskKind, declared_kinds
+from benchmark.core.kinds import FurtherStep, MembersStep, TaskKind, declared_kinds
 from benchmark.core.metrics import accuracy, auroc
 from benchmark.core.provenance import hardware, package_versions
 from benchmark.finetune.fit import fit_classifier
 from benchmark.finetune.trainer import FinetuneConfig
-from benchmark.labels.beyond_references import (
-    ensemble_labels,
-    ensemble_reference,
-    scored_splits,
-)
+from benchmark.labels.beyond_references import ensemble_labels, scored_splits
 from benchmark.labels.boosting import add_boosting, boostable
 from benchmark.labels.controls import label_free_accuracy, self_training_accuracy
 from benchmark.labels.fitting import (
@@ -69,9 +65,8 @@ from benchmark.labels.supervisors import (
 from benchmark.models import MODELS
 from benchmark.models.features import all_layer_features, model_features
 from benchmark.models.hub_ladder import rung_of
-from benchmark.tasks.beyond_blocks import task_probe_config
 from benchmark.tasks.checkpoints import model_checkpoint
-from benchmark.tasks.spec import TaskSpec
+from benchmark.tasks.spec import TaskSpec, task_probe_config
 from benchmark.tasks.splits import ExamplePool, draw_splits, example_pool, replicate_seed
 from benchmark.training.probe import one_hot, soft_cross_entropy, train_probe
 
@@ -195,8 +190,8 @@ class _Frozen:
 def _weak_labels(spec: TaskSpec, pool: ExamplePool, features: dict[str, np.ndarray | None],
                  rows: dict[str, np.ndarray], seed: int
                  ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
-    """The default weak labels per scored split, and an ensemble's per-supervisor stack."""
-    if spec.weak_models:
+    """The default weak labels per scored split, and several supervisors' stack."""
+    if spec.supervisor_names:
         def fit(model: str) -> Predictor:
             return fit_supervisor(spec, model, pool, features[model], rows["A"],
                                   pool.labels[rows["A"]], seed)
@@ -227,11 +222,14 @@ def _freeze_replicate(spec: TaskSpec, pool: ExamplePool, k: int,
     ceilings = dict(zip(further, np.split(ceiling_all, cuts[:-1])[1:], strict=True))
     gold_test = pool.labels[rows["test"]]
     weak_test, extras, more = stored["test"], {}, {}
-    if stacked is not None:
+    if stacked is not None:   # several supervisors: their kind's references
         extras[supervisors_file(k)] = stacked
-        more["ensemble"], weak_test = ensemble_reference(
-            spec.supervisor_names, stacked, len(rows["B"]), n_test, gold_test,
-            stored["test"])
+        members = MembersStep(spec.supervisor_names, stacked, len(rows["B"]), gold_test,
+                              stored["test"])
+        for kind in kinds:
+            references, weak_reference = kind.weak_reference(spec, members)
+            more |= _own(kind, references)
+            weak_test = weak_test if weak_reference is None else weak_reference
     step = FurtherStep(pool.labels, rows, stored, ceilings, strong_features, seed, k)
     for kind in kinds:   # the references and files of a kind's further test splits
         if kind.further_splits:
@@ -284,7 +282,7 @@ def _weak_ceiling(spec: TaskSpec, pool: ExamplePool, features: dict[str, np.ndar
     their average (each fitted on B), the labeller the student learns from: the strongest
     weak reference, so a capability gap is not one the average closes by itself."""
     test, gold = rows["test"], pool.labels
-    if spec.weak_models:
+    if spec.supervisor_names:
         return accuracy(np.mean([fit_supervisor(spec, m, pool, features[m], rows["B"],
                                                 gold[rows["B"]], seed)(test)
                                  for m in spec.supervisor_names], axis=0), gold[test])

@@ -58,17 +58,6 @@ def stored_ceiling(probs: np.ndarray) -> np.ndarray:
     return np.asarray(probs).astype(CEILING_DTYPE)
 
 
-class EnsembleReference(BaseModel):
-    """An ensemble task's supervisors on the test set. The task's ``weak_accuracy`` is the
-    best single supervisor's (``best``), which PGR is measured against; ``mean_accuracy`` is
-    their average's (the default labels), which the second PGR uses."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    accuracies: dict[str, float]
-    best: str
-    mean_accuracy: float = Field(ge=0, le=1)
-
-
 class ReplicateReferenceCommon(BaseModel):
     """One replicate's references (:data:`ReplicateReference` adds each kind's fields, e.g. a
     sandbagging task's locked student)."""
@@ -83,7 +72,6 @@ class ReplicateReferenceCommon(BaseModel):
     n_A: int
     n_B: int
     n_test: int
-    ensemble: EnsembleReference | None = None  # tasks with several weak supervisors only
     controls: Controls | None = None   # frozen under the equal-gold protocol only
 
 
@@ -321,7 +309,7 @@ def load_weak_labels(spec: TaskSpec, replicate: int) -> WeakLabelSet:
     ids, cached = _decoded(digest, data, str(task_frozen_dir(spec.id) / name))
     probs = {split: array.copy() for split, array in cached.items()}  # callers may write
     supervisors = None
-    if spec.weak_models:
+    if spec.supervisor_names:
         stacked = load_array(spec, supervisors_file(replicate))
         supervisors = {name: np.array(stacked[i, :len(ids["B"])])
                        for i, name in enumerate(spec.supervisor_names)}

@@ -33,8 +33,8 @@ def check_protocol_declared(spec: TaskSpec, legacy: bool) -> None:
     if not spec.under_protocol:
         if legacy:
             return
-        kind = ("its `weak_models` name no `supervisor: NAME@VERSION`"
-                if spec.weak_models else "it names no `weak_supervisor: NAME@VERSION`")
+        kind = ("its several supervisors name no `supervisor: NAME@VERSION`"
+                if spec.supervisor_names else "it names no `weak_supervisor: NAME@VERSION`")
         raise SpecError(
             f"task {spec.id!r}: {kind}, so freezing it would skip the paper's protocol (equal "
             "gold, the weak ceiling, the controls and the capability-gap check). Name the "
@@ -75,10 +75,11 @@ class GapLine:
         return (self.weak_ceiling - self.weak) / self.gap
 
 
-def gap_lines(references: Sequence[ReplicateReference]) -> list[GapLine]:
+def gap_lines(references: Sequence[ReplicateReference], several: bool) -> list[GapLine]:
+    """``several``: the task has several supervisors."""
     return [GapLine(r.replicate, r.weak_accuracy,
                     r.controls.weak_ceiling_accuracy if r.controls else None,
-                    r.ceiling_accuracy, r.n_test, r.ensemble is not None) for r in references]
+                    r.ceiling_accuracy, r.n_test, several) for r in references]
 
 
 def _fmt(value: float | None, sign: bool = False) -> str:
@@ -88,7 +89,7 @@ def _fmt(value: float | None, sign: bool = False) -> str:
 def freeze_report(spec: TaskSpec, references: Sequence[ReplicateReference]) -> list[str]:
     """Per replicate: weak accuracy, weak ceiling, ceiling, gap ± its standard error, the
     capability gap and the data share; then the capability gap's interval and warnings."""
-    lines = gap_lines(references)
+    lines = gap_lines(references, bool(spec.supervisor_names))
     out = [f"{spec.id}: n_A = n_B = {references[0].n_B}, n_test = {references[0].n_test}",
            "  rep  weak   weak-ceil ceiling  gap (±se)        capability  data share"]
     for g in lines:
@@ -114,7 +115,7 @@ def capability_interval(lines: Sequence[GapLine]) -> Interval | None:
 
 def check_capability_gap(spec: TaskSpec, references: Sequence[ReplicateReference]) -> None:
     """Refuse a task whose capability gap is not clearly positive, unless it says why."""
-    interval = capability_interval(gap_lines(references))
+    interval = capability_interval(gap_lines(references, bool(spec.supervisor_names)))
     if interval is None or spec.gap_exception is not None:
         return
     if interval.n < 2 or interval.low <= 0:

@@ -22,8 +22,8 @@ def skip_reason(method: type[Method], spec: TaskSpec) -> str | None:
         return "prompts the strong model, which is not a causal LM here"
     if method.binary_only and len(spec.label_names) > 2:
         return "declares `binary_only`; the task has more than two classes"
-    if method.needs_supervisors and not spec.weak_models:
-        return "uses several weak supervisors' labels; the task names one (`weak_models`)"
+    if method.needs_supervisors and not spec.supervisor_names:
+        return "uses several weak supervisors' labels; the task names one"
     if method.needs_boosting and not boostable(spec):
         return ("uses the supervisors boosted on gold A; the task has no ensemble of "
                 "supervisors fitted as probes or regressions to boost")

@@ -44,17 +44,6 @@ class PartScore(_Strict):
     ceiling_accuracy: float | None = Field(default=None, ge=0, le=1)
 
 
-class EnsembleScore(_Strict):
-    """A run of a task with several weak supervisors: ``pgr`` uses the best single one's
-    accuracy (``best_supervisor``); this is the run against their average (the default
-    labels) as well."""
-
-    best_supervisor: str
-    mean_accuracy: float = Field(ge=0, le=1)
-    pgr_vs_mean: float | None
-    pgr_vs_mean_note: str = ""
-
-
 class MetricsCommon(_Strict):
     """A run's scores (:data:`Metrics` adds each kind's, e.g. a sandbagging task's
     elicitation)."""
@@ -69,8 +58,6 @@ class MetricsCommon(_Strict):
     # parts of the test set a kind scores apart, by name (a slice and the rest)
     parts: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=40)],
                 PartScore] | None = None
-    # tasks with several supervisors only (a shifted test set's score is its kind's field)
-    ensemble: EnsembleScore | None = None
     # tasks frozen under the equal-gold protocol: the weak ceiling and the controls, copied
     # from the task's references so the board reads them from records alone
     controls: Controls | None = None
@@ -194,8 +181,6 @@ class SettingCommon(_Strict):
     registered kind's fields: the slice, the supervisor, the locked student, ...)."""
 
     compare_with: str | None = None
-    # the beyond kinds (left out of the written record where unset)
-    supervisors: list[str] | None = None   # several weak supervisors
 
 
 def _with_kind_fields() -> Any:
@@ -255,14 +240,14 @@ def record_json(record: RunRecord) -> dict[str, Any]:
     if data.get("setting") is None:
         data.pop("setting", None)
     else:
-        unwritten = [("supervisors", None)] + [
+        unwritten = [
             (name, f.default) for kind in registered_kinds()
             for name, f in kind.setting_fields.items() if not f.written_unset]
         for key, unset in unwritten:
             if data["setting"].get(key) == unset:
                 data["setting"].pop(key, None)
     kind_metrics = [name for kind in registered_kinds() for name in kind.metric_fields]
-    for key in ("parts", "ensemble", "controls", "n_test", "n_gold",
+    for key in ("parts", "controls", "n_test", "n_gold",
                 *kind_metrics):
         if data.get("metrics") and data["metrics"].get(key) is None:
             data["metrics"].pop(key, None)

@@ -26,9 +26,8 @@ from benchmark.labels.frozen import WeakLabelSet, load_references, load_weak_lab
 from benchmark.labels.rungs import intermediate_rungs
 from benchmark.models.features import all_layer_features, cache_path
 from benchmark.models.ladder import ENCODERS, MODELS, hidden_layer
-from benchmark.tasks.beyond_blocks import task_probe_config
 from benchmark.tasks.checkpoints import model_checkpoint
-from benchmark.tasks.spec import TaskSpec
+from benchmark.tasks.spec import TaskSpec, task_probe_config
 from benchmark.tasks.splits import (
     ExamplePool,
     dataset_key,
@@ -139,7 +138,7 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
             test_texts=tuple(ctx.pool.texts[r] for r in rows_test),
             target_domain_texts=tuple(ctx.pool.texts[r] for r in rows_U))
     kinds = {kind.key: extra for kind in declared_kinds(spec)
-             if (extra := kind.method_input(spec)) is not None}
+             if (extra := kind.method_input(spec, weak)) is not None}
     inp = MethodInput(
         task=spec.id, replicate=replicate, seed=replicate_seed(spec, replicate),
         label_names=tuple(spec.label_names), strong_model=ctx.strong,
@@ -150,7 +149,7 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
         scratch_dir=scratch, feature_file=str(ctx.feature_file),
         train_rows=tuple(rows_B), test_rows=tuple(rows_test), kinds=kinds,
         target_domain_ids=opaque_ids(len(rows_U)), target_domain_rows=tuple(rows_U),
-        supervisor_probs=dict(weak.supervisors or {}), **finetune)
+        **finetune)
     return inp, weak
 
 

@@ -33,7 +33,6 @@ from benchmark.models import MODELS
 from benchmark.results.records import (
     Compute,
     Diagnostics,
-    EnsembleScore,
     Metrics,
     PartScore,
     Provenance,
@@ -44,7 +43,7 @@ from benchmark.results.records import (
     stored_predictions,
 )
 from benchmark.run.report import RunOutput, check_probs
-from benchmark.tasks.spec import BEYOND_BLOCKS, TaskSpec
+from benchmark.tasks.spec import TaskSpec
 
 
 @dataclass(frozen=True)
@@ -72,15 +71,6 @@ def part_score(probs: np.ndarray, gold: np.ndarray, weak_test: np.ndarray,
     gap = pgr(acc, weak, top)
     return PartScore(n=n, accuracy=acc, pgr=gap.value, pgr_note=gap.reason,
                      weak_accuracy=weak, ceiling_accuracy=top)
-
-
-def ensemble_score(acc: float, ref: ReplicateReference) -> EnsembleScore | None:
-    if ref.ensemble is None:
-        return None
-    gap = pgr(acc, ref.ensemble.mean_accuracy, ref.ceiling_accuracy)
-    return EnsembleScore(best_supervisor=ref.ensemble.best,
-                         mean_accuracy=ref.ensemble.mean_accuracy, pgr_vs_mean=gap.value,
-                         pgr_vs_mean_note=gap.reason)
 
 
 def score_predictions(stored: np.ndarray, gold: np.ndarray, ref: ReplicateReference,
@@ -115,7 +105,6 @@ def score_predictions(stored: np.ndarray, gold: np.ndarray, ref: ReplicateRefere
     metrics = Metrics(accuracy=acc, auroc=auroc(probs, gold), pgr=gap.value,
                       pgr_note=gap.reason, weak_accuracy=ref.weak_accuracy,
                       ceiling_accuracy=ref.ceiling_accuracy, parts=part_scores,
-                      ensemble=ensemble_score(acc, ref),
                       controls=ref.controls, n_test=n_test if ref.controls else None,
                       n_gold=ref.n_B if ref.controls else None,
                       **further_scores, **{name: value for kind in registered_kinds()
@@ -152,11 +141,9 @@ def task_setting(spec: TaskSpec) -> Setting | None:
     """What a record says about its task's adversarial setting or kind (None for other
     tasks)."""
     declared = list(declared_kinds(spec))
-    if not declared and not any(getattr(spec, name) is not None
-                                for name in BEYOND_BLOCKS):
+    if not declared:
         return None
     return Setting(compare_with=spec.compare_with,
-                   supervisors=spec.supervisor_names or None,
                    **{name: value for kind in declared
                       for name, value in kind.setting(spec).items()})
 

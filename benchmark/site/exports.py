@@ -45,6 +45,17 @@ def fmt(interval: Interval | None, digits: int = 3, ci: bool = True) -> str:
     return text
 
 
+def fmt_p(value: float | None) -> str:
+    """A p-value as the tables print it."""
+    return "n/a" if value is None else f"{value:.3g}"
+
+
+def mean_of(values: Any) -> float | None:
+    """The mean of the values present (None: none is)."""
+    present = [v for v in values if v is not None]
+    return sum(present) / len(present) if present else None
+
+
 def markdown_table(rows: list[list[str]], headers: list[str]) -> list[str]:
     """A GitHub-markdown table and the blank line after it (cells already formatted)."""
     return [tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), ""]

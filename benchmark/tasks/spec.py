@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, create_model, model_validator
 
+from benchmark.core.controls import ENSEMBLE
 from benchmark.core.errors import SpecError
-from benchmark.core.kinds import block_fields, declared_kinds
+from benchmark.core.kinds import block_fields, declared_kinds, task_members
 from benchmark.core.paths import tasks_dir
 from benchmark.core.registry import Registry
 from benchmark.core.schema import read_yaml, validate
@@ -22,13 +23,9 @@ from benchmark.datasets import DATASETS
 from benchmark.datasets.hub import HUB_DATASETS
 from benchmark.models import MODELS
 from benchmark.models.hub_ladder import rung_of
-from benchmark.tasks.beyond_blocks import (
-    WeakMember,
-    check_kind_fields,
-    check_kinds,
-)
 from benchmark.tasks.dataset_ref import SLUG, DatasetRef
 from benchmark.tasks.supervisors import check_task_definition, resolve
+from benchmark.training.probe import ProbeConfig
 
 
 class _Strict(BaseModel):
@@ -103,8 +100,6 @@ class Resources(_Strict):
     processes: PositiveInt = Field(default=512, le=2**16)  # processes and threads at once
 
 
-# the settings not yet moved into kind modules (benchmark.kinds), each hashed only where set
-BEYOND_BLOCKS = ("weak_models",)   # benchmark.tasks.beyond_blocks
 PROTOCOL = ("weak_supervisor", "gap_exception", "pool")   # added with the equal-gold protocol
 
 
@@ -133,9 +128,6 @@ class TaskDefinition(_Strict):
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     training: TrainingDefaults = TrainingDefaults()
     resources: Resources = Resources()
-    # the settings beyond one supervisor, distribution and label
-    # (benchmark.tasks.beyond_blocks); hashed only where set
-    weak_models: dict[str, WeakMember] | None = Field(default=None, min_length=2, max_length=16)
     # why a task whose capability gap is not clearly positive is kept (freeze refuses it
     # otherwise; the board marks it); hashed only where set
     gap_exception: str | None = Field(default=None, min_length=10, max_length=500)
@@ -152,8 +144,11 @@ class TaskDefinition(_Strict):
 
     @model_validator(mode="after")
     def _kinds_fit(self) -> TaskDefinition:
-        check_kind_fields(self)
         declared = list(declared_kinds(self))
+        if self.weak_model == ENSEMBLE and not task_members(self):
+            raise ValueError(f"`weak_model: {ENSEMBLE}` is the average of several weak "
+                             "supervisors a task kind names, e.g. `weak_models: {a: {}, "
+                             "b: {weak_c: 0.1}}`")
         for kind in declared:
             clash = [other.key for other in declared if other.key in kind.excludes]
             if clash:
@@ -183,17 +178,17 @@ class TaskDefinition(_Strict):
 
     @property
     def supervisor_names(self) -> list[str]:
-        """A task's several weak supervisors in canonical (sorted) order, the order of their
-        frozen labels; empty for a task with one."""
-        return sorted(self.weak_models or {})
+        """A task's several weak supervisors (as a kind defines them) in canonical (sorted)
+        order, the order of their frozen labels; empty for a task with one."""
+        return sorted(task_members(self))
 
     def weak_c_of(self, model: str) -> float:
-        member = (self.weak_models or {}).get(model)
+        member = task_members(self).get(model)
         return member.weak_c if member and member.weak_c is not None else self.training.weak_c
 
     def definition_reference(self, model: str) -> str | None:
         """The ``NAME@VERSION`` defining ``model`` here (None: a task from before it)."""
-        member = (self.weak_models or {}).get(model)
+        member = task_members(self).get(model)
         if member is not None:
             return member.supervisor
         return self.weak_supervisor if model == self.weak_model else None
@@ -201,8 +196,9 @@ class TaskDefinition(_Strict):
     @property
     def under_protocol(self) -> bool:
         """It names every supervisor's definition: frozen with equal gold and controls."""
-        if self.weak_models:
-            return all(m.supervisor is not None for m in self.weak_models.values())
+        members = task_members(self)
+        if members:
+            return all(m.supervisor is not None for m in members.values())
         return self.weak_supervisor is not None
 
     @property
@@ -211,8 +207,8 @@ class TaskDefinition(_Strict):
         to it. Memoised per task object and the supervisor definition and model pins it
         covers (the harness asks several times a run; the task itself is immutable)."""
         definition = resolve(self.weak_supervisor) if self.weak_supervisor is not None else None
-        members = {name: resolve(m.supervisor) for name, m in (self.weak_models or {}).items()
-                   if m.supervisor is not None}
+        declared = list(declared_kinds(self))
+        members = [kind.hash_inputs(self) for kind in declared]
         # a hub-ladder model is pinned by the ladder, not the task: hash the pin too, so
         # re-pinning a model invalidates labels frozen with the old weights
         pins = {role: rung.revision for role, rung in (("weak", rung_of(self.weak_model)),
@@ -225,17 +221,14 @@ class TaskDefinition(_Strict):
         # a probe task's absent `finetune` block is left out too, so adding the finetune
         # regime did not change the hash of any task frozen before it
         skip = {"resources", "compare_with"} | {
-            name for name in ("finetune", *BEYOND_BLOCKS, *PROTOCOL,
-                              *self.kind_keys)
+            name for name in ("finetune", *PROTOCOL, *self.kind_keys)
             if getattr(self, name) is None}
         content = self.model_dump(mode="json", exclude=skip)
         content["dataset"] = self.dataset.hashed()
         if definition is not None:
             content["weak_supervisor"] = {"name": self.weak_supervisor, **definition.hashed()}
-        for name, body in (content.get("weak_models") or {}).items():
-            reference = body.pop("supervisor")   # absent from tasks frozen before it
-            if reference is not None:
-                body["supervisor"] = {"name": reference, **members[name].hashed()}
+        for kind in declared:   # e.g. several supervisors' definitions, as resolved
+            content[kind.key] = kind.hashed(self, content[kind.key])
         if self.finetune is not None and self.finetune.train_last_blocks is None:
             del content["finetune"]["train_last_blocks"]  # added later: old hashes hold
         if pins:
@@ -254,6 +247,16 @@ def _with_kind_blocks() -> Any:
     model = create_model("TaskSpec", __base__=TaskDefinition, __module__=__name__, **blocks)
     model.kind_keys = tuple(sorted(blocks))
     return model
+
+
+def task_probe_config(spec: TaskDefinition) -> ProbeConfig:
+    """The probe recipe the ceiling and every method of the task start from: the task's
+    ``training`` block, as its kinds change it (a pairwise task's is antisymmetric, a
+    Bradley-Terry scorer)."""
+    config = ProbeConfig.from_defaults(spec.training)
+    for kind in declared_kinds(spec):
+        config = kind.probe_config(spec, config)
+    return config
 
 
 if TYPE_CHECKING:
@@ -298,7 +301,6 @@ def parse_task(path: Path) -> TaskSpec:
             raise SpecError(f"{path}: `dataset.asset` is {spec.dataset.asset!r}, but dataset "
                             f"{spec.dataset.name!r} is read from asset {expected!r}.")
     weak_kind = MODELS.get(spec.weak_model).kind
-    check_kinds(path, spec)
     for kind in declared_kinds(spec):
         kind.check_registered(path, spec)
     if spec.weak_supervisor is not None:

@@ -113,6 +113,3 @@ def check_task_definition(path: Path, spec: Any) -> None:
         raise SpecError(f"{path}: `weak_supervisor` {reference} is defined on model "
                         f"{definition.model!r}, but `weak_model` is {spec.weak_model!r}; "
                         "name the definition's model or another definition")
-    if spec.weak_models is not None:
-        raise SpecError(f"{path}: `weak_supervisor` names one supervisor; a task with "
-                        "`weak_models:` defines each of its own")
