@@ -73,10 +73,16 @@ def test_a_shift_task_draws_its_shifted_test_set_from_the_target_only(shifted_wo
         assert (ref.n_test, ref.n_unlabelled) == (150, 100)
         # the method predicts both test sets and sees the unlabelled inputs, no label
         inp, _ = build_input(ctx, 0, tmp_path)
-        assert len(inp.test_ids) == 200 + 150 and len(inp.target_domain_ids) == 100
+        target = inp.kinds["shift"]
+        assert len(inp.test_ids) == 200 + 150 and target.ids == tuple(map(str, range(100)))
+        assert target.features is None   # shipped without features, as the test set is
         filled = inp.with_cached_features()
         assert filled.test_features.shape[0] == 350
-        assert filled.target_domain_features.shape == (100, spec_hidden(filled))
+        unlabelled = filled.kinds["shift"].features
+        assert unlabelled.shape == (100, spec_hidden(filled))
+        hidden = filled.hidden_state(filled.strong_model.layer)
+        np.testing.assert_array_equal(unlabelled, hidden[list(ctx.pool.rows(
+            weak.ids_unlabelled))])
 
 
 def spec_hidden(inp) -> int:

@@ -42,7 +42,7 @@ class ToyKind(TaskKind):
         if spec.toy.level >= len(spec.label_names):
             raise ValueError("`toy.level` is past the task's classes")
 
-    def method_input(self, spec: Any, weak: Any) -> dict[str, int]:
+    def method_input(self, spec: Any, weak: Any, pool: Any) -> dict[str, int]:
         return {"level": spec.toy.level}
 
     def setting(self, spec: Any) -> dict[str, Any]:
@@ -90,7 +90,7 @@ for name, block in (("toy-ok", "toy: {level: 1}"), ("toy-past", "toy: {level: 5}
         out["errors"][name] = str(exc)
         continue
     out["hash"], out["hash_without"] = spec.sha256, parse_task(without).sha256
-    out["inputs"] = {k.key: k.method_input(spec, None) for k in declared_kinds(spec)}
+    out["inputs"] = {k.key: k.method_input(spec, None, None) for k in declared_kinds(spec)}
     out["setting"] = task_setting(spec).model_dump()
 plain = make_record(base.id, "naive", 0, 0.5)
 plain = plain.model_copy(update={"setting": Setting(compare_with="x")})

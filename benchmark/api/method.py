@@ -108,12 +108,6 @@ class MethodInput:
     # class reward the shared trainers (train_probe, probe_trainer, finetune) add to every
     # loss; a method that trains another way applies ``with_task_terms`` itself
     kinds: dict[str, Any] = field(default_factory=dict)
-    # a shift task: ``test_*`` hold the in-distribution test set and then the shifted one
-    # (both scored); ``target_domain_*`` are further target-domain inputs, without labels
-    target_domain_ids: tuple[str, ...] = ()
-    target_domain_features: np.ndarray | None = None
-    target_domain_texts: tuple[str, ...] = field(default=(), repr=False)
-    target_domain_rows: tuple[int, ...] = field(default=(), repr=False)
     # methods that declare ``needs_rungs``: split B's features from each intermediate model
     # between the supervisor and the student (measured order, weakest first), by rung name
     rung_features: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
@@ -174,10 +168,10 @@ class MethodInput:
             return self
         source = hidden if hidden is not None else \
             self.hidden_state(self.strong_model.layer)
-        domain = _rows(source, self.target_domain_rows) if self.target_domain_rows else None
+        kinds = {key: extra.with_features(source) if hasattr(extra, "with_features") else extra
+                 for key, extra in self.kinds.items()}   # e.g. a shift task's target inputs
         return replace(self, train_features=_rows(source, self.train_rows),
-                       test_features=_rows(source, self.test_rows),
-                       target_domain_features=domain)
+                       test_features=_rows(source, self.test_rows), kinds=kinds)
 
     def train_probe(self, targets: np.ndarray, loss: Callable | None = None,
                     config: ProbeConfig | None = None, features: np.ndarray | None = None,

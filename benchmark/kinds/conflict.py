@@ -139,7 +139,7 @@ class ConflictKind(TaskKind):
             raise ValueError(f"`conflict.reward_class` {spec.conflict.reward_class!r} is not "
                              f"among label_names {spec.label_names}")
 
-    def method_input(self, spec: Any, weak: Any) -> ClassReward:
+    def method_input(self, spec: Any, weak: Any, pool: Any) -> ClassReward:
         block = spec.conflict
         return ClassReward(spec.label_names.index(block.reward_class), block.weight)
 

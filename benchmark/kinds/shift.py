@@ -2,7 +2,8 @@
 domain, where A and B are drawn (the weak supervisor and the student learn there); a second
 registered dataset with the same classes (by position) is the target domain, from which a
 shifted test set is drawn and scored beside the in-distribution one in every run, and from
-which unlabelled inputs may be shown to the method (``inp.target_domain_*``). The shifted
+which unlabelled inputs may be shown to the method (``inp.kinds["shift"]``, a
+:class:`TargetDomain`). The shifted
 PGR uses the weak supervisor's accuracy on the target and the ceiling's (trained on gold
 source B) there; an in-domain oracle (a probe on the unlabelled inputs' gold labels) is
 frozen for scale only. The leaderboard tests whether the student falls below its supervisor
@@ -11,7 +12,7 @@ on the target, per block.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,26 @@ class ShiftReference(BaseModel):
     n_test: int = Field(ge=0)
     n_unlabelled: int = Field(ge=0)
     oracle_accuracy: float | None = Field(default=None, ge=0, le=1)
+
+
+@dataclass(frozen=True)
+class TargetDomain:
+    """What a method of a shift task gets beside its two test sets: the unlabelled
+    target-domain inputs, by opaque id; in the probe regime their strong-model features
+    (filled in by the process that runs the method), in the finetune regime their texts."""
+
+    ids: tuple[str, ...] = ()
+    rows: tuple[int, ...] = field(default=(), repr=False)
+    texts: tuple[str, ...] = field(default=(), repr=False)
+    features: Any = field(default=None, repr=False)
+
+    def with_features(self, hidden: Any) -> TargetDomain:
+        """These inputs with their rows of the strong model's hidden state."""
+        import numpy as np
+
+        if self.features is not None or not self.rows:
+            return self
+        return replace(self, features=np.asarray(hidden[list(self.rows)], dtype=np.float32))
 
 
 def shifted_ceiling_file(replicate: int) -> str:
@@ -220,6 +241,13 @@ class ShiftKind(TaskKind):
             return None
         return FurtherTest("shifted", weak.target_weak_probs,
                            load_array(spec, shifted_ceiling_file(weak.replicate)))
+
+    def method_input(self, spec: Any, weak: Any, pool: Any) -> TargetDomain:
+        from benchmark.run.inputs import opaque_ids
+
+        rows = tuple(pool.rows(weak.ids_unlabelled))
+        texts = tuple(pool.texts[r] for r in rows) if spec.regime == "finetune" else ()
+        return TargetDomain(opaque_ids(len(rows)), rows, texts)
 
     def setting(self, spec: Any) -> dict[str, Any]:
         return {"shift_target": spec.shift.target}

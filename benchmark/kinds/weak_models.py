@@ -235,7 +235,7 @@ class WeakModelsKind(TaskKind):
                                       mean_accuracy=accuracy(step.stored_test, step.gold_test))
         return {"ensemble": reference}, tests[step.members.index(best)]
 
-    def method_input(self, spec: Any, weak: Any) -> SupervisorLabels:
+    def method_input(self, spec: Any, weak: Any, pool: Any) -> SupervisorLabels:
         return SupervisorLabels(dict(weak.supervisors or {}))
 
     def score(self, accuracy: float, reference: Any) -> dict[str, Any]:

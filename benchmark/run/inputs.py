@@ -127,7 +127,6 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
     weak = load_weak_labels(spec, replicate)
     rows_B = ctx.pool.rows(weak.ids_B)
     rows_test = ctx.pool.rows(weak.ids_test + weak.ids_target)  # a shift task: both tests
-    rows_U = ctx.pool.rows(weak.ids_unlabelled)
     finetune: dict[str, Any] = {}
     if spec.regime == "finetune":
         assert spec.finetune is not None
@@ -135,10 +134,9 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
             regime="finetune", finetune_config=FinetuneConfig.from_settings(spec.finetune),
             checkpoint=strong_checkpoint(ctx, replicate), pooling=spec.finetune.pooling,
             train_texts=tuple(ctx.pool.texts[r] for r in rows_B),
-            test_texts=tuple(ctx.pool.texts[r] for r in rows_test),
-            target_domain_texts=tuple(ctx.pool.texts[r] for r in rows_U))
+            test_texts=tuple(ctx.pool.texts[r] for r in rows_test))
     kinds = {kind.key: extra for kind in declared_kinds(spec)
-             if (extra := kind.method_input(spec, weak)) is not None}
+             if (extra := kind.method_input(spec, weak, ctx.pool)) is not None}
     inp = MethodInput(
         task=spec.id, replicate=replicate, seed=replicate_seed(spec, replicate),
         label_names=tuple(spec.label_names), strong_model=ctx.strong,
@@ -147,9 +145,7 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
         test_features=None,
         probe_config=task_probe_config(spec),
         scratch_dir=scratch, feature_file=str(ctx.feature_file),
-        train_rows=tuple(rows_B), test_rows=tuple(rows_test), kinds=kinds,
-        target_domain_ids=opaque_ids(len(rows_U)), target_domain_rows=tuple(rows_U),
-        **finetune)
+        train_rows=tuple(rows_B), test_rows=tuple(rows_test), kinds=kinds, **finetune)
     return inp, weak
 
 
