@@ -178,7 +178,27 @@ def test_a_moved_frontier_kind_still_does_not_combine_with_pairwise(tmp_path: Pa
     text = (REPO / "tasks" / f"{base}.yaml").read_text().replace(f"id: {base}", "id: pairs-x")
     path = tmp_path / "pairs-x.yaml"
     path.write_text(text + "conflict: {reward_class: first, weight: 0.5}\n")
-    with pytest.raises(SpecError, match="without `shift` or the adversarial blocks"):
+    with pytest.raises(SpecError, match="without the adversarial blocks"):
+        parse_task(path)
+    # and a shifted test set, which the pairwise kind excludes by name
+    path.write_text(text + "shift: {target: rt, pool: 300, test: 100}\n")
+    with pytest.raises(SpecError, match="`pairwise:` does not combine with `shift:`"):
+        parse_task(path)
+
+
+def test_kinds_that_do_not_combine_are_refused_by_name(tmp_path: Path) -> None:
+    """``excludes`` names registered kinds, and a task declaring both is refused: several
+    supervisors beside a systematic one, a shifted test set beside a locked student."""
+    from benchmark.core.errors import SpecError
+    from benchmark.tasks.spec import parse_task
+
+    for _, kind in KINDS.items():
+        assert set(kind.excludes) <= set(KINDS.names()), kind.key
+    base = "rt-ensemble-to-mpnet-base-g1000"
+    text = (REPO / "tasks" / f"{base}.yaml").read_text().replace(f"id: {base}", "id: both-x")
+    path = tmp_path / "both-x.yaml"
+    path.write_text(text + "supervisor: {keywords: {fresh: [good], rotten: [bad]}}\n")
+    with pytest.raises(SpecError, match="`supervisor:` does not combine with `weak_models:`"):
         parse_task(path)
 
 

@@ -119,15 +119,16 @@ class PairwiseKind(TaskKind):
     boostable = False       # its supervisors are Bradley-Terry models, fitted unweighted
     layer_search = False    # no gold outside the pool to choose a hidden state on
     probe_on_hub = True     # a hub dataset of pairs is probed, not finetuned
+    excludes = ("shift",)
 
     def check(self, spec: Any) -> None:
         if spec.label_names != PAIR_LABELS:
             raise ValueError(f"a pairwise task's `label_names` are {PAIR_LABELS} (class 1: "
                              "the first response is preferred)")
         frontier = [k for k in _frontier_keys() if getattr(spec, k) is not None]
-        if spec.regime != "probe" or spec.shift or frontier:
+        if spec.regime != "probe" or frontier:
             raise ValueError("`pairwise:` tasks are probe-regime Bradley-Terry tasks, "
-                             "without `shift` or the adversarial blocks")
+                             "without the adversarial blocks")
 
     def check_registered(self, path: Path, spec: Any) -> None:
         from benchmark.core.errors import SpecError

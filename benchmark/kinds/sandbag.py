@@ -184,6 +184,7 @@ class SandbagKind(TaskKind):
     table_html = TABLE_HTML
     table_order = 2   # after the slices' and the class reward's tables
     rebuilds = "locked student"
+    excludes = ("weak_models", "shift")
 
     def check(self, spec: Any) -> None:
         if spec.regime != "finetune":
@@ -191,10 +192,6 @@ class SandbagKind(TaskKind):
                              "`regime: finetune`")
         if len(spec.label_names) != 2:
             raise ValueError("`sandbag:` is defined for two-class tasks")
-        if spec.weak_models:
-            raise ValueError("`weak_models` does not combine with `supervisor:` or `sandbag:`")
-        if spec.shift is not None:
-            raise ValueError("`shift:` does not combine with `sandbag:`")
 
     def setting(self, spec: Any) -> dict[str, Any]:
         return {"sandbag": True}

@@ -129,6 +129,7 @@ class SupervisorKind(TaskKind):
     track = "frontier"
     summary = "a systematic weak supervisor: a keyword rule, or blind on the task's slice"
     setting_fields = {"supervisor": SettingField(str | None, written_unset=True)}
+    excludes = ("weak_models",)
 
     def check(self, spec: Any) -> None:
         rule = spec.supervisor
@@ -140,8 +141,6 @@ class SupervisorKind(TaskKind):
             if unknown:
                 raise ValueError(f"`supervisor.keywords`: {', '.join(map(repr, unknown))} "
                                  f"not among label_names {spec.label_names}")
-        if spec.weak_models:
-            raise ValueError("`weak_models` does not combine with `supervisor:` or `sandbag:`")
 
     def makes_supervisor(self, spec: Any) -> bool:
         return spec.supervisor.keywords is not None
