@@ -101,3 +101,31 @@ def test_a_class_whatever_it_declares_gives_a_card_or_a_problem() -> None:
 
     assert describe(Odd, "odd", {}, "plugin").problem.startswith("its declarations")
     assert len(clipped("x" * 50_000)) == TEXT_MAX
+
+
+def test_a_named_variant_runs_its_base_with_its_options_under_its_own_name(tiny_world) -> None:
+    """``baselines/variants.yaml``: the variant's card says it is one, its runs import the
+    base and get the variant's options, a sweep of every baseline leaves it out; a variant
+    of a non-baseline or with an option its base lacks is refused when the catalog loads."""
+    from benchmark.core.errors import SpecError
+    from benchmark.methods.catalog import baseline_names, method_options, plugin_ref
+
+    name = "logconf-openai-schedule"
+    assert method_config(name)["schedule"] == "openai" == method_options(name)["schedule"]
+    assert method_config("logconf")["schedule"] == "paper"
+    assert plugin_ref(name).name == "logconf" and name not in baseline_names()
+    assert "logconf" in baseline_names()
+    info = method_info(name)
+    assert info.kind == "baseline" and info.summary.startswith("A variant of logconf")
+    path = tiny_world.root / "baselines" / "variants.yaml"
+    kept = path.read_text()
+    try:
+        for body, says in (("base: logconf\n  options: {shedule: openai}", "no option 'shedule'"),
+                           ("base: fresh-idea\n  options: {a: 1}", "not a reference baseline")):
+            path.write_text(f"bad-variant:\n  {body}\n  summary: a variant that is refused\n")
+            METHODS.reset()
+            with pytest.raises(SpecError, match=says):
+                METHODS.names()
+    finally:
+        path.write_text(kept)
+        METHODS.reset()

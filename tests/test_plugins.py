@@ -248,7 +248,7 @@ def test_code_that_imports_gold_loaders_is_flagged(tiny_world, tmp_path, capsys)
 
 
 LEAKS_THE_DENY_LIST_MISSED = HEADER + """
-import benchmark.paper.execute as repro
+import benchmark.paper.compare as repro
 from benchmark.run.verify import Harness
 from benchmark.api import soft_cross_entropy
 from benchmark import api
@@ -265,7 +265,7 @@ def test_the_scan_is_an_allow_list_of_the_plugin_api(tmp_path):
 
     (tmp_path / "method.py").write_text(LEAKS_THE_DENY_LIST_MISSED)
     flags = scan_submission(tmp_path)
-    assert [f.module for f in flags] == ["benchmark.paper.execute", "benchmark.run.verify"]
+    assert [f.module for f in flags] == ["benchmark.paper.compare", "benchmark.run.verify"]
     assert all("only benchmark.api is public" in f.why for f in flags)
 
 

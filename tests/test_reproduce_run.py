@@ -1,19 +1,20 @@
-"""``reproduce`` executing its runs end to end: tiny GPT-2 and Qwen2 rungs from local folders,
-SciQ rows from a local mirror, ground-truth runs writing hashed weak labels that transfer runs
-read, resume, a tampered label file refused, and the comparison reading the records."""
+"""``reproduce`` end to end on the main pipeline: tiny GPT-2 and Qwen2 rungs from local
+folders, SciQ rows from a local mirror. The study's task and suite are written, the freeze
+stage freezes the pair, both losses run sandboxed into ordinary records, a rerun does
+nothing, the comparison reads what was recorded, the released code's logconf schedule runs as
+a named variant, an unpinned rung is refused with the pin command, and a frozen set shared
+through the hub is pulled and trained on instead of freezing again."""
 
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
+import shutil
 
 import pytest
 
 from benchmark.datasets.hub import HUB_DATASETS, write_mirror
 from benchmark.models.hub_ladder import LadderRung, register_rung, unregister_rung
-from benchmark.paper.execute import RunOptions, execute, weak_labels_path
-from benchmark.paper.study import compare, load_study, plan, record_path
+from benchmark.paper.study import RunOptions, load_study
 from tests.hub_fixtures import sciq_rows
 from tests.tiny_lms import tiny_rungs
 
@@ -29,7 +30,7 @@ def tiny_ladder(tmp_path_factory):
 
 
 @pytest.fixture()
-def study_and_mirror(tmp_path, tiny_ladder):
+def study(tiny_world, tmp_path, tiny_ladder):
     study = copy.deepcopy(load_study("burns2023"))
     study["ladder"] = tiny_ladder
     study["datasets"] = {"sciq": 20}
@@ -40,65 +41,118 @@ def study_and_mirror(tmp_path, tiny_ladder):
     sciq = HUB_DATASETS.get("sciq")
     write_mirror(mirror, sciq, "train", sciq_rows(60, 0))
     write_mirror(mirror, sciq, "test", sciq_rows(30, 1))
-    return study, str(mirror)
+    yield study, str(mirror)
+    for path in (tiny_world.root / "tasks").glob("burns2023*.yaml"):
+        path.unlink()
+    for path in (tiny_world.root / "tasks" / "suites").glob("burns2023*.yaml"):
+        path.unlink()
+    for path in (tiny_world.root / "tasks" / "frozen").glob("burns2023*"):
+        shutil.rmtree(path)
+    from benchmark.tasks.spec import TASKS
+    from benchmark.tasks.suites import SUITES
+
+    TASKS.reset()
+    SUITES.reset()
 
 
-def test_runs_write_records_weak_labels_and_resume(study_and_mirror, tmp_path) -> None:
-    study, mirror = study_and_mirror
-    runs = plan(study)
-    assert [r.kind for r in runs] == ["ground-truth"] * 2 + ["transfer"] * 2
+TASK = "burns2023-sciq-tiny-gpt2-to-tiny-qwen2"
+
+
+def _silent(_: str) -> None:
+    return None
+
+
+def test_a_study_freezes_runs_records_and_compares_on_the_main_pipeline(study, tmp_path,
+                                                                        tiny_world) -> None:
+    from benchmark.labels.frozen import load_weak_labels
+    from benchmark.library.reproduce import reproduce
+    from benchmark.results.records import read_record, record_path
+    from benchmark.tasks.spec import TASKS
+    from benchmark.tasks.suites import SUITES
+
+    study, mirror = study
     opts = RunOptions.from_study(study, mirror=mirror)
-    assert opts.tag(study) == "burns2023"  # the study's own recipe
     results = tmp_path / "results"
-    done, cached, failed = execute(study, runs, results, opts, log=lambda *_: None)
-    assert (done, cached, failed) == (4, 0, [])
+    done = reproduce(study, opts, results, say=_silent)
+    assert done.suite == "burns2023" and done.frozen == [TASK] and not done.failed
+    assert done.finetunes == 2   # the weak rung on A, the strong rung on B
+    assert (tiny_world.root / "tasks" / f"{TASK}.yaml").is_file()
+    assert list(SUITES.get("burns2023").tasks) == [TASK]
+    spec = TASKS.get(TASK)
+    weak = load_weak_labels(spec, 0)
+    assert (len(weak.ids_A), len(weak.ids_B), len(weak.ids_test)) == (20, 20, 24)
+    naive = read_record(record_path(results, "burns2023", TASK, "naive", 0))
+    logconf = read_record(record_path(results, "burns2023", TASK, "logconf", 0))
+    assert naive.status == logconf.status == "ok" and done.recorded == 2
+    assert naive.provenance.sandbox and naive.provenance.task_sha256 == spec.sha256
+    assert naive.provenance.weak_labels_sha256 == weak.sha256
+    assert logconf.provenance.method_config["schedule"] == "paper"
+    assert naive.compute.train_flops > 0
+    rows = {r["quantity"]: r for r in done.rows}
+    assert rows["sciq accuracy tiny-qwen2"]["ours"] == pytest.approx(
+        naive.metrics.ceiling_accuracy)
+    assert rows["sciq accuracy tiny-gpt2"]["ours"] == pytest.approx(naive.metrics.weak_accuracy)
 
-    gt = json.loads(record_path(results, runs[0]).read_text())
-    transfer = json.loads(record_path(results, runs[2]).read_text())
-    assert 0.0 <= gt["accuracy"] <= 1.0 and gt["n_train"] == 20 and gt["n_test"] == 24
-    assert transfer["weak"] == "tiny-gpt2" and transfer["method"].startswith("naive@")
-    assert transfer["weak_labels_sha256"] == gt["weak_labels"]["sha256"]
-    assert transfer["provenance"]["git_commit"] and transfer["compute"]["train_flops"] > 0
-    logconf = json.loads(record_path(results, runs[3]).read_text())
-    assert logconf["method_config"]["schedule"] == "paper"
+    # a rerun finds the task frozen and every record current: nothing trains
+    stamp = record_path(results, "burns2023", TASK, "naive", 0).stat().st_mtime_ns
+    again = reproduce(study, opts, results, say=_silent)
+    assert again.frozen == [] and again.recorded == 2 and not again.failed
+    assert record_path(results, "burns2023", TASK, "naive", 0).stat().st_mtime_ns == stamp
 
-    # a rerun finds every record and runs nothing
-    assert execute(study, runs, results, opts, log=lambda *_: None) == (0, 4, [])
-
-    # the comparison reads what was recorded
-    rows = {r["quantity"]: r for r in compare(study, runs, results)}
-    assert rows["sciq accuracy tiny-gpt2"]["ours"] == pytest.approx(gt["accuracy"])
-
-    # a tampered weak-label file is refused; the other runs are untouched
-    labels = weak_labels_path(results, "burns2023", "sciq", "tiny-gpt2", 0)
-    labels.write_bytes(labels.read_bytes() + b"x")
-    record_path(results, runs[2]).unlink()
-    done, cached, failed = execute(study, runs, results, opts, log=lambda *_: None)
-    assert (done, cached) == (0, 3)
-    assert failed[0][0] == runs[2].key and "sha256" in failed[0][1]
-    assert not record_path(results, runs[2]).exists()
-
-
-def test_a_smaller_recipe_is_recorded_apart_from_the_reproduction(study_and_mirror) -> None:
-    study, mirror = study_and_mirror
-    smoke = RunOptions.from_study(study, mirror=mirror, n_docs=20)
-    assert smoke.tag(study).startswith("burns2023-n20-")
+    # the released code's schedule: a suite of its own, the loss a named variant
     openai = RunOptions.from_study(study, mirror=mirror, logconf_schedule="openai")
-    assert openai.tag(study) == "burns2023-openai-logconf"
+    variant = reproduce(study, openai, results, say=_silent)
+    assert variant.suite == "burns2023-openai-logconf" and not variant.failed
+    record = read_record(record_path(results, variant.suite, f"{variant.suite}-sciq-tiny-gpt2"
+                                     "-to-tiny-qwen2", "logconf-openai-schedule", 0))
+    assert record.status == "ok" and record.provenance.method_config["schedule"] == "openai"
+    assert record.method_info.summary.startswith("A variant of logconf")
 
 
-def test_an_unpinned_rung_is_refused_with_the_pin_command(study_and_mirror, tmp_path) -> None:
-    study, mirror = study_and_mirror
+def test_the_pairs_of_a_dataset_share_each_rungs_training(study, tmp_path) -> None:
+    """Three rungs, three pairs: each rung trains once on A (where it supervises) and once
+    on B (where it is a student), four finetunes instead of six, and pairs with one weak
+    rung freeze the same weak labels (one split draw, one training)."""
+    from benchmark.labels.frozen import load_weak_labels
+    from benchmark.library.reproduce import reproduce
+    from benchmark.tasks.spec import TASKS
+    from tests.tiny_lms import build_tiny_lm
+
+    study, mirror = study
+    third = LadderRung(name="tiny-gpt2-wide", family="tiny", params=24_000, layers=1,
+                       hidden=24, lr=1e-3, eval_batch_size=16, max_ctx=64,
+                       hub_id=str(build_tiny_lm(tmp_path / "wide", "gpt2", layers=1, width=24)),
+                       recipe_source="test", description="tiny-gpt2-wide (test)")
+    register_rung(third)
+    try:
+        study["ladder"] = [study["ladder"][0], "tiny-gpt2-wide", study["ladder"][1]]
+        study["ground_truth_accuracy"] = {"sciq": [0.6, 0.65, 0.7]}
+        study["recipe"]["losses"] = ["xent"]
+        done = reproduce(study, RunOptions.from_study(study, mirror=mirror), tmp_path,
+                         say=_silent)
+        assert len(done.frozen) == 3 and not done.failed and done.finetunes == 4
+        one, two = (load_weak_labels(TASKS.get(f"burns2023-sciq-tiny-gpt2-to-{s}"), 0)
+                    for s in ("tiny-gpt2-wide", "tiny-qwen2"))
+        assert one.ids_A == two.ids_A and one.sha256 == two.sha256
+    finally:
+        unregister_rung("tiny-gpt2-wide")
+
+
+def test_an_unpinned_rung_is_refused_with_the_pin_command(study, tmp_path) -> None:
+    from benchmark.library.reproduce import reproduce
+
+    study, mirror = study
     register_rung(LadderRung(name="unpinned-lm", family="tiny", hub_id="org/unpinned-lm",
                              params=10, layers=1, hidden=8, lr=1e-3, eval_batch_size=2,
                              recipe_source="test", description="unpinned"))
     try:
-        study["ladder"] = ["unpinned-lm"]
-        runs = plan(study)
-        _, _, failed = execute(study, runs[:1], Path(tmp_path), RunOptions.from_study(
-            study, mirror=mirror), log=lambda *_: None)
-        assert "no pinned revision" in failed[0][1]
-        assert "w2s-bench pin unpinned-lm" in failed[0][1]
+        study["ladder"] = [study["ladder"][0], "unpinned-lm"]
+        study["ground_truth_accuracy"] = {"sciq": [0.6, 0.7]}
+        done = reproduce(study, RunOptions.from_study(study, mirror=mirror), tmp_path,
+                         say=_silent)
+        (what, why), = done.failed
+        assert what.startswith("freeze ") and "w2s-bench pin unpinned-lm" in why
+        assert done.recorded == 0
     finally:
         unregister_rung("unpinned-lm")
 
@@ -110,11 +164,7 @@ REVISION = "0123456789abcdef0123456789abcdef01234567"
 def fake_hub(tmp_path, monkeypatch):
     """``HfApi`` uploads into a local hub cache at REVISION; downloads are served offline
     from that cache, exactly as ``HF_HUB_OFFLINE=1`` serves a cached snapshot."""
-    import shutil
-
     import huggingface_hub.constants as hub_constants
-
-    from benchmark.paper import labels as reproduce_labels
 
     cache = tmp_path / "hub"
 
@@ -128,43 +178,41 @@ def fake_hub(tmp_path, monkeypatch):
         def upload_folder(self, folder_path, path_in_repo, repo_id, **kwargs):
             snapshot = (cache / f"datasets--{repo_id.replace('/', '--')}" / "snapshots"
                         / REVISION / path_in_repo)
-            shutil.copytree(folder_path, snapshot)
+            shutil.copytree(folder_path, snapshot, ignore=shutil.ignore_patterns("hub.json"))
             return type("Commit", (), {"oid": REVISION})()
 
     monkeypatch.setattr("huggingface_hub.HfApi", FakeApi)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(hub_constants, "HF_HUB_OFFLINE", True)
     monkeypatch.setattr(hub_constants, "HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(reproduce_labels, "DATA", tmp_path / "reproductions")
-    (tmp_path / "reproductions").mkdir()
     return cache
 
 
-def test_shared_weak_labels_round_trip_through_the_hub(study_and_mirror, fake_hub,
-                                                        tmp_path) -> None:
+def test_a_shared_frozen_set_is_pulled_and_trained_on_instead_of_freezing(
+        study, fake_hub, tmp_path, tiny_world) -> None:
     from benchmark.core.errors import IntegrityError
-    from benchmark.paper.labels import pin_path, pull_labels, push_labels
+    from benchmark.labels.frozen import task_frozen_dir
+    from benchmark.library.reproduce import reproduce
+    from benchmark.results.records import read_record, record_path
 
-    study, mirror = study_and_mirror
-    runs = plan(study)
+    study, mirror = study
     opts = RunOptions.from_study(study, mirror=mirror)
-    first = tmp_path / "first"
-    assert execute(study, runs[:2], first, opts, log=lambda *_: None) == (2, 0, [])
-    pin = push_labels(first, "burns2023", runs, "lab/w2s-labels")
-    assert pin.revision == REVISION and len(pin.files) == 4  # 2 records + 2 label files
-    assert pin_path("burns2023").is_file()
+    first = reproduce(study, opts, tmp_path / "first", push="lab/w2s-labels", say=_silent)
+    assert first.frozen == [TASK] and not first.failed
+    folder = task_frozen_dir(TASK)
+    pushed = read_record(record_path(tmp_path / "first", "burns2023", TASK, "naive", 0))
 
-    # another machine: pull, then only the transfer runs train, on the pushed labels
-    second = tmp_path / "second"
-    assert pull_labels(second, "burns2023") == 2
-    assert execute(study, runs, second, opts, log=lambda *_: None) == (2, 2, [])
-    pushed = json.loads(record_path(first, runs[0]).read_text())["weak_labels"]["sha256"]
-    assert json.loads(record_path(second, runs[2]).read_text())["weak_labels_sha256"] == pushed
+    # another machine: only the pin is committed; pull, then run on the pushed labels
+    for path in folder.iterdir():
+        if path.name != "hub.json":
+            path.unlink()
+    second = reproduce(study, opts, tmp_path / "second", pull=True, say=_silent)
+    assert second.frozen == [] and second.recorded == 2 and not second.failed
+    pulled = read_record(record_path(tmp_path / "second", "burns2023", TASK, "naive", 0))
+    assert pulled.provenance.weak_labels_sha256 == pushed.provenance.weak_labels_sha256
 
     # a tampered cache is refused before anything is installed
-    cached = next((fake_hub).rglob("weak_labels/*.csv.gz"))
+    cached = next(fake_hub.rglob("replicate-0.csv.gz"))
     cached.write_bytes(cached.read_bytes() + b"x")
-    third = tmp_path / "third"
     with pytest.raises(IntegrityError, match="nothing was installed"):
-        pull_labels(third, "burns2023")
-    assert not third.exists()
+        reproduce(study, opts, tmp_path / "third", pull=True, say=_silent)

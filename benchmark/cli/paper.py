@@ -85,48 +85,40 @@ def cmd_pin(args: argparse.Namespace) -> int:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from benchmark.core.paths import default_results_dir
-    from benchmark.paper.execute import RunOptions, execute
-    from benchmark.paper.study import compare, load_study, plan, render_dry_run, render_table
+    from benchmark.library.reproduce import reproduce, study_specs
+    from benchmark.paper.compare import render_plan, render_table
+    from benchmark.paper.study import RunOptions, chosen, load_study, study_tasks
 
     study = load_study(args.study)
-    runs = plan(study, _csv(args.models), _csv(args.datasets))
     results = Path(args.results_dir) if args.results_dir else default_results_dir()
     opts = RunOptions.from_study(study, n_docs=args.n_docs, n_test_docs=args.n_test_docs,
                                  epochs=args.epochs, max_ctx=args.max_ctx, mirror=args.mirror,
                                  logconf_schedule=args.logconf_schedule)
-    tag = opts.tag(study)
+    suite = opts.tag(study)
     if args.dry_run:
-        print(render_dry_run(study, runs, results, tag))
+        tasks = chosen(study_tasks(study, opts), study, _csv(args.models), _csv(args.datasets))
+        print(render_plan(study, opts, tasks, study_specs(study, opts, write=False), results,
+                          suite, opts.methods(study)))
         return 0
-    failed: list[tuple[str, str]] = []
-    if args.pull_labels:
-        from benchmark.paper.labels import pull_labels
-
-        count = pull_labels(results, tag)
-        print(f"pulled the shared weak labels of {count} ground-truth run(s) into "
-              f"{results / tag}; every file matched its pinned sha256")
+    done = reproduce(study, opts, results, models=_csv(args.models),
+                     datasets=_csv(args.datasets), pull=args.pull_labels,
+                     push=args.push_labels, compare_only=args.compare_only)
     if not args.compare_only:
-        done, cached, failed = execute(study, runs, results, opts)
-        print(f"\n{done} run(s) done, {cached} already recorded, {len(failed)} failed; "
-              f"records in {results / tag}\n")
-    if args.push_labels:
-        from benchmark.paper.labels import pin_path, push_labels
-
-        pin = push_labels(results, tag, runs, args.push_labels)
-        print(f"pushed {len(pin.files) // 2} rungs' weak labels to {pin.repo_id}@"
-              f"{pin.revision}; pinned in {pin_path(tag)} (commit it)")
-    rows = compare(study, runs, results, tag)
-    print(render_table(rows))
-    if tag != "burns2023":
-        print(f"\nnote: recipe variant {tag!r}; the published numbers used the full recipe, "
+        print(f"\n{len(done.frozen)} task(s) frozen now, {done.recorded} run(s) recorded, "
+              f"{len(done.failed)} failed; suite {suite!r}, records in {results / suite}\n")
+        for what, why in done.failed:
+            print(f"  {what}: {why}")
+    print(render_table(done.rows))
+    if suite != study["name"]:
+        print(f"\nnote: recipe variant {suite!r}; the published numbers used the full recipe, "
               "so deltas here are a smoke check, not a reproduction")
-    missing = sum(r["result"] == "missing" for r in rows)
-    broken = sum(r["result"] == "FAIL" for r in rows)
+    missing = sum(r["result"] == "missing" for r in done.rows)
+    broken = sum(r["result"] == "FAIL" for r in done.rows)
     if missing:
-        print(f"\n{missing} row(s) have no records under {results / tag}"
-              + (": rerun without --compare-only to run them (a GPU and hub access, "
-                 "or --mirror)" if args.compare_only else ""))
-    return 1 if broken or missing or failed else 0
+        print(f"\n{missing} row(s) have no frozen task or record in suite {suite!r}"
+              + (": rerun without --compare-only to freeze and run them (a GPU and hub "
+                 "access, or --mirror)" if args.compare_only else ""))
+    return 1 if broken or missing or done.failed else 0
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -155,26 +147,27 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reproduce", help="compare against a paper's published numbers")
     p.add_argument("study", help="e.g. burns2023")
     p.add_argument("--dry-run", action="store_true",
-                   help="list the runs, estimated GPU-hours and what is cached")
+                   help="list the tasks and runs, estimated GPU-hours and what is done")
     p.add_argument("--compare-only", action="store_true",
                    help="print the table from the records present; run nothing")
     p.add_argument("--results-dir", help="where records are (default: results/)")
     p.add_argument("--pull-labels", action="store_true",
-                   help="first install the shared weak labels pinned in "
-                   "benchmark/reproductions/<tag>.hub.json (sha256-checked), so every "
-                   "reproduction trains on the same supervision")
+                   help="first install each task's shared frozen set pinned in "
+                   "tasks/frozen/<task>/hub.json (sha256-checked), so every reproduction "
+                   "trains on the same supervision")
     p.add_argument("--push-labels", metavar="OWNER/NAME",
-                   help="afterwards, upload the ground-truth runs' weak labels to this hub "
-                   "dataset repo and pin them for everyone")
+                   help="afterwards, upload each frozen task's set to this hub dataset repo "
+                   "and pin it for everyone (commit the hub.json files)")
     p.add_argument("--models", help="only these rungs (comma list; pairs within them)")
     p.add_argument("--datasets", help="only these datasets (comma list)")
     p.add_argument("--mirror", help="read datasets from this local mirror folder instead of "
                    "the hub (default: $W2S_BENCH_HF_MIRROR)")
     p.add_argument("--logconf-schedule", choices=["paper", "openai"], default="paper",
-                   help="paper: alpha ramps to its max over 20%% of training; openai: the "
-                   "released code's ramp to 0.05 then jump to 0.5")
-    smoke = p.add_argument_group("recipe overrides (a smoke run; recorded in a separate "
-                                 "folder and never compared as the reproduction)")
+                   help="paper: alpha ramps to its max over 20%% of training (method "
+                   "logconf); openai: the released code's ramp to 0.05 then jump to 0.5 (the "
+                   "variant logconf-openai-schedule)")
+    smoke = p.add_argument_group("recipe overrides (a smoke run: tasks and a suite of its "
+                                 "own, never compared as the reproduction)")
     smoke.add_argument("--n-docs", type=int)
     smoke.add_argument("--n-test-docs", type=int)
     smoke.add_argument("--epochs", type=int)

@@ -59,6 +59,7 @@ from benchmark.labels.protocol import (
     check_protocol_declared,
 )
 from benchmark.labels.replicate_csv import decode_replicate, encode_replicate
+from benchmark.labels.shared_fits import shared_predictor, training_key
 from benchmark.labels.supervisors import (
     Predictor,
 )
@@ -75,10 +76,14 @@ def finetune_ceiling(spec: TaskSpec, train_texts: list[str], gold: np.ndarray,
                      test_texts: list[str], seed: int) -> np.ndarray:
     """The strong student finetuned on gold B with the task's recipe (the shared trainer)."""
     assert spec.finetune is not None
-    fitted = fit_classifier(model_checkpoint(spec.strong_model), spec.finetune.pooling,
-                            train_texts, gold, FinetuneConfig.from_settings(spec.finetune),
-                            seed, soft_cross_entropy)
-    return fitted.predict_proba(test_texts)
+    checkpoint, config = model_checkpoint(spec.strong_model), \
+        FinetuneConfig.from_settings(spec.finetune)
+    pooling = spec.finetune.pooling
+    predict = shared_predictor(   # shared only by a study's freezes (labels.shared_fits)
+        training_key(checkpoint, pooling, config, seed, train_texts, gold),
+        lambda: fit_classifier(checkpoint, pooling, train_texts, gold, config, seed,
+                               soft_cross_entropy))
+    return predict(test_texts)
 
 
 def ceiling_predictions(spec: TaskSpec, pool: ExamplePool, strong_features: np.ndarray | None,

@@ -24,6 +24,7 @@ from sklearn.preprocessing import StandardScaler
 
 from benchmark.finetune.fit import fit_classifier
 from benchmark.finetune.trainer import FinetuneConfig
+from benchmark.labels.shared_fits import shared_predictor, training_key
 from benchmark.models import MODELS
 from benchmark.models.hub_ladder import LADDER
 from benchmark.tasks.checkpoints import model_checkpoint
@@ -49,10 +50,13 @@ def fit_finetuned_supervisor(model: str, train_rows: np.ndarray, labels: np.ndar
                      eval_batch_size=rung.eval_batch_size,
                      gradient_checkpointing=settings.gradient_checkpointing
                      or rung.gradient_checkpointing)
-    fitted = fit_classifier(model_checkpoint(model), settings.pooling,
-                            [texts[i] for i in train_rows], one_hot(labels, classes), config, seed,
-                            soft_cross_entropy)
-    return lambda rows: fitted.predict_proba([texts[i] for i in rows])
+    checkpoint, train = model_checkpoint(model), [texts[i] for i in train_rows]
+    targets = one_hot(labels, classes)
+    predict = shared_predictor(
+        training_key(checkpoint, settings.pooling, config, seed, train, targets),
+        lambda: fit_classifier(checkpoint, settings.pooling, train, targets, config, seed,
+                               soft_cross_entropy))
+    return lambda rows: predict([texts[i] for i in rows])
 
 
 def fit_probe_supervisor(features: np.ndarray, train_rows: np.ndarray, labels: np.ndarray,

@@ -19,6 +19,7 @@ from benchmark.core.registry import Registry
 from benchmark.methods.discovery import Discovery, PluginProblem, discover_methods
 from benchmark.methods.examine import card_of
 from benchmark.methods.submissions import SubmissionMeta
+from benchmark.methods.variants import add_variants
 from benchmark.results.records import MethodInfo
 
 __all__ = ["METHODS", "PluginRef", "baseline_names", "build_method", "method_card",
@@ -38,6 +39,7 @@ _FOUND = _Found()
 
 def _load(registry: Registry[type[Method]]) -> None:
     _FOUND.discovery = discover_methods(registry)
+    add_variants(registry, lambda name: registry.origin(name).startswith(str(baselines_dir())))
 
 
 METHODS.attach_loader(_load)
@@ -55,9 +57,12 @@ def submission_meta(name: str) -> SubmissionMeta | None:
 
 
 def method_options(name: str) -> dict[str, Any]:
-    """The options a method runs with: its submission's hyper-parameters, else defaults."""
+    """The options a method runs with: its submission's hyper-parameters, a variant's
+    options, else its defaults (none given)."""
     meta = submission_meta(name)
-    return dict(meta.hyperparameters) if meta else {}
+    if meta:
+        return dict(meta.hyperparameters)
+    return dict(getattr(METHODS.get(name), "variant_options", {}))
 
 
 @dataclass(frozen=True)
@@ -71,8 +76,10 @@ class PluginRef:
 
 
 def plugin_ref(name: str) -> PluginRef:
+    """A variant's runs import its base (and get the variant's options)."""
     cls = METHODS.get(name)
-    return PluginRef(name, METHODS.origin(name), getattr(cls, "refusal", None))
+    return PluginRef(getattr(cls, "variant_of", name), METHODS.origin(name),
+                     getattr(cls, "refusal", None))
 
 
 def build_method(name: str, config: dict[str, Any] | None = None) -> Method:
@@ -100,7 +107,8 @@ def is_baseline(name: str) -> bool:
 
 def baseline_names() -> list[str]:
     """The reference baselines (what ``run`` scores when no method is named)."""
-    return [n for n in METHODS.names() if is_baseline(n)]
+    return [n for n in METHODS.names()
+            if is_baseline(n) and not getattr(METHODS.get(n), "variant_of", None)]
 
 
 def select_methods(requested: list[str] | None) -> list[str]:

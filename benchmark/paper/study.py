@@ -1,46 +1,89 @@
-"""``w2s-bench reproduce burns2023``: the openai ladder on the five datasets, compared with the
-published numbers (kept, with their source, in ``benchmark/reproductions/burns2023.yaml``).
+"""``w2s-bench reproduce burns2023``: a published study as ordinary tasks and a suite.
 
-The plan: per dataset, one ground-truth run per rung (trained on gold half 1, predicting half
-2: its soft predictions are that rung's weak labels) and one transfer run per (weak < strong)
-pair and loss. Compute is estimated as 6·N·tokens at a stated achieved throughput (our H100
-measurement, see docs/paper-scale.md), and a run is *cached* when its record exists under
-``RESULTS/burns2023/``. The comparison table reads those records: ground-truth accuracy per
-rung and median PGR per loss, beside the published value, with the delta and pass/fail
-against the file's tolerance.
+A study (``benchmark/paper/reproductions/<name>.yaml``: its recipe, ladder, datasets and
+published numbers, with their source) becomes one task per dataset and (weak < strong) pair
+of its ladder, written to ``tasks/`` like any task, and a suite listing them. From there the
+main pipeline does the rest: the freeze stage finetunes the weak rung on gold A (its labels
+on B and test are the weak labels, hashed and locked) and the strong rung on gold B (the
+ceiling); each loss of the study is a method that runs sandboxed on every task and replicate
+and writes an ordinary run record. Every pair of a dataset shares the split draw of each
+replicate (the tasks differ only in their models), as the original's pairs share one split
+per seed, so one replicate of every pair is one block.
+
+Where this differs from openai/weak-to-strong's ``train_simple.py`` (said again by the
+comparison): A and B are drawn at random from the source's whole train split (the original
+takes its first ``n_docs`` rows and halves them) and the test set from its whole test split;
+the ceiling trains on B (the original's ground-truth runs train on A, the same size); each
+rung still trains with its own learning rate, eval batch size and checkpointing; the pairs are
+frozen under the legacy protocol (no controls: those would cost three more finetunes per
+pair at paper scale), every pair kept whatever its gap.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
-import statistics
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from benchmark.core.errors import UnknownNameError
-from benchmark.paper.records import ReproRecord, read_repro_record
+from benchmark.core.errors import SpecError, UnknownNameError
 
 DATA = Path(__file__).parent / "reproductions"
 ACHIEVED_FLOPS = 1.0e14  # FLOP/s a run sustains on one H100 (gpt2-medium measured 1.16e14)
+# the paper's losses, as the methods that train with them (a variant named as one)
+LOSS_METHODS = {"xent": "naive", "logconf": "logconf"}
+OPENAI_LOGCONF = "logconf-openai-schedule"   # the released code's schedule, a named variant
+GAP_EXCEPTION = ("a pair of a reproduced study: kept whatever its capability gap, as the "
+                 "paper's figures keep every pair")
 
 
 @dataclass(frozen=True)
-class PlannedRun:
-    dataset: str
-    kind: str          # "ground-truth" or "transfer"
-    strong: str
-    weak: str | None
-    loss: str
-    seed: int
-    flops: float
+class RunOptions:
+    """The recipe actually run: the study's, unless overridden for a smaller smoke run."""
 
-    @property
-    def key(self) -> str:
-        weak = f"{self.weak}-to-" if self.weak else ""
-        return f"{self.dataset}/{self.kind}/{weak}{self.strong}/{self.loss}/seed{self.seed}"
+    n_docs: int
+    n_test_docs: int
+    epochs: int
+    batch_size: int = 32
+    max_ctx: int = 1024
+    logconf_schedule: str = "paper"   # or "openai": the released code's ramp-then-jump
+    mirror: str | None = None
+
+    @classmethod
+    def from_study(cls, study: dict[str, Any], **overrides: Any) -> RunOptions:
+        recipe = study["recipe"]
+        values = {"n_docs": recipe["n_docs"], "n_test_docs": recipe["n_test_docs"],
+                  "epochs": recipe["epochs"], "batch_size": recipe["batch_size"],
+                  "max_ctx": recipe["max_ctx"]}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def tag(self, study: dict[str, Any]) -> str:
+        """The suite (and task-id prefix) of this recipe: the study's name for its published
+        recipe, else the name and a digest of the recipe, so a smoke run never mixes with
+        (or is compared as) the real thing."""
+        name = study["name"]
+        base = RunOptions.from_study(study, mirror=self.mirror,
+                                     logconf_schedule=self.logconf_schedule)
+        if self == base:
+            return name if self.logconf_schedule == "paper" else f"{name}-openai-logconf"
+        recipe = {k: v for k, v in asdict(self).items() if k != "mirror"}
+        digest = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
+        return f"{name}-{digest[:8]}"
+
+    def methods(self, study: dict[str, Any]) -> dict[str, str]:
+        """Each loss of the study, as the method that trains with it."""
+        chosen = dict(LOSS_METHODS)
+        if self.logconf_schedule == "openai":
+            chosen["logconf"] = OPENAI_LOGCONF
+        unknown = [loss for loss in study["recipe"]["losses"] if loss not in chosen]
+        if unknown:
+            raise SpecError(f"loss {unknown[0]!r}: choose from {', '.join(chosen)}")
+        return {loss: chosen[loss] for loss in study["recipe"]["losses"]}
 
 
 def load_study(name: str) -> dict[str, Any]:
@@ -48,126 +91,86 @@ def load_study(name: str) -> dict[str, Any]:
     if not path.is_file():
         known = sorted(p.stem for p in DATA.glob("*.yaml"))
         raise UnknownNameError(f"unknown reproduction {name!r}; known: {', '.join(known)}")
-    return yaml.safe_load(path.read_text())
+    return {"name": name, **yaml.safe_load(path.read_text())}
 
 
-def plan(study: dict[str, Any], models: list[str] | None = None,
-         datasets: list[str] | None = None) -> list[PlannedRun]:
-    """Every run of the study (or of a subset of its rungs and datasets), smallest first:
-    per dataset the ground-truth runs, then the transfer runs of each weak < strong pair."""
-    from benchmark.models.hub_ladder import LADDER
+@dataclass(frozen=True)
+class StudyTask:
+    """One pair of one dataset, as a task definition (the YAML body) and its place."""
 
-    recipe, ladder = study["recipe"], list(study["ladder"])
-    for name, chosen, known in (("model", models, ladder), ("dataset", datasets,
-                                                            list(study["datasets"]))):
+    dataset: str
+    weak: str
+    strong: str
+    body: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.body["id"])
+
+
+def _checked(study: dict[str, Any], models: list[str] | None,
+             datasets: list[str] | None) -> None:
+    for name, chosen, known in (("model", models, list(study["ladder"])),
+                                ("dataset", datasets, list(study["datasets"]))):
         for item in chosen or []:
             if item not in known:
                 raise UnknownNameError(f"{name} {item!r} is not in this study; it has "
                                        + ", ".join(known))
-    ladder = [r for r in ladder if not models or r in models]
-    runs = []
-    for dataset, tokens in study["datasets"].items():
-        if datasets and dataset not in datasets:
-            continue
-        per_run_tokens = (recipe["n_docs"] // 2) * recipe["epochs"] * tokens
-        for seed in recipe["seeds"]:
-            for rung in ladder:
-                params = LADDER.get(rung).params
-                runs.append(PlannedRun(dataset, "ground-truth", rung, None, "xent", seed,
-                                       6.0 * params * per_run_tokens))
-            for weak, strong in itertools.combinations(ladder, 2):
-                params = LADDER.get(strong).params
-                runs += [PlannedRun(dataset, "transfer", strong, weak, loss, seed,
-                                    6.0 * params * per_run_tokens)
-                         for loss in recipe["losses"]]
-    return runs
+    seeds = list(study["recipe"]["seeds"])
+    if seeds != list(range(seeds[0], seeds[0] + len(seeds))):
+        raise SpecError(f"study {study['name']!r}: seeds {seeds} are not consecutive; a "
+                        "task's replicates are its seed, seed + 1, …")
 
 
-def record_path(results: Path, run: PlannedRun, tag: str = "burns2023") -> Path:
-    """Where a run's record lives; ``tag`` names the recipe variant (see ``study_tag``)."""
-    return results / tag / f"{run.key.replace('/', '__')}.json"
+def study_tasks(study: dict[str, Any], opts: RunOptions) -> list[StudyTask]:
+    """Every task of the study: per dataset (in the study's order), each (weak < strong)
+    pair of its ladder, weakest pair first. The strong rung's recipe is the task's (the
+    ceiling and every method train with it); the weak rung is finetuned on A with its own
+    (:func:`benchmark.labels.supervisors.fit_finetuned_supervisor`)."""
+    from benchmark.datasets.hub import HUB_DATASETS, check_revision
+    from benchmark.models.hub_ladder import LADDER
+
+    _checked(study, None, None)
+    tag, seeds = opts.tag(study), list(study["recipe"]["seeds"])
+    half = opts.n_docs // 2
+    out = []
+    for dataset in study["datasets"]:
+        source = HUB_DATASETS.get(dataset)
+        for weak, strong in itertools.combinations(study["ladder"], 2):
+            rung = LADDER.get(strong)
+            body = {
+                "id": f"{tag}-{dataset.replace('_', '-')}-{weak}-to-{strong}",
+                "version": 1,
+                "description": f"{study['name']} reproduction: {weak} supervises {strong} "
+                               f"on {dataset}",
+                "dataset": {"source": "hub", "name": dataset, "hub_id": source.hub_id,
+                            "revision": check_revision(source, None)},
+                "label_names": list(source.label_names),
+                "balance": False,   # the source's own formatting balances (or not) as the original
+                "splits": {"weak_train": half, "student_train": half,
+                           "test": opts.n_test_docs},
+                "weak_model": weak, "strong_model": strong, "regime": "finetune",
+                "finetune": {"epochs": opts.epochs, "batch_size": opts.batch_size,
+                             "eval_batch_size": rung.eval_batch_size, "lr": rung.lr,
+                             "max_ctx": min(opts.max_ctx, rung.max_ctx),
+                             "gradient_checkpointing": rung.gradient_checkpointing},
+                "replicates": len(seeds), "seed": seeds[0], "gap_exception": GAP_EXCEPTION,
+            }
+            out.append(StudyTask(dataset, weak, strong, body))
+    return out
 
 
-def render_dry_run(study: dict[str, Any], runs: list[PlannedRun], results: Path,
-                   tag: str = "burns2023") -> str:
-    cached = {r.key for r in runs if record_path(results, r, tag).is_file()}
-    lines = [f"reproduce burns2023: {len(runs)} runs ({len(cached)} cached in "
-             f"{results / tag}); GPU-hours estimated as 6·N·tokens at "
-             f"{ACHIEVED_FLOPS / 1e12:.0f} TFLOP/s on one H100", ""]
-    lines.append(f"{'dataset':<16} {'ground-truth':>12} {'transfer':>9} {'cached':>7} "
-                 f"{'GPU-hours':>10}")
-    total = 0.0
-    for dataset in dict.fromkeys(r.dataset for r in runs):
-        mine = [r for r in runs if r.dataset == dataset]
-        hours = sum(r.flops for r in mine) / ACHIEVED_FLOPS / 3600
-        total += hours
-        lines.append(f"{dataset:<16} {sum(r.kind == 'ground-truth' for r in mine):>12} "
-                     f"{sum(r.kind == 'transfer' for r in mine):>9} "
-                     f"{sum(r.key in cached for r in mine):>7} {hours:>10.1f}")
-    lines.append(f"{'total':<16} {'':>12} {'':>9} {len(cached):>7} {total:>10.1f}")
-    lines += ["", f"runs (the first 10 of {len(runs)}):"]
-    lines += [f"  {'cached ' if r.key in cached else 'to run '} {r.key}  "
-              f"{r.flops / ACHIEVED_FLOPS / 3600:.3f} GPU-h" for r in runs[:10]]
-    return "\n".join(lines)
+def chosen(tasks: list[StudyTask], study: dict[str, Any], models: list[str] | None = None,
+           datasets: list[str] | None = None) -> list[StudyTask]:
+    """The tasks within ``models`` (pairs of them) and ``datasets`` (default: all)."""
+    _checked(study, models, datasets)
+    return [t for t in tasks if (not models or {t.weak, t.strong} <= set(models))
+            and (not datasets or t.dataset in datasets)]
 
 
-def _read(results: Path, run: PlannedRun, tag: str) -> ReproRecord | None:
-    path = record_path(results, run, tag)
-    return read_repro_record(path) if path.is_file() else None
+def fit_flops(study: dict[str, Any], opts: RunOptions, task: StudyTask, model: str) -> float:
+    """One finetune of ``model`` on half the study's examples: 6·N·tokens."""
+    from benchmark.models.hub_ladder import LADDER
 
-
-def compare(study: dict[str, Any], runs: list[PlannedRun], results: Path,
-            tag: str = "burns2023") -> list[dict[str, Any]]:
-    """Rows of (quantity, published, ours, delta, pass) from the records present. A rung's
-    accuracy is the mean over the seeds recorded; a transfer run's PGR uses the weak and
-    strong ground-truth runs of its own seed."""
-    rows = []
-    tol = study["tolerance"]
-    ladder = list(study["ladder"])
-    gt = {(r.dataset, r.strong, r.seed): _read(results, r, tag) for r in runs
-          if r.kind == "ground-truth"}
-    planned = {(r.dataset, r.strong) for r in runs if r.kind == "ground-truth"}
-    for dataset, published in study["ground_truth_accuracy"].items():
-        for rung, value in zip(ladder, published, strict=True):
-            if (dataset, rung) not in planned:
-                continue
-            seen = [record.accuracy for (d, s, _), record in gt.items()
-                    if d == dataset and s == rung and record is not None]
-            ours = statistics.fmean(seen) if seen else None
-            rows.append(_row(f"{dataset} accuracy {rung}", value, ours, tol["accuracy"]))
-    for dataset, per_loss in study["median_pgr"].items():
-        if not any(r.dataset == dataset for r in runs):
-            continue
-        for loss, value in per_loss.items():
-            pgrs = []
-            for r in runs:
-                if r.dataset != dataset or r.kind != "transfer" or r.loss != loss:
-                    continue
-                record, weak, strong = (_read(results, r, tag),
-                                        gt.get((dataset, r.weak, r.seed)),
-                                        gt.get((dataset, r.strong, r.seed)))
-                if record and weak and strong and strong.accuracy > weak.accuracy:
-                    pgrs.append((record.accuracy - weak.accuracy)
-                                / (strong.accuracy - weak.accuracy))
-            ours = statistics.median(pgrs) if pgrs else None
-            rows.append(_row(f"{dataset} median PGR {loss}", value, ours, tol["pgr"]))
-    return rows
-
-
-def _row(name: str, published: float, ours: float | None, tolerance: float) -> dict[str, Any]:
-    delta = None if ours is None else ours - published
-    verdict = "missing" if delta is None else ("pass" if abs(delta) <= tolerance else "FAIL")
-    return {"quantity": name, "published": published, "ours": ours, "delta": delta,
-            "tolerance": tolerance, "result": verdict}
-
-
-def render_table(rows: list[dict[str, Any]]) -> str:
-    from tabulate import tabulate
-
-    def fmt(x: float | None) -> str:
-        return "—" if x is None else f"{x:+.3f}" if x < 0 else f"{x:.3f}"
-
-    return tabulate([[r["quantity"], fmt(r["published"]), fmt(r["ours"]),
-                      "—" if r["delta"] is None else f"{r['delta']:+.3f}",
-                      f"±{r['tolerance']}", r["result"]] for r in rows],
-                    headers=["quantity", "published", "ours", "delta", "tolerance", "result"])
+    tokens = (opts.n_docs // 2) * opts.epochs * study["datasets"][task.dataset]
+    return 6.0 * LADDER.get(model).params * tokens

@@ -140,8 +140,9 @@ def _check_suite_file(suite: str, tasks: list[str], force: bool) -> Path:
 
 
 def write_grid(tasks: Sequence[GridTask], suite: str, description: str,
-               force: bool = False) -> list[Path]:
-    """Write the missing task files and ``tasks/suites/<suite>.yaml`` listing them all."""
+               force: bool = False, written_by: str = "w2s-bench grid") -> list[Path]:
+    """Write the missing task files and ``tasks/suites/<suite>.yaml`` listing them all
+    (``written_by``: the command named at the top of each task file)."""
     suite_file = _check_suite_file(suite, [t.spec.id for t in tasks], force)
     written = []
     for task in tasks:
@@ -149,12 +150,15 @@ def write_grid(tasks: Sequence[GridTask], suite: str, description: str,
             continue
         path = tasks_dir() / f"{task.spec.id}.yaml"
         body = task.spec.model_dump(mode="json", exclude_none=True)
-        path.write_text("# written by `w2s-bench grid`\n"
+        path.write_text(f"# written by `{written_by}`\n"
                         + yaml.safe_dump(body, sort_keys=False, allow_unicode=True))
         written.append(path)
     suite_file.parent.mkdir(exist_ok=True)
     suite_file.write_text(yaml.safe_dump({suite: {"description": description,
                                                   "tasks": [t.spec.id for t in tasks]}},
                                          sort_keys=False, allow_unicode=True))
+    from benchmark.tasks.suites import SUITES
+
     TASKS.reset()
+    SUITES.reset()   # this process reads the new suite too
     return [*written, suite_file]
