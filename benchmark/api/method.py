@@ -293,8 +293,8 @@ class Method:
     def prepare(self, inp: MethodInput) -> None:
         """Set what :meth:`loss` needs from this run before training starts (override): e.g.
         ``logconf``'s α_max from the student's size, ``window``'s radius from the weak labels.
-        The default :meth:`fit_predict` calls it, and so does any trainer that borrows the
-        loss (the paper reproduction), so the rule is written once, here in the method."""
+        The default :meth:`fit_predict` calls it, and so does any method that borrows the
+        loss (``relabel``), so the rule is written once, here in the method."""
 
     def fit_predict(self, inp: MethodInput) -> np.ndarray:
         """Return class probabilities for every row the input asks about, shape
