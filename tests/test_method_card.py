@@ -121,11 +121,20 @@ def test_a_named_variant_runs_its_base_with_its_options_under_its_own_name(tiny_
     kept = path.read_text()
     try:
         for body, says in (("base: logconf\n  options: {shedule: openai}", "no option 'shedule'"),
-                           ("base: fresh-idea\n  options: {a: 1}", "not a reference baseline")):
-            path.write_text(f"bad-variant:\n  {body}\n  summary: a variant that is refused\n")
+                           ("base: fresh-idea\n  options: {a: 1}", "not a reference baseline"),
+                           (f"base: {name}\n  options: {{alpha_max: 1}}", "never a variant")):
+            path.write_text(kept + f"bad-variant:\n  {body}\n  summary: a variant refused\n")
             METHODS.reset()
             with pytest.raises(SpecError, match=says):
                 METHODS.names()
     finally:
         path.write_text(kept)
         METHODS.reset()
+    # a submission taking a variant's name is refused as any name clash; the rest loads
+    tiny_world.add_submission(name, HEADER + f'@register("{name}")\nclass N(Method):\n'
+                              '    pass\n')
+    from benchmark.methods.catalog import plugin_problems
+
+    METHODS.reset()
+    assert METHODS.origin(name).endswith("baselines/logconf.py")
+    assert any(p.name == name for p in plugin_problems())

@@ -51,13 +51,14 @@ def test_the_study_is_one_task_per_dataset_and_pair_sharing_each_draw() -> None:
         chosen(tasks, study, ["gpt5"])
 
 
-def test_a_recipe_override_or_the_openai_schedule_is_a_suite_of_its_own() -> None:
+def test_a_recipe_override_is_a_suite_of_its_own_the_openai_schedule_a_method() -> None:
     study = load_study("burns2023")
     smoke = RunOptions.from_study(study, n_docs=200)
     assert smoke.tag(study).startswith("burns2023-") and smoke.tag(study) != "burns2023"
     assert smoke.tag(study) == RunOptions.from_study(study, n_docs=200, mirror="/m").tag(study)
+    # the released schedule changes one loss's method, not the tasks: nothing refreezes
     openai = RunOptions.from_study(study, logconf_schedule="openai")
-    assert openai.tag(study) == "burns2023-openai-logconf"
+    assert openai.tag(study) == "burns2023"
     assert openai.methods(study) == {"xent": "naive", "logconf": "logconf-openai-schedule"}
     assert RunOptions.from_study(study).methods(study)["logconf"] == "logconf"
     odd = copy.deepcopy(study)
@@ -106,9 +107,21 @@ def _references(**by_task):
     return load
 
 
+def _records_by_sha(results, suite):
+    """Records of a task made against its present definition (the harness's full currency
+    check is the library's: tests/test_reproduce_run.py runs it)."""
+    from benchmark.results.records import read_record
+
+    def records_of(spec, method):
+        found = [read_record(p) for p in sorted((results / suite / spec.id / method)
+                                                .glob("replicate-*.json"))]
+        return [r for r in found if r.provenance.task_sha256 == spec.sha256]
+    return records_of
+
+
 def _record(results, spec, suite, method, k, accuracy, weak, ceiling):
     record = make_record(spec.id, method, k, None, suite=suite)
-    pgr = (accuracy - weak) / (ceiling - weak)
+    pgr = (accuracy - weak) / (ceiling - weak) if ceiling > weak else None
     record = record.model_copy(update={
         "metrics": record.metrics.model_copy(update={
             "accuracy": accuracy, "pgr": pgr, "weak_accuracy": weak, "ceiling_accuracy": ceiling}),
@@ -142,8 +155,8 @@ def test_the_comparison_reads_references_and_each_records_own_pgr(tmp_path, monk
     methods = opts.methods(study)
     for k, (accuracy, weak, ceiling) in enumerate([(0.67, 0.64, 0.70), (0.70, 0.60, 0.80)]):
         _record(tmp_path, spec, "burns2023", "naive", k, accuracy, weak, ceiling)
-    rows = {r["quantity"]: r for r in compare(study, tasks, specs, tmp_path, "burns2023",
-                                              methods)}
+    records_of = _records_by_sha(tmp_path, "burns2023")
+    rows = {r["quantity"]: r for r in compare(study, tasks, specs, records_of, methods)}
     assert rows["sciq accuracy gpt2"]["ours"] == pytest.approx(0.62)          # weak, A
     assert rows["sciq accuracy gpt2-medium"]["ours"] == pytest.approx(0.75)   # ceiling, B
     assert rows["sciq accuracy gpt2-medium"]["result"] == "FAIL"   # .75 vs .686 ± .03
@@ -154,9 +167,13 @@ def test_the_comparison_reads_references_and_each_records_own_pgr(tmp_path, monk
     # a record made against another definition of the task is not this task's number
     stale = spec.model_copy(update={"version": 2})
     _record(tmp_path, stale, "burns2023", "logconf", 0, 0.70, 0.64, 0.70)
-    rows = {r["quantity"]: r for r in compare(study, tasks, specs, tmp_path, "burns2023",
-                                              methods)}
+    rows = {r["quantity"]: r for r in compare(study, tasks, specs, records_of, methods)}
     assert rows["sciq median PGR logconf"]["result"] == "missing"
+    # a pair without a gap has no PGR: left out of the median, and the row says so
+    _record(tmp_path, spec, "burns2023", "naive", 1, 0.70, 0.60, 0.60)
+    rows = {r["quantity"]: r for r in compare(study, tasks, specs, records_of, methods)}
+    assert rows["sciq median PGR xent"]["ours"] == pytest.approx(0.5)
+    assert rows["sciq median PGR xent"]["n"] == "1 records, 1 left out (no gap)"
 
 
 def test_finetunes_are_shared_only_inside_a_studys_freezes() -> None:
@@ -190,3 +207,39 @@ def test_finetunes_are_shared_only_inside_a_studys_freezes() -> None:
         assert fits_run() == 3
     np.testing.assert_array_equal(first, again)
     assert first[0, 0] == 3 and other[0, 0] == 4 and back[0, 0] == 5 and len(trained) == 5
+
+
+def test_the_studys_pairs_need_six_weak_and_six_ceiling_trainings_per_dataset(monkeypatch):
+    """The training keys as the freeze stage builds them for burns2023's sciq pairs: each
+    rung once on A and once on B, though the weak rung's recipe takes gradient checkpointing
+    from a student that needs it (memory, not what is computed)."""
+    import numpy as np
+
+    import benchmark.labels.freeze as freeze
+    import benchmark.labels.supervisors as supervisors
+    from benchmark.labels.shared_fits import fits_run, shared_finetunes
+    from benchmark.tasks.spec import TaskSpec
+
+    class Fitted:
+        def predict_proba(self, texts):
+            return np.full((len(texts), 2), 0.5)
+
+    for module in (freeze, supervisors):
+        monkeypatch.setattr(module, "fit_classifier", lambda *a, **k: Fitted())
+    study = load_study("burns2023")
+    opts = RunOptions.from_study(study)
+    texts, rows = [f"text {i}" for i in range(8)], np.arange(4)
+    labels = np.array([0, 1, 0, 1])
+    with shared_finetunes():
+        for task in study_tasks(study, opts):
+            if task.dataset != "sciq":
+                continue
+            spec = TaskSpec.model_validate(task.body)
+            supervisors.fit_finetuned_supervisor(task.weak, rows, labels, texts, spec.finetune,
+                                                 0)(np.arange(4, 8))
+        assert fits_run() == 6
+        for task in study_tasks(study, opts):
+            if task.dataset == "sciq":
+                freeze.finetune_ceiling(TaskSpec.model_validate(task.body), texts[:4],
+                                        np.eye(2)[labels], texts[4:], 0)
+        assert fits_run() == 12

@@ -85,7 +85,7 @@ def cmd_pin(args: argparse.Namespace) -> int:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from benchmark.core.paths import default_results_dir
-    from benchmark.library.reproduce import reproduce, study_specs
+    from benchmark.library.reproduce import current_records, reproduce, study_specs
     from benchmark.paper.compare import render_plan, render_table
     from benchmark.paper.study import RunOptions, chosen, load_study, study_tasks
 
@@ -97,8 +97,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     suite = opts.tag(study)
     if args.dry_run:
         tasks = chosen(study_tasks(study, opts), study, _csv(args.models), _csv(args.datasets))
-        print(render_plan(study, opts, tasks, study_specs(study, opts, write=False), results,
-                          suite, opts.methods(study)))
+        print(render_plan(study, opts, tasks, study_specs(study, opts, write=False),
+                          current_records(results, suite), results, suite, opts.methods(study)))
         return 0
     done = reproduce(study, opts, results, models=_csv(args.models),
                      datasets=_csv(args.datasets), pull=args.pull_labels,

@@ -247,10 +247,10 @@ class TaskKind:
 
     def method_input(self, spec: Any, weak: Any, pool: Any) -> Any:
         """What a method of the task gets under ``inp.kinds[key]`` (None: nothing), given
-        the replicate's frozen weak-label set ``weak`` and the task's example pool (never a
-        gold label). An object with ``added_to(loss)`` is added to every loss by the shared
-        trainers; one with ``with_features(hidden)`` gets its features from the strong
-        model's hidden state in the process that runs the method."""
+        the replicate's frozen weak-label set ``weak`` and the task's pool without its labels
+        (``pool.rows(ids)``, ``pool.texts``). An object with ``added_to(loss)`` is added to
+        every loss by the shared trainers; one with ``with_features(hidden)`` gets its
+        features from the strong model's hidden state in the process that runs the method."""
         return None
 
     def setting(self, spec: Any) -> dict[str, Any]:

@@ -46,10 +46,16 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# what only changes how a training uses memory or resumes, not what it computes: a rung
+# supervising a student that needs gradient checkpointing trains with it too
+NOT_IN_KEY = ("gradient_checkpointing", "checkpoint_every")
+
+
 def training_key(checkpoint: Any, pooling: str, config: Any, seed: int,
                  texts: Sequence[str], targets: np.ndarray) -> str:
     """What fixes one finetune's result on this machine."""
-    return _digest([str(checkpoint.path), checkpoint.revision, pooling, asdict(config), seed,
+    recipe = {k: v for k, v in asdict(config).items() if k not in NOT_IN_KEY}
+    return _digest([str(checkpoint.path), checkpoint.revision, pooling, recipe, seed,
                     _digest(list(texts)), _digest(np.asarray(targets))])
 
 

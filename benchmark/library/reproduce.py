@@ -33,7 +33,7 @@ def study_specs(study: dict[str, Any], opts: Any, write: bool) -> dict[str, Any]
     """The study's TaskSpecs by id: written to ``tasks/`` with their suite (``write``), or
     built in memory (a dry run writes nothing). A task file that exists with another
     definition is refused: frozen labels and records belong to the old one."""
-    from benchmark.paper.study import study_tasks
+    from benchmark.paper.study import study_tasks, suite_limits
     from benchmark.tasks.grid import GridTask, write_grid
     from benchmark.tasks.spec import TASKS, TaskSpec
 
@@ -50,7 +50,8 @@ def study_specs(study: dict[str, Any], opts: Any, write: bool) -> dict[str, Any]
     suite = opts.tag(study)
     write_grid([GridTask(spec, spec.id in TASKS) for spec in specs.values()], suite,
                f"{study['name']} reproduced: every pair of its ladder on each dataset "
-               f"(recipe {suite})", written_by="w2s-bench reproduce")
+               f"(recipe {suite})", written_by="w2s-bench reproduce",
+               limits=suite_limits(tasks))
     return {task_id: TASKS.get(task_id) for task_id in specs}
 
 
@@ -111,8 +112,24 @@ def reproduce(study: dict[str, Any], opts: Any, results: Path, *,
                 pin = push_frozen(task.id, push)
                 say(f"{task.id}: pushed to {pin.repo_id}@{pin.revision[:12]} (commit "
                     f"{task_frozen_dir(task.id) / HUB_PIN})")
-    done.rows = compare(study, tasks, specs, results, done.suite, done.methods)
+    done.rows = compare(study, tasks, specs, current_records(results, done.suite),
+                        done.methods)
     return done
+
+
+def current_records(results: Path, suite: str) -> Callable[[Any, str], list[Any]]:
+    """The current ok records of a method on a task of ``suite``: those the harness would
+    not rerun (:func:`benchmark.run.state.record_state` ``done``)."""
+    from benchmark.results.records import read_record
+    from benchmark.run.spec import RunSpec
+    from benchmark.run.state import record_state
+
+    def records_of(spec: Any, method: str) -> list[Any]:
+        runs = [RunSpec(suite, spec.id, method, k) for k in range(spec.replicates)]
+        return [read_record(run.path(results)) for run in runs
+                if record_state(run.path(results), spec, run)[0] == "done"]
+
+    return records_of
 
 
 def _failed_runs(results: Path, suite: str, specs: list[Any], methods: list[str]

@@ -19,7 +19,6 @@ from benchmark.core.registry import Registry
 from benchmark.methods.discovery import Discovery, PluginProblem, discover_methods
 from benchmark.methods.examine import card_of
 from benchmark.methods.submissions import SubmissionMeta
-from benchmark.methods.variants import add_variants
 from benchmark.results.records import MethodInfo
 
 __all__ = ["METHODS", "PluginRef", "baseline_names", "build_method", "method_card",
@@ -39,7 +38,6 @@ _FOUND = _Found()
 
 def _load(registry: Registry[type[Method]]) -> None:
     _FOUND.discovery = discover_methods(registry)
-    add_variants(registry, lambda name: registry.origin(name).startswith(str(baselines_dir())))
 
 
 METHODS.attach_loader(_load)

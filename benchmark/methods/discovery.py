@@ -50,6 +50,7 @@ from benchmark.methods.submissions import (
     SubmissionMeta,
     load_submission_meta,
 )
+from benchmark.methods.variants import add_variants
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,7 @@ def discover_methods(registry: Registry[type[Method]]) -> Discovery:
             added = import_file(registry, f"baselines.{path.stem}", path)
             if isinstance(added, str):
                 _refuse(registry, found, path.stem, str(path), added)
+    add_variants(registry)   # before any submission: a submission taking a name is refused
     wanted = _untrusted(registry, found)
     sandboxed = sandbox_kind() == BWRAP
     if sandboxed:

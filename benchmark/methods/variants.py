@@ -35,16 +35,20 @@ def read_variants() -> dict[str, Variant]:
             for name, body in raw.items()}
 
 
-def add_variants(registry: Registry[type[Method]], is_baseline: Any) -> None:
-    """Register every variant as a subclass of its base baseline (origin: the base's file),
-    refusing a base that is not a baseline and options the base does not have."""
+def add_variants(registry: Registry[type[Method]]) -> None:
+    """Register every variant as a subclass of its base (origin: the base's file), once the
+    baselines are imported and before any submission is examined (so a submission that
+    takes a variant's name is refused as any name clash is), refusing a base that is not a
+    baseline (or is itself a variant) and options the base does not have."""
     path = baselines_dir() / VARIANTS_FILE
     for name, variant in read_variants().items():
         if name in registry.names():
-            raise SpecError(f"{path}: variant {name!r} takes the name of a method")
-        if variant.base not in registry.names() or not is_baseline(variant.base):
+            raise SpecError(f"{path}: variant {name!r} takes the name of a baseline")
+        base_is_baseline = variant.base in registry.names() and registry.origin(
+            variant.base).startswith(str(baselines_dir()))
+        if not base_is_baseline or getattr(registry.get(variant.base), "variant_of", None):
             raise SpecError(f"{path}: variant {name!r}: its base {variant.base!r} is not a "
-                            "reference baseline")
+                            "reference baseline (a variant's base is never a variant)")
         base = registry.get(variant.base)
         unknown = sorted(set(variant.options) - set(base.defaults))
         if unknown:

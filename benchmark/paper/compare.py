@@ -1,46 +1,35 @@
 """A reproduction beside the published numbers, and its plan before anything runs.
 
 Both read only what the main pipeline keeps: the study's tasks, their frozen references and
-the run records of the study's suite. A rung's accuracy on gold is its ceiling where it is a
-student (trained on B; the smallest rung, never a student, by its weak accuracy, trained on
-A), the mean over its tasks and replicates; a loss's PGR is the median over every record of
-that loss's method (pairs × replicates) whose PGR is defined, each record's PGR measured
-against its own replicate's references.
+the current run records of the study's suite (current as the harness judges them: made
+against the task's present definition and weak labels and the method's present version and
+options; :func:`benchmark.library.reproduce.current_records` finds them). A rung's accuracy
+on gold is its ceiling where it is a student (trained on B; the smallest rung, never a
+student, by its weak accuracy, trained on A), the mean over its tasks and replicates; a
+loss's PGR is the median over that loss's records (pairs × replicates) whose PGR is defined,
+each measured against its own replicate's references, with how many were left out (no gap)
+said in the row.
 """
 
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from benchmark.paper.study import ACHIEVED_FLOPS, RunOptions, StudyTask, fit_flops
 
-
-def current_records(results: Path, suite: str, task: Any, method: str) -> list[Any]:
-    """The ok records of ``method`` on the frozen task ``task`` (a TaskSpec) in ``suite``,
-    made against its current definition."""
-    from benchmark.core.errors import W2SBenchError
-    from benchmark.results.records import read_record, record_path
-
-    found = []
-    for k in range(task.replicates):
-        path = record_path(results, suite, task.id, method, k)
-        if not path.is_file():
-            continue
-        try:
-            record = read_record(path)
-        except W2SBenchError:
-            continue   # an unreadable record is a run to redo, not a number
-        if record.status == "ok" and record.provenance.task_sha256 == task.sha256:
-            found.append(record)
-    return found
+# the current ok records of one method on one frozen task (a TaskSpec): made against its
+# present definition, weak labels and the method's present version and options
+RecordsOf = Callable[[Any, str], list[Any]]
 
 
 def compare(study: dict[str, Any], tasks: list[StudyTask], specs: dict[str, Any],
-            results: Path, suite: str, methods: dict[str, str]) -> list[dict[str, Any]]:
-    """Rows of (quantity, published, ours, delta, tolerance, result) for the chosen
-    ``tasks`` (``specs``: their TaskSpecs by id)."""
+            records_of: RecordsOf, methods: dict[str, str]) -> list[dict[str, Any]]:
+    """Rows of (quantity, published, ours, delta, tolerance, result, n) for the chosen
+    ``tasks`` (``specs``: their TaskSpecs by id); ``n`` says what a number is made of, and
+    how many records a median leaves out because their PGR is undefined (no gap)."""
     from benchmark.labels.frozen import is_frozen, load_references
 
     tol, ladder = study["tolerance"], list(study["ladder"])
@@ -56,8 +45,9 @@ def compare(study: dict[str, Any], tasks: list[StudyTask], specs: dict[str, Any]
             as_weak = [r.weak_accuracy for t in mine if t.weak == rung
                        for r in frozen.get(t.id, [])]
             seen = as_student or as_weak
+            made = f"{len(seen)} {'ceilings' if as_student else 'weak runs'}" if seen else ""
             rows.append(_row(f"{dataset} accuracy {rung}", value,
-                             statistics.fmean(seen) if seen else None, tol["accuracy"]))
+                             statistics.fmean(seen) if seen else None, tol["accuracy"], made))
     for dataset, per_loss in study["median_pgr"].items():
         mine = [t for t in tasks if t.dataset == dataset]
         if not mine:
@@ -65,19 +55,23 @@ def compare(study: dict[str, Any], tasks: list[StudyTask], specs: dict[str, Any]
         for loss, value in per_loss.items():
             if loss not in methods:
                 continue   # a loss this run of the study leaves out
-            pgrs = [r.metrics.pgr for t in mine if t.id in frozen
-                    for r in current_records(results, suite, specs[t.id], methods[loss])
-                    if r.metrics is not None and r.metrics.pgr is not None]
+            records = [r for t in mine if t.id in frozen
+                       for r in records_of(specs[t.id], methods[loss])]
+            pgrs = [r.metrics.pgr for r in records if r.metrics.pgr is not None]
+            undefined = len(records) - len(pgrs)
+            made = f"{len(pgrs)} records" + (f", {undefined} left out (no gap)"
+                                             if undefined else "") if records else ""
             ours = statistics.median(pgrs) if pgrs else None
-            rows.append(_row(f"{dataset} median PGR {loss}", value, ours, tol["pgr"]))
+            rows.append(_row(f"{dataset} median PGR {loss}", value, ours, tol["pgr"], made))
     return rows
 
 
-def _row(name: str, published: float, ours: float | None, tolerance: float) -> dict[str, Any]:
+def _row(name: str, published: float, ours: float | None, tolerance: float,
+         made: str) -> dict[str, Any]:
     delta = None if ours is None else ours - published
     verdict = "missing" if delta is None else ("pass" if abs(delta) <= tolerance else "FAIL")
     return {"quantity": name, "published": published, "ours": ours, "delta": delta,
-            "tolerance": tolerance, "result": verdict}
+            "tolerance": tolerance, "result": verdict, "n": made}
 
 
 def render_table(rows: list[dict[str, Any]]) -> str:
@@ -88,12 +82,13 @@ def render_table(rows: list[dict[str, Any]]) -> str:
 
     return tabulate([[r["quantity"], fmt(r["published"]), fmt(r["ours"]),
                       "—" if r["delta"] is None else f"{r['delta']:+.3f}",
-                      f"±{r['tolerance']}", r["result"]] for r in rows],
-                    headers=["quantity", "published", "ours", "delta", "tolerance", "result"])
+                      f"±{r['tolerance']}", r["result"], r["n"]] for r in rows],
+                    headers=["quantity", "published", "ours", "delta", "tolerance", "result",
+                             "from"])
 
 
 def render_plan(study: dict[str, Any], opts: RunOptions, tasks: list[StudyTask],
-                specs: dict[str, Any], results: Path, suite: str,
+                specs: dict[str, Any], records_of: RecordsOf, results: Path, suite: str,
                 methods: dict[str, str]) -> str:
     """Per dataset: the tasks (frozen or not), the runs (recorded or not) and the GPU-hours
     left and in all, estimated as 6·N·tokens at :data:`ACHIEVED_FLOPS` on one H100: freezing
@@ -127,7 +122,7 @@ def render_plan(study: dict[str, Any], opts: RunOptions, tasks: list[StudyTask],
         for task in mine:
             run = fit_flops(study, opts, task, task.strong)
             done = is_frozen(task.id)
-            recorded = sum(len(current_records(results, suite, specs[task.id], m))
+            recorded = sum(len(records_of(specs[task.id], m))
                            for m in methods.values()) if done else 0
             runs = replicates * len(methods)
             n_frozen, n_runs, n_recorded = n_frozen + done, n_runs + runs, n_recorded + recorded

@@ -9,8 +9,10 @@ the finetune regime, the texts, and is scored back here.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -99,6 +101,18 @@ def opaque_ids(n: int) -> tuple[str, ...]:
     return tuple(str(i) for i in range(n))
 
 
+@dataclass(frozen=True)
+class UnlabelledPool:
+    """What a kind's method-input hook reads of the task's pool: each example's row and
+    text, never its label."""
+
+    row_of: Mapping[str, int]
+    texts: Sequence[str]
+
+    def rows(self, ids: Sequence[str]) -> list[int]:
+        return [self.row_of[i] for i in ids]
+
+
 def strong_checkpoint(ctx: TaskContext, replicate: int) -> Checkpoint:
     """The weights a finetune-regime method starts from: the strong model, or a kind's
     replacement (a sandbagging task's password-locked copy, from the cache where the freeze
@@ -136,7 +150,8 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
             train_texts=tuple(ctx.pool.texts[r] for r in rows_B),
             test_texts=tuple(ctx.pool.texts[r] for r in rows_test))
     kinds = {kind.key: extra for kind in declared_kinds(spec)
-             if (extra := kind.method_input(spec, weak, ctx.pool)) is not None}
+             if (extra := kind.method_input(spec, weak, UnlabelledPool(
+                 MappingProxyType(ctx.pool.row_of), ctx.pool.texts))) is not None}
     inp = MethodInput(
         task=spec.id, replicate=replicate, seed=replicate_seed(spec, replicate),
         label_names=tuple(spec.label_names), strong_model=ctx.strong,

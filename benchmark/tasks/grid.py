@@ -140,9 +140,11 @@ def _check_suite_file(suite: str, tasks: list[str], force: bool) -> Path:
 
 
 def write_grid(tasks: Sequence[GridTask], suite: str, description: str,
-               force: bool = False, written_by: str = "w2s-bench grid") -> list[Path]:
+               force: bool = False, written_by: str = "w2s-bench grid",
+               limits: dict[str, float] | None = None) -> list[Path]:
     """Write the missing task files and ``tasks/suites/<suite>.yaml`` listing them all
-    (``written_by``: the command named at the top of each task file)."""
+    (``written_by``: the command named at the top of each task file; ``limits``: the
+    suite's per-run limits, default the suites' default)."""
     suite_file = _check_suite_file(suite, [t.spec.id for t in tasks], force)
     written = []
     for task in tasks:
@@ -154,9 +156,11 @@ def write_grid(tasks: Sequence[GridTask], suite: str, description: str,
                         + yaml.safe_dump(body, sort_keys=False, allow_unicode=True))
         written.append(path)
     suite_file.parent.mkdir(exist_ok=True)
-    suite_file.write_text(yaml.safe_dump({suite: {"description": description,
-                                                  "tasks": [t.spec.id for t in tasks]}},
-                                         sort_keys=False, allow_unicode=True))
+    body: dict[str, object] = {"description": description,
+                               "tasks": [t.spec.id for t in tasks]}
+    if limits:
+        body["limits"] = limits
+    suite_file.write_text(yaml.safe_dump({suite: body}, sort_keys=False, allow_unicode=True))
     from benchmark.tasks.suites import SUITES
 
     TASKS.reset()

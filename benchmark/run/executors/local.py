@@ -53,7 +53,10 @@ class LocalExecutor(Executor):
 
     def default_workers(self) -> int:
         """As many workers as both the cores (shared by CPU count, see :attr:`cpu_slots`)
-        and the memory fit for the largest task."""
+        and the memory fit for the largest task; one where a task asks for a GPU (workers are
+        not given a device each, so a second would train on the same one)."""
+        if any(r.gpus for r in self.resources):
+            return 1
         cpus = min((r.cpus for r in self.resources), default=1)
         workers = max(1, (os.cpu_count() or 1) // cpus)
         memory = max((r.memory_mb for r in self.resources), default=0)
