@@ -101,8 +101,8 @@ def test_a_shift_tasks_target_is_drawn_from_the_target_datasets_shared_pool() ->
     spec = TASKS.get("rt-tfidf-logreg-to-minilm-l6-g1000-shift-tweets")
     tweets = {e.id for e in task_pool(TASKS.get("tweets-tfidf-logreg-to-minilm-l6-g1000"))}
     weak = load_weak_labels(spec, 0)
-    assert len(weak.ids_target) == 3000 and set(weak.ids_target) <= tweets
-    assert set(weak.ids_target).isdisjoint(weak.ids_A + weak.ids_B + weak.ids_test)
+    assert len(weak.further_ids["target"]) == 3000 and set(weak.further_ids["target"]) <= tweets
+    assert set(weak.further_ids["target"]).isdisjoint(weak.ids_A + weak.ids_B + weak.ids_test)
 
 
 def test_an_ensemble_is_fitted_as_its_definitions_say_and_its_weak_ceiling_is_the_average(

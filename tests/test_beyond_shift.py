@@ -60,16 +60,16 @@ def test_a_shift_task_draws_its_shifted_test_set_from_the_target_only(shifted_wo
                                    ) as spec:
         ctx = TaskContexts().get(spec)
         weak = load_weak_labels(spec, 0)
-        target_texts = ctx.texts(weak.ids_target) + ctx.texts(weak.ids_unlabelled)
-        assert (len(weak.ids_target), len(weak.ids_unlabelled)) == (150, 100)
+        target_texts = ctx.texts(weak.further_ids["target"]) + ctx.texts(weak.further_ids["U"])
+        assert (len(weak.further_ids["target"]), len(weak.further_ids["U"])) == (150, 100)
         assert all(t.startswith("tweet: ") for t in target_texts)
         source = weak.ids_A + weak.ids_B + weak.ids_test
         assert not any(ctx.texts(source)[i].startswith("tweet: ") for i in range(len(source)))
-        assert set(weak.ids_target).isdisjoint(weak.ids_unlabelled)
+        assert set(weak.further_ids["target"]).isdisjoint(weak.further_ids["U"])
         # the frozen references are the weak model's and the ceiling's accuracy there
         ref = load_references(spec).replicates[0].shifted
-        gold = ctx.gold(weak.ids_target)
-        assert ref.weak_accuracy == float((weak.target_weak_probs.argmax(1) == gold).mean())
+        gold = ctx.gold(weak.further_ids["target"])
+        assert ref.weak_accuracy == float((weak.further_probs["target"].argmax(1) == gold).mean())
         assert (ref.n_test, ref.n_unlabelled) == (150, 100)
         # the method predicts both test sets and sees the unlabelled inputs, no label
         inp, _ = build_input(ctx, 0, tmp_path)
@@ -82,7 +82,7 @@ def test_a_shift_task_draws_its_shifted_test_set_from_the_target_only(shifted_wo
         assert unlabelled.shape == (100, spec_hidden(filled))
         hidden = filled.hidden_state(filled.strong_model.layer)
         np.testing.assert_array_equal(unlabelled, hidden[list(ctx.pool.rows(
-            weak.ids_unlabelled))])
+            weak.further_ids["U"]))])
 
 
 def spec_hidden(inp) -> int:
@@ -106,7 +106,7 @@ def test_a_run_scores_both_test_sets_and_rescores_them(shifted_world, tmp_path):
         stored = np.asarray(load_predictions(path, record), np.float64)
         ctx = TaskContexts().get(spec)
         weak = load_weak_labels(spec, 0)
-        gold_test, gold_target = ctx.gold(weak.ids_test), ctx.gold(weak.ids_target)
+        gold_test, gold_target = ctx.gold(weak.ids_test), ctx.gold(weak.further_ids["target"])
         assert stored.shape == (350, 2)
         assert record.metrics.accuracy == float((stored[:200].argmax(1) == gold_test).mean())
         shifted = record.metrics.shifted

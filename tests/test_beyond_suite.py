@@ -34,7 +34,7 @@ def test_a_shift_tasks_source_part_is_its_plain_twin(shifted, plain):
     np.testing.assert_array_equal(mine.train_weak_probs, theirs.train_weak_probs)
     assert load_references(TASKS.get(shifted)).replicates[0].weak_accuracy == \
         load_references(TASKS.get(plain)).replicates[0].weak_accuracy
-    assert set(mine.ids_target).isdisjoint(mine.ids_A + mine.ids_B + mine.ids_test)
+    assert set(mine.further_ids["target"]).isdisjoint(mine.ids_A + mine.ids_B + mine.ids_test)
 
 
 @pytest.mark.parametrize("dataset", ["rt", "tweets"])

@@ -116,6 +116,8 @@ class TaskKind:
     # splits after the test set that every run is also scored on (a shifted test set): the
     # ceiling is evaluated there at freeze, and a method's test rows go on with them
     further_splits: ClassVar[tuple[str, ...]] = ()
+    # splits it draws that carry no weak labels (e.g. unlabelled inputs shown to a method)
+    unlabelled_splits: ClassVar[tuple[str, ...]] = ()
     # what the task may be (False: the stage refuses or skips it for a task of this kind)
     boostable: ClassVar[bool] = True      # its supervisors may be boosted (EnsemW2S)
     layer_search: ClassVar[bool] = True   # a rung may choose its hidden state on held-out gold
@@ -357,6 +359,21 @@ def setting_fields(base: Any) -> dict[str, Any]:
     return added_fields(base, _unique([
         (name, k.key, (f.annotation, f.default)) for k in kinds
         for name, f in k.setting_fields.items()]))
+
+
+BASE_SPLITS = ("A", "B", "test")   # every task's (benchmark.tasks.splits.SPLIT_NAMES)
+
+
+def file_splits() -> tuple[str, ...]:
+    """Every split a weak-label file may hold, in file order: A, B and test, then each
+    kind's further test splits and unlabelled splits, kind by kind."""
+    return BASE_SPLITS + tuple(s for k in registered_kinds()
+                               for s in (*k.further_splits, *k.unlabelled_splits))
+
+
+def scored_file_splits() -> tuple[str, ...]:
+    """The splits that carry weak probabilities, in file order: B, test, further tests."""
+    return ("B", "test") + tuple(s for k in registered_kinds() for s in k.further_splits)
 
 
 def kinds_of_track(track: str) -> list[TaskKind]:

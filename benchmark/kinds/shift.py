@@ -173,6 +173,7 @@ class ShiftKind(TaskKind):
     reference_fields = {"shifted": ShiftReference}
     metric_fields = {"shifted": "PartScore"}   # the record schema's own type, by name
     further_splits = (TARGET,)
+    unlabelled_splits = (UNLABELLED,)
     table_html = TABLE_HTML
     table_order = 0   # the first of the beyond tables
     layer_search = False   # no gold outside the pool to choose a hidden state on
@@ -237,15 +238,15 @@ class ShiftKind(TaskKind):
     def further_test(self, spec: Any, weak: Any) -> FurtherTest | None:
         from benchmark.labels.frozen import load_array
 
-        if weak.target_weak_probs is None:
+        if TARGET not in weak.further_probs:
             return None
-        return FurtherTest("shifted", weak.target_weak_probs,
+        return FurtherTest("shifted", weak.further_probs[TARGET],
                            load_array(spec, shifted_ceiling_file(weak.replicate)))
 
     def method_input(self, spec: Any, weak: Any, pool: Any) -> TargetDomain:
         from benchmark.run.inputs import opaque_ids
 
-        rows = tuple(pool.rows(weak.ids_unlabelled))
+        rows = tuple(pool.rows(weak.further_ids.get(UNLABELLED, ())))
         texts = tuple(pool.texts[r] for r in rows) if spec.regime == "finetune" else ()
         return TargetDomain(opaque_ids(len(rows)), rows, texts)
 

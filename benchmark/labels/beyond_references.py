@@ -8,13 +8,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from benchmark.labels.replicate_csv import SCORED
+from benchmark.core.kinds import scored_file_splits
 from benchmark.labels.supervisors import Predictor
 
 
 def scored_splits(rows: dict[str, np.ndarray]) -> list[str]:
     """The replicate's splits that carry weak probabilities, in file order."""
-    return [split for split in SCORED if split in rows]
+    return [split for split in scored_file_splits() if split in rows]
 
 
 def ensemble_labels(members: list[str], fit: Callable[[str], Predictor],

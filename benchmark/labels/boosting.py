@@ -50,6 +50,7 @@ from benchmark.labels.frozen import (
     load_array,
     load_lock,
     load_weak_labels,
+    scored_ids,
     supervisors_file,
     verified_bytes,
 )
@@ -179,8 +180,7 @@ def boost_replicate(spec: TaskSpec, pool: ExamplePool, replicate: int, fit: Weig
     the frozen task)."""
     weak = load_weak_labels(spec, replicate)
     ids = {"A": weak.ids_A, "B": weak.ids_B, "test": weak.ids_test}
-    if weak.ids_target:
-        ids["target"] = weak.ids_target
+    ids |= {split: weak.further_ids[split] for split in weak.further_probs}   # further tests
     rows = {name: np.asarray(pool.rows(split), dtype=np.int64) for name, split in ids.items()}
     gold_A, gold_test = pool.labels[rows["A"]], pool.labels[rows["test"]]
     members, classes = list(spec.supervisor_names), len(spec.label_names)
@@ -264,7 +264,7 @@ def load_boosted(spec: TaskSpec, replicate: int, n_B: int) -> tuple[np.ndarray, 
         return None
     labels = load_array(spec, name)
     weak = load_weak_labels(spec, replicate)
-    rows = len(weak.ids_B) + len(weak.ids_test) + len(weak.ids_target)
+    rows = len(weak.ids_B) + len(scored_ids(spec, weak))
     if labels.shape != (rows, len(spec.label_names)) or n_B != len(weak.ids_B) \
             or not np.isfinite(labels).all() or not np.allclose(labels.sum(axis=1), 1, atol=1e-4):
         raise IntegrityError(f"task {spec.id!r}: {name} holds {labels.shape} values, not "

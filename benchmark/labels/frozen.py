@@ -11,7 +11,7 @@ error, never a silent regeneration. No text and no gold label is stored here.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from stat import S_ISREG
@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from benchmark.core.arrays import npy_bytes, read_npy
 from benchmark.core.controls import Controls
 from benchmark.core.errors import IntegrityError, SpecError
-from benchmark.core.kinds import reference_fields
+from benchmark.core.kinds import BASE_SPLITS, declared_kinds, reference_fields
 from benchmark.core.memo import BoundedMemo
 from benchmark.core.paths import frozen_dir
 from benchmark.core.schema import validate
@@ -136,14 +136,21 @@ class WeakLabelSet:
     ids_test: tuple[str, ...]
     train_weak_probs: np.ndarray   # [n_B, classes] B's weak soft labels, as a method reads them
     test_weak_probs: np.ndarray    # [n_test, classes] weak predictions (for weak accuracy)
-    # shift tasks: the shifted test set (with the weak predictions there) and the unlabelled
-    # target inputs; ensemble tasks: each supervisor's soft labels on B, by name, and the
-    # locked sha256 of the boosted labels a method was given (benchmark.labels.boosting)
-    ids_target: tuple[str, ...] = ()
-    ids_unlabelled: tuple[str, ...] = ()
-    target_weak_probs: np.ndarray | None = None
+    # a kind's splits beyond A, B and test, by name (a shift task's shifted test set and its
+    # unlabelled target inputs), and the weak predictions on those that are test sets;
+    # several supervisors: each one's soft labels on B, by name, and the locked sha256 of the
+    # boosted labels a method was given (benchmark.labels.boosting)
+    further_ids: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    further_probs: dict[str, np.ndarray] = field(default_factory=dict)
     supervisors: dict[str, np.ndarray] | None = None
     boosted_sha256: str | None = None
+
+
+def scored_ids(spec: TaskSpec, weak: WeakLabelSet) -> tuple[str, ...]:
+    """Every row a run of the replicate is scored on, in the order its predictions come:
+    the test set, then each of the task's kinds' further test splits."""
+    further = [s for kind in declared_kinds(spec) for s in kind.further_splits]
+    return weak.ids_test + tuple(i for s in further for i in weak.further_ids.get(s, ()))
 
 
 def task_frozen_dir(task_id: str) -> Path:
@@ -315,9 +322,10 @@ def load_weak_labels(spec: TaskSpec, replicate: int) -> WeakLabelSet:
                        for i, name in enumerate(spec.supervisor_names)}
     return WeakLabelSet(spec.id, replicate, digest, tuple(ids["A"]), tuple(ids["B"]),
                         tuple(ids["test"]), probs["B"], probs["test"],
-                        ids_target=tuple(ids.get("target", ())),
-                        ids_unlabelled=tuple(ids.get("U", ())),
-                        target_weak_probs=probs["target"] if "target" in ids else None,
+                        further_ids={s: tuple(v) for s, v in ids.items()
+                                     if s not in BASE_SPLITS},
+                        further_probs={s: probs[s] for s in ids
+                                       if s in probs and s not in BASE_SPLITS},
                         supervisors=supervisors)
 
 

@@ -10,9 +10,7 @@ import io
 import numpy as np
 
 from benchmark.core.errors import IntegrityError
-
-SPLITS = ("A", "B", "test", "target", "U")   # target: shifted test; U: unlabelled target
-SCORED = ("B", "test", "target")              # the splits that carry weak probabilities
+from benchmark.core.kinds import BASE_SPLITS, file_splits, scored_file_splits
 
 
 def encode_replicate(ids: dict[str, list[str]], probs: dict[str, np.ndarray]) -> bytes:
@@ -21,7 +19,7 @@ def encode_replicate(ids: dict[str, list[str]], probs: dict[str, np.ndarray]) ->
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(["id", "split", *[f"p{c}" for c in range(classes)]])
-    for split in (s for s in SPLITS if s in ids):  # target, U: shift tasks only
+    for split in (s for s in file_splits() if s in ids):  # a kind's: its tasks only
         for i, example_id in enumerate(ids[split]):
             row = [f"{p:.6f}" for p in probs[split][i]] if split in probs else [""] * classes
             writer.writerow([example_id, split, *row])
@@ -42,8 +40,8 @@ def decode_replicate(data: bytes, source: str) -> tuple[dict[str, list[str]],
     except (OSError, EOFError, ValueError, pd.errors.ParserError) as exc:
         raise IntegrityError(f"{source}: not a readable weak-label file ({exc})") from None
     prob_cols = [c for c in frame.columns if c.startswith("p")]
-    ids = {split: frame.id[frame.split == split].tolist() for split in SPLITS}
-    ids = {split: found for split, found in ids.items() if found or split in SPLITS[:3]}
+    ids = {split: frame.id[frame.split == split].tolist() for split in file_splits()}
+    ids = {split: found for split, found in ids.items() if found or split in BASE_SPLITS}
     probs = {split: frame.loc[frame.split == split, prob_cols].to_numpy(np.float32)
-             for split in SCORED}
+             for split in scored_file_splits()}
     return ids, probs

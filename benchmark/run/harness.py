@@ -16,7 +16,13 @@ from typing import Any
 
 from benchmark.api.method import MethodInput
 from benchmark.core.bwrap import code_trusted
-from benchmark.labels.frozen import WeakLabelSet, load_ceiling, load_references, verify_frozen
+from benchmark.labels.frozen import (
+    WeakLabelSet,
+    load_ceiling,
+    load_references,
+    scored_ids,
+    verify_frozen,
+)
 from benchmark.methods.catalog import METHODS, method_options, plugin_ref
 from benchmark.run.claims import Claim, record_job
 from benchmark.run.executors import Executor, ExecutorOptions, Job
@@ -103,7 +109,7 @@ class Harness:
         verify_frozen(spec, run.replicate)  # a run must not have touched its frozen files
         ctx = self.contexts.get(spec)
         return build_record(run.suite, spec, run.method, run.replicate, inp, weak,
-                            load_references(spec), ctx.gold(weak.ids_test + weak.ids_target),
+                            load_references(spec), ctx.gold(scored_ids(spec, weak)),
                             output, load_ceiling(spec, run.replicate),
                             scored_parts(spec, lambda: ctx.texts(weak.ids_test)),
                             further_tests(spec, weak))

@@ -24,7 +24,12 @@ from benchmark.datasets import Example
 from benchmark.finetune.classifier import Checkpoint
 from benchmark.finetune.trainer import FinetuneConfig
 from benchmark.labels.boosting import load_boosted
-from benchmark.labels.frozen import WeakLabelSet, load_references, load_weak_labels
+from benchmark.labels.frozen import (
+    WeakLabelSet,
+    load_references,
+    load_weak_labels,
+    scored_ids,
+)
 from benchmark.labels.rungs import intermediate_rungs
 from benchmark.models.features import all_layer_features, cache_path
 from benchmark.models.ladder import ENCODERS, MODELS, hidden_layer
@@ -140,7 +145,7 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
     spec = ctx.spec
     weak = load_weak_labels(spec, replicate)
     rows_B = ctx.pool.rows(weak.ids_B)
-    rows_test = ctx.pool.rows(weak.ids_test + weak.ids_target)  # a shift task: both tests
+    rows_test = ctx.pool.rows(scored_ids(spec, weak))   # a shift task: both test sets
     finetune: dict[str, Any] = {}
     if spec.regime == "finetune":
         assert spec.finetune is not None

@@ -24,6 +24,7 @@ from benchmark.labels.frozen import (
     load_references,
     load_weak_labels,
     replicate_file,
+    scored_ids,
 )
 from benchmark.results.records import RunRecord, load_predictions, read_record, record_files
 from benchmark.run.scoring import further_tests, score_predictions, scored_parts
@@ -83,7 +84,7 @@ class Rescorer:
         stored = load_predictions(path, record)
         weak = load_weak_labels(spec, record.replicate)
         pool = self._pool(spec)
-        gold = pool.labels[np.asarray(pool.rows(weak.ids_test + weak.ids_target))]
+        gold = pool.labels[np.asarray(pool.rows(scored_ids(spec, weak)))]
         ref = load_references(spec).replicates[record.replicate]
         parts = scored_parts(spec, lambda: [pool.texts[r] for r in pool.rows(weak.ids_test)])
         metrics, diagnosed = score_predictions(stored, gold, ref, weak.test_weak_probs,
