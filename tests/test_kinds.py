@@ -245,7 +245,7 @@ def test_kinds_that_do_not_combine_are_refused_by_name(tmp_path: Path) -> None:
 
 
 def test_a_kind_cannot_replace_a_field_of_the_schema_or_of_another_kind() -> None:
-    from benchmark.core.kinds import _unique, added_fields
+    from benchmark.core.kind_fields import added_fields, unique_fields
     from benchmark.results.records import SettingCommon
     from benchmark.tasks.spec import TaskDefinition
 
@@ -254,7 +254,7 @@ def test_a_kind_cannot_replace_a_field_of_the_schema_or_of_another_kind() -> Non
     with pytest.raises(TypeError, match="declares 'compare_with'"):
         added_fields(SettingCommon, {"compare_with": ("toy", (int, None))})
     with pytest.raises(TypeError, match="'a' and 'b' both declare 'level'"):
-        _unique([("level", "a", (int, None)), ("level", "b", (int, None))])
+        unique_fields([("level", "a", (int, None)), ("level", "b", (int, None))])
 
 
 BROKEN = '''

@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from benchmark.core.arrays import npy_bytes, read_npy
 from benchmark.core.controls import Controls
 from benchmark.core.errors import IntegrityError, SpecError
-from benchmark.core.kinds import BASE_SPLITS, declared_kinds, reference_fields
+from benchmark.core.kind_fields import reference_fields
+from benchmark.core.kinds import BASE_SPLITS, declared_kinds
 from benchmark.core.memo import BoundedMemo
 from benchmark.core.paths import frozen_dir
 from benchmark.core.schema import validate

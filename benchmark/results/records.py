@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from benchmark.core.arrays import checked_npy, npy_bytes
 from benchmark.core.controls import Controls
 from benchmark.core.errors import IntegrityError, SpecError
-from benchmark.core.kinds import metric_fields, registered_kinds, setting_fields
+from benchmark.core.kind_fields import metric_fields, setting_fields
+from benchmark.core.kinds import registered_kinds
 from benchmark.core.schema import read_json_model
 from benchmark.core.storage import atomic_write_bytes, atomic_write_json, sha256_bytes
 

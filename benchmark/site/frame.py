@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from benchmark.core.blocks import legacy_block
 from benchmark.core.controls import Controls
-from benchmark.core.kinds import further_metrics
+from benchmark.core.kind_fields import further_metrics
 from benchmark.core.metrics import small_gap
 from benchmark.results.records import Diagnostics, MethodInfo, RunRecord
 

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, create_model, mo
 
 from benchmark.core.controls import ENSEMBLE
 from benchmark.core.errors import SpecError
-from benchmark.core.kinds import block_fields, declared_kinds, task_members
+from benchmark.core.kind_fields import block_fields
+from benchmark.core.kinds import declared_kinds, task_members
 from benchmark.core.paths import tasks_dir
 from benchmark.core.registry import Registry
 from benchmark.core.schema import read_yaml, validate
