@@ -265,3 +265,17 @@ def test_a_freed_worker_gets_its_next_run_before_the_driver_scores(tiny_world, t
     order = [f"{kind} {label}" for kind, label in events]
     for this, following in zip(labels[:-1], labels[1:], strict=True):
         assert order.index(f"submit {following}") < order.index(f"write {this}"), order
+
+
+def test_local_sweeps_of_gpu_tasks_run_one_at_a_time() -> None:
+    """Workers are not given a device each: a sweep with a task asking for a GPU gets one
+    worker by default (a second would train on the same device), unless --workers says."""
+    from benchmark.run.executors.local import LocalExecutor
+    from benchmark.tasks.spec import Resources
+
+    cpu_only = LocalExecutor(ExecutorOptions(), [Resources(cpus=1, memory_mb=16)])
+    with_gpu = LocalExecutor(ExecutorOptions(), [Resources(cpus=1, memory_mb=16),
+                                                 Resources(cpus=1, gpus=1, memory_mb=16)])
+    assert with_gpu.capacity == 1
+    assert cpu_only.capacity == (os.cpu_count() or 1)   # cores, as before
+    assert LocalExecutor(ExecutorOptions(workers=3), [Resources(gpus=1)]).capacity == 3

@@ -151,11 +151,14 @@ def test_every_registered_kind_is_complete() -> None:
             == (type(kind).table_markdown is not TaskKind.table_markdown), name
 
 
-# what stage code may still say about a kind, verbatim: the inputs older methods read by
+# what stage code may still say about a kind (regexes): the inputs older methods read by
 # name, and the members' protocol (each member's `supervisor` definition and `weak_c`)
-COMPAT = {"benchmark/api/method.py": ['self.kinds.get("conflict")',
-                                      'self.kinds.get("weak_models")'],
-          "benchmark/tasks/spec.py": ["member.supervisor", "m.supervisor"]}
+COMPAT = {"benchmark/api/method.py": [r'\bself\.kinds\.get\("conflict"\)',
+                                      r'\bself\.kinds\.get\("weak_models"\)'],
+          "benchmark/tasks/spec.py": [r"\bmember\.supervisor\b", r"\bm\.supervisor\b"]}
+IMPORTS_A_KIND = (r"(?m)^\s*(?:from|import)\s+benchmark\.kinds\b"
+                  r"|^\s*from\s+benchmark\s+import\s+kinds\b"
+                  r"|^\s*from\s+\.+kinds\b|[\"']benchmark\.kinds\.")
 
 
 def _code(text: str) -> str:
@@ -182,33 +185,60 @@ def _code(text: str) -> str:
     return "".join(out)
 
 
-def test_the_stages_name_no_kind() -> None:
-    """No stage reaches a kind's block, its method input, the fields it adds to a record's
-    setting, metrics or a replicate's references (on any object), or imports its module:
-    only the kind does (and the registry names its module, on one line). Adding a kind that
-    needs no new hook is its module, its tests, its tasks and guide, and that line."""
-    patterns = [r"(?m)^\s*(?:from|import) benchmark\.kinds\b|[\"']benchmark\.kinds\."]
+def _kind_patterns(in_spec: bool) -> list[str]:
+    patterns = [IMPORTS_A_KIND]
     for _, kind in KINDS.items():
         key = kind.key
         fields = {*kind.setting_fields, *kind.metric_fields, *kind.reference_fields}
         patterns += [rf"\bspec\.{key}\b(?!_)", rf"getattr\(\w+, [\"']{key}[\"']",
                      rf"\bkinds(?:\[|\.get\()[\"']{key}[\"']",
                      *(rf"\.{name}\b(?!\()" for name in sorted(fields))]
+        if in_spec:
+            patterns.append(rf"\bself\.{key}\b(?!_)")
+    return patterns
+
+
+def stage_offenders(where: str, source: str) -> list[str]:
+    """The patterns a stage module's code (``source``, at ``where``) matches."""
+    text = _code(source)
+    if where == "benchmark/core/kinds.py":   # the registry lines
+        text = re.sub(r'\n    "benchmark\.kinds\.\w+",', "", text)
+    for allowed in COMPAT.get(where, []):
+        text = re.sub(allowed, "", text)
+    imports = re.findall(IMPORTS_A_KIND, text)
+    # other module paths name a stage's own modules (``benchmark.labels.supervisors``)
+    text = re.sub(r"(?<![\"'])\bbenchmark(?!\.kinds\b)(?:\.\w+)+", "", text)
+    found = [p for p in _kind_patterns(where.endswith("/spec.py")) if re.search(p, text)]
+    return found if not imports or IMPORTS_A_KIND in found else [IMPORTS_A_KIND, *found]
+
+
+def test_the_stages_name_no_kind() -> None:
+    """No stage reaches a kind's block, its method input, the fields it adds to a record's
+    setting, metrics or a replicate's references (on any object), or imports its module:
+    only the kind does (and the registry names its module, on one line). Adding a kind that
+    needs no new hook is its module, its tests, its tasks and guide, and that line."""
     offenders = []
     for path in sorted((REPO / "benchmark").rglob("*.py")):
         where = str(path.relative_to(REPO))
-        if path.parent.name == "kinds":
-            continue
-        text = _code(path.read_text())
-        if where == "benchmark/core/kinds.py":   # the registry lines
-            text = re.sub(r'\n    "benchmark\.kinds\.\w+",', "", text)
-        for allowed in COMPAT.get(where, []):
-            text = text.replace(allowed, "")
-        text = re.sub(r"(?<![\"'])\bbenchmark(?:\.\w+)+", "", text)   # module paths
-        mine = [*patterns, *(rf"\bself\.{k}\b(?!_)" for k in KINDS.names())] \
-            if path.name == "spec.py" else patterns
-        offenders += [f"{where}: {p}" for p in mine if re.search(p, text)]
+        if path.parent.name != "kinds":
+            offenders += [f"{where}: {p}" for p in stage_offenders(where, path.read_text())]
     assert not offenders, offenders
+
+
+@pytest.mark.parametrize("code", [
+    "from benchmark.kinds.shift import TARGET\n", "import benchmark.kinds.shift\n",
+    "from benchmark.kinds import shift\n", "from ..kinds.shift import X\n",
+    "from benchmark import kinds\n", "x = importlib.import_module('benchmark.kinds.shift')\n",
+    "def f(spec):\n    return spec.shift\n", "def f(weak):\n    return weak.supervisors\n",
+    "def f(r):\n    return r.metrics.shifted\n", "def f(inp):\n    return inp.kinds['shift']\n",
+    "def f(t):\n    return getattr(t, 'sandbag')\n",
+])
+def test_the_stage_check_flags_what_it_says(code: str) -> None:
+    """The checker itself, on made-up stage code, each line something it must refuse; a
+    docstring or comment naming the same is not code."""
+    assert stage_offenders("benchmark/run/made_up.py", code)
+    prose = f'"""{code.strip()}"""\n# {code.strip()}\n'.replace("\n    ", " ")
+    assert not stage_offenders("benchmark/run/made_up.py", prose)
 
 
 def test_a_moved_frontier_kind_still_does_not_combine_with_pairwise(tmp_path: Path) -> None:

@@ -98,6 +98,16 @@ def test_a_study_freezes_runs_records_and_compares_on_the_main_pipeline(study, t
     again = reproduce(study, opts, results, say=_silent)
     assert again.frozen == [] and again.recorded == 2 and not again.failed
     assert record_path(results, "burns2023", TASK, "naive", 0).stat().st_mtime_ns == stamp
+    assert spec.resources.gpus == 1 and SUITES.get("burns2023").limits.timeout_s >= 1800
+
+    # a task file written with other resources (an older recipe of them) gets the study's
+    # again; resources are not in its hash, so nothing is frozen or run again
+    path = tiny_world.root / "tasks" / f"{TASK}.yaml"
+    path.write_text(path.read_text().replace("gpus: 1", "gpus: 0"))
+    TASKS.reset()
+    assert TASKS.get(TASK).resources.gpus == 0
+    again = reproduce(study, opts, results, say=_silent)
+    assert TASKS.get(TASK).resources.gpus == 1 and again.frozen == [] and again.recorded == 2
 
     # the released code's schedule: the same tasks (nothing refreezes), the loss a variant
     openai = RunOptions.from_study(study, mirror=mirror, logconf_schedule="openai")

@@ -48,7 +48,11 @@ def study_specs(study: dict[str, Any], opts: Any, write: bool) -> dict[str, Any]
     if not write:
         return specs
     suite = opts.tag(study)
-    write_grid([GridTask(spec, spec.id in TASKS) for spec in specs.values()], suite,
+    # a task file is kept where it exists, unless its (unhashed) resources are another
+    # recipe's: those are rewritten, the definition (and its hash) the same
+    kept = {task_id for task_id, spec in specs.items()
+            if task_id in TASKS and TASKS.get(task_id).resources == spec.resources}
+    write_grid([GridTask(spec, spec.id in kept) for spec in specs.values()], suite,
                f"{study['name']} reproduced: every pair of its ladder on each dataset "
                f"(recipe {suite})", written_by="w2s-bench reproduce",
                limits=suite_limits(tasks))

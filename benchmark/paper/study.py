@@ -187,7 +187,8 @@ def run_resources(study: dict[str, Any], opts: RunOptions, dataset: str, strong:
                   ) -> dict[str, Any]:
     """What one run of the pair asks for: a GPU (one run at a time holds it), its estimated
     minutes at :data:`ACHIEVED_FLOPS`, memory to load the strong rung's weights in fp32 with
-    room to spare, and disk for the trainer's checkpoints (weights and Adam's two moments)."""
+    room to spare, and disk for two of the trainer's checkpoints (a new one is written
+    beside the last before it replaces it), each fp32 weights and Adam's two moments."""
     from benchmark.models.hub_ladder import LADDER
 
     params = LADDER.get(strong).params
@@ -195,13 +196,13 @@ def run_resources(study: dict[str, Any], opts: RunOptions, dataset: str, strong:
             "memory_mb": int(params * 4 * 1.5 / 2**20) + 8192,
             "minutes": round(_flops(study, opts, dataset, strong) / ACHIEVED_FLOPS / 60, 2)
             or 0.01,
-            "disk_mb": int(params * 12 * 1.5 / 2**20) + 4096}
+            "disk_mb": int(2 * params * 12 * 1.25 / 2**20) + 4096}
 
 
 def suite_limits(tasks: list[StudyTask]) -> dict[str, float]:
     """The suite's per-run limits: four times the longest run's estimate plus half an hour
-    for loading (measured throughput is below the estimate's, 7.9% to 13.9% MFU on one
-    H100), and the largest run's memory."""
+    for loading (a margin for runs slower than the estimate's throughput), and the largest
+    run's memory (the local pool's limit is per suite, so every run gets the largest)."""
     longest = max(t.body["resources"]["minutes"] for t in tasks)
     return {"timeout_s": round(4 * longest * 60 + 1800),
             "memory_mb": max(t.body["resources"]["memory_mb"] for t in tasks)}
