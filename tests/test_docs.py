@@ -111,3 +111,17 @@ def test_the_runnable_shell_blocks_run_as_written(document: Path, tmp_path: Path
                               env=env, capture_output=True, text=True, timeout=1200)
         assert done.returncode == 0, (f"{block} failed ({done.returncode}):\n"
                                       f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+
+
+def test_the_citation_file_is_valid_cff_and_names_this_version() -> None:
+    """CITATION.cff carries what CFF 1.2.0 requires, and the package's version (a release
+    that forgets to bump it would be cited as the last one)."""
+    import tomllib
+    import yaml
+
+    cff = yaml.safe_load((REPO / "CITATION.cff").read_text())
+    assert cff["cff-version"] == "1.2.0"
+    assert {"message", "title", "authors"} <= set(cff) and cff["authors"]
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert cff["version"] == version
+    assert any("Weak-to-Strong" in ref["title"] for ref in cff["references"])

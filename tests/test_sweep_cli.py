@@ -133,3 +133,37 @@ def test_a_relative_results_dir_works_from_the_checkout_root(tiny_world, monkeyp
     records = list(iter_records(tiny_world.root / "submissions" / "rel" / "results"))
     assert len(records) == 2 and {r.status for r in records} == {"ok"}
     assert "0 failed" in capsys.readouterr().out
+
+
+def test_a_run_into_a_submissions_folder_adds_to_the_main_board(tiny_world, tmp_path, capsys):
+    """The submit flow's step 3 (``run --results-dir submissions/NAME/results``) rebuilds the
+    board from ``results/`` and every submission's records, so the main board's rows stay;
+    a run into any other folder is a board of its own, as before."""
+    from benchmark.cli.sweep import board_results
+    from benchmark.core.paths import default_results_dir, submissions_dir
+
+    mine = submissions_dir() / "my-method" / "results"
+    assert board_results(mine) == default_results_dir()
+    assert board_results(tmp_path / "scratch") == tmp_path / "scratch"
+    main_results = default_results_dir()
+    assert main(["run", "--suite", TINY_SUITE, "--methods", "naive", "--replicates", "1",
+                 "--workers", "1", "--no-progress", "--results-dir", str(main_results),
+                 "--leaderboard-dir", str(tmp_path / "board")]) == 0
+    tiny_world.add_submission("prior-only", """
+import numpy as np
+from benchmark.api.method import Method, register
+
+
+@register("prior-only")
+class PriorOnly(Method):
+    \"\"\"Predicts the weak labels' class prior (tests).\"\"\"
+
+    def fit_predict(self, inp):
+        return np.tile(inp.train_weak_probs.mean(0), (len(inp.test_ids), 1))
+""")
+    folder = submissions_dir() / "prior-only" / "results"
+    assert main(["run", "--suite", TINY_SUITE, "--methods", "prior-only", "--replicates", "1",
+                 "--workers", "1", "--no-progress", "--results-dir", str(folder),
+                 "--leaderboard-dir", str(tmp_path / "board"), "--trust-code"]) == 0
+    board = json.loads((tmp_path / "board" / "leaderboard.json").read_text())
+    assert {"naive", "prior-only"} <= set(board["methods"])

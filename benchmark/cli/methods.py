@@ -47,8 +47,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     folder = submission_folder(args.submission)
     meta, records, source = load_for_verify(
         folder, Path(args.results_dir) if args.results_dir else None)
+    from benchmark.core.bwrap import NONE, bwrap_works, sandbox_kind
+
+    sandbox = sandbox_kind()
     print(f"verifying {meta.name} v{meta.version}: {len(records)} record(s) from {source}; "
-          "re-running each from the submission's code …")
+          "re-running each from the submission's code "
+          + ("in the bwrap sandbox …" if sandbox != NONE else
+             f"WITHOUT a sandbox ({bwrap_works() or 'switched off'}): a submission's code "
+             "runs only with --trust-code, and then with your permissions …"))
     report = verify_submission(meta, records, source, tolerance=args.tolerance,
                                workers=args.workers, folder=folder,
                                trust_code=args.trust_code or None)
