@@ -117,6 +117,7 @@ def _build_site(all_records: list[RunRecord], out_dir: Path, build_time: str | N
         raise W2SBenchError("no run records found; run `w2s-bench run` first (or point "
                             "--results-dir at a folder of records)")
     from benchmark import __version__
+    from benchmark.core.benchmark_version import version_label
     from benchmark.core.provenance import git_commit as current_commit
 
     records, retired = split_retired(all_records, suite_tasks, suite_replicates)
@@ -126,13 +127,14 @@ def _build_site(all_records: list[RunRecord], out_dir: Path, build_time: str | N
     beyond = beyond_tables(records)
     infos = method_infos(records)
     build = BuildInfo(version=__version__, git_commit=git_commit or current_commit(),
-                      build_time=resolve_build_time(build_time), records=len(all_records))
-    outputs = {DATA_FILES["markdown"]: exports.render_markdown(boards)
+                      build_time=resolve_build_time(build_time), records=len(all_records),
+                      benchmark=version_label())
+    outputs = {DATA_FILES["markdown"]: exports.render_markdown(boards, build.benchmark)
                + (("\n" + frontier_markdown(frontier)) if frontier else "")
                + (("\n" + beyond_markdown(beyond)) if beyond else ""),
-               DATA_FILES["csv"]: exports.render_csv(boards),
-               DATA_FILES["json"]: exports.render_json(boards, infos),
-               DATA_FILES["latex"]: exports.render_latex(boards)}
+               DATA_FILES["csv"]: exports.render_csv(boards, build.benchmark),
+               DATA_FILES["json"]: exports.render_json(boards, infos, build.benchmark),
+               DATA_FILES["latex"]: exports.render_latex(boards, build.benchmark)}
     figures: dict[str, list[Figure]] = {}
     for board in boards:
         figures[board.suite] = []

@@ -43,6 +43,7 @@ class BuildInfo:
     git_commit: str
     build_time: str   # ISO 8601, UTC
     records: int
+    benchmark: str = ""   # the benchmark version (frozen tasks), as printed
 
 
 @dataclass(frozen=True)
