@@ -23,7 +23,8 @@ def test_the_declared_version_is_this_checkouts_frozen_tasks() -> None:
     tasks = covered_tasks(found.suites)
     here = frozen_sha256(tasks)
     assert here == found.frozen_sha256, (
-        "the frozen tasks of the suites tasks/versions/benchmark.yaml covers changed (a re-freeze): "
+        "the frozen tasks of the suites tasks/versions/benchmark.yaml covers changed (a "
+        "re-freeze): "
         f"bump its version, set frozen_sha256 to {here} and add the version to CHANGELOG.md "
         "with what the change did to the numbers")
     assert benchmark_version().matches

@@ -118,11 +118,15 @@ def _build_site(all_records: list[RunRecord], out_dir: Path, build_time: str | N
                             "--results-dir at a folder of records)")
     from benchmark import __version__
     from benchmark.core.benchmark_version import version_label
+    from benchmark.core.flags import read_flags
     from benchmark.core.provenance import git_commit as current_commit
 
     records, retired = split_retired(all_records, suite_tasks, suite_replicates)
+    flags = read_flags()
     boards = standings(record_rows(records),
-                       {suite: retired_lines(group) for suite, group in retired.items()})
+                       {suite: retired_lines(group) for suite, group in retired.items()},
+                       {method: flag.reason + (f" ({flag.link})" if flag.link else "")
+                        for method, flag in flags.items()})
     frontier = frontier_tables(records)
     beyond = beyond_tables(records)
     infos = method_infos(records)

@@ -6,6 +6,7 @@ the leaderboard stays a pure function of the record files.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -104,3 +105,25 @@ def _version_key(version: str) -> tuple:
     """Order versions numerically where they are numbers ("10" after "9"), else as text."""
     parts = version.replace("-", ".").split(".")
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
+
+
+def group_rows(rows: list[Row], *fields: str) -> dict[tuple, list[Row]]:
+    """Rows by the values of ``fields``, keys in sorted order, rows in input order."""
+    groups: dict[tuple, list[Row]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(getattr(row, f) for f in fields)].append(row)
+    return {key: groups[key] for key in sorted(groups)}
+
+
+def not_comparable(odd: list[Row], ref_versions: dict[str, int]) -> tuple[dict, ...]:
+    """Records of a suite the board does not rank (another task version or weak-label file
+    than the ranked one), one line per method, task and version."""
+    out = []
+    for (method, task, version), group in group_rows(odd, "method", "task", "task_version").items():
+        ranked = ref_versions.get(task, version)
+        out.append({"method": method, "task": task, "runs": len(group),
+                    "replicates": sorted({r.replicate for r in group}),
+                    "task_version": version, "ranked_task_version": ranked,
+                    "reason": "older task version" if version != ranked
+                    else "other weak labels"})
+    return tuple(out)

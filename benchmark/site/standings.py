@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
@@ -29,7 +29,7 @@ from benchmark.core.metrics import REFERENCE_METHOD, Interval, accuracy_ci, mean
 from benchmark.core.paired import Comparison, Family, Units, compare_all, family, rank_ranges
 from benchmark.core.resampled import RankStability, rank_stability, suite_intervals
 from benchmark.site.diagnosis import DiagnosticSummary, over_tasks, summarize
-from benchmark.site.frame import Row
+from benchmark.site.frame import Row, group_rows, not_comparable
 from benchmark.site.protocol import (
     ControlLine,
     TaskControls,
@@ -69,6 +69,7 @@ class Entry:
     pgr_of_means: float | None = None  # mean over tasks of each task's PGR of mean accuracies
     above_floor: float | None = None   # mean accuracy − max(weak, label-free floor)
     control: bool = False   # a reference point (label-free, prior, prompting): never ranked
+    flag: str | None = None  # flagged (submissions/flags.yaml): the reason; shown, not ranked
 
 
 @dataclass(frozen=True)
@@ -135,14 +136,6 @@ class SuiteBoard:
 Key = tuple[str, int]  # (task, replicate)
 
 
-def _group(rows: list[Row], *fields: str) -> dict[tuple, list[Row]]:
-    """Rows by the values of ``fields``, keys in sorted order, rows in input order."""
-    groups: dict[tuple, list[Row]] = defaultdict(list)
-    for row in rows:
-        groups[tuple(getattr(row, f) for f in fields)].append(row)
-    return {key: groups[key] for key in sorted(groups)}
-
-
 def _mean(values: list[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return sum(present) / len(present) if present else None
@@ -191,7 +184,7 @@ def _entry(method: str, rows: list[Row], is_ref, tasks: list[str],
     method's tasks (the same runs, so they are not summarised twice)."""
     comparable = [r for r in rows if is_ref(r)]
     ok = [r for r in comparable if r.status == "ok"]
-    by_task = _group(ok, "task")
+    by_task = group_rows(ok, "task")
     covered = {task for (task,) in by_task}
     missing = tuple(_why_missing(t, [r for r in rows if r.task == t],
                                  [r for r in comparable if r.task == t], ref_versions[t])
@@ -264,7 +257,7 @@ def rank(entries: list[Entry], rows: list[Row]
     rank and no test: the family and the ranks are the methods' alone."""
     order = sorted(entries, key=lambda e: (e.pgr is None, -(e.pgr.mean if e.pgr else 0),
                                            e.method))
-    scored = [e.method for e in order if e.pgr is not None and not e.control]
+    scored = [e.method for e in order if e.pgr is not None and not e.control and not e.flag]
     units = unit_values(scored, rows)
     comparisons = compare_all(units) if len(scored) > 1 else []
     ranges = rank_ranges(scored, comparisons)
@@ -277,8 +270,9 @@ def rank(entries: list[Entry], rows: list[Row]
     separated = {c.worse for c in comparisons if c.better == leader and c.significant}
     ranked, position = [], 0
     for e in order:
-        if e.control:
-            ranked.append(replace(e, position=0, rank_label="control", tied_with_leader=False))
+        if e.control or e.flag:
+            ranked.append(replace(e, position=0, tied_with_leader=False,
+                                  rank_label="control" if e.control else "flagged"))
             continue
         position += 1
         low, high = ranges.get(e.method, (position, position))
@@ -293,7 +287,7 @@ def _task_summary(task: str, rows: list[Row]) -> TaskSummary:
     ok = [r for r in rows if r.status == "ok"]
     first_per_replicate = list({r.replicate: r for r in reversed(ok)}.values())
     results = []
-    for (method,), group in _group(rows, "method").items():
+    for (method,), group in group_rows(rows, "method").items():
         good = sorted((r for r in group if r.status == "ok"), key=lambda r: r.replicate)
         pgrs = tuple(r.pgr for r in good)
         results.append(TaskResult(
@@ -325,20 +319,9 @@ def _task_summary(task: str, rows: list[Row]) -> TaskSummary:
         n_gold=first.n_gold)
 
 
-def _not_comparable(odd: list[Row], ref_versions: dict[str, int]) -> tuple[dict, ...]:
-    out = []
-    for (method, task, version), group in _group(odd, "method", "task", "task_version").items():
-        ranked = ref_versions.get(task, version)
-        out.append({"method": method, "task": task, "runs": len(group),
-                    "replicates": sorted({r.replicate for r in group}),
-                    "task_version": version, "ranked_task_version": ranked,
-                    "reason": "older task version" if version != ranked
-                    else "other weak labels"})
-    return tuple(out)
-
-
-def suite_board(suite: str, rows: list[Row]) -> SuiteBoard:
-    """Standings of one suite from its rows."""
+def suite_board(suite: str, rows: list[Row], flags: Mapping[str, str] | None = None
+                ) -> SuiteBoard:
+    """Standings of one suite from its rows (``flags``: flagged methods' reasons)."""
     refs = references(rows)
 
     def is_ref(r: Row) -> bool:
@@ -349,10 +332,11 @@ def suite_board(suite: str, rows: list[Row]) -> SuiteBoard:
     ref_versions = {task: version for (task, _), (version, _) in refs.items()}
     naive_ok = [r for r in comparable if r.method == REFERENCE_METHOD and r.status == "ok"]
     naive = (_mean([r.train_flops for r in naive_ok]), _mean([r.wall_s for r in naive_ok]))
-    summaries = tuple(_task_summary(t, g) for (t,), g in _group(comparable, "task").items())
+    summaries = tuple(_task_summary(t, g) for (t,), g in group_rows(comparable, "task").items())
     diagnosed = {(t.task, r.method): r.diagnostics for t in summaries for r in t.results}
-    entries = _with_intervals([_entry(m, group, is_ref, tasks, ref_versions, naive, diagnosed)
-                               for (m,), group in _group(rows, "method").items()], rows, is_ref)
+    entries = _with_intervals([replace(_entry(m, group, is_ref, tasks, ref_versions, naive,
+                                              diagnosed), flag=(flags or {}).get(m))
+                               for (m,), group in group_rows(rows, "method").items()], rows, is_ref)
     ranked, comparisons, stability = rank([e for e in entries if not e.missing], comparable)
     tested = family(comparisons)
     return SuiteBoard(
@@ -366,18 +350,18 @@ def suite_board(suite: str, rows: list[Row]) -> SuiteBoard:
         regimes=tuple(sorted({r.regime for r in comparable if r.regime})),
         incomplete=tuple(sorted((e for e in entries if e.missing),
                                 key=lambda e: (-e.tasks_covered, e.method))),
-        not_comparable=_not_comparable([r for r in rows if not is_ref(r)], ref_versions),
+        not_comparable=not_comparable([r for r in rows if not is_ref(r)], ref_versions),
         failed_runs=tuple({"task": r.task, "method": r.method, "replicate": r.replicate,
                            "error": r.error[:300]} for r in comparable if r.status != "ok"))
 
 
-def standings(rows: list[Row], retired: Mapping[str, tuple[dict, ...]] | None = None
-              ) -> list[SuiteBoard]:
+def standings(rows: list[Row], retired: Mapping[str, tuple[dict, ...]] | None = None,
+              flags: Mapping[str, str] | None = None) -> list[SuiteBoard]:
     """One board per suite, in suite-name order; ``retired``: per suite, the lines of records
     of tasks it no longer lists (:mod:`benchmark.site.retired`), listed as not comparable (on
     an empty board where the suite has no other record, so none of them vanishes)."""
-    boards = {suite: suite_board(suite, group)
-              for (suite,), group in _group(rows, "suite").items()}
+    boards = {suite: suite_board(suite, group, flags)
+              for (suite,), group in group_rows(rows, "suite").items()}
     for suite, lines in (retired or {}).items():
         board = boards.get(suite) or SuiteBoard(suite=suite, fingerprint="none", records=0,
                                                 tasks=(), ranked=(), incomplete=())
@@ -391,5 +375,5 @@ def best_method(board: SuiteBoard) -> str | None:
 
 
 def ranked_methods(board: SuiteBoard) -> list[Entry]:
-    """The ranked entries that are methods (controls left out)."""
-    return [e for e in board.ranked if not e.control]
+    """The ranked entries that are methods (controls and flagged entries left out)."""
+    return [e for e in board.ranked if not e.control and not e.flag]
