@@ -143,8 +143,9 @@ def test_a_run_into_a_submissions_folder_adds_to_the_main_board(tiny_world, tmp_
     from benchmark.core.paths import default_results_dir, submissions_dir
 
     mine = submissions_dir() / "my-method" / "results"
-    assert board_results(mine) == default_results_dir()
-    assert board_results(tmp_path / "scratch") == tmp_path / "scratch"
+    assert board_results(mine, {"my-method"}) == default_results_dir()
+    assert board_results(mine, {"naive"}) == mine   # not the submission's own records
+    assert board_results(tmp_path / "scratch", {"my-method"}) == tmp_path / "scratch"
     main_results = default_results_dir()
     assert main(["run", "--suite", TINY_SUITE, "--methods", "naive", "--replicates", "1",
                  "--workers", "1", "--no-progress", "--results-dir", str(main_results),

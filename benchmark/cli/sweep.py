@@ -85,20 +85,23 @@ def cmd_run(args: argparse.Namespace) -> int:
               "(rerun after it ends to pick up anything it did not finish)")
     for run, why in summary.failed:
         print(f"  FAILED {run.task} / {run.method} / replicate {run.replicate}: {why}")
-    build_leaderboard(board_results(plan.results), Path(args.leaderboard_dir)
+    methods = {run.method for run in plan.runs}
+    build_leaderboard(board_results(plan.results, methods), Path(args.leaderboard_dir)
                       if args.leaderboard_dir else leaderboard_dir())
     return 1 if summary.failed else 0
 
 
-def board_results(results: Path) -> Path:
-    """The records folder the board is built from after a run into ``results``: a
-    submission's own results folder adds to the main board (``results/`` and every
-    submission's records), it never replaces it; any other folder is its own board."""
+def board_results(results: Path, methods: set[str]) -> Path:
+    """The records folder the board is built from after a run of ``methods`` into
+    ``results``: a submission's run into its own results folder (which the main board
+    reads) adds to the main board (``results/`` and every submission's records), it never
+    replaces it; any other run or folder is a board of its own."""
     from benchmark.core.paths import default_results_dir, submissions_dir
 
-    inside = results.resolve().parent.parent == submissions_dir().resolve() \
-        and results.name == "results"
-    return default_results_dir() if inside else results
+    folder = results.resolve()
+    own = folder.name == "results" and folder.parent.parent == submissions_dir().resolve() \
+        and methods == {folder.parent.name}
+    return default_results_dir() if own else results
 
 
 def cmd_status(args: argparse.Namespace) -> int:
