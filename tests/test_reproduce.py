@@ -80,8 +80,8 @@ def test_dry_run_lists_tasks_runs_and_gpu_hours(tmp_path, capsys) -> None:
     # each; 6·N·tokens at 100 TFLOP/s
     sciq = [t for t in study_tasks(study, opts) if t.dataset == "sciq"]
     ladder = study["ladder"]
-    freezes = sum(fit_flops(study, opts, sciq[0], r) for r in ladder[:-1] + ladder[1:])
-    runs = sum(2 * fit_flops(study, opts, t, t.strong) for t in sciq)
+    freezes = sum(fit_flops(study, opts, "sciq", r) for r in ladder[:-1] + ladder[1:])
+    runs = sum(2 * fit_flops(study, opts, "sciq", t.strong) for t in sciq)
     hours = (freezes + runs) / 1e14 / 3600
     assert line.split()[1:] == ["21", "0", "42", "0", f"{hours:.1f}", f"{hours:.1f}"]
     assert "burns2023-sciq-gpt2-to-gpt2-medium: to freeze, 0/2 runs recorded" in out

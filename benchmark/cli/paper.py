@@ -96,8 +96,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
                                  logconf_schedule=args.logconf_schedule)
     suite = opts.tag(study)
     if args.dry_run:
-        tasks = chosen(study_tasks(study, opts), study, _csv(args.models), _csv(args.datasets))
-        print(render_plan(study, opts, tasks, study_specs(study, opts, write=False),
+        every = study_tasks(study, opts)
+        tasks = chosen(every, study, _csv(args.models), _csv(args.datasets))
+        print(render_plan(study, opts, tasks, study_specs(study, opts, every, write=False),
                           current_records(results, suite), results, suite, opts.methods(study)))
         return 0
     done = reproduce(study, opts, results, models=_csv(args.models),

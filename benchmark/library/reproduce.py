@@ -29,15 +29,16 @@ class Reproduction:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
-def study_specs(study: dict[str, Any], opts: Any, write: bool) -> dict[str, Any]:
-    """The study's TaskSpecs by id: written to ``tasks/`` with their suite (``write``), or
-    built in memory (a dry run writes nothing). A task file that exists with another
+def study_specs(study: dict[str, Any], opts: Any, tasks: list[Any], write: bool
+                ) -> dict[str, Any]:
+    """The TaskSpecs of the study's ``tasks`` (all of them: the suite lists every pair) by
+    id: written to ``tasks/`` with their suite (``write``), or built in memory (a dry run
+    writes nothing). A task file that exists with another
     definition is refused: frozen labels and records belong to the old one."""
-    from benchmark.paper.study import study_tasks, suite_limits
+    from benchmark.paper.study import study_limits
     from benchmark.tasks.grid import GridTask, write_grid
     from benchmark.tasks.spec import TASKS, TaskSpec
 
-    tasks = study_tasks(study, opts)
     specs = {t.id: TaskSpec.model_validate(t.body) for t in tasks}
     for task_id, spec in specs.items():
         if task_id in TASKS and TASKS.get(task_id).sha256 != spec.sha256:
@@ -55,7 +56,7 @@ def study_specs(study: dict[str, Any], opts: Any, write: bool) -> dict[str, Any]
     write_grid([GridTask(spec, spec.id in kept) for spec in specs.values()], suite,
                f"{study['name']} reproduced: every pair of its ladder on each dataset "
                f"(recipe {suite})", written_by="w2s-bench reproduce",
-               limits=suite_limits(tasks))
+               limits=study_limits(tasks))
     return {task_id: TASKS.get(task_id) for task_id in specs}
 
 
@@ -83,8 +84,9 @@ def reproduce(study: dict[str, Any], opts: Any, results: Path, *,
     if opts.mirror:
         os.environ[MIRROR_ENV] = str(opts.mirror)
     done = Reproduction(opts.tag(study), opts.methods(study))
-    specs = study_specs(study, opts, write=not compare_only)
-    tasks = chosen(study_tasks(study, opts), study, models, datasets)
+    every = study_tasks(study, opts)
+    specs = study_specs(study, opts, every, write=not compare_only)
+    tasks = chosen(every, study, models, datasets)
     if pull:
         for task in tasks:
             if (task_frozen_dir(task.id) / HUB_PIN).is_file():

@@ -117,10 +117,10 @@ def render_plan(study: dict[str, Any], opts: RunOptions, tasks: list[StudyTask],
             for fit in ((task.weak, "A"), (task.strong, "B")):
                 trained[fit] = trained.get(fit, False) or not is_frozen(task.id)
         for (rung, _), needed in trained.items():
-            freeze = replicates * fit_flops(study, opts, mine[0], rung)
+            freeze = replicates * fit_flops(study, opts, dataset, rung)
             every, left = every + freeze, left + (freeze if needed else 0.0)
         for task in mine:
-            run = fit_flops(study, opts, task, task.strong)
+            run = fit_flops(study, opts, dataset, task.strong)
             done = is_frozen(task.id)
             recorded = sum(len(records_of(specs[task.id], m))
                            for m in methods.values()) if done else 0

@@ -171,12 +171,8 @@ def chosen(tasks: list[StudyTask], study: dict[str, Any], models: list[str] | No
             and (not datasets or t.dataset in datasets)]
 
 
-def fit_flops(study: dict[str, Any], opts: RunOptions, task: StudyTask, model: str) -> float:
-    """One finetune of ``model`` on half the study's examples: 6·N·tokens."""
-    return _flops(study, opts, task.dataset, model)
-
-
-def _flops(study: dict[str, Any], opts: RunOptions, dataset: str, model: str) -> float:
+def fit_flops(study: dict[str, Any], opts: RunOptions, dataset: str, model: str) -> float:
+    """One finetune of ``model`` on half the study's examples of ``dataset``: 6·N·tokens."""
     from benchmark.models.hub_ladder import LADDER
 
     tokens = (opts.n_docs // 2) * opts.epochs * study["datasets"][dataset]
@@ -194,12 +190,12 @@ def run_resources(study: dict[str, Any], opts: RunOptions, dataset: str, strong:
     params = LADDER.get(strong).params
     return {"cpus": 4, "gpus": 1,
             "memory_mb": int(params * 4 * 1.5 / 2**20) + 8192,
-            "minutes": round(_flops(study, opts, dataset, strong) / ACHIEVED_FLOPS / 60, 2)
+            "minutes": round(fit_flops(study, opts, dataset, strong) / ACHIEVED_FLOPS / 60, 2)
             or 0.01,
             "disk_mb": int(2 * params * 12 * 1.25 / 2**20) + 4096}
 
 
-def suite_limits(tasks: list[StudyTask]) -> dict[str, float]:
+def study_limits(tasks: list[StudyTask]) -> dict[str, float]:
     """The suite's per-run limits: four times the longest run's estimate plus half an hour
     for loading (a margin for runs slower than the estimate's throughput), and the largest
     run's memory (the local pool's limit is per suite, so every run gets the largest)."""
