@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.api import Method, harden_argmax, per_example_cross_entropy, register
+from benchmark.api import Method, Uses, harden_argmax, per_example_cross_entropy, register
 
 
 def adaptive_weights(logits: torch.Tensor, weak_probs: torch.Tensor, temperature: float
@@ -35,6 +35,8 @@ class AdaptConf(Method):
     """Per-example mix of weak-label distillation and self-training, weighted by agreement."""
 
     version = "1"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="one probe training, as naive")
     paper = "https://arxiv.org/abs/2402.03749"
     code = "https://github.com/ggjy/vision_weak_to_strong"
     defaults = {"temperature": 1.0}

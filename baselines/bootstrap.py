@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.api import Method, MethodInput, register
+from benchmark.api import Method, MethodInput, Uses, register
 
 
 def rung_layers(student_layer: int, steps: int) -> list[int]:
@@ -83,6 +83,8 @@ class BootstrapLayers(Method):
     """Our variant: weak labels passed up the strong model's own earlier layers as rungs."""
 
     version = "1"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="1 + folds × steps probe trainings (5 by default)")
     regimes = ("probe", "finetune")
     defaults = {"steps": 2, "folds": 2}
 
@@ -114,6 +116,10 @@ class Bootstrap(Method):
     """The paper's bootstrapping: weak labels passed up intermediate models, weakest first."""
 
     version = "2"   # "bootstrap" v1 was the layer variant, now ``bootstrap-layers``
+    uses = Uses(transductive=False, extra_data=[],
+                extra_models=["the intermediate rungs the task names (their features)"],
+                gold_for_tuning=None,
+                compute="one probe training per rung per fold, then the student's (5 with 2 rungs)")
     regimes = ("probe",)
     needs_rungs = True
     paper = "https://arxiv.org/abs/2312.09390"

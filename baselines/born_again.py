@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.api import Method, MethodInput, register
+from benchmark.api import Method, MethodInput, Uses, register
 
 
 @register("born-again")
@@ -18,6 +18,8 @@ class BornAgain(Method):
     """Naive, then retrained from scratch on its own soft predictions for k rounds."""
 
     version = "1"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="rounds + 1 probe trainings (3 by default)")
     regimes = ("probe", "finetune")
     paper = "https://arxiv.org/abs/1805.04770"
     defaults = {"rounds": 2}

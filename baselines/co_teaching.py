@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.api import LinearProbe, Method, MethodInput, register, standardizer
+from benchmark.api import LinearProbe, Method, MethodInput, Uses, register, standardizer
 
 
 def random_head(features: np.ndarray, classes: int, seed: int) -> LinearProbe:
@@ -51,6 +51,8 @@ class CoTeaching(Method):
     """Our per-epoch co-teaching: two heads, each trained on the rows the other finds easiest."""
 
     version = "1"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="two probe heads trained side by side (2× naive)")
     regimes = ("probe",)
     paper = "https://arxiv.org/abs/1804.06872"
     defaults = {"forget_rate": 0.2, "ramp": 0.5}

@@ -23,7 +23,7 @@ import dataclasses
 
 import numpy as np
 
-from benchmark.api import LinearProbe, Method, MethodInput, ProbeTrainer, auroc, register
+from benchmark.api import LinearProbe, Method, MethodInput, ProbeTrainer, Uses, auroc, register
 
 EXAMPLES_PER_STEP = 32  # the source's batch: 32 examples per optimizer update
 
@@ -49,6 +49,8 @@ class EarlyStop(Method):
     """Naive cross-entropy; the head with the best held-out weak-label AUROC is kept."""
 
     version = "2"  # 2: EleutherAI's step interval (1 scored once per epoch)
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="one probe training, scored on held-out weak labels every 25 updates")
     regimes = ("probe",)  # works on cached features; no finetune form yet
     code = "https://github.com/EleutherAI/w2s"
     defaults = {"holdout_fraction": 0.2, "eval_every_steps": 25, "max_epochs": None}

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from benchmark.api import Method, MethodInput, register
+from benchmark.api import Method, MethodInput, Uses, register
 
 EXAMPLES_PER_STEP = 32  # their batch: 32 examples per optimizer update
 WARMUP_STEPS = 100      # logconf_warmup_steps
@@ -104,5 +104,7 @@ class LogConfEleuther(EleutherSchedule):
     """Confidence loss as EleutherAI w2s runs it: step ramp, streamed 32-prediction buffer."""
 
     version = "1"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="one probe training, as naive")
     binary_only = True
     code = "https://github.com/EleutherAI/w2s"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.api import Method, MethodInput, register
+from benchmark.api import Method, MethodInput, Uses, register
 
 
 def stacked_supervisors(inp: MethodInput) -> tuple[list[str], np.ndarray]:
@@ -48,6 +48,8 @@ class EnsembleMean(Method):
     """Cross-entropy on the average of the supervisors' soft labels."""
 
     version = "1"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="one probe training, as naive")
     needs_supervisors = True
 
     def fit_predict(self, inp: MethodInput) -> np.ndarray:
@@ -63,6 +65,8 @@ class EnsembleAgreement(Method):
     """Our variant: one global weight per supervisor, from agreement with a student."""
 
     version = "1"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="rounds + 1 probe trainings (3 by default)")
     needs_supervisors = True
     regimes = ("probe",)
     defaults = {"rounds": 2, "temperature": 0.1}

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.api import Method, MethodInput, register
+from benchmark.api import Method, MethodInput, Uses, register
 
 
 @register("ensemw2s-crossfit")
@@ -30,6 +30,8 @@ class EnsemW2SCrossfit(Method):
     """Our EnsemW2S variant: naive on labels of supervisors AdaBoosted on gold A (out of fold)."""
 
     version = "1"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="one probe training (the boosting is done when the task is frozen)")
     needs_boosting = True
     regimes = ("probe",)   # boosting weights probe and regression supervisors only
     paper = "https://arxiv.org/abs/2410.04571"

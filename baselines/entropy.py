@@ -12,7 +12,7 @@ penalise entropy, with the gradient through H(p), is ``entropy-min``.
 from __future__ import annotations
 
 from baselines.eleuther import EleutherSchedule
-from benchmark.api import register
+from benchmark.api import Uses, register
 
 
 @register("entropy")
@@ -20,5 +20,7 @@ class Entropy(EleutherSchedule):
     """EleutherAI's "entropy" loss: a detached soft self-target, in effect a rescaled naive."""
 
     version = "3"  # 3: EleutherAI's step ramp and the docstring's claim corrected
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="one probe training, as naive")
     code = "https://github.com/EleutherAI/w2s"
     harden = False

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from baselines.logconf import LogConf
-from benchmark.api import register
+from benchmark.api import Uses, register
 
 
 def entropy_min_loss(logits: torch.Tensor, weak_probs: torch.Tensor, coef: float
@@ -29,6 +29,8 @@ class EntropyMin(LogConf):
     """Weak-label cross-entropy plus an entropy penalty with its gradient (a variant of ours)."""
 
     version = "1"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="one probe training, as naive")
     paper = "https://papers.nips.cc/paper/2740-semi-supervised-learning-by-entropy-minimization"
     code = None
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.api import Method, MethodInput, confidence_margin, register
+from benchmark.api import Method, MethodInput, Uses, confidence_margin, register
 
 
 def confident_rows(weak_probs: np.ndarray, keep_fraction: float, per_class: bool = False
@@ -38,6 +38,8 @@ class FilterConfident(Method):
     """Our variant: cross-entropy on the most confident fraction of the weak labels only."""
 
     version = "1"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="one probe training on half of B")
     regimes = ("probe",)  # works on cached features; no finetune form yet
     defaults = {"keep_fraction": 0.5, "per_class": True}
 

@@ -22,6 +22,7 @@ import torch
 from benchmark.api import (
     Method,
     MethodInput,
+    Uses,
     class1_prior,
     class_shares,
     harden_keep_prior,
@@ -40,6 +41,8 @@ class LogConf(Method):
     """Auxiliary confidence loss: weak labels mixed with the student's hardened predictions."""
 
     version = "2"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="one probe training, as naive")
     paper = "https://arxiv.org/abs/2312.09390"
     code = "https://github.com/openai/weak-to-strong"
     defaults = {"alpha_max": "auto", "warmup_fraction": "auto", "schedule": "paper",

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.api import Method, MethodInput, register, report_training, standardizer
+from benchmark.api import Method, MethodInput, Uses, register, report_training, standardizer
 
 
 def balanced_hard(scores: np.ndarray) -> np.ndarray:
@@ -115,6 +115,8 @@ class MutualPredictability(Method):
     """Control: labels searched for mutual predictability, no label used (weak ones name it)."""
 
     version = "1"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="starts × rounds × folds ridge fits on B, then one probe training")
     control = True
     regimes = ("probe",)
     paper = "https://arxiv.org/abs/2506.10139"  # ICM, whose idea (not method) this borrows

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.api import Method, register
+from benchmark.api import Method, Uses, register
 
 
 @register("naive")
@@ -16,6 +16,8 @@ class Naive(Method):
     """Cross-entropy on weak soft labels (the W2S paper's baseline)."""
 
     version = "1"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="one probe training")
     paper = "https://arxiv.org/abs/2312.09390"
     code = "https://github.com/openai/weak-to-strong"
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.api import Method, MethodInput, register
+from benchmark.api import Method, MethodInput, Uses, register
 
 
 def anchor_flip_matrix(student: np.ndarray, weak_class: np.ndarray, fraction: float
@@ -52,6 +52,8 @@ class NoisyChannelEM(Method):
     """Our noisy-channel variant: flip matrix from anchors, student retrained on the posterior."""
 
     version = "1"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="rounds + 1 probe trainings (3 by default)")
     regimes = ("probe",)
     paper = "https://arxiv.org/abs/1609.03683"  # the anchor estimate of T (Patrini et al.)
     defaults = {"rounds": 2, "anchor_fraction": 0.1}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from benchmark.api import Method, MethodInput, register
+from benchmark.api import Method, MethodInput, Uses, register
 
 
 def match_prior(probs: np.ndarray, prior: np.ndarray, rounds: int = 1000,
@@ -56,6 +56,9 @@ class PriorMatch(Method):
     """Naive, then predictions thresholded at the known (balanced) test prior."""
 
     version = "1"
+    uses = Uses(transductive=True, extra_data=["the test set's class prior (uniform)"],
+                extra_models=[], gold_for_tuning=None,
+                compute="one probe training, as naive, and a threshold on the test scores")
     control = True
     defaults = {"prior": "uniform"}
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from baselines.relabel import knn_relabel, middle_layer, train_with_eleuther_logconf
-from benchmark.api import Method, MethodInput, register
+from benchmark.api import Method, MethodInput, Uses, register
 
 
 def knn_filter(acts: np.ndarray, weak1: np.ndarray, k: int, contamination: float
@@ -103,6 +103,8 @@ class ProbeFilter(ProbeFilterBase):
     """EleutherAI's probe filter: drop the 10% whose kNN-probe label differs most from weak."""
 
     version = "1"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="a kNN probe on B's activations, then one probe training")
     defaults = {"k": 50, "contamination": 0.1}
 
     def kept_rows(self, acts: np.ndarray, weak1: np.ndarray) -> np.ndarray:
@@ -114,6 +116,8 @@ class TopoFilter(ProbeFilterBase):
     """EleutherAI's TopoFilter: largest kNN component per weak class, then drop label outliers."""
 
     version = "1"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="a topological kNN probe on B's activations, then one probe training")
     defaults = {"k_cc": 50, "k_zeta": 50, "contamination": 0.1}
 
     def kept_rows(self, acts: np.ndarray, weak1: np.ndarray) -> np.ndarray:

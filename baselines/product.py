@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.api import Method, register
+from benchmark.api import Method, Uses, register
 
 
 def product_target(student_logits: torch.Tensor, weak_probs: torch.Tensor, alpha: float,
@@ -33,6 +33,8 @@ class Product(Method):
     """Cross-entropy to the normalised product of student and weak probabilities."""
 
     version = "2"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="one probe training, as naive")
     code = "https://github.com/openai/weak-to-strong"
     defaults = {"alpha": 1.0, "beta": 1.0}
 

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.api import Method, MethodInput, register
+from benchmark.api import Method, MethodInput, Uses, register
 
 
 class _PromptControl(Method):
     """What both controls declare: finetune regime, a causal-LM strong model, a control."""
 
     version = "1"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="one forward pass of the strong model per test text; no training")
     paper = "https://arxiv.org/abs/2312.09390"
     regimes = ("finetune",)
     needs_decoder = True

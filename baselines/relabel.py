@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from baselines.eleuther import LogConfEleuther
-from benchmark.api import Method, MethodInput, register, standardizer
+from benchmark.api import Method, MethodInput, Uses, register, standardizer
 
 
 def middle_layer(inp: MethodInput) -> int:
@@ -86,6 +86,8 @@ class RelabelKnn(Method):
     """EleutherAI's kNN relabelling (k = 50, raw middle-layer activations), then their logconf."""
 
     version = "2"  # 2: the source's k, features, layer and loss (1: k = 20, standardised, CE)
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="a kNN probe on B's activations, then one probe training")
     regimes = ("probe",)  # works on cached features; no finetune form yet
     binary_only = True
     code = "https://github.com/EleutherAI/w2s"
@@ -106,6 +108,8 @@ class RelabelLogreg(Method):
     """Our variant: weak labels replaced by a soft-label logistic regression, then CE."""
 
     version = "1"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="a logistic probe on B, then one probe training")
     regimes = ("probe",)  # works on cached features; no finetune form yet
     defaults = {"l2": 1e-3}
 

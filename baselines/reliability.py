@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.api import Method, MethodInput, register
+from benchmark.api import Method, MethodInput, Uses, register
 
 
 def stacked_supervisors(inp: MethodInput) -> np.ndarray:
@@ -40,6 +40,8 @@ class ReliabilityWeighted(Method):
     """Our variant after Guo & Yang: supervisors' mean, each example weighted by their agreement."""
 
     version = "1"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="one probe training, as naive")
     needs_supervisors = True
     regimes = ("probe",)
     paper = "https://arxiv.org/abs/2406.19032"

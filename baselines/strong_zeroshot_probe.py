@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.api import Method, MethodInput, register, standardizer
+from benchmark.api import Method, MethodInput, Uses, register, standardizer
 
 ORIENT = ("weak", "none")
 
@@ -71,6 +71,8 @@ class StrongZeroShotProbe(Method):
 
     control = True
     version = "1"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="PCA and a Gaussian mixture on B's features; no probe training")
     regimes = ("probe",)  # works on cached features; no finetune form yet
     defaults = {"components": 16, "orient": "weak"}
 

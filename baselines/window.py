@@ -21,6 +21,7 @@ import torch
 from benchmark.api import (
     Method,
     MethodInput,
+    Uses,
     confidence_margin,
     per_example_cross_entropy,
     register,
@@ -46,6 +47,8 @@ class Window(Method):
     """EleutherAI's window: cross-entropy only while the student is unsure (radius: midweak)."""
 
     version = "2"  # 2: the source's rule and median (1 selected by the weak label)
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="one probe training, as naive")
     code = "https://github.com/EleutherAI/w2s"
     select_by = "student"
 
@@ -67,5 +70,7 @@ class WindowWeak(Window):
     """Our variant of window: cross-entropy only where the weak label's margin is at most r."""
 
     version = "1"
+    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+                compute="one probe training, as naive")
     code = None
     select_by = "weak"

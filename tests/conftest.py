@@ -25,6 +25,9 @@ NEGATIVE = ["dull", "awful", "tedious", "flat", "clumsy", "bland", "muddled", "w
 FILLER = ["the", "film", "plot", "actors", "story", "was", "felt", "quite", "and", "ending",
           "score", "script", "a", "very", "somewhat", "direction", "camera", "cast"]
 TINY_TASK = "tiny-tfidf-to-bert"
+# a submission's `uses` with nothing beyond the weak labels (every key is required)
+PLAIN_USES = {"transductive": False, "extra_data": [], "extra_models": [],
+              "gold_for_tuning": None, "compute": "one probe training, as naive"}
 TINY_SUITE = "tiny"
 
 
@@ -135,7 +138,7 @@ class TinyWorld:
             (folder / "method.py").write_text(source)
         data = {"name": name, "version": "1", "authors": ["Test Author"],
                 "description": "written by the tests", "licence": "MIT",
-                "hyperparameters": {}, **(meta or {})}
+                "hyperparameters": {}, "uses": PLAIN_USES, **(meta or {})}
         data = {k: v for k, v in data.items() if v is not None}
         (folder / "submission.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
         from benchmark.methods.catalog import METHODS

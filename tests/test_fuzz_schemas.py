@@ -101,7 +101,10 @@ def test_task_yaml_fuzz(doc) -> None:
 # --- submission.yaml ---------------------------------------------------------------------
 VALID_SUBMISSION = {"name": "fuzz", "version": "1", "authors": ["A"], "description": "d",
                     "paper": None, "code": "https://example.org/x", "licence": "MIT",
-                    "hyperparameters": {"alpha": 0.5}}
+                    "hyperparameters": {"alpha": 0.5},
+                    "uses": {"transductive": True, "extra_data": ["x"], "extra_models": [],
+                             "gold_for_tuning": {"split": "A", "n": 5, "chose": "alpha"},
+                             "compute": "one probe training"}}
 
 
 def _load_meta(path: Path) -> None:

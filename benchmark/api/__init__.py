@@ -31,6 +31,7 @@ from benchmark.api.method import (
     register,
 )
 from benchmark.core.errors import SpecError
+from benchmark.core.method_card import GoldForTuning, Uses
 from benchmark.core.metrics import accuracy, auroc
 from benchmark.finetune.fit import FinetunedClassifier
 from benchmark.finetune.trainer import FinetuneConfig
@@ -46,12 +47,12 @@ from benchmark.training.probe import (
 )
 
 __all__ = [
-    "CrossEntropyTo", "FinetuneConfig", "FinetunedClassifier",
+    "CrossEntropyTo", "FinetuneConfig", "FinetunedClassifier", "GoldForTuning",
     "LinearProbe", "Method",
     "MethodInput", "ProbeConfig", "ProbeTrainer", "SpecError", "StrongModelInfo", "accuracy",
     "auroc", "class1_prior", "class_shares", "confidence_margin", "counting_flops",
     "harden_argmax", "harden_keep_prior", "harden_keep_shares", "linear_ramp", "one_hot",
     "openai_logconf_coefficient", "per_example_cross_entropy", "register",
     "report_inference", "report_training", "soft_cross_entropy", "standardizer",
-    "train_probe", "whole_batch", "with_conflict",
+    "Uses", "train_probe", "whole_batch", "with_conflict",
 ]

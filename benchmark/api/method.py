@@ -22,8 +22,10 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch
 
+from benchmark.core import curves
 from benchmark.core.errors import SpecError
 from benchmark.core.memo import BoundedMemo
+from benchmark.core.method_card import Uses
 from benchmark.core.registry import Registry
 from benchmark.finetune.classifier import Checkpoint
 from benchmark.finetune.fit import FinetunedClassifier, fit_classifier
@@ -181,7 +183,8 @@ class MethodInput:
             loss = self.with_task_terms(loss or soft_cross_entropy)
         kwargs = {"loss": loss} if loss is not None else {}
         return train_probe(self.train_features if features is None else features, targets,
-                           config or self.probe_config, self.seed, on_epoch=on_epoch, **kwargs)
+                           config or self.probe_config, self.seed, on_epoch=on_epoch,
+                           observe=self.curve_observer(features), **kwargs)
 
     def probe_trainer(self, targets: np.ndarray, loss: Callable | None = None,
                       config: ProbeConfig | None = None, features: np.ndarray | None = None,
@@ -193,7 +196,31 @@ class MethodInput:
         loss = self.with_task_terms(loss or soft_cross_entropy)
         return ProbeTrainer(self.train_features if features is None else features, targets,
                             config or self.probe_config, self.seed if seed is None else seed,
-                            loss, init=init)
+                            loss, init=init, observe=self.curve_observer(features))
+
+    def curve_observer(self, features: np.ndarray | None) -> Callable | None:
+        """What records a fit's training curve (:mod:`benchmark.core.curves`): after each
+        epoch, its loss, and the share of split B where its head agrees with the weak labels.
+        The head is read on B's student features (``features`` left out, or a subset of rows
+        in that space), on ``features`` when they hold B's rows (another layer, a rung), and
+        agreement is left out when the head cannot be read on B."""
+        fit = curves.start_fit()
+        if fit is None:
+            return None
+        weak = np.asarray(self.train_weak_probs).argmax(1)
+        if features is None or len(features) == len(weak):
+            on_b = self.train_features if features is None else features
+        elif np.shape(features)[1:] == np.shape(self.train_features)[1:]:
+            on_b = self.train_features
+        else:
+            on_b = None
+
+        def observe(trainer: ProbeTrainer) -> None:
+            agreement = None if on_b is None or trainer.y.shape[1] != self.num_classes else \
+                float((trainer.raw_logits(on_b).argmax(1) == weak).mean())
+            fit.add(trainer.mean_training_loss(), agreement)
+
+        return observe
 
     def prompt_probs(self, texts: tuple[str, ...] | None = None,
                      shots: tuple[tuple[str, int], ...] = ()) -> np.ndarray:
@@ -245,6 +272,8 @@ class Method:
     control: ClassVar[bool] = False  # a reference point (e.g. prompting), not a W2S method
     paper: ClassVar[str | None] = None  # link shown on the leaderboard (submissions: yaml)
     code: ClassVar[str | None] = None
+    # what it uses beyond the weak labels on B and the strong student (submissions: yaml)
+    uses: ClassVar[Uses | None] = None
 
     def __init__(self, **config: Any) -> None:
         unknown = sorted(set(config) - set(self.defaults))

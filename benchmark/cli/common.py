@@ -36,11 +36,13 @@ def declared_replicates() -> dict[str, int]:
     return ranked_suite_replicates()
 
 
-def build_leaderboard(results: Path, out: Path, build_time: str | None = None) -> None:
+def build_leaderboard(results: Path, out: Path, build_time: str | None = None,
+                      rank_by: str = "pgr", heldout_dir: Path | None = None) -> None:
     """Build the static site from every record and say where it is."""
     from benchmark.site.build import build_leaderboard as build
 
     site = build(results, out, build_time=build_time, suite_tasks=declared_suites(),
-                 suite_replicates=declared_replicates())
+                 suite_replicates=declared_replicates(), rank_by=rank_by,
+                 heldout_dir=heldout_dir)
     print(f"leaderboard: {site.index.resolve().as_uri()}  ({site.pages} pages, {site.plots} "
           f"plots; data: {', '.join(p.name for p in site.files.values())} in {out})")

@@ -187,7 +187,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 
     results = Path(args.results_dir) if args.results_dir else default_results_dir()
     build_leaderboard(results, Path(args.out) if args.out else leaderboard_dir(),
-                      build_time=args.build_time)
+                      build_time=args.build_time, rank_by=args.rank_by,
+                      heldout_dir=Path(args.heldout_dir) if args.heldout_dir else None)
     return 0
 
 
@@ -251,6 +252,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="output folder (default: leaderboard/)")
     p.add_argument("--build-time", help="time shown in the footer, ISO 8601 or Unix seconds "
                    "(default: $SOURCE_DATE_EPOCH, else now); pin it for byte-identical builds")
+    p.add_argument("--rank-by", choices=["pgr", "pgr-auroc"], default="pgr",
+                   help="what every rank, interval and test is on: PGR of accuracy (default) "
+                   "or of AUROC (EleutherAI w2s's statistic); give --out another folder to "
+                   "keep both boards")
+    p.add_argument("--heldout-dir", help="a held-out world's records (`w2s-bench heldout`): "
+                   "each suite's held-out score and gap are shown beside its public one")
     p.set_defaults(func=cmd_leaderboard)
     return parser
 

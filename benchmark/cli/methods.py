@@ -1,4 +1,5 @@
-"""CLI verbs for the submit-a-method flow: ``new-method``, ``compare``, ``verify``, and
+"""CLI verbs for the submit-a-method flow: ``new-method``, ``compare``, ``verify``,
+``check-submission`` (every check a reviewer runs, as CI runs it on a pull request), and
 ``rescore`` (recompute every record from its stored predictions)."""
 
 from __future__ import annotations
@@ -78,19 +79,34 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_check_submission(args: argparse.Namespace) -> int:
+    from benchmark.core.storage import atomic_write_text
+    from benchmark.methods.submissions import submission_folder
+    from benchmark.run.check_submission import check_submission
+
+    report = check_submission(submission_folder(args.submission), tolerance=args.tolerance,
+                              workers=args.workers, trust_code=args.trust_code or None)
+    text = report.markdown()
+    print(text, end="")
+    if args.report:
+        atomic_write_text(Path(args.report), text)
+    return 0 if report.ok else 1
+
+
 def cmd_rescore(args: argparse.Namespace) -> int:
     from benchmark.core.paths import default_results_dir
     from benchmark.run.rescore import rescore
 
     results = Path(args.results_dir) if args.results_dir else default_results_dir()
-    report = rescore(results)
+    report = rescore(results, upgrade=args.upgrade)
     for problem in report.problems:
         where = problem.path.relative_to(results) if problem.path.is_relative_to(results) \
             else problem.path
         print(f"{problem.kind}: {where}: {problem.detail}")
     verdict = "OK" if report.ok else "FAILED"
     print(f"{verdict}: {report.agreed} of {report.checked} record(s) reproduced exactly from "
-          f"their stored predictions ({results})")
+          f"their stored predictions ({results})"
+          + (f"; {report.upgraded} upgraded with AUROC-PGR and CAPA" if args.upgrade else ""))
     return 0 if report.ok else 1
 
 
@@ -119,7 +135,22 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="re-run the submission even where no sandbox can be made")
     p.set_defaults(func=cmd_verify)
 
+    p = sub.add_parser("check-submission", help="every check a reviewer runs on a submission "
+                       "(card, code scan, records re-run in the sandbox, comparability, "
+                       "flags): one exit code and a Markdown report")
+    p.add_argument("submission", help="submissions/NAME, or NAME")
+    p.add_argument("--report", help="also write the Markdown report to this file")
+    p.add_argument("--tolerance", type=float, default=0.01,
+                   help="allowed |difference| when the records come from another machine type")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--trust-code", action="store_true",
+                   help="re-run the submission even where no sandbox can be made")
+    p.set_defaults(func=cmd_check_submission)
+
     p = sub.add_parser("rescore", help="recompute every record's metrics and diagnostics from "
                        "its stored predictions; report disagreements and tampered files")
     p.add_argument("--results-dir", help="records folder (default: results/)")
+    p.add_argument("--upgrade", action="store_true",
+                   help="rewrite records that agree but predate a derived field (AUROC-PGR, "
+                   "CAPA) with it, computed from their stored predictions")
     p.set_defaults(func=cmd_rescore)

@@ -172,3 +172,27 @@ def add_parsers(sub: argparse._SubParsersAction, default_suite: str) -> None:
                        "from the results directory")
     add_sweep_selection(p, default_suite)
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("heldout", help="maintainers: score methods on fresh split draws of a "
+                       "suite seeded by a secret (W2S_BENCH_HELDOUT_SECRET or --secret-file), "
+                       "in a folder outside the repository")
+    p.add_argument("suite", help="the public suite whose tasks are drawn afresh")
+    p.add_argument("--out", required=True, help="the held-out world (outside the repository; "
+                   "its records land in OUT/results)")
+    p.add_argument("--methods", type=csv_list, help="comma list (default: every baseline)")
+    p.add_argument("--secret-file", help="a file outside the repository holding the secret")
+    p.add_argument("--workers", type=int)
+    p.set_defaults(func=cmd_heldout)
+
+
+def cmd_heldout(args: argparse.Namespace) -> int:
+    from benchmark.library.heldout import SUFFIX, read_secret, run_heldout
+
+    secret = read_secret(Path(args.secret_file) if args.secret_file else None)
+    extra = ["--no-progress"] + (["--workers", str(args.workers)] if args.workers else [])
+    code = run_heldout(args.suite, Path(args.out), secret, args.methods or [], extra)
+    if code == 0:
+        print(f"held-out records of {args.suite}{SUFFIX} in {Path(args.out) / 'results'}; "
+              f"publish them beside the public scores with `w2s-bench leaderboard "
+              f"--heldout-dir {Path(args.out) / 'results'}`")
+    return code

@@ -22,6 +22,13 @@ Given, on one test split, the student's probabilities ``student``, the weak supe
   it was fitted on). So: misfit_kl = mean KL(weak ‖ student), weak_error_kl = mean
   KL(weak ‖ f_c), student_error_kl = mean KL(student ‖ f_c), gain_kl = weak_error_kl −
   student_error_kl. Probabilities are clipped at 1e-6. Only where f_c is given.
+- **capa** (Goel et al. 2025, "chance-adjusted probabilistic agreement"): raw agreement
+  rises with both models' accuracy, so it is adjusted for what two models of those
+  accuracies would share by chance: c_obs = mean_x Σ_c student(x)_c · weak(x)_c, p_s and
+  p_w the mean probability each gives the gold class, c_exp = p_s·p_w + (1 − p_s)(1 − p_w)
+  / (K − 1) (errors spread evenly over the K − 1 wrong classes), capa = (c_obs − c_exp) /
+  (1 − c_exp). 0: no more agreement than chance; 1: identical predictions. None where
+  c_exp is 1 (both models certain and right everywhere).
 - **knowledge regions** (Yang et al. 2025): weak-known (WK) / weak-unknown (WU) = weak right
   / wrong; strong-known (SK) / strong-unknown (SU) = ceiling right / wrong. For each of the
   four regions: its share of the test set and the student's accuracy in it.
@@ -75,6 +82,15 @@ def _kl(p: tuple[np.ndarray, np.ndarray], q: tuple[np.ndarray, np.ndarray]) -> f
     return float(_row_sums(p[0] * (p[1] - q[1])).mean())
 
 
+def capa(student: np.ndarray, weak: np.ndarray, gold: np.ndarray) -> float | None:
+    """Chance-adjusted probabilistic agreement of two models' probabilities (see above)."""
+    rows = np.arange(len(gold))
+    observed = float(_row_sums(student * weak).mean())
+    p_s, p_w = float(student[rows, gold].mean()), float(weak[rows, gold].mean())
+    expected = p_s * p_w + (1 - p_s) * (1 - p_w) / (student.shape[1] - 1)
+    return None if expected >= 1 else (observed - expected) / (1 - expected)
+
+
 def diagnostics(student: np.ndarray, weak: np.ndarray, gold: np.ndarray,
                 ceiling: np.ndarray | None = None) -> dict[str, Any]:
     """The diagnostics above as a flat dict (regions only when ``ceiling`` is given)."""
@@ -89,6 +105,7 @@ def diagnostics(student: np.ndarray, weak: np.ndarray, gold: np.ndarray,
     weak_error, student_error = _sq_distance(weak, truth), _sq_distance(student, truth)
     out: dict[str, Any] = {
         "agreement": float((s_pred == w_pred).mean()),
+        "capa": capa(student, weak, gold),
         "fixed": _share(s_right, ~w_right),
         "copied": _share(s_pred == w_pred, ~w_right),
         "kept": _share(s_right, w_right),

@@ -17,6 +17,41 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 Origin = Literal["baseline", "submission", "plugin"]
 TEXT_MAX = 20_000
+MARKS = {"transductive": "test inputs", "extra_data": "extra data",
+         "extra_models": "extra models", "gold_for_tuning": "gold for tuning"}
+
+
+class GoldForTuning(BaseModel):
+    """Gold labels a method's options were chosen on, outside the harness (which never
+    shows a run gold): which split of which tasks, how many labels, what was chosen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    split: str = Field(min_length=1, max_length=200)
+    n: int = Field(ge=1)
+    chose: str = Field(min_length=3, max_length=500)
+
+
+class Uses(BaseModel):
+    """What a method uses beyond the weak labels on B and the task's strong student: what
+    makes two methods' numbers comparable. Every field must be stated (no defaults), so a
+    card cannot be complete by omission."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # reads the unlabelled test inputs beyond predicting each one on its own (e.g. moves
+    # its test predictions to a prior, self-trains on them)
+    transductive: bool
+    extra_data: list[str] = Field(max_length=20)     # data beyond the task's splits
+    # models beyond the strong student and the task's weak labels (e.g. the ladder's rungs)
+    extra_models: list[str] = Field(max_length=20)
+    gold_for_tuning: GoldForTuning | None
+    compute: str = Field(min_length=3, max_length=300)  # the budget, in trainings of naive
+
+    def marks(self) -> list[str]:
+        """The board's marks: what a reader may want to filter out."""
+        used = {"transductive": self.transductive, "extra_data": bool(self.extra_data),
+                "extra_models": bool(self.extra_models),
+                "gold_for_tuning": self.gold_for_tuning is not None}
+        return [key for key in MARKS if used[key]]
 
 
 class MethodCard(BaseModel):
@@ -41,6 +76,7 @@ class MethodCard(BaseModel):
     paper: str | None = Field(default=None, max_length=2000)
     code: str | None = Field(default=None, max_length=2000)
     licence: str | None = Field(default=None, max_length=100)
+    uses: Uses | None = None   # None: an installed plugin that declares none
 
     def as_registered(self, name: str, origin: Origin) -> MethodCard:
         """The card with the name and origin the harness gives it: whatever a plugin's own
@@ -51,7 +87,8 @@ class MethodCard(BaseModel):
         """The card's public part, as a run record keeps it (``method_info``)."""
         return {"kind": self.origin, "control": self.control, "summary": self.summary,
                 "description": self.description, "authors": list(self.authors),
-                "paper": self.paper, "code": self.code, "licence": self.licence}
+                "paper": self.paper, "code": self.code, "licence": self.licence,
+                "uses": self.uses.model_dump() if self.uses else None}
 
 
 def plain_options(config: Any) -> dict[str, Any]:

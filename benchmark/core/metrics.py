@@ -68,6 +68,15 @@ def pgr(student_accuracy: float, weak_accuracy: float, ceiling_accuracy: float) 
     return PGR((student_accuracy - weak_accuracy) / gap)
 
 
+def pgr_auroc(student_auroc: float | None, weak_auroc: float | None,
+              ceiling_auroc: float | None) -> float | None:
+    """PGR on AUROC, as EleutherAI's w2s reports it: (student − weak) / (ceiling − weak) of
+    the three AUROCs; None where one is missing or the ceiling's does not exceed the weak's."""
+    if student_auroc is None or weak_auroc is None or ceiling_auroc is None:
+        return None
+    return pgr(student_auroc, weak_auroc, ceiling_auroc).value
+
+
 def gap_se(weak_accuracy: float, ceiling_accuracy: float, n_test: int) -> float:
     """Standard error of one test accuracy, sqrt(p(1-p)/n), at p the mean of the two."""
     p = (weak_accuracy + ceiling_accuracy) / 2
@@ -79,6 +88,23 @@ def small_gap(weak_accuracy: float, ceiling_accuracy: float, n_test: int) -> boo
     noise, so aggregates leave that replicate out."""
     return ceiling_accuracy - weak_accuracy < 2 * gap_se(weak_accuracy, ceiling_accuracy,
                                                          n_test)
+
+
+def auroc_se(area: float, n_test: int) -> float:
+    """Hanley & McNeil's (1982) standard error of an AUROC ``area`` on ``n_test`` rows taken
+    as half positive, half negative."""
+    pos = neg = max(n_test // 2, 1)
+    q1, q2 = area / (2 - area), 2 * area * area / (1 + area)
+    var = (area * (1 - area) + (pos - 1) * (q1 - area * area)
+           + (neg - 1) * (q2 - area * area)) / (pos * neg)
+    return math.sqrt(max(var, 0.0))
+
+
+def small_auroc_gap(weak_auroc: float, ceiling_auroc: float, n_test: int) -> bool:
+    """:func:`small_gap` for AUROC: the gap under two standard errors of an AUROC at the
+    mean of the two."""
+    se = auroc_se((weak_auroc + ceiling_auroc) / 2, n_test)
+    return ceiling_auroc - weak_auroc < 2 * se
 
 
 @dataclass(frozen=True)

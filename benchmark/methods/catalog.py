@@ -132,7 +132,8 @@ def method_card(name: str) -> MethodCard:
     return card.model_copy(update={
         "origin": "submission", "summary": description.splitlines()[0],
         "description": description, "authors": list(meta.authors), "paper": meta.paper,
-        "code": meta.code, "licence": meta.licence, "options": plain_options(options)})
+        "code": meta.code, "licence": meta.licence, "options": plain_options(options),
+        "uses": meta.uses})
 
 
 def method_info(name: str) -> MethodInfo:

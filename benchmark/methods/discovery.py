@@ -178,7 +178,7 @@ def _unexamined(wanted: Wanted, meta: SubmissionMeta | None) -> Examined:
             name=wanted.name, summary="installed entry point (not examined)"))
     return Examined(name=wanted.name, card=MethodCard(
         name=wanted.name, version=meta.version, origin="submission",
-        options=plain_options(meta.hyperparameters),
+        options=plain_options(meta.hyperparameters), uses=meta.uses,
         summary=meta.description.strip().splitlines()[0]))
 
 

@@ -34,7 +34,7 @@ from benchmark.api.method import Method
 from benchmark.core.bwrap import worker_policy
 from benchmark.core.confine import close_channels, die_with_parent, prevent_tracing, reap_strays
 from benchmark.core.errors import PluginError, SpecError
-from benchmark.core.method_card import MethodCard, Origin, clipped, plain_options
+from benchmark.core.method_card import MethodCard, Origin, Uses, clipped, plain_options
 from benchmark.core.registry import Registry
 from benchmark.methods.submissions import METADATA_FILE, load_submission_meta
 
@@ -121,10 +121,18 @@ def card_of(cls: type[Method], name: str, origin: Origin,
         needs_supervisors=bool(cls.needs_supervisors), needs_rungs=bool(cls.needs_rungs),
         needs_boosting=bool(cls.needs_boosting), control=bool(cls.control),
         options=plain_options(cls.defaults if options is None else options),
-        paper=cls.paper, code=cls.code,
+        paper=cls.paper, code=cls.code, uses=_declared_uses(cls),
         summary=clipped(inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0]
                         .replace("\n", " ")),
         description=clipped(inspect.cleandoc(getattr(module, "__doc__", None) or "")))
+
+
+def _declared_uses(cls: type[Method]) -> Uses | None:
+    """The class's ``uses`` as data (a mapping is checked as one; anything else refused)."""
+    declared = getattr(cls, "uses", None)
+    if declared is None or isinstance(declared, Uses):
+        return declared
+    return Uses.model_validate(declared)
 
 
 def describe(cls: type[Method], name: str, config: dict[str, Any], origin: Origin) -> Examined:

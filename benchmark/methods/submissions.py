@@ -1,7 +1,8 @@
 """Submission metadata: the strict ``submissions/<name>/submission.yaml`` schema.
 
 A submission is a folder with ``method.py`` (the plugin) and ``submission.yaml`` (who made it,
-what it is, where it comes from, which hyper-parameters it runs with, under what licence).
+what it is, where it comes from, which hyper-parameters it runs with, under what licence,
+and what it uses beyond the weak labels: its ``uses``, which the board marks).
 The hyper-parameters are the options the harness passes to the method, so what a record
 says it ran with is what the submission declares.
 """
@@ -15,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from benchmark.core.errors import SpecError
+from benchmark.core.method_card import Uses
 from benchmark.core.paths import submissions_dir
 from benchmark.core.schema import read_yaml, validate
 
@@ -34,6 +36,9 @@ class SubmissionMeta(BaseModel):
     code: str | None = None
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
     licence: str = Field(min_length=1, max_length=100)
+    # what the method uses beyond the weak labels (test inputs, extra data or models, gold
+    # for tuning, compute): required, every field stated, so numbers compare
+    uses: Uses
 
     @field_validator("paper", "code")
     @classmethod

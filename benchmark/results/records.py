@@ -15,18 +15,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from benchmark.core.arrays import checked_npy, npy_bytes
 from benchmark.core.controls import Controls
+from benchmark.core.curves import MAX_EPOCHS, MAX_FITS
 from benchmark.core.errors import IntegrityError, SpecError
 from benchmark.core.kind_fields import metric_fields, setting_fields
 from benchmark.core.kinds import registered_kinds
+from benchmark.core.method_card import Uses
 from benchmark.core.schema import read_json_model
 from benchmark.core.storage import atomic_write_bytes, atomic_write_json, sha256_bytes
 
 SCHEMA_VERSION = 1
 TIMING_FIELDS = ("wall_s", "cpu_s", "peak_rss_mb")  # vary run to run; everything else must not
+# derived fields added after records were first written: a record without them is upgraded
+# from its stored predictions (`w2s-bench rescore --upgrade`), never called wrong
+UPGRADED_METRICS = ("weak_auroc", "ceiling_auroc", "pgr_auroc")
+UPGRADED_DIAGNOSTICS = ("capa",)
 
 
 class _Strict(BaseModel):
@@ -64,6 +70,11 @@ class MetricsCommon(_Strict):
     controls: Controls | None = None
     n_test: int | None = Field(default=None, ge=1)
     n_gold: int | None = Field(default=None, ge=1)   # |A| = |B|: the gold budget of each
+    # PGR on AUROC (EleutherAI w2s's statistic) from the frozen references' AUROCs; absent in
+    # records written before it was kept (`w2s-bench rescore --upgrade` adds it)
+    weak_auroc: float | None = Field(default=None, ge=0, le=1)
+    ceiling_auroc: float | None = Field(default=None, ge=0, le=1)
+    pgr_auroc: float | None = None
 
 
 def _with_kind_metrics() -> Any:
@@ -89,6 +100,7 @@ class Diagnostics(_Strict):
     definitions are in :mod:`benchmark.core.diagnostics`."""
 
     agreement: float = Field(ge=0, le=1)
+    capa: float | None = Field(default=None, le=1)  # chance-adjusted (absent in older records)
     fixed: float | None = Field(ge=0, le=1)    # weak wrong → student right
     copied: float | None = Field(ge=0, le=1)   # weak wrong → student makes the same mistake
     kept: float | None = Field(ge=0, le=1)     # weak right → student right
@@ -131,6 +143,23 @@ class Compute(_Strict):
     peak_rss_mb: float = Field(ge=0)
 
 
+class TrainingCurve(_Strict):
+    """One fit's curve, per epoch (:mod:`benchmark.core.curves`; the run's own word, as its
+    compute is): mean cross-entropy to its training targets, and its agreement with the
+    weak labels on split B (None where its head cannot be read on B)."""
+
+    loss: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        min_length=1, max_length=MAX_EPOCHS)
+    weak_agreement: list[Annotated[float, Field(ge=0, le=1)] | None] = Field(
+        max_length=MAX_EPOCHS)
+
+    @model_validator(mode="after")
+    def _same_epochs(self) -> TrainingCurve:
+        if len(self.weak_agreement) != len(self.loss):
+            raise ValueError("loss and weak_agreement must have one value per epoch each")
+        return self
+
+
 class RunError(_Strict):
     type: str
     message: str
@@ -148,6 +177,7 @@ class MethodInfo(_Strict):
     paper: str | None = None
     code: str | None = None
     licence: str | None = None
+    uses: Uses | None = None   # what it uses beyond weak labels (absent in older records)
 
 
 class Provenance(_Strict):
@@ -211,6 +241,9 @@ class RunRecord(_Strict):
     diagnostics: Diagnostics | None = None  # absent in records written before predictions
     predictions: Predictions | None = None  # were stored, and in failed runs
     setting: Setting | None = None          # frontier tasks only
+    # per fit of the shared trainers, per epoch (absent in older records and where the
+    # method trained no shared probe)
+    training: list[TrainingCurve] | None = Field(default=None, max_length=MAX_FITS)
 
 
 def record_path(results_dir: Path, suite: str, task: str, method: str, replicate: int) -> Path:
@@ -238,6 +271,8 @@ def record_json(record: RunRecord) -> dict[str, Any]:
     """The record as written: the frontier and beyond fields are left out where unset, so
     every other record is byte-for-byte what it was before they existed."""
     data = record.model_dump(mode="json")
+    if data.get("training") is None:
+        data.pop("training", None)
     if data.get("setting") is None:
         data.pop("setting", None)
     else:
@@ -248,13 +283,16 @@ def record_json(record: RunRecord) -> dict[str, Any]:
             if data["setting"].get(key) == unset:
                 data["setting"].pop(key, None)
     kind_metrics = [name for kind in registered_kinds() for name in kind.metric_fields]
-    for key in ("parts", "controls", "n_test", "n_gold",
+    for key in ("parts", "controls", "n_test", "n_gold", *UPGRADED_METRICS,
                 *kind_metrics):
         if data.get("metrics") and data["metrics"].get(key) is None:
             data["metrics"].pop(key, None)
-    for key in ("misfit_kl", "weak_error_kl", "student_error_kl", "gain_kl"):
+    for key in ("misfit_kl", "weak_error_kl", "student_error_kl", "gain_kl",
+                *UPGRADED_DIAGNOSTICS):
         if data.get("diagnostics") and data["diagnostics"].get(key) is None:
             data["diagnostics"].pop(key, None)
+    if data.get("method_info") and data["method_info"].get("uses") is None:
+        data["method_info"].pop("uses", None)
     for key in ("sandbox_binary", "split_sha256"):
         if data["provenance"].get(key) is None:
             data["provenance"].pop(key, None)

@@ -26,6 +26,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 from pydantic_core import PydanticSerializationError
 
+from benchmark.core.curves import MAX_FITS
+from benchmark.results.records import TrainingCurve
+
 MAGIC = b"W2S-REPORT-1\n"
 HEADER_MAX = 1 << 20            # 1 MiB of JSON: config, error text, log tail, provenance
 NPY_OVERHEAD = 1024             # an .npy header is 128 bytes for a plain 2-D array
@@ -68,6 +71,7 @@ class ReportHeader(_Strict):
     version: str | None = Field(default=None, max_length=200)
     config: dict[str, JsonValue] | None = None
     compute: ReportedCompute | None = None
+    curves: list[TrainingCurve] | None = Field(default=None, max_length=MAX_FITS)
     torch_threads: int | None = Field(default=None, ge=0, le=4096)
     hardware: dict[str, str | int | float | bool | None] | None = None
 
@@ -81,6 +85,7 @@ class RunOutput:
     version: str | None = None
     config: dict[str, Any] | None = None
     compute: ReportedCompute | None = None
+    curves: list[TrainingCurve] | None = None
     torch_threads: int | None = None
     hardware: dict[str, Any] | None = None
     token: str | None = None
@@ -133,7 +138,7 @@ def encode(output: RunOutput) -> bytes:
     header = ReportHeader(
         token=output.token, has_probs=output.probs is not None,
         error=output.error, version=output.version, config=output.config,
-        compute=output.compute,
+        compute=output.compute, curves=output.curves,
         torch_threads=output.torch_threads, hardware=output.hardware)
     text = header.model_dump_json().encode("utf-8")
     if len(text) > HEADER_MAX:
@@ -183,7 +188,7 @@ def decode(data: bytes, rows: int, classes: int) -> RunOutput:
                           else f"{len(rest)} bytes follow the report")
     return RunOutput(
         probs=probs, error=header.error, version=header.version, config=header.config,
-        compute=header.compute,
+        compute=header.compute, curves=header.curves,
         torch_threads=header.torch_threads, hardware=header.hardware, token=header.token)
 
 

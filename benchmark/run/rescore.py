@@ -26,7 +26,15 @@ from benchmark.labels.frozen import (
     replicate_file,
     scored_ids,
 )
-from benchmark.results.records import RunRecord, load_predictions, read_record, record_files
+from benchmark.results.records import (
+    UPGRADED_DIAGNOSTICS,
+    UPGRADED_METRICS,
+    RunRecord,
+    load_predictions,
+    read_record,
+    record_files,
+    write_record,
+)
 from benchmark.run.scoring import further_tests, score_predictions, scored_parts
 from benchmark.tasks.spec import TASKS, TaskSpec
 from benchmark.tasks.splits import ExamplePool, example_pool
@@ -43,6 +51,7 @@ class Problem:
 class RescoreReport:
     checked: int = 0
     agreed: int = 0
+    upgraded: int = 0
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -50,12 +59,20 @@ class RescoreReport:
         return not any(p.kind != "skipped" for p in self.problems)
 
 
+UPGRADABLE = {*(f"metrics.{k}" for k in UPGRADED_METRICS),
+              *(f"diagnostics.{k}" for k in UPGRADED_DIAGNOSTICS)}
+
+
 def _differences(prefix: str, recorded: Any, recomputed: Any) -> list[str]:
-    """Field paths where two dumped models differ, with both values."""
+    """Field paths where two dumped models differ, with both values (a derived field the
+    record predates is not a difference: ``--upgrade`` adds it)."""
     if isinstance(recorded, dict) and isinstance(recomputed, dict):
         out = []
         for key in sorted(set(recorded) | set(recomputed)):
-            out += _differences(f"{prefix}.{key}", recorded.get(key), recomputed.get(key))
+            path = f"{prefix}.{key}"
+            if path in UPGRADABLE and recorded.get(key) is None:
+                continue
+            out += _differences(path, recorded.get(key), recomputed.get(key))
         return out
     return [] if recorded == recomputed else [f"{prefix}: recorded {recorded!r}, "
                                               f"recomputed {recomputed!r}"]
@@ -75,6 +92,33 @@ class Rescorer:
     def differences(self, path: Path, record: RunRecord) -> list[str]:
         """What the record says that its predictions do not give; IntegrityError for a
         tampered predictions file, W2SBenchError when it cannot be rescored here."""
+        metrics, diagnosed = self.recomputed(path, record)
+        found = _differences("metrics", record.metrics.model_dump() if record.metrics else None,
+                             metrics.model_dump())
+        return found + _differences(
+            "diagnostics", record.diagnostics.model_dump() if record.diagnostics else None,
+            diagnosed.model_dump())
+
+    def upgraded(self, path: Path, record: RunRecord) -> RunRecord | None:
+        """The record with the derived fields it predates filled in from its predictions
+        (None: nothing to add). Only a record that otherwise agrees is upgraded."""
+        metrics, diagnosed = self.recomputed(path, record)
+        if record.metrics is None or record.diagnostics is None:
+            return None
+        missing = [k for k in UPGRADED_METRICS if getattr(record.metrics, k) is None
+                   and getattr(metrics, k) is not None]
+        missing_d = [k for k in UPGRADED_DIAGNOSTICS if getattr(record.diagnostics, k) is None
+                     and getattr(diagnosed, k) is not None]
+        if not (missing or missing_d):
+            return None
+        return record.model_copy(update={
+            "metrics": record.metrics.model_copy(
+                update={k: getattr(metrics, k) for k in missing}),
+            "diagnostics": record.diagnostics.model_copy(
+                update={k: getattr(diagnosed, k) for k in missing_d})})
+
+    def recomputed(self, path: Path, record: RunRecord) -> tuple[Any, Any]:
+        """The record's metrics and diagnostics, computed again from its stored predictions."""
         spec = TASKS.get(record.task)
         lock_sha = load_lock(spec).files.get(replicate_file(record.replicate))
         if (record.provenance.task_sha256, record.provenance.weak_labels_sha256) != \
@@ -87,18 +131,14 @@ class Rescorer:
         gold = pool.labels[np.asarray(pool.rows(scored_ids(spec, weak)))]
         ref = load_references(spec).replicates[record.replicate]
         parts = scored_parts(spec, lambda: [pool.texts[r] for r in pool.rows(weak.ids_test)])
-        metrics, diagnosed = score_predictions(stored, gold, ref, weak.test_weak_probs,
-                                               load_ceiling(spec, record.replicate), parts,
-                                               further_tests(spec, weak))
-        found = _differences("metrics", record.metrics.model_dump() if record.metrics else None,
-                             metrics.model_dump())
-        return found + _differences(
-            "diagnostics", record.diagnostics.model_dump() if record.diagnostics else None,
-            diagnosed.model_dump())
+        return score_predictions(stored, gold, ref, weak.test_weak_probs,
+                                 load_ceiling(spec, record.replicate), parts,
+                                 further_tests(spec, weak))
 
 
-def rescore(results_dir: Path) -> RescoreReport:
-    """Rescore every successful record under ``results_dir``."""
+def rescore(results_dir: Path, upgrade: bool = False) -> RescoreReport:
+    """Rescore every successful record under ``results_dir``; ``upgrade``: a record that
+    agrees but predates a derived field (AUROC-PGR, CAPA) is rewritten with it, atomically."""
     report = RescoreReport()
     rescorer = Rescorer()
     for path in record_files(results_dir):
@@ -121,4 +161,8 @@ def rescore(results_dir: Path) -> RescoreReport:
         report.checked += 1
         report.agreed += not found
         report.problems += [Problem(path, "disagrees", d) for d in found]
+        if upgrade and not found and (newer := rescorer.upgraded(path, record)) is not None:
+            write_record(results_dir, newer, (path.parent / record.predictions.file
+                                              ).read_bytes())
+            report.upgraded += 1
     return report

@@ -20,7 +20,7 @@ from benchmark.core.diagnostics import diagnostics
 from benchmark.core.errors import SpecError
 from benchmark.core.kinds import FurtherTest, TaskKind, declared_kinds, registered_kinds
 from benchmark.core.memo import BoundedMemo
-from benchmark.core.metrics import accuracy, auroc, pgr
+from benchmark.core.metrics import accuracy, auroc, pgr, pgr_auroc
 from benchmark.core.provenance import git_commit, hardware, package_versions
 from benchmark.labels.frozen import (
     References,
@@ -102,8 +102,11 @@ def score_predictions(stored: np.ndarray, gold: np.ndarray, ref: ReplicateRefere
         weak = np.asarray(weak_test, np.float64)
         part_scores = {name: part_score(probs, gold, weak, ceiling, mask)
                        for name, mask in parts.items()}
-    metrics = Metrics(accuracy=acc, auroc=auroc(probs, gold), pgr=gap.value,
+    student_auroc = auroc(probs, gold)
+    metrics = Metrics(accuracy=acc, auroc=student_auroc, pgr=gap.value,
                       pgr_note=gap.reason, weak_accuracy=ref.weak_accuracy,
+                      weak_auroc=ref.weak_auroc, ceiling_auroc=ref.ceiling_auroc,
+                      pgr_auroc=pgr_auroc(student_auroc, ref.weak_auroc, ref.ceiling_auroc),
                       ceiling_accuracy=ref.ceiling_accuracy, parts=part_scores,
                       controls=ref.controls, n_test=n_test if ref.controls else None,
                       n_gold=ref.n_B if ref.controls else None,
@@ -210,4 +213,5 @@ def build_record(suite: str, spec: TaskSpec, method: str, replicate: int, inp: M
                                            parts, further)
     file, data = predictions_ref(replicate, stored)
     return Scored(RunRecord(status="ok", metrics=metrics, compute=run_compute,
-                            diagnostics=diagnosed, predictions=file, **common), data)
+                            diagnostics=diagnosed, predictions=file, training=output.curves,
+                            **common), data)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.api.method import MethodInput
-from benchmark.core import compute
+from benchmark.core import compute, curves
 from benchmark.core.errors import PluginError
 from benchmark.core.memo import BoundedMemo
 from benchmark.core.method_card import plain_options
@@ -158,6 +158,7 @@ def execute_run(plugin: PluginRef, config: dict[str, Any], inp: MethodInput,
     if threads is not None and threads != _threads_set:
         set_threads(threads)
     compute.METER.reset()
+    curves.reset()
     watch = compute.Stopwatch()
     scratch = inp.scratch_dir.absolute()  # before the chdir below: a relative one would move
     scratch.mkdir(parents=True, exist_ok=True)
@@ -193,7 +194,7 @@ def execute_run(plugin: PluginRef, config: dict[str, Any], inp: MethodInput,
         shutil.rmtree(scratch, ignore_errors=True)
     return output.but(compute=ReportedCompute(**compute.meter_snapshot(), **watch.elapsed(),
                                               peak_rss_mb=compute.peak_rss_mb()),
-                      torch_threads=torch.get_num_threads())
+                      curves=curves.snapshot() or None, torch_threads=torch.get_num_threads())
 
 
 def seed_global_generators(seed: int) -> None:

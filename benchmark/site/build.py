@@ -21,11 +21,14 @@ from pathlib import Path
 
 from benchmark.core.errors import SpecError, W2SBenchError
 from benchmark.core.storage import atomic_write_bytes
-from benchmark.results.records import RunRecord, collect_records
+from benchmark.core.suite_names import HELDOUT_SUFFIX, is_heldout
+from benchmark.results.records import RunRecord, collect_records, iter_records
 from benchmark.site import exports
 from benchmark.site.beyond import beyond_markdown, beyond_tables
-from benchmark.site.frame import method_infos, record_rows
+from benchmark.site.curves import curve_plot, mean_curves
+from benchmark.site.frame import RANK_BY, method_infos, record_rows
 from benchmark.site.frontier import frontier_markdown, frontier_tables
+from benchmark.site.heldout import paired_heldout
 from benchmark.site.pages import BuildInfo, Figure, render_site
 from benchmark.site.plots import suite_plots
 from benchmark.site.retired import retired_lines, split_retired
@@ -99,20 +102,23 @@ def _records_out_of_gc() -> Iterator[None]:
 def build_site(records: list[RunRecord], out_dir: Path, build_time: str | None = None,
                git_commit: str | None = None,
                suite_tasks: Mapping[str, Collection[str]] | None = None,
-               suite_replicates: Mapping[str, int] | None = None) -> SiteResult:
+               suite_replicates: Mapping[str, int] | None = None,
+               rank_by: str = "pgr") -> SiteResult:
     """Write index.html, task and method pages, plots and the data exports to ``out_dir``.
     ``suite_tasks`` and ``suite_replicates``: the suites as declared now, so records of
     tasks a suite no longer lists, or of replicates past the first N it ranks, are listed
-    apart instead of ranked (:mod:`benchmark.site.retired`)."""
+    apart instead of ranked (:mod:`benchmark.site.retired`). ``rank_by``: ``pgr-auroc``
+    ranks and tests on PGR of AUROC instead of accuracy (the pages say which)."""
     with _records_out_of_gc():
         return _build_site(records, out_dir, build_time, git_commit, suite_tasks,
-                           suite_replicates)
+                           suite_replicates, rank_by)
 
 
 def _build_site(all_records: list[RunRecord], out_dir: Path, build_time: str | None,
                 git_commit: str | None,
                 suite_tasks: Mapping[str, Collection[str]] | None,
-                suite_replicates: Mapping[str, int] | None = None) -> SiteResult:
+                suite_replicates: Mapping[str, int] | None = None,
+                rank_by: str = "pgr") -> SiteResult:
     if not all_records:
         raise W2SBenchError("no run records found; run `w2s-bench run` first (or point "
                             "--results-dir at a folder of records)")
@@ -123,41 +129,70 @@ def _build_site(all_records: list[RunRecord], out_dir: Path, build_time: str | N
 
     records, retired = split_retired(all_records, suite_tasks, suite_replicates)
     flags = read_flags()
-    boards = standings(record_rows(records),
+    boards = paired_heldout(standings(record_rows(records, rank_by),
                        {suite: retired_lines(group) for suite, group in retired.items()},
                        {method: flag.reason + (f" ({flag.link})" if flag.link else "")
-                        for method, flag in flags.items()})
+                        for method, flag in flags.items()}))
     frontier = frontier_tables(records)
     beyond = beyond_tables(records)
     infos = method_infos(records)
     build = BuildInfo(version=__version__, git_commit=git_commit or current_commit(),
                       build_time=resolve_build_time(build_time), records=len(all_records),
-                      benchmark=version_label())
-    outputs = {DATA_FILES["markdown"]: exports.render_markdown(boards, build.benchmark)
+                      benchmark=version_label(), ranked_by=RANK_BY[rank_by])
+    # an AUROC board says so in every export, where its pgr columns are PGR of AUROC
+    label = build.benchmark + ("" if rank_by == "pgr" else
+                               f"; ranked by {RANK_BY[rank_by]}: every pgr column is on AUROC")
+    outputs = {DATA_FILES["markdown"]: exports.render_markdown(boards, label)
                + (("\n" + frontier_markdown(frontier)) if frontier else "")
                + (("\n" + beyond_markdown(beyond)) if beyond else ""),
-               DATA_FILES["csv"]: exports.render_csv(boards, build.benchmark),
-               DATA_FILES["json"]: exports.render_json(boards, infos, build.benchmark),
-               DATA_FILES["latex"]: exports.render_latex(boards, build.benchmark)}
+               DATA_FILES["csv"]: exports.render_csv(boards, label),
+               DATA_FILES["json"]: exports.render_json(boards, infos, label),
+               DATA_FILES["latex"]: exports.render_latex(boards, label)}
     figures: dict[str, list[Figure]] = {}
     for board in boards:
         figures[board.suite] = []
         for file, caption, svg in suite_plots(board):
             outputs[file] = svg
             figures[board.suite].append(Figure(file, caption))
-    pages = render_site(boards, infos, figures, build, frontier, beyond)
+    curves = mean_curves(records)
+    for curve in curves.values():
+        outputs[curve.file] = curve_plot(curve)
+    pages = render_site(boards, infos, figures, build, frontier, beyond,
+                        {key: c.file for key, c in curves.items()})
     outputs.update(pages)
     for relative, text in outputs.items():
         _write_if_changed(out_dir / relative, text.encode("utf-8"))
     _remove_stale(out_dir, set(outputs))
     return SiteResult(index=out_dir / "index.html",
                       files={kind: out_dir / name for kind, name in DATA_FILES.items()},
-                      pages=len(pages), plots=sum(len(f) for f in figures.values()))
+                      pages=len(pages),
+                      plots=sum(len(f) for f in figures.values()) + len(curves))
+
+
+def heldout_records(folder: Path) -> list[RunRecord]:
+    """The held-out suites' records in ``folder``; a record of any other suite is refused
+    (a public suite's records come from the results folder, never from a held-out world)."""
+    if not folder.is_dir():
+        raise SpecError(f"{folder}: no such folder of held-out records; make them with "
+                        "`w2s-bench heldout SUITE --out DIR`")
+    records = list(iter_records(folder))
+    public = sorted({r.suite for r in records if not is_heldout(r.suite)})
+    if public:
+        raise SpecError(f"{folder} holds records of suite(s) {', '.join(public)}, which are "
+                        f"not held-out suites (*{HELDOUT_SUFFIX}); point --heldout-dir at "
+                        "the held-out world's results only")
+    return records
 
 
 def build_leaderboard(results_dir: Path, out_dir: Path, build_time: str | None = None,
                       suite_tasks: Mapping[str, Collection[str]] | None = None,
-                      suite_replicates: Mapping[str, int] | None = None) -> SiteResult:
-    """The site from every record in ``results_dir`` and every ``submissions/*/results/``."""
-    return build_site(collect_records(results_dir), out_dir, build_time=build_time,
-                      suite_tasks=suite_tasks, suite_replicates=suite_replicates)
+                      suite_replicates: Mapping[str, int] | None = None,
+                      rank_by: str = "pgr", heldout_dir: Path | None = None) -> SiteResult:
+    """The site from every record in ``results_dir`` and every ``submissions/*/results/``
+    (``heldout_dir``: a held-out world's records, its ``*-heldout`` suites only)."""
+    records = collect_records(results_dir)
+    if heldout_dir is not None:
+        records += heldout_records(heldout_dir)
+    return build_site(records, out_dir, build_time=build_time,
+                      suite_tasks=suite_tasks, suite_replicates=suite_replicates,
+                      rank_by=rank_by)

@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 
 from benchmark.core.metrics import Interval
 
-DIAGNOSTIC_CELLS = ("agreement", "fixed", "copied", "kept", "misfit", "gain", "misfit_kl",
+DIAGNOSTIC_CELLS = ("agreement", "capa", "fixed", "copied", "kept", "misfit", "gain", "misfit_kl",
                     "gain_kl", "deception_error")
 DIGITS = {"misfit": 3, "gain": 3, "misfit_kl": 3, "gain_kl": 3}
 
@@ -45,7 +45,7 @@ def share_cell(value: float | None, digits: int = 2) -> Markup:
 def diagnostics_cells(summary) -> Markup:
     """The diagnostics columns of one row (a DiagnosticSummary, or None: no predictions)."""
     if summary is None:
-        return Markup('<td colspan="9" class="ci">no stored predictions</td>')
+        return Markup('<td colspan="10" class="ci">no stored predictions</td>')
     return Markup("").join(share_cell(summary.means[name], DIGITS.get(name, 2))
                            for name in DIAGNOSTIC_CELLS)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from benchmark.results.records import Diagnostics
 
-SCALARS = ("agreement", "fixed", "copied", "kept", "misfit", "gain", "deception_error",
+SCALARS = ("agreement", "capa", "fixed", "copied", "kept", "misfit", "gain", "deception_error",
            "deception_share", "misfit_kl", "gain_kl")
 REGIONS = ("sk_wk", "sk_wu", "su_wk", "su_wu")
 REGION_NAMES = {"sk_wk": "strong-known ∩ weak-known", "sk_wu": "strong-known ∩ weak-unknown",

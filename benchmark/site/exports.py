@@ -192,6 +192,7 @@ def csv_frame(boards: list[SuiteBoard]) -> pd.DataFrame:
                       "tied_with_leader": e.tied_with_leader, "task": "(all tasks)",
                       "method": e.method, "method_version": e.versions,
                       **_interval_cols("pgr", e.pgr), **_interval_cols("accuracy", e.accuracy),
+                      **_interval_cols("pgr_auroc", e.pgr_auroc),
                       "tasks_covered": e.tasks_covered, "tasks_total": e.tasks_total,
                       "runs": e.runs, "failed": e.failed, "train_flops_per_run": e.train_flops,
                       "flops_vs_naive": e.flops_vs_naive, "wall_s_per_run": e.wall_s,

@@ -13,7 +13,7 @@ from typing import NamedTuple
 from benchmark.core.blocks import legacy_block
 from benchmark.core.controls import Controls
 from benchmark.core.kind_fields import further_metrics
-from benchmark.core.metrics import small_gap
+from benchmark.core.metrics import small_auroc_gap, small_gap
 from benchmark.results.records import Diagnostics, MethodInfo, RunRecord
 
 
@@ -49,26 +49,36 @@ class Row(NamedTuple):
     n_gold: int | None = None  # the gold budget of supervisor and ceiling (equal-gold tasks)
     block: str = ""   # the split draw (benchmark.core.blocks): the unit of every test
     control: bool = False  # the method is a control (a reference point), never ranked
+    pgr_auroc: float | None = None  # PGR on AUROC (None: older record, or a noise-sized gap)
 
 
-def record_rows(records: Iterable[RunRecord]) -> list[Row]:
-    """One row per record, sorted by (suite, task, method, replicate)."""
+RANK_BY = {"pgr": "accuracy-PGR", "pgr-auroc": "AUROC-PGR"}
+
+
+def record_rows(records: Iterable[RunRecord], rank_by: str = "pgr") -> list[Row]:
+    """One row per record, sorted by (suite, task, method, replicate). ``rank_by``
+    ``pgr-auroc``: the rows' PGR is the AUROC-PGR, so every rank, interval and test of the
+    board is on it (a record without one has no PGR there)."""
+    if rank_by not in RANK_BY:
+        raise ValueError(f"rank by {rank_by!r}: choose one of {', '.join(RANK_BY)}")
     rows = []
     for r in records:
         m, c, p = r.metrics, r.compute, r.provenance
         noise = m is not None and _small_gap(r)
+        on_auroc = None if m is None or _small_auroc_gap(r) else m.pgr_auroc
+        headline = on_auroc if rank_by == "pgr-auroc" else (None if noise or not m else m.pgr)
         rows.append(Row(
             r.suite, r.task, r.method, r.replicate, r.status, p.method_version,
             p.dataset or r.task, p.task_version, p.weak_labels_sha256, p.weak_model,
             p.strong_model, c.strong_model_params if c else None,
-            m.accuracy if m else None, None if noise or not m else m.pgr,
+            m.accuracy if m else None, headline,
             m.weak_accuracy if m else None, m.ceiling_accuracy if m else None,
             c.train_flops if c else None, c.wall_s if c else None,
             c.peak_rss_mb if c else None,
             f"{r.error.type}: {r.error.message}" if r.error else "", p.sandbox,
             r.diagnostics, c.weak_model_params if c else None, p.regime,
             m.controls if m else None, noise, m.n_gold if m else None,
-            record_block(r), bool(r.method_info and r.method_info.control)))
+            record_block(r), bool(r.method_info and r.method_info.control), on_auroc))
     return sorted(rows, key=lambda row: (row.suite, row.task, row.method, row.replicate))
 
 
@@ -76,6 +86,16 @@ def record_block(record: RunRecord) -> str:
     """The record's block: its split draw, or the coarse legacy block where it names none."""
     p = record.provenance
     return p.split_sha256 or legacy_block(p.dataset or record.task, record.replicate)
+
+
+def _small_auroc_gap(record: RunRecord) -> bool:
+    """The AUROC gap under two standard errors of an AUROC (Hanley-McNeil, classes taken
+    as balanced over the test rows): as with accuracy, that replicate's ratio is noise."""
+    m = record.metrics
+    n = m.n_test or (record.predictions.shape[0] if record.predictions else None)
+    if n is None or m.weak_auroc is None or m.ceiling_auroc is None:
+        return False
+    return small_auroc_gap(m.weak_auroc, m.ceiling_auroc, n)
 
 
 def _small_gap(record: RunRecord) -> bool:

@@ -21,6 +21,7 @@ from jinja2 import (
 )
 
 from benchmark.core.kinds import KINDS
+from benchmark.core.method_card import MARKS
 from benchmark.results.records import MethodInfo
 from benchmark.site import cells, exports, inference
 from benchmark.site.beyond import BeyondTables
@@ -44,6 +45,7 @@ class BuildInfo:
     build_time: str   # ISO 8601, UTC
     records: int
     benchmark: str = ""   # the benchmark version (frozen tasks), as printed
+    ranked_by: str = "accuracy-PGR"   # what ranks, intervals and tests are on
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,14 @@ def kind_template(name: str) -> str | None:
     return KINDS.get(key).table_html
 
 
+def marks_of(info: MethodInfo | None) -> list[str]:
+    """The card's marks (what it uses beyond the weak labels); ``undeclared`` where the
+    records carry no ``uses`` (older records, or a plugin that declares none)."""
+    if info is None or info.uses is None:
+        return ["undeclared"]
+    return info.uses.marks()
+
+
 def environment() -> Environment:
     loader = ChoiceLoader([FileSystemLoader(TEMPLATES), FunctionLoader(kind_template)])
     env = Environment(loader=loader, autoescape=select_autoescape(["html"]),
@@ -79,15 +89,17 @@ def environment() -> Environment:
                        region_names=REGION_NAMES,
                        interval_cell=cells.interval_cell, value_cell=cells.value_cell,
                        share_cell=cells.share_cell, diagnostics_cells=cells.diagnostics_cells,
-                       replicate_values=cells.replicate_values)
+                       replicate_values=cells.replicate_values, marks=marks_of, MARKS=MARKS)
     return env
 
 
 def render_site(boards: list[SuiteBoard], infos: dict[str, MethodInfo],
                 figures: dict[str, list[Figure]], build: BuildInfo,
                 frontier: dict[str, FrontierTables] | None = None,
-                beyond: dict[str, BeyondTables] | None = None) -> dict[str, str]:
-    """Every page as {relative path: html}."""
+                beyond: dict[str, BeyondTables] | None = None,
+                curve_files: dict[tuple[str, str], str] | None = None) -> dict[str, str]:
+    """Every page as {relative path: html} (``curve_files``: (suite, method) → the plot of
+    its training curves)."""
     env = environment()
     common = {"boards": boards, "infos": infos, "build": build,
               "agreements": regime_agreement(boards)}
@@ -108,5 +120,7 @@ def render_site(boards: list[SuiteBoard], infos: dict[str, MethodInfo],
                 results = [(t, r) for t in b.tasks for r in t.results if r.method == method]
                 sections.append((b, entry, results))
         pages[method_page(method)] = method_template.render(
-            root="../", method=method, info=infos.get(method), sections=sections, **common)
+            root="../", method=method, info=infos.get(method), sections=sections,
+            curves={suite: file for (suite, m), file in (curve_files or {}).items()
+                    if m == method}, **common)
     return pages

@@ -70,6 +70,11 @@ class Entry:
     above_floor: float | None = None   # mean accuracy − max(weak, label-free floor)
     control: bool = False   # a reference point (label-free, prior, prompting): never ranked
     flag: str | None = None  # flagged (submissions/flags.yaml): the reason; shown, not ranked
+    pgr_auroc: Interval | None = None  # PGR on AUROC, the same block bootstrap (shown beside)
+    # the same method on the suite's held-out draws (``<suite>-heldout``), and held-out −
+    # public with the two independent intervals' half-widths combined
+    heldout_pgr: Interval | None = None
+    heldout_gap: Interval | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,7 @@ class SuiteBoard:
     stability: RankStability | None = None   # split-half and resampled ranks
     controls: tuple[ControlLine, ...] = ()   # harness-side controls scored like methods
     regimes: tuple[str, ...] = ()
+    heldout: str | None = None   # the suite of its held-out draws, where records hold one
 
 
 Key = tuple[str, int]  # (task, replicate)
@@ -218,8 +224,12 @@ def _with_intervals(entries: list[Entry], rows: list[Row], is_ref) -> list[Entry
     pgrs = suite_intervals(pgr_units.values, pgr_units.tasks, pgr_units.blocks)
     accuracies = suite_intervals(accuracy_units.values, accuracy_units.tasks,
                                  accuracy_units.blocks)
-    return [replace(e, pgr=p, accuracy=a)
-            for e, p, a in zip(entries, pgrs, accuracies, strict=True)]
+    on_auroc: list[Interval | None] = [None] * len(entries)
+    if any(r.pgr_auroc is not None for r in ok):
+        auroc_units = unit_values(methods, ok, "pgr_auroc")
+        on_auroc = suite_intervals(auroc_units.values, auroc_units.tasks, auroc_units.blocks)
+    return [replace(e, pgr=p, accuracy=a, pgr_auroc=u)
+            for e, p, a, u in zip(entries, pgrs, accuracies, on_auroc, strict=True)]
 
 
 def unit_values(methods: list[str], rows: list[Row], value: str = "pgr") -> Units:

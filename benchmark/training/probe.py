@@ -112,7 +112,8 @@ def standardizer(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def train_probe(features: np.ndarray, targets: np.ndarray, config: ProbeConfig, seed: int,
                 loss: LossFn = soft_cross_entropy,
-                on_epoch: Callable[[int, LinearProbe], None] | None = None) -> LinearProbe:
+                on_epoch: Callable[[int, LinearProbe], None] | None = None,
+                observe: Callable[[ProbeTrainer], None] | None = None) -> LinearProbe:
     """Fit a linear head on ``features`` to soft ``targets`` ([n, classes], rows sum to 1).
 
     Deterministic for a given seed on a given machine: the shuffling generator and the
@@ -121,7 +122,7 @@ def train_probe(features: np.ndarray, targets: np.ndarray, config: ProbeConfig, 
     snapshot of the head after each epoch (early stopping picks one of them). A method that
     acts between epochs (weights, selection, a resumed head) drives :class:`ProbeTrainer`.
     """
-    trainer = ProbeTrainer(features, targets, config, seed, loss)
+    trainer = ProbeTrainer(features, targets, config, seed, loss, observe=observe)
     for epoch in range(config.epochs):
         trainer.run_epoch()
         if on_epoch is not None:
@@ -145,14 +146,15 @@ class ProbeTrainer:
 
     def __init__(self, features: np.ndarray, targets: np.ndarray, config: ProbeConfig,
                  seed: int, loss: LossFn = soft_cross_entropy,
-                 init: LinearProbe | None = None) -> None:
+                 init: LinearProbe | None = None,
+                 observe: Callable[[ProbeTrainer], None] | None = None) -> None:
         features = np.asarray(features, dtype=np.float32)
         targets = np.asarray(targets, dtype=np.float32)
         if features.ndim != 2 or targets.ndim != 2 or len(features) != len(targets):
             raise ValueError(f"train_probe: features {features.shape} and targets "
                              f"{targets.shape} must be [n, dim] and [n, classes]")
         _check_finite(features, targets, loss)
-        self.config, self.loss = config, loss
+        self.config, self.loss, self.observe = config, loss, observe
         if init is not None:  # the given head's coordinates, so its weights mean the same
             _check_init(init, features.shape[1], targets.shape[1])
             mean, scale = init.mean, init.scale
@@ -230,6 +232,23 @@ class ProbeTrainer:
                 f"{self.config.epochs}: the loss's target held nan or inf")
         compute.add_train(6.0 * self.head.num_params * len(order), len(order),
                           self.head.num_params)
+        if self.observe is not None:
+            self.observe(self)
+
+    def raw_logits(self, features: np.ndarray) -> np.ndarray:
+        """The current head's logits on raw ``features``, with the standardisation folded
+        into the head (one small product; not counted as the method's compute): what a
+        training curve reads, never what a prediction is made from."""
+        weight = self.head.weight.detach().numpy() / self.scale
+        bias = self.head.bias.detach().numpy() - weight @ self.mean
+        return np.asarray(features, np.float32) @ weight.T + bias
+
+    def mean_training_loss(self) -> float:
+        """Mean cross-entropy of the current head to the targets it trains on, every row."""
+        z = self.raw_logits(self.raw.numpy())
+        z = z - z.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return float(-(self.y.numpy() * log_p).sum(axis=1).mean())
 
     def per_example_loss(self, targets: np.ndarray | None = None) -> np.ndarray:
         """[n] cross-entropy of the current head against ``targets`` (default: the ones it

@@ -28,6 +28,17 @@
   document.querySelectorAll("table.sortable th").forEach(function (th) {
     th.addEventListener("click", function () { sortBy(th); });
   });
+  // Hide rows whose method's card marks a use the reader ticked (data-marks on each row).
+  var filters = document.querySelectorAll("input.mark-filter");
+  function applyMarks() {
+    var hidden = Array.prototype.filter.call(filters, function (f) { return f.checked; })
+      .map(function (f) { return f.value; });
+    document.querySelectorAll("tr[data-marks]").forEach(function (row) {
+      var marks = (row.getAttribute("data-marks") || "").split(" ");
+      row.hidden = hidden.some(function (m) { return marks.indexOf(m) >= 0; });
+    });
+  }
+  filters.forEach(function (f) { f.addEventListener("change", applyMarks); });
   var select = document.getElementById("suite-select");
   if (!select) return;
   function show(suite) {

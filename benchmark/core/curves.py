@@ -1,0 +1,49 @@
+"""Training curves of a run: per epoch of each shared-trainer fit, the training loss and the
+student's agreement with the weak labels on split B (when it starts to imitate its
+supervisor).
+
+A per-process recorder, reset before each run with the compute meter. The shared probe
+trainer adds a point after every epoch; the worker sends the curves back in its report, and
+the record keeps them (:class:`benchmark.results.records.TrainingCurve`). Like compute, a
+curve is the run's own word (it is measured inside the sandbox): the board plots it and
+never ranks by it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+MAX_FITS = 8      # fits a run records (a method that trains more keeps its first eight)
+MAX_EPOCHS = 100  # points per fit
+
+
+@dataclass
+class FitCurve:
+    loss: list[float] = field(default_factory=list)
+    weak_agreement: list[float | None] = field(default_factory=list)
+
+    def add(self, loss: float, weak_agreement: float | None) -> None:
+        if len(self.loss) < MAX_EPOCHS:
+            self.loss.append(round(float(loss), 6))
+            self.weak_agreement.append(
+                None if weak_agreement is None else round(float(weak_agreement), 6))
+
+
+CURVES: list[FitCurve] = []
+
+
+def reset() -> None:
+    CURVES.clear()
+
+
+def start_fit() -> FitCurve | None:
+    """A new fit's curve, or None once the run has recorded :data:`MAX_FITS`."""
+    if len(CURVES) >= MAX_FITS:
+        return None
+    CURVES.append(FitCurve())
+    return CURVES[-1]
+
+
+def snapshot() -> list[dict[str, list]]:
+    """The run's curves as data (fits with at least one epoch)."""
+    return [asdict(c) for c in CURVES if c.loss]

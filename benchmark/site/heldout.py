@@ -1,0 +1,43 @@
+"""Held-out scores beside public ones: a suite's board gains, per method, its PGR on the
+suite's held-out draws (the board ``<suite>-heldout``, :mod:`benchmark.library.heldout`) and
+the gap between the two. From records only."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from benchmark.core.metrics import Interval
+from benchmark.core.suite_names import heldout_of, is_heldout
+from benchmark.site.standings import Entry, SuiteBoard
+
+
+def paired_heldout(boards: list[SuiteBoard]) -> list[SuiteBoard]:
+    """Each public board with a held-out twin gets the twin's scores (the twin stays a board
+    of its own)."""
+    by_suite = {b.suite: b for b in boards}
+    return [with_heldout(b, by_suite[heldout_of(b.suite)])
+            if not is_heldout(b.suite) and heldout_of(b.suite) in by_suite else b
+            for b in boards]
+
+
+def with_heldout(board: SuiteBoard, twin: SuiteBoard) -> SuiteBoard:
+    """``board``'s entries with their held-out score (from ``twin``) and the gap: the two
+    boards rest on disjoint split draws, so their intervals are independent and the gap's
+    half-width is the root sum of squares of theirs (an approximation to a percentile
+    interval, said so on the page)."""
+    held = {e.method: e.pgr for e in (*twin.ranked, *twin.incomplete)}
+
+    def gap(public: Interval | None, other: Interval | None) -> Interval | None:
+        if public is None or other is None:
+            return None
+        half = math.hypot((public.high - public.low) / 2, (other.high - other.low) / 2)
+        mean = other.mean - public.mean
+        return Interval(mean, mean - half, mean + half, min(public.n, other.n))
+
+    def add(entries: tuple[Entry, ...]) -> tuple[Entry, ...]:
+        return tuple(replace(e, heldout_pgr=held.get(e.method),
+                             heldout_gap=gap(e.pgr, held.get(e.method))) for e in entries)
+
+    return replace(board, ranked=add(board.ranked), incomplete=add(board.incomplete),
+                   heldout=twin.suite)

@@ -1,0 +1,140 @@
+"""``w2s-bench check-submission``: one command, one exit code and a Markdown report that
+passes a good submission and fails each broken one naming the problem and the fix; the CI
+workflow runs exactly that command; the pull-request template carries the checklist."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+
+from benchmark.cli.main import main
+from tests.conftest import PLAIN_USES, REPO, TINY_SUITE, TINY_TASK
+
+WORKFLOW = REPO / ".github" / "workflows" / "submission.yml"
+
+
+def scored(world, tmp_path, capsys, name: str = "good-idea") -> Path:
+    """A submission scaffolded, its TODOs filled in, scored into its own results folder."""
+    assert main(["new-method", name]) == 0
+    folder = world.root / "submissions" / name
+    meta = yaml.safe_load((folder / "submission.yaml").read_text())
+    meta.update(authors=["Ada Lovelace"], description="Cross-entropy on the weak labels.",
+                uses=PLAIN_USES)
+    (folder / "submission.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+    source = (folder / "method.py").read_text().replace("TODO: ", "")
+    (folder / "method.py").write_text(source)
+    assert main(["run", "--suite", TINY_SUITE, "--methods", name, "--results-dir",
+                 str(folder / "results"), "--leaderboard-dir", str(tmp_path / "board"),
+                 "--workers", "1", "--no-progress"]) == 0
+    capsys.readouterr()
+    return folder
+
+
+def check(folder: Path, tmp_path: Path, capsys) -> tuple[int, str, str]:
+    report = tmp_path / "report.md"
+    code = main(["check-submission", str(folder), "--report", str(report)])
+    out = capsys.readouterr().out
+    assert report.read_text() == out   # the file CI attaches is what was printed
+    return code, out, out.split("\n## ", 1)[-1] if "\n## " in out else ""
+
+
+def test_a_good_submission_passes_every_check(tiny_world, tmp_path, capsys):
+    folder = scored(tiny_world, tmp_path, capsys)
+    code, out, _ = check(folder, tmp_path, capsys)
+    assert code == 0, out
+    assert "**The submission passes** (9 of 9 checks passed; re-runs: in the bwrap sandbox)" \
+        in out
+    for name in ("card", "code scan", "plugin", "records", "comparable", "consistent",
+                 "rescored", "reproduced", "flags"):
+        assert f"| {name} | pass |" in out
+    assert "2 re-run(s), match exact (same machine type)" in out
+
+
+def test_a_missing_card_field_fails_naming_it_and_the_fix(tiny_world, tmp_path, capsys):
+    folder = scored(tiny_world, tmp_path, capsys, "no-compute")
+    meta = yaml.safe_load((folder / "submission.yaml").read_text())
+    del meta["uses"]["compute"]
+    (folder / "submission.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+    code, out, detail = check(folder, tmp_path, capsys)
+    assert code == 1 and "does not pass" in out
+    assert "| card | FAIL |" in out and "missing required key `uses.compute`" in detail
+    assert "**Fix:** complete" in detail and "new-method NAME" in detail
+    assert "| reproduced | skipped |" in out   # never passed by default
+
+    del meta["uses"]
+    (folder / "submission.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+    assert check(folder, tmp_path, capsys)[0] == 1
+    assert main(["check-submission", str(folder)]) == 1
+    assert "missing required key `uses`" in capsys.readouterr().out
+
+
+def test_a_record_that_does_not_re_run_fails(tiny_world, tmp_path, capsys):
+    folder = scored(tiny_world, tmp_path, capsys, "drifting")
+    path = folder / "results" / TINY_SUITE / TINY_TASK / "drifting" / "replicate-0.json"
+    data = json.loads(path.read_text())
+    data["metrics"]["accuracy"] = round(data["metrics"]["accuracy"] - 0.03, 6)
+    path.write_text(json.dumps(data))
+    code, out, detail = check(folder, tmp_path, capsys)
+    assert code == 1
+    assert "| reproduced | FAIL |" in out and "| card | pass |" in out
+    assert f"{TINY_SUITE}/{TINY_TASK} replicate 0: accuracy: recorded" in detail
+    assert "make the method deterministic" in detail
+
+
+def test_a_stale_task_version_fails_as_not_comparable(tiny_world, tmp_path, capsys):
+    folder = scored(tiny_world, tmp_path, capsys, "stale")
+    path = folder / "results" / TINY_SUITE / TINY_TASK / "stale" / "replicate-1.json"
+    data = json.loads(path.read_text())
+    data["provenance"]["task_version"] -= 1
+    data["provenance"]["task_sha256"] = "0" * 64
+    path.write_text(json.dumps(data))
+    code, out, detail = check(folder, tmp_path, capsys)
+    assert code == 1 and "| comparable | FAIL |" in out
+    assert "replicate 1: task_sha256 is '0000" in detail
+    assert "--results-dir submissions/stale/results" in detail
+
+
+def test_missing_records_and_a_flag_each_fail(tiny_world, tmp_path, capsys):
+    assert main(["new-method", "unscored"]) == 0
+    capsys.readouterr()
+    code, out, _ = check(tiny_world.root / "submissions" / "unscored", tmp_path, capsys)
+    assert code == 1 and "| records | FAIL |" in out and "TODO placeholders" in out
+    assert "--results-dir submissions/unscored/results" in out
+
+    folder = scored(tiny_world, tmp_path, capsys, "flagged-one")
+    flags = tiny_world.root / "submissions" / "flags.yaml"
+    flags.write_text(yaml.safe_dump({"flags": [{
+        "method": "flagged-one", "reason": "its records were tuned on the test split",
+        "link": "https://example.org/issues/1", "since": "2026-12-01"}]}))
+    try:
+        code, out, detail = check(folder, tmp_path, capsys)
+    finally:
+        flags.unlink()
+    assert code == 1 and "| flags | FAIL |" in out and "tuned on the test split" in detail
+    assert "| reproduced | pass |" in out
+
+
+def test_the_workflow_runs_exactly_check_submission_and_lints():
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    assert workflow[True]["pull_request"]["paths"] == ["submissions/**"]   # yaml's `on`
+    steps = workflow["jobs"]["check-submission"]["steps"]
+    commands = [line.strip() for step in steps for line in step.get("run", "").splitlines()]
+    invoked = [shlex.split(c.rstrip("\\"))[:3] for c in commands if "w2s-bench" in c]
+    assert invoked == [["w2s-bench", "check-submission", "submissions/$name"]]
+    assert any(step.get("uses", "").startswith("actions/upload-artifact") for step in steps)
+    from check_jsonschema.cli.main_command import main as lint
+
+    with pytest.raises(SystemExit) as done:
+        lint(["--builtin-schema", "vendor.github-workflows", str(WORKFLOW)])
+    assert done.value.code == 0
+
+
+def test_the_pull_request_template_has_the_checklist():
+    text = (REPO / ".github" / "pull_request_template.md").read_text()
+    assert "w2s-bench check-submission submissions/NAME" in text
+    for item in ("transductive", "extra data", "gold", "compute", "version", "benchmark.api"):
+        assert item in text
