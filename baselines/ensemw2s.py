@@ -30,7 +30,10 @@ class EnsemW2SCrossfit(Method):
     """Our EnsemW2S variant: naive on labels of supervisors AdaBoosted on gold A (out of fold)."""
 
     version = "1"
-    uses = Uses(transductive=False, extra_data=[], extra_models=[], gold_for_tuning=None,
+    uses = Uses(transductive=False, extra_data=[],
+                extra_models=["the task's supervisors refitted on gold A in AdaBoost rounds "
+                              "(EnsemW2S; made when the task is frozen)"],
+                gold_for_tuning=None,
                 compute="one probe training (the boosting is done when the task is frozen)")
     needs_boosting = True
     regimes = ("probe",)   # boosting weights probe and regression supervisors only

@@ -145,3 +145,25 @@ def test_rescore_upgrades_a_record_that_predates_the_new_fields(
     path.write_text(json.dumps(old))
     assert main(["rescore", "--results-dir", str(tmp_path), "--upgrade"]) == 1
     assert "pgr_auroc" not in json.loads(path.read_text())["metrics"]
+    # deleting some of the new fields (a bad replicate's AUROC-PGR, the references that
+    # would mark its gap as noise) is an edit, not an older record: it disagrees
+    for deleted in (("pgr_auroc",), ("weak_auroc", "ceiling_auroc")):
+        partial = dict(written, metrics={k: v for k, v in written["metrics"].items()
+                                         if k not in deleted})
+        path.write_text(json.dumps(partial))
+        report = rescore(tmp_path)
+        assert not report.ok and all(f"metrics.{k}: recorded None" in
+                                     " ".join(p.detail for p in report.problems)
+                                     for k in deleted)
+
+
+def test_a_record_name_is_never_a_path() -> None:
+    from benchmark.results.records import RunRecord
+    from benchmark.site.curves import MeanCurve
+    from tests.site_records import make_record
+
+    data = make_record("t", "m", 0, 0.5).model_dump(mode="json")
+    for field, bad in (("suite", "../../escaped"), ("method", "a/b"), ("task", ".hidden")):
+        with pytest.raises(ValueError, match=field):
+            RunRecord.model_validate({**data, field: bad})
+    assert MeanCurve("s x", "m/../y", 1, (0.5,), (0.5,)).file.count("/") == 1

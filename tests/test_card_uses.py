@@ -80,8 +80,8 @@ def test_the_board_marks_uses_and_filters_on_them(tmp_path) -> None:
     assert "AUROC-PGR [95% CI]" in index
     page = (tmp_path / "methods" / "reads-test.html").read_text()
     assert "Uses the test inputs (transductive)</th><td>yes" in page
-    assert "plots/curve-s-reads-test.svg" in page
-    assert (tmp_path / "plots" / "curve-s-reads-test.svg").read_text().startswith("<?xml")
+    assert "plots/s-curve-reads-test.svg" in page
+    assert (tmp_path / "plots" / "s-curve-reads-test.svg").read_text().startswith("<?xml")
     assert "undeclared: its records carry no card fields" in \
         (tmp_path / "methods" / "old.html").read_text()
 
@@ -99,7 +99,10 @@ def test_the_rank_switch_ranks_and_tests_on_auroc_pgr(tmp_path) -> None:
     assert first.pgr.mean == pytest.approx(0.8) == first.pgr_auroc.mean
     build_site(records, tmp_path, build_time="2026-12-07T00:00:00Z", rank_by="pgr-auroc")
     assert "Ranked by <strong>AUROC-PGR</strong>" in (tmp_path / "index.html").read_text()
-    assert "every pgr column is on AUROC" in (tmp_path / "leaderboard.csv").read_text()
+    exported = (tmp_path / "leaderboard.csv").read_text()
+    assert "pgr and its interval and the tests are on AUROC" in exported
+    assert "pgr_median, pgr_of_means, the controls" in exported   # still on accuracy
+    assert "PGR of means (accuracy)" in (tmp_path / "index.html").read_text()
     with pytest.raises(ValueError, match="pgr-auroc"):
         record_rows(records, "auroc")
 

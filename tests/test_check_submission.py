@@ -5,6 +5,7 @@ workflow runs exactly that command; the pull-request template carries the checkl
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from pathlib import Path
 
@@ -98,11 +99,40 @@ def test_a_stale_task_version_fails_as_not_comparable(tiny_world, tmp_path, caps
     assert "--results-dir submissions/stale/results" in detail
 
 
+def test_a_left_out_replicate_or_an_edited_use_fails_the_records(tiny_world, tmp_path,
+                                                                   capsys):
+    folder = scored(tiny_world, tmp_path, capsys, "choosy")
+    kept = folder / "results" / TINY_SUITE / TINY_TASK / "choosy"
+    for stale in kept.glob("replicate-1.*"):
+        stale.unlink()   # the draw it did worse on, left out
+    code, out, detail = check(folder, tmp_path, capsys)
+    assert code == 1 and "| records | FAIL |" in out
+    assert f"{TINY_SUITE}/{TINY_TASK}: no record of replicate(s) 1" in detail
+
+    folder = scored(tiny_world, tmp_path, capsys, "unmarked")
+    meta = yaml.safe_load((folder / "submission.yaml").read_text())
+    meta["uses"]["transductive"] = True   # the card says so; the record was edited not to
+    (folder / "submission.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+    code, out, detail = check(folder, tmp_path, capsys)
+    assert code == 1 and "replicate 0: its `uses` is not submission.yaml's" in detail
+
+
+def test_an_unreviewed_scaffold_fails_on_its_todo_lines(tiny_world, tmp_path, capsys):
+    assert main(["new-method", "as-scaffolded"]) == 0
+    folder = tiny_world.root / "submissions" / "as-scaffolded"
+    text = (folder / "submission.yaml").read_text()
+    lines = [n for n, line in enumerate(text.splitlines(), 1) if "TODO" in line]
+    assert len(lines) >= 6   # authors, description and every `uses` key
+    capsys.readouterr()
+    code, out, detail = check(folder, tmp_path, capsys)
+    assert code == 1 and f"TODO on line(s) {', '.join(map(str, lines))}" in detail
+
+
 def test_missing_records_and_a_flag_each_fail(tiny_world, tmp_path, capsys):
     assert main(["new-method", "unscored"]) == 0
     capsys.readouterr()
     code, out, _ = check(tiny_world.root / "submissions" / "unscored", tmp_path, capsys)
-    assert code == 1 and "| records | FAIL |" in out and "TODO placeholders" in out
+    assert code == 1 and "| records | FAIL |" in out and "still has TODO on line(s)" in out
     assert "--results-dir submissions/unscored/results" in out
 
     folder = scored(tiny_world, tmp_path, capsys, "flagged-one")
@@ -122,9 +152,18 @@ def test_the_workflow_runs_exactly_check_submission_and_lints():
     workflow = yaml.safe_load(WORKFLOW.read_text())
     assert workflow[True]["pull_request"]["paths"] == ["submissions/**"]   # yaml's `on`
     steps = workflow["jobs"]["check-submission"]["steps"]
-    commands = [line.strip() for step in steps for line in step.get("run", "").splitlines()]
-    invoked = [shlex.split(c.rstrip("\\"))[:3] for c in commands if "w2s-bench" in c]
-    assert invoked == [["w2s-bench", "check-submission", "submissions/$name"]]
+    commands = [line.strip() for step in steps
+                for line in step.get("run", "").replace("\\\n", " ").splitlines()]
+    words = [shlex.split(c) for c in commands if "w2s-bench" in c]
+    invoked = [[t.rstrip(")") for t in w[w.index("w2s-bench"):][:5]] for w in words]
+    assert invoked == [["w2s-bench", "fetch"], ["w2s-bench", "check-submission",
+                                                 "submissions/$name", "--report",
+                                                 "../reports/$name.md"]]
+    # the verdict is the base branch's harness's: the pull request only adds its folders
+    harness = next(s for s in steps if s.get("with", {}).get("path") == "harness")
+    assert harness["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+    assert "pip install -e ./harness" in commands
+    assert any("grep -v -E '^submissions/[a-z0-9][a-z0-9-]{0,62}/'" in c for c in commands)
     assert any(step.get("uses", "").startswith("actions/upload-artifact") for step in steps)
     from check_jsonschema.cli.main_command import main as lint
 
@@ -138,3 +177,47 @@ def test_the_pull_request_template_has_the_checklist():
     assert "w2s-bench check-submission submissions/NAME" in text
     for item in ("transductive", "extra data", "gold", "compute", "version", "benchmark.api"):
         assert item in text
+
+
+@pytest.mark.parametrize(("changed", "names"), [
+    (["submissions/good-idea/method.py", "submissions/good-idea/results/x.json"], "good-idea"),
+    (["submissions/good-idea/method.py", "benchmark/run/verify.py"], None),   # the harness
+    (["submissions/flags.yaml"], None),                     # un-flagging oneself
+    (["submissions/good-idea/method.py", "tasks/frozen/t/lock.json"], None),
+    (["submissions/Bad Name/method.py"], None),             # not a submission's name
+])
+def test_the_workflow_refuses_a_pull_request_that_reaches_outside_its_folder(
+        tmp_path, changed, names):
+    import subprocess
+
+    step = next(s for s in yaml.safe_load(WORKFLOW.read_text())["jobs"]["check-submission"]
+                ["steps"] if s.get("id") == "touched")
+    pr = tmp_path / "pr"
+    pr.mkdir()
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=pr, check=True, capture_output=True,
+                              text=True, env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+                                              "GIT_COMMITTER_NAME": "t",
+                                              "GIT_COMMITTER_EMAIL": "t@t",
+                                              "PATH": os.environ["PATH"]}).stdout.strip()
+
+    git("init", "-q")
+    (pr / "README.md").write_text("base\n")
+    git("add", "-A")
+    git("commit", "-qm", "base")
+    base = git("rev-parse", "HEAD")
+    for name in changed:
+        (pr / name).parent.mkdir(parents=True, exist_ok=True)
+        (pr / name).write_text("changed\n")
+    git("add", "-A")
+    git("commit", "-qm", "pull request")
+    output = tmp_path / "output"
+    done = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp_path, capture_output=True,
+                          text=True, env={"BASE": base, "GITHUB_OUTPUT": str(output),
+                                          "PATH": os.environ["PATH"]})
+    if names is None:
+        assert done.returncode != 0 and "outside a submission folder" in done.stdout
+    else:
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert output.read_text().strip() == f"names={names}"

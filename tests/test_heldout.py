@@ -4,6 +4,8 @@ its gap beside the public one, from records only."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 
@@ -36,13 +38,28 @@ def test_the_secret_is_refused_when_missing_short_or_inside_the_repo(
 
 
 def test_held_out_seeds_come_from_the_secret_and_miss_the_public_draws() -> None:
-    seed = heldout_seed(SECRET, "task-a", public_seed=0, replicates=20)
-    assert seed == heldout_seed(SECRET, "task-a", 0, 20)   # the maintainer can redo it
-    assert seed != heldout_seed(SECRET + b"!", "task-a", 0, 20)
-    assert seed != heldout_seed(SECRET, "task-b", 0, 20)
-    # never a seed whose replicate draws overlap the public ones, even next to them
-    for public in range(seed - 25, seed + 25):
-        assert abs(heldout_seed(SECRET, "task-a", public, 20) - public) >= 20
+    seed = heldout_seed(SECRET, public_seed=1000, replicates=20)
+    assert seed == heldout_seed(SECRET, 1000, 20)   # the maintainer can redo it
+    assert seed != heldout_seed(SECRET + b"!", 1000, 20)
+    # tasks that share a public draw (one block, twins) share a held-out one; others do not
+    assert seed != heldout_seed(SECRET, 2000, 20)
+    # never a seed whose replicate draws overlap the public ones
+    for public in range(0, 2000, 7):
+        assert abs(heldout_seed(SECRET, public, 20) - public) >= 20
+
+
+def test_a_world_root_never_binds_the_repository_into_the_sandbox(tiny_world,
+                                                                  monkeypatch) -> None:
+    """Under another root (a held-out world, the tests' world), the checkout the package
+    runs from is on sys.path (``python -m`` from it) but its task data must stay invisible
+    to methods."""
+    from benchmark.core.bwrap import visible_to_methods
+    from tests.conftest import REPO
+
+    monkeypatch.syspath_prepend(str(REPO))
+    assert not visible_to_methods(REPO / "tasks" / "frozen")
+    assert not visible_to_methods(REPO / "results")
+    assert visible_to_methods(REPO / "benchmark" / "api")
 
 
 def test_the_world_changes_only_the_split_seed_and_stays_outside(tiny_world, tmp_path):
@@ -52,6 +69,8 @@ def test_the_world_changes_only_the_split_seed_and_stays_outside(tiny_world, tmp
     assert name == f"{TINY_SUITE}-heldout"
     public = yaml.safe_load((tiny_world.root / "tasks" / f"{TINY_TASK}.yaml").read_text())
     held = yaml.safe_load((tmp_path / "world" / "tasks" / f"{TINY_TASK}.yaml").read_text())
+    # only the split seed changes; the methods' runs get the public one
+    assert held.pop("run_seed") == public["seed"]
     assert held.pop("seed") != public.pop("seed") and held == public
     suites = yaml.safe_load((tmp_path / "world" / "tasks" / "suites.yaml").read_text())
     assert suites[name]["tasks"] == [TINY_TASK]
@@ -94,8 +113,53 @@ def test_a_held_out_run_is_shown_beside_the_public_score(tiny_world, tmp_path, m
                  "--heldout-dir", str(world / "results")]) == 0
     index = (board / "index.html").read_text()
     assert "Held-out PGR [95% CI]" in index and "Held-out − public" in index
-    assert f'data-suite="{TINY_SUITE}-heldout"' in index   # and a board of its own
+    row = re.search(r'data-method="naive".*?</tr>', index, re.S).group(0)
+    cells = re.findall(r'<td class="num" data-sort="([^"]*)">', row)
+    assert cells[1] != ""   # after the public PGR (n/a here: the tiny task's gaps are small)
+    # nothing a held-out run wrote is published: no board, page or curve of its own
+    assert f'data-suite="{TINY_SUITE}-heldout"' not in index
+    exported = (board / "leaderboard.json").read_text()
+    assert f'"heldout": "{TINY_SUITE}-heldout"' in exported   # its scores, by name
+    assert f'"suite": "{TINY_SUITE}-heldout"' not in exported   # never a board of its own
+    assert not list((board / "plots").glob("*heldout*"))
+    # the runs got the public seeds: a run cannot write out a split seed it never had
+    assert {r.seed for r in held} == {r.seed for r in iter_records(public)}
     # a public suite's records are never read from a held-out folder
     assert main(["leaderboard", "--results-dir", str(public), "--out", str(board),
                  "--heldout-dir", str(public)]) == 2
     assert "not held-out suites" in capsys.readouterr().err
+
+
+def test_the_gap_pairs_only_complete_same_version_entries() -> None:
+    """The board's held-out columns on hand-made records: the gap is held-out − public with
+    the two half-widths combined; a held-out entry of another method version, or one missing
+    a task, gives none."""
+    import math
+
+    from benchmark.site.frame import record_rows
+    from benchmark.site.heldout import paired_heldout
+    from benchmark.site.standings import standings
+    from tests.site_records import make_record
+
+    records = []
+    for suite, shift in (("s", 0.0), ("s-heldout", -0.1)):
+        for name, pgr in (("a", 0.5), ("b", 0.3), ("c", 0.4)):
+            for task in ("t1", "t2"):
+                if suite == "s-heldout" and name == "c" and task == "t2":
+                    continue   # c's held-out entry misses a task
+                for k in range(5):
+                    version = "2" if suite == "s-heldout" and name == "b" else "1"
+                    records.append(make_record(task, name, k, pgr + shift + 0.02 * k,
+                                               suite=suite, version=version,
+                                               weak_sha=f"{suite}-{task}-{k}"))
+    public = {b.suite: b for b in paired_heldout(standings(record_rows(records)))}["s"]
+    entries = {e.method: e for e in public.ranked}
+    a = entries["a"]
+    assert a.heldout_pgr.mean == pytest.approx(a.pgr.mean - 0.1)
+    assert a.heldout_gap.mean == pytest.approx(-0.1)
+    half = math.hypot((a.pgr.high - a.pgr.low) / 2,
+                      (a.heldout_pgr.high - a.heldout_pgr.low) / 2)
+    assert a.heldout_gap.high - a.heldout_gap.low == pytest.approx(2 * half)
+    assert entries["b"].heldout_pgr is None and entries["b"].heldout_gap is None   # version
+    assert entries["c"].heldout_pgr is None   # incomplete on the held-out draws
+    assert public.heldout == "s-heldout"

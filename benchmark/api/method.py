@@ -184,7 +184,7 @@ class MethodInput:
         kwargs = {"loss": loss} if loss is not None else {}
         return train_probe(self.train_features if features is None else features, targets,
                            config or self.probe_config, self.seed, on_epoch=on_epoch,
-                           observe=self.curve_observer(features), **kwargs)
+                           observe=self._curve_observer(features), **kwargs)
 
     def probe_trainer(self, targets: np.ndarray, loss: Callable | None = None,
                       config: ProbeConfig | None = None, features: np.ndarray | None = None,
@@ -196,22 +196,20 @@ class MethodInput:
         loss = self.with_task_terms(loss or soft_cross_entropy)
         return ProbeTrainer(self.train_features if features is None else features, targets,
                             config or self.probe_config, self.seed if seed is None else seed,
-                            loss, init=init, observe=self.curve_observer(features))
+                            loss, init=init, observe=self._curve_observer(features))
 
-    def curve_observer(self, features: np.ndarray | None) -> Callable | None:
+    def _curve_observer(self, features: np.ndarray | None) -> Callable:
         """What records a fit's training curve (:mod:`benchmark.core.curves`): after each
-        epoch, its loss, and the share of split B where its head agrees with the weak labels.
-        The head is read on B's student features (``features`` left out, or a subset of rows
-        in that space), on ``features`` when they hold B's rows (another layer, a rung), and
-        agreement is left out when the head cannot be read on B."""
+        epoch, its loss, and the share of split B where its head agrees with the weak labels:
+        read on B's student features (``features`` left out) or on ``features`` when they
+        hold one row per B example (another layer, a rung); left out for a fit on a subset of
+        B, whose feature space cannot be told from its width."""
         fit = curves.start_fit()
-        if fit is None:
-            return None
         weak = np.asarray(self.train_weak_probs).argmax(1)
-        if features is None or len(features) == len(weak):
-            on_b = self.train_features if features is None else features
-        elif np.shape(features)[1:] == np.shape(self.train_features)[1:]:
+        if features is None:
             on_b = self.train_features
+        elif len(features) == len(weak):
+            on_b = features
         else:
             on_b = None
 

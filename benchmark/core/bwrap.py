@@ -124,9 +124,15 @@ def python_paths() -> list[Path]:
 
 
 def _is_repo_path(path: Path) -> bool:
-    """A sys.path entry that is the checkout itself (then only its code folders are bound)."""
+    """A sys.path entry that is a checkout (then only its code folders are bound): the root
+    the harness works in, or the checkout this package runs from (another root, e.g. a
+    held-out world, must not bind the repository's task data through the working
+    directory's sys.path entry)."""
     try:
-        return path.resolve() == repo_root().resolve()
+        resolved = path.resolve()
+        package_checkout = Path(__file__).resolve().parents[2]
+        return resolved == repo_root().resolve() or (
+            resolved == package_checkout and (package_checkout / "tasks").is_dir())
     except OSError:
         return False
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-MAX_FITS = 8      # fits a run records (a method that trains more keeps its first eight)
+MAX_FITS = 8      # fits a run records (a method that trains more keeps its last eight)
 MAX_EPOCHS = 100  # points per fit
+MAX_LOSS = 1e4    # a cross-entropy past it is recorded as it (a diverged fit)
 
 
 @dataclass
@@ -24,7 +25,7 @@ class FitCurve:
 
     def add(self, loss: float, weak_agreement: float | None) -> None:
         if len(self.loss) < MAX_EPOCHS:
-            self.loss.append(round(float(loss), 6))
+            self.loss.append(round(min(float(loss), MAX_LOSS), 6))
             self.weak_agreement.append(
                 None if weak_agreement is None else round(float(weak_agreement), 6))
 
@@ -36,11 +37,11 @@ def reset() -> None:
     CURVES.clear()
 
 
-def start_fit() -> FitCurve | None:
-    """A new fit's curve, or None once the run has recorded :data:`MAX_FITS`."""
-    if len(CURVES) >= MAX_FITS:
-        return None
+def start_fit() -> FitCurve:
+    """A new fit's curve; past :data:`MAX_FITS` the oldest is dropped, so the last fit (the
+    student, for the shared trainers) is always kept."""
     CURVES.append(FitCurve())
+    del CURVES[:-MAX_FITS]
     return CURVES[-1]
 
 

@@ -27,7 +27,8 @@ Given, on one test split, the student's probabilities ``student``, the weak supe
   accuracies would share by chance: c_obs = mean_x Σ_c student(x)_c · weak(x)_c, p_s and
   p_w the mean probability each gives the gold class, c_exp = p_s·p_w + (1 − p_s)(1 − p_w)
   / (K − 1) (errors spread evenly over the K − 1 wrong classes), capa = (c_obs − c_exp) /
-  (1 − c_exp). 0: no more agreement than chance; 1: identical predictions. None where
+  (1 − c_exp). 0: no more agreement than chance; 1: identical one-hot predictions (identical
+  soft predictions give less). None where
   c_exp is 1 (both models certain and right everywhere).
 - **knowledge regions** (Yang et al. 2025): weak-known (WK) / weak-unknown (WU) = weak right
   / wrong; strong-known (SK) / strong-unknown (SU) = ceiling right / wrong. For each of the

@@ -11,7 +11,7 @@ submission or an installed plugin is examined in the sandbox and never imported 
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -19,6 +19,9 @@ Origin = Literal["baseline", "submission", "plugin"]
 TEXT_MAX = 20_000
 MARKS = {"transductive": "test inputs", "extra_data": "extra data",
          "extra_models": "extra models", "gold_for_tuning": "gold for tuning"}
+
+
+Item = Annotated[str, Field(min_length=1, max_length=300)]
 
 
 class GoldForTuning(BaseModel):
@@ -40,9 +43,9 @@ class Uses(BaseModel):
     # reads the unlabelled test inputs beyond predicting each one on its own (e.g. moves
     # its test predictions to a prior, self-trains on them)
     transductive: bool
-    extra_data: list[str] = Field(max_length=20)     # data beyond the task's splits
+    extra_data: list[Item] = Field(max_length=20)     # data beyond the task's splits
     # models beyond the strong student and the task's weak labels (e.g. the ladder's rungs)
-    extra_models: list[str] = Field(max_length=20)
+    extra_models: list[Item] = Field(max_length=20)
     gold_for_tuning: GoldForTuning | None
     compute: str = Field(min_length=3, max_length=300)  # the budget, in trainings of naive
 

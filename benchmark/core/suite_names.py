@@ -4,6 +4,8 @@ the board can show the two side by side from records alone."""
 from __future__ import annotations
 
 HELDOUT_SUFFIX = "-heldout"
+# the file that marks a held-out world's root: there, its own board may show its records
+WORLD_MARKER = "HELDOUT-WORLD.txt"
 
 
 def heldout_of(suite: str) -> str:

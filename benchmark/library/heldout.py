@@ -1,15 +1,19 @@
 """Held-out draws: a maintainer scores methods on fresh split draws of a suite's tasks,
-seeded by a secret the submitter never sees, so a method tuned to the public draws is caught
-by the gap between its public and its held-out score.
+seeded by a secret the submitter never sees, so a method tuned to the public draws shows a
+gap between its public and its held-out score. The draws are fresh cuts of the same pool:
+held-out test rows are examples some public draw also used, so what it catches is tuning to
+the particular public draws, not knowledge of the pool's texts.
 
-The secret comes from ``W2S_BENCH_HELDOUT_SECRET`` or a file outside the repository. Each
-task's held-out seed is HMAC-SHA256(secret, task id), so it cannot be derived without the
-secret, and the draws (tasks, frozen labels, records) live in a folder outside the repository:
-a *held-out world* whose ``tasks/`` holds the suite's tasks with only their split seed
-changed (the same pool, supervisor, student and settings), and whose baselines and
-submissions are the repository's own. ``freeze`` and ``run`` then work there unchanged
-(``W2S_BENCH_ROOT``), under the suite ``<suite>-heldout``. Published, the board shows each
-method's held-out score beside its public one; the seeds stay in the maintainer's folder.
+The secret comes from ``W2S_BENCH_HELDOUT_SECRET`` or a file outside the repository. A
+task's held-out seed is HMAC-SHA256(secret, its public seed) (tasks sharing a public draw
+share a held-out one), so it cannot be derived without the secret; the methods' runs get the
+public seeds (``run_seed``), never the held-out ones. The draws (tasks, frozen labels,
+records) live in a folder outside the repository: a *held-out world* whose ``tasks/`` holds
+the suite's tasks with only their split seed changed (the same pool, supervisor, student and
+settings), and whose baselines and submissions are the repository's own. ``freeze`` and
+``run`` work there unchanged (``W2S_BENCH_ROOT``, and the world as working directory),
+under the suite ``<suite>-heldout``. Published, the board shows each method's held-out
+score beside its public one and nothing a held-out run wrote (versions, errors, curves).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import yaml
 from benchmark.core.errors import SpecError
 from benchmark.core.paths import repo_root, tasks_dir
 from benchmark.core.storage import atomic_write_text
-from benchmark.core.suite_names import HELDOUT_SUFFIX, heldout_of
+from benchmark.core.suite_names import HELDOUT_SUFFIX, WORLD_MARKER, heldout_of
 from benchmark.tasks.spec import TASKS
 from benchmark.tasks.suites import SUITES
 
@@ -62,10 +66,11 @@ def read_secret(secret_file: Path | None = None) -> bytes:
     return text.encode("utf-8")
 
 
-def heldout_seed(secret: bytes, task_id: str, public_seed: int, replicates: int) -> int:
-    """The task's held-out split seed: keyed by the secret, never one whose replicate draws
-    overlap the public ones (seed .. seed + replicates − 1)."""
-    digest = hmac.new(secret, b"w2s-bench heldout\0" + task_id.encode(), hashlib.sha256)
+def heldout_seed(secret: bytes, public_seed: int, replicates: int) -> int:
+    """The held-out split seed of the tasks drawing with ``public_seed``: keyed by the secret
+    and the public seed, so tasks that share a public draw (twins, one block) share a
+    held-out one; never one whose replicate draws overlap the public ones."""
+    digest = hmac.new(secret, b"w2s-bench heldout\0%d" % public_seed, hashlib.sha256)
     seed = int.from_bytes(digest.digest()[:8], "big") % SEED_SPAN
     if abs(seed - public_seed) < replicates:
         seed = (seed + 2 * replicates) % SEED_SPAN
@@ -86,7 +91,9 @@ def make_world(suite: str, out: Path, secret: bytes) -> str:
     for task_id in spec.tasks:
         task = TASKS.get(task_id)
         raw = yaml.safe_load((tasks_dir() / f"{task_id}.yaml").read_text(encoding="utf-8"))
-        raw["seed"] = heldout_seed(secret, task_id, task.seed, task.replicates)
+        raw["seed"] = heldout_seed(secret, task.seed, task.replicates)
+        # its methods get the public seeds: what a run can write out reveals no split seed
+        raw["run_seed"] = task.seed if task.run_seed is None else task.run_seed
         atomic_write_text(out / "tasks" / f"{task_id}.yaml", "# held-out draws: seed from the "
                           "maintainer's secret; never commit this file\n"
                           + yaml.safe_dump(raw, sort_keys=False, allow_unicode=True))
@@ -102,6 +109,9 @@ def make_world(suite: str, out: Path, secret: bytes) -> str:
         if not (out / folder).exists():
             (out / folder).symlink_to(root / folder, target_is_directory=True)
     shutil.copyfile(root / "pyproject.toml", out / "pyproject.toml")
+    atomic_write_text(out / WORLD_MARKER, f"A held-out world of suite {suite}: its tasks hold "
+                      "secret split seeds. Never commit or publish this folder; publish the "
+                      "board built with `w2s-bench leaderboard --heldout-dir`.\n")
     return name
 
 
@@ -111,7 +121,8 @@ Runner = Callable[[list[str], dict[str, str]], int]
 def in_child(argv: list[str], env: dict[str, str]) -> int:
     """``w2s-bench ARGV`` in a fresh process with ``env``: the world's registries are read
     from its own root, and nothing of this process's loaded tasks carries over."""
-    return subprocess.run([sys.executable, "-m", "benchmark.cli", *argv], env=env,
+    root = env["W2S_BENCH_ROOT"]   # its working directory too: never the repository's
+    return subprocess.run([sys.executable, "-m", "benchmark.cli", *argv], env=env, cwd=root,
                           check=False).returncode
 
 

@@ -55,12 +55,13 @@ code: null               # or an https:// link
 licence: MIT
 hyperparameters: {{}}      # options passed to the method (keys must be in its `defaults`)
 # What the method uses beyond the weak labels on B and the strong student; every key is
-# required, and the board marks each use so readers can filter on it.
+# required, and the board marks each use so readers can filter on it. Answer each line and
+# delete its TODO: `check-submission` fails while any TODO is left in this file.
 uses:
-  transductive: false    # true if it reads the unlabelled test inputs beyond predicting each
-  extra_data: []         # data beyond the task's splits, e.g. ["the test class prior"]
-  extra_models: []       # models beyond the strong student and the task's weak labels
-  gold_for_tuning: null  # or {{split: "...", n: 500, chose: "what the gold decided"}}
+  transductive: false    # TODO: true if it reads the unlabelled test inputs beyond predicting each
+  extra_data: []         # TODO: data beyond the task's splits, e.g. ["the test class prior"]
+  extra_models: []       # TODO: models beyond the strong student and the task's weak labels
+  gold_for_tuning: null  # TODO: or {{split: "...", n: 500, chose: "what the gold decided"}}
   compute: "one probe training, as naive"   # TODO: your budget, in trainings of naive
 """
 

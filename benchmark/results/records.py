@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from benchmark.core.arrays import checked_npy, npy_bytes
 from benchmark.core.controls import Controls
-from benchmark.core.curves import MAX_EPOCHS, MAX_FITS
+from benchmark.core.curves import MAX_EPOCHS, MAX_FITS, MAX_LOSS
 from benchmark.core.errors import IntegrityError, SpecError
 from benchmark.core.kind_fields import metric_fields, setting_fields
 from benchmark.core.kinds import registered_kinds
@@ -148,7 +148,7 @@ class TrainingCurve(_Strict):
     compute is): mean cross-entropy to its training targets, and its agreement with the
     weak labels on split B (None where its head cannot be read on B)."""
 
-    loss: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+    loss: list[Annotated[float, Field(ge=0, le=MAX_LOSS, allow_inf_nan=False)]] = Field(
         min_length=1, max_length=MAX_EPOCHS)
     weak_agreement: list[Annotated[float, Field(ge=0, le=1)] | None] = Field(
         max_length=MAX_EPOCHS)
@@ -225,11 +225,15 @@ else:
     Setting = _with_kind_fields()
 
 
+# a suite, task or method name as a record holds it: a file-name part, never a path
+NAME = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+@-]{0,199}$")]
+
+
 class RunRecord(_Strict):
     schema_version: Literal[1] = SCHEMA_VERSION
-    suite: str
-    task: str
-    method: str
+    suite: NAME
+    task: NAME
+    method: NAME
     replicate: int = Field(ge=0)
     seed: int
     status: Literal["ok", "failed"]

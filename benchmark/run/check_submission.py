@@ -25,6 +25,7 @@ from pathlib import Path
 
 from benchmark.core.errors import W2SBenchError
 from benchmark.core.flags import FLAGS_FILE, read_flags
+from benchmark.core.suite_names import is_heldout
 from benchmark.methods.codescan import scan_submission
 from benchmark.methods.submissions import METADATA_FILE, SubmissionMeta, load_submission_meta
 from benchmark.results.records import RunRecord, iter_records, submission_results_dir
@@ -72,7 +73,8 @@ class SubmissionReport:
             if c.status != FAIL:
                 continue
             lines += ["", f"## {c.name}: what is wrong", ""]
-            lines += [f"- {p}" for p in c.problems[:SHOWN]]
+            # one line each: a problem quotes records, and must not start a line of its own
+            lines += [f"- {' '.join(p.split())}" for p in c.problems[:SHOWN]]
             if len(c.problems) > SHOWN:
                 lines.append(f"- … and {len(c.problems) - SHOWN} more")
             if c.fix:
@@ -89,11 +91,14 @@ def _card(folder: Path) -> tuple[Check, SubmissionMeta | None]:
                    "writes a template with every key, and docs/submit-a-method.md says what "
                    "each means")
         return check, None
-    texts = [meta.description, *meta.authors, meta.uses.compute, *meta.uses.extra_data,
-             *meta.uses.extra_models]
-    if any("TODO" in text for text in texts):
-        check.fail(f"{METADATA_FILE} still has TODO placeholders",
-                   "replace every TODO (authors, description, uses) with the real text")
+    # the raw text, comments included: the scaffold's answers are valid defaults, each with a
+    # TODO beside it, so an unreviewed `uses` cannot pass by omission
+    todo = [n for n, line in enumerate((folder / METADATA_FILE).read_text(
+        encoding="utf-8").splitlines(), start=1) if "TODO" in line]
+    if todo:
+        check.fail(f"{METADATA_FILE} still has TODO on line(s) {', '.join(map(str, todo))}",
+                   "answer each line (authors, description, every `uses` key) and delete "
+                   "its TODO")
     check.note = "uses: " + (", ".join(meta.uses.marks()) or "nothing beyond the weak labels")
     return check, meta
 
@@ -118,18 +123,53 @@ def _plugin(name: str) -> Check:
     return check
 
 
-def _records(name: str) -> tuple[Check, list[RunRecord]]:
+def _records(name: str, meta: SubmissionMeta | None) -> tuple[Check, list[RunRecord]]:
+    """The committed records: present, every draw of every task of each suite they claim
+    (a left-out replicate would be a chosen one), of no held-out suite, and saying what the
+    card says the method uses (the board's marks come from the records)."""
     check = Check("records")
     folder = submission_results_dir(name)
-    records = [r for r in iter_records(folder) if r.method == name] if folder.is_dir() else []
+    fix = (f"score it into its folder: `w2s-bench run --methods {name} --no-resume "
+           f"--results-dir submissions/{name}/results`, and commit the records")
+    try:
+        records = [r for r in iter_records(folder) if r.method == name] \
+            if folder.is_dir() else []
+    except W2SBenchError as exc:
+        check.fail(str(exc), fix)
+        return check, []
     if not records:
-        check.fail(f"no records of {name!r} under {folder}",
-                   f"score it into its folder: `w2s-bench run --methods {name} "
-                   f"--results-dir submissions/{name}/results`, and commit the records")
-    else:
+        check.fail(f"no records of {name!r} under {folder}", fix)
+        return check, records
+    for r in records:
+        if is_heldout(r.suite):
+            check.fail(f"{r.suite}/{r.task} replicate {r.replicate}: a held-out suite's "
+                       "record; only a maintainer makes those", "delete it")
+        elif meta is not None and (r.method_info is None or r.method_info.uses != meta.uses):
+            check.fail(f"{r.suite}/{r.task} replicate {r.replicate}: its `uses` is not "
+                       f"{METADATA_FILE}'s", fix)
+    for suite in sorted({r.suite for r in records}):
+        for task, draws in _declared(suite):
+            have = {r.replicate for r in records if r.suite == suite and r.task == task}
+            missing = [k for k in range(draws) if k not in have]
+            if missing:
+                check.fail(f"{suite}/{task}: no record of replicate(s) "
+                           f"{', '.join(map(str, missing[:10]))}"
+                           + (" …" if len(missing) > 10 else ""), fix)
+    if check.status == PASS:
         suites = sorted({r.suite for r in records})
-        check.note = f"{len(records)} record(s) in suite(s) {', '.join(suites)}"
+        check.note = f"{len(records)} record(s), every draw of suite(s) {', '.join(suites)}"
     return check, records
+
+
+def _declared(suite: str) -> list[tuple[str, int]]:
+    """(task, draws it ranks) of a declared suite; none for a suite of ad-hoc tasks."""
+    from benchmark.tasks.spec import TASKS
+    from benchmark.tasks.suites import SUITES
+
+    if suite not in SUITES.names():
+        return []
+    spec = SUITES.get(suite)
+    return [(t, spec.replicates or TASKS.get(t).replicates) for t in spec.tasks]
 
 
 def _flags(name: str) -> Check:
@@ -149,10 +189,13 @@ def _verified(meta: SubmissionMeta, records: list[RunRecord], folder: Path,
         report = verify_submission(meta, records, submission_results_dir(meta.name),
                                    tolerance=tolerance, workers=workers, folder=folder,
                                    trust_code=trust_code)
-    except W2SBenchError as exc:   # a record of a task this repository no longer has
-        checks["current"].fail(str(exc), "score it on the suites this repository declares")
-        return [checks["current"], *(Check(n, SKIP, note="the records could not be re-run")
-                                     for k, n in VERIFY_CHECKS.items() if k != "current")]
+    except W2SBenchError as exc:   # the re-run could not start here (assets, a task gone)
+        checks["reproduced"].fail(f"the records could not be re-run here: {exc}",
+                                  "run `w2s-bench fetch` first; a record of a task this "
+                                  "repository no longer has must be re-scored on its suites")
+        return [*(Check(n, SKIP, note="the records could not be re-run")
+                  for k, n in VERIFY_CHECKS.items() if k != "reproduced"),
+                checks["reproduced"]]
     fixes = {
         "current": f"the record predates the task, weak labels, method version or options "
                    f"now in the repository: re-run `w2s-bench run --methods {meta.name} "
@@ -185,7 +228,7 @@ def check_submission(folder: Path, tolerance: float = DEFAULT_TOLERANCE, workers
     checks = [card, _code(folder)]
     name = folder.name
     plugin = _plugin(name) if meta is not None else Check("plugin", SKIP, note="no valid card")
-    records_check, records = _records(name)
+    records_check, records = _records(name, meta)
     checks += [plugin, records_check]
     if meta is None or plugin.status != PASS or not records:
         checks += [Check(n, SKIP, note="needs a valid card, plugin and records")

@@ -39,7 +39,7 @@ from benchmark.tasks.splits import (
     ExamplePool,
     dataset_key,
     example_pool,
-    replicate_seed,
+    method_seed,
     task_examples,
 )
 
@@ -158,7 +158,7 @@ def build_input(ctx: TaskContext, replicate: int, scratch: Path
              if (extra := kind.method_input(spec, weak, UnlabelledPool(
                  MappingProxyType(ctx.pool.row_of), ctx.pool.texts))) is not None}
     inp = MethodInput(
-        task=spec.id, replicate=replicate, seed=replicate_seed(spec, replicate),
+        task=spec.id, replicate=replicate, seed=method_seed(spec, replicate),
         label_names=tuple(spec.label_names), strong_model=ctx.strong,
         train_ids=opaque_ids(len(rows_B)), train_features=None,
         train_weak_probs=weak.train_weak_probs, test_ids=opaque_ids(len(rows_test)),

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.core.errors import IntegrityError, W2SBenchError
+from benchmark.core.storage import atomic_write_json
 from benchmark.labels.frozen import (
     load_ceiling,
     load_lock,
@@ -33,7 +34,7 @@ from benchmark.results.records import (
     load_predictions,
     read_record,
     record_files,
-    write_record,
+    record_json,
 )
 from benchmark.run.scoring import further_tests, score_predictions, scored_parts
 from benchmark.tasks.spec import TASKS, TaskSpec
@@ -59,20 +60,21 @@ class RescoreReport:
         return not any(p.kind != "skipped" for p in self.problems)
 
 
-UPGRADABLE = {*(f"metrics.{k}" for k in UPGRADED_METRICS),
-              *(f"diagnostics.{k}" for k in UPGRADED_DIAGNOSTICS)}
+def predates_upgrade(record: RunRecord) -> bool:
+    """The record has none of the derived fields added later (written before them); one that
+    has some of them but not all was edited, and is compared field by field."""
+    m, d = record.metrics, record.diagnostics
+    return m is not None and d is not None and \
+        all(getattr(m, k) is None for k in UPGRADED_METRICS) and \
+        all(getattr(d, k) is None for k in UPGRADED_DIAGNOSTICS)
 
 
 def _differences(prefix: str, recorded: Any, recomputed: Any) -> list[str]:
-    """Field paths where two dumped models differ, with both values (a derived field the
-    record predates is not a difference: ``--upgrade`` adds it)."""
+    """Field paths where two dumped models differ, with both values."""
     if isinstance(recorded, dict) and isinstance(recomputed, dict):
         out = []
         for key in sorted(set(recorded) | set(recomputed)):
-            path = f"{prefix}.{key}"
-            if path in UPGRADABLE and recorded.get(key) is None:
-                continue
-            out += _differences(path, recorded.get(key), recomputed.get(key))
+            out += _differences(f"{prefix}.{key}", recorded.get(key), recomputed.get(key))
         return out
     return [] if recorded == recomputed else [f"{prefix}: recorded {recorded!r}, "
                                               f"recomputed {recomputed!r}"]
@@ -89,10 +91,15 @@ class Rescorer:
             self._pools[spec.id] = example_pool(spec)
         return self._pools[spec.id]
 
-    def differences(self, path: Path, record: RunRecord) -> list[str]:
+    def differences(self, path: Path, record: RunRecord, strict: bool = False) -> list[str]:
         """What the record says that its predictions do not give; IntegrityError for a
-        tampered predictions file, W2SBenchError when it cannot be rescored here."""
+        tampered predictions file, W2SBenchError when it cannot be rescored here. A record
+        that predates every derived field added later is compared without them (``--upgrade``
+        adds them), unless ``strict`` (a submission's records must hold them all)."""
         metrics, diagnosed = self.recomputed(path, record)
+        if predates_upgrade(record) and not strict:
+            metrics = metrics.model_copy(update=dict.fromkeys(UPGRADED_METRICS))
+            diagnosed = diagnosed.model_copy(update=dict.fromkeys(UPGRADED_DIAGNOSTICS))
         found = _differences("metrics", record.metrics.model_dump() if record.metrics else None,
                              metrics.model_dump())
         return found + _differences(
@@ -102,9 +109,9 @@ class Rescorer:
     def upgraded(self, path: Path, record: RunRecord) -> RunRecord | None:
         """The record with the derived fields it predates filled in from its predictions
         (None: nothing to add). Only a record that otherwise agrees is upgraded."""
-        metrics, diagnosed = self.recomputed(path, record)
-        if record.metrics is None or record.diagnostics is None:
+        if not predates_upgrade(record):
             return None
+        metrics, diagnosed = self.recomputed(path, record)
         missing = [k for k in UPGRADED_METRICS if getattr(record.metrics, k) is None
                    and getattr(metrics, k) is not None]
         missing_d = [k for k in UPGRADED_DIAGNOSTICS if getattr(record.diagnostics, k) is None
@@ -162,7 +169,6 @@ def rescore(results_dir: Path, upgrade: bool = False) -> RescoreReport:
         report.agreed += not found
         report.problems += [Problem(path, "disagrees", d) for d in found]
         if upgrade and not found and (newer := rescorer.upgraded(path, record)) is not None:
-            write_record(results_dir, newer, (path.parent / record.predictions.file
-                                              ).read_bytes())
+            atomic_write_json(path, record_json(newer))   # the file read, its predictions kept
             report.upgraded += 1
     return report

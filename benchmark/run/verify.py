@@ -35,7 +35,7 @@ from benchmark.results.records import (
     submission_results_dir,
 )
 from benchmark.run.harness import Harness
-from benchmark.run.rescore import Rescorer
+from benchmark.run.rescore import Rescorer, predates_upgrade
 from benchmark.run.spec import RunSpec
 from benchmark.run.state import expected_provenance
 from benchmark.tasks.spec import TASKS
@@ -103,10 +103,15 @@ def _rescored(rescorer: Rescorer, source: Path, record: RunRecord) -> list[str]:
     if record.status != "ok":
         return []
     try:
-        return rescorer.differences(record_path(source, record.suite, record.task,
-                                                record.method, record.replicate), record)
+        found = rescorer.differences(record_path(source, record.suite, record.task,
+                                                 record.method, record.replicate), record,
+                                     strict=True)
     except W2SBenchError as exc:  # no predictions, a tampered file, other frozen files
         return [str(exc)]
+    if found and predates_upgrade(record):
+        found.append("it predates AUROC-PGR and CAPA: add them with `w2s-bench rescore "
+                     "--upgrade --results-dir FOLDER` (or re-run it)")
+    return found
 
 
 def _reproduced(record: RunRecord, rerun: RunRecord, tolerance: float) -> list[str]:

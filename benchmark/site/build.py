@@ -20,8 +20,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmark.core.errors import SpecError, W2SBenchError
+from benchmark.core.paths import repo_root
 from benchmark.core.storage import atomic_write_bytes
-from benchmark.core.suite_names import HELDOUT_SUFFIX, is_heldout
+from benchmark.core.suite_names import HELDOUT_SUFFIX, WORLD_MARKER, is_heldout
 from benchmark.results.records import RunRecord, collect_records, iter_records
 from benchmark.site import exports
 from benchmark.site.beyond import beyond_markdown, beyond_tables
@@ -129,19 +130,26 @@ def _build_site(all_records: list[RunRecord], out_dir: Path, build_time: str | N
 
     records, retired = split_retired(all_records, suite_tasks, suite_replicates)
     flags = read_flags()
+    # held-out suites give their scores to their public boards and nothing else: no board,
+    # page, curve or string of their own (what a held-out run wrote is never published)
     boards = paired_heldout(standings(record_rows(records, rank_by),
                        {suite: retired_lines(group) for suite, group in retired.items()},
                        {method: flag.reason + (f" ({flag.link})" if flag.link else "")
                         for method, flag in flags.items()}))
+    if not (repo_root() / WORLD_MARKER).is_file():   # a world's own board shows them
+        boards = [b for b in boards if not is_heldout(b.suite)]
+        records = [r for r in records if not is_heldout(r.suite)]
     frontier = frontier_tables(records)
     beyond = beyond_tables(records)
     infos = method_infos(records)
     build = BuildInfo(version=__version__, git_commit=git_commit or current_commit(),
                       build_time=resolve_build_time(build_time), records=len(all_records),
                       benchmark=version_label(), ranked_by=RANK_BY[rank_by])
-    # an AUROC board says so in every export, where its pgr columns are PGR of AUROC
+    # an AUROC board says so in every export: which columns moved to AUROC, which did not
     label = build.benchmark + ("" if rank_by == "pgr" else
-                               f"; ranked by {RANK_BY[rank_by]}: every pgr column is on AUROC")
+                               f"; ranked by {RANK_BY[rank_by]}: rank, pgr and its interval "
+                               "and the tests are on AUROC; pgr_median, pgr_of_means, the "
+                               "controls and the frontier and beyond tables stay on accuracy")
     outputs = {DATA_FILES["markdown"]: exports.render_markdown(boards, label)
                + (("\n" + frontier_markdown(frontier)) if frontier else "")
                + (("\n" + beyond_markdown(beyond)) if beyond else ""),
@@ -190,7 +198,11 @@ def build_leaderboard(results_dir: Path, out_dir: Path, build_time: str | None =
                       rank_by: str = "pgr", heldout_dir: Path | None = None) -> SiteResult:
     """The site from every record in ``results_dir`` and every ``submissions/*/results/``
     (``heldout_dir``: a held-out world's records, its ``*-heldout`` suites only)."""
-    records = collect_records(results_dir)
+    # a held-out suite's records count only from --heldout-dir (never from a results folder
+    # or a submission's committed records, where anyone could name a suite so), except on
+    # the private board a held-out world's own `run` builds
+    in_world = (repo_root() / WORLD_MARKER).is_file()
+    records = [r for r in collect_records(results_dir) if in_world or not is_heldout(r.suite)]
     if heldout_dir is not None:
         records += heldout_records(heldout_dir)
     return build_site(records, out_dir, build_time=build_time,

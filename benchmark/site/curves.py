@@ -11,6 +11,7 @@ import matplotlib
 import numpy as np
 
 from benchmark.results.records import RunRecord
+from benchmark.site.links import plot_file
 from benchmark.site.plotting import LEADER, NAIVE, SVG_STYLE, auto_ticks, label, new_figure, svg
 
 
@@ -24,7 +25,7 @@ class MeanCurve:
 
     @property
     def file(self) -> str:
-        return f"plots/curve-{self.suite}-{self.method}.svg"
+        return plot_file(self.suite, "curve", self.method)   # slugged: a name is not a path
 
 
 def mean_curves(records: list[RunRecord]) -> dict[tuple[str, str], MeanCurve]:

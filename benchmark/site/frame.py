@@ -64,8 +64,10 @@ def record_rows(records: Iterable[RunRecord], rank_by: str = "pgr") -> list[Row]
     rows = []
     for r in records:
         m, c, p = r.metrics, r.compute, r.provenance
-        noise = m is not None and _small_gap(r)
-        on_auroc = None if m is None or _small_auroc_gap(r) else m.pgr_auroc
+        auroc_noise = m is not None and _small_auroc_gap(r)
+        on_auroc = None if m is None or auroc_noise else m.pgr_auroc
+        # the small-gap count follows the PGR the board ranks
+        noise = m is not None and (auroc_noise if rank_by == "pgr-auroc" else _small_gap(r))
         headline = on_auroc if rank_by == "pgr-auroc" else (None if noise or not m else m.pgr)
         rows.append(Row(
             r.suite, r.task, r.method, r.replicate, r.status, p.method_version,
@@ -92,20 +94,26 @@ def _small_auroc_gap(record: RunRecord) -> bool:
     """The AUROC gap under two standard errors of an AUROC (Hanley-McNeil, classes taken
     as balanced over the test rows): as with accuracy, that replicate's ratio is noise."""
     m = record.metrics
-    n = m.n_test or (record.predictions.shape[0] if record.predictions else None)
+    n = _n_test(record)
     if n is None or m.weak_auroc is None or m.ceiling_auroc is None:
         return False
     return small_auroc_gap(m.weak_auroc, m.ceiling_auroc, n)
 
 
-def _small_gap(record: RunRecord) -> bool:
-    """Whether the record's replicate has a gap under two standard errors of its test
-    accuracy (n_test from the record, or from its predictions where no shifted rows follow)."""
+def _n_test(record: RunRecord) -> int | None:
+    """The test rows: recorded, or the predictions' rows where no shifted rows follow."""
     m = record.metrics
     n = m.n_test
     if n is None and record.predictions is not None \
             and all(getattr(m, name, None) is None for name in further_metrics()):
         n = record.predictions.shape[0]
+    return n
+
+
+def _small_gap(record: RunRecord) -> bool:
+    """Whether the record's replicate has a gap under two standard errors of its test
+    accuracy (n_test from the record, or from its predictions where no shifted rows follow)."""
+    m, n = record.metrics, _n_test(record)
     return n is not None and small_gap(m.weak_accuracy, m.ceiling_accuracy, n)
 
 

@@ -22,11 +22,13 @@ def paired_heldout(boards: list[SuiteBoard]) -> list[SuiteBoard]:
 
 
 def with_heldout(board: SuiteBoard, twin: SuiteBoard) -> SuiteBoard:
-    """``board``'s entries with their held-out score (from ``twin``) and the gap: the two
-    boards rest on disjoint split draws, so their intervals are independent and the gap's
-    half-width is the root sum of squares of theirs (an approximation to a percentile
-    interval, said so on the page)."""
-    held = {e.method: e.pgr for e in (*twin.ranked, *twin.incomplete)}
+    """``board``'s entries with their held-out score (from ``twin``) and the gap, whose
+    half-width is the root sum of squares of the two intervals' half-widths: the draws are
+    disjoint cuts of one pool, so the two scores correlate positively and this is wider than
+    the gap's own interval (conservative; an approximation, said so on the page)."""
+    # only a held-out entry that covers every task, with the public entry's versions
+    versions = {e.method: e.versions for e in (*board.ranked, *board.incomplete)}
+    held = {e.method: e.pgr for e in twin.ranked if versions.get(e.method) == e.versions}
 
     def gap(public: Interval | None, other: Interval | None) -> Interval | None:
         if public is None or other is None:

@@ -127,6 +127,10 @@ class TaskDefinition(_Strict):
     finetune: FinetuneSettings | None = None  # required by (and only for) the finetune regime
     replicates: PositiveInt = Field(default=5, le=100)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    # the seed a method's runs get (+ the replicate), where it must not be the split seed:
+    # a held-out world gives methods the public seed, never its secret one; hashed only
+    # where set
+    run_seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
     training: TrainingDefaults = TrainingDefaults()
     resources: Resources = Resources()
     # why a task whose capability gap is not clearly positive is kept (freeze refuses it
@@ -222,7 +226,7 @@ class TaskDefinition(_Strict):
         # a probe task's absent `finetune` block is left out too, so adding the finetune
         # regime did not change the hash of any task frozen before it
         skip = {"resources", "compare_with"} | {
-            name for name in ("finetune", *PROTOCOL, *self.kind_keys)
+            name for name in ("finetune", "run_seed", *PROTOCOL, *self.kind_keys)
             if getattr(self, name) is None}
         content = self.model_dump(mode="json", exclude=skip)
         content["dataset"] = self.dataset.hashed()

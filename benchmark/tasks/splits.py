@@ -202,6 +202,11 @@ def replicate_seed(spec: TaskSpec, replicate: int) -> int:
     return spec.seed + replicate
 
 
+def method_seed(spec: TaskSpec, replicate: int) -> int:
+    """The seed a method's run gets: the split seed's, unless the task names ``run_seed``."""
+    return (spec.seed if spec.run_seed is None else spec.run_seed) + replicate
+
+
 def draw_splits(spec: TaskSpec, pool: list[Example], replicate: int) -> dict[str, list[str]]:
     """Ids of A, B and test for one replicate (each list sorted by id)."""
     rng = np.random.default_rng([spec.seed, replicate, 1])
