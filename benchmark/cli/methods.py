@@ -110,6 +110,15 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def add_rerun_options(p: argparse.ArgumentParser) -> None:
+    """What ``verify`` and ``check-submission`` share: how records are re-run and matched."""
+    p.add_argument("--tolerance", type=float, default=0.01,
+                   help="allowed |difference| when the records come from another machine type")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--trust-code", action="store_true",
+                   help="re-run the submission even where no sandbox can be made")
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("new-method", help="scaffold submissions/NAME (a working copy of naive)")
     p.add_argument("name")
@@ -128,11 +137,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("submission", help="submissions/NAME, or NAME")
     p.add_argument("--results-dir", help="records to check (default: submissions/NAME/results "
                    "if it exists, else results/)")
-    p.add_argument("--tolerance", type=float, default=0.01,
-                   help="allowed |difference| when the records come from another machine type")
-    p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--trust-code", action="store_true",
-                   help="re-run the submission even where no sandbox can be made")
+    add_rerun_options(p)
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("check-submission", help="every check a reviewer runs on a submission "
@@ -140,11 +145,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                        "flags): one exit code and a Markdown report")
     p.add_argument("submission", help="submissions/NAME, or NAME")
     p.add_argument("--report", help="also write the Markdown report to this file")
-    p.add_argument("--tolerance", type=float, default=0.01,
-                   help="allowed |difference| when the records come from another machine type")
-    p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--trust-code", action="store_true",
-                   help="re-run the submission even where no sandbox can be made")
+    add_rerun_options(p)
     p.set_defaults(func=cmd_check_submission)
 
     p = sub.add_parser("rescore", help="recompute every record's metrics and diagnostics from "
