@@ -150,7 +150,9 @@ def test_missing_records_and_a_flag_each_fail(tiny_world, tmp_path, capsys):
 
 def test_the_workflow_runs_exactly_check_submission_and_lints():
     workflow = yaml.safe_load(WORKFLOW.read_text())
-    assert workflow[True]["pull_request"]["paths"] == ["submissions/**"]   # yaml's `on`
+    # yaml reads `on` as True; the base branch's copy of this file runs, never the PR's
+    assert workflow[True]["pull_request_target"]["paths"] == ["submissions/**"]
+    assert workflow["permissions"] == {"contents": "read"}
     steps = workflow["jobs"]["check-submission"]["steps"]
     commands = [line.strip() for step in steps
                 for line in step.get("run", "").replace("\\\n", " ").splitlines()]
@@ -185,6 +187,7 @@ def test_the_pull_request_template_has_the_checklist():
     (["submissions/flags.yaml"], None),                     # un-flagging oneself
     (["submissions/good-idea/method.py", "tasks/frozen/t/lock.json"], None),
     (["submissions/Bad Name/method.py"], None),             # not a submission's name
+    (["rename:benchmark/run/verify.py:submissions/good-idea/verify.py"], None),   # a move
 ])
 def test_the_workflow_refuses_a_pull_request_that_reaches_outside_its_folder(
         tmp_path, changed, names):
@@ -204,10 +207,18 @@ def test_the_workflow_refuses_a_pull_request_that_reaches_outside_its_folder(
 
     git("init", "-q")
     (pr / "README.md").write_text("base\n")
+    (pr / "benchmark" / "run").mkdir(parents=True)
+    (pr / "benchmark" / "run" / "verify.py").write_text("the harness\n" * 20)
     git("add", "-A")
     git("commit", "-qm", "base")
     base = git("rev-parse", "HEAD")
+    git("remote", "add", "origin", str(pr))   # the step fetches the base from `origin`
     for name in changed:
+        if name.startswith("rename:"):
+            _, old, new = name.split(":")
+            (pr / new).parent.mkdir(parents=True, exist_ok=True)
+            git("mv", old, new)
+            continue
         (pr / name).parent.mkdir(parents=True, exist_ok=True)
         (pr / name).write_text("changed\n")
     git("add", "-A")

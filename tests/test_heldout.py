@@ -69,8 +69,11 @@ def test_the_world_changes_only_the_split_seed_and_stays_outside(tiny_world, tmp
     assert name == f"{TINY_SUITE}-heldout"
     public = yaml.safe_load((tiny_world.root / "tasks" / f"{TINY_TASK}.yaml").read_text())
     held = yaml.safe_load((tmp_path / "world" / "tasks" / f"{TINY_TASK}.yaml").read_text())
-    # only the split seed changes; the methods' runs get the public one
+    # only the split seed changes; the methods' runs get the public one, and a task without
+    # a pool block keeps the pool its public seed drew
     assert held.pop("run_seed") == public["seed"]
+    assert "pool" not in public and held.pop("pool") == {
+        "size": sum(public["splits"].values()), "seed": public["seed"]}
     assert held.pop("seed") != public.pop("seed") and held == public
     suites = yaml.safe_load((tmp_path / "world" / "tasks" / "suites.yaml").read_text())
     assert suites[name]["tasks"] == [TINY_TASK]

@@ -11,6 +11,7 @@ never ranks by it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 MAX_FITS = 8      # fits a run records (a method that trains more keeps its last eight)
@@ -25,7 +26,9 @@ class FitCurve:
 
     def add(self, loss: float, weak_agreement: float | None) -> None:
         if len(self.loss) < MAX_EPOCHS:
-            self.loss.append(round(min(float(loss), MAX_LOSS), 6))
+            loss = float(loss)   # a diverged fit (inf, nan) reads as the cap
+            self.loss.append(round(min(loss, MAX_LOSS) if math.isfinite(loss) else MAX_LOSS,
+                                   6))
             self.weak_agreement.append(
                 None if weak_agreement is None else round(float(weak_agreement), 6))
 

@@ -91,6 +91,11 @@ def make_world(suite: str, out: Path, secret: bytes) -> str:
     for task_id in spec.tasks:
         task = TASKS.get(task_id)
         raw = yaml.safe_load((tasks_dir() / f"{task_id}.yaml").read_text(encoding="utf-8"))
+        if task.pool is None and task.dataset.source != "hub":
+            # a task without a pool block draws its pool with its seed: pin the public pool,
+            # so only the split draws change (a hub task's test rows are drawn from the
+            # hub's test split with the seed: there they are fresh draws of that split)
+            raw["pool"] = {"size": task.pool_size, "seed": task.pool_seed}
         raw["seed"] = heldout_seed(secret, task.seed, task.replicates)
         # its methods get the public seeds: what a run can write out reveals no split seed
         raw["run_seed"] = task.seed if task.run_seed is None else task.run_seed

@@ -225,8 +225,9 @@ else:
     Setting = _with_kind_fields()
 
 
-# a suite, task or method name as a record holds it: a file-name part, never a path
-NAME = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+@-]{0,199}$")]
+# a suite, task or method name as a record holds it: a file-name part (at most 255
+# characters, as a file system allows), never a path
+NAME = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._+@-]{0,254}$")]
 
 
 class RunRecord(_Strict):

@@ -67,8 +67,9 @@ class SubmissionReport:
                  f"**The submission {verdict}** ({sum(c.status == PASS for c in self.checks)} "
                  f"of {len(self.checks)} checks passed; re-runs: {self.sandbox}).", "",
                  "| check | result | note |", "|---|---|---|"]
-        lines += [f"| {c.name} | {c.status} | {c.note or (c.problems[0] if c.problems else '')}"
-                  .replace("\n", " ")[:400] + " |" for c in self.checks]
+        lines += [f"| {c.name} | {c.status} | "
+                  + " ".join((c.note or (c.problems[0] if c.problems else "")).split())[:400]
+                  + " |" for c in self.checks]
         for c in self.checks:
             if c.status != FAIL:
                 continue
@@ -148,7 +149,8 @@ def _records(name: str, meta: SubmissionMeta | None) -> tuple[Check, list[RunRec
             check.fail(f"{r.suite}/{r.task} replicate {r.replicate}: its `uses` is not "
                        f"{METADATA_FILE}'s", fix)
     for suite in sorted({r.suite for r in records}):
-        for task, draws in _declared(suite):
+        claimed = {r.task for r in records if r.suite == suite}
+        for task, draws in _expected(name, suite, claimed):
             have = {r.replicate for r in records if r.suite == suite and r.task == task}
             missing = [k for k in range(draws) if k not in have]
             if missing:
@@ -161,15 +163,25 @@ def _records(name: str, meta: SubmissionMeta | None) -> tuple[Check, list[RunRec
     return check, records
 
 
-def _declared(suite: str) -> list[tuple[str, int]]:
-    """(task, draws it ranks) of a declared suite; none for a suite of ad-hoc tasks."""
+def _expected(name: str, suite: str, claimed: set[str]) -> list[tuple[str, int]]:
+    """(task, draws) the method's records of ``suite`` must cover: every task of a declared
+    suite the method can run (or, for a suite of ad-hoc tasks, every task it claims), each
+    with every draw the suite runs."""
+    from benchmark.methods.applicable import skip_reason
+    from benchmark.methods.catalog import METHODS
     from benchmark.tasks.spec import TASKS
-    from benchmark.tasks.suites import SUITES
+    from benchmark.tasks.suites import SUITES, suite_replicates
 
-    if suite not in SUITES.names():
-        return []
-    spec = SUITES.get(suite)
-    return [(t, spec.replicates or TASKS.get(t).replicates) for t in spec.tasks]
+    tasks = SUITES.get(suite).tasks if suite in SUITES.names() else sorted(claimed)
+    method = METHODS.get(name)
+    out = []
+    for task in tasks:
+        if task not in TASKS.names():
+            continue   # a task gone from the repository: the comparable check says so
+        spec = TASKS.get(task)
+        if skip_reason(method, spec) is None:
+            out.append((task, suite_replicates(suite, spec)))
+    return out
 
 
 def _flags(name: str) -> Check:

@@ -17,8 +17,15 @@ def paired_heldout(boards: list[SuiteBoard]) -> list[SuiteBoard]:
     of its own)."""
     by_suite = {b.suite: b for b in boards}
     return [with_heldout(b, by_suite[heldout_of(b.suite)])
-            if not is_heldout(b.suite) and heldout_of(b.suite) in by_suite else b
+            if not is_heldout(b.suite) and heldout_of(b.suite) in by_suite
+            and _draws(b) == _draws(by_suite[heldout_of(b.suite)]) else b
             for b in boards]
+
+
+def _draws(board: SuiteBoard) -> dict[str, int]:
+    """Each task of the board with its number of draws: a held-out board is paired only when
+    it holds the same tasks with as many draws, so the gap compares like with like."""
+    return {t.task: len(t.weak_labels_sha256) for t in board.tasks}
 
 
 def with_heldout(board: SuiteBoard, twin: SuiteBoard) -> SuiteBoard:

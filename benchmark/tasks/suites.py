@@ -120,6 +120,11 @@ def select_tasks(suite: str | None, only: list[str] | None, default_suite: str
         default = set(SUITES.get(default_suite).tasks) if default_suite in SUITES else set()
         if not set(only) <= default:
             specs = [TASKS.get(name) for name in dict.fromkeys(only)]
-            return "+".join(sorted(s.id for s in specs)), specs
+            name = "+".join(sorted(s.id for s in specs))
+            if len(name) > 255:   # a record's suite is a folder name
+                raise SpecError(f"{len(specs)} tasks make a suite name of {len(name)} "
+                                "characters, over the 255 a folder name can hold; declare "
+                                "them as a suite in tasks/suites/*.yaml and run --suite NAME")
+            return name, specs
     suite = suite or default_suite
     return suite, resolve_tasks(suite, only)
