@@ -47,6 +47,10 @@ def test_finetune_task_freezes_runs_and_scores(ft_task, tiny_world, tmp_path, mo
         assert record.status == "ok" and record.metrics.accuracy > 0.6  # chance: 0.5
         assert record.compute.train_flops > 0 and record.compute.examples_seen == 4 * 240
         assert record.provenance.sandbox == sandbox
+        # its curve: the finetune's own loss per epoch (15 steps of 16 each), no agreement
+        (curve,) = record.training
+        assert curve.loss_of == "training loss" and len(curve.loss) == 4
+        assert curve.weak_agreement == [None] * 4 and curve.loss[-1] < curve.loss[0]
     monkeypatch.setenv("W2S_SPY_OUT", str(tmp_path))  # it writes its dumps there:
     unconfined(monkeypatch)  # this spy checks the input, so it runs outside the sandbox
     tiny_world.add_submission("spy", SPY_SOURCE)
@@ -59,6 +63,7 @@ def test_finetune_task_freezes_runs_and_scores(ft_task, tiny_world, tmp_path, mo
     boot = read_record(runs[-1].path(tmp_path / "results"))
     assert boot.status == "ok" and boot.metrics.accuracy > 0.6
     assert boot.compute.examples_seen == 4 * 240 * 2  # two half-size rung fits + the student
+    assert len(boot.training) == 3   # the rung's two fits and the student's, in order
 
 
 def test_probe_only_methods_are_left_out_of_finetune_sweeps(ft_task, tiny_world, capsys):

@@ -252,7 +252,21 @@ class MethodInput:
                                 np.asarray(targets), config, self.seed, loss,
                                 checkpoint_dir=self.scratch_dir / "checkpoints", layers=layers)
         print(f"finetune: {fitted.stats.summary()}")
+        _finetune_curve(fitted, len(texts or self.train_texts))
         return fitted
+
+
+def _finetune_curve(fitted: FinetunedClassifier, rows: int) -> None:
+    """A finetune's curve: per epoch, the mean of its steps' training loss (the loss it was
+    given, as the trainer logged it: no extra pass over B, so no agreement). Left out for a
+    run resumed from a checkpoint, whose earlier steps' losses are gone."""
+    stats = fitted.stats
+    if stats.resumed_from_step or not stats.losses:
+        return
+    per_epoch = max(1, -(-rows // fitted.config.batch_size))
+    fit = curves.start_fit(loss_of="training loss")
+    for start in range(0, len(stats.losses), per_epoch):
+        fit.add(float(np.mean(stats.losses[start:start + per_epoch])), None)
 
 
 class Method:

@@ -19,10 +19,17 @@ MAX_EPOCHS = 100  # points per fit
 MAX_LOSS = 1e4    # a cross-entropy past it is recorded as it (a diverged fit)
 
 
+# what a curve's loss is: the shared probe's mean cross-entropy to its training targets over
+# every row, read after each epoch; or a finetune's own training loss, averaged over the
+# epoch's steps as it trained
+LOSS_KINDS = ("cross-entropy to targets", "training loss")
+
+
 @dataclass
 class FitCurve:
     loss: list[float] = field(default_factory=list)
     weak_agreement: list[float | None] = field(default_factory=list)
+    loss_of: str = LOSS_KINDS[0]
 
     def add(self, loss: float, weak_agreement: float | None) -> None:
         if len(self.loss) < MAX_EPOCHS:
@@ -40,10 +47,10 @@ def reset() -> None:
     CURVES.clear()
 
 
-def start_fit() -> FitCurve:
+def start_fit(loss_of: str = LOSS_KINDS[0]) -> FitCurve:
     """A new fit's curve; past :data:`MAX_FITS` the oldest is dropped, so the last fit (the
     student, for the shared trainers) is always kept."""
-    CURVES.append(FitCurve())
+    CURVES.append(FitCurve(loss_of=loss_of))
     del CURVES[:-MAX_FITS]
     return CURVES[-1]
 

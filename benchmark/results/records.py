@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from benchmark.core.arrays import checked_npy, npy_bytes
 from benchmark.core.controls import Controls
-from benchmark.core.curves import MAX_EPOCHS, MAX_FITS, MAX_LOSS
+from benchmark.core.curves import LOSS_KINDS, MAX_EPOCHS, MAX_FITS, MAX_LOSS
 from benchmark.core.errors import IntegrityError, SpecError
 from benchmark.core.kind_fields import metric_fields, setting_fields
 from benchmark.core.kinds import registered_kinds
@@ -152,6 +152,7 @@ class TrainingCurve(_Strict):
         min_length=1, max_length=MAX_EPOCHS)
     weak_agreement: list[Annotated[float, Field(ge=0, le=1)] | None] = Field(
         max_length=MAX_EPOCHS)
+    loss_of: Literal[LOSS_KINDS] = LOSS_KINDS[0]   # what ``loss`` is (core.curves)
 
     @model_validator(mode="after")
     def _same_epochs(self) -> TrainingCurve:

@@ -22,6 +22,7 @@ class MeanCurve:
     runs: int                 # runs averaged (those whose last fit has the modal epochs)
     loss: tuple[float, ...]
     weak_agreement: tuple[float | None, ...]
+    loss_of: str = "cross-entropy to targets"
 
     @property
     def file(self) -> str:
@@ -30,21 +31,22 @@ class MeanCurve:
 
 def mean_curves(records: list[RunRecord]) -> dict[tuple[str, str], MeanCurve]:
     """(suite, method) → the mean curve of its successful runs' last recorded fits, over the
-    runs with the most common number of epochs (runs of other lengths are left out)."""
+    runs with the most common number of epochs and kind of loss (the others are left out)."""
     fits: dict[tuple[str, str], list] = defaultdict(list)
     for r in records:
         if r.status == "ok" and r.training:
             fits[(r.suite, r.method)].append(r.training[-1])
     out = {}
     for (suite, method), curves in sorted(fits.items()):
-        epochs = Counter(len(c.loss) for c in curves).most_common(1)[0][0]
-        kept = [c for c in curves if len(c.loss) == epochs]
+        shape = Counter((len(c.loss), c.loss_of) for c in curves).most_common(1)[0][0]
+        kept = [c for c in curves if (len(c.loss), c.loss_of) == shape]
+        epochs = shape[0]
         loss = np.mean([c.loss for c in kept], axis=0)
         agree = [[a for a in (c.weak_agreement[i] for c in kept) if a is not None]
                  for i in range(epochs)]
         out[(suite, method)] = MeanCurve(
             suite, method, len(kept), tuple(float(v) for v in loss),
-            tuple(float(np.mean(a)) if a else None for a in agree))
+            tuple(float(np.mean(a)) if a else None for a in agree), shape[1])
     return out
 
 
@@ -59,9 +61,13 @@ def curve_plot(curve: MeanCurve) -> str:
                   if a is not None]
         if points:
             left.plot(*zip(*points, strict=True), marker="o", markersize=3, color=LEADER)
-        left.set_title("agreement with the weak labels on B", fontsize=8)
+            left.set_title("agreement with the weak labels on B", fontsize=8)
+        else:
+            left.set_title("agreement with the weak labels on B: not measured", fontsize=8)
         right.plot(epochs, curve.loss, marker="o", markersize=3, color=NAIVE)
-        right.set_title("training loss (cross-entropy to its targets)", fontsize=8)
+        right.set_title("cross-entropy to its training targets"
+                        if curve.loss_of == "cross-entropy to targets"
+                        else "its training loss (mean over the epoch's steps)", fontsize=8)
         for ax in (left, right):
             ax.set_xlabel("epoch")
             ax.margins(y=0.15)
