@@ -186,13 +186,14 @@ def add_parsers(sub: argparse._SubParsersAction, default_suite: str) -> None:
 
 
 def cmd_heldout(args: argparse.Namespace) -> int:
-    from benchmark.library.heldout import SUFFIX, read_secret, run_heldout
+    from benchmark.core.suite_names import heldout_of
+    from benchmark.library.heldout import read_secret, run_heldout
 
     secret = read_secret(Path(args.secret_file) if args.secret_file else None)
     extra = ["--no-progress"] + (["--workers", str(args.workers)] if args.workers else [])
     code = run_heldout(args.suite, Path(args.out), secret, args.methods or [], extra)
     if code == 0:
-        print(f"held-out records of {args.suite}{SUFFIX} in {Path(args.out) / 'results'}; "
+        print(f"held-out records of {heldout_of(args.suite)} in {Path(args.out) / 'results'}; "
               f"publish them beside the public scores with `w2s-bench leaderboard "
               f"--heldout-dir {Path(args.out) / 'results'}`")
     return code

@@ -32,12 +32,11 @@ import yaml
 from benchmark.core.errors import SpecError
 from benchmark.core.paths import repo_root, tasks_dir
 from benchmark.core.storage import atomic_write_text
-from benchmark.core.suite_names import HELDOUT_SUFFIX, WORLD_MARKER, heldout_of
+from benchmark.core.suite_names import WORLD_MARKER, heldout_of
 from benchmark.tasks.spec import TASKS
 from benchmark.tasks.suites import SUITES
 
 SECRET_ENV = "W2S_BENCH_HELDOUT_SECRET"
-SUFFIX = HELDOUT_SUFFIX
 MIN_SECRET = 16   # characters: a short secret could be searched for
 SEED_SPAN = 2**31 - 1 - 1000   # leaves room for a task's replicate seeds (seed + k)
 

@@ -20,9 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from benchmark.core.errors import SpecError, W2SBenchError
-from benchmark.core.paths import repo_root
 from benchmark.core.storage import atomic_write_bytes
-from benchmark.core.suite_names import HELDOUT_SUFFIX, WORLD_MARKER, is_heldout
+from benchmark.core.suite_names import HELDOUT_SUFFIX, in_heldout_world, is_heldout
 from benchmark.results.records import RunRecord, collect_records, iter_records
 from benchmark.site import exports
 from benchmark.site.beyond import beyond_markdown, beyond_tables
@@ -136,7 +135,7 @@ def _build_site(all_records: list[RunRecord], out_dir: Path, build_time: str | N
                        {suite: retired_lines(group) for suite, group in retired.items()},
                        {method: flag.reason + (f" ({flag.link})" if flag.link else "")
                         for method, flag in flags.items()}))
-    if not (repo_root() / WORLD_MARKER).is_file():   # a world's own board shows them
+    if not in_heldout_world():   # a world's own board shows them
         boards = [b for b in boards if not is_heldout(b.suite)]
         records = [r for r in records if not is_heldout(r.suite)]
     frontier = frontier_tables(records)
@@ -201,7 +200,7 @@ def build_leaderboard(results_dir: Path, out_dir: Path, build_time: str | None =
     # a held-out suite's records count only from --heldout-dir (never from a results folder
     # or a submission's committed records, where anyone could name a suite so), except on
     # the private board a held-out world's own `run` builds
-    in_world = (repo_root() / WORLD_MARKER).is_file()
+    in_world = in_heldout_world()
     records = [r for r in collect_records(results_dir) if in_world or not is_heldout(r.suite)]
     if heldout_dir is not None:
         records += heldout_records(heldout_dir)
